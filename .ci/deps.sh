@@ -1,0 +1,28 @@
+#!/bin/sh
+# deps.sh PKG...: make sure the named Debian packages are installed.  As root, installs the
+# missing ones with apt-get (running `apt-get update` first); otherwise prints the exact
+# apt-get line and fails.  A name of the form cmd:PKG is satisfied by a `cmd` on PATH.
+set -u
+missing=""
+for spec in "$@"; do
+	case "$spec" in
+	*:*) cmd=${spec%%:*}; pkg=${spec#*:}
+	     command -v "$cmd" >/dev/null 2>&1 && continue ;;
+	*)   pkg=$spec ;;
+	esac
+	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" && continue
+	missing="$missing $pkg"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "allocguard: missing packages; install them with:" >&2
+	echo "  sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "allocguard: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null || exit 1
+apt-get install -y -qq --no-install-recommends $missing >/dev/null || {
+	echo "allocguard: apt-get install$missing failed" >&2
+	exit 1
+}

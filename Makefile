@@ -1,0 +1,122 @@
+# Makefile: builds build/liballocguard.so (the preload) and build/allocguard (the CLI).
+#   make            build both            make test      unit + integration tests
+#   make demo       leak + growth demo    make install   PREFIX=/usr/local
+#   make bench      benchmarks            make fuzz      fuzz the log reader (AFL++)
+# Quiet unless V=1.  Missing Debian packages are installed when root (see .ci/deps.sh).
+
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+say = $(if $(filter 1,$(V)),,@printf '  %-6s %s\n' $(1) $(2);)
+
+CC ?= cc
+PREFIX ?= /usr/local
+B := build
+
+BASE_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -Wshadow \
+	-D_GNU_SOURCE -pthread -MMD -MP -Ipreload -I$(B)
+# The preload lives in other processes: hidden symbols, initial-exec TLS, and no builtin
+# rewriting of our own calls into malloc/calloc.
+PRELOAD_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+	-fno-builtin -fno-omit-frame-pointer -fno-stack-protector
+ANALYZER_CFLAGS := $(BASE_CFLAGS) -Ianalyzer
+PRELOAD_LIBS := -lunwind -ldl -pthread
+ANALYZER_LIBS := -ldw -lelf -lprotobuf-c -lz -lm -pthread
+
+# Packages: cmd:pkg is satisfied by a command on PATH.
+DEPS_BUILD := gcc libc6-dev pkg-config libunwind-dev libdw-dev libelf-dev zlib1g-dev \
+	libprotobuf-c-dev protobuf-c-compiler
+DEPS_TEST := libcriterion-dev strace sqlite3:sqlite3 python3:python3 node:nodejs \
+	valgrind go:golang-go
+
+PRELOAD_SRC := $(wildcard preload/*.c)
+SHARED_SRC := preload/fmt.c preload/options.c
+ANALYZER_SRC := $(wildcard analyzer/*.c)
+# Files that define libc symbols or run constructors stay out of the unit-test binary.
+PRELOAD_UNIT_SRC := $(filter-out preload/hooks.c preload/init.c,$(PRELOAD_SRC))
+TEST_SRC := $(wildcard tests/*.c)
+EXAMPLE_C := $(wildcard examples/*.c)
+EXAMPLE_CXX := $(wildcard examples/*.cc)
+
+PB := $(B)/profile.pb-c
+PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(B)/%.o)
+PRELOAD_UNIT_OBJ := $(PRELOAD_UNIT_SRC:%.c=$(B)/%.o)
+ANALYZER_OBJ := $(ANALYZER_SRC:%.c=$(B)/%.o) $(SHARED_SRC:%.c=$(B)/%.o) $(PB).o
+ANALYZER_UNIT_OBJ := $(filter-out $(B)/analyzer/main.o,$(ANALYZER_OBJ))
+TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
+EXAMPLES := $(EXAMPLE_C:examples/%.c=$(B)/examples/%) $(EXAMPLE_CXX:examples/%.cc=$(B)/examples/%)
+
+all: $(B)/.deps-build $(B)/liballocguard.so $(B)/allocguard
+
+$(B)/.deps-build: .ci/deps.sh
+	$(Q)mkdir -p $(B) && sh .ci/deps.sh $(DEPS_BUILD) && touch $@
+$(B)/.deps-test: .ci/deps.sh
+	$(Q)mkdir -p $(B) && sh .ci/deps.sh $(DEPS_TEST) && touch $@
+
+$(B)/preload/%.o: preload/%.c | $(B)/.deps-build
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(@D) && $(CC) $(PRELOAD_CFLAGS) -c $< -o $@
+
+$(B)/analyzer/%.o: analyzer/%.c $(PB).h | $(B)/.deps-build
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(@D) && $(CC) $(ANALYZER_CFLAGS) -c $< -o $@
+
+$(PB).c $(PB).h: analyzer/profile.proto | $(B)/.deps-build
+	$(call say,PROTOC,$<)
+	$(Q)protoc-c --c_out=$(B) --proto_path=analyzer $<
+
+$(PB).o: $(PB).c
+	$(call say,CC,$<)
+	$(Q)$(CC) $(BASE_CFLAGS) -w -c $< -o $@
+
+$(B)/tests/%.o: tests/%.c $(PB).h | $(B)/.deps-build $(B)/.deps-test
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(@D) && $(CC) $(ANALYZER_CFLAGS) -Itests -c $< -o $@
+
+$(B)/liballocguard.so: $(PRELOAD_OBJ)
+	$(call say,LD,$@)
+	$(Q)$(CC) -shared -o $@ $^ $(PRELOAD_LIBS) -Wl,-z,nodelete -Wl,--no-undefined
+
+$(B)/allocguard: $(ANALYZER_OBJ)
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(ANALYZER_LIBS)
+
+# Examples keep frames and lines honest: no inlining, frame pointers, full debug info.
+$(B)/examples/%: examples/%.c | $(B)/.deps-build
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(@D) && $(CC) -std=gnu11 -O0 -g -fno-inline -fno-omit-frame-pointer \
+		-D_GNU_SOURCE -pthread -o $@ $< -ldl
+$(B)/examples/%: examples/%.cc | $(B)/.deps-build
+	$(call say,CXX,$<)
+	$(Q)mkdir -p $(@D) && g++ -O0 -g -fno-inline -fno-omit-frame-pointer -pthread -o $@ $<
+
+$(B)/test_suite: $(TEST_OBJ) $(PRELOAD_UNIT_OBJ) $(ANALYZER_UNIT_OBJ)
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $^ -lcriterion -lunwind $(ANALYZER_LIBS)
+
+examples: $(EXAMPLES)
+
+# Tests run from the top directory; they find the build through AG_BUILD.
+test: all examples $(B)/.deps-test $(B)/test_suite
+	$(Q)AG_BUILD=$(abspath $(B)) AG_ROOT=$(CURDIR) $(B)/test_suite --jobs 2 $(TEST_ARGS)
+
+demo: all examples
+	$(Q)sh examples/demo.sh $(B)
+
+bench: all examples
+	$(Q)sh bench/run.sh $(B)
+
+install: all
+	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib
+	$(Q)install -m 0755 $(B)/allocguard $(DESTDIR)$(PREFIX)/bin/allocguard
+	$(Q)install -m 0755 $(B)/liballocguard.so $(DESTDIR)$(PREFIX)/lib/liballocguard.so
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/allocguard and $(DESTDIR)$(PREFIX)/lib/liballocguard.so"
+
+# The README's options table, generated from preload/options.def.
+options-table: $(B)/allocguard
+	$(Q)$(B)/allocguard run --options-table
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all examples test demo bench install options-table clean
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,146 @@
+/* fmt.c: malloc-free text formatting (see fmt.h).  Used on the hook path, in the log
+ * writer and in option parsing, so it calls nothing but write(2). */
+#include "fmt.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+void fmt_init(fmt_t *f, char *buf, size_t cap)
+{
+	f->buf = buf;
+	f->cap = cap;
+	f->len = 0;
+	f->truncated = 0;
+	if (cap)
+		buf[0] = '\0';
+}
+
+void fmt_mem(fmt_t *f, const char *s, size_t n)
+{
+	if (f->cap == 0) {
+		f->truncated = 1;
+		return;
+	}
+	size_t room = f->cap - 1 - f->len;
+	if (n > room) {
+		n = room;
+		f->truncated = 1;
+	}
+	memcpy(f->buf + f->len, s, n);
+	f->len += n;
+	f->buf[f->len] = '\0';
+}
+
+void fmt_str(fmt_t *f, const char *s)
+{
+	fmt_mem(f, s ? s : "(null)", strlen(s ? s : "(null)"));
+}
+
+void fmt_chr(fmt_t *f, char c)
+{
+	fmt_mem(f, &c, 1);
+}
+
+void fmt_u64(fmt_t *f, uint64_t v)
+{
+	char tmp[24];
+	int i = sizeof tmp;
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	fmt_mem(f, tmp + i, sizeof tmp - (size_t)i);
+}
+
+void fmt_i64(fmt_t *f, int64_t v)
+{
+	if (v < 0) {
+		fmt_chr(f, '-');
+		fmt_u64(f, (uint64_t)0 - (uint64_t)v);
+	} else {
+		fmt_u64(f, (uint64_t)v);
+	}
+}
+
+void fmt_hex(fmt_t *f, uint64_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+	char tmp[16];
+	int i = sizeof tmp;
+	do {
+		tmp[--i] = digits[v & 15];
+		v >>= 4;
+	} while (v);
+	fmt_mem(f, tmp + i, sizeof tmp - (size_t)i);
+}
+
+void fmt_escaped(fmt_t *f, const char *s)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	if (!s || !*s) {
+		fmt_str(f, "%00");   /* an empty string still occupies one field */
+		return;
+	}
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c <= 0x20 || c == '%' || c >= 0x7f) {
+			char esc[3] = { '%', digits[c >> 4], digits[c & 15] };
+			fmt_mem(f, esc, 3);
+		} else {
+			fmt_chr(f, (char)c);
+		}
+	}
+}
+
+void fmt_size(fmt_t *f, uint64_t bytes)
+{
+	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	if (bytes < 1024) {
+		fmt_u64(f, bytes);
+		fmt_str(f, " B");
+		return;
+	}
+	int u = 0;
+	uint64_t whole = bytes, scale = 1;
+	while (whole >= 1024 && u < 5) {
+		whole /= 1024;
+		scale *= 1024;
+		u++;
+	}
+	uint64_t tenths = (bytes % scale) * 10 / scale;
+	fmt_u64(f, whole);
+	fmt_chr(f, '.');
+	fmt_u64(f, tenths);
+	fmt_chr(f, ' ');
+	fmt_str(f, units[u]);
+}
+
+int fmt_write_all(int fd, const char *buf, size_t len)
+{
+	int saved = errno, rc = 0;
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = errno;
+			break;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	errno = saved;
+	return rc;
+}
+
+void fmt_say(const char *msg)
+{
+	char buf[1024];
+	fmt_t f;
+	fmt_init(&f, buf, sizeof buf - 1);
+	fmt_str(&f, "allocguard: ");
+	fmt_str(&f, msg);
+	buf[f.len++] = '\n';
+	fmt_write_all(2, buf, f.len);
+}

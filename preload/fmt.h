@@ -1,0 +1,33 @@
+/* fmt.h: malloc-free text building into a caller's fixed buffer, for messages and log
+ * lines written with write(2).  Owns formatting only; where the bytes go is the caller's. */
+#ifndef ALLOCGUARD_FMT_H
+#define ALLOCGUARD_FMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+	char *buf;
+	size_t cap;
+	size_t len;      /* bytes used; never exceeds cap - 1, buf stays NUL-terminated */
+	int truncated;   /* set when something did not fit */
+} fmt_t;
+
+void fmt_init(fmt_t *f, char *buf, size_t cap);
+void fmt_str(fmt_t *f, const char *s);
+void fmt_mem(fmt_t *f, const char *s, size_t n);
+void fmt_chr(fmt_t *f, char c);
+void fmt_u64(fmt_t *f, uint64_t v);
+void fmt_i64(fmt_t *f, int64_t v);
+void fmt_hex(fmt_t *f, uint64_t v);
+/* Percent-escape s so that it is one whitespace-free log field (see logfmt.h). */
+void fmt_escaped(fmt_t *f, const char *s);
+/* Human size: "512 B", "1.5 KiB", "200.0 MiB". */
+void fmt_size(fmt_t *f, uint64_t bytes);
+
+/* Write all of buf to fd, retrying on EINTR and short writes; errno preserved. */
+int fmt_write_all(int fd, const char *buf, size_t len);
+/* Write "allocguard: <msg>\n" to stderr in one write(2); errno preserved. */
+void fmt_say(const char *msg);
+
+#endif

@@ -1,0 +1,71 @@
+/* logfmt.h: the snapshot log format, shared by the preload (writer) and the analyzer
+ * (reader).  This comment is the format's documentation; change both sides together and
+ * bump AG_LOG_VERSION on any incompatible change.
+ *
+ * A log is UTF-8/ASCII text, one record per line, fields separated by one space, each line
+ * ending in '\n'.  Numbers are unsigned decimal unless marked hex (lowercase, no "0x").
+ * Strings (paths, argv) are percent-escaped: bytes <= 0x20, '%' and >= 0x7f become %XX, so a
+ * string is always one field.  The first character of a line is its record type:
+ *
+ *   AGLOG <version>                       first line of every log
+ *   P <pid> <ppid> <start_unix_ns> <exe>  the process (exe = /proc/self/exe target)
+ *   A <arg>                               one per argv element, in order
+ *   O <name> <value>                      an effective option, e.g. "O cap 209715200",
+ *                                         "O warn 80", "O critical 90", "O on_cap fail",
+ *                                         "O sample 0", "O depth 64", "O interval_ms 1000"
+ *   M <bias> <lo> <hi> <build_id|-> <path>  a loaded module (hex bias/lo/hi): addresses in
+ *                                         [lo, hi) belong to it; bias is dlpi_addr, so
+ *                                         addr - bias is the ELF virtual address.  Re-sent
+ *                                         when modules are loaded later (dlopen).
+ *   S <id> <kind> <addr>...               a stack, written once before its first use.  kind
+ *                                         is h (heap: malloc family), m (anonymous mmap) or
+ *                                         s (swapped model file).  addrs are hex call-site
+ *                                         addresses (return address - 1), innermost first,
+ *                                         the guard's own frames already removed.
+ *   J <path>                              a JIT symbol map (node --perf-basic-prof:
+ *                                         /tmp/perf-PID.map) that the analyzer may read
+ *   V <t_ns> <kind> <tracked_bytes>       a cap event: kind is warn, critical or cap
+ *   W <t_ns> <bytes> <mode> <path>        a swapped model file: mode is eager or lazy, or
+ *                                         passthrough-<why> when it was left file-backed
+ *   B <seq> <t_ns> <reason>               begin snapshot seq (0, 1, 2, ... in this file);
+ *                                         reason: start interval signal warn critical cap
+ *                                         abort exit
+ *   L <stack> <live_bytes> <live_count> <total_bytes> <total_count>
+ *                                         a stack's aggregates at this snapshot.  Delta
+ *                                         encoded: only stacks that changed since the
+ *                                         previous complete snapshot of this file appear;
+ *                                         absent stacks keep their previous values.
+ *   R <stack> <lost_bytes> <lost_count>   exit snapshots only: of the stack's live blocks,
+ *                                         these were unreachable (lost) at exit; the rest
+ *                                         of its live bytes were still reachable.  A stack
+ *                                         with live blocks and no R line lost nothing.
+ *   E <seq> <tracked> <heap> <mapped> <swapped> <peak_tracked> <peak_heap> <peak_mapped> <nrec>
+ *                                         end of snapshot seq: totals in bytes, and nrec =
+ *                                         the number of L and R lines since its B line.
+ *
+ * t_ns is nanoseconds since the process started (CLOCK_MONOTONIC).  With sampling
+ * ("O sample N", N > 0) L/R byte and count figures are unbiased estimates; E totals are
+ * always exact.
+ *
+ * Durability rule: a snapshot counts only when its E line is complete (ends in '\n') and
+ * matches its B line and record count.  A log cut at any byte therefore yields exactly the
+ * complete snapshots before the cut.  Lines of other types are usable once complete. */
+#ifndef ALLOCGUARD_LOGFMT_H
+#define ALLOCGUARD_LOGFMT_H
+
+#define AG_LOG_MAGIC "AGLOG"
+#define AG_LOG_VERSION 1
+
+/* Stack kinds as written in S lines. */
+#define AG_KIND_HEAP 'h'
+#define AG_KIND_MMAP 'm'
+#define AG_KIND_SWAP 's'
+
+/* Snapshot reasons, as written in B lines. */
+#define AG_REASON_LIST(X) \
+	X(START, "start") X(INTERVAL, "interval") X(SIGNAL, "signal") X(WARN, "warn") \
+	X(CRITICAL, "critical") X(CAP, "cap") X(ABORT, "abort") X(EXIT, "exit")
+
+#define AG_LOG_MAX_FRAMES 256
+
+#endif

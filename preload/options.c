@@ -1,0 +1,350 @@
+/* options.c: parsing and validation of the settings in options.def.  No malloc and no
+ * stdio: the preload runs this in its constructor, before main. */
+#include "options.h"
+#include "fmt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const opt_desc_t opt_table[] = {
+#define OPT(field, env, flag, type, def, min, max, doc) \
+	{ #field, "ALLOCGUARD_" env, flag, OPT_##type, def, min, max, doc, \
+	  offsetof(ag_config_t, field) },
+#include "options.def"
+#undef OPT
+};
+const size_t opt_count = sizeof opt_table / sizeof opt_table[0];
+
+static const char *const on_cap_names[] = { "fail", "abort", "warn", NULL };
+static const char *const swap_mode_names[] = { "eager", "lazy", NULL };
+
+static const char *const *enum_names(const opt_desc_t *d)
+{
+	if (strcmp(d->field, "on_cap") == 0)
+		return on_cap_names;
+	if (strcmp(d->field, "swap_mode") == 0)
+		return swap_mode_names;
+	return NULL;
+}
+
+const char *opt_enum_values(const opt_desc_t *d)
+{
+	if (strcmp(d->field, "on_cap") == 0)
+		return "fail|abort|warn";
+	if (strcmp(d->field, "swap_mode") == 0)
+		return "eager|lazy";
+	return NULL;
+}
+
+const char *opt_type_name(const opt_desc_t *d)
+{
+	switch (d->type) {
+	case OPT_SIZE: return "SIZE";
+	case OPT_PCT: return "PCT";
+	case OPT_DURATION: return "DURATION";
+	case OPT_ENUM: return opt_enum_values(d);
+	case OPT_STR: return d->field[0] == 'l' ? "PATTERN" : "GLOBS";
+	case OPT_INT: return "N";
+	}
+	return "?";
+}
+
+static const char *expected(const opt_desc_t *d)
+{
+	switch (d->type) {
+	case OPT_SIZE:
+		return "SIZE: bytes with optional K, M, G, T suffix (powers of 1024), or N% of memory";
+	case OPT_PCT:
+		return "PCT: a whole number from 1 to 100";
+	case OPT_DURATION:
+		return "DURATION: a number with ms, s or m (250ms, 2s, 1m), or 0";
+	case OPT_ENUM:
+		return opt_enum_values(d);
+	case OPT_STR:
+		return "a string shorter than 1024 bytes";
+	case OPT_INT:
+		return "a whole number from 1 to 256";
+	}
+	return "?";
+}
+
+int opt_parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!s || !*s)
+		return EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return EINVAL;
+		uint64_t d = (uint64_t)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return EINVAL;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Leading decimal digits of s into *v; returns the rest, or NULL when there are none or
+ * they overflow. */
+static const char *leading_u64(const char *s, uint64_t *v)
+{
+	char digits[24];
+	size_t n = 0;
+	while (s[n] >= '0' && s[n] <= '9') {
+		if (n + 1 >= sizeof digits)
+			return NULL;
+		digits[n] = s[n];
+		n++;
+	}
+	if (n == 0)
+		return NULL;
+	digits[n] = '\0';
+	if (opt_parse_u64(digits, v))
+		return NULL;
+	return s + n;
+}
+
+static uint64_t read_u64_file(const char *path)
+{
+	char buf[64];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	uint64_t v = 0;
+	if (!leading_u64(buf, &v))
+		return 0;   /* "max" or garbage: no limit */
+	return v;
+}
+
+/* The cgroup v2 path of this process ("0::/x/y"), appended to /sys/fs/cgroup. */
+static uint64_t cgroup_limit(void)
+{
+	char buf[4096];
+	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	uint64_t limit = 0;
+	char *line = strstr(buf, "0::");
+	if (line) {
+		char *path = line + 3, *end = strchr(path, '\n');
+		if (end)
+			*end = '\0';
+		char file[4300];
+		fmt_t f;
+		fmt_init(&f, file, sizeof file);
+		fmt_str(&f, "/sys/fs/cgroup");
+		if (strcmp(path, "/") != 0)
+			fmt_str(&f, path);
+		fmt_str(&f, "/memory.max");
+		if (!f.truncated)
+			limit = read_u64_file(file);
+	}
+	if (!limit) {
+		limit = read_u64_file("/sys/fs/cgroup/memory/memory.limit_in_bytes");
+		if (limit >= (UINT64_C(1) << 60))
+			limit = 0;   /* cgroup v1 spells "unlimited" as a huge number */
+	}
+	return limit;
+}
+
+uint64_t opt_memory_limit(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+	uint64_t phys = (pages > 0 && psz > 0) ? (uint64_t)pages * (uint64_t)psz : 0;
+	uint64_t cg = cgroup_limit();
+	if (cg && (phys == 0 || cg < phys))
+		return cg;
+	return phys;
+}
+
+int opt_parse_size(const char *s, uint64_t *out)
+{
+	uint64_t v;
+	const char *rest = s ? leading_u64(s, &v) : NULL;
+	if (!rest)
+		return EINVAL;
+	if (*rest == '%' && rest[1] == '\0') {
+		if (v == 0 || v > 100)
+			return EINVAL;
+		uint64_t mem = opt_memory_limit();
+		if (mem == 0)
+			return EINVAL;
+		*out = mem / 100 * v + mem % 100 * v / 100;
+		return 0;
+	}
+	unsigned shift = 0;
+	switch (*rest) {
+	case '\0': break;
+	case 'K': case 'k': shift = 10; break;
+	case 'M': case 'm': shift = 20; break;
+	case 'G': case 'g': shift = 30; break;
+	case 'T': case 't': shift = 40; break;
+	default: return EINVAL;
+	}
+	if (shift) {
+		rest++;
+		if (*rest == 'B' || *rest == 'b' || (*rest == 'i' && (rest[1] == 'B' || rest[1] == 'b')))
+			rest += (*rest == 'i') ? 2 : 1;   /* accept 64K, 64KB, 64KiB */
+		if (*rest != '\0')
+			return EINVAL;
+		if (v > (UINT64_MAX >> shift))
+			return EINVAL;
+		v <<= shift;
+	}
+	*out = v;
+	return 0;
+}
+
+int opt_parse_duration(const char *s, uint64_t *ms)
+{
+	uint64_t v;
+	const char *rest = s ? leading_u64(s, &v) : NULL;
+	if (!rest)
+		return EINVAL;
+	uint64_t mul;
+	if (strcmp(rest, "ms") == 0)
+		mul = 1;
+	else if (strcmp(rest, "s") == 0)
+		mul = 1000;
+	else if (strcmp(rest, "m") == 0)
+		mul = 60000;
+	else if (*rest == '\0' && v == 0)
+		mul = 1;
+	else
+		return EINVAL;
+	if (v > UINT64_MAX / mul)
+		return EINVAL;
+	*ms = v * mul;
+	return 0;
+}
+
+static void say_bad(char *err, size_t errlen, const char *who, const char *value,
+		    const char *what)
+{
+	fmt_t f;
+	fmt_init(&f, err, errlen);
+	fmt_str(&f, who);
+	fmt_str(&f, "='");
+	fmt_str(&f, value);
+	fmt_str(&f, "': expected ");
+	fmt_str(&f, what);
+}
+
+int opt_set(ag_config_t *c, const opt_desc_t *d, const char *value, const char *who,
+	    char *err, size_t errlen)
+{
+	uint64_t v = 0;
+	int rc = 0;
+	switch (d->type) {
+	case OPT_SIZE:
+		rc = opt_parse_size(value, &v);
+		break;
+	case OPT_PCT:
+	case OPT_INT:
+		rc = opt_parse_u64(value, &v);
+		break;
+	case OPT_DURATION:
+		rc = opt_parse_duration(value, &v);
+		break;
+	case OPT_ENUM: {
+		const char *const *names = enum_names(d);
+		rc = EINVAL;
+		for (uint64_t i = 0; names && names[i]; i++) {
+			if (strcmp(value, names[i]) == 0) {
+				v = i;
+				rc = 0;
+			}
+		}
+		break;
+	}
+	case OPT_STR: {
+		size_t n = strlen(value);
+		if (n >= OPT_STR_MAX) {
+			say_bad(err, errlen, who, value, expected(d));
+			return EINVAL;
+		}
+		memcpy((char *)c + d->offset, value, n + 1);
+		return 0;
+	}
+	}
+	if (rc == 0 && d->type != OPT_ENUM && (v < d->min || v > d->max))
+		rc = EINVAL;
+	if (rc) {
+		if (d->type == OPT_SIZE && d->min > 0) {
+			/* bounded sizes name their bounds */
+			char what[200];
+			fmt_t f;
+			fmt_init(&f, what, sizeof what);
+			fmt_str(&f, expected(d));
+			fmt_str(&f, ", between ");
+			fmt_size(&f, d->min);
+			fmt_str(&f, " and ");
+			fmt_size(&f, d->max);
+			say_bad(err, errlen, who, value, what);
+		} else {
+			say_bad(err, errlen, who, value, expected(d));
+		}
+		return EINVAL;
+	}
+	*(uint64_t *)((char *)c + d->offset) = v;
+	return 0;
+}
+
+void opt_defaults(ag_config_t *c)
+{
+	char err[8];
+	memset(c, 0, sizeof *c);
+	for (size_t i = 0; i < opt_count; i++)
+		opt_set(c, &opt_table[i], opt_table[i].def, "", err, sizeof err);
+}
+
+int opt_check(const ag_config_t *c, char *err, size_t errlen)
+{
+	if (c->warn >= c->critical) {
+		fmt_t f;
+		fmt_init(&f, err, errlen);
+		fmt_str(&f, "warning threshold (");
+		fmt_u64(&f, c->warn);
+		fmt_str(&f, "%) must be below the critical threshold (");
+		fmt_u64(&f, c->critical);
+		fmt_str(&f, "%): set ALLOCGUARD_WARN / --warn lower or ALLOCGUARD_CRITICAL / --critical higher");
+		return EINVAL;
+	}
+	return 0;
+}
+
+int opt_load_env(ag_config_t *c, char *err, size_t errlen)
+{
+	opt_defaults(c);
+	for (size_t i = 0; i < opt_count; i++) {
+		const char *v = secure_getenv(opt_table[i].env);
+		if (!v)
+			continue;
+		int rc = opt_set(c, &opt_table[i], v, opt_table[i].env, err, errlen);
+		if (rc)
+			return rc;
+	}
+	return opt_check(c, err, errlen);
+}
+
+const opt_desc_t *opt_find_flag(const char *flag)
+{
+	for (size_t i = 0; i < opt_count; i++)
+		if (strcmp(opt_table[i].flag, flag) == 0)
+			return &opt_table[i];
+	return NULL;
+}

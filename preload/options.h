@@ -1,0 +1,76 @@
+/* options.h: allocguard's settings (generated from options.def) and their parsing.  Shared
+ * by the preload and the CLI; parsing is malloc- and stdio-free so the preload may run it
+ * before main.  What the settings do is the other modules' business. */
+#ifndef ALLOCGUARD_OPTIONS_H
+#define ALLOCGUARD_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { OPT_SIZE, OPT_PCT, OPT_DURATION, OPT_ENUM, OPT_STR, OPT_INT } opt_type_t;
+
+enum { ON_CAP_FAIL, ON_CAP_ABORT, ON_CAP_WARN };
+enum { SWAP_MODE_EAGER, SWAP_MODE_LAZY };
+
+#define OPT_STR_MAX 1024
+
+typedef struct {
+	uint64_t cap;        /* bytes, 0 = none */
+	uint64_t warn;       /* percent */
+	uint64_t critical;   /* percent */
+	uint64_t on_cap;     /* ON_CAP_* */
+	uint64_t interval;   /* milliseconds, 0 = none */
+	char log[OPT_STR_MAX];
+	char swap[OPT_STR_MAX];
+	uint64_t swap_min;   /* bytes */
+	uint64_t swap_mode;  /* SWAP_MODE_* */
+	uint64_t chunk;      /* bytes */
+	uint64_t sample;     /* bytes, 0 = every allocation */
+	uint64_t depth;      /* frames */
+} ag_config_t;
+
+typedef struct {
+	const char *field;    /* "cap" */
+	const char *env;      /* "ALLOCGUARD_CAP" */
+	const char *flag;     /* "cap" as in --cap */
+	opt_type_t type;
+	const char *def;      /* default, in the same syntax a user writes */
+	uint64_t min, max;    /* bounds of the parsed value */
+	const char *doc;
+	size_t offset;        /* where the value lives in ag_config_t */
+} opt_desc_t;
+
+extern const opt_desc_t opt_table[];
+extern const size_t opt_count;
+
+/* The spelled-out syntax of a type, for help and error messages ("SIZE", "PCT", ...). */
+const char *opt_type_name(const opt_desc_t *d);
+/* "fail|abort|warn" for enums, NULL otherwise. */
+const char *opt_enum_values(const opt_desc_t *d);
+
+void opt_defaults(ag_config_t *c);
+
+/* Parse value into c's field for d.  On a bad value returns EINVAL and writes one line,
+ * "NAME='VALUE': expected ...", into err (NAME is `who`, e.g. "ALLOCGUARD_CAP" or "--cap"). */
+int opt_set(ag_config_t *c, const opt_desc_t *d, const char *value, const char *who,
+	    char *err, size_t errlen);
+
+/* Read every ALLOCGUARD_* variable with secure_getenv, then check the settings together.
+ * Returns 0 or EINVAL with err filled as opt_set does. */
+int opt_load_env(ag_config_t *c, char *err, size_t errlen);
+
+/* Cross-field rules (warn < critical).  0 or EINVAL with err filled. */
+int opt_check(const ag_config_t *c, char *err, size_t errlen);
+
+/* Value parsers, exposed for the CLI and tests.  0 or EINVAL. */
+int opt_parse_size(const char *s, uint64_t *out);
+int opt_parse_duration(const char *s, uint64_t *ms);
+int opt_parse_u64(const char *s, uint64_t *out);
+
+/* Memory this process may use: its cgroup's limit when one is set, else physical memory.
+ * 0 when unknown. */
+uint64_t opt_memory_limit(void);
+
+const opt_desc_t *opt_find_flag(const char *flag);
+
+#endif
