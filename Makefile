@@ -19,7 +19,7 @@ BASE_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -Wshadow \
 PRELOAD_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 	-fno-builtin -fno-omit-frame-pointer -fno-stack-protector
 ANALYZER_CFLAGS := $(BASE_CFLAGS) -Ianalyzer
-PRELOAD_LIBS := -lunwind -ldl -pthread
+PRELOAD_LIBS := -lunwind -ldl -lm -pthread
 ANALYZER_LIBS := -ldw -lelf -lprotobuf-c -lz -lm -pthread
 
 # Packages: cmd:pkg is satisfied by a command on PATH.

@@ -1,0 +1,51 @@
+/* account.c: lock-free live totals and peaks (see account.h).  Each counter sits on its own
+ * cache line so heap traffic does not bounce the mapping counters. */
+#include "account.h"
+
+#include <stdatomic.h>
+
+typedef struct {
+	_Alignas(64) _Atomic uint64_t v;
+} counter_t;
+
+static counter_t tracked, kinds[ACC_KINDS], peak_tracked, peak_kind[ACC_KINDS];
+
+static void raise_peak(counter_t *peak, uint64_t v)
+{
+	uint64_t cur = atomic_load_explicit(&peak->v, memory_order_relaxed);
+	while (v > cur &&
+	       !atomic_compare_exchange_weak_explicit(&peak->v, &cur, v, memory_order_relaxed,
+						      memory_order_relaxed))
+		;
+}
+
+uint64_t account_add(acc_kind_t kind, uint64_t bytes)
+{
+	uint64_t k = atomic_fetch_add_explicit(&kinds[kind].v, bytes, memory_order_relaxed) + bytes;
+	uint64_t t = atomic_fetch_add_explicit(&tracked.v, bytes, memory_order_relaxed) + bytes;
+	raise_peak(&peak_kind[kind], k);
+	raise_peak(&peak_tracked, t);
+	return t;
+}
+
+void account_sub(acc_kind_t kind, uint64_t bytes)
+{
+	atomic_fetch_sub_explicit(&kinds[kind].v, bytes, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&tracked.v, bytes, memory_order_relaxed);
+}
+
+uint64_t account_tracked(void)
+{
+	return atomic_load_explicit(&tracked.v, memory_order_relaxed);
+}
+
+void account_read(account_totals_t *t)
+{
+	t->tracked = atomic_load_explicit(&tracked.v, memory_order_relaxed);
+	t->heap = atomic_load_explicit(&kinds[ACC_HEAP].v, memory_order_relaxed);
+	t->mapped = atomic_load_explicit(&kinds[ACC_MAPPED].v, memory_order_relaxed);
+	t->swapped = atomic_load_explicit(&kinds[ACC_SWAPPED].v, memory_order_relaxed);
+	t->peak_tracked = atomic_load_explicit(&peak_tracked.v, memory_order_relaxed);
+	t->peak_heap = atomic_load_explicit(&peak_kind[ACC_HEAP].v, memory_order_relaxed);
+	t->peak_mapped = atomic_load_explicit(&peak_kind[ACC_MAPPED].v, memory_order_relaxed);
+}

@@ -1,0 +1,158 @@
+/* cap.c: cap thresholds, edge-triggered events and on-cap actions (see cap.h).  Runs on the
+ * allocation hot path: the common case is one atomic add and two compares. */
+#include "cap.h"
+#include "fmt.h"
+#include "state.h"
+#include "sys.h"
+#include "writer.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+static uint64_t cap_bytes, warn_bytes, crit_bytes, rearm_gap;
+static int on_cap;
+
+/* Which events have fired and not been re-armed: bit per cap_ev_kind_t. */
+static _Atomic unsigned fired;
+
+#define EV_RING 1024
+static struct {
+	_Atomic uint64_t seq;    /* slot index + 1 once written */
+	cap_event_t ev;
+} ring[EV_RING];
+static _Atomic uint64_t ring_head, ring_tail;
+
+void cap_init(const ag_config_t *c)
+{
+	cap_bytes = c->cap;
+	on_cap = (int)c->on_cap;
+	warn_bytes = cap_bytes ? cap_bytes / 100 * c->warn + cap_bytes % 100 * c->warn / 100 : 0;
+	crit_bytes = cap_bytes ? cap_bytes / 100 * c->critical + cap_bytes % 100 * c->critical / 100 : 0;
+	/* Re-arm only after usage falls 5% of the cap below a threshold, so a program hovering
+	 * at a threshold gets one event per real crossing, not one per allocation. */
+	rearm_gap = cap_bytes / 20;
+}
+
+uint64_t cap_warn_bytes(void) { return warn_bytes; }
+uint64_t cap_critical_bytes(void) { return crit_bytes; }
+
+const char *cap_event_name(int kind)
+{
+	static const char *const names[] = { "warn", "critical", "cap" };
+	return (kind >= 0 && kind <= CAP_EV_CAP) ? names[kind] : "?";
+}
+
+static void queue_event(int kind, uint64_t bytes)
+{
+	uint64_t slot = atomic_fetch_add_explicit(&ring_head, 1, memory_order_relaxed);
+	if (slot - atomic_load_explicit(&ring_tail, memory_order_acquire) >= EV_RING)
+		return;   /* writer far behind: the message on stderr still went out */
+	ring[slot % EV_RING].ev.t_ns = sys_now_ns() - ag_start_ns;
+	ring[slot % EV_RING].ev.bytes = bytes;
+	ring[slot % EV_RING].ev.kind = kind;
+	atomic_store_explicit(&ring[slot % EV_RING].seq, slot + 1, memory_order_release);
+}
+
+size_t cap_events_take(cap_event_t *out, size_t max)
+{
+	size_t n = 0;
+	uint64_t tail = atomic_load_explicit(&ring_tail, memory_order_relaxed);
+	while (n < max) {
+		if (atomic_load_explicit(&ring[tail % EV_RING].seq, memory_order_acquire) != tail + 1)
+			break;
+		out[n++] = ring[tail % EV_RING].ev;
+		tail++;
+	}
+	atomic_store_explicit(&ring_tail, tail, memory_order_release);
+	return n;
+}
+
+/* First to set the bit reports the crossing. */
+static bool fire(int kind)
+{
+	unsigned bit = 1u << kind;
+	return !(atomic_fetch_or_explicit(&fired, bit, memory_order_relaxed) & bit);
+}
+
+static void say_threshold(int kind, uint64_t now, const char *what, uint64_t request)
+{
+	char buf[300];
+	fmt_t f;
+	fmt_init(&f, buf, sizeof buf);
+	if (kind == CAP_EV_CAP) {
+		fmt_str(&f, "cap: ");
+		fmt_str(&f, what);
+		fmt_str(&f, " of ");
+		fmt_size(&f, request);
+		fmt_str(&f, " would make tracked memory ");
+		fmt_size(&f, now);
+		fmt_str(&f, ", over the ");
+		fmt_size(&f, cap_bytes);
+		fmt_str(&f, " cap");
+		fmt_str(&f, on_cap == ON_CAP_FAIL ? ": refused with ENOMEM" :
+			    on_cap == ON_CAP_ABORT ? ": writing a final snapshot, then aborting" :
+			    ": allowed (on-cap warn)");
+	} else {
+		fmt_str(&f, kind == CAP_EV_WARN ? "warning: " : "critical: ");
+		fmt_str(&f, "tracked memory ");
+		fmt_size(&f, now);
+		fmt_str(&f, " reached ");
+		fmt_u64(&f, (kind == CAP_EV_WARN ? warn_bytes : crit_bytes) * 100 / cap_bytes);
+		fmt_str(&f, "% of the ");
+		fmt_size(&f, cap_bytes);
+		fmt_str(&f, " cap");
+	}
+	fmt_say(buf);
+}
+
+static void crossed(int kind, uint64_t now, const char *what, uint64_t request)
+{
+	say_threshold(kind, now, what, request);
+	queue_event(kind, now);
+	writer_request(kind == CAP_EV_WARN ? AG_REASON_WARN :
+		       kind == CAP_EV_CRITICAL ? AG_REASON_CRITICAL : AG_REASON_CAP);
+}
+
+int cap_charge(acc_kind_t kind, uint64_t bytes, const char *what)
+{
+	uint64_t now = account_add(kind, bytes);
+	if (!cap_bytes || now < warn_bytes || !state_ready())
+		return 0;
+	if (now > cap_bytes) {
+		if (on_cap == ON_CAP_FAIL)
+			account_sub(kind, bytes);
+		if (fire(CAP_EV_CAP))
+			crossed(CAP_EV_CAP, now, what, bytes);
+		if (on_cap == ON_CAP_FAIL)
+			return ENOMEM;
+		if (on_cap == ON_CAP_ABORT) {
+			writer_sync(AG_REASON_ABORT);
+			abort();
+		}
+	}
+	if (fire(CAP_EV_WARN))
+		crossed(CAP_EV_WARN, now, what, bytes);
+	if (now >= crit_bytes && fire(CAP_EV_CRITICAL))
+		crossed(CAP_EV_CRITICAL, now, what, bytes);
+	return 0;
+}
+
+void cap_release(acc_kind_t kind, uint64_t bytes)
+{
+	account_sub(kind, bytes);
+	unsigned f = atomic_load_explicit(&fired, memory_order_relaxed);
+	if (!f)
+		return;
+	uint64_t now = account_tracked();
+	unsigned clear = 0;
+	if ((f & (1u << CAP_EV_WARN)) && now + rearm_gap < warn_bytes)
+		clear |= 1u << CAP_EV_WARN;
+	if ((f & (1u << CAP_EV_CRITICAL)) && now + rearm_gap < crit_bytes)
+		clear |= 1u << CAP_EV_CRITICAL;
+	if ((f & (1u << CAP_EV_CAP)) && now + rearm_gap < cap_bytes)
+		clear |= 1u << CAP_EV_CAP;
+	if (clear)
+		atomic_fetch_and_explicit(&fired, ~clear, memory_order_relaxed);
+}

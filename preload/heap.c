@@ -1,0 +1,118 @@
+/* heap.c: accounting for the malloc family (see heap.h).  Invariants: a block is charged
+ * before libc is asked for it; it is removed from ptrtab before libc frees it (so a racing
+ * malloc that gets the same address cannot be confused with it); totals use the exact
+ * requested size, stacks use the (possibly sampled) weight. */
+#include "heap.h"
+#include "cap.h"
+#include "fmt.h"
+#include "logfmt.h"
+#include "ptrtab.h"
+#include "sample.h"
+#include "stacks.h"
+#include "stacktab.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+static _Atomic int table_said;
+
+static uint64_t clamp(size_t n)
+{
+	return n > PTRTAB_MAX_SIZE ? PTRTAB_MAX_SIZE : (uint64_t)n;
+}
+
+static void stack_take(uint32_t stack, uint64_t size)
+{
+	uint64_t wb, wc;
+	sample_weight(size, &wb, &wc);
+	stacktab_add(stack, (int64_t)wb, (int64_t)wc, wb, wc);
+}
+
+static void stack_drop(uint32_t stack, uint64_t size)
+{
+	if (!stack)
+		return;
+	uint64_t wb, wc;
+	sample_weight(size, &wb, &wc);
+	stacktab_add(stack, -(int64_t)wb, -(int64_t)wc, 0, 0);
+}
+
+/* Attribute an already-charged block and remember it.  If it cannot be remembered it is
+ * released from the totals, so a later free of it changes nothing. */
+static void track(void *p, uint64_t size)
+{
+	uint32_t stack = 0;
+	if (sample_take(size)) {
+		stack = stacks_here(AG_KIND_HEAP);
+		if (stack)
+			stack_take(stack, size);
+	}
+	if (ptrtab_insert((uintptr_t)p, size, stack) != 0) {
+		stack_drop(stack, size);
+		cap_release(ACC_HEAP, size);
+		if (!atomic_exchange(&table_said, 1))
+			fmt_say("out of memory for the block table: some blocks are not tracked");
+	}
+}
+
+void *heap_alloc(size_t bytes, const char *what, heap_fn_t fn, size_t a, size_t b)
+{
+	int saved = errno;
+	uint64_t size = clamp(bytes);
+	if (cap_charge(ACC_HEAP, size, what)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	void *p = fn(a, b);
+	if (!p) {
+		cap_release(ACC_HEAP, size);
+		return NULL;
+	}
+	track(p, size);
+	errno = saved;
+	return p;
+}
+
+void heap_forget(void *p)
+{
+	ptr_entry_t e;
+	if (!p || !ptrtab_remove((uintptr_t)p, &e))
+		return;
+	stack_drop(e.stack, e.size);
+	cap_release(ACC_HEAP, e.size);
+}
+
+void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t))
+{
+	int saved = errno;
+	if (n == 0 && old) {
+		heap_forget(old);
+		return real_realloc(old, 0);
+	}
+	ptr_entry_t e = { 0 };
+	bool had = old && ptrtab_remove((uintptr_t)old, &e);
+	uint64_t size = clamp(n), before = had ? e.size : 0;
+	uint64_t grow = size > before ? size - before : 0;
+	if (grow && cap_charge(ACC_HEAP, grow, "realloc")) {
+		if (had)
+			ptrtab_insert((uintptr_t)old, e.size, e.stack);
+		errno = ENOMEM;
+		return NULL;
+	}
+	void *p = real_realloc(old, n);
+	if (!p) {
+		if (grow)
+			cap_release(ACC_HEAP, grow);
+		if (had)
+			ptrtab_insert((uintptr_t)old, e.size, e.stack);
+		return NULL;
+	}
+	if (had)
+		stack_drop(e.stack, e.size);
+	if (before > size)
+		cap_release(ACC_HEAP, before - size);
+	track(p, size);
+	errno = saved;
+	return p;
+}

@@ -1,0 +1,102 @@
+/* init.c: the preload's life cycle: configuration and start-up in the constructor (a bad
+ * setting stops the program with exit status 2 before main), fork handling, the SIGUSR2
+ * snapshot request, and the exit snapshot in the destructor. */
+#include "cap.h"
+#include "fmt.h"
+#include "logwrite.h"
+#include "maptab.h"
+#include "ptrtab.h"
+#include "sample.h"
+#include "stacks.h"
+#include "state.h"
+#include "swap.h"
+#include "sys.h"
+#include "threads.h"
+#include "writer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+static void on_usr2(int sig)
+{
+	writer_request(AG_REASON_SIGNAL);
+}
+
+static void prefork(void)
+{
+	int outer = guard_enter();
+	writer_prefork();
+	maptab_lock();
+	ptrtab_lock_all();
+	if (outer)
+		guard_leave();
+}
+
+static void postfork_parent(void)
+{
+	ptrtab_unlock_all();
+	maptab_unlock();
+	writer_postfork_parent();
+}
+
+static void postfork_child(void)
+{
+	ag_pid = getpid();
+	ptrtab_reinit_locks();
+	maptab_reinit_lock();
+	threads_postfork_child();
+	int outer = guard_enter();
+	writer_postfork_child();
+	if (outer)
+		guard_leave();
+}
+
+static void install_usr2(void)
+{
+	struct sigaction old;
+	if (sigaction(SIGUSR2, NULL, &old) != 0 || old.sa_handler != SIG_DFL ||
+	    (old.sa_flags & SA_SIGINFO))
+		return;   /* the program (or its parent) chose something: leave it */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_usr2;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR2, &sa, NULL);
+}
+
+__attribute__((constructor(101))) static void allocguard_init(void)
+{
+	int saved = errno;
+	int outer = guard_enter();
+	ag_start_ns = sys_now_ns();
+	ag_pid = getpid();
+	char err[OPT_STR_MAX + 256];
+	if (opt_load_env(&ag_config, err, sizeof err) != 0) {
+		fmt_say(err);
+		_exit(2);
+	}
+	cap_init(&ag_config);
+	sample_init(ag_config.sample);
+	threads_init();
+	swap_init();
+	stacks_init();
+	logwrite_init();
+	pthread_atfork(prefork, postfork_parent, postfork_child);
+	install_usr2();
+	atomic_store(&ag_phase, AG_READY);
+	writer_start();
+	if (outer)
+		guard_leave();
+	errno = saved;
+}
+
+__attribute__((destructor(101))) static void allocguard_fini(void)
+{
+	int saved = errno;
+	writer_exit();
+	errno = saved;
+}

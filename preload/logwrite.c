@@ -1,0 +1,387 @@
+/* logwrite.c: the log writer (see logwrite.h).  The file is opened lazily, created 0600 with
+ * O_EXCL|O_NOFOLLOW (never through an existing file or symlink: the next free name is taken
+ * and named on stderr).  A snapshot is only complete once its E line is on disk. */
+#include "logwrite.h"
+#include "account.h"
+#include "cap.h"
+#include "fmt.h"
+#include "logbuf.h"
+#include "logfmt.h"
+#include "modules.h"
+#include "stacktab.h"
+#include "state.h"
+#include "sys.h"
+#include "writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static logbuf_t lb = { .fd = -1 };
+static char pattern[OPT_STR_MAX + 4096];   /* absolute */
+static char exe[4096], exe_name[256];
+static char cmdline[16384];
+static size_t cmdline_len;
+static bool disabled;                       /* open failed: said once, no more tries */
+static uint32_t gen = 1;                    /* log generation; new in each fork child */
+static uint64_t seq;                        /* next snapshot number in this file */
+static unsigned long long modules_seen;
+static bool jit_said;
+static _Atomic uint64_t written;
+
+void logwrite_lock(void) { pthread_mutex_lock(&lock); }
+void logwrite_unlock(void) { pthread_mutex_unlock(&lock); }
+uint64_t logwrite_written(void) { return atomic_load(&written); }
+
+static void read_cmdline(void)
+{
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n;
+	while (cmdline_len < sizeof cmdline - 1 &&
+	       (n = read(fd, cmdline + cmdline_len, sizeof cmdline - 1 - cmdline_len)) > 0)
+		cmdline_len += (size_t)n;
+	close(fd);
+}
+
+void logwrite_init(void)
+{
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	const char *slash = strrchr(exe, '/');
+	fmt_t f;
+	fmt_init(&f, exe_name, sizeof exe_name);
+	fmt_str(&f, slash ? slash + 1 : (exe[0] ? exe : "unknown"));
+	read_cmdline();
+	fmt_init(&f, pattern, sizeof pattern);
+	if (ag_config.log[0] != '/') {
+		char cwd[4096];
+		if (getcwd(cwd, sizeof cwd)) {
+			fmt_str(&f, cwd);
+			fmt_chr(&f, '/');
+		}
+	}
+	fmt_str(&f, ag_config.log);
+}
+
+static void expand(fmt_t *f)
+{
+	for (const char *p = pattern; *p; p++) {
+		if (p[0] == '%' && p[1] == 'p') {
+			fmt_u64(f, (uint64_t)ag_pid);
+			p++;
+		} else if (p[0] == '%' && p[1] == 'e') {
+			fmt_str(f, exe_name);
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			fmt_chr(f, '%');
+			p++;
+		} else {
+			fmt_chr(f, *p);
+		}
+	}
+}
+
+static int open_log(void)
+{
+	char path[sizeof pattern + 64], first[sizeof path];
+	fmt_t f;
+	fmt_init(&f, first, sizeof first);
+	expand(&f);
+	memcpy(path, first, f.len + 1);
+	for (int i = 1; i < 1000; i++) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_APPEND,
+			      0600);
+		if (fd >= 0) {
+			if (i > 1) {
+				char msg[sizeof path * 2 + 64];
+				fmt_t m;
+				fmt_init(&m, msg, sizeof msg);
+				fmt_str(&m, "log ");
+				fmt_str(&m, first);
+				fmt_str(&m, " exists; writing ");
+				fmt_str(&m, path);
+				fmt_str(&m, " instead");
+				fmt_say(msg);
+			}
+			return fd;
+		}
+		if (errno != EEXIST && errno != ELOOP)
+			break;
+		fmt_init(&f, path, sizeof path);
+		fmt_str(&f, first);
+		fmt_chr(&f, '.');
+		fmt_u64(&f, (uint64_t)i);
+	}
+	char msg[sizeof path + 128];
+	fmt_t m;
+	fmt_init(&m, msg, sizeof msg);
+	fmt_str(&m, "cannot create log ");
+	fmt_str(&m, path);
+	fmt_str(&m, ": ");
+	fmt_str(&m, strerrorname_np(errno));
+	fmt_str(&m, "; no log for this process");
+	fmt_say(msg);
+	return -1;
+}
+
+static void opt_line(const char *name, uint64_t v, const char *s)
+{
+	char line[OPT_STR_MAX * 3 + 64];
+	fmt_t f;
+	fmt_init(&f, line, sizeof line);
+	fmt_str(&f, "O ");
+	fmt_str(&f, name);
+	fmt_chr(&f, ' ');
+	if (s)
+		fmt_escaped(&f, s);
+	else
+		fmt_u64(&f, v);
+	logbuf_line(&lb, &f);
+}
+
+static void write_header(void)
+{
+	char line[8192];
+	fmt_t f;
+	fmt_init(&f, line, sizeof line);
+	fmt_str(&f, AG_LOG_MAGIC " ");
+	fmt_u64(&f, AG_LOG_VERSION);
+	logbuf_line(&lb, &f);
+	fmt_init(&f, line, sizeof line);
+	fmt_str(&f, "P ");
+	fmt_u64(&f, (uint64_t)ag_pid);
+	fmt_chr(&f, ' ');
+	fmt_u64(&f, (uint64_t)getppid());
+	fmt_chr(&f, ' ');
+	fmt_u64(&f, sys_wall_ns() - (sys_now_ns() - ag_start_ns));
+	fmt_chr(&f, ' ');
+	fmt_escaped(&f, exe);
+	logbuf_line(&lb, &f);
+	for (size_t off = 0; off < cmdline_len;) {
+		const char *arg = cmdline + off;
+		size_t n = strnlen(arg, cmdline_len - off);
+		char tmp[sizeof cmdline];
+		memcpy(tmp, arg, n);
+		tmp[n] = '\0';
+		fmt_init(&f, line, sizeof line);
+		fmt_str(&f, "A ");
+		fmt_escaped(&f, tmp);
+		logbuf_line(&lb, &f);
+		off += n + 1;
+	}
+	static const char *const on_cap[] = { "fail", "abort", "warn" };
+	opt_line("cap", ag_config.cap, NULL);
+	opt_line("warn", ag_config.warn, NULL);
+	opt_line("critical", ag_config.critical, NULL);
+	opt_line("on_cap", 0, on_cap[ag_config.on_cap % 3]);
+	opt_line("interval_ms", ag_config.interval, NULL);
+	opt_line("sample", ag_config.sample, NULL);
+	opt_line("depth", ag_config.depth, NULL);
+	opt_line("swap", 0, ag_config.swap);
+	opt_line("swap_min", ag_config.swap_min, NULL);
+	opt_line("chunk", ag_config.chunk, NULL);
+	opt_line("swap_mode", 0, ag_config.swap_mode == SWAP_MODE_LAZY ? "lazy" : "eager");
+}
+
+static int64_t count_out(int64_t units)
+{
+	return units <= 0 ? 0 : (units + COUNT_ONE / 2) / COUNT_ONE;
+}
+
+static void write_events(void)
+{
+	cap_event_t ev[64];
+	size_t n;
+	while ((n = cap_events_take(ev, 64)) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			char line[128];
+			fmt_t f;
+			fmt_init(&f, line, sizeof line);
+			fmt_str(&f, "V ");
+			fmt_u64(&f, ev[i].t_ns);
+			fmt_chr(&f, ' ');
+			fmt_str(&f, cap_event_name(ev[i].kind));
+			fmt_chr(&f, ' ');
+			fmt_u64(&f, ev[i].bytes);
+			logbuf_line(&lb, &f);
+		}
+	}
+}
+
+static void write_jit_map(void)
+{
+	if (jit_said)
+		return;
+	char path[64];
+	fmt_t f;
+	fmt_init(&f, path, sizeof path);
+	fmt_str(&f, "/tmp/perf-");
+	fmt_u64(&f, (uint64_t)ag_pid);
+	fmt_str(&f, ".map");
+	if (access(path, R_OK) != 0)
+		return;
+	char line[96];
+	fmt_init(&f, line, sizeof line);
+	fmt_str(&f, "J ");
+	fmt_str(&f, path);
+	logbuf_line(&lb, &f);
+	jit_said = true;
+}
+
+/* S lines for stacks this log has not seen yet; they must precede the snapshot. */
+static void write_new_stacks(uint32_t limit)
+{
+	char line[32 + AG_LOG_MAX_FRAMES * 18];
+	for (uint32_t id = 1; id < limit; id++) {
+		stack_rec_t *r = stacktab_get(id);
+		if (!r || r->log_gen == gen)
+			continue;
+		if (!atomic_load_explicit(&r->total_count, memory_order_relaxed))
+			continue;   /* interned but never used (lost an insert race) */
+		fmt_t f;
+		fmt_init(&f, line, sizeof line);
+		fmt_str(&f, "S ");
+		fmt_u64(&f, id);
+		fmt_chr(&f, ' ');
+		fmt_chr(&f, r->kind);
+		for (int i = 0; i < r->depth; i++) {
+			fmt_chr(&f, ' ');
+			fmt_hex(&f, r->frames[i]);
+		}
+		logbuf_line(&lb, &f);
+		r->log_gen = gen;
+		r->last_live_bytes = r->last_live_count = 0;
+		r->last_total_count = 0;
+	}
+}
+
+static uint64_t write_records(uint32_t limit, bool leaks)
+{
+	uint64_t nrec = 0;
+	char line[160];
+	for (uint32_t id = 1; id < limit; id++) {
+		stack_rec_t *r = stacktab_get(id);
+		if (!r || r->log_gen != gen)
+			continue;
+		int64_t lb_ = atomic_load_explicit(&r->live_bytes, memory_order_relaxed);
+		int64_t lc = atomic_load_explicit(&r->live_count, memory_order_relaxed);
+		uint64_t tb = atomic_load_explicit(&r->total_bytes, memory_order_relaxed);
+		uint64_t tc = atomic_load_explicit(&r->total_count, memory_order_relaxed);
+		fmt_t f;
+		if (lb_ != r->last_live_bytes || lc != r->last_live_count || tc != r->last_total_count) {
+			fmt_init(&f, line, sizeof line);
+			fmt_str(&f, "L ");
+			fmt_u64(&f, id);
+			fmt_chr(&f, ' ');
+			fmt_u64(&f, (uint64_t)(lb_ < 0 ? 0 : lb_));
+			fmt_chr(&f, ' ');
+			fmt_u64(&f, (uint64_t)count_out(lc));
+			fmt_chr(&f, ' ');
+			fmt_u64(&f, tb);
+			fmt_chr(&f, ' ');
+			fmt_u64(&f, (uint64_t)count_out((int64_t)tc));
+			logbuf_line(&lb, &f);
+			r->last_live_bytes = lb_;
+			r->last_live_count = lc;
+			r->last_total_count = tc;
+			nrec++;
+		}
+		if (leaks && r->lost_bytes) {
+			fmt_init(&f, line, sizeof line);
+			fmt_str(&f, "R ");
+			fmt_u64(&f, id);
+			fmt_chr(&f, ' ');
+			fmt_u64(&f, r->lost_bytes);
+			fmt_chr(&f, ' ');
+			fmt_u64(&f, (uint64_t)count_out((int64_t)r->lost_count));
+			logbuf_line(&lb, &f);
+			nrec++;
+		}
+	}
+	return nrec;
+}
+
+int64_t logwrite_snapshot(int reason, bool leaks)
+{
+	int saved = errno;
+	int64_t result = -1;
+	pthread_mutex_lock(&lock);
+	if (lb.fd < 0 && !disabled) {
+		lb.fd = open_log();
+		lb.err = 0;
+		lb.len = 0;
+		disabled = lb.fd < 0;
+		if (!disabled) {
+			write_header();
+			modules_seen = modules_write(&lb);
+		}
+	}
+	if (lb.fd < 0 || lb.err)
+		goto out;
+	if (modules_changed(modules_seen))
+		modules_seen = modules_write(&lb);
+	write_jit_map();
+	write_events();
+	uint32_t limit = stacktab_limit();
+	write_new_stacks(limit);
+
+	char line[256];
+	fmt_t f;
+	fmt_init(&f, line, sizeof line);
+	fmt_str(&f, "B ");
+	fmt_u64(&f, seq);
+	fmt_chr(&f, ' ');
+	fmt_u64(&f, sys_now_ns() - ag_start_ns);
+	fmt_chr(&f, ' ');
+	fmt_str(&f, writer_reason_name(reason));
+	logbuf_line(&lb, &f);
+	uint64_t nrec = write_records(limit, leaks);
+	account_totals_t t;
+	account_read(&t);
+	fmt_init(&f, line, sizeof line);
+	fmt_str(&f, "E ");
+	uint64_t fields[] = { seq, t.tracked, t.heap, t.mapped, t.swapped, t.peak_tracked,
+			      t.peak_heap, t.peak_mapped, nrec };
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+		if (i)
+			fmt_chr(&f, ' ');
+		fmt_u64(&f, fields[i]);
+	}
+	logbuf_line(&lb, &f);
+	if (logbuf_flush(&lb) == 0) {
+		result = (int64_t)seq++;
+		atomic_fetch_add(&written, 1);
+	} else {
+		char msg[160];
+		fmt_init(&f, msg, sizeof msg);
+		fmt_str(&f, "writing the log failed: ");
+		fmt_str(&f, strerrorname_np(lb.err));
+		fmt_str(&f, "; no further snapshots");
+		fmt_say(msg);
+	}
+out:
+	pthread_mutex_unlock(&lock);
+	errno = saved;
+	return result;
+}
+
+void logwrite_child(void)
+{
+	pthread_mutex_init(&lock, NULL);
+	if (lb.fd >= 0)
+		close(lb.fd);
+	lb.fd = -1;
+	lb.len = 0;
+	lb.err = 0;
+	disabled = false;
+	gen++;
+	seq = 0;
+	modules_seen = 0;
+	jit_said = false;
+}

@@ -1,0 +1,22 @@
+/* logwrite.h: writing the snapshot log (format in logfmt.h): opening the file safely,
+ * the header, module map, stacks, events and snapshots.  When to write is writer.c's
+ * decision; this module is called with no locks of the hot path held. */
+#ifndef ALLOCGUARD_LOGWRITE_H
+#define ALLOCGUARD_LOGWRITE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Resolve the log pattern now (cwd, executable name, command line). */
+void logwrite_init(void);
+/* Write one snapshot; with leaks, R lines from the exit scan are included.  Returns the
+ * snapshot's sequence number, or -1 when logging is off or failed. */
+int64_t logwrite_snapshot(int reason, bool leaks);
+uint64_t logwrite_written(void);   /* snapshots written so far, across generations */
+
+void logwrite_lock(void);
+void logwrite_unlock(void);
+/* In a fork child: start a new log (new pid, new file) on the next snapshot. */
+void logwrite_child(void);
+
+#endif

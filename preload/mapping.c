@@ -1,0 +1,154 @@
+/* mapping.c: accounting for the mapping calls (see mapping.h).  Each call: work out the
+ * change in committed bytes under the maptab lock, charge it (ENOMEM if the cap refuses),
+ * make the syscall, then record the new layout or undo the charge. */
+#include "mapping.h"
+#include "logfmt.h"
+#include "maptab.h"
+#include "stacks.h"
+#include "swap.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/mman.h>
+
+static uintptr_t page_up(uintptr_t x)
+{
+	size_t page = sys_page_size();
+	return (x + page - 1) & ~(uintptr_t)(page - 1);
+}
+
+static bool positive(const map_delta_t *d)
+{
+	for (int k = 0; k < ACC_KINDS; k++)
+		if (d->d[k] > 0)
+			return true;
+	return false;
+}
+
+void *mapping_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	bool anon = (flags & MAP_ANONYMOUS) || fd < 0;
+	bool fixed = (flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE);
+	if (!anon && len) {
+		void *swapped;
+		if (swap_mmap(addr, len, prot, flags, fd, off, &swapped))
+			return swapped;
+	}
+	if (!anon && !fixed)
+		return sys_mmap(addr, len, prot, flags, fd, off);   /* cannot touch tracked memory */
+
+	int saved = errno;
+	uintptr_t plen = page_up(len);
+	mapstate_t st = { 0 };
+	if (anon) {
+		st.kind = AG_KIND_MMAP;
+		st.prot = prot;
+		st.stack = prot != PROT_NONE ? stacks_here(AG_KIND_MMAP) : 0;
+	}
+	maptab_lock();
+	map_delta_t d = { { 0 } };
+	if (fixed)
+		d = maptab_delta_assign((uintptr_t)addr, (uintptr_t)addr + plen, &st);
+	else if (anon && prot != PROT_NONE)
+		d.d[ACC_MAPPED] = (int64_t)plen;
+	if (maptab_charge(&d, "mmap")) {
+		maptab_unlock();
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	void *r = sys_mmap(addr, len, prot, flags, fd, off);
+	if (r == MAP_FAILED) {
+		maptab_uncharge(&d);
+	} else {
+		maptab_assign((uintptr_t)r, (uintptr_t)r + plen, &st);
+		errno = saved;
+	}
+	maptab_unlock();
+	return r;
+}
+
+int mapping_munmap(void *addr, size_t len)
+{
+	int saved = errno;
+	uintptr_t lo = (uintptr_t)addr, hi = lo + page_up(len);
+	mapstate_t none = { 0 };
+	maptab_lock();
+	map_delta_t d = maptab_delta_assign(lo, hi, &none);
+	maptab_charge(&d, NULL);   /* only releases */
+	int rc = sys_munmap(addr, len);
+	if (rc != 0) {
+		maptab_uncharge(&d);
+	} else {
+		maptab_assign(lo, hi, &none);
+		swap_unmapped(lo, hi);
+		errno = saved;
+	}
+	maptab_unlock();
+	return rc;
+}
+
+int mapping_mprotect(void *addr, size_t len, int prot)
+{
+	int saved = errno;
+	uintptr_t lo = (uintptr_t)addr, hi = lo + page_up(len);
+	uint32_t stack = 0;
+	maptab_lock();
+	map_delta_t d = maptab_delta_protect(lo, hi, prot);
+	if (positive(&d)) {
+		/* Unwinding may take locks of its own: never while holding ours. */
+		maptab_unlock();
+		stack = stacks_here(AG_KIND_MMAP);
+		maptab_lock();
+		d = maptab_delta_protect(lo, hi, prot);
+	}
+	if (maptab_charge(&d, "mprotect")) {
+		maptab_unlock();
+		errno = ENOMEM;
+		return -1;
+	}
+	int rc = sys_mprotect(addr, len, prot);
+	if (rc != 0) {
+		maptab_uncharge(&d);
+	} else {
+		maptab_protect(lo, hi, prot, stack);
+		errno = saved;
+	}
+	maptab_unlock();
+	return rc;
+}
+
+void *mapping_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr)
+{
+	int saved = errno;
+	uintptr_t o = (uintptr_t)old, olen = page_up(old_len), nlen = page_up(new_len);
+	mapstate_t none = { 0 };
+	maptab_lock();
+	map_delta_t d = { { 0 } };
+	if (old_len)
+		d = maptab_delta_remap(o, olen, nlen);
+	if (old_len && (flags & MREMAP_FIXED)) {
+		map_delta_t over = maptab_delta_assign((uintptr_t)new_addr, (uintptr_t)new_addr + nlen,
+						       &none);
+		for (int k = 0; k < ACC_KINDS; k++)
+			d.d[k] += over.d[k];
+	}
+	if (maptab_charge(&d, "mremap")) {
+		maptab_unlock();
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	void *r = sys_mremap(old, old_len, new_len, flags, new_addr);
+	if (r == MAP_FAILED) {
+		maptab_uncharge(&d);
+	} else {
+		if (old_len) {
+			maptab_remap(o, olen, (uintptr_t)r, nlen);
+			swap_remapped(o, olen, (uintptr_t)r, nlen);
+		}
+		errno = saved;
+	}
+	maptab_unlock();
+	return r;
+}

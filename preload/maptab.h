@@ -1,0 +1,55 @@
+/* maptab.h: the tracked mappings: anonymous mappings the program made through mmap, and
+ * swapped model files.  Keeps, page range by page range, protection, kind and stack, and
+ * from them the committed bytes: a piece counts when it is accessible (prot != PROT_NONE)
+ * or swapped.  Callers hold maptab_lock() across "compute delta, charge cap, syscall,
+ * apply", so the table always matches the kernel; totals are charged by the caller. */
+#ifndef ALLOCGUARD_MAPTAB_H
+#define ALLOCGUARD_MAPTAB_H
+
+#include "account.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+	char kind;        /* 0 = not tracked, AG_KIND_MMAP or AG_KIND_SWAP */
+	int prot;
+	uint32_t stack;
+} mapstate_t;
+
+/* Net change of committed bytes, per account kind. */
+typedef struct {
+	int64_t d[ACC_KINDS];
+} map_delta_t;
+
+void maptab_lock(void);
+void maptab_unlock(void);
+void maptab_reinit_lock(void);
+
+/* [lo, hi) becomes st (kind 0: untracked, e.g. munmap or a file mapping over it). */
+map_delta_t maptab_delta_assign(uintptr_t lo, uintptr_t hi, const mapstate_t *st);
+void maptab_assign(uintptr_t lo, uintptr_t hi, const mapstate_t *st);
+
+/* mprotect of [lo, hi); pieces that become committed are attributed to stack. */
+map_delta_t maptab_delta_protect(uintptr_t lo, uintptr_t hi, int prot);
+void maptab_protect(uintptr_t lo, uintptr_t hi, int prot, uint32_t stack);
+
+/* mremap: [old, old + old_len) moves to [new, new + new_len); growth takes the state of the
+ * last piece.  Returns false from delta when old is not tracked at all. */
+map_delta_t maptab_delta_remap(uintptr_t old, size_t old_len, size_t new_len);
+void maptab_remap(uintptr_t old, size_t old_len, uintptr_t new_addr, size_t new_len);
+
+/* The state at addr (kind 0 when untracked); for the swap module and tests. */
+mapstate_t maptab_state_at(uintptr_t addr);
+/* Visit each tracked piece (under the lock); for the exit scan. */
+void maptab_foreach(void (*fn)(uintptr_t lo, uintptr_t hi, const mapstate_t *st, void *arg),
+		    void *arg);
+size_t maptab_pieces(void);
+
+/* Apply a delta to the totals through the cap: positive parts are charged (refused: ENOMEM,
+ * nothing charged), negative parts released.  Used by the mapping hooks. */
+int maptab_charge(const map_delta_t *d, const char *what);
+void maptab_uncharge(const map_delta_t *d);
+
+#endif

@@ -1,0 +1,36 @@
+/* ptrtab.h: the live-block table, address -> (requested size, stack id).  Sharded open
+ * addressing on internal memory: no header in user blocks, no global lock.  What a block
+ * means for totals and stacks is heap.c's business. */
+#ifndef ALLOCGUARD_PTRTAB_H
+#define ALLOCGUARD_PTRTAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PTRTAB_MAX_SIZE ((UINT64_C(1) << 40) - 1)   /* larger requests are clamped */
+#define PTRTAB_MAX_STACK ((UINT32_C(1) << 24) - 1)
+
+typedef struct {
+	uintptr_t addr;            /* 0 = empty slot */
+	uint64_t size : 40;
+	uint64_t stack : 24;       /* 0 = not attributed (early, or not sampled) */
+} ptr_entry_t;
+
+/* 0, or ENOMEM when the table cannot grow (the block is then simply not tracked). */
+int ptrtab_insert(uintptr_t addr, uint64_t size, uint32_t stack);
+/* Remove addr; false when it was not tracked. */
+bool ptrtab_remove(uintptr_t addr, ptr_entry_t *out);
+bool ptrtab_lookup(uintptr_t addr, ptr_entry_t *out);
+size_t ptrtab_count(void);
+
+/* Copy every entry into out (up to max) and return the total count.  With hold, the shards
+ * stay locked afterwards (no block can be freed) until ptrtab_unlock_all(). */
+size_t ptrtab_collect(ptr_entry_t *out, size_t max, bool hold);
+
+/* fork support and the exit scan. */
+void ptrtab_lock_all(void);
+void ptrtab_unlock_all(void);
+void ptrtab_reinit_locks(void);
+
+#endif

@@ -1,0 +1,120 @@
+/* stacks.c: stack capture with libunwind (see stacks.h).  unw_backtrace with a per-thread
+ * cache is libunwind's fast path; frames inside liballocguard.so itself are dropped by
+ * address, so the result does not depend on inlining. */
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "stacks.h"
+#include "logfmt.h"
+#include "stacktab.h"
+#include "state.h"
+#include "threads.h"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <string.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+static uintptr_t self_lo, self_hi;
+static _Atomic bool ready;
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uintptr_t probe = (uintptr_t)arg;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+		if (probe >= lo && probe < hi) {
+			/* the whole module, all its segments */
+			uintptr_t mlo = UINTPTR_MAX, mhi = 0;
+			for (int j = 0; j < info->dlpi_phnum; j++) {
+				const ElfW(Phdr) *q = &info->dlpi_phdr[j];
+				if (q->p_type != PT_LOAD)
+					continue;
+				uintptr_t a = info->dlpi_addr + q->p_vaddr;
+				if (a < mlo)
+					mlo = a;
+				if (a + q->p_memsz > mhi)
+					mhi = a + q->p_memsz;
+			}
+			self_lo = mlo;
+			self_hi = mhi;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void stacks_init(void)
+{
+	dl_iterate_phdr(find_self, (void *)(uintptr_t)&stacks_init);
+	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	void *warm[8];
+	unw_backtrace(warm, 8);   /* first unwind allocates libunwind's caches */
+	atomic_store(&ready, true);
+}
+
+int stacks_capture(uintptr_t *frames, int max)
+{
+	if (!atomic_load_explicit(&ready, memory_order_acquire))
+		return 0;
+	void *raw[AG_LOG_MAX_FRAMES + 16];
+	int want = max + 16 > (int)(sizeof raw / sizeof raw[0]) ? (int)(sizeof raw / sizeof raw[0])
+								 : max + 16;
+	int n = unw_backtrace(raw, want);
+	int depth = 0;
+	bool inside = true;
+	for (int i = 0; i < n && depth < max; i++) {
+		uintptr_t a = (uintptr_t)raw[i];
+		if (inside && a >= self_lo && a < self_hi)
+			continue;
+		inside = false;
+		frames[depth++] = a ? a - 1 : 0;
+	}
+	return depth;
+}
+
+uint32_t stacks_here(char kind)
+{
+	uintptr_t frames[AG_LOG_MAX_FRAMES];
+	threads_note();
+	int max = (int)ag_config.depth;
+	if (max <= 0 || max > AG_LOG_MAX_FRAMES)
+		max = AG_LOG_MAX_FRAMES;
+	int depth = stacks_capture(frames, max);
+	if (depth <= 0)
+		return 0;
+	return stacktab_intern(kind, frames, depth);
+}
+
+static bool runtime_module(uintptr_t ip)
+{
+	if (ip >= self_lo && ip < self_hi)
+		return true;
+	Dl_info di;
+	if (!dladdr((void *)ip, &di) || !di.dli_fname)
+		return false;
+	const char *base = strrchr(di.dli_fname, '/');
+	base = base ? base + 1 : di.dli_fname;
+	return strncmp(base, "libc.so", 7) == 0 || strncmp(base, "ld-linux", 8) == 0 ||
+	       strncmp(base, "libpthread.so", 13) == 0;
+}
+
+uintptr_t stacks_program_sp(void)
+{
+	unw_context_t uc;
+	unw_cursor_t c;
+	if (unw_getcontext(&uc) != 0 || unw_init_local(&c, &uc) != 0)
+		return 0;
+	for (int depth = 0; depth < 256 && unw_step(&c) > 0; depth++) {
+		unw_word_t ip = 0, sp = 0;
+		unw_get_reg(&c, UNW_REG_IP, &ip);
+		unw_get_reg(&c, UNW_REG_SP, &sp);
+		if (!runtime_module((uintptr_t)ip - 1))
+			return (uintptr_t)sp;
+	}
+	return 0;
+}

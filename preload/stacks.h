@@ -1,0 +1,21 @@
+/* stacks.h: call-stack capture for allocations.  The only user of libunwind.  Returns
+ * call-site addresses (return address - 1) with the guard's own frames removed; interning
+ * them is stacktab.c's job. */
+#ifndef ALLOCGUARD_STACKS_H
+#define ALLOCGUARD_STACKS_H
+
+#include <stdint.h>
+
+/* Prepare the unwinder (per-thread cache, one warm-up unwind) before hooks use it. */
+void stacks_init(void);
+/* Capture up to max frames of the current thread's caller stack; returns the depth (0 when
+ * unwinding is not possible yet). */
+int stacks_capture(uintptr_t *frames, int max);
+/* The stack pointer of the innermost frame of the calling thread that belongs to the
+ * program rather than to libc, the loader or the guard (for the exit scan: the frames of the
+ * exit machinery below it hold stale values, not roots).  0 when it cannot be told. */
+uintptr_t stacks_program_sp(void);
+/* Capture and intern in one step; returns a stack id (0 = none). */
+uint32_t stacks_here(char kind);
+
+#endif

@@ -1,0 +1,177 @@
+/* stacktab.c: lock-free stack interning (see stacktab.h).  Records are bump-allocated from
+ * internal chunks and never freed; a fixed open-addressing index maps hashes to records, and
+ * a two-level array maps ids to records.  Inserting is one CAS on an empty index slot. */
+#include "stacktab.h"
+#include "fmt.h"
+#include "sys.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <string.h>
+
+#define INDEX_BITS 21                      /* 2M slots: up to ~1.4M distinct stacks */
+#define INDEX_SLOTS (1u << INDEX_BITS)
+#define MAX_STACKS (INDEX_SLOTS / 10 * 7)
+#define IDS_PER_PAGE 65536u
+#define ID_PAGES (MAX_STACKS / IDS_PER_PAGE + 1)
+#define CHUNK_BYTES (4u << 20)
+
+static _Atomic(stack_rec_t *) *index_slots;
+static _Atomic(_Atomic(stack_rec_t *) *) id_pages[ID_PAGES];
+static _Atomic uint32_t next_id = 1;
+
+static pthread_mutex_t chunk_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic(char *) chunk_cur;
+static _Atomic size_t chunk_used;
+static _Atomic int full_said;
+
+static uint64_t hash_frames(char kind, const uintptr_t *frames, int depth)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325) ^ (uint64_t)(unsigned char)kind;
+	for (int i = 0; i < depth; i++) {
+		h ^= frames[i];
+		h *= UINT64_C(0x100000001b3);
+		h ^= h >> 29;
+	}
+	return h ? h : 1;
+}
+
+static bool init_index(void)
+{
+	if (atomic_load_explicit(&index_slots, memory_order_acquire))
+		return true;
+	void *p = sys_alloc(INDEX_SLOTS * sizeof(stack_rec_t *), true);
+	if (!p)
+		return false;
+	void *expected = NULL;
+	if (!atomic_compare_exchange_strong(&index_slots, (_Atomic(stack_rec_t *) **)&expected, p))
+		sys_free(p, INDEX_SLOTS * sizeof(stack_rec_t *));
+	return true;
+}
+
+/* Bump allocation from the current chunk; a new chunk under a lock when it runs out. */
+static void *rec_alloc(size_t bytes)
+{
+	bytes = (bytes + 15) & ~(size_t)15;
+	for (;;) {
+		char *chunk = atomic_load_explicit(&chunk_cur, memory_order_acquire);
+		if (chunk) {
+			size_t off = atomic_fetch_add_explicit(&chunk_used, bytes, memory_order_relaxed);
+			if (off + bytes <= CHUNK_BYTES)
+				return chunk + off;
+		}
+		pthread_mutex_lock(&chunk_lock);
+		if (atomic_load_explicit(&chunk_cur, memory_order_relaxed) == chunk) {
+			char *fresh = sys_alloc(CHUNK_BYTES, true);
+			if (!fresh) {
+				pthread_mutex_unlock(&chunk_lock);
+				return NULL;
+			}
+			atomic_store_explicit(&chunk_used, 0, memory_order_relaxed);
+			atomic_store_explicit(&chunk_cur, fresh, memory_order_release);
+		}
+		pthread_mutex_unlock(&chunk_lock);
+	}
+}
+
+static bool publish_id(uint32_t id, stack_rec_t *rec)
+{
+	uint32_t page = id / IDS_PER_PAGE;
+	_Atomic(stack_rec_t *) *p = atomic_load_explicit(&id_pages[page], memory_order_acquire);
+	if (!p) {
+		_Atomic(stack_rec_t *) *fresh = sys_alloc(IDS_PER_PAGE * sizeof *fresh, true);
+		if (!fresh)
+			return false;
+		_Atomic(stack_rec_t *) *expected = NULL;
+		if (atomic_compare_exchange_strong(&id_pages[page], &expected, fresh)) {
+			p = fresh;
+		} else {
+			sys_free(fresh, IDS_PER_PAGE * sizeof *fresh);
+			p = expected;
+		}
+	}
+	atomic_store_explicit(&p[id % IDS_PER_PAGE], rec, memory_order_release);
+	return true;
+}
+
+static bool same(const stack_rec_t *r, uint64_t h, char kind, const uintptr_t *frames, int depth)
+{
+	return r->hash == h && r->kind == kind && r->depth == depth &&
+	       memcmp(r->frames, frames, (size_t)depth * sizeof *frames) == 0;
+}
+
+static uint32_t table_full(void)
+{
+	if (!atomic_exchange(&full_said, 1))
+		fmt_say("stack table full: further new call stacks are counted under no stack");
+	return 0;
+}
+
+uint32_t stacktab_intern(char kind, const uintptr_t *frames, int depth)
+{
+	if (!init_index())
+		return table_full();
+	uint64_t h = hash_frames(kind, frames, depth);
+	stack_rec_t *mine = NULL;
+	for (uint32_t i = (uint32_t)h & (INDEX_SLOTS - 1), probes = 0; probes < INDEX_SLOTS;
+	     i = (i + 1) & (INDEX_SLOTS - 1), probes++) {
+		stack_rec_t *r = atomic_load_explicit(&index_slots[i], memory_order_acquire);
+		if (r) {
+			if (same(r, h, kind, frames, depth))
+				return r->id;
+			continue;
+		}
+		if (!mine) {
+			uint32_t id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+			if (id >= MAX_STACKS)
+				return table_full();
+			mine = rec_alloc(sizeof *mine + (size_t)depth * sizeof *frames);
+			if (!mine)
+				return table_full();
+			memset(mine, 0, sizeof *mine);
+			mine->hash = h;
+			mine->id = id;
+			mine->depth = (uint16_t)depth;
+			mine->kind = kind;
+			memcpy(mine->frames, frames, (size_t)depth * sizeof *frames);
+			if (!publish_id(id, mine))
+				return table_full();
+		}
+		stack_rec_t *expected = NULL;
+		if (atomic_compare_exchange_strong_explicit(&index_slots[i], &expected, mine,
+							    memory_order_acq_rel, memory_order_acquire))
+			return mine->id;
+		if (same(expected, h, kind, frames, depth))
+			return expected->id;   /* another thread won; our record stays unused */
+	}
+	return table_full();
+}
+
+stack_rec_t *stacktab_get(uint32_t id)
+{
+	if (id == 0 || id >= MAX_STACKS)
+		return NULL;
+	_Atomic(stack_rec_t *) *p = atomic_load_explicit(&id_pages[id / IDS_PER_PAGE],
+							 memory_order_acquire);
+	return p ? atomic_load_explicit(&p[id % IDS_PER_PAGE], memory_order_acquire) : NULL;
+}
+
+uint32_t stacktab_limit(void)
+{
+	uint32_t n = atomic_load_explicit(&next_id, memory_order_relaxed);
+	return n < MAX_STACKS ? n : MAX_STACKS;
+}
+
+void stacktab_add(uint32_t id, int64_t live_bytes, int64_t live_count, uint64_t total_bytes,
+		  uint64_t total_count)
+{
+	stack_rec_t *r = stacktab_get(id);
+	if (!r)
+		return;
+	atomic_fetch_add_explicit(&r->live_bytes, live_bytes, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->live_count, live_count, memory_order_relaxed);
+	if (total_bytes)
+		atomic_fetch_add_explicit(&r->total_bytes, total_bytes, memory_order_relaxed);
+	if (total_count)
+		atomic_fetch_add_explicit(&r->total_count, total_count, memory_order_relaxed);
+}

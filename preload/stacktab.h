@@ -1,0 +1,39 @@
+/* stacktab.h: interned call stacks and their aggregates.  A stack is stored once and named
+ * by a small id (1..); lookups and inserts are lock-free.  Capturing stacks is stacks.c's
+ * job, writing them out is logwrite.c's. */
+#ifndef ALLOCGUARD_STACKTAB_H
+#define ALLOCGUARD_STACKTAB_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* Counts are kept in 1/COUNT_ONE units so sampled estimates (fractional) add up unbiased. */
+#define COUNT_ONE 256
+
+typedef struct stack_rec {
+	uint64_t hash;
+	uint32_t id;
+	uint16_t depth;
+	char kind;                          /* AG_KIND_* */
+	_Atomic int64_t live_bytes, live_count;
+	_Atomic uint64_t total_bytes, total_count;
+	/* Owned by the log writer (under its lock): what this log last saw of the stack. */
+	uint32_t log_gen;                   /* log generation the S line went to */
+	int64_t last_live_bytes, last_live_count;
+	uint64_t last_total_count;
+	/* Owned by the exit scan. */
+	uint64_t lost_bytes, lost_count;
+	uintptr_t frames[];
+} stack_rec_t;
+
+/* Intern a stack; returns its id, or 0 when the table is full (then say so once). */
+uint32_t stacktab_intern(char kind, const uintptr_t *frames, int depth);
+stack_rec_t *stacktab_get(uint32_t id);
+/* Ids are 1 .. stacktab_limit() - 1; some may be NULL (lost insert races). */
+uint32_t stacktab_limit(void);
+
+/* Adjust a stack's aggregates; counts in COUNT_ONE units. */
+void stacktab_add(uint32_t id, int64_t live_bytes, int64_t live_count, uint64_t total_bytes,
+		  uint64_t total_count);
+
+#endif

@@ -1,0 +1,20 @@
+/* swap.h: model-file mmap swap.  A read-only or private mapping of a large model file is
+ * served from anonymous memory filled by chunked preads, so it counts against the cap and
+ * survives the file changing.  Called by mapping.c with the hook's arguments. */
+#ifndef ALLOCGUARD_SWAP_H
+#define ALLOCGUARD_SWAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+void swap_init(void);
+/* true when the mapping was handled here (*out is the result, MAP_FAILED with errno set on
+ * failure); false to let the mapping through untouched. */
+bool swap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off, void **out);
+/* Tell the swap module that [lo, hi) was unmapped or moved (maptab lock held). */
+void swap_unmapped(uintptr_t lo, uintptr_t hi);
+void swap_remapped(uintptr_t old, size_t old_len, uintptr_t new_addr, size_t new_len);
+
+#endif

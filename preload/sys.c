@@ -1,0 +1,112 @@
+/* sys.c: raw syscalls and internal memory for the preload (see sys.h).  Nothing here calls
+ * malloc or any hooked libc function. */
+#include "sys.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+
+int sys_munmap(void *addr, size_t len)
+{
+	return (int)syscall(SYS_munmap, addr, len);
+}
+
+void *sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr)
+{
+	return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
+}
+
+int sys_mprotect(void *addr, size_t len, int prot)
+{
+	return (int)syscall(SYS_mprotect, addr, len, prot);
+}
+
+size_t sys_page_size(void)
+{
+	static size_t page;
+	if (!page)
+		page = (size_t)sysconf(_SC_PAGESIZE);
+	return page;
+}
+
+/* Registry of internal regions.  Small and rarely written, so one lock is fine here. */
+#define SYS_MAX_REGIONS 2048
+static struct { uintptr_t lo, hi; } regions[SYS_MAX_REGIONS];
+static size_t nregions;
+static pthread_mutex_t regions_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void *sys_alloc(size_t bytes, bool reserve)
+{
+	size_t page = sys_page_size();
+	bytes = (bytes + page - 1) & ~(page - 1);
+	int saved = errno;
+	void *p = sys_mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | (reserve ? MAP_NORESERVE : 0), -1, 0);
+	errno = saved;
+	if (p == MAP_FAILED)
+		return NULL;
+	pthread_mutex_lock(&regions_lock);
+	if (nregions < SYS_MAX_REGIONS) {
+		regions[nregions].lo = (uintptr_t)p;
+		regions[nregions].hi = (uintptr_t)p + bytes;
+		nregions++;
+	}
+	pthread_mutex_unlock(&regions_lock);
+	return p;
+}
+
+void sys_free(void *p, size_t bytes)
+{
+	if (!p)
+		return;
+	size_t page = sys_page_size();
+	bytes = (bytes + page - 1) & ~(page - 1);
+	pthread_mutex_lock(&regions_lock);
+	for (size_t i = 0; i < nregions; i++) {
+		if (regions[i].lo == (uintptr_t)p) {
+			regions[i] = regions[--nregions];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&regions_lock);
+	int saved = errno;
+	sys_munmap(p, bytes);
+	errno = saved;
+}
+
+bool sys_is_internal(uintptr_t lo, uintptr_t hi)
+{
+	bool hit = false;
+	pthread_mutex_lock(&regions_lock);
+	for (size_t i = 0; i < nregions && !hit; i++)
+		hit = lo < regions[i].hi && regions[i].lo < hi;
+	pthread_mutex_unlock(&regions_lock);
+	return hit;
+}
+
+uint64_t sys_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t sys_wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+pid_t sys_gettid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}

@@ -1,0 +1,29 @@
+/* sys.h: the preload's own access to the kernel: raw mapping syscalls that bypass our hooks,
+ * internal memory for tables (never counted, never from malloc), clocks and thread ids.
+ * Every internal region is registered so the exit scan can skip our own tables. */
+#ifndef ALLOCGUARD_SYS_H
+#define ALLOCGUARD_SYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+int sys_munmap(void *addr, size_t len);
+void *sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr);
+int sys_mprotect(void *addr, size_t len, int prot);
+
+/* Zeroed read-write memory for internal tables, rounded up to pages; NULL on failure.
+ * `reserve` maps with MAP_NORESERVE for large sparse tables. */
+void *sys_alloc(size_t bytes, bool reserve);
+void sys_free(void *p, size_t bytes);
+/* Whether [lo, hi) overlaps memory handed out by sys_alloc. */
+bool sys_is_internal(uintptr_t lo, uintptr_t hi);
+
+uint64_t sys_now_ns(void);      /* CLOCK_MONOTONIC */
+uint64_t sys_wall_ns(void);     /* CLOCK_REALTIME */
+pid_t sys_gettid(void);
+size_t sys_page_size(void);
+
+#endif

@@ -1,0 +1,18 @@
+/* threads.h: a registry of the threads that allocate, with an address on each one's stack
+ * and whether it is still alive, so the exit scan can tell a dead thread's cached stack
+ * (stale pointers, not roots) from a live one. */
+#ifndef ALLOCGUARD_THREADS_H
+#define ALLOCGUARD_THREADS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+void threads_init(void);
+/* Register the calling thread once (cheap after the first call). */
+void threads_note(void);
+/* Whether [lo, hi) holds the stack of a thread that exited and of no live thread; *tcb is
+ * then that thread's descriptor, which glibc keeps (with its TLS vector) for reuse. */
+bool threads_dead_stack(uintptr_t lo, uintptr_t hi, uintptr_t *tcb);
+void threads_postfork_child(void);
+
+#endif
