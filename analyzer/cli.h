@@ -1,0 +1,29 @@
+/* cli.h: the subcommands behind build/allocguard (run.c, commands.c) and their help texts
+ * (help.c); main.c only dispatches.  Exit codes: 0 ok, 1 a --fail-on threshold was
+ * crossed, 2 bad usage or an unusable log; `run` passes the command's status through. */
+#ifndef ALLOCGUARD_CLI_H
+#define ALLOCGUARD_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define ALLOCGUARD_VERSION "0.1.0"
+
+int cmd_run(int argc, char **argv);
+int cmd_leaks(int argc, char **argv);
+int cmd_growth(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+
+/* Help texts; topic NULL = the overall page.  0, or ENOENT for an unknown topic. */
+int help_print(FILE *out, const char *topic);
+void help_run_options(FILE *out);
+/* The README's options table, in Markdown, from the options table. */
+void help_options_table(FILE *out);
+
+/* The summary `run` prints after the command: read each log, the one of main_pid first.
+ * Returns the lost bytes over all logs in *lost (0 when unknown). */
+void run_summary(FILE *err, char *const *logs, size_t nlogs, pid_t main_pid, uint64_t *lost);
+
+#endif

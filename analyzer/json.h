@@ -1,0 +1,36 @@
+/* json.h: a small streaming JSON writer (pretty-printed, two-space indent) for the
+ * reports' --json output.  Owns syntax and string escaping; the shapes are the reports'. */
+#ifndef ALLOCGUARD_JSON_H
+#define ALLOCGUARD_JSON_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define JSON_MAX_DEPTH 32
+
+typedef struct {
+	FILE *f;
+	int depth;
+	int count[JSON_MAX_DEPTH];   /* values written at each level */
+	int after_key;
+} json_t;
+
+void json_init(json_t *j, FILE *f);
+void json_obj(json_t *j);          /* { */
+void json_obj_end(json_t *j);      /* } */
+void json_arr(json_t *j);          /* [ */
+void json_arr_end(json_t *j);      /* ] */
+void json_key(json_t *j, const char *k);
+void json_str(json_t *j, const char *s);    /* NULL writes null */
+void json_u64(json_t *j, uint64_t v);
+void json_i64(json_t *j, int64_t v);
+void json_num(json_t *j, double v, int decimals);   /* non-finite writes 0 */
+void json_bool(json_t *j, int v);
+void json_null(json_t *j);
+/* Finish: a newline after the top-level value. */
+void json_done(json_t *j);
+
+/* Write s as a JSON string literal (with quotes) to f. */
+void json_escape(FILE *f, const char *s);
+
+#endif

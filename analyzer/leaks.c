@@ -1,0 +1,199 @@
+/* leaks.c: `allocguard leaks`: blocks live at exit, by stack, split into lost (the R
+ * lines of the exit snapshot) and still reachable (the rest), largest first. */
+#include "reports.h"
+#include "sites.h"
+#include "table.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int site_cmp(const void *a, const void *b)
+{
+	const leak_site_t *x = a, *y = b;
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	if (x->stack != y->stack)
+		return x->stack < y->stack ? -1 : 1;
+	return x->reachable - y->reachable;
+}
+
+int leaks_collect(const ag_log_t *log, leaks_t *out)
+{
+	memset(out, 0, sizeof *out);
+	out->snap = log_final_snap(log, &out->at_exit);
+	const ag_snap_t *s = &log->snaps[out->snap];
+	out->known = out->at_exit || (strcmp(s->reason, "abort") == 0 && s->nr > 0);
+	ag_stackval_t *st = log_state_at(log, out->snap);
+	out->sites = calloc(2 * log->nstacks + 1, sizeof *out->sites);
+	if (!st || !out->sites) {
+		free(st);
+		free(out->sites);
+		out->sites = NULL;
+		return ENOMEM;
+	}
+	for (size_t i = 0; i < log->nstacks; i++) {
+		const ag_stackval_t *v = &st[i];
+		uint64_t lb = v->lost_bytes < v->live_bytes ? v->lost_bytes : v->live_bytes;
+		uint64_t lc = v->lost_count < v->live_count ? v->lost_count : v->live_count;
+		uint64_t rb = v->live_bytes - lb, rc = v->live_count - lc;
+		if (lb || lc) {
+			out->sites[out->nsites++] = (leak_site_t){ (uint32_t)i, lb, lc, 0 };
+			out->lost_bytes += lb;
+			out->lost_count += lc;
+		}
+		if (rb || rc) {
+			out->sites[out->nsites++] = (leak_site_t){ (uint32_t)i, rb, rc, 1 };
+			out->reach_bytes += rb;
+			out->reach_count += rc;
+		}
+	}
+	free(st);
+	qsort(out->sites, out->nsites, sizeof *out->sites, site_cmp);
+	return 0;
+}
+
+void leaks_free(leaks_t *l)
+{
+	free(l->sites);
+	memset(l, 0, sizeof *l);
+}
+
+static void json_total(json_t *j, const char *key, uint64_t bytes, uint64_t count)
+{
+	json_key(j, key);
+	json_obj(j);
+	json_key(j, "bytes");
+	json_u64(j, bytes);
+	json_key(j, "count");
+	json_u64(j, count);
+	json_obj_end(j);
+}
+
+static void print_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, size_t top,
+		       FILE *out)
+{
+	json_t j;
+	json_init(&j, out);
+	json_obj(&j);
+	json_total(&j, "total", l->lost_bytes + l->reach_bytes, l->lost_count + l->reach_count);
+	json_total(&j, "lost", l->lost_bytes, l->lost_count);
+	json_total(&j, "reachable", l->reach_bytes, l->reach_count);
+	json_key(&j, "snapshot");
+	json_u64(&j, log->snaps[l->snap].seq);
+	json_key(&j, "at_exit");
+	json_bool(&j, l->at_exit);
+	json_key(&j, "reachability_known");
+	json_bool(&j, l->known);
+	json_key(&j, "estimated");
+	json_bool(&j, log_sampled(log));
+	json_key(&j, "sites");
+	json_arr(&j);
+	for (size_t i = 0; i < l->nsites && (!top || i < top); i++) {
+		const leak_site_t *s = &l->sites[i];
+		json_obj(&j);
+		json_key(&j, "bytes");
+		json_u64(&j, s->bytes);
+		json_key(&j, "count");
+		json_u64(&j, s->count);
+		json_key(&j, "reachable");
+		json_bool(&j, s->reachable);
+		json_key(&j, "kind");
+		json_str(&j, site_kind_name(log->stacks[s->stack].kind));
+		json_key(&j, "stack");
+		json_u64(&j, log->stacks[s->stack].id);
+		site_json_frames(&j, sym, &log->stacks[s->stack]);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_obj_end(&j);
+	json_done(&j);
+}
+
+static const char *plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+static void print_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, size_t top,
+			const report_opts_t *o, FILE *out)
+{
+	const ag_snap_t *s = &log->snaps[l->snap];
+	char a[40], b[40];
+	const char *exe = log->exe ? log->exe : "?";
+	if (strrchr(exe, '/'))
+		exe = strrchr(exe, '/') + 1;
+	fprintf(out, "leaks in %s (pid %" PRIu64 ", %s), snapshot %" PRIu64 " (%s) at %.3f s\n",
+		log->path, log->pid, exe, s->seq, s->reason, (double)s->t_ns / 1e9);
+	if (!l->at_exit)
+		fprintf(out, "note: the log has no exit snapshot (the process did not exit normally?); "
+			"showing what was live at its last snapshot%s\n",
+			l->known ? "" : ", reachability unknown");
+	if (log_sampled(log))
+		fprintf(out, "note: sampled every %s bytes on average: byte and block figures are "
+			"estimates\n", log_option(log, "sample"));
+	size_str(l->lost_bytes, a, sizeof a);
+	size_str(l->reach_bytes, b, sizeof b);
+	size_t nlost = 0, nreach = 0;
+	for (size_t i = 0; i < l->nsites; i++)
+		*(l->sites[i].reachable ? &nreach : &nlost) += 1;
+	fputs("lost: ", out);
+	table_put(out, o->color, l->lost_bytes ? TONE_BAD : TONE_GOOD, a);
+	fprintf(out, " in %" PRIu64 " %s (%zu %s); still reachable: %s in %" PRIu64 " %s (%zu %s)\n",
+		l->lost_count, plural(l->lost_count, "block", "blocks"), nlost,
+		plural(nlost, "site", "sites"), b, l->reach_count,
+		plural(l->reach_count, "block", "blocks"), nreach, plural(nreach, "site", "sites"));
+	if (!l->nsites) {
+		fputs("nothing was live\n", out);
+		return;
+	}
+	fputc('\n', out);
+	static const char *const head[] = { "BYTES", "BLOCKS", "STATUS", "SITE" };
+	static const col_align_t al[] = { COL_RIGHT, COL_RIGHT, COL_LEFT, COL_LEFT };
+	table_t t;
+	table_init(&t, 4, head, al);
+	for (size_t i = 0; i < l->nsites && i < top; i++) {
+		const leak_site_t *x = &l->sites[i];
+		const ag_stack_t *st = &log->stacks[x->stack];
+		char bytes[40], count[24], label[700];
+		size_str(x->bytes, bytes, sizeof bytes);
+		snprintf(count, sizeof count, "%" PRIu64, x->count);
+		site_label(sym, st, label, 600);
+		const char *status = !l->known ? "live" : x->reachable ? "reachable" : "lost";
+		if (st->kind != 'h') {
+			char tmp[620];
+			snprintf(tmp, sizeof tmp, "[%s] %.600s", site_kind_name(st->kind), label);
+			snprintf(label, sizeof label, "%s", tmp);
+		}
+		const char *cells[] = { bytes, count, status, label };
+		tone_t tones[] = { TONE_NONE, TONE_NONE, x->reachable ? TONE_WARN : TONE_BAD,
+				   TONE_NONE };
+		table_add(&t, cells, tones);
+		site_more(&t, sym, st);
+	}
+	table_print(&t, out, o->color);
+	table_free(&t);
+	if (l->nsites > top)
+		fprintf(out, "... and %zu more %s (--top N shows more)\n", l->nsites - top,
+			plural(l->nsites - top, "site", "sites"));
+}
+
+int leaks_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FILE *out,
+		uint64_t *lost_bytes)
+{
+	leaks_t l;
+	int rc = leaks_collect(log, &l);
+	if (rc)
+		return rc;
+	if (o->json)
+		print_json(log, sym, &l, o->top, out);
+	else
+		print_human(log, sym, &l, o->top ? o->top : REPORT_DEFAULT_TOP, o, out);
+	if (lost_bytes)
+		*lost_bytes = l.lost_bytes;
+	leaks_free(&l);
+	return 0;
+}

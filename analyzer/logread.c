@@ -1,0 +1,807 @@
+/* logread.c: the strict reader of snapshot logs (preload/logfmt.h) into the model.
+ * Owns parsing, bounds and the durability rule (a snapshot counts only when its E line is
+ * complete and matches); reading stops at the first damage, which is recorded, not fatal,
+ * as long as one snapshot before it is usable.  What the figures mean is the reports'. */
+#include "model.h"
+#include "logfmt.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_FIELDS (AG_LOG_MAX_FRAMES + 8)
+
+typedef struct {
+	const char *f[MAX_FIELDS];
+	size_t n[MAX_FIELDS];
+	size_t count;
+} fields_t;
+
+typedef struct {
+	ag_log_t *log;
+	size_t line;
+	char *why;                   /* set on damage */
+	size_t whylen;
+	/* the snapshot being read, not yet counted */
+	int open;
+	ag_snap_t cur;
+	size_t cur_cap_l, cur_cap_r;
+	size_t cur_line;
+	size_t cap_argv, cap_opts, cap_jit;
+} reader_t;
+
+static int damage(reader_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int damage(reader_t *r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->why, r->whylen, fmt, ap);
+	va_end(ap);
+	return EINVAL;
+}
+
+/* Split on single spaces; empty fields and too many fields are damage. */
+static int split(reader_t *r, const char *s, size_t len, fields_t *fl)
+{
+	fl->count = 0;
+	size_t start = 0;
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && s[i] != ' ')
+			continue;
+		if (i == start)
+			return damage(r, "empty field (stray space)");
+		if (fl->count == MAX_FIELDS)
+			return damage(r, "too many fields");
+		fl->f[fl->count] = s + start;
+		fl->n[fl->count] = i - start;
+		fl->count++;
+		start = i + 1;
+	}
+	return 0;
+}
+
+static int parse_dec(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (n == 0 || n > 20)
+		return EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return EINVAL;
+		uint64_t d = (uint64_t)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return EINVAL;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int parse_hex(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (n == 0 || n > 16)
+		return EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		int h = hexval(s[i]);
+		if (h < 0)
+			return EINVAL;
+		v = (v << 4) | (uint64_t)h;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Percent-decode one field into a new string; "%00" alone is the empty string. */
+static int unescape(reader_t *r, const char *s, size_t n, char **out)
+{
+	char *d = malloc(n + 1);
+	if (!d)
+		return ENOMEM;
+	size_t j = 0;
+	if (n == 3 && memcmp(s, "%00", 3) == 0)
+		n = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '%') {
+			int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
+			int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+				free(d);
+				return damage(r, "bad %%-escape in a string field");
+			}
+			d[j++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (c <= 0x20 || c >= 0x7f) {
+			free(d);
+			return damage(r, "unescaped byte 0x%02x in a string field", c);
+		} else {
+			d[j++] = (char)c;
+		}
+	}
+	d[j] = '\0';
+	*out = d;
+	return 0;
+}
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t nc = *cap ? *cap * 2 : 16;
+	while (nc < need)
+		nc *= 2;
+	void *p = realloc(*arr, nc * elem);
+	if (!p)
+		return ENOMEM;
+	*arr = p;
+	*cap = nc;
+	return 0;
+}
+
+#define PUSH(arr, n, cap, val) \
+	(grow((void **)&(arr), &(cap), (n) + 1, sizeof *(arr)) ? ENOMEM : ((arr)[(n)++] = (val), 0))
+
+static uint64_t hash64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/* Stack id -> index; values stored +1 so 0 means empty. */
+static int idx_find(const ag_log_t *log, uint64_t id, uint32_t *out)
+{
+	if (!log->idx_cap)
+		return ENOENT;
+	size_t mask = log->idx_cap - 1;
+	for (size_t i = hash64(id) & mask;; i = (i + 1) & mask) {
+		if (!log->idx_vals[i])
+			return ENOENT;
+		if (log->idx_keys[i] == id) {
+			*out = log->idx_vals[i] - 1;
+			return 0;
+		}
+	}
+}
+
+static int idx_insert(ag_log_t *log, uint64_t id, uint32_t val)
+{
+	if ((log->nstacks + 1) * 2 > log->idx_cap) {
+		size_t nc = log->idx_cap ? log->idx_cap * 2 : 256;
+		uint64_t *k = calloc(nc, sizeof *k);
+		uint32_t *v = calloc(nc, sizeof *v);
+		if (!k || !v) {
+			free(k);
+			free(v);
+			return ENOMEM;
+		}
+		for (size_t i = 0; i < log->idx_cap; i++) {
+			if (!log->idx_vals[i])
+				continue;
+			size_t j = hash64(log->idx_keys[i]) & (nc - 1);
+			while (v[j])
+				j = (j + 1) & (nc - 1);
+			k[j] = log->idx_keys[i];
+			v[j] = log->idx_vals[i];
+		}
+		free(log->idx_keys);
+		free(log->idx_vals);
+		log->idx_keys = k;
+		log->idx_vals = v;
+		log->idx_cap = nc;
+	}
+	size_t mask = log->idx_cap - 1, i = hash64(id) & mask;
+	while (log->idx_vals[i])
+		i = (i + 1) & mask;
+	log->idx_keys[i] = id;
+	log->idx_vals[i] = val + 1;
+	return 0;
+}
+
+static int want_fields(reader_t *r, const fields_t *fl, size_t n, const char *what)
+{
+	if (fl->count != n)
+		return damage(r, "%s line has %zu fields, expected %zu", what, fl->count, n);
+	return 0;
+}
+
+static int nums(reader_t *r, const fields_t *fl, size_t from, size_t n, uint64_t *v,
+		const char *what)
+{
+	for (size_t i = 0; i < n; i++)
+		if (parse_dec(fl->f[from + i], fl->n[from + i], &v[i]))
+			return damage(r, "%s line: field %zu is not a decimal number", what,
+				      from + i + 1);
+	return 0;
+}
+
+static int rec_proc(reader_t *r, const fields_t *fl)
+{
+	ag_log_t *log = r->log;
+	uint64_t v[3];
+	int rc;
+	if ((rc = want_fields(r, fl, 5, "P")) || (rc = nums(r, fl, 1, 3, v, "P")))
+		return rc;
+	if (log->have_proc)
+		return damage(r, "second P line");
+	if ((rc = unescape(r, fl->f[4], fl->n[4], &log->exe)))
+		return rc;
+	log->pid = v[0];
+	log->ppid = v[1];
+	log->start_ns = v[2];
+	log->have_proc = 1;
+	return 0;
+}
+
+static int rec_arg(reader_t *r, const fields_t *fl)
+{
+	ag_log_t *log = r->log;
+	char *s;
+	int rc;
+	if ((rc = want_fields(r, fl, 2, "A")) || (rc = unescape(r, fl->f[1], fl->n[1], &s)))
+		return rc;
+	if ((rc = PUSH(log->argv, log->argc, r->cap_argv, s)))
+		free(s);
+	return rc;
+}
+
+static int rec_option(reader_t *r, const fields_t *fl)
+{
+	ag_log_t *log = r->log;
+	ag_option_t o = { 0 };
+	int rc;
+	if ((rc = want_fields(r, fl, 3, "O")) || (rc = unescape(r, fl->f[1], fl->n[1], &o.name)))
+		return rc;
+	if ((rc = unescape(r, fl->f[2], fl->n[2], &o.value))) {
+		free(o.name);
+		return rc;
+	}
+	/* kept in order: log_option() reads the last value of a name */
+	if ((rc = PUSH(log->opts, log->nopts, r->cap_opts, o))) {
+		free(o.name);
+		free(o.value);
+	}
+	return rc;
+}
+
+static int rec_module(reader_t *r, const fields_t *fl, size_t *cap)
+{
+	ag_log_t *log = r->log;
+	ag_module_t m = { 0 };
+	int rc;
+	if ((rc = want_fields(r, fl, 6, "M")))
+		return rc;
+	if (parse_hex(fl->f[1], fl->n[1], &m.bias) || parse_hex(fl->f[2], fl->n[2], &m.lo) ||
+	    parse_hex(fl->f[3], fl->n[3], &m.hi))
+		return damage(r, "M line: bias, lo and hi must be hex numbers");
+	if (m.lo >= m.hi)
+		return damage(r, "M line: empty address range");
+	if (!(fl->n[4] == 1 && fl->f[4][0] == '-')) {
+		if (fl->n[4] > 128 || fl->n[4] % 2)
+			return damage(r, "M line: bad build-id");
+		for (size_t i = 0; i < fl->n[4]; i++)
+			if (hexval(fl->f[4][i]) < 0)
+				return damage(r, "M line: bad build-id");
+		m.build_id = strndup(fl->f[4], fl->n[4]);
+		if (!m.build_id)
+			return ENOMEM;
+	}
+	if ((rc = unescape(r, fl->f[5], fl->n[5], &m.path))) {
+		free(m.build_id);
+		return rc;
+	}
+	/* modules are re-sent after dlopen: the repeats go in dedupe_modules() */
+	if ((rc = PUSH(log->modules, log->nmodules, *cap, m))) {
+		free(m.build_id);
+		free(m.path);
+	}
+	return rc;
+}
+
+static int rec_stack(reader_t *r, const fields_t *fl, size_t *cap)
+{
+	ag_log_t *log = r->log;
+	ag_stack_t s = { 0 };
+	uint32_t have;
+	if (fl->count < 3)
+		return damage(r, "S line has %zu fields, expected at least 3", fl->count);
+	if (fl->count - 3 > AG_LOG_MAX_FRAMES)
+		return damage(r, "S line has %zu frames, more than %d", fl->count - 3,
+			      AG_LOG_MAX_FRAMES);
+	if (parse_dec(fl->f[1], fl->n[1], &s.id))
+		return damage(r, "S line: stack id is not a decimal number");
+	if (fl->n[2] != 1 || (fl->f[2][0] != AG_KIND_HEAP && fl->f[2][0] != AG_KIND_MMAP &&
+			      fl->f[2][0] != AG_KIND_SWAP))
+		return damage(r, "S line: kind must be h, m or s");
+	if (log->nstacks >= UINT32_MAX - 1)
+		return damage(r, "too many stacks");
+	s.kind = fl->f[2][0];
+	s.nframes = (uint32_t)(fl->count - 3);
+	s.frames = malloc((s.nframes ? s.nframes : 1) * sizeof *s.frames);
+	if (!s.frames)
+		return ENOMEM;
+	for (uint32_t i = 0; i < s.nframes; i++) {
+		if (parse_hex(fl->f[3 + i], fl->n[3 + i], &s.frames[i])) {
+			free(s.frames);
+			return damage(r, "S line: frame %u is not a hex address", i + 1);
+		}
+	}
+	if (idx_find(log, s.id, &have) == 0) {
+		ag_stack_t *o = &log->stacks[have];
+		int same = o->kind == s.kind && o->nframes == s.nframes &&
+			   memcmp(o->frames, s.frames, s.nframes * sizeof *s.frames) == 0;
+		free(s.frames);
+		return same ? 0 : damage(r, "stack %llu defined twice, differently",
+					 (unsigned long long)s.id);
+	}
+	int rc = PUSH(log->stacks, log->nstacks, *cap, s);
+	if (!rc)
+		rc = idx_insert(log, s.id, (uint32_t)(log->nstacks - 1));
+	if (rc)
+		free(s.frames);
+	return rc;
+}
+
+static int rec_jit(reader_t *r, const fields_t *fl)
+{
+	ag_log_t *log = r->log;
+	char *s;
+	int rc;
+	if ((rc = want_fields(r, fl, 2, "J")) || (rc = unescape(r, fl->f[1], fl->n[1], &s)))
+		return rc;
+	/* the same map may be named many times; bounded so a crafted log stays cheap */
+	for (size_t i = 0; i < log->njitmaps; i++) {
+		if (strcmp(log->jitmaps[i], s) == 0) {
+			free(s);
+			return 0;
+		}
+	}
+	if (log->njitmaps >= 64) {
+		free(s);
+		return damage(r, "more than 64 JIT maps");
+	}
+	if ((rc = PUSH(log->jitmaps, log->njitmaps, r->cap_jit, s)))
+		free(s);
+	return rc;
+}
+
+static int rec_event(reader_t *r, const fields_t *fl, size_t *cap)
+{
+	ag_event_t e = { 0 };
+	uint64_t v[2];
+	int rc;
+	if ((rc = want_fields(r, fl, 4, "V")))
+		return rc;
+	if (parse_dec(fl->f[1], fl->n[1], &v[0]) || parse_dec(fl->f[3], fl->n[3], &v[1]))
+		return damage(r, "V line: time and bytes must be decimal numbers");
+	if (fl->n[2] == 4 && memcmp(fl->f[2], "warn", 4) == 0)
+		e.kind = AG_EV_WARN;
+	else if (fl->n[2] == 8 && memcmp(fl->f[2], "critical", 8) == 0)
+		e.kind = AG_EV_CRITICAL;
+	else if (fl->n[2] == 3 && memcmp(fl->f[2], "cap", 3) == 0)
+		e.kind = AG_EV_CAP;
+	else
+		return damage(r, "V line: event kind must be warn, critical or cap");
+	e.t_ns = v[0];
+	e.bytes = v[1];
+	return PUSH(r->log->events, r->log->nevents, *cap, e);
+}
+
+static int rec_swap(reader_t *r, const fields_t *fl, size_t *cap)
+{
+	ag_swapfile_t w = { 0 };
+	int rc;
+	if ((rc = want_fields(r, fl, 5, "W")))
+		return rc;
+	if (parse_dec(fl->f[1], fl->n[1], &w.t_ns) || parse_dec(fl->f[2], fl->n[2], &w.bytes))
+		return damage(r, "W line: time and bytes must be decimal numbers");
+	if ((rc = unescape(r, fl->f[3], fl->n[3], &w.mode)))
+		return rc;
+	if ((rc = unescape(r, fl->f[4], fl->n[4], &w.path))) {
+		free(w.mode);
+		return rc;
+	}
+	if ((rc = PUSH(r->log->swaps, r->log->nswaps, *cap, w))) {
+		free(w.mode);
+		free(w.path);
+	}
+	return rc;
+}
+
+static int reason_known(const char *s, size_t n)
+{
+#define X(id, name) if (n == sizeof name - 1 && memcmp(s, name, n) == 0) return 1;
+	AG_REASON_LIST(X)
+#undef X
+	return 0;
+}
+
+static int rec_begin(reader_t *r, const fields_t *fl)
+{
+	uint64_t v[2];
+	int rc;
+	if ((rc = want_fields(r, fl, 4, "B")) || (rc = nums(r, fl, 1, 2, v, "B")))
+		return rc;
+	if (r->open)
+		return damage(r, "snapshot %llu begins before snapshot %llu ended",
+			      (unsigned long long)v[0], (unsigned long long)r->cur.seq);
+	if (!reason_known(fl->f[3], fl->n[3]))
+		return damage(r, "B line: unknown snapshot reason '%.*s'",
+			      (int)(fl->n[3] > 20 ? 20 : fl->n[3]), fl->f[3]);
+	ag_log_t *log = r->log;
+	uint64_t want = log->nsnaps ? log->snaps[log->nsnaps - 1].seq + 1 : 0;
+	if (v[0] != want)
+		return damage(r, "snapshot %llu where %llu was expected",
+			      (unsigned long long)v[0], (unsigned long long)want);
+	if (log->nsnaps && v[1] < log->snaps[log->nsnaps - 1].t_ns)
+		return damage(r, "snapshot %llu goes back in time", (unsigned long long)v[0]);
+	memset(&r->cur, 0, sizeof r->cur);
+	r->cur_cap_l = r->cur_cap_r = 0;
+	r->cur.seq = v[0];
+	r->cur.t_ns = v[1];
+	memcpy(r->cur.reason, fl->f[3], fl->n[3]);
+	r->open = 1;
+	r->cur_line = r->line;
+	return 0;
+}
+
+static int stack_ref(reader_t *r, const fields_t *fl, uint32_t *idx, const char *what)
+{
+	uint64_t id;
+	if (!r->open)
+		return damage(r, "%s line outside a snapshot", what);
+	if (parse_dec(fl->f[1], fl->n[1], &id))
+		return damage(r, "%s line: stack id is not a decimal number", what);
+	if (idx_find(r->log, id, idx))
+		return damage(r, "%s line: stack %llu was never defined by an S line", what,
+			      (unsigned long long)id);
+	return 0;
+}
+
+static int rec_live(reader_t *r, const fields_t *fl)
+{
+	ag_lrec_t l;
+	uint64_t v[4];
+	int rc;
+	if ((rc = want_fields(r, fl, 6, "L")) || (rc = stack_ref(r, fl, &l.stack, "L")) ||
+	    (rc = nums(r, fl, 2, 4, v, "L")))
+		return rc;
+	if (v[0] > v[2] || v[1] > v[3])
+		return damage(r, "L line: more live than ever allocated");
+	l.live_bytes = v[0];
+	l.live_count = v[1];
+	l.total_bytes = v[2];
+	l.total_count = v[3];
+	return PUSH(r->cur.l, r->cur.nl, r->cur_cap_l, l);
+}
+
+static int rec_lost(reader_t *r, const fields_t *fl)
+{
+	ag_rrec_t x;
+	uint64_t v[2];
+	int rc;
+	if ((rc = want_fields(r, fl, 4, "R")) || (rc = stack_ref(r, fl, &x.stack, "R")) ||
+	    (rc = nums(r, fl, 2, 2, v, "R")))
+		return rc;
+	if (strcmp(r->cur.reason, "exit") != 0 && strcmp(r->cur.reason, "abort") != 0)
+		return damage(r, "R line in a '%s' snapshot (only exit snapshots have them)",
+			      r->cur.reason);
+	x.lost_bytes = v[0];
+	x.lost_count = v[1];
+	return PUSH(r->cur.r, r->cur.nr, r->cur_cap_r, x);
+}
+
+static int rec_end(reader_t *r, const fields_t *fl, size_t *cap)
+{
+	uint64_t v[9];
+	int rc;
+	if ((rc = want_fields(r, fl, 10, "E")) || (rc = nums(r, fl, 1, 9, v, "E")))
+		return rc;
+	if (!r->open)
+		return damage(r, "E line outside a snapshot");
+	if (v[0] != r->cur.seq)
+		return damage(r, "E line ends snapshot %llu but snapshot %llu is open",
+			      (unsigned long long)v[0], (unsigned long long)r->cur.seq);
+	if (v[8] != r->cur.nl + r->cur.nr)
+		return damage(r, "snapshot %llu: E line counts %llu records, %zu were read",
+			      (unsigned long long)v[0], (unsigned long long)v[8],
+			      r->cur.nl + r->cur.nr);
+	ag_snap_t *s = &r->cur;
+	s->tracked = v[1];
+	s->heap = v[2];
+	s->mapped = v[3];
+	s->swapped = v[4];
+	s->peak_tracked = v[5];
+	s->peak_heap = v[6];
+	s->peak_mapped = v[7];
+	if (s->peak_tracked < s->tracked || s->peak_heap < s->heap || s->peak_mapped < s->mapped)
+		return damage(r, "snapshot %llu: a peak is below its current value",
+			      (unsigned long long)v[0]);
+	if ((rc = PUSH(r->log->snaps, r->log->nsnaps, *cap, r->cur)))
+		return rc;
+	memset(&r->cur, 0, sizeof r->cur);
+	r->open = 0;
+	return 0;
+}
+
+static int module_cmp(const void *a, const void *b)
+{
+	const ag_module_t *x = a, *y = b;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	if (x->hi != y->hi)
+		return x->hi < y->hi ? -1 : 1;
+	if (x->bias != y->bias)
+		return x->bias < y->bias ? -1 : 1;
+	return strcmp(x->path, y->path);
+}
+
+/* One entry per mapping, sorted by address. */
+static void dedupe_modules(ag_log_t *log)
+{
+	if (log->nmodules < 2)
+		return;
+	qsort(log->modules, log->nmodules, sizeof *log->modules, module_cmp);
+	size_t j = 0;
+	for (size_t i = 0; i < log->nmodules; i++) {
+		if (j && module_cmp(&log->modules[j - 1], &log->modules[i]) == 0) {
+			free(log->modules[i].build_id);
+			free(log->modules[i].path);
+			continue;
+		}
+		log->modules[j++] = log->modules[i];
+	}
+	log->nmodules = j;
+}
+
+static void free_cur(reader_t *r)
+{
+	free(r->cur.l);
+	free(r->cur.r);
+	memset(&r->cur, 0, sizeof r->cur);
+}
+
+static void say(char *msg, size_t msglen, const char *name, size_t line, const char *what)
+{
+	snprintf(msg, msglen, "%s:%zu: %s", name, line, what);
+}
+
+int log_parse(const char *name, const char *buf, size_t len, ag_log_t **out, char *msg,
+	      size_t msglen)
+{
+	char why[200] = "";
+	reader_t r = { 0 };
+	size_t cap_mod = 0, cap_stk = 0, cap_ev = 0, cap_sw = 0, cap_snap = 0;
+	ag_log_t *log = calloc(1, sizeof *log);
+	if (!log || !(log->path = strdup(name))) {
+		free(log);
+		return ENOMEM;
+	}
+	r.log = log;
+	r.why = why;
+	r.whylen = sizeof why;
+	*out = NULL;
+
+	size_t pos = 0;
+	int rc = 0;
+	fields_t *fl = malloc(sizeof *fl);
+	if (!fl) {
+		log_free(log);
+		return ENOMEM;
+	}
+	while (pos < len && !rc) {
+		r.line++;
+		const char *s = buf + pos;
+		size_t avail = len - pos;
+		const char *nl = memchr(s, '\n', avail < AG_MAX_LINE + 1 ? avail : AG_MAX_LINE + 1);
+		if (!nl) {
+			rc = avail > AG_MAX_LINE ? damage(&r, "line longer than %u bytes", AG_MAX_LINE)
+						 : damage(&r, "last line is cut off (no newline)");
+			break;
+		}
+		size_t n = (size_t)(nl - s);
+		pos += n + 1;
+		if (memchr(s, '\0', n)) {
+			rc = damage(&r, "NUL byte in line");
+			break;
+		}
+		if (r.line == 1) {
+			uint64_t ver;
+			if (n < 6 || memcmp(s, AG_LOG_MAGIC " ", 6) != 0 ||
+			    parse_dec(s + 6, n - 6, &ver) || ver == 0) {
+				say(msg, msglen, name, 1, "not an allocguard log (no 'AGLOG <version>' first line)");
+				free(fl);
+				log_free(log);
+				return EINVAL;
+			}
+			if (ver > AG_LOG_VERSION) {
+				char w[120];
+				snprintf(w, sizeof w, "log version %llu is newer than this allocguard (%d)",
+					 (unsigned long long)ver, AG_LOG_VERSION);
+				say(msg, msglen, name, 1, w);
+				free(fl);
+				log_free(log);
+				return EINVAL;
+			}
+			log->version = (unsigned)ver;
+			continue;
+		}
+		if (n < 3 || s[1] != ' ') {
+			rc = damage(&r, "malformed line (expected a record type letter and a space)");
+			break;
+		}
+		if ((rc = split(&r, s, n, fl)))
+			break;
+		if (fl->n[0] != 1) {
+			rc = damage(&r, "malformed record type");
+			break;
+		}
+		switch (s[0]) {
+		case 'P': rc = rec_proc(&r, fl); break;
+		case 'A': rc = rec_arg(&r, fl); break;
+		case 'O': rc = rec_option(&r, fl); break;
+		case 'M': rc = rec_module(&r, fl, &cap_mod); break;
+		case 'S': rc = rec_stack(&r, fl, &cap_stk); break;
+		case 'J': rc = rec_jit(&r, fl); break;
+		case 'V': rc = rec_event(&r, fl, &cap_ev); break;
+		case 'W': rc = rec_swap(&r, fl, &cap_sw); break;
+		case 'B': rc = rec_begin(&r, fl); break;
+		case 'L': rc = rec_live(&r, fl); break;
+		case 'R': rc = rec_lost(&r, fl); break;
+		case 'E': rc = rec_end(&r, fl, &cap_snap); break;
+		default:
+			rc = damage(&r, "unknown record type '%c'",
+				    (s[0] > 0x20 && s[0] < 0x7f) ? s[0] : '?');
+		}
+	}
+	free(fl);
+	if (rc == ENOMEM) {
+		free_cur(&r);
+		log_free(log);
+		return ENOMEM;
+	}
+	if (r.line == 0) {
+		say(msg, msglen, name, 1, "empty file, not an allocguard log");
+		log_free(log);
+		return EINVAL;
+	}
+	if (!rc && r.open) {
+		r.line = r.cur_line;
+		snprintf(why, sizeof why, "snapshot %llu is incomplete (the log ends before its E line)",
+			 (unsigned long long)r.cur.seq);
+		rc = EINVAL;
+	}
+	if (!rc && log->version == 0) {
+		say(msg, msglen, name, 1, "not an allocguard log (no 'AGLOG <version>' first line)");
+		free_cur(&r);
+		log_free(log);
+		return EINVAL;
+	}
+	free_cur(&r);
+	dedupe_modules(log);
+	if (rc) {
+		log->damage_line = r.line;
+		snprintf(log->damage, sizeof log->damage, "%s", why);
+	}
+	if (log->nsnaps == 0) {
+		if (rc)
+			say(msg, msglen, name, r.line, why);
+		else
+			say(msg, msglen, name, r.line, "no snapshot in the log");
+		if (rc) {
+			/* name the consequence in the same single line */
+			size_t l = strlen(msg);
+			snprintf(msg + l, msglen > l ? msglen - l : 0, "; no complete snapshot before it");
+		}
+		log_free(log);
+		return EINVAL;
+	}
+	*out = log;
+	return 0;
+}
+
+int log_load(const char *path, ag_log_t **out, char *msg, size_t msglen)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		int e = errno;
+		snprintf(msg, msglen, "%s: %s", path, strerror(e));
+		return e;
+	}
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		snprintf(msg, msglen, "%s: is a directory, not a log", path);
+		return EISDIR;
+	}
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		if (len == cap) {
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		size_t n = fread(buf + len, 1, cap - len, f);
+		if (n == 0)
+			break;
+		len += n;
+	}
+	int err = ferror(f);
+	fclose(f);
+	if (!buf) {
+		snprintf(msg, msglen, "%s: out of memory reading the log", path);
+		return ENOMEM;
+	}
+	if (err) {
+		free(buf);
+		snprintf(msg, msglen, "%s: read error", path);
+		return EIO;
+	}
+	int rc = log_parse(path, buf, len, out, msg, msglen);
+	free(buf);
+	if (rc == ENOMEM)
+		snprintf(msg, msglen, "%s: out of memory reading the log", path);
+	return rc;
+}
+
+void log_free(ag_log_t *log)
+{
+	if (!log)
+		return;
+	free(log->path);
+	free(log->exe);
+	for (size_t i = 0; i < log->argc; i++)
+		free(log->argv[i]);
+	free(log->argv);
+	for (size_t i = 0; i < log->nopts; i++) {
+		free(log->opts[i].name);
+		free(log->opts[i].value);
+	}
+	free(log->opts);
+	for (size_t i = 0; i < log->nmodules; i++) {
+		free(log->modules[i].build_id);
+		free(log->modules[i].path);
+	}
+	free(log->modules);
+	for (size_t i = 0; i < log->nstacks; i++)
+		free(log->stacks[i].frames);
+	free(log->stacks);
+	for (size_t i = 0; i < log->njitmaps; i++)
+		free(log->jitmaps[i]);
+	free(log->jitmaps);
+	free(log->events);
+	for (size_t i = 0; i < log->nswaps; i++) {
+		free(log->swaps[i].mode);
+		free(log->swaps[i].path);
+	}
+	free(log->swaps);
+	for (size_t i = 0; i < log->nsnaps; i++) {
+		free(log->snaps[i].l);
+		free(log->snaps[i].r);
+	}
+	free(log->snaps);
+	free(log->idx_keys);
+	free(log->idx_vals);
+	free(log);
+}

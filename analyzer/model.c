@@ -1,0 +1,94 @@
+/* model.c: queries on a parsed log and the replay of delta-encoded snapshots into
+ * per-stack state.  Parsing is logread.c's; what the state means is the reports'. */
+#include "model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *log_option(const ag_log_t *log, const char *name)
+{
+	for (size_t i = log->nopts; i-- > 0;)
+		if (strcmp(log->opts[i].name, name) == 0)
+			return log->opts[i].value;
+	return NULL;
+}
+
+uint64_t log_option_u64(const ag_log_t *log, const char *name, uint64_t def)
+{
+	const char *v = log_option(log, name);
+	if (!v || !*v)
+		return def;
+	uint64_t x = 0;
+	for (const char *p = v; *p; p++) {
+		if (*p < '0' || *p > '9' || x > (UINT64_MAX - 9) / 10)
+			return def;
+		x = x * 10 + (uint64_t)(*p - '0');
+	}
+	return x;
+}
+
+int log_sampled(const ag_log_t *log)
+{
+	return log_option_u64(log, "sample", 0) > 0;
+}
+
+size_t log_final_snap(const ag_log_t *log, int *is_exit)
+{
+	for (size_t i = log->nsnaps; i-- > 0;) {
+		if (strcmp(log->snaps[i].reason, "exit") == 0) {
+			if (is_exit)
+				*is_exit = 1;
+			return i;
+		}
+	}
+	if (is_exit)
+		*is_exit = 0;
+	return log->nsnaps ? log->nsnaps - 1 : 0;
+}
+
+size_t log_snap_by_seq(const ag_log_t *log, uint64_t seq)
+{
+	/* seqs are 0, 1, 2, ... in order (the reader enforces it) */
+	if (seq < log->nsnaps && log->snaps[seq].seq == seq)
+		return (size_t)seq;
+	return (size_t)-1;
+}
+
+void log_apply(const ag_log_t *log, size_t k, ag_stackval_t *state)
+{
+	const ag_snap_t *s = &log->snaps[k];
+	for (size_t i = 0; i < s->nl; i++) {
+		ag_stackval_t *v = &state[s->l[i].stack];
+		v->live_bytes = s->l[i].live_bytes;
+		v->live_count = s->l[i].live_count;
+		v->total_bytes = s->l[i].total_bytes;
+		v->total_count = s->l[i].total_count;
+	}
+	/* lost figures describe one exit snapshot only */
+	for (size_t i = 0; i < log->nstacks; i++)
+		state[i].lost_bytes = state[i].lost_count = 0;
+	for (size_t i = 0; i < s->nr; i++) {
+		ag_stackval_t *v = &state[s->r[i].stack];
+		v->lost_bytes += s->r[i].lost_bytes;
+		v->lost_count += s->r[i].lost_count;
+	}
+}
+
+ag_stackval_t *log_state_at(const ag_log_t *log, size_t k)
+{
+	ag_stackval_t *st = calloc(log->nstacks ? log->nstacks : 1, sizeof *st);
+	if (!st)
+		return NULL;
+	for (size_t i = 0; i <= k && i < log->nsnaps; i++)
+		log_apply(log, i, st);
+	return st;
+}
+
+void log_warn_damage(const ag_log_t *log, FILE *err)
+{
+	if (!log->damage_line)
+		return;
+	fprintf(err, "allocguard: %s:%zu: %s; using the %zu complete snapshot%s before it\n",
+		log->path, log->damage_line, log->damage, log->nsnaps,
+		log->nsnaps == 1 ? "" : "s");
+}

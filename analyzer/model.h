@@ -1,0 +1,128 @@
+/* model.h: the analyzer's in-memory model of one snapshot log (see preload/logfmt.h), and
+ * the replay of its delta-encoded snapshots into per-stack state.  Parsing lives in
+ * logread.c; symbolization and the reports read this model and never the file. */
+#ifndef ALLOCGUARD_MODEL_H
+#define ALLOCGUARD_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Bounds that keep any input linear in time and memory. */
+#define AG_MAX_LINE (4u << 20)      /* a longer line is damage */
+
+typedef struct {
+	uint64_t bias, lo, hi;
+	char *build_id;             /* hex, NULL when "-" */
+	char *path;
+} ag_module_t;
+
+typedef struct {
+	uint64_t id;
+	char kind;                  /* AG_KIND_* */
+	uint32_t nframes;
+	uint64_t *frames;           /* innermost first */
+} ag_stack_t;
+
+enum { AG_EV_WARN, AG_EV_CRITICAL, AG_EV_CAP };
+
+typedef struct {
+	uint64_t t_ns;
+	int kind;                   /* AG_EV_* */
+	uint64_t bytes;
+} ag_event_t;
+
+typedef struct {
+	uint64_t t_ns, bytes;
+	char *mode, *path;
+} ag_swapfile_t;
+
+typedef struct {
+	uint32_t stack;             /* index into log->stacks */
+	uint64_t live_bytes, live_count, total_bytes, total_count;
+} ag_lrec_t;
+
+typedef struct {
+	uint32_t stack;
+	uint64_t lost_bytes, lost_count;
+} ag_rrec_t;
+
+typedef struct {
+	uint64_t seq, t_ns;
+	char reason[16];
+	uint64_t tracked, heap, mapped, swapped, peak_tracked, peak_heap, peak_mapped;
+	size_t nl, nr;
+	ag_lrec_t *l;
+	ag_rrec_t *r;
+} ag_snap_t;
+
+typedef struct {
+	char *name, *value;
+} ag_option_t;
+
+typedef struct {
+	char *path;                 /* as given by the user, for messages */
+	unsigned version;
+	int have_proc;
+	uint64_t pid, ppid, start_ns;
+	char *exe;
+	char **argv;
+	size_t argc;
+	ag_option_t *opts;
+	size_t nopts;
+	ag_module_t *modules;
+	size_t nmodules;
+	ag_stack_t *stacks;
+	size_t nstacks;
+	char **jitmaps;
+	size_t njitmaps;
+	ag_event_t *events;
+	size_t nevents;
+	ag_swapfile_t *swaps;
+	size_t nswaps;
+	ag_snap_t *snaps;
+	size_t nsnaps;
+	/* stack id -> index, open addressing; internal to logread.c */
+	uint64_t *idx_keys;
+	uint32_t *idx_vals;
+	size_t idx_cap;
+	/* The first damage met: reading stopped there.  line 0 = none. */
+	size_t damage_line;
+	char damage[256];
+} ag_log_t;
+
+/* Per-stack state after replaying snapshots up to and including one. */
+typedef struct {
+	uint64_t live_bytes, live_count, total_bytes, total_count;
+	uint64_t lost_bytes, lost_count;     /* only for exit snapshots (R lines) */
+} ag_stackval_t;
+
+/* Parse a log held in memory.  Returns 0 with *out filled (possibly with damage noted in
+ * out->damage_line/damage) when at least one snapshot is usable; EINVAL with msg filled
+ * ("FILE:LINE: what is wrong") when nothing is usable; ENOMEM. */
+int log_parse(const char *name, const char *buf, size_t len, ag_log_t **out,
+	      char *msg, size_t msglen);
+/* Read and parse a file; errors as log_parse (an unreadable file gives its errno and msg). */
+int log_load(const char *path, ag_log_t **out, char *msg, size_t msglen);
+void log_free(ag_log_t *log);
+
+/* Value of "O name", or NULL. */
+const char *log_option(const ag_log_t *log, const char *name);
+uint64_t log_option_u64(const ag_log_t *log, const char *name, uint64_t def);
+/* Sampling on: L/R figures are estimates. */
+int log_sampled(const ag_log_t *log);
+/* Index of the snapshot to read leaks from: the last "exit" one, else the last. */
+size_t log_final_snap(const ag_log_t *log, int *is_exit);
+/* Index of the snapshot with sequence number seq, or (size_t)-1. */
+size_t log_snap_by_seq(const ag_log_t *log, uint64_t seq);
+
+/* Replay: state must hold log->nstacks entries, zeroed before snapshot 0.  Applying
+ * snapshots 0..k in order yields the state at k. */
+void log_apply(const ag_log_t *log, size_t snap, ag_stackval_t *state);
+/* Allocate the state at snapshot k (caller frees). NULL on ENOMEM. */
+ag_stackval_t *log_state_at(const ag_log_t *log, size_t snap);
+
+/* Print the damage warning, if any, as one "allocguard: FILE:LINE: ..." line. */
+void log_warn_damage(const ag_log_t *log, FILE *err);
+
+#endif

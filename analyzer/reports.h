@@ -1,0 +1,63 @@
+/* reports.h: the reports the CLI prints (leaks.c, growth.c, diff.c, report.c), each
+ * reading the model and writing human or JSON text to a stream.  Argument parsing and exit
+ * codes are main.c's. */
+#ifndef ALLOCGUARD_REPORTS_H
+#define ALLOCGUARD_REPORTS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "model.h"
+#include "symbols.h"
+
+#define REPORT_DEFAULT_TOP 10
+
+typedef struct {
+	int json;
+	size_t top;       /* sites shown; 0 = default (10 for humans, all in JSON) */
+	int color;
+} report_opts_t;
+
+/* ---- leaks.c ---- */
+typedef struct {
+	uint32_t stack;
+	uint64_t bytes, count;
+	int reachable;
+} leak_site_t;
+
+typedef struct {
+	size_t snap;                 /* the snapshot read */
+	int at_exit;                 /* it is an exit snapshot */
+	int known;                   /* reachability was decided (exit snapshot) */
+	uint64_t lost_bytes, lost_count, reach_bytes, reach_count;
+	leak_site_t *sites;          /* sorted by bytes, largest first */
+	size_t nsites;
+} leaks_t;
+
+int leaks_collect(const ag_log_t *log, leaks_t *out);
+void leaks_free(leaks_t *l);
+int leaks_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FILE *out,
+		uint64_t *lost_bytes);
+
+/* ---- growth.c ---- */
+typedef enum { VERDICT_GROWING, VERDICT_PLATEAU, VERDICT_FLAT, VERDICT_SHRINKING } verdict_t;
+
+const char *verdict_name(verdict_t v);
+/* The trend of one series (t in seconds, ascending; y in bytes): its verdict and the slope
+ * in bytes/s worth reporting (for a grower, its current rate). */
+verdict_t growth_verdict(const double *t, const double *y, size_t n, double *slope);
+int growth_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FILE *out);
+
+/* ---- diff.c ---- */
+/* Parse "LOG[@N]" into a path (caller frees) and a snapshot seq (-1 = last).  A path that
+ * exists as written wins over the split. */
+int diff_parse_spec(const char *spec, char **path, long long *seq);
+int diff_print(const ag_log_t *a, size_t snap_a, symbols_t *sa, const ag_log_t *b,
+	       size_t snap_b, symbols_t *sb, const report_opts_t *o, FILE *out);
+
+/* ---- report.c ---- */
+int report_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FILE *out);
+/* The argv joined with spaces (the exe when there is none); caller frees. */
+char *report_command(const ag_log_t *log);
+
+#endif

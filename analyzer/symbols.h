@@ -1,0 +1,39 @@
+/* symbols.h: offline symbolization of a log's addresses: function, file:line and module
+ * from the ELF files named by its M lines (elfutils libdwfl), JIT names from node's perf
+ * maps, module+offset otherwise.  Cached per address.  Owns nothing of the reports. */
+#ifndef ALLOCGUARD_SYMBOLS_H
+#define ALLOCGUARD_SYMBOLS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "model.h"
+
+typedef struct {
+	const char *function;    /* NULL when unknown */
+	const char *file;        /* basename of the source file; NULL without debug info */
+	const char *path;        /* the source file as DWARF names it; NULL without */
+	int line;                /* 0 when unknown */
+	const char *module;      /* module (or JIT map) path; NULL when outside every module */
+	uint64_t address;        /* as recorded */
+	uint64_t offset;         /* address - bias: the ELF virtual address */
+	int jit;                 /* named from a perf map */
+} ag_frame_t;
+
+typedef struct symbols symbols_t;
+
+/* err receives the once-per-module notes ("allocguard: ..."); NULL for silence.
+ * Returns NULL only on ENOMEM. */
+symbols_t *symbols_open(const ag_log_t *log, FILE *err);
+/* Never NULL (a frame with only address and module when nothing better is known), except
+ * on ENOMEM. The frame lives as long as the symbols_t. */
+const ag_frame_t *symbols_lookup(symbols_t *s, uint64_t addr);
+void symbols_close(symbols_t *s);
+
+/* Identity of a frame independent of load addresses, for matching runs:
+ * "function|file|line", or "module-basename+0xoffset". Writes into buf. */
+void frame_key(const ag_frame_t *f, char *buf, size_t len);
+/* Human form: "leak_records (leaks.c:19)", "leak_records (libx.so+0x1d6)", "libx.so+0x1d6". */
+void frame_human(const ag_frame_t *f, char *buf, size_t len);
+
+#endif
