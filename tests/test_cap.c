@@ -1,0 +1,96 @@
+/* test_cap.c: the cap's decisions and its edge-triggered events (preload/cap.c). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+
+#include "cap.h"
+#include "options.h"
+#include "state.h"
+
+static void setup(uint64_t cap, int on_cap)
+{
+	ag_config_t c;
+	opt_defaults(&c);
+	c.cap = cap;
+	c.on_cap = (uint64_t)on_cap;
+	cap_init(&c);
+	atomic_store(&ag_phase, AG_READY);
+}
+
+static size_t take(cap_event_t *ev, size_t max)
+{
+	return cap_events_take(ev, max);
+}
+
+Test(cap, refuses_exactly_past_the_cap)
+{
+	setup(1000, ON_CAP_FAIL);
+	cr_assert_eq(cap_charge(ACC_HEAP, 600, "malloc"), 0);
+	cr_assert_eq(cap_charge(ACC_HEAP, 400, "malloc"), 0, "reaching the cap exactly is allowed");
+	cr_assert_eq(cap_charge(ACC_HEAP, 1, "malloc"), ENOMEM);
+	cr_assert_eq(account_tracked(), 1000, "a refused charge leaves nothing behind");
+	cap_release(ACC_HEAP, 1000);
+	cr_assert_eq(account_tracked(), 0);
+	cr_assert_eq(cap_charge(ACC_MAPPED, 1000, "mmap"), 0);
+	cr_assert_eq(cap_charge(ACC_HEAP, 1, "malloc"), ENOMEM, "all kinds share one cap");
+}
+
+Test(cap, thresholds_fire_once_per_crossing_and_rearm)
+{
+	setup(1000, ON_CAP_FAIL);
+	cap_event_t ev[16];
+	cr_assert_eq(cap_warn_bytes(), 800);
+	cr_assert_eq(cap_critical_bytes(), 900);
+	cap_charge(ACC_HEAP, 790, "malloc");
+	cr_assert_eq(take(ev, 16), 0);
+	cap_charge(ACC_HEAP, 20, "malloc");
+	cap_charge(ACC_HEAP, 5, "malloc");
+	size_t n = take(ev, 16);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(ev[0].kind, CAP_EV_WARN);
+	cr_assert_eq(ev[0].bytes, 810);
+	cap_charge(ACC_HEAP, 100, "malloc");   /* 915: critical */
+	n = take(ev, 16);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(ev[0].kind, CAP_EV_CRITICAL);
+	cr_assert_eq(cap_charge(ACC_HEAP, 100, "malloc"), ENOMEM);
+	cr_assert_eq(cap_charge(ACC_HEAP, 100, "malloc"), ENOMEM);
+	n = take(ev, 16);
+	cr_assert_eq(n, 1, "one cap event per episode, not per refusal");
+	cr_assert_eq(ev[0].kind, CAP_EV_CAP);
+	/* hovering just under the warn line does not re-arm it */
+	cap_release(ACC_HEAP, 125);            /* 790 */
+	cap_charge(ACC_HEAP, 20, "malloc");    /* 810 */
+	cr_assert_eq(take(ev, 16), 0);
+	/* falling well below re-arms */
+	cap_release(ACC_HEAP, 500);            /* 310 */
+	cap_charge(ACC_HEAP, 500, "malloc");   /* 810 */
+	n = take(ev, 16);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(ev[0].kind, CAP_EV_WARN);
+}
+
+Test(cap, warn_action_reports_but_allows)
+{
+	setup(1000, ON_CAP_WARN);
+	cr_assert_eq(cap_charge(ACC_HEAP, 1500, "malloc"), 0);
+	cr_assert_eq(account_tracked(), 1500);
+	cap_event_t ev[16];
+	size_t n = take(ev, 16);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(ev[0].kind, CAP_EV_CAP);
+}
+
+Test(cap, no_cap_means_no_events)
+{
+	setup(0, ON_CAP_FAIL);
+	cr_assert_eq(cap_charge(ACC_HEAP, UINT64_C(1) << 45, "malloc"), 0);
+	cap_event_t ev[4];
+	cr_assert_eq(take(ev, 4), 0);
+}
+
+Test(cap, abort_action_raises_sigabrt, .signal = SIGABRT)
+{
+	setup(1000, ON_CAP_ABORT);
+	cap_charge(ACC_HEAP, 2000, "malloc");
+}

@@ -1,0 +1,58 @@
+/* test_fmt.c: malloc-free formatting (preload/fmt.c). */
+#include <criterion/criterion.h>
+#include <stdint.h>
+
+#include "fmt.h"
+
+Test(fmt, numbers)
+{
+	char buf[64];
+	fmt_t f;
+	fmt_init(&f, buf, sizeof buf);
+	fmt_u64(&f, 0);
+	fmt_chr(&f, ' ');
+	fmt_u64(&f, UINT64_MAX);
+	fmt_chr(&f, ' ');
+	fmt_i64(&f, INT64_MIN);
+	fmt_chr(&f, ' ');
+	fmt_hex(&f, 0x7f00dead0001ull);
+	cr_assert_str_eq(buf, "0 18446744073709551615 -9223372036854775808 7f00dead0001");
+}
+
+Test(fmt, truncation_is_flagged_and_terminated)
+{
+	char buf[8];
+	fmt_t f;
+	fmt_init(&f, buf, sizeof buf);
+	fmt_str(&f, "0123456789");
+	cr_assert(f.truncated);
+	cr_assert_eq(f.len, 7);
+	cr_assert_str_eq(buf, "0123456");
+}
+
+Test(fmt, escaping_makes_one_field)
+{
+	char buf[128];
+	fmt_t f;
+	fmt_init(&f, buf, sizeof buf);
+	fmt_escaped(&f, "/tmp/my dir/100%\n\x7f\xc3\xa9");
+	cr_assert_str_eq(buf, "/tmp/my%20dir/100%25%0A%7F%C3%A9");
+	fmt_init(&f, buf, sizeof buf);
+	fmt_escaped(&f, "");
+	cr_assert_str_eq(buf, "%00");
+}
+
+Test(fmt, sizes)
+{
+	char buf[64];
+	fmt_t f;
+	const struct { uint64_t v; const char *s; } cases[] = {
+		{ 0, "0 B" }, { 1023, "1023 B" }, { 1024, "1.0 KiB" }, { 1536, "1.5 KiB" },
+		{ 200ull << 20, "200.0 MiB" }, { (3ull << 30) + (1ull << 29), "3.5 GiB" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		fmt_init(&f, buf, sizeof buf);
+		fmt_size(&f, cases[i].v);
+		cr_assert_str_eq(buf, cases[i].s);
+	}
+}

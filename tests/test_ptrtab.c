@@ -1,0 +1,111 @@
+/* test_ptrtab.c: the live-block table (preload/ptrtab.c), against a reference model and
+ * under concurrent use. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "ptrtab.h"
+
+/* Addresses unlikely to collide with other tests in the same process. */
+static uintptr_t addr_of(unsigned tag, unsigned i)
+{
+	return ((uintptr_t)tag << 40) + (uintptr_t)i * 16;
+}
+
+Test(ptrtab, insert_lookup_remove_against_reference)
+{
+	enum { N = 50000 };
+	static uint64_t ref[N];
+	srand(1);
+	size_t before = ptrtab_count();
+	for (int round = 0; round < 4; round++) {
+		for (unsigned i = 0; i < N; i++) {
+			int op = rand() % 3;
+			uintptr_t a = addr_of(1, i);
+			ptr_entry_t e;
+			if (op == 0 && !ref[i]) {
+				uint64_t size = (uint64_t)(rand() % 100000) + 1;
+				cr_assert_eq(ptrtab_insert(a, size, i % 1000 + 1), 0);
+				ref[i] = size;
+			} else if (op == 1) {
+				bool had = ptrtab_remove(a, &e);
+				cr_assert_eq(had, ref[i] != 0, "remove %u", i);
+				if (had)
+					cr_assert_eq(e.size, ref[i]);
+				ref[i] = 0;
+			} else {
+				bool has = ptrtab_lookup(a, &e);
+				cr_assert_eq(has, ref[i] != 0, "lookup %u", i);
+				if (has) {
+					cr_assert_eq(e.size, ref[i]);
+					cr_assert_eq(e.stack, i % 1000 + 1);
+				}
+			}
+		}
+	}
+	size_t live = 0;
+	for (unsigned i = 0; i < N; i++)
+		live += ref[i] != 0;
+	cr_assert_eq(ptrtab_count() - before, live);
+	for (unsigned i = 0; i < N; i++) {
+		ptr_entry_t e;
+		cr_assert_eq(ptrtab_remove(addr_of(1, i), &e), ref[i] != 0);
+	}
+	cr_assert_eq(ptrtab_count(), before);
+}
+
+Test(ptrtab, huge_sizes_are_clamped_not_wrapped)
+{
+	ptr_entry_t e;
+	cr_assert_eq(ptrtab_insert(addr_of(2, 1), UINT64_C(1) << 50, 7), 0);
+	cr_assert(ptrtab_remove(addr_of(2, 1), &e));
+	cr_assert_eq(e.size, PTRTAB_MAX_SIZE);
+}
+
+static void *churn(void *arg)
+{
+	unsigned tag = (unsigned)(uintptr_t)arg;
+	for (unsigned round = 0; round < 20; round++) {
+		for (unsigned i = 0; i < 5000; i++)
+			if (ptrtab_insert(addr_of(tag, i), i + 1, tag) != 0)
+				return (void *)1;
+		for (unsigned i = 0; i < 5000; i++) {
+			ptr_entry_t e;
+			if (!ptrtab_remove(addr_of(tag, i), &e) || e.size != i + 1 || e.stack != tag)
+				return (void *)2;
+		}
+	}
+	return NULL;
+}
+
+Test(ptrtab, concurrent_threads_see_only_their_own_blocks)
+{
+	pthread_t t[4];
+	for (unsigned i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, churn, (void *)(uintptr_t)(10 + i));
+	for (unsigned i = 0; i < 4; i++) {
+		void *rc;
+		pthread_join(t[i], &rc);
+		cr_assert_null(rc, "thread %u failed with %p", i, rc);
+	}
+}
+
+Test(ptrtab, collect_sees_every_block)
+{
+	size_t before = ptrtab_count();
+	for (unsigned i = 0; i < 1000; i++)
+		ptrtab_insert(addr_of(3, i), 8, 1);
+	size_t cap = ptrtab_count() + 10;
+	ptr_entry_t *all = calloc(cap, sizeof *all);
+	size_t n = ptrtab_collect(all, cap, false);
+	cr_assert_eq(n, before + 1000);
+	size_t mine = 0;
+	for (size_t i = 0; i < n; i++)
+		mine += (all[i].addr >> 40) == 3;
+	cr_assert_eq(mine, 1000);
+	free(all);
+	for (unsigned i = 0; i < 1000; i++) {
+		ptr_entry_t e;
+		ptrtab_remove(addr_of(3, i), &e);
+	}
+}
