@@ -16,7 +16,7 @@
 /* A change counts when it is at least this fraction of the site's peak over the run... */
 #define GROWTH_MIN_REL 0.10
 /* ...and this many standard errors away from zero. */
-#define GROWTH_MIN_T 3.0
+#define GROWTH_MIN_T 4.0
 /* Bound on stacks x snapshots kept in memory; more snapshots are thinned evenly. */
 #define GROWTH_MAX_CELLS (8u << 20)
 

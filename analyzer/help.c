@@ -145,7 +145,7 @@ static const char growth_help[] =
 "      flat       no trend beyond noise: churn, or constant\n"
 "      shrinking  falling\n"
 "    A trend counts only when it amounts to at least 10% of the site's peak over the run\n"
-"    and stands 3 standard errors above the noise.  Sorted by slope, steepest first.  Take\n"
+"    and stands 4 standard errors above the noise.  Sorted by slope, steepest first.  Take\n"
 "    snapshots often enough (run --interval) for the verdicts to mean something.\n"
 "\n"
 "OPTIONS\n"

@@ -1,0 +1,300 @@
+/* test_analyzer_logread.c: the strict log reader (analyzer/logread.c, model.c): fixtures,
+ * the durability rule at every cut, each kind of damage and refusal, and a mutation test:
+ * hundreds of damaged variants of fixture logs, read and then reported on, never crash,
+ * and every refusal is a single "FILE:LINE: ..." message. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "model.h"
+#include "reports.h"
+
+static char *fixture(const char *name, size_t *len)
+{
+	char rel[256];
+	snprintf(rel, sizeof rel, "tests/data/%s", name);
+	char *s = th_slurp(th_root(rel), len);
+	cr_assert_not_null(s, "fixture %s missing", rel);
+	return s;
+}
+
+static int parse_str(const char *text, ag_log_t **log, char *msg, size_t len)
+{
+	return log_parse("t.log", text, strlen(text), log, msg, len);
+}
+
+#define HEAD "AGLOG 1\nP 10 1 5 /bin/x\nA x\nS 1 h 401000 402000\n"
+
+Test(logread, fixture_parses_completely)
+{
+	size_t len;
+	char *buf = fixture("leaks_basic.log", &len), msg[300];
+	ag_log_t *log;
+	cr_assert_eq(log_parse("leaks_basic.log", buf, len, &log, msg, sizeof msg), 0, "%s", msg);
+	cr_assert_eq(log->nsnaps, 3);
+	cr_assert_eq(log->damage_line, 0);
+	cr_assert_eq(log->pid, 4242);
+	cr_assert_eq(log->argc, 3);
+	cr_assert_str_eq(log->argv[2], "two words");
+	cr_assert_eq(log->nmodules, 2);
+	cr_assert_eq(log->nstacks, 4);
+	cr_assert_eq(log->stacks[0].nframes, 3);
+	cr_assert_eq(log->stacks[0].frames[0], 0x5555555551d6ULL);
+	int is_exit;
+	cr_assert_eq(log_final_snap(log, &is_exit), 2);
+	cr_assert(is_exit);
+	ag_stackval_t *st = log_state_at(log, 2);
+	/* stack 2 kept its snapshot-1 value (delta encoding), stack 3 went to zero */
+	cr_assert_eq(st[1].live_bytes, 1024);
+	cr_assert_eq(st[2].live_bytes, 0);
+	cr_assert_eq(st[0].live_bytes, 8192);
+	cr_assert_eq(st[0].lost_bytes, 6144);
+	free(st);
+	log_free(log);
+	free(buf);
+}
+
+Test(logread, every_cut_yields_exactly_the_complete_snapshots)
+{
+	size_t len;
+	char *buf = fixture("leaks_basic.log", &len), msg[300];
+	for (size_t cut = 0; cut <= len; cut++) {
+		size_t want = 0;
+		for (size_t i = 0; i < cut; i++)
+			if (buf[i] == '\n' && i + 1 < len && buf[i + 1] == 'E') {
+				const char *nl = memchr(buf + i + 1, '\n', len - i - 1);
+				if (nl && (size_t)(nl - buf) < cut)
+					want++;
+			}
+		ag_log_t *log = NULL;
+		int rc = log_parse("cut.log", buf, cut, &log, msg, sizeof msg);
+		if (want == 0) {
+			cr_assert_eq(rc, EINVAL, "cut at %zu: accepted with no snapshot", cut);
+			cr_assert(strncmp(msg, "cut.log:", 8) == 0 && !strchr(msg, '\n'), "%s", msg);
+			continue;
+		}
+		cr_assert_eq(rc, 0, "cut at %zu: %s", cut, msg);
+		cr_assert_eq(log->nsnaps, want, "cut at %zu: %zu snapshots, want %zu", cut,
+			     log->nsnaps, want);
+		log_free(log);
+	}
+	free(buf);
+}
+
+Test(logread, newer_version_is_refused_clearly)
+{
+	ag_log_t *log;
+	char msg[300];
+	cr_assert_eq(parse_str("AGLOG 2\nP 1 1 1 x\n", &log, msg, sizeof msg), EINVAL);
+	cr_assert_str_eq(msg, "t.log:1: log version 2 is newer than this allocguard (1)");
+}
+
+Test(logread, empty_and_foreign_files_are_refused)
+{
+	ag_log_t *log;
+	char msg[300];
+	cr_assert_eq(parse_str("", &log, msg, sizeof msg), EINVAL);
+	cr_assert(strstr(msg, "t.log:1: empty"), "%s", msg);
+	cr_assert_eq(parse_str("hello world\n", &log, msg, sizeof msg), EINVAL);
+	cr_assert(strstr(msg, "t.log:1: not an allocguard log"), "%s", msg);
+	cr_assert_eq(parse_str("AGLOG x\n", &log, msg, sizeof msg), EINVAL);
+	cr_assert_eq(parse_str("\x7f" "ELF\x02\x01\x01", &log, msg, sizeof msg), EINVAL);
+}
+
+Test(logread, header_without_snapshots_is_refused)
+{
+	ag_log_t *log;
+	char msg[300];
+	cr_assert_eq(parse_str(HEAD, &log, msg, sizeof msg), EINVAL);
+	cr_assert(strstr(msg, "no snapshot"), "%s", msg);
+}
+
+Test(logread, damage_keeps_the_snapshots_before_it)
+{
+	ag_log_t *log;
+	char msg[300];
+	const char *text = HEAD "B 0 1 start\nL 1 10 1 10 1\nE 0 10 10 0 0 10 10 0 1\n"
+			   "B 1 2 interval\nL 1 20 2 zz 2\nE 1 20 20 0 0 20 20 0 1\n";
+	cr_assert_eq(parse_str(text, &log, msg, sizeof msg), 0, "%s", msg);
+	cr_assert_eq(log->nsnaps, 1);
+	cr_assert_eq(log->damage_line, 9);
+	cr_assert(strstr(log->damage, "not a decimal"), "%s", log->damage);
+	char *out;
+	size_t olen;
+	FILE *f = open_memstream(&out, &olen);
+	log_warn_damage(log, f);
+	fclose(f);
+	cr_assert(strncmp(out, "allocguard: t.log:9: ", 21) == 0, "%s", out);
+	cr_assert_eq(strchr(out, '\n'), out + olen - 1, "one line: %s", out);
+	free(out);
+	log_free(log);
+}
+
+static void expect_damage(const char *tail, size_t line, const char *what)
+{
+	ag_log_t *log;
+	char msg[300], text[2048];
+	snprintf(text, sizeof text, HEAD "B 0 1 start\nE 0 0 0 0 0 0 0 0 0\n%s", tail);
+	cr_assert_eq(parse_str(text, &log, msg, sizeof msg), 0, "%s", msg);
+	cr_assert_eq(log->nsnaps, 1, "%s", tail);
+	cr_assert_eq(log->damage_line, line, "%s: damage at %zu (%s)", tail, log->damage_line,
+		     log->damage);
+	cr_assert(strstr(log->damage, what), "%s: '%s' lacks '%s'", tail, log->damage, what);
+	log_free(log);
+}
+
+Test(logread, each_kind_of_damage_is_named)
+{
+	expect_damage("B 1 2 interval\nL 1 1 1 1 1\nE 1 1 1 0 0 1 1 0 2\n", 9, "counts 2 records");
+	expect_damage("B 1 2 interval\nL 9 1 1 1 1\n", 8, "never defined");
+	expect_damage("B 2 2 interval\n", 7, "where 1 was expected");
+	expect_damage("B 1 0 interval\n", 7, "back in time");
+	expect_damage("B 1 2 nap\n", 7, "unknown snapshot reason");
+	expect_damage("B 1 2 interval\nB 2 3 interval\n", 8, "begins before");
+	expect_damage("L 1 1 1 1 1\n", 7, "outside a snapshot");
+	expect_damage("B 1 2 interval\nR 1 1 1\n", 8, "only exit snapshots");
+	expect_damage("B 1 2 interval\nL 1 5 1 4 1\n", 8, "more live than ever");
+	expect_damage("B 1 2 interval\nE 1 5 5 0 0 4 4 0 0\n", 8, "peak is below");
+	expect_damage("X 1 2\n", 7, "unknown record type");
+	expect_damage("M 1 2 1 - /x\n", 7, "empty address range");
+	expect_damage("M 1 1 2 xyz /x\n", 7, "bad build-id");
+	expect_damage("S 1 h 401000 999999\n", 7, "defined twice");
+	expect_damage("S 2 q 401000\n", 7, "kind must be");
+	expect_damage("S 2 h 1234567890abcdef0\n", 7, "not a hex address");
+	expect_damage("A a%zzb\n", 7, "bad %-escape");
+	expect_damage("A  x\n", 7, "stray space");
+	expect_damage("V 1 boom 5\n", 7, "event kind");
+	expect_damage("B 1 2 interval\r\n", 7, "reason");
+	expect_damage("P 1 1 1 x\n", 7, "second P");
+	expect_damage("B 1 99999999999999999999 interval\n", 7, "not a decimal");
+	expect_damage("B 1 2 interval\nL 1 1 1 1 1\n", 7, "incomplete");
+	expect_damage("B 1 2 interval\nL 1 1 1 1", 8, "cut off");
+}
+
+Test(logread, too_many_frames_is_damage)
+{
+	char *text = malloc(20000), msg[300];
+	strcpy(text, HEAD "B 0 1 start\nE 0 0 0 0 0 0 0 0 0\nS 2 h");
+	for (int i = 0; i < 257; i++)
+		strcat(text, " 401000");
+	strcat(text, "\n");
+	ag_log_t *log;
+	cr_assert_eq(parse_str(text, &log, msg, sizeof msg), 0);
+	cr_assert(strstr(log->damage, "frames"), "%s", log->damage);
+	log_free(log);
+	free(text);
+}
+
+Test(logread, escapes_and_repeated_modules)
+{
+	ag_log_t *log;
+	char msg[300];
+	const char *text = "AGLOG 1\nP 1 1 1 /a%20b/x%25\nA %00\nO sample 4096\n"
+			   "M 0 400000 401000 ab12 /a%20b/x%25\nM 0 400000 401000 ab12 /a%20b/x%25\n"
+			   "J /tmp/perf-1.map\nW 5 100 eager /m/x.gguf\nV 7 warn 99\n"
+			   "B 0 1 start\nE 0 0 0 0 0 0 0 0 0\n";
+	cr_assert_eq(parse_str(text, &log, msg, sizeof msg), 0, "%s", msg);
+	cr_assert_str_eq(log->exe, "/a b/x%");
+	cr_assert_str_eq(log->argv[0], "");
+	cr_assert_eq(log->nmodules, 1);
+	cr_assert_str_eq(log->modules[0].build_id, "ab12");
+	cr_assert(log_sampled(log));
+	cr_assert_eq(log->nswaps, 1);
+	cr_assert_eq(log->nevents, 1);
+	cr_assert_eq(log->events[0].kind, AG_EV_WARN);
+	cr_assert_eq(log->njitmaps, 1);
+	log_free(log);
+}
+
+/* Read, then run every report on it: nothing may crash, refusals are one line. */
+static void read_and_report(const char *buf, size_t len, const char *what)
+{
+	ag_log_t *log = NULL;
+	char msg[400];
+	int rc = log_parse("m.log", buf, len, &log, msg, sizeof msg);
+	if (rc) {
+		cr_assert_eq(rc, EINVAL, "%s: rc %d", what, rc);
+		cr_assert(strncmp(msg, "m.log:", 6) == 0, "%s: '%s'", what, msg);
+		cr_assert_null(strchr(msg, '\n'), "%s: refusal spans lines: '%s'", what, msg);
+		return;
+	}
+	cr_assert_gt(log->nsnaps, 0, "%s", what);
+	symbols_t *sym = symbols_open(log, NULL);
+	char *out;
+	size_t olen;
+	FILE *f = open_memstream(&out, &olen);
+	report_opts_t o = { 0 };
+	for (int json = 0; json < 2; json++) {
+		o.json = json;
+		cr_assert_eq(leaks_print(log, sym, &o, f, NULL), 0, "%s", what);
+		cr_assert_eq(growth_print(log, sym, &o, f), 0, "%s", what);
+		cr_assert_eq(report_print(log, sym, &o, f), 0, "%s", what);
+		cr_assert_eq(diff_print(log, 0, sym, log, log->nsnaps - 1, sym, &o, f), 0, "%s",
+			     what);
+	}
+	log_warn_damage(log, f);
+	fclose(f);
+	free(out);
+	symbols_close(sym);
+	log_free(log);
+}
+
+static void mutate_all(const char *name, unsigned seed0, int flips)
+{
+	size_t len;
+	char *buf = fixture(name, &len), what[128];
+	char *m = malloc(len * 2 + 16);
+	unsigned seed = seed0;
+	/* truncations at every offset */
+	for (size_t cut = 0; cut <= len; cut += len > 4000 ? 7 : 1) {
+		snprintf(what, sizeof what, "%s cut at %zu", name, cut);
+		read_and_report(buf, cut, what);
+	}
+	/* byte flips, random bytes and digit bumps */
+	for (int k = 0; k < flips; k++) {
+		memcpy(m, buf, len);
+		size_t at = (size_t)rand_r(&seed) % len;
+		switch (k % 3) {
+		case 0: m[at] ^= (char)(1u << (rand_r(&seed) % 8)); break;
+		case 1: m[at] = (char)rand_r(&seed); break;
+		default: m[at] = (char)('0' + rand_r(&seed) % 10); break;
+		}
+		snprintf(what, sizeof what, "%s flip %d at %zu", name, k, at);
+		read_and_report(m, len, what);
+	}
+	/* each line deleted, and each line duplicated */
+	size_t starts[4096], nl = 0;
+	for (size_t i = 0; i < len && nl < 4096; i++)
+		if (i == 0 || buf[i - 1] == '\n')
+			starts[nl++] = i;
+	for (size_t l = 0; l < nl; l += nl > 300 ? 5 : 1) {
+		size_t a = starts[l], b = l + 1 < nl ? starts[l + 1] : len;
+		memcpy(m, buf, a);
+		memcpy(m + a, buf + b, len - b);
+		snprintf(what, sizeof what, "%s line %zu deleted", name, l + 1);
+		read_and_report(m, len - (b - a), what);
+		memcpy(m, buf, b);
+		memcpy(m + b, buf + a, len - a);
+		snprintf(what, sizeof what, "%s line %zu duplicated", name, l + 1);
+		read_and_report(m, len + (b - a), what);
+	}
+	free(m);
+	free(buf);
+}
+
+Test(logread_mutation, leaks_fixture_variants, .timeout = 120)
+{
+	mutate_all("leaks_basic.log", 1, 400);
+}
+
+Test(logread_mutation, growth_fixture_variants, .timeout = 120)
+{
+	mutate_all("growth_three.log", 2, 300);
+}
+
+Test(logread_mutation, real_log_variants, .timeout = 120)
+{
+	mutate_all("real_leaks.log", 3, 300);
+}
