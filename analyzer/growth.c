@@ -114,11 +114,13 @@ verdict_t growth_verdict(const double *t, const double *y, size_t n, double *slo
 		*slope = all.slope;
 		return up_all ? VERDICT_GROWING : down_all ? VERDICT_SHRINKING : VERDICT_FLAT;
 	}
-	if (up_tail && (up_all || rose)) {
+	/* the tail alone is few points: another view of the same trend must agree */
+	int up_half = trend(&half, span, peak, 1), down_half = trend(&half, span, peak, -1);
+	if (up_tail && (up_all || rose || up_half)) {
 		*slope = half.slope;   /* the rate it grows at now */
 		return VERDICT_GROWING;
 	}
-	if (down_tail && (down_all || fell || rose)) {
+	if (down_tail && (down_all || fell || down_half)) {
 		*slope = tail.slope;
 		return VERDICT_SHRINKING;
 	}
@@ -132,6 +134,61 @@ verdict_t growth_verdict(const double *t, const double *y, size_t n, double *slo
 	}
 	*slope = all.slope;
 	return VERDICT_FLAT;
+}
+
+/* Stacks are grouped by their chain of function names (module+offset where there is no
+ * name): a pool filled at one line and topped up at another of the same function is one
+ * pool, and its trend is the sum's. */
+static char *chain_key(symbols_t *sym, const ag_stack_t *st)
+{
+	size_t cap = 32, len = 0;
+	char *k = malloc(cap), buf[700];
+	if (!k)
+		return NULL;
+	k[len++] = st->kind;
+	k[len] = '\0';
+	for (uint32_t i = 0; i < st->nframes; i++) {
+		const ag_frame_t *f = symbols_lookup(sym, st->frames[i]);
+		if (!f)
+			continue;
+		if (f->function)
+			snprintf(buf, sizeof buf, ";%s", f->function);
+		else {
+			buf[0] = ';';
+			frame_key(f, buf + 1, sizeof buf - 1);
+		}
+		size_t n = strlen(buf);
+		if (len + n + 1 > cap) {
+			cap = (len + n + 1) * 2;
+			char *nk = realloc(k, cap);
+			if (!nk) {
+				free(k);
+				return NULL;
+			}
+			k = nk;
+		}
+		memcpy(k + len, buf, n + 1);
+		len += n;
+	}
+	return k;
+}
+
+typedef struct {
+	char *key;
+	uint32_t stack;
+	double peak;
+} group_t;
+
+static int group_cmp(const void *a, const void *b)
+{
+	const group_t *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	if (c)
+		return c;
+	/* the biggest stack of a group represents it */
+	if (x->peak != y->peak)
+		return x->peak > y->peak ? -1 : 1;
+	return x->stack < y->stack ? -1 : x->stack > y->stack;
 }
 
 typedef struct {
@@ -219,8 +276,11 @@ int growth_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FI
 			series[s * np + p] = (double)st[s].live_bytes;
 		p++;
 	}
-	size_t nsites = 0;
-	for (size_t s = 0; s < ns; s++) {
+	/* group the stacks that ever held memory, summing each group's series into the row of
+	 * its representative */
+	group_t *groups = calloc(ns + 1, sizeof *groups);
+	size_t ng = 0;
+	for (size_t s = 0; groups && s < ns; s++) {
 		const double *y = &series[s * np];
 		double peak = 0;
 		for (size_t p = 0; p < np; p++)
@@ -228,6 +288,27 @@ int growth_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FI
 				peak = y[p];
 		if (peak <= 0)
 			continue;
+		char *key = chain_key(sym, &log->stacks[s]);
+		if (!key)
+			continue;
+		groups[ng++] = (group_t){ key, (uint32_t)s, peak };
+	}
+	if (ng)
+		qsort(groups, ng, sizeof *groups, group_cmp);
+	size_t nsites = 0;
+	for (size_t gi = 0; gi < ng;) {
+		size_t s = groups[gi].stack, gj = gi + 1;
+		double *y = &series[s * np];
+		for (; gj < ng && strcmp(groups[gj].key, groups[gi].key) == 0; gj++)
+			for (size_t p = 0; p < np; p++)
+				y[p] += series[(size_t)groups[gj].stack * np + p];
+		for (size_t k = gi; k < gj; k++)
+			free(groups[k].key);
+		gi = gj;
+		double peak = 0;
+		for (size_t p = 0; p < np; p++)
+			if (y[p] > peak)
+				peak = y[p];
 		growth_site_t *g = &sites[nsites++];
 		g->stack = (uint32_t)s;
 		g->verdict = growth_verdict(t, y, np, &g->slope);
@@ -235,6 +316,7 @@ int growth_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FI
 		g->last = (uint64_t)y[np - 1];
 		g->peak = (uint64_t)peak;
 	}
+	free(groups);
 	qsort(sites, nsites, sizeof *sites, gsite_cmp);
 	double duration = np ? t[np - 1] - t[0] : 0;
 

@@ -25,7 +25,8 @@ typedef struct {
 
 typedef struct {
 	int usable;            /* reported to dwfl */
-	const char *why;       /* when not */
+	const char *why;       /* when not: said once, when a frame first lands in it */
+	int said;
 } mod_state_t;
 
 typedef struct {
@@ -99,11 +100,16 @@ static int report(symbols_t *s, const ag_module_t *m, const char *file)
 	return mod ? 0 : EINVAL;
 }
 
-static void note(symbols_t *s, const ag_module_t *m, const char *what)
+static void say_once(symbols_t *s, size_t i)
 {
-	if (s->err)
-		fprintf(s->err, "allocguard: %s: %s; its frames are shown as module+offset\n",
-			m->path, what);
+	mod_state_t *st = &s->mods[i];
+	if (st->usable || st->said || !st->why || !s->err)
+		return;
+	st->said = 1;
+	if (strcmp(st->why, "no file") == 0)
+		return;
+	fprintf(s->err, "allocguard: %s: %s; its frames are shown as module+offset\n",
+		s->log->modules[i].path, st->why);
 }
 
 static void report_module(symbols_t *s, size_t i)
@@ -131,14 +137,11 @@ static void report_module(symbols_t *s, size_t i)
 		}
 	}
 	if (match == -1) {
-		st->why = "cannot be read";
-		note(s, m, exists ? "cannot be read as ELF" : "no longer exists");
+		st->why = exists ? "cannot be read as ELF" : "no longer exists";
 	} else if (match == 0) {
-		st->why = "build-id differs";
-		note(s, m, "the file's build-id differs from the one recorded (rebuilt since the run?)");
+		st->why = "the file's build-id differs from the one recorded (rebuilt since the run?)";
 	} else {
-		st->why = "overlaps";
-		note(s, m, "cannot be placed at its recorded address");
+		st->why = "cannot be placed at its recorded address";
 	}
 }
 
@@ -302,6 +305,7 @@ static ag_frame_t *resolve(symbols_t *s, uint64_t addr)
 	if (m) {
 		f->module = m->path;
 		f->offset = addr - m->bias;
+		say_once(s, mi);
 		if (s->mods[mi].usable && s->dwfl) {
 			Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
 			if (mod) {
