@@ -9,9 +9,10 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
-static uint64_t cap_bytes, warn_bytes, crit_bytes, rearm_gap;
+static uint64_t cap_bytes, warn_bytes, crit_bytes, rearm_gap, headroom;
 static int on_cap;
 
 /* Which events have fired and not been re-armed: bit per cap_ev_kind_t. */
@@ -33,6 +34,7 @@ void cap_init(const ag_config_t *c)
 	/* Re-arm only after usage falls 5% of the cap below a threshold, so a program hovering
 	 * at a threshold gets one event per real crossing, not one per allocation. */
 	rearm_gap = cap_bytes / 20;
+	headroom = cap_bytes / 16;
 }
 
 uint64_t cap_warn_bytes(void) { return warn_bytes; }
@@ -76,7 +78,8 @@ static bool fire(int kind)
 	return !(atomic_fetch_or_explicit(&fired, bit, memory_order_relaxed) & bit);
 }
 
-static void say_threshold(int kind, uint64_t now, const char *what, uint64_t request)
+static void say_threshold(int kind, uint64_t now, const char *what, uint64_t request,
+			  bool acted)
 {
 	char buf[300];
 	fmt_t f;
@@ -91,7 +94,8 @@ static void say_threshold(int kind, uint64_t now, const char *what, uint64_t req
 		fmt_str(&f, ", over the ");
 		fmt_size(&f, cap_bytes);
 		fmt_str(&f, " cap");
-		fmt_str(&f, on_cap == ON_CAP_FAIL ? ": refused with ENOMEM" :
+		fmt_str(&f, !acted ? ": allowed within the recovery headroom" :
+			    on_cap == ON_CAP_FAIL ? ": refused with ENOMEM" :
 			    on_cap == ON_CAP_ABORT ? ": writing a final snapshot, then aborting" :
 			    ": allowed (on-cap warn)");
 	} else {
@@ -107,24 +111,37 @@ static void say_threshold(int kind, uint64_t now, const char *what, uint64_t req
 	fmt_say(buf);
 }
 
-static void crossed(int kind, uint64_t now, const char *what, uint64_t request)
+static void crossed(int kind, uint64_t now, const char *what, uint64_t request, bool acted)
 {
-	say_threshold(kind, now, what, request);
+	say_threshold(kind, now, what, request, acted);
 	queue_event(kind, now);
 	writer_request(kind == CAP_EV_WARN ? AG_REASON_WARN :
 		       kind == CAP_EV_CRITICAL ? AG_REASON_CRITICAL : AG_REASON_CAP);
 }
 
-int cap_charge(acc_kind_t kind, uint64_t bytes, const char *what)
+static bool in_headroom(uint64_t now, uint64_t bytes, bool commit)
+{
+	if (on_cap != ON_CAP_FAIL || now - cap_bytes > headroom)
+		return false;
+	bool refused_before = atomic_load_explicit(&fired, memory_order_relaxed) & (1u << CAP_EV_CAP);
+	return refused_before && (commit || bytes <= headroom / 16);
+}
+
+static int charge(acc_kind_t kind, uint64_t bytes, const char *what, bool commit)
 {
 	uint64_t now = account_add(kind, bytes);
 	if (!cap_bytes || now < warn_bytes || !state_ready())
 		return 0;
-	if (now > cap_bytes) {
-		if (on_cap == ON_CAP_FAIL)
-			account_sub(kind, bytes);
+	if (now > cap_bytes && in_headroom(now, bytes, commit)) {
 		if (fire(CAP_EV_CAP))
-			crossed(CAP_EV_CAP, now, what, bytes);
+			crossed(CAP_EV_CAP, now, what, bytes, false);
+		return 0;
+	}
+	if (now > cap_bytes) {
+		if (on_cap != ON_CAP_WARN)
+			account_sub(kind, bytes);   /* refused, or about to abort: never obtained */
+		if (fire(CAP_EV_CAP))
+			crossed(CAP_EV_CAP, now, what, bytes, true);
 		if (on_cap == ON_CAP_FAIL)
 			return ENOMEM;
 		if (on_cap == ON_CAP_ABORT) {
@@ -133,10 +150,20 @@ int cap_charge(acc_kind_t kind, uint64_t bytes, const char *what)
 		}
 	}
 	if (fire(CAP_EV_WARN))
-		crossed(CAP_EV_WARN, now, what, bytes);
+		crossed(CAP_EV_WARN, now, what, bytes, true);
 	if (now >= crit_bytes && fire(CAP_EV_CRITICAL))
-		crossed(CAP_EV_CRITICAL, now, what, bytes);
+		crossed(CAP_EV_CRITICAL, now, what, bytes, true);
 	return 0;
+}
+
+int cap_charge(acc_kind_t kind, uint64_t bytes, const char *what)
+{
+	return charge(kind, bytes, what, false);
+}
+
+int cap_charge_commit(acc_kind_t kind, uint64_t bytes, const char *what)
+{
+	return charge(kind, bytes, what, true);
 }
 
 void cap_release(acc_kind_t kind, uint64_t bytes)

@@ -23,6 +23,16 @@ void cap_init(const ag_config_t *c);
 /* Charge bytes of a kind before the memory is obtained.  Returns 0 (charged) or ENOMEM
  * (refused: nothing charged).  `what` names the call in messages ("malloc", "mmap"). */
 int cap_charge(acc_kind_t kind, uint64_t bytes, const char *what);
+/* The same for committing memory the program reserved earlier (mprotect of a PROT_NONE
+ * reservation).
+ *
+ * Recovery headroom: runtimes such as V8 react to a refused allocation by collecting
+ * garbage, which commits memory and makes small allocations, and they treat a failure
+ * there as fatal.  So with on-cap fail, once a request has been refused, commits and small
+ * allocations (up to headroom/16 each) may go past the cap by a headroom of cap/16.  The
+ * first request to cross the cap is always refused, so a program learns of the cap within
+ * one allocation of it; the headroom closes again when usage falls back (re-arm). */
+int cap_charge_commit(acc_kind_t kind, uint64_t bytes, const char *what);
 void cap_release(acc_kind_t kind, uint64_t bytes);
 
 /* Move queued events into out (oldest first); returns how many. */

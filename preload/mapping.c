@@ -53,7 +53,7 @@ void *mapping_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t of
 		d = maptab_delta_assign((uintptr_t)addr, (uintptr_t)addr + plen, &st);
 	else if (anon && prot != PROT_NONE)
 		d.d[ACC_MAPPED] = (int64_t)plen;
-	if (maptab_charge(&d, "mmap")) {
+	if (maptab_charge(&d, "mmap", false)) {
 		maptab_unlock();
 		errno = ENOMEM;
 		return MAP_FAILED;
@@ -76,7 +76,7 @@ int mapping_munmap(void *addr, size_t len)
 	mapstate_t none = { 0 };
 	maptab_lock();
 	map_delta_t d = maptab_delta_assign(lo, hi, &none);
-	maptab_charge(&d, NULL);   /* only releases */
+	maptab_charge(&d, NULL, false);   /* only releases */
 	int rc = sys_munmap(addr, len);
 	if (rc != 0) {
 		maptab_uncharge(&d);
@@ -103,7 +103,7 @@ int mapping_mprotect(void *addr, size_t len, int prot)
 		maptab_lock();
 		d = maptab_delta_protect(lo, hi, prot);
 	}
-	if (maptab_charge(&d, "mprotect")) {
+	if (maptab_charge(&d, "mprotect", true)) {
 		maptab_unlock();
 		errno = ENOMEM;
 		return -1;
@@ -134,7 +134,7 @@ void *mapping_mremap(void *old, size_t old_len, size_t new_len, int flags, void 
 		for (int k = 0; k < ACC_KINDS; k++)
 			d.d[k] += over.d[k];
 	}
-	if (maptab_charge(&d, "mremap")) {
+	if (maptab_charge(&d, "mremap", false)) {
 		maptab_unlock();
 		errno = ENOMEM;
 		return MAP_FAILED;

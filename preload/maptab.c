@@ -249,12 +249,14 @@ void maptab_foreach(void (*fn)(uintptr_t lo, uintptr_t hi, const mapstate_t *st,
 
 static const char *const kind_what[ACC_KINDS] = { "malloc", "mmap", "swapped mmap" };
 
-int maptab_charge(const map_delta_t *d, const char *what)
+int maptab_charge(const map_delta_t *d, const char *what, bool commit)
 {
 	for (int k = 0; k < ACC_KINDS; k++) {
 		if (d->d[k] <= 0)
 			continue;
-		if (cap_charge((acc_kind_t)k, (uint64_t)d->d[k], what ? what : kind_what[k])) {
+		const char *name = what ? what : kind_what[k];
+		if (commit ? cap_charge_commit((acc_kind_t)k, (uint64_t)d->d[k], name)
+			   : cap_charge((acc_kind_t)k, (uint64_t)d->d[k], name)) {
 			for (int j = 0; j < k; j++)
 				if (d->d[j] > 0)
 					cap_release((acc_kind_t)j, (uint64_t)d->d[j]);

@@ -48,8 +48,9 @@ void maptab_foreach(void (*fn)(uintptr_t lo, uintptr_t hi, const mapstate_t *st,
 size_t maptab_pieces(void);
 
 /* Apply a delta to the totals through the cap: positive parts are charged (refused: ENOMEM,
- * nothing charged), negative parts released.  Used by the mapping hooks. */
-int maptab_charge(const map_delta_t *d, const char *what);
+ * nothing charged), negative parts released.  Used by the mapping hooks; commit says the
+ * bytes are a reservation being made accessible (see cap_charge_commit). */
+int maptab_charge(const map_delta_t *d, const char *what, bool commit);
 void maptab_uncharge(const map_delta_t *d);
 
 #endif

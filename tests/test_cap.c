@@ -94,3 +94,45 @@ Test(cap, abort_action_raises_sigabrt, .signal = SIGABRT)
 	setup(1000, ON_CAP_ABORT);
 	cap_charge(ACC_HEAP, 2000, "malloc");
 }
+
+Test(cap, recovery_headroom_after_a_refusal)
+{
+	const uint64_t M = 1 << 20;
+	setup(160 * M, ON_CAP_FAIL);   /* headroom = cap/16 = 10 MiB, small = 640 KiB */
+	cr_assert_eq(cap_charge(ACC_HEAP, 159 * M, "malloc"), 0);
+	cr_assert_eq(cap_charge(ACC_HEAP, 100 * 1024, "malloc"), 0);
+	cr_assert_eq(cap_charge(ACC_HEAP, 2 * M, "malloc"), ENOMEM, "first crossing is refused");
+	cr_assert_eq(cap_charge(ACC_HEAP, 2 * M, "malloc"), ENOMEM, "large requests stay refused");
+	/* a runtime recovering: small allocations and commits may use the headroom */
+	cr_assert_eq(cap_charge(ACC_HEAP, 4096, "malloc"), 0);
+	cr_assert_eq(cap_charge_commit(ACC_MAPPED, 4 * M, "mprotect"), 0);
+	cr_assert_eq(cap_charge_commit(ACC_MAPPED, 7 * M, "mprotect"), ENOMEM,
+		     "never past cap + headroom");
+	cr_assert_leq(account_tracked(), 170 * M);
+}
+
+Test(cap, the_first_commit_past_the_cap_is_refused_too)
+{
+	const uint64_t M = 1 << 20;
+	setup(160 * M, ON_CAP_FAIL);
+	cr_assert_eq(cap_charge(ACC_HEAP, 159 * M, "malloc"), 0);
+	cap_event_t ev[8];
+	cap_events_take(ev, 8);
+	cr_assert_eq(cap_charge_commit(ACC_MAPPED, 2 * M, "mprotect"), ENOMEM);
+	size_t n = cap_events_take(ev, 8);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(ev[0].kind, CAP_EV_CAP);
+	cr_assert_eq(cap_charge_commit(ACC_MAPPED, 2 * M, "mprotect"), 0,
+		     "after the refusal, a runtime's commits may use the headroom");
+	cap_release(ACC_MAPPED, 2 * M);
+	cap_release(ACC_HEAP, 20 * M);   /* falls back below the cap: headroom closes */
+	cr_assert_eq(cap_charge(ACC_HEAP, 19 * M, "malloc"), 0);
+	cr_assert_eq(cap_charge_commit(ACC_MAPPED, 3 * M, "mprotect"), ENOMEM);
+}
+
+Test(cap, abort_action_has_no_headroom, .signal = SIGABRT)
+{
+	setup(1000, ON_CAP_ABORT);
+	cap_charge(ACC_HEAP, 900, "malloc");
+	cap_charge_commit(ACC_MAPPED, 200, "mprotect");
+}

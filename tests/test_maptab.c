@@ -115,7 +115,7 @@ Test(maptab, charge_and_uncharge_balance_the_totals)
 	map_delta_t d = { { 0 } };
 	d.d[ACC_MAPPED] = 5 * PG;
 	d.d[ACC_SWAPPED] = -0;
-	cr_assert_eq(maptab_charge(&d, "mmap"), 0);
+	cr_assert_eq(maptab_charge(&d, "mmap", false), 0);
 	account_read(&mid);
 	cr_assert_eq(mid.mapped - before.mapped, 5 * PG);
 	cr_assert_eq(mid.tracked - before.tracked, 5 * PG);

@@ -1,0 +1,15 @@
+/* glob.h: a malloc-free shell-glob matcher for ALLOCGUARD_SWAP's file patterns (`*`, `?`,
+ * `[...]` with ranges and `!`/`^`, `\` escapes).  fnmatch(3) may allocate, so it cannot run
+ * on the mmap hook path.  `*` also matches '/', as fnmatch without FNM_PATHNAME. */
+#ifndef ALLOCGUARD_GLOB_H
+#define ALLOCGUARD_GLOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Whether s matches the pattern pat[0..plen). */
+bool glob_match(const char *pat, size_t plen, const char *s);
+/* Whether path, or its basename, matches one of the ':'-separated patterns in list. */
+bool glob_list_match(const char *list, const char *path);
+
+#endif
