@@ -1,0 +1,205 @@
+/* test_analyzer_symbols.c: symbolization (analyzer/symbols.c) of real addresses: a tiny
+ * program compiled with -g at test time prints its own module line and a call-site
+ * address, and the symbolizer must name the function and file:line; a build-id mismatch
+ * and a missing file fall back to module+offset; a perf map names JIT frames. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "model.h"
+#include "symbols.h"
+
+static const char prog[] =
+"#define _GNU_SOURCE\n"
+"#include <link.h>\n"
+"#include <stdio.h>\n"
+"#include <string.h>\n"
+"#include <elf.h>\n"
+"static int cb(struct dl_phdr_info *i, size_t n, void *d) {\n"
+"  if (i->dlpi_name[0]) return 0;\n"
+"  unsigned long lo = ~0ul, hi = 0; const unsigned char *id = 0; size_t idn = 0;\n"
+"  for (int k = 0; k < i->dlpi_phnum; k++) {\n"
+"    const ElfW(Phdr) *p = &i->dlpi_phdr[k];\n"
+"    if (p->p_type == PT_LOAD) { unsigned long a = i->dlpi_addr + p->p_vaddr;\n"
+"      if (a < lo) lo = a; if (a + p->p_memsz > hi) hi = a + p->p_memsz; }\n"
+"    if (p->p_type == PT_NOTE) { const char *q = (const char *)(i->dlpi_addr + p->p_vaddr);\n"
+"      const char *e = q + p->p_memsz;\n"
+"      while (q + 12 <= e) { const ElfW(Nhdr) *h = (const void *)q;\n"
+"        const char *name = q + 12, *desc = name + ((h->n_namesz + 3) & ~3u);\n"
+"        if (h->n_type == NT_GNU_BUILD_ID && h->n_namesz == 4 && !memcmp(name, \"GNU\", 4)) {\n"
+"          id = (const unsigned char *)desc; idn = h->n_descsz; }\n"
+"        q = desc + ((h->n_descsz + 3) & ~3u); } } }\n"
+"  printf(\"M %lx %lx %lx \", (unsigned long)i->dlpi_addr, lo, hi);\n"
+"  for (size_t k = 0; k < idn; k++) printf(\"%02x\", id[k]);\n"
+"  printf(\" %s\\n\", (const char *)d);\n"
+"  return 1;\n"
+"}\n"
+"__attribute__((noinline)) static void callee(void) {\n"
+"  printf(\"S 1 h %lx\\n\", (unsigned long)__builtin_return_address(0) - 1);\n"
+"}\n"
+"__attribute__((noinline)) void planted_caller(void) {\n"
+"  callee(); /* LINE-MARK */\n"
+"}\n"
+"int main(int argc, char **argv) {\n"
+"  dl_iterate_phdr(cb, argv[1]);\n"
+"  planted_caller();\n"
+"  return 0;\n"
+"}\n";
+
+static char dir[256];
+static char exe[300];
+
+static void build_prog(void)
+{
+	if (!th_have_cmd("cc"))
+		cr_skip_test("no cc");
+	snprintf(dir, sizeof dir, "%s", th_tmpdir("sym"));
+	char src[300];
+	snprintf(src, sizeof src, "%s/planted.c", dir);
+	snprintf(exe, sizeof exe, "%s/planted", dir);
+	FILE *f = fopen(src, "w");
+	cr_assert_not_null(f);
+	fputs(prog, f);
+	fclose(f);
+	const char *argv[] = { "cc", "-g", "-O0", "-fPIE", "-pie", "-Wl,--build-id", "-o", exe,
+			       src, NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, NULL, 0, 60), 0);
+	cr_assert_eq(r.code, 0, "cc failed: %s", r.err);
+	th_run_free(&r);
+}
+
+/* Run the program and wrap what it prints into a log. */
+static ag_log_t *log_of_run(const char *path_in_log, const char *jit)
+{
+	const char *argv[] = { exe, path_in_log, NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, NULL, 0, 30), 0);
+	cr_assert_eq(r.code, 0, "%s", r.err);
+	char text[4096], msg[300];
+	snprintf(text, sizeof text, "AGLOG 1\nP 1 1 1 %s\n%s%s%sB 0 1 exit\nL 1 8 1 8 1\n"
+		 "E 0 8 8 0 0 8 8 0 1\n", exe, r.out, jit ? "J " : "", jit ? jit : "");
+	th_run_free(&r);
+	ag_log_t *log;
+	cr_assert_eq(log_parse("sym.log", text, strlen(text), &log, msg, sizeof msg), 0, "%s\n%s",
+		     msg, text);
+	return log;
+}
+
+static int mark_line(void)
+{
+	int n = 1;
+	for (const char *p = prog; *p; p++) {
+		if (strncmp(p, "LINE-MARK", 9) == 0)
+			return n;
+		if (*p == '\n')
+			n++;
+	}
+	return -1;
+}
+
+Test(symbols, names_function_and_line_of_a_debug_build)
+{
+	build_prog();
+	ag_log_t *log = log_of_run(exe, NULL);
+	symbols_t *s = symbols_open(log, stderr);
+	const ag_frame_t *f = symbols_lookup(s, log->stacks[0].frames[0]);
+	cr_assert_not_null(f);
+	cr_assert_str_eq(f->function, "planted_caller");
+	cr_assert_str_eq(f->file, "planted.c");
+	cr_assert_eq(f->line, mark_line());
+	cr_assert_str_eq(f->module, exe);
+	cr_assert_eq(f->offset, f->address - log->modules[0].bias);
+	/* cached: the same frame object comes back */
+	cr_assert_eq(symbols_lookup(s, log->stacks[0].frames[0]), f);
+	char key[256], human[256];
+	frame_key(f, key, sizeof key);
+	frame_human(f, human, sizeof human);
+	char want[64];
+	snprintf(want, sizeof want, "planted_caller|planted.c|%d", mark_line());
+	cr_assert_str_eq(key, want);
+	cr_assert(strstr(human, "planted_caller (planted.c:"), "%s", human);
+	symbols_close(s);
+	log_free(log);
+	th_rmtree(dir);
+}
+
+Test(symbols, build_id_mismatch_falls_back_to_module_offset)
+{
+	build_prog();
+	ag_log_t *log = log_of_run(exe, NULL);
+	/* the recorded build-id no longer matches the file on disk */
+	cr_assert_not_null(log->modules[0].build_id);
+	char *b = log->modules[0].build_id;
+	b[0] = b[0] == '0' ? '1' : '0';
+	char *notes;
+	size_t nlen;
+	FILE *err = open_memstream(&notes, &nlen);
+	symbols_t *s = symbols_open(log, err);
+	const ag_frame_t *f = symbols_lookup(s, log->stacks[0].frames[0]);
+	symbols_lookup(s, log->stacks[0].frames[0] + 1);
+	fclose(err);
+	cr_assert_null(f->function);
+	cr_assert_null(f->file);
+	cr_assert_eq(f->line, 0);
+	char human[256];
+	frame_human(f, human, sizeof human);
+	cr_assert(strncmp(human, "planted+0x", 10) == 0, "%s", human);
+	cr_assert(strstr(notes, "build-id differs"), "%s", notes);
+	cr_assert_eq(th_count_lines(notes, "allocguard: "), 1, "said once: %s", notes);
+	free(notes);
+	symbols_close(s);
+	log_free(log);
+	th_rmtree(dir);
+}
+
+Test(symbols, missing_file_and_stray_address)
+{
+	build_prog();
+	ag_log_t *log = log_of_run("/nonexistent/planted", NULL);
+	symbols_t *s = symbols_open(log, NULL);
+	const ag_frame_t *f = symbols_lookup(s, log->stacks[0].frames[0]);
+	cr_assert_null(f->function);
+	cr_assert_str_eq(f->module, "/nonexistent/planted");
+	const ag_frame_t *g = symbols_lookup(s, 0x10);
+	cr_assert_null(g->module);
+	char human[64];
+	frame_human(g, human, sizeof human);
+	cr_assert_str_eq(human, "0x10");
+	symbols_close(s);
+	log_free(log);
+	th_rmtree(dir);
+}
+
+Test(symbols, perf_map_names_jit_frames)
+{
+	build_prog();
+	char map[300];
+	snprintf(map, sizeof map, "%s/perf-1.map", dir);
+	FILE *f = fopen(map, "w");
+	fprintf(f, "7f0000001000 100 LazyCompile:~leakyHandler /app/server.js:12\n");
+	fprintf(f, "garbage line\n");
+	fprintf(f, "0x7f0000002000 0x40 Builtin:ArrayPush\n");
+	fprintf(f, "7f0000001000 80 LazyCompile:*leakyHandler /app/server.js:12\n");
+	fclose(f);
+	char j[320];
+	snprintf(j, sizeof j, "%s\n", map);
+	ag_log_t *log = log_of_run(exe, j);
+	symbols_t *s = symbols_open(log, NULL);
+	const ag_frame_t *a = symbols_lookup(s, 0x7f0000001010);
+	cr_assert_str_eq(a->function, "LazyCompile:*leakyHandler /app/server.js:12",
+			 "later map lines win");
+	cr_assert(a->jit);
+	cr_assert_null(a->file);
+	const ag_frame_t *a2 = symbols_lookup(s, 0x7f00000010f0);
+	cr_assert_str_eq(a2->function, "LazyCompile:~leakyHandler /app/server.js:12");
+	const ag_frame_t *b = symbols_lookup(s, 0x7f000000203f);
+	cr_assert_str_eq(b->function, "Builtin:ArrayPush");
+	const ag_frame_t *c = symbols_lookup(s, 0x7f0000002040);
+	cr_assert_null(c->function);
+	symbols_close(s);
+	log_free(log);
+	th_rmtree(dir);
+}
