@@ -1,0 +1,205 @@
+/* test_integration_cap.c: the cap against real programs (issue 2): every allocation path is
+ * refused with ENOMEM within one allocation of the cap and the program carries on; the
+ * abort and warn actions; edge-triggered warn/critical/cap events on stderr and in the log;
+ * C++ operator new throwing bad_alloc; node's Buffer failing as a catchable RangeError. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+#define MiB (1024ull * 1024)
+#define CAP (64 * MiB)
+/* What the program holds besides its steps (stdio buffers, libc) stays below this. */
+#define SLACK (1 * MiB)
+
+static char *dir;
+static char logpat[512];
+
+static void setup(void)
+{
+	cr_assert(th_have_preload(), "%s is missing: build the preload first", th_preload());
+	dir = strdup(th_tmpdir("cap"));
+	snprintf(logpat, sizeof logpat, "ALLOCGUARD_LOG=%s/ag.%%p.log", dir);
+}
+
+static void teardown(void)
+{
+	th_rmtree(dir);
+	free(dir);
+}
+
+/* The only log in dir, parsed. */
+static void load_only_log(th_log_t *log)
+{
+	char **v;
+	size_t n = th_list(dir, "ag.", &v);
+	cr_assert_eq(n, 1, "expected exactly one log in %s, found %zu", dir, n);
+	cr_assert_eq(th_log_load(log, v[0]), 0, "log %s has no usable header: %s", v[0],
+		     log->damage);
+	cr_expect_not(log->damaged, "log %s is damaged: %s", v[0], log->damage);
+	th_strv_free(v, n);
+}
+
+/* What kind of event an `allocguard:` stderr line reports, from its first word. */
+static const char *line_kind(const char *line)
+{
+	if (strncmp(line, "allocguard: ", 12))
+		return NULL;
+	const char *w = line + 12;
+	if (!strncasecmp(w, "warning", 7) || !strncasecmp(w, "warn:", 5) || !strncasecmp(w, "warn ", 5))
+		return "warn";
+	if (!strncasecmp(w, "critical", 8))
+		return "critical";
+	if (!strncasecmp(w, "cap", 3))
+		return "cap";
+	return "other";
+}
+
+static size_t count_kind(const char *err, const char *kind)
+{
+	size_t n = 0;
+	for (const char *l = err; l && *l;) {
+		const char *k = line_kind(l);
+		if (k && !strcmp(k, kind))
+			n++;
+		const char *nl = strchr(l, '\n');
+		l = nl ? nl + 1 : NULL;
+	}
+	return n;
+}
+
+static void refused_within_one_step(const char *path)
+{
+	const char *argv[] = { th_build("examples/cap_hit"), path, "1M", "1G", NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_CAP=64M", NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+	cr_assert(r.exited && r.code == 0, "cap_hit %s: %s\nstdout: %s", path, th_run_desc(&r), r.out);
+	cr_assert(strstr(r.out, "refused=yes errno=ENOMEM"), "cap_hit %s was not refused with ENOMEM: %s",
+		  path, r.out);
+	cr_expect(strstr(r.out, "after=ok"), "cap_hit %s broken after the refusal: %s", path, r.out);
+	long long got = th_kv(r.out, "got");
+	cr_expect(got >= 0 && (unsigned long long)got <= CAP,
+		  "cap_hit %s got %lld bytes, over the %llu cap", path, got, CAP);
+	cr_expect((unsigned long long)got + MiB + SLACK > CAP,
+		  "cap_hit %s refused at %lld bytes: more than one 1 MiB step (+%llu slack) below the "
+		  "%llu cap", path, got, SLACK, CAP);
+	cr_expect_geq(count_kind(r.err, "cap"), 1, "no `allocguard: cap...` line on stderr: %s", r.err);
+
+	th_log_t log;
+	load_only_log(&log);
+	cr_expect_geq(th_log_events(&log, "cap"), 1, "no V cap event in the log");
+	cr_expect_geq(th_log_find(&log, "exit"), 0, "no exit snapshot in the log");
+	th_log_free(&log);
+	th_run_free(&r);
+}
+
+TestSuite(integration_cap, .init = setup, .fini = teardown);
+
+Test(integration_cap, malloc) { refused_within_one_step("malloc"); }
+Test(integration_cap, calloc) { refused_within_one_step("calloc"); }
+Test(integration_cap, realloc) { refused_within_one_step("realloc"); }
+Test(integration_cap, reallocarray) { refused_within_one_step("reallocarray"); }
+Test(integration_cap, aligned_alloc) { refused_within_one_step("aligned_alloc"); }
+Test(integration_cap, posix_memalign) { refused_within_one_step("posix_memalign"); }
+Test(integration_cap, memalign) { refused_within_one_step("memalign"); }
+Test(integration_cap, valloc) { refused_within_one_step("valloc"); }
+Test(integration_cap, mmap_anonymous) { refused_within_one_step("mmap"); }
+Test(integration_cap, mmap_fixed_over_reservation) { refused_within_one_step("mmap_fixed"); }
+Test(integration_cap, mprotect_of_reservation) { refused_within_one_step("mprotect"); }
+
+Test(integration_cap, cxx_new_throws_bad_alloc)
+{
+	const char *argv[] = { th_build("examples/cxx_news"), "badalloc", NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_CAP=64M", NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+	cr_assert(r.exited && r.code == 0, "cxx_news badalloc: %s\nstdout: %s", th_run_desc(&r), r.out);
+	cr_expect(strstr(r.out, "bad_alloc=yes"), "%s", r.out);
+	cr_expect(strstr(r.out, "after=ok"), "%s", r.out);
+	long long got = th_kv(r.out, "got");
+	cr_expect(got >= 0 && (unsigned long long)got <= CAP && (unsigned long long)got + MiB + SLACK > CAP,
+		  "operator new refused at %lld bytes, not within one 1 MiB step of the 64 MiB cap", got);
+	th_run_free(&r);
+}
+
+Test(integration_cap, abort_action_writes_final_snapshot)
+{
+	const char *argv[] = { th_build("examples/cap_hit"), "malloc", "1M", "1G", NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_CAP=64M", "ALLOCGUARD_ON_CAP=abort", NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+	cr_assert(r.signaled && r.sig == SIGABRT, "expected death by SIGABRT: %s\nstdout: %s",
+		  th_run_desc(&r), r.out);
+	cr_expect_not(strstr(r.out, "cycle=1"), "the program went on past the cap: %s", r.out);
+	th_log_t log;
+	load_only_log(&log);
+	cr_assert_gt(log.nsnaps, 0, "no complete snapshot in the log");
+	const th_snap_t *last = &log.snaps[log.nsnaps - 1];
+	cr_expect_str_eq(last->reason, "abort", "the last snapshot's reason is %s", last->reason);
+	cr_expect(last->e[TH_TRACKED] <= CAP && last->e[TH_TRACKED] + MiB + SLACK > CAP,
+		  "final snapshot tracked %llu bytes, not within a step of the cap",
+		  (unsigned long long)last->e[TH_TRACKED]);
+	cr_expect_geq(th_log_events(&log, "cap"), 1, "no V cap event in the log");
+	th_log_free(&log);
+	th_run_free(&r);
+}
+
+/* on_cap=warn: nothing refused; two climbs to 100 MiB past a 64 MiB cap, with everything
+ * given back between them, make exactly two warn, critical and cap events each. */
+static void warn_two_crossings(const char *path)
+{
+	const char *argv[] = { th_build("examples/cap_hit"), path, "1M", "100M", "2", NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_CAP=64M", "ALLOCGUARD_ON_CAP=warn", NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+	cr_assert(r.exited && r.code == 0, "cap_hit %s (warn): %s\nstdout: %s", path, th_run_desc(&r),
+		  r.out);
+	cr_expect_eq(th_count_lines(r.out, "cycle="), 2, "%s", r.out);
+	cr_expect_null(strstr(r.out, "refused=yes"), "on_cap=warn refused an allocation: %s", r.out);
+	static const char *const kinds[] = { "warn", "critical", "cap" };
+	th_log_t log;
+	load_only_log(&log);
+	for (int i = 0; i < 3; i++) {
+		cr_expect_eq(count_kind(r.err, kinds[i]), 2,
+			     "%s: expected 2 `allocguard: %s` lines on stderr (one per crossing), got "
+			     "%zu:\n%s", path, kinds[i], count_kind(r.err, kinds[i]), r.err);
+		cr_expect_eq(th_log_events(&log, kinds[i]), 2,
+			     "%s: expected 2 V %s lines in the log, got %zu", path, kinds[i],
+			     th_log_events(&log, kinds[i]));
+	}
+	th_log_free(&log);
+	th_run_free(&r);
+}
+
+Test(integration_cap, warn_action_edge_triggered_malloc) { warn_two_crossings("malloc"); }
+Test(integration_cap, warn_action_edge_triggered_mmap) { warn_two_crossings("mmap"); }
+Test(integration_cap, warn_action_edge_triggered_mprotect) { warn_two_crossings("mprotect"); }
+
+Test(integration_cap, node_buffer_range_error, .timeout = 180)
+{
+	if (!th_have_cmd("node"))
+		cr_skip_test("node is not installed");
+	const char *argv[] = { "node", th_root("examples/node_buffers.js"), NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_CAP=200M", NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 120), 0);
+	cr_assert(r.exited && r.code == 0, "node under a 200M cap: %s\nstdout: %s", th_run_desc(&r),
+		  r.out);
+	cr_expect(strstr(r.out, "error=RangeError"), "no RangeError caught: %s", r.out);
+	long long got = th_kv(r.out, "got_mib");
+	cr_expect(got >= 64 && got < 200, "node got %lld MiB of Buffers under a 200 MiB cap", got);
+
+	th_log_t log;
+	load_only_log(&log);
+	cr_assert_gt(log.nsnaps, 0, "no snapshot in node's log");
+	uint64_t peak = log.snaps[log.nsnaps - 1].e[TH_PEAK_TRACKED];
+	cr_expect(peak <= 200 * MiB && peak + 16 * MiB > 200 * MiB,
+		  "node's peak tracked %llu bytes: the Buffers should have stopped near the 200 MiB cap",
+		  (unsigned long long)peak);
+	th_log_free(&log);
+	th_run_free(&r);
+}

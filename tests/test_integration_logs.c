@@ -1,0 +1,402 @@
+/* test_integration_logs.c: stacks and snapshot logs of real programs (issue 3): planted
+ * leaks found with exact bytes and counts per function, reachable vs lost; every prefix of
+ * a real log yields exactly the complete snapshots before the cut; sampled estimates within
+ * 10%; log size independent of the allocation count; log file safety (0600, never through
+ * an existing file or symlink); SIGUSR2 and exit() from a thread. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+#define MiB (1024ull * 1024)
+
+static char *dir;
+static char logpat[512];
+
+static void setup(void)
+{
+	cr_assert(th_have_preload(), "%s is missing: build the preload first", th_preload());
+	dir = strdup(th_tmpdir("logs"));
+	snprintf(logpat, sizeof logpat, "ALLOCGUARD_LOG=%s/ag.%%p.log", dir);
+}
+
+static void teardown(void)
+{
+	th_rmtree(dir);
+	free(dir);
+}
+
+TestSuite(integration_logs, .init = setup, .fini = teardown, .timeout = 240);
+
+static void run_ok(th_run_t *r, const char *const *argv, const char *const *env)
+{
+	cr_assert_eq(th_run(r, argv, env, 1, 60), 0, "cannot start %s", argv[0]);
+	cr_assert(r->exited && r->code == 0, "%s: %s\nstdout:\n%s", argv[0], th_run_desc(r), r->out);
+}
+
+static void load_only_log(th_log_t *log, char *path, size_t pathlen)
+{
+	char **v;
+	size_t n = th_list(dir, "ag.", &v);
+	cr_assert_eq(n, 1, "expected exactly one log in %s, found %zu", dir, n);
+	if (path)
+		snprintf(path, pathlen, "%s", v[0]);
+	cr_assert_eq(th_log_load(log, v[0]), 0, "%s: no usable header: %s", v[0], log->damage);
+	cr_expect_not(log->damaged, "%s is damaged: %s", v[0], log->damage);
+	th_strv_free(v, n);
+}
+
+typedef struct {
+	char fn[64];
+	uint64_t lost_b, lost_n, reach_b, reach_n;          /* expected, from the program */
+	uint64_t live_b, live_n, got_lost_b, got_lost_n;    /* found in the log */
+} want_t;
+
+/* Compare the program's "expect FUNC ..." lines with the log's exit snapshot, attributing
+ * each heap stack to the innermost frame inside the program. */
+static void check_leaks(const th_log_t *log, const char *exe, const char *out, int check_lost)
+{
+	want_t w[32];
+	size_t nw = 0;
+	for (const char *l = out; l && *l && nw < 32;) {
+		unsigned long long a, b, c, d;
+		if (sscanf(l, "expect %63s lost_bytes=%llu lost_count=%llu reachable_bytes=%llu "
+			   "reachable_count=%llu", w[nw].fn, &a, &b, &c, &d) == 5) {
+			w[nw].lost_b = a, w[nw].lost_n = b, w[nw].reach_b = c, w[nw].reach_n = d;
+			w[nw].live_b = w[nw].live_n = w[nw].got_lost_b = w[nw].got_lost_n = 0;
+			nw++;
+		}
+		const char *nl = strchr(l, '\n');
+		l = nl ? nl + 1 : NULL;
+	}
+	cr_assert_geq(nw, 3, "no expect lines in the output:\n%s", out);
+
+	long ex = th_log_find(log, "exit");
+	cr_assert_geq(ex, 0, "no exit snapshot in the log");
+	cr_expect_eq((size_t)ex, log->nsnaps - 1, "the exit snapshot is not the last one");
+	th_syms_t syms;
+	cr_assert_eq(th_syms_load(&syms, exe), 0, "nm %s failed", exe);
+	size_t attributed = 0;
+	for (size_t i = 0; i < log->nstacks; i++) {
+		const th_val_t *v = &log->val[i];
+		if (log->stacks[i].kind != 'h' || (!v->live_bytes && !v->lost_bytes))
+			continue;
+		const char *fn = th_stack_func(log, &log->stacks[i], &syms, exe);
+		for (size_t k = 0; fn && k < nw; k++) {
+			if (strcmp(fn, w[k].fn))
+				continue;
+			w[k].live_b += v->live_bytes;
+			w[k].live_n += v->live_count;
+			w[k].got_lost_b += v->lost_bytes;
+			w[k].got_lost_n += v->lost_count;
+			attributed++;
+		}
+	}
+	cr_expect_gt(attributed, 0, "no live stack of the exit snapshot maps into a function of %s "
+		     "(%zu stacks, %zu modules): stacks or module lines are wrong", exe,
+		     log->nstacks, log->nmods);
+	for (size_t k = 0; k < nw; k++) {
+		cr_expect(w[k].live_b == w[k].lost_b + w[k].reach_b &&
+			  w[k].live_n == w[k].lost_n + w[k].reach_n,
+			  "%s: live at exit %llu bytes in %llu blocks, expected %llu in %llu", w[k].fn,
+			  (unsigned long long)w[k].live_b, (unsigned long long)w[k].live_n,
+			  (unsigned long long)(w[k].lost_b + w[k].reach_b),
+			  (unsigned long long)(w[k].lost_n + w[k].reach_n));
+		if (check_lost)
+			cr_expect(w[k].got_lost_b == w[k].lost_b && w[k].got_lost_n == w[k].lost_n,
+				  "%s: lost at exit %llu bytes in %llu blocks, expected %llu in %llu "
+				  "(the rest reachable)", w[k].fn,
+				  (unsigned long long)w[k].got_lost_b, (unsigned long long)w[k].got_lost_n,
+				  (unsigned long long)w[k].lost_b, (unsigned long long)w[k].lost_n);
+	}
+	th_syms_free(&syms);
+}
+
+Test(integration_logs, leaks_exact_per_function)
+{
+	const char *exe = th_build("examples/leaks");
+	const char *argv[] = { exe, NULL };
+	const char *env[] = { logpat, NULL };
+	th_run_t r;
+	run_ok(&r, argv, env);
+	th_log_t log;
+	load_only_log(&log, NULL, 0);
+	check_leaks(&log, exe, r.out, 1);
+	/* Unsampled, the stacks account for the whole heap at exit (up to what was allocated
+	 * before the guard could take stacks). */
+	long ex = th_log_find(&log, "exit");
+	if (ex >= 0) {
+		uint64_t sum = 0;
+		for (size_t i = 0; i < log.nstacks; i++)
+			if (log.stacks[i].kind == 'h')
+				sum += log.val[i].live_bytes;
+		uint64_t heap = log.snaps[ex].e[TH_HEAP];
+		cr_expect(sum <= heap && heap - sum <= 64 * 1024,
+			  "exit snapshot: stacks hold %llu live bytes, E heap says %llu",
+			  (unsigned long long)sum, (unsigned long long)heap);
+	}
+	th_log_free(&log);
+	th_run_free(&r);
+}
+
+Test(integration_logs, cxx_leaks_exact_per_function)
+{
+	const char *exe = th_build("examples/cxx_news");
+	const char *argv[] = { exe, NULL };
+	const char *env[] = { logpat, NULL };
+	th_run_t r;
+	run_ok(&r, argv, env);
+	th_log_t log;
+	load_only_log(&log, NULL, 0);
+	check_leaks(&log, exe, r.out, 1);
+	th_log_free(&log);
+	th_run_free(&r);
+}
+
+Test(integration_logs, exit_from_second_thread)
+{
+	const char *exe = th_build("examples/leaks");
+	const char *argv[] = { exe, "thread-exit", NULL };
+	const char *env[] = { logpat, NULL };
+	th_run_t r;
+	run_ok(&r, argv, env);
+	cr_expect_null(strstr(r.out, "not reached"), "%s", r.out);
+	th_log_t log;
+	load_only_log(&log, NULL, 0);
+	check_leaks(&log, exe, r.out, 0);
+	th_log_free(&log);
+	th_run_free(&r);
+}
+
+Test(integration_logs, sigusr2_snapshot)
+{
+	const char *argv[] = { th_build("examples/leaks"), "usr2", NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_INTERVAL=0", NULL };
+	th_run_t r;
+	run_ok(&r, argv, env);
+	cr_expect(strstr(r.out, "sent SIGUSR2"), "%s", r.out);
+	th_log_t log;
+	load_only_log(&log, NULL, 0);
+	long sig = th_log_find(&log, "signal"), ex = th_log_find(&log, "exit");
+	cr_expect_geq(sig, 0, "no snapshot with reason signal");
+	cr_expect(ex > sig, "the signal snapshot should precede the exit snapshot");
+	if (sig >= 0)
+		cr_expect_gt(log.snaps[sig].e[TH_HEAP], 30000,
+			     "the signal snapshot's heap (%llu) lacks the planted leaks",
+			     (unsigned long long)log.snaps[sig].e[TH_HEAP]);
+	th_log_free(&log);
+	th_run_free(&r);
+}
+
+/* Cut a real log at every offset: a prefix yields exactly the snapshots whose E line ends
+ * before the cut, with the same per-stack state, and never reports damage. */
+Test(integration_logs, truncated_at_every_offset)
+{
+	const char *argv[] = { th_build("examples/grower"), "150", NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_INTERVAL=100ms", "ALLOCGUARD_DEPTH=16", NULL };
+	th_run_t r;
+	run_ok(&r, argv, env);
+	char path[512];
+	th_log_t full;
+	load_only_log(&full, path, sizeof path);
+	size_t len;
+	char *buf = th_slurp(path, &len);
+	cr_assert(buf && len > 0);
+	cr_assert_eq(full.good, len, "the log does not end in a complete line (%zu of %zu bytes)",
+		     full.good, len);
+	cr_assert_geq(full.nsnaps, 2, "only %zu snapshots", full.nsnaps);
+	cr_expect_geq(th_log_find(&full, "interval"), 0, "no interval snapshot");
+	cr_expect_eq(th_log_find(&full, "exit"), (long)full.nsnaps - 1, "no final exit snapshot");
+	/* The reader only ever uses complete lines, so a cut anywhere inside a line reads as
+	 * the cut just after the previous newline: parse once per line boundary and check
+	 * every offset against that result. */
+	size_t bad = 0, lastnl = (size_t)-1;
+	th_log_t p;
+	memset(&p, 0, sizeof p);
+	int rc = 0;
+	for (size_t k = 0; k <= len; k++) {
+		size_t nl = k && buf[k - 1] == '\n' ? k : lastnl;
+		if (k == 0 || nl != lastnl) {
+			th_log_free(&p);
+			rc = th_log_parse(&p, buf, k);
+			lastnl = nl;
+		}
+		size_t want = 0;
+		while (want < full.nsnaps && full.snaps[want].end <= k)
+			want++;
+		int ok = !p.damaged && p.nsnaps == want &&
+			 (!want || p.snaps[want - 1].digest == full.snaps[want - 1].digest);
+		if (!ok && bad++ < 5)
+			cr_expect(ok, "cut at %zu of %zu: %zu snapshots (want %zu)%s%s (rc %d)", k, len,
+				  p.nsnaps, want, p.damaged ? ", damage: " : "",
+				  p.damaged ? p.damage : "", rc);
+	}
+	th_log_free(&p);
+	cr_expect_eq(bad, 0, "%zu cut offsets gave the wrong snapshots", bad);
+	free(buf);
+	th_log_free(&full);
+	th_run_free(&r);
+}
+
+/* The log holds aggregates per stack and snapshot, not one record per allocation. */
+Test(integration_logs, size_independent_of_allocation_count)
+{
+	off_t size[2];
+	const char *rounds[2] = { "churn=10", "churn=5000" };
+	for (int i = 0; i < 2; i++) {
+		char sub[600], pat[700];
+		snprintf(sub, sizeof sub, "%s/%d", dir, i);
+		mkdir(sub, 0700);
+		snprintf(pat, sizeof pat, "ALLOCGUARD_LOG=%s/ag.log", sub);
+		const char *argv[] = { th_build("examples/leaks"), rounds[i], NULL };
+		const char *env[] = { pat, "ALLOCGUARD_INTERVAL=0", NULL };
+		th_run_t r;
+		run_ok(&r, argv, env);
+		th_run_free(&r);
+		snprintf(pat, sizeof pat, "%s/ag.log", sub);
+		struct stat st;
+		cr_assert_eq(stat(pat, &st), 0, "no log %s", pat);
+		size[i] = st.st_size;
+	}
+	cr_expect(size[1] < 2 * size[0] + 4096,
+		  "log of %lld bytes for 320,000 churn allocations vs %lld bytes for 640",
+		  (long long)size[1], (long long)size[0]);
+}
+
+Test(integration_logs, sampled_estimate_within_10pct)
+{
+	const char *argv[] = { th_build("examples/sampler"), NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_SAMPLE=512K", "ALLOCGUARD_INTERVAL=0", NULL };
+	th_run_t r;
+	run_ok(&r, argv, env);
+	long long live = th_kv(r.out, "live_bytes");
+	cr_assert_gt(live, 0, "%s", r.out);
+	th_log_t log;
+	load_only_log(&log, NULL, 0);
+	const char *s = th_log_opt(&log, "sample");
+	cr_expect(s && !strcmp(s, "524288"), "O sample %s", s ? s : "absent");
+	long ex = th_log_find(&log, "exit");
+	cr_assert_geq(ex, 0, "no exit snapshot");
+	uint64_t exact = log.snaps[ex].e[TH_HEAP], est = 0, est_total = 0;
+	for (size_t i = 0; i < log.nstacks; i++) {
+		if (log.stacks[i].kind != 'h')
+			continue;
+		est += log.val[i].live_bytes;
+		est_total += log.val[i].total_bytes;
+	}
+	cr_expect((unsigned long long)live <= exact && exact - (unsigned long long)live < 4 * MiB,
+		  "E heap %llu is not the program's own live count %lld (+ < 4 MiB of libc's)",
+		  (unsigned long long)exact, live);
+	double rel = ((double)est - (double)exact) / (double)exact;
+	cr_expect(rel >= -0.10 && rel <= 0.10,
+		  "sampled live estimate %.1f MiB vs exact %.1f MiB: off by %+.1f%%",
+		  (double)est / MiB, (double)exact / MiB, rel * 100);
+	long long allocated = th_kv(r.out, "allocated_bytes");
+	double relt = ((double)est_total - (double)allocated) / (double)allocated;
+	cr_expect(relt >= -0.10 && relt <= 0.10,
+		  "sampled total estimate %.1f MiB vs %.1f MiB the program allocated: %+.1f%%",
+		  (double)est_total / MiB, (double)allocated / MiB, relt * 100);
+	th_log_free(&log);
+	th_run_free(&r);
+}
+
+Test(integration_logs, log_mode_0600)
+{
+	const char *argv[] = { th_build("examples/leaks"), NULL };
+	const char *env[] = { logpat, NULL };
+	/* With no umask to hide it, the file must still be created 0600. */
+	mode_t old = umask(0);
+	th_run_t r;
+	run_ok(&r, argv, env);
+	umask(old);
+	char path[512];
+	th_log_t log;
+	load_only_log(&log, path, sizeof path);
+	struct stat st;
+	cr_assert_eq(stat(path, &st), 0);
+	cr_expect_eq(st.st_mode & 07777, 0600, "%s has mode %o", path, st.st_mode & 07777);
+	th_log_free(&log);
+	th_run_free(&r);
+}
+
+/* The one regular file in d other than `except*`, which must be a log of pid. */
+static void expect_new_log(const char *d, const char *except1, const char *except2, pid_t pid,
+			   const char *err)
+{
+	char **v;
+	size_t n = th_list(d, "", &v), found = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *b = strrchr(v[i], '/') + 1;
+		if (!strcmp(b, except1) || (except2 && !strcmp(b, except2)))
+			continue;
+		found++;
+		th_log_t log;
+		cr_expect_eq(th_log_load(&log, v[i]), 0, "%s is not a log", v[i]);
+		cr_expect_eq(log.pid, (uint64_t)pid, "%s: pid %llu", v[i], (unsigned long long)log.pid);
+		cr_expect_geq(th_log_find(&log, "exit"), 0, "%s has no exit snapshot", v[i]);
+		cr_expect(strstr(err, b), "stderr does not say the log went to %s:\n%s", b, err);
+		th_log_free(&log);
+	}
+	cr_expect_eq(found, 1, "expected one new log file next to %s, found %zu", except1, found);
+	th_strv_free(v, n);
+}
+
+Test(integration_logs, existing_file_not_overwritten)
+{
+	char path[600], pat[700];
+	snprintf(path, sizeof path, "%s/fixed.log", dir);
+	FILE *f = fopen(path, "w");
+	fputs("precious\n", f);
+	fclose(f);
+	snprintf(pat, sizeof pat, "ALLOCGUARD_LOG=%s", path);
+	const char *argv[] = { th_build("examples/leaks"), NULL };
+	const char *env[] = { pat, NULL };
+	th_run_t r;
+	run_ok(&r, argv, env);
+	char *c = th_slurp(path, NULL);
+	cr_expect_str_eq(c, "precious\n", "the existing file was written to");
+	free(c);
+	expect_new_log(dir, "fixed.log", NULL, r.pid, r.err);
+	th_run_free(&r);
+}
+
+Test(integration_logs, symlink_not_followed)
+{
+	char link[700], target[700], pat[800];
+	snprintf(link, sizeof link, "%s/link.log", dir);
+	snprintf(target, sizeof target, "%s/target", dir);
+	cr_assert_eq(symlink(target, link), 0);
+	snprintf(pat, sizeof pat, "ALLOCGUARD_LOG=%s", link);
+	const char *argv[] = { th_build("examples/leaks"), NULL };
+	const char *env[] = { pat, NULL };
+	th_run_t r;
+	run_ok(&r, argv, env);
+	struct stat st;
+	cr_expect_neq(stat(target, &st), 0, "a file was created through the dangling symlink");
+	cr_expect(lstat(link, &st) == 0 && S_ISLNK(st.st_mode), "the symlink was replaced");
+	expect_new_log(dir, "link.log", "target", r.pid, r.err);
+	th_run_free(&r);
+
+	/* A symlink to an existing file: the file stays as it was. */
+	char sub[600];
+	snprintf(sub, sizeof sub, "%s/b", dir);
+	cr_assert_eq(mkdir(sub, 0700), 0);
+	snprintf(link, sizeof link, "%s/link.log", sub);
+	snprintf(target, sizeof target, "%s/target", sub);
+	snprintf(pat, sizeof pat, "ALLOCGUARD_LOG=%s", link);
+	FILE *f = fopen(target, "w");
+	fputs("victim\n", f);
+	fclose(f);
+	cr_assert_eq(symlink(target, link), 0);
+	run_ok(&r, argv, env);
+	char *c = th_slurp(target, NULL);
+	cr_expect_str_eq(c, "victim\n", "the symlink's target was written to");
+	free(c);
+	expect_new_log(sub, "link.log", "target", r.pid, r.err);
+	th_run_free(&r);
+}
