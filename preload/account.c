@@ -8,7 +8,17 @@ typedef struct {
 	_Alignas(64) _Atomic uint64_t v;
 } counter_t;
 
-static counter_t tracked, kinds[ACC_KINDS], peak_tracked, peak_kind[ACC_KINDS];
+/* tracked = the sum of the kinds: one atomic add per allocation, not two. */
+static counter_t kinds[ACC_KINDS], peak_tracked, peak_kind[ACC_KINDS];
+
+static uint64_t others(acc_kind_t kind)
+{
+	uint64_t sum = 0;
+	for (int k = 0; k < ACC_KINDS; k++)
+		if (k != (int)kind)
+			sum += atomic_load_explicit(&kinds[k].v, memory_order_relaxed);
+	return sum;
+}
 
 static void raise_peak(counter_t *peak, uint64_t v)
 {
@@ -22,7 +32,7 @@ static void raise_peak(counter_t *peak, uint64_t v)
 uint64_t account_add(acc_kind_t kind, uint64_t bytes)
 {
 	uint64_t k = atomic_fetch_add_explicit(&kinds[kind].v, bytes, memory_order_relaxed) + bytes;
-	uint64_t t = atomic_fetch_add_explicit(&tracked.v, bytes, memory_order_relaxed) + bytes;
+	uint64_t t = k + others(kind);
 	raise_peak(&peak_kind[kind], k);
 	raise_peak(&peak_tracked, t);
 	return t;
@@ -31,20 +41,19 @@ uint64_t account_add(acc_kind_t kind, uint64_t bytes)
 void account_sub(acc_kind_t kind, uint64_t bytes)
 {
 	atomic_fetch_sub_explicit(&kinds[kind].v, bytes, memory_order_relaxed);
-	atomic_fetch_sub_explicit(&tracked.v, bytes, memory_order_relaxed);
 }
 
 uint64_t account_tracked(void)
 {
-	return atomic_load_explicit(&tracked.v, memory_order_relaxed);
+	return others(ACC_KINDS);
 }
 
 void account_read(account_totals_t *t)
 {
-	t->tracked = atomic_load_explicit(&tracked.v, memory_order_relaxed);
 	t->heap = atomic_load_explicit(&kinds[ACC_HEAP].v, memory_order_relaxed);
 	t->mapped = atomic_load_explicit(&kinds[ACC_MAPPED].v, memory_order_relaxed);
 	t->swapped = atomic_load_explicit(&kinds[ACC_SWAPPED].v, memory_order_relaxed);
+	t->tracked = t->heap + t->mapped + t->swapped;
 	t->peak_tracked = atomic_load_explicit(&peak_tracked.v, memory_order_relaxed);
 	t->peak_heap = atomic_load_explicit(&peak_kind[ACC_HEAP].v, memory_order_relaxed);
 	t->peak_mapped = atomic_load_explicit(&peak_kind[ACC_MAPPED].v, memory_order_relaxed);

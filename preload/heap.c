@@ -26,7 +26,7 @@ static void stack_take(uint32_t stack, uint64_t size)
 {
 	uint64_t wb, wc;
 	sample_weight(size, &wb, &wc);
-	stacktab_add(stack, (int64_t)wb, (int64_t)wc, wb, wc);
+	stacktab_alloc(stack, wb, wc);
 }
 
 static void stack_drop(uint32_t stack, uint64_t size)
@@ -35,7 +35,7 @@ static void stack_drop(uint32_t stack, uint64_t size)
 		return;
 	uint64_t wb, wc;
 	sample_weight(size, &wb, &wc);
-	stacktab_add(stack, -(int64_t)wb, -(int64_t)wc, 0, 0);
+	stacktab_free(stack, wb, wc);
 }
 
 /* Attribute an already-charged block and remember it.  If it cannot be remembered it is

@@ -242,7 +242,7 @@ static void write_new_stacks(uint32_t limit)
 		stack_rec_t *r = stacktab_get(id);
 		if (!r || r->log_gen == gen)
 			continue;
-		if (!atomic_load_explicit(&r->total_count, memory_order_relaxed))
+		if (!atomic_load_explicit(&r->alloc_count, memory_order_relaxed))
 			continue;   /* interned but never used (lost an insert race) */
 		fmt_t f;
 		fmt_init(&f, line, sizeof line);
@@ -269,10 +269,10 @@ static uint64_t write_records(uint32_t limit, bool leaks)
 		stack_rec_t *r = stacktab_get(id);
 		if (!r || r->log_gen != gen)
 			continue;
-		int64_t lb_ = atomic_load_explicit(&r->live_bytes, memory_order_relaxed);
-		int64_t lc = atomic_load_explicit(&r->live_count, memory_order_relaxed);
-		uint64_t tb = atomic_load_explicit(&r->total_bytes, memory_order_relaxed);
-		uint64_t tc = atomic_load_explicit(&r->total_count, memory_order_relaxed);
+		stack_totals_t t;
+		stacktab_read(r, &t);
+		int64_t lb_ = t.live_bytes, lc = t.live_count;
+		uint64_t tb = t.total_bytes, tc = t.total_count;
 		fmt_t f;
 		if (lb_ != r->last_live_bytes || lc != r->last_live_count || tc != r->last_total_count) {
 			fmt_init(&f, line, sizeof line);

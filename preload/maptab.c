@@ -80,7 +80,8 @@ static void remove_range(size_t i, size_t n)
 	npieces -= n;
 }
 
-/* Make addr a piece boundary.  A committed piece split in two counts as two for its stack. */
+/* Make addr a piece boundary.  A committed piece split in two counts as two for its stack
+ * (so the split also adds one to the stack's total count). */
 static bool split_at(uintptr_t addr)
 {
 	size_t i = first_after(addr);
@@ -93,7 +94,7 @@ static bool split_at(uintptr_t addr)
 	pieces[i].hi = addr;
 	insert_at(i + 1, &right);
 	if (committed(&right.st))
-		stacktab_add(right.st.stack, 0, COUNT_ONE, 0, 0);
+		stacktab_alloc(right.st.stack, 0, COUNT_ONE);
 	return true;
 }
 
@@ -101,14 +102,14 @@ static void piece_gained(const piece_t *p)
 {
 	uint64_t len = p->hi - p->lo;
 	if (committed(&p->st))
-		stacktab_add(p->st.stack, (int64_t)len, COUNT_ONE, len, COUNT_ONE);
+		stacktab_alloc(p->st.stack, len, COUNT_ONE);
 }
 
 static void piece_lost(const piece_t *p)
 {
 	uint64_t len = p->hi - p->lo;
 	if (committed(&p->st))
-		stacktab_add(p->st.stack, -(int64_t)len, -COUNT_ONE, 0, 0);
+		stacktab_free(p->st.stack, len, COUNT_ONE);
 }
 
 static void add_committed(map_delta_t *d, const mapstate_t *st, int64_t bytes)

@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <string.h>
 
 #define NSHARDS 256
@@ -15,6 +14,7 @@
 typedef struct {
 	_Alignas(64) pthread_mutex_t lock;
 	ptr_entry_t *slots;
+	void *mem;        /* the mapping slots sit in, at a per-shard cache colour */
 	size_t mask;      /* slots - 1, or 0 before the first insert */
 	size_t used;
 } shard_t;
@@ -28,7 +28,6 @@ static shard_t shards[NSHARDS] = {
 #undef S8
 #undef S1
 };
-static _Atomic size_t total;
 
 static inline uint64_t mix(uintptr_t a)
 {
@@ -57,18 +56,27 @@ static void place(ptr_entry_t *slots, size_t mask, ptr_entry_t e)
 	slots[i] = e;
 }
 
+/* Every table starts on a page; without an offset, slot i of every shard would compete
+ * for the same cache sets. */
+static size_t colour(const shard_t *s)
+{
+	return (size_t)(s - shards) % 64 * 64;
+}
+
 static int grow(shard_t *s)
 {
 	size_t n = s->mask ? (s->mask + 1) * 2 : MIN_SLOTS;
-	ptr_entry_t *slots = sys_alloc(n * sizeof *slots, false);
-	if (!slots)
+	char *mem = sys_alloc(n * sizeof(ptr_entry_t) + colour(s), false);
+	if (!mem)
 		return ENOMEM;
+	ptr_entry_t *slots = (ptr_entry_t *)(mem + colour(s));
 	if (s->mask) {
 		for (size_t i = 0; i <= s->mask; i++)
 			if (s->slots[i].addr)
 				place(slots, n - 1, s->slots[i]);
-		sys_free(s->slots, (s->mask + 1) * sizeof *slots);
+		sys_free(s->mem, (s->mask + 1) * sizeof *slots + colour(s));
 	}
+	s->mem = mem;
 	s->slots = slots;
 	s->mask = n - 1;
 	return 0;
@@ -89,10 +97,8 @@ int ptrtab_insert(uintptr_t addr, uint64_t size, uint32_t stack)
 		size_t i = home(h, s->mask);
 		while (s->slots[i].addr && s->slots[i].addr != addr)
 			i = (i + 1) & s->mask;
-		if (!s->slots[i].addr) {
+		if (!s->slots[i].addr)
 			s->used++;
-			atomic_fetch_add_explicit(&total, 1, memory_order_relaxed);
-		}
 		s->slots[i].addr = addr;
 		s->slots[i].size = size > PTRTAB_MAX_SIZE ? PTRTAB_MAX_SIZE : size;
 		s->slots[i].stack = stack > PTRTAB_MAX_STACK ? 0 : stack;
@@ -153,14 +159,17 @@ bool ptrtab_remove(uintptr_t addr, ptr_entry_t *out)
 	}
 	s->slots[hole].addr = 0;
 	s->used--;
-	atomic_fetch_sub_explicit(&total, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&s->lock);
 	return true;
 }
 
 size_t ptrtab_count(void)
 {
-	return atomic_load_explicit(&total, memory_order_relaxed);
+	/* racy sum without the locks: a hint for sizing, exact when nothing runs */
+	size_t n = 0;
+	for (int i = 0; i < NSHARDS; i++)
+		n += __atomic_load_n(&shards[i].used, __ATOMIC_RELAXED);
+	return n;
 }
 
 size_t ptrtab_collect(ptr_entry_t *out, size_t max, bool hold)

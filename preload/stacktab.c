@@ -162,16 +162,33 @@ uint32_t stacktab_limit(void)
 	return n < MAX_STACKS ? n : MAX_STACKS;
 }
 
-void stacktab_add(uint32_t id, int64_t live_bytes, int64_t live_count, uint64_t total_bytes,
-		  uint64_t total_count)
+void stacktab_alloc(uint32_t id, uint64_t bytes, uint64_t count)
 {
 	stack_rec_t *r = stacktab_get(id);
 	if (!r)
 		return;
-	atomic_fetch_add_explicit(&r->live_bytes, live_bytes, memory_order_relaxed);
-	atomic_fetch_add_explicit(&r->live_count, live_count, memory_order_relaxed);
-	if (total_bytes)
-		atomic_fetch_add_explicit(&r->total_bytes, total_bytes, memory_order_relaxed);
-	if (total_count)
-		atomic_fetch_add_explicit(&r->total_count, total_count, memory_order_relaxed);
+	if (bytes)
+		atomic_fetch_add_explicit(&r->alloc_bytes, bytes, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->alloc_count, count, memory_order_relaxed);
+}
+
+void stacktab_free(uint32_t id, uint64_t bytes, uint64_t count)
+{
+	stack_rec_t *r = stacktab_get(id);
+	if (!r)
+		return;
+	if (bytes)
+		atomic_fetch_add_explicit(&r->free_bytes, bytes, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->free_count, count, memory_order_relaxed);
+}
+
+void stacktab_read(const stack_rec_t *r, stack_totals_t *t)
+{
+	/* frees are read first: a racing alloc/free pair then errs towards live, never below 0 */
+	uint64_t fb = atomic_load_explicit(&r->free_bytes, memory_order_acquire);
+	uint64_t fc = atomic_load_explicit(&r->free_count, memory_order_acquire);
+	t->total_bytes = atomic_load_explicit(&r->alloc_bytes, memory_order_acquire);
+	t->total_count = atomic_load_explicit(&r->alloc_count, memory_order_acquire);
+	t->live_bytes = t->total_bytes >= fb ? (int64_t)(t->total_bytes - fb) : 0;
+	t->live_count = t->total_count >= fc ? (int64_t)(t->total_count - fc) : 0;
 }

@@ -15,8 +15,8 @@ typedef struct stack_rec {
 	uint32_t id;
 	uint16_t depth;
 	char kind;                          /* AG_KIND_* */
-	_Atomic int64_t live_bytes, live_count;
-	_Atomic uint64_t total_bytes, total_count;
+	/* Allocated and freed so far; live = alloc - free.  Two atomic adds per event. */
+	_Atomic uint64_t alloc_bytes, alloc_count, free_bytes, free_count;
 	/* Owned by the log writer (under its lock): what this log last saw of the stack. */
 	uint32_t log_gen;                   /* log generation the S line went to */
 	int64_t last_live_bytes, last_live_count;
@@ -32,8 +32,16 @@ stack_rec_t *stacktab_get(uint32_t id);
 /* Ids are 1 .. stacktab_limit() - 1; some may be NULL (lost insert races). */
 uint32_t stacktab_limit(void);
 
-/* Adjust a stack's aggregates; counts in COUNT_ONE units. */
-void stacktab_add(uint32_t id, int64_t live_bytes, int64_t live_count, uint64_t total_bytes,
-		  uint64_t total_count);
+/* Count an allocation / a release against a stack; counts in COUNT_ONE units. */
+void stacktab_alloc(uint32_t id, uint64_t bytes, uint64_t count);
+void stacktab_free(uint32_t id, uint64_t bytes, uint64_t count);
+
+typedef struct {
+	int64_t live_bytes, live_count;     /* count in COUNT_ONE units */
+	uint64_t total_bytes, total_count;
+} stack_totals_t;
+
+/* A consistent-enough read of the aggregates (live never negative). */
+void stacktab_read(const stack_rec_t *r, stack_totals_t *t);
 
 #endif

@@ -18,12 +18,16 @@ static uint32_t stack(int n)
 
 static int64_t live(uint32_t id)
 {
-	return atomic_load(&stacktab_get(id)->live_bytes);
+	stack_totals_t t;
+	stacktab_read(stacktab_get(id), &t);
+	return t.live_bytes;
 }
 
 static int64_t pieces_of(uint32_t id)
 {
-	return atomic_load(&stacktab_get(id)->live_count) / COUNT_ONE;
+	stack_totals_t t;
+	stacktab_read(stacktab_get(id), &t);
+	return t.live_count / COUNT_ONE;
 }
 
 Test(maptab, reservation_counts_only_once_accessible)

@@ -24,14 +24,15 @@ Test(stacktab, aggregates)
 {
 	uintptr_t a[1] = { 0x999 };
 	uint32_t id = stacktab_intern(AG_KIND_HEAP, a, 1);
-	stacktab_add(id, 100, COUNT_ONE, 100, COUNT_ONE);
-	stacktab_add(id, 50, COUNT_ONE, 50, COUNT_ONE);
-	stacktab_add(id, -100, -COUNT_ONE, 0, 0);
-	stack_rec_t *r = stacktab_get(id);
-	cr_assert_eq(atomic_load(&r->live_bytes), 50);
-	cr_assert_eq(atomic_load(&r->live_count), COUNT_ONE);
-	cr_assert_eq(atomic_load(&r->total_bytes), 150);
-	cr_assert_eq(atomic_load(&r->total_count), 2 * COUNT_ONE);
+	stacktab_alloc(id, 100, COUNT_ONE);
+	stacktab_alloc(id, 50, COUNT_ONE);
+	stacktab_free(id, 100, COUNT_ONE);
+	stack_totals_t t;
+	stacktab_read(stacktab_get(id), &t);
+	cr_assert_eq(t.live_bytes, 50);
+	cr_assert_eq(t.live_count, COUNT_ONE);
+	cr_assert_eq(t.total_bytes, 150);
+	cr_assert_eq(t.total_count, 2 * COUNT_ONE);
 }
 
 static void *intern_many(void *arg)
