@@ -48,7 +48,14 @@ static void track(void *p, uint64_t size)
 		if (stack)
 			stack_take(stack, size);
 	}
-	if (ptrtab_insert((uintptr_t)p, size, stack) != 0) {
+	ptr_entry_t stale = { 0 };
+	int rc = ptrtab_insert((uintptr_t)p, size, stack, &stale);
+	if (stale.addr) {
+		/* the previous block at this address was freed without us: forget it now */
+		stack_drop(stale.stack, stale.size);
+		cap_release(ACC_HEAP, stale.size);
+	}
+	if (rc != 0) {
 		stack_drop(stack, size);
 		cap_release(ACC_HEAP, size);
 		if (!atomic_exchange(&table_said, 1))
@@ -96,7 +103,7 @@ void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t))
 	uint64_t grow = size > before ? size - before : 0;
 	if (grow && cap_charge(ACC_HEAP, grow, "realloc")) {
 		if (had)
-			ptrtab_insert((uintptr_t)old, e.size, e.stack);
+			ptrtab_insert((uintptr_t)old, e.size, e.stack, NULL);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -105,7 +112,7 @@ void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t))
 		if (grow)
 			cap_release(ACC_HEAP, grow);
 		if (had)
-			ptrtab_insert((uintptr_t)old, e.size, e.stack);
+			ptrtab_insert((uintptr_t)old, e.size, e.stack, NULL);
 		return NULL;
 	}
 	if (had)

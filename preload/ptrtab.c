@@ -82,7 +82,7 @@ static int grow(shard_t *s)
 	return 0;
 }
 
-int ptrtab_insert(uintptr_t addr, uint64_t size, uint32_t stack)
+int ptrtab_insert(uintptr_t addr, uint64_t size, uint32_t stack, ptr_entry_t *replaced)
 {
 	uint64_t h = mix(addr);
 	shard_t *s = shard_of(h);
@@ -99,6 +99,8 @@ int ptrtab_insert(uintptr_t addr, uint64_t size, uint32_t stack)
 			i = (i + 1) & s->mask;
 		if (!s->slots[i].addr)
 			s->used++;
+		else if (replaced)
+			*replaced = s->slots[i];
 		s->slots[i].addr = addr;
 		s->slots[i].size = size > PTRTAB_MAX_SIZE ? PTRTAB_MAX_SIZE : size;
 		s->slots[i].stack = stack > PTRTAB_MAX_STACK ? 0 : stack;

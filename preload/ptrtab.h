@@ -17,8 +17,10 @@ typedef struct {
 	uint64_t stack : 24;       /* 0 = not attributed (early, or not sampled) */
 } ptr_entry_t;
 
-/* 0, or ENOMEM when the table cannot grow (the block is then simply not tracked). */
-int ptrtab_insert(uintptr_t addr, uint64_t size, uint32_t stack);
+/* 0, or ENOMEM when the table cannot grow (the block is then simply not tracked).  When
+ * addr was already present (its block was freed behind our back, e.g. by a library bound
+ * to libc's free with RTLD_DEEPBIND), the old entry is copied to *replaced (addr != 0). */
+int ptrtab_insert(uintptr_t addr, uint64_t size, uint32_t stack, ptr_entry_t *replaced);
 /* Remove addr; false when it was not tracked. */
 bool ptrtab_remove(uintptr_t addr, ptr_entry_t *out);
 bool ptrtab_lookup(uintptr_t addr, ptr_entry_t *out);

@@ -57,33 +57,31 @@ void stacks_init(void)
 	atomic_store(&ready, true);
 }
 
+/* frames must have room for max + SELF_FRAMES entries: our own frames come first and are
+ * dropped in place, so hooks need no second buffer on the program's stack. */
+#define SELF_FRAMES 8
+
 int stacks_capture(uintptr_t *frames, int max)
 {
 	if (!atomic_load_explicit(&ready, memory_order_acquire))
 		return 0;
-	void *raw[AG_LOG_MAX_FRAMES + 16];
-	int want = max + 16 > (int)(sizeof raw / sizeof raw[0]) ? (int)(sizeof raw / sizeof raw[0])
-								 : max + 16;
-	int n = unw_backtrace(raw, want);
-	int depth = 0;
-	bool inside = true;
-	for (int i = 0; i < n && depth < max; i++) {
-		uintptr_t a = (uintptr_t)raw[i];
-		if (inside && a >= self_lo && a < self_hi)
-			continue;
-		inside = false;
-		frames[depth++] = a ? a - 1 : 0;
-	}
+	int n = unw_backtrace((void **)frames, max + SELF_FRAMES);
+	int skip = 0;
+	while (skip < n && frames[skip] >= self_lo && frames[skip] < self_hi)
+		skip++;
+	int depth = n - skip < max ? n - skip : max;
+	for (int i = 0; i < depth; i++)
+		frames[i] = frames[skip + i] ? frames[skip + i] - 1 : 0;
 	return depth;
 }
 
 uint32_t stacks_here(char kind)
 {
-	uintptr_t frames[AG_LOG_MAX_FRAMES];
 	threads_note();
 	int max = (int)ag_config.depth;
 	if (max <= 0 || max > AG_LOG_MAX_FRAMES)
 		max = AG_LOG_MAX_FRAMES;
+	uintptr_t frames[max + SELF_FRAMES];   /* 576 bytes at the default depth */
 	int depth = stacks_capture(frames, max);
 	if (depth <= 0)
 		return 0;

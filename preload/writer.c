@@ -128,9 +128,12 @@ void writer_exit(void)
 	int expected = AG_READY;
 	if (!atomic_compare_exchange_strong(&ag_phase, &expected, AG_FINISHED))
 		return;
+	/* Nested in a hook (exit() from a signal handler that interrupted one): this thread
+	 * may hold a block-table lock, so no scan, only the totals and stacks. */
 	int outer = guard_enter();
-	reach_scan();
-	logwrite_snapshot(AG_REASON_EXIT, true);
+	if (outer)
+		reach_scan();
+	logwrite_snapshot(AG_REASON_EXIT, outer);
 	if (outer)
 		guard_leave();
 }

@@ -25,7 +25,7 @@ Test(ptrtab, insert_lookup_remove_against_reference)
 			ptr_entry_t e;
 			if (op == 0 && !ref[i]) {
 				uint64_t size = (uint64_t)(rand() % 100000) + 1;
-				cr_assert_eq(ptrtab_insert(a, size, i % 1000 + 1), 0);
+				cr_assert_eq(ptrtab_insert(a, size, i % 1000 + 1, NULL), 0);
 				ref[i] = size;
 			} else if (op == 1) {
 				bool had = ptrtab_remove(a, &e);
@@ -57,7 +57,7 @@ Test(ptrtab, insert_lookup_remove_against_reference)
 Test(ptrtab, huge_sizes_are_clamped_not_wrapped)
 {
 	ptr_entry_t e;
-	cr_assert_eq(ptrtab_insert(addr_of(2, 1), UINT64_C(1) << 50, 7), 0);
+	cr_assert_eq(ptrtab_insert(addr_of(2, 1), UINT64_C(1) << 50, 7, NULL), 0);
 	cr_assert(ptrtab_remove(addr_of(2, 1), &e));
 	cr_assert_eq(e.size, PTRTAB_MAX_SIZE);
 }
@@ -67,7 +67,7 @@ static void *churn(void *arg)
 	unsigned tag = (unsigned)(uintptr_t)arg;
 	for (unsigned round = 0; round < 20; round++) {
 		for (unsigned i = 0; i < 5000; i++)
-			if (ptrtab_insert(addr_of(tag, i), i + 1, tag) != 0)
+			if (ptrtab_insert(addr_of(tag, i), i + 1, tag, NULL) != 0)
 				return (void *)1;
 		for (unsigned i = 0; i < 5000; i++) {
 			ptr_entry_t e;
@@ -94,7 +94,7 @@ Test(ptrtab, collect_sees_every_block)
 {
 	size_t before = ptrtab_count();
 	for (unsigned i = 0; i < 1000; i++)
-		ptrtab_insert(addr_of(3, i), 8, 1);
+		ptrtab_insert(addr_of(3, i), 8, 1, NULL);
 	size_t cap = ptrtab_count() + 10;
 	ptr_entry_t *all = calloc(cap, sizeof *all);
 	size_t n = ptrtab_collect(all, cap, false);
@@ -108,4 +108,18 @@ Test(ptrtab, collect_sees_every_block)
 		ptr_entry_t e;
 		ptrtab_remove(addr_of(3, i), &e);
 	}
+}
+
+Test(ptrtab, reinserting_an_address_hands_back_the_stale_entry)
+{
+	ptr_entry_t stale = { 0 }, e;
+	cr_assert_eq(ptrtab_insert(addr_of(4, 1), 100, 3, &stale), 0);
+	cr_assert_eq(stale.addr, 0, "a fresh address replaces nothing");
+	cr_assert_eq(ptrtab_insert(addr_of(4, 1), 200, 5, &stale), 0);
+	cr_assert_eq(stale.addr, addr_of(4, 1));
+	cr_assert_eq(stale.size, 100);
+	cr_assert_eq(stale.stack, 3);
+	cr_assert(ptrtab_remove(addr_of(4, 1), &e));
+	cr_assert_eq(e.size, 200);
+	cr_assert_not(ptrtab_remove(addr_of(4, 1), &e), "one entry per address");
 }
