@@ -8,7 +8,7 @@
 #include "table.h"
 
 #include <errno.h>
-#include <glob.h>
+#include <dirent.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
@@ -67,24 +67,23 @@ static int find_library(char *out, size_t len)
 	return ENOENT;
 }
 
-/* The log pattern as a glob: %p and %e match anything, glob metacharacters are literal. */
-static void pattern_glob(const char *pat, char *out, size_t len)
+/* Does name match pat, where "%p" and "%e" stand for any run of characters and "%%" for
+ * "%"?  (Our own matcher: <glob.h> is shadowed by preload/glob.h on the include path.) */
+static int pattern_match(const char *pat, const char *name)
 {
-	size_t j = 0;
-	for (size_t i = 0; pat[i] && j + 3 < len; i++) {
-		if (pat[i] == '%' && (pat[i + 1] == 'p' || pat[i + 1] == 'e')) {
-			out[j++] = '*';
-			i++;
-		} else if (pat[i] == '%' && pat[i + 1] == '%') {
-			out[j++] = '%';
-			i++;
-		} else {
-			if (strchr("*?[]\\", pat[i]))
-				out[j++] = '\\';
-			out[j++] = pat[i];
+	if (pat[0] == '%' && (pat[1] == 'p' || pat[1] == 'e')) {
+		for (const char *n = name;; n++) {
+			if (pattern_match(pat + 2, n))
+				return 1;
+			if (!*n)
+				return 0;
 		}
 	}
-	out[j] = '\0';
+	if (!*pat)
+		return !*name;
+	if (pat[0] == '%' && pat[1] == '%')
+		return *name == '%' && pattern_match(pat + 2, name + 1);
+	return *pat == *name && pattern_match(pat + 1, name + 1);
 }
 
 typedef struct {
@@ -93,31 +92,56 @@ typedef struct {
 	size_t n;
 } file_set_t;
 
-/* Files matching the pattern, and the collision-suffixed names (<path>.1, <path>.2...). */
+/* Files in the pattern's directory matching it, with the collision-suffixed names too
+ * (<path>.1, <path>.2...).  A pattern with %p or %e in its directory part is not scanned. */
 static void list_logs(const char *pat, file_set_t *fs)
 {
-	char g[PATH_MAX * 2 + 16];
-	glob_t gl;
 	memset(fs, 0, sizeof *fs);
-	pattern_glob(pat, g, sizeof g - 8);
-	int flags = 0;
-	if (glob(g, 0, NULL, &gl) == 0)
-		flags = GLOB_APPEND;
-	else
-		memset(&gl, 0, sizeof gl);
-	strcat(g, ".[0-9]*");
-	glob(g, flags, NULL, &gl);
-	fs->path = calloc(gl.gl_pathc + 1, sizeof *fs->path);
-	fs->st = calloc(gl.gl_pathc + 1, sizeof *fs->st);
-	for (size_t i = 0; fs->path && fs->st && i < gl.gl_pathc; i++) {
-		struct stat st;
-		if (lstat(gl.gl_pathv[i], &st) || !S_ISREG(st.st_mode))
+	const char *slash = strrchr(pat, '/');
+	if (!slash || memchr(pat, '%', (size_t)(slash - pat)))
+		return;
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%.*s", (int)(slash - pat), pat);
+	if (!dir[0])
+		strcpy(dir, "/");
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	size_t cap = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char base[NAME_MAX + 1];
+		snprintf(base, sizeof base, "%s", e->d_name);
+		int ok = pattern_match(slash + 1, base);
+		char *dot = strrchr(base, '.');
+		if (!ok && dot && dot[1] && strspn(dot + 1, "0123456789") == strlen(dot + 1)) {
+			*dot = '\0';   /* <path>.N */
+			ok = pattern_match(slash + 1, base);
+		}
+		if (!ok)
 			continue;
-		fs->path[fs->n] = strdup(gl.gl_pathv[i]);
+		char full[PATH_MAX + NAME_MAX + 2];
+		snprintf(full, sizeof full, "%s/%s", strcmp(dir, "/") ? dir : "", e->d_name);
+		struct stat st;
+		if (lstat(full, &st) || !S_ISREG(st.st_mode))
+			continue;
+		if (fs->n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			char **np = realloc(fs->path, nc * sizeof *np);
+			if (np)
+				fs->path = np;
+			struct stat *ns = realloc(fs->st, nc * sizeof *ns);
+			if (ns)
+				fs->st = ns;
+			if (!np || !ns)
+				break;
+			cap = nc;
+		}
+		if (!(fs->path[fs->n] = strdup(full)))
+			break;
 		fs->st[fs->n++] = st;
 	}
-	if (flags || gl.gl_pathc)
-		globfree(&gl);
+	closedir(d);
 }
 
 static void free_set(file_set_t *fs)

@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define JIT_MAX_ENTRIES (16u << 20)
@@ -55,6 +56,22 @@ static const Dwfl_Callbacks offline_callbacks = {
 	.debuginfo_path = &debuginfo_path_default,
 };
 
+/* Open path only when it is a regular file: a log may name a FIFO or a device, and
+ * opening those could block or read forever. */
+static int open_regular(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
 static void hex_of(const unsigned char *id, size_t n, char *out)
 {
 	static const char d[] = "0123456789abcdef";
@@ -69,7 +86,7 @@ static void hex_of(const unsigned char *id, size_t n, char *out)
  * -1 when it cannot be read. */
 static int build_id_matches(const char *path, const char *want)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open_regular(path);
 	if (fd < 0)
 		return -1;
 	int res = -1;
@@ -92,7 +109,7 @@ static int build_id_matches(const char *path, const char *want)
 
 static int report(symbols_t *s, const ag_module_t *m, const char *file)
 {
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	int fd = open_regular(file);
 	if (fd < 0)
 		return errno;
 	/* dwfl owns fd from here, whether or not it accepts the module */
@@ -179,9 +196,13 @@ static int parse_hex_tok(const char **p, uint64_t *v)
 /* Load "START SIZE name" lines; malformed lines are skipped (node may be mid-write). */
 static void jit_load(symbols_t *s, const char *path)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
+	int fd = open_regular(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	char *line = malloc(JIT_MAX_LINE);
 	size_t cap = s->njit;
 	while (line && fgets(line, JIT_MAX_LINE, f) && s->njit < JIT_MAX_ENTRIES) {
