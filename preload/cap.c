@@ -14,6 +14,7 @@
 
 static uint64_t cap_bytes, warn_bytes, crit_bytes, rearm_gap, headroom;
 static int on_cap;
+static uint64_t warn_pct, crit_pct;
 
 /* Which events have fired and not been re-armed: bit per cap_ev_kind_t. */
 static _Atomic unsigned fired;
@@ -29,6 +30,8 @@ void cap_init(const ag_config_t *c)
 {
 	cap_bytes = c->cap;
 	on_cap = (int)c->on_cap;
+	warn_pct = c->warn;
+	crit_pct = c->critical;
 	warn_bytes = cap_bytes ? cap_bytes / 100 * c->warn + cap_bytes % 100 * c->warn / 100 : 0;
 	crit_bytes = cap_bytes ? cap_bytes / 100 * c->critical + cap_bytes % 100 * c->critical / 100 : 0;
 	/* Re-arm only after usage falls 5% of the cap below a threshold, so a program hovering
@@ -103,7 +106,7 @@ static void say_threshold(int kind, uint64_t now, const char *what, uint64_t req
 		fmt_str(&f, "tracked memory ");
 		fmt_size(&f, now);
 		fmt_str(&f, " reached ");
-		fmt_u64(&f, (kind == CAP_EV_WARN ? warn_bytes : crit_bytes) * 100 / cap_bytes);
+		fmt_u64(&f, kind == CAP_EV_WARN ? warn_pct : crit_pct);
 		fmt_str(&f, "% of the ");
 		fmt_size(&f, cap_bytes);
 		fmt_str(&f, " cap");
