@@ -11,6 +11,7 @@
 #include <string.h>
 
 #define SUMMARY_SITES 3
+#define SUMMARY_CHILDREN 3
 
 static const char *base(const char *p)
 {
@@ -18,7 +19,7 @@ static const char *base(const char *p)
 	return b ? b + 1 : p ? p : "?";
 }
 
-static void one(FILE *err, const ag_log_t *log, int main_proc, uint64_t *lost)
+static void one(FILE *err, const ag_log_t *log, uint64_t *lost)
 {
 	char a[40], b[40], c[40];
 	uint64_t peak = 0, ph = 0, pm = 0;
@@ -34,7 +35,7 @@ static void one(FILE *err, const ag_log_t *log, int main_proc, uint64_t *lost)
 	size_str(ph, b, sizeof b);
 	size_str(pm, c, sizeof c);
 	fprintf(err, "allocguard: %s %" PRIu64 " (%s): peak %s tracked (heap %s, mapped %s), "
-		"%zu snapshot%s\n", main_proc ? "pid" : "child pid", log->pid, base(log->exe), a,
+		"%zu snapshot%s\n", "pid", log->pid, base(log->exe), a,
 		b, c, log->nsnaps, log->nsnaps == 1 ? "" : "s");
 	if (log->nevents) {
 		size_t n[3] = { 0 };
@@ -80,6 +81,34 @@ static void one(FILE *err, const ag_log_t *log, int main_proc, uint64_t *lost)
 	fprintf(err, "allocguard:   log: %s\n", log->path);
 }
 
+/* Children get one line each: who, peak, lost, where. */
+static void child(FILE *err, const ag_log_t *log, uint64_t *lost)
+{
+	uint64_t peak = 0;
+	for (size_t i = 0; i < log->nsnaps; i++)
+		if (log->snaps[i].peak_tracked > peak)
+			peak = log->snaps[i].peak_tracked;
+	leaks_t l;
+	if (leaks_collect(log, &l))
+		return;
+	*lost += l.lost_bytes;
+	char a[40], b[40];
+	size_str(peak, a, sizeof a);
+	size_str(l.lost_bytes, b, sizeof b);
+	fprintf(err, "allocguard: child pid %" PRIu64 " (%s): peak %s, lost %s%s: %s\n", log->pid,
+		base(log->exe), a, b, l.known ? "" : " (no exit snapshot)", log->path);
+	leaks_free(&l);
+}
+
+static void child_lost(const ag_log_t *log, uint64_t *lost)
+{
+	leaks_t l;
+	if (leaks_collect(log, &l))
+		return;
+	*lost += l.lost_bytes;
+	leaks_free(&l);
+}
+
 void run_summary(FILE *err, char *const *logs, size_t nlogs, pid_t main_pid, uint64_t *lost)
 {
 	*lost = 0;
@@ -103,17 +132,19 @@ void run_summary(FILE *err, char *const *logs, size_t nlogs, pid_t main_pid, uin
 			main_idx = i;
 	}
 	if (main_idx < nlogs)
-		one(err, parsed[main_idx], 1, lost);
+		one(err, parsed[main_idx], lost);
 	size_t children = 0;
 	for (size_t i = 0; i < nlogs; i++) {
 		if (i == main_idx || !parsed[i])
 			continue;
-		if (children++ < 4)
-			one(err, parsed[i], 0, lost);
+		if (children++ < SUMMARY_CHILDREN)
+			child(err, parsed[i], lost);
+		else
+			child_lost(parsed[i], lost);
 	}
-	if (children > 4)
-		fprintf(err, "allocguard: and %zu more child process logs beside the first\n",
-			children - 4);
+	if (children > SUMMARY_CHILDREN)
+		fprintf(err, "allocguard: ... and %zu more child process logs (same pattern)\n",
+			children - SUMMARY_CHILDREN);
 	if (main_idx < nlogs)
 		fprintf(err, "allocguard: details: allocguard leaks %s  (also: report, growth)\n",
 			logs[main_idx]);
