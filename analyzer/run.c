@@ -348,7 +348,8 @@ int cmd_run(int argc, char **argv)
 		if (is_new(&before, after.path[k], &after.st[k], &start))
 			logs[nlogs++] = after.path[k];
 	uint64_t lost = 0;
-	if (!quiet || have_fail_on) {
+	int exec_failed = nlogs == 0 && (code == 126 || code == 127);
+	if ((!quiet || have_fail_on) && !exec_failed) {
 		FILE *sink = quiet ? fopen("/dev/null", "w") : stderr;
 		run_summary(sink ? sink : stderr, logs, nlogs, pid, &lost);
 		if (sink && sink != stderr)
