@@ -1,0 +1,163 @@
+/* test_integration_stress.c: the preload under pressure from real programs: libc semantics
+ * kept (examples/semantics), exact per-call-site totals from racing threads (mtbench),
+ * threads racing to the cap never push tracked memory past it (cap_race), and a storm of
+ * SIGUSR2 during allocation neither deadlocks nor damages the log (signal_storm). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+#define MiB (1024ull * 1024)
+
+static char *dir;
+static char logpat[512];
+
+static void setup(void)
+{
+	cr_assert(th_have_preload(), "%s is missing: build the preload first", th_preload());
+	dir = strdup(th_tmpdir("stress"));
+	snprintf(logpat, sizeof logpat, "ALLOCGUARD_LOG=%s/ag.%%p.log", dir);
+}
+
+static void teardown(void)
+{
+	th_rmtree(dir);
+	free(dir);
+}
+
+TestSuite(integration_stress, .init = setup, .fini = teardown, .timeout = 240);
+
+static void load_only_log(th_log_t *log)
+{
+	char **v;
+	size_t n = th_list(dir, "ag.", &v);
+	cr_assert_eq(n, 1, "expected exactly one log in %s, found %zu", dir, n);
+	cr_assert_eq(th_log_load(log, v[0]), 0, "%s: no usable header: %s", v[0], log->damage);
+	cr_expect_not(log->damaged, "%s is damaged: %s", v[0], log->damage);
+	th_strv_free(v, n);
+}
+
+static uint64_t max_peak(const th_log_t *log, int field)
+{
+	uint64_t m = 0;
+	for (size_t i = 0; i < log->nsnaps; i++)
+		if (log->snaps[i].e[field] > m)
+			m = log->snaps[i].e[field];
+	return m;
+}
+
+Test(integration_stress, libc_semantics_kept)
+{
+	const char *argv[] = { th_build("examples/semantics"), NULL };
+	const char *env[] = { logpat, NULL };
+	th_run_t bare, r;
+	cr_assert_eq(th_run(&bare, argv, env, 0, 30), 0);
+	cr_assert(bare.exited && bare.code == 0, "bare: %s\n%s", th_run_desc(&bare), bare.out);
+	cr_assert_eq(th_run(&r, argv, env, 1, 30), 0);
+	cr_expect(r.exited && r.code == 0, "guarded: %s\n%s", th_run_desc(&r), r.out);
+	cr_expect_str_eq(r.out, bare.out, "libc semantics differ under the guard");
+	th_log_t log;
+	load_only_log(&log);
+	long ex = th_log_find(&log, "exit");
+	cr_assert_geq(ex, 0, "no exit snapshot");
+	/* The program never holds more than ~9 MiB; failed huge requests must not count. */
+	cr_expect_lt(log.snaps[ex].e[TH_PEAK_TRACKED], 32 * MiB,
+		     "peak tracked %llu bytes (peak heap %llu) for a program that never held more "
+		     "than ~9 MiB: refused or failed requests were counted",
+		     (unsigned long long)log.snaps[ex].e[TH_PEAK_TRACKED],
+		     (unsigned long long)log.snaps[ex].e[TH_PEAK_HEAP]);
+	/* Everything was given back, mappings included (partial munmap, mremap, madvise). */
+	cr_expect_eq(log.snaps[ex].e[TH_MAPPED], 0, "%llu mapped bytes still counted at exit",
+		     (unsigned long long)log.snaps[ex].e[TH_MAPPED]);
+	cr_expect_lt(log.snaps[ex].e[TH_HEAP], 64 * 1024, "%llu heap bytes counted at exit",
+		     (unsigned long long)log.snaps[ex].e[TH_HEAP]);
+	th_log_free(&log);
+	th_run_free(&bare);
+	th_run_free(&r);
+}
+
+/* 4 threads, 400k mixed operations: the log's totals at bench_malloc's stacks are exactly
+ * the calls the program counted, and nothing is left live at its call sites. */
+Test(integration_stress, racing_threads_exact_totals)
+{
+	const char *exe = th_build("examples/mtbench");
+	const char *argv[] = { exe, "4", "100000", NULL };
+	const char *env[] = { logpat, NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 120), 0);
+	cr_assert(r.exited && r.code == 0, "%s", th_run_desc(&r));
+	long long mallocs = th_kv(r.out, "mallocs"), bytes = th_kv(r.out, "malloc_bytes");
+	cr_assert_gt(mallocs, 0, "%s", r.out);
+	th_log_t log;
+	load_only_log(&log);
+	long ex = th_log_find(&log, "exit");
+	cr_assert_geq(ex, 0, "no exit snapshot");
+	th_syms_t syms;
+	cr_assert_eq(th_syms_load(&syms, exe), 0);
+	uint64_t n = 0, b = 0, live_m = 0, live_r = 0;
+	size_t sites = 0;
+	for (size_t i = 0; i < log.nstacks; i++) {
+		if (log.stacks[i].kind != 'h')
+			continue;
+		const char *fn = th_stack_func(&log, &log.stacks[i], &syms, exe);
+		if (fn && !strcmp(fn, "bench_malloc")) {
+			n += log.val[i].total_count;
+			b += log.val[i].total_bytes;
+			live_m += log.val[i].live_bytes;
+			sites++;
+		} else if (fn && !strcmp(fn, "bench_realloc")) {
+			live_r += log.val[i].live_bytes;
+		}
+	}
+	cr_expect_gt(sites, 0, "no stack maps to bench_malloc");
+	cr_expect_eq(n, (uint64_t)mallocs, "bench_malloc: %llu allocations logged, %lld made",
+		     (unsigned long long)n, mallocs);
+	cr_expect_eq(b, (uint64_t)bytes, "bench_malloc: %llu bytes logged, %lld allocated",
+		     (unsigned long long)b, bytes);
+	cr_expect_eq(live_m + live_r, 0, "%llu bytes still live at the bench sites at exit",
+		     (unsigned long long)(live_m + live_r));
+	cr_expect_lt(log.snaps[ex].e[TH_HEAP], 64 * 1024, "E heap %llu at exit, all was freed",
+		     (unsigned long long)log.snaps[ex].e[TH_HEAP]);
+	th_syms_free(&syms);
+	th_log_free(&log);
+	th_run_free(&r);
+}
+
+Test(integration_stress, racing_threads_never_pass_the_cap)
+{
+	const char *argv[] = { th_build("examples/cap_race"), "4", "20", NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_CAP=64M", "ALLOCGUARD_INTERVAL=50ms", NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 120), 0);
+	cr_assert(r.exited && r.code == 0, "%s\n%s", th_run_desc(&r), r.out);
+	cr_expect(strstr(r.out, "refusals=80 wrong_errno=0"), "every racer should be refused once "
+		  "per round, with ENOMEM: %s", r.out);
+	th_log_t log;
+	load_only_log(&log);
+	uint64_t peak = max_peak(&log, TH_PEAK_TRACKED);
+	cr_expect_leq(peak, 64 * MiB, "peak tracked %llu bytes (%.2f MiB) over the 64 MiB cap in "
+		      "fail mode", (unsigned long long)peak, (double)peak / MiB);
+	cr_expect_gt(peak, 60 * MiB, "peak tracked %llu: the racers never got near the cap",
+		     (unsigned long long)peak);
+	th_log_free(&log);
+	th_run_free(&r);
+}
+
+Test(integration_stress, sigusr2_storm)
+{
+	const char *argv[] = { th_build("examples/signal_storm"), "200", NULL };
+	const char *env[] = { logpat, NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+	cr_assert_not(r.timed_out, "signal_storm hung: %s", th_run_desc(&r));
+	cr_assert(r.exited && r.code == 0, "%s", th_run_desc(&r));
+	cr_expect_str_eq(r.out, "signals=200 allocations=many\n");
+	th_log_t log;
+	load_only_log(&log);
+	cr_expect_geq(th_log_find(&log, "signal"), 0, "no signal snapshot");
+	cr_expect_eq(th_log_find(&log, "exit"), (long)log.nsnaps - 1, "no final exit snapshot");
+	th_log_free(&log);
+	th_run_free(&r);
+}
