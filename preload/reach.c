@@ -13,6 +13,7 @@
 
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -88,7 +89,7 @@ static size_t root_candidates(const char *maps, size_t len, range_t *out, size_t
 		bool special = name && (strncmp(name, "[vvar]", 6) == 0 ||
 					strncmp(name, "[vsyscall]", 10) == 0 ||
 					strncmp(name, "[vdso]", 6) == 0);
-		if (writable && !special && !sys_is_internal(r.lo, r.hi))
+		if (writable && !special)
 			out[n++] = r;
 		p = eol + 1;
 	}
@@ -173,9 +174,8 @@ static void drain(scan_t *s)
 }
 
 /* Read a root range through the kernel so a range unmapped meanwhile cannot fault us. */
-static void scan_root(scan_t *s, uintptr_t lo, uintptr_t hi, uintptr_t *buf, size_t bufwords)
+static void scan_resident(scan_t *s, uintptr_t lo, uintptr_t hi, uintptr_t *buf, size_t bufwords)
 {
-	lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
 	pid_t self = getpid();
 	while (lo < hi) {
 		size_t bytes = hi - lo < bufwords * sizeof *buf ? hi - lo : bufwords * sizeof *buf;
@@ -187,6 +187,54 @@ static void scan_root(scan_t *s, uintptr_t lo, uintptr_t hi, uintptr_t *buf, siz
 		drain(s);
 		lo += (uintptr_t)got;
 	}
+}
+
+/* Pages never touched hold zeros, not pointers: only resident runs are read, so a sparse
+ * multi-gigabyte mapping costs a few mincore calls, not gigabytes of reads. */
+static void scan_root(scan_t *s, uintptr_t lo, uintptr_t hi, uintptr_t *buf, size_t bufwords)
+{
+	enum { WINDOW = 4096 };
+	unsigned char vec[WINDOW];
+	uintptr_t page = sys_page_size();
+	lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+	while (lo < hi) {
+		uintptr_t base = lo & ~(page - 1);
+		uintptr_t end = hi - base > WINDOW * page ? base + WINDOW * page : hi;
+		size_t npages = (end - base + page - 1) / page;
+		if (mincore((void *)base, end - base, vec) != 0) {
+			scan_resident(s, lo, end, buf, bufwords);   /* cannot tell: read it all */
+			lo = end;
+			continue;
+		}
+		for (size_t i = 0; i < npages;) {
+			if (!(vec[i] & 1)) {
+				i++;
+				continue;
+			}
+			size_t j = i;
+			while (j < npages && (vec[j] & 1))
+				j++;
+			uintptr_t a = base + i * page, b = base + j * page;
+			scan_resident(s, a > lo ? a : lo, b < end ? b : end, buf, bufwords);
+			i = j;
+		}
+		lo = end;
+	}
+}
+
+/* Scan [lo, hi) minus our own tables (sorted internal regions). */
+static void scan_root_outside(scan_t *s, uintptr_t lo, uintptr_t hi, uintptr_t (*internal)[2],
+			      size_t ninternal, uintptr_t *buf, size_t bufwords)
+{
+	for (size_t i = 0; i < ninternal && lo < hi; i++) {
+		if (internal[i][1] <= lo || internal[i][0] >= hi)
+			continue;
+		if (internal[i][0] > lo)
+			scan_root(s, lo, internal[i][0], buf, bufwords);
+		lo = internal[i][1];
+	}
+	if (lo < hi)
+		scan_root(s, lo, hi, buf, bufwords);
 }
 
 static bool holds_blocks(const scan_t *s, uintptr_t lo, uintptr_t hi)
@@ -243,10 +291,12 @@ void reach_scan(void)
 	range_t *roots = sys_alloc(max_roots * sizeof *roots, false);
 	size_t bufwords = 8192;
 	uintptr_t *buf = sys_alloc(bufwords * sizeof *buf, false);
+	size_t max_internal = 4096;
+	uintptr_t (*internal)[2] = sys_alloc(max_internal * sizeof *internal, false);
 	scan_t s = { 0 };
 	size_t cap = 0, nroots = roots ? root_candidates(maps, maps_len, roots, max_roots) : 0;
 	sys_free(maps, maps_cap);
-	if (!roots || !buf)
+	if (!roots || !buf || !internal)
 		goto out;
 	for (;;) {
 		cap = ptrtab_count() + ptrtab_count() / 8 + 1024;
@@ -264,6 +314,7 @@ void reach_scan(void)
 		sys_free(s.work, cap * sizeof *s.work);
 	}
 	sort_blocks(s.blocks, s.n);
+	size_t ninternal = sys_internal_regions(internal, max_internal);
 	s.min = s.n ? s.blocks[0].addr : 0;
 	s.max = s.n ? s.blocks[s.n - 1].addr + s.blocks[s.n - 1].size + 1 : 0;
 
@@ -279,7 +330,7 @@ void reach_scan(void)
 		}
 		if (sp >= lo && sp < hi)
 			lo = sp;   /* our own stack: only the live part */
-		scan_root(&s, lo, hi, buf, bufwords);
+		scan_root_outside(&s, lo, hi, internal, ninternal, buf, bufwords);
 	}
 	account_lost(&s);
 	ptrtab_unlock_all();
@@ -291,4 +342,5 @@ out:
 	}
 	sys_free(roots, max_roots * sizeof *roots);
 	sys_free(buf, bufwords * sizeof *buf);
+	sys_free(internal, max_internal * sizeof *internal);
 }

@@ -82,14 +82,26 @@ void sys_free(void *p, size_t bytes)
 	errno = saved;
 }
 
-bool sys_is_internal(uintptr_t lo, uintptr_t hi)
+size_t sys_internal_regions(uintptr_t (*out)[2], size_t max)
 {
-	bool hit = false;
 	pthread_mutex_lock(&regions_lock);
-	for (size_t i = 0; i < nregions && !hit; i++)
-		hit = lo < regions[i].hi && regions[i].lo < hi;
+	size_t n = nregions < max ? nregions : max;
+	for (size_t i = 0; i < n; i++) {
+		out[i][0] = regions[i].lo;
+		out[i][1] = regions[i].hi;
+	}
 	pthread_mutex_unlock(&regions_lock);
-	return hit;
+	for (size_t i = 1; i < n; i++) {   /* insertion sort: a few hundred entries */
+		uintptr_t lo = out[i][0], hi = out[i][1];
+		size_t j = i;
+		for (; j > 0 && out[j - 1][0] > lo; j--) {
+			out[j][0] = out[j - 1][0];
+			out[j][1] = out[j - 1][1];
+		}
+		out[j][0] = lo;
+		out[j][1] = hi;
+	}
+	return n;
 }
 
 uint64_t sys_now_ns(void)

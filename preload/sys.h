@@ -18,8 +18,10 @@ int sys_mprotect(void *addr, size_t len, int prot);
  * `reserve` maps with MAP_NORESERVE for large sparse tables. */
 void *sys_alloc(size_t bytes, bool reserve);
 void sys_free(void *p, size_t bytes);
-/* Whether [lo, hi) overlaps memory handed out by sys_alloc. */
-bool sys_is_internal(uintptr_t lo, uintptr_t hi);
+/* Copy the internal regions, sorted by address, into out; returns how many (at most max).
+ * The kernel merges neighbouring anonymous mappings, so one line of /proc/self/maps may
+ * hold internal memory and the program's memory side by side. */
+size_t sys_internal_regions(uintptr_t (*out)[2], size_t max);
 
 uint64_t sys_now_ns(void);      /* CLOCK_MONOTONIC */
 uint64_t sys_wall_ns(void);     /* CLOCK_REALTIME */
