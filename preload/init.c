@@ -8,6 +8,7 @@
 #include "ptrtab.h"
 #include "sample.h"
 #include "stacks.h"
+#include "stacktab.h"
 #include "state.h"
 #include "swap.h"
 #include "sys.h"
@@ -28,15 +29,20 @@ static void on_usr2(int sig)
 static void prefork(void)
 {
 	int outer = guard_enter();
+	/* Every lock of ours, outermost first, so no child inherits one mid-update. */
 	writer_prefork();
 	maptab_lock();
 	ptrtab_lock_all();
+	stacktab_lock();
+	sys_lock();
 	if (outer)
 		guard_leave();
 }
 
 static void postfork_parent(void)
 {
+	sys_unlock();
+	stacktab_unlock();
 	ptrtab_unlock_all();
 	maptab_unlock();
 	writer_postfork_parent();
@@ -45,6 +51,8 @@ static void postfork_parent(void)
 static void postfork_child(void)
 {
 	ag_pid = getpid();
+	sys_reinit_lock();
+	stacktab_reinit_lock();
 	ptrtab_reinit_locks();
 	maptab_reinit_lock();
 	threads_postfork_child();

@@ -147,6 +147,10 @@ uint32_t stacktab_intern(char kind, const uintptr_t *frames, int depth)
 	return table_full();
 }
 
+void stacktab_lock(void) { pthread_mutex_lock(&chunk_lock); }
+void stacktab_unlock(void) { pthread_mutex_unlock(&chunk_lock); }
+void stacktab_reinit_lock(void) { pthread_mutex_init(&chunk_lock, NULL); }
+
 stack_rec_t *stacktab_get(uint32_t id)
 {
 	if (id == 0 || id >= MAX_STACKS)

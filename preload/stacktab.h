@@ -32,6 +32,11 @@ stack_rec_t *stacktab_get(uint32_t id);
 /* Ids are 1 .. stacktab_limit() - 1; some may be NULL (lost insert races). */
 uint32_t stacktab_limit(void);
 
+/* fork support: the lock taken only when a new chunk of records is needed. */
+void stacktab_lock(void);
+void stacktab_unlock(void);
+void stacktab_reinit_lock(void);
+
 /* Count an allocation / a release against a stack; counts in COUNT_ONE units. */
 void stacktab_alloc(uint32_t id, uint64_t bytes, uint64_t count);
 void stacktab_free(uint32_t id, uint64_t bytes, uint64_t count);

@@ -104,6 +104,10 @@ size_t sys_internal_regions(uintptr_t (*out)[2], size_t max)
 	return n;
 }
 
+void sys_lock(void) { pthread_mutex_lock(&regions_lock); }
+void sys_unlock(void) { pthread_mutex_unlock(&regions_lock); }
+void sys_reinit_lock(void) { pthread_mutex_init(&regions_lock, NULL); }
+
 uint64_t sys_now_ns(void)
 {
 	struct timespec ts;

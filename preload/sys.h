@@ -23,6 +23,11 @@ void sys_free(void *p, size_t bytes);
  * hold internal memory and the program's memory side by side. */
 size_t sys_internal_regions(uintptr_t (*out)[2], size_t max);
 
+/* fork support: the region registry's lock is the innermost of the preload's locks. */
+void sys_lock(void);
+void sys_unlock(void);
+void sys_reinit_lock(void);
+
 uint64_t sys_now_ns(void);      /* CLOCK_MONOTONIC */
 uint64_t sys_wall_ns(void);     /* CLOCK_REALTIME */
 pid_t sys_gettid(void);
