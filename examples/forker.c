@@ -1,9 +1,11 @@
 /* forker.c: fork and exec from a busy multi-threaded process, the classic way to deadlock
  * an allocator hook.  Allocator threads churn the heap while forker threads fork children
- * that allocate and exit(0), fork+exec this program ("forker child") or /bin/true.
+ * that allocate and exit(0), fork+exec this program ("forker child") or /bin/true, or
+ * posix_spawn this program (a vfork-style child sharing the parent's memory until exec).
  * Usage: forker [ALLOC_THREADS [FORK_THREADS [FORKS_EACH]]] (default 3 2 12).
  * Prints "child PID kind status" per child, then "children=N normal=N". */
 #include <pthread.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 
 #define MAXCHILD 4096
 
+extern char **environ;
 static atomic_int stop;
 static char self[4096];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -83,9 +86,24 @@ static void *fork_thread(void *arg)
 {
 	int n = (int)(intptr_t)arg;
 	for (int i = 0; i < n; i++) {
-		int kind = i % 3;
-		const char *name = kind == 0 ? "fork" : kind == 1 ? "exec-self" : "exec-true";
-		pid_t pid = fork();
+		int kind = i % 4;
+		const char *name = kind == 0 ? "fork" : kind == 1 ? "exec-self" :
+				   kind == 2 ? "exec-true" : "spawn-self";
+		pid_t pid;
+		if (kind == 3) {
+			char *args[] = { self, "child", NULL };
+			int rc = posix_spawn(&pid, self, NULL, NULL, args, environ);
+			if (rc) {
+				fprintf(stderr, "posix_spawn: %s\n", strerror(rc));
+				continue;
+			}
+			int st = 0;
+			while (waitpid(pid, &st, 0) < 0)
+				;
+			record(pid, name, st);
+			continue;
+		}
+		pid = fork();
 		if (pid < 0) {
 			perror("fork");
 			continue;

@@ -21,12 +21,14 @@ extern char **environ;
 
 /* ---------------------------------------------------------------- running programs */
 
-static char pathbuf[8][4096];
+/* A ring big enough that no test holds a path across 64 later calls. */
+#define NPATH 64
+static char pathbuf[NPATH][4096];
 static unsigned pathnext;
 
 static const char *rotating(const char *a, const char *b)
 {
-	char *p = pathbuf[pathnext++ % 8];
+	char *p = pathbuf[pathnext++ % NPATH];
 	snprintf(p, sizeof pathbuf[0], "%s/%s", a, b);
 	return p;
 }
@@ -45,7 +47,11 @@ const char *th_root(const char *rel)
 
 const char *th_preload(void)
 {
-	return th_build("liballocguard.so");
+	/* Its own buffer: th_run calls this, and must not recycle the caller's argv[0]. */
+	static char p[4096];
+	const char *b = getenv("AG_BUILD");
+	snprintf(p, sizeof p, "%s/liballocguard.so", b ? b : "build");
+	return p;
 }
 
 int th_have_preload(void)

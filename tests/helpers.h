@@ -34,7 +34,7 @@ void th_run_free(th_run_t *r);
 /* One line describing how the run ended, for assertion messages. */
 const char *th_run_desc(const th_run_t *r);
 
-/* $AG_BUILD/rel and $AG_ROOT/rel, in static rotating buffers. */
+/* $AG_BUILD/rel and $AG_ROOT/rel, in a ring of 64 static buffers. */
 const char *th_build(const char *rel);
 const char *th_root(const char *rel);
 const char *th_preload(void);

@@ -193,6 +193,50 @@ Test(integration_logs, sigusr2_snapshot)
 	th_run_free(&r);
 }
 
+/* Per-function live bytes of grower at each snapshot, by replaying the log up to it. */
+static void grower_consistent(const char *buf, const th_log_t *full, uint64_t ticks)
+{
+	const char *exe = th_build("examples/grower");
+	th_syms_t syms;
+	cr_assert_eq(th_syms_load(&syms, exe), 0);
+	uint64_t prev_grow = 0, prev_t = 0;
+	for (size_t s = 0; s < full->nsnaps; s++) {
+		th_log_t p;
+		th_log_parse(&p, buf, full->snaps[s].end);
+		cr_assert_eq(p.nsnaps, s + 1);
+		uint64_t grow = 0, pool = 0, churn = 0;
+		for (size_t i = 0; i < p.nstacks; i++) {
+			const char *fn = th_stack_func(&p, &p.stacks[i], &syms, exe);
+			if (!fn || p.stacks[i].kind != 'h')
+				continue;
+			if (!strcmp(fn, "grow_steady"))
+				grow += p.val[i].live_bytes;
+			else if (!strcmp(fn, "pool_warm"))
+				pool += p.val[i].live_bytes;
+			else if (!strcmp(fn, "churn_tick"))
+				churn += p.val[i].live_bytes;
+		}
+		const th_snap_t *sn = &full->snaps[s];
+		cr_expect(grow % 65536 == 0 && grow >= prev_grow,
+			  "snapshot %zu (%s): grow_steady live %llu after %llu", s, sn->reason,
+			  (unsigned long long)grow, (unsigned long long)prev_grow);
+		cr_expect(pool % 32768 == 0 && pool <= 80 * 4 * 32768,
+			  "snapshot %zu: pool_warm live %llu", s, (unsigned long long)pool);
+		cr_expect(churn <= 3100, "snapshot %zu: churn_tick live %llu", s,
+			  (unsigned long long)churn);
+		cr_expect_geq(sn->t_ns, prev_t, "snapshot %zu goes back in time", s);
+		if (!strcmp(sn->reason, "exit")) {
+			cr_expect_eq(grow, ticks * 65536, "grow_steady live at exit");
+			cr_expect_eq(pool, 80 * 4 * 32768, "pool_warm live at exit");
+			cr_expect_eq(churn, 0, "churn_tick live at exit");
+		}
+		prev_grow = grow;
+		prev_t = sn->t_ns;
+		th_log_free(&p);
+	}
+	th_syms_free(&syms);
+}
+
 /* Cut a real log at every offset: a prefix yields exactly the snapshots whose E line ends
  * before the cut, with the same per-stack state, and never reports damage. */
 Test(integration_logs, truncated_at_every_offset)
@@ -212,6 +256,8 @@ Test(integration_logs, truncated_at_every_offset)
 	cr_assert_geq(full.nsnaps, 2, "only %zu snapshots", full.nsnaps);
 	cr_expect_geq(th_log_find(&full, "interval"), 0, "no interval snapshot");
 	cr_expect_eq(th_log_find(&full, "exit"), (long)full.nsnaps - 1, "no final exit snapshot");
+	grower_consistent(buf, &full, 150);
+
 	/* The reader only ever uses complete lines, so a cut anywhere inside a line reads as
 	 * the cut just after the previous newline: parse once per line boundary and check
 	 * every offset against that result. */
@@ -398,5 +444,39 @@ Test(integration_logs, symlink_not_followed)
 	cr_expect_str_eq(c, "victim\n", "the symlink's target was written to");
 	free(c);
 	expect_new_log(sub, "link.log", "target", r.pid, r.err);
+	th_run_free(&r);
+}
+
+/* kill -9 in the middle of a run: the log still holds the complete periodic snapshots and
+ * nothing else. */
+Test(integration_logs, sigkill_leaves_usable_log)
+{
+	const char *argv[] = { th_build("examples/grower"), "250", NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_INTERVAL=100ms", NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 1), 0);
+	cr_assert(r.timed_out && r.signaled, "grower was not killed: %s", th_run_desc(&r));
+	th_log_t log;
+	load_only_log(&log, NULL, 0);
+	cr_expect_geq(log.nsnaps, 1, "no complete snapshot after ~1 s with a 100 ms interval");
+	cr_expect_lt(th_log_find(&log, "exit"), 0, "an exit snapshot after kill -9?");
+	th_log_free(&log);
+	th_run_free(&r);
+}
+
+Test(integration_logs, log_name_pattern)
+{
+	char pat[700];
+	snprintf(pat, sizeof pat, "ALLOCGUARD_LOG=%s/x.%%e.%%p.log", dir);
+	const char *argv[] = { th_build("examples/leaks"), NULL };
+	const char *env[] = { pat, NULL };
+	th_run_t r;
+	run_ok(&r, argv, env);
+	char path[700];
+	snprintf(path, sizeof path, "%s/x.leaks.%d.log", dir, (int)r.pid);
+	th_log_t log;
+	cr_expect_eq(th_log_load(&log, path), 0, "no log at %s", path);
+	cr_expect_eq(log.pid, (uint64_t)r.pid);
+	th_log_free(&log);
 	th_run_free(&r);
 }

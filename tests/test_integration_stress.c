@@ -161,3 +161,67 @@ Test(integration_stress, sigusr2_storm)
 	th_log_free(&log);
 	th_run_free(&r);
 }
+
+/* Constructors, atexit handlers and destructors allocate around the exit snapshot while
+ * detached threads are still allocating; ten runs, each must match the bare output. */
+Test(integration_stress, lifecycle_edges)
+{
+	const char *argv[] = { th_build("examples/lifecycle"), "8", NULL };
+	const char *env[] = { logpat, NULL };
+	th_run_t bare;
+	cr_assert_eq(th_run(&bare, argv, env, 0, 30), 0);
+	cr_assert(bare.exited && bare.code == 0, "bare: %s", th_run_desc(&bare));
+	for (int i = 0; i < 10; i++) {
+		th_run_t r;
+		cr_assert_eq(th_run(&r, argv, env, 1, 30), 0);
+		cr_assert(r.exited && r.code == 0, "run %d: %s\nstdout: %s", i, th_run_desc(&r), r.out);
+		cr_assert_str_eq(r.out, bare.out, "run %d differs", i);
+		th_run_free(&r);
+	}
+	char **v;
+	size_t n = th_list(dir, "ag.", &v);
+	cr_expect_eq(n, 10, "expected 10 logs, found %zu", n);
+	for (size_t i = 0; i < n; i++) {
+		th_log_t log;
+		cr_expect_eq(th_log_load(&log, v[i]), 0, "%s", v[i]);
+		cr_expect_not(log.damaged, "%s: %s", v[i], log.damage);
+		cr_expect_eq(th_log_find(&log, "exit"), (long)log.nsnaps - 1, "%s: no final exit snapshot",
+			     v[i]);
+		th_log_free(&log);
+	}
+	th_strv_free(v, n);
+	th_run_free(&bare);
+}
+
+static const char deeplib[] =
+	"#include <stdlib.h>\n"
+	"void *lib_malloc(size_t n) { return malloc(n); }\n"
+	"void lib_free(void *p) { free(p); }\n";
+
+/* Blocks cross between the guard and a RTLD_DEEPBIND library that uses libc directly. */
+Test(integration_stress, deepbind_library_frees_our_blocks)
+{
+	char src[600], lib[600];
+	snprintf(src, sizeof src, "%s/deeplib.c", dir);
+	snprintf(lib, sizeof lib, "%s/libdeep.so", dir);
+	FILE *f = fopen(src, "w");
+	cr_assert(f);
+	fputs(deeplib, f);
+	fclose(f);
+	const char *cc[] = { "cc", "-shared", "-fPIC", "-o", lib, src, NULL };
+	th_run_t c;
+	cr_assert_eq(th_run(&c, cc, NULL, 0, 60), 0);
+	cr_assert(c.exited && c.code == 0, "cc: %s", th_run_desc(&c));
+	th_run_free(&c);
+	const char *argv[] = { th_build("examples/deepbind"), lib, NULL };
+	const char *env[] = { logpat, NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+	cr_expect(r.exited && r.code == 0, "%s\nstdout: %s", th_run_desc(&r), r.out);
+	cr_expect_str_eq(r.out, "rounds=20000 ok\n");
+	th_log_t log;
+	load_only_log(&log);
+	cr_expect_eq(th_log_find(&log, "exit"), (long)log.nsnaps - 1, "no final exit snapshot");
+	th_log_free(&log);
+	th_run_free(&r);
+}
