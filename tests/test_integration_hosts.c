@@ -268,3 +268,81 @@ Test(integration_hosts, forker_no_deadlock_each_child_logs)
 	cr_expect_eq(checked, 48, "checked %zu children", checked);
 	th_run_free(&r);
 }
+
+/* Every log in dir is undamaged and ends with its exit snapshot; returns how many. */
+static size_t all_logs_complete(void)
+{
+	char **v;
+	size_t n = th_list(dir, "ag.", &v);
+	for (size_t i = 0; i < n; i++) {
+		th_log_t log;
+		cr_expect_eq(th_log_load(&log, v[i]), 0, "%s", v[i]);
+		cr_expect_not(log.damaged, "%s: %s", v[i], log.damage);
+		cr_expect_eq(th_log_find(&log, "exit"), (long)log.nsnaps - 1,
+			     "%s (%s, pid %llu): no final exit snapshot", v[i], log.exe,
+			     (unsigned long long)log.pid);
+		th_log_free(&log);
+	}
+	th_strv_free(v, n);
+	return n;
+}
+
+static const char node_children[] =
+	"const { execFileSync } = require('child_process');\n"
+	"let out = '';\n"
+	"const keep = [];\n"
+	"for (let i = 0; i < 8; i++) {\n"
+	"  for (let j = 0; j < 20000; j++) keep.push({ i, j, s: 'x' + j });\n"
+	"  out += execFileSync(process.execPath, ['-e', `console.log(${i} * 2)`]).toString().trim() + ',';\n"
+	"}\n"
+	"console.log(out, keep.length);\n";
+
+/* libuv forks and execs while V8's threads run: every node process logs on its own. */
+Test(integration_hosts, node_child_processes)
+{
+	if (!th_have_cmd("node"))
+		cr_skip_test("node is not installed");
+	const char *argv[] = { "node", "-e", node_children, NULL };
+	const char *env[] = { logpat, NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 120), 0);
+	cr_assert(r.exited && r.code == 0, "%s", th_run_desc(&r));
+	cr_expect_str_eq(r.out, "0,2,4,6,8,10,12,14, 160000\n");
+	cr_expect_eq(all_logs_complete(), 9, "expected 9 logs (node and 8 children)");
+	th_run_free(&r);
+}
+
+static const char py_children[] =
+	"import subprocess, threading, sys\n"
+	"from concurrent.futures import ThreadPoolExecutor\n"
+	"stop = False\n"
+	"def churn():\n"
+	"    x = []\n"
+	"    while not stop:\n"
+	"        x.append({'a': [1] * 50, 's': 'y' * 100})\n"
+	"        if len(x) > 5000: x.clear()\n"
+	"ts = [threading.Thread(target=churn) for _ in range(2)]\n"
+	"for t in ts: t.start()\n"
+	"def run(i):\n"
+	"    return subprocess.run([sys.executable, '-c', 'print(%d * 3)' % i], capture_output=True, text=True).stdout.strip()\n"
+	"with ThreadPoolExecutor(4) as ex:\n"
+	"    res = list(ex.map(run, range(12)))\n"
+	"stop = True\n"
+	"for t in ts: t.join()\n"
+	"print(','.join(res))\n";
+
+/* subprocess from a thread pool while other threads allocate through malloc. */
+Test(integration_hosts, python_threads_spawn_children)
+{
+	char exe[4096];
+	python_exe(exe, sizeof exe);
+	const char *argv[] = { exe, "-c", py_children, NULL };
+	const char *env[] = { logpat, "PYTHONMALLOC=malloc", NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 120), 0);
+	cr_assert_not(r.timed_out, "python hung: %s", th_run_desc(&r));
+	cr_assert(r.exited && r.code == 0, "%s", th_run_desc(&r));
+	cr_expect_str_eq(r.out, "0,3,6,9,12,15,18,21,24,27,30,33\n");
+	cr_expect_eq(all_logs_complete(), 13, "expected 13 logs (python and 12 children)");
+	th_run_free(&r);
+}

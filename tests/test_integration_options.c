@@ -97,3 +97,39 @@ Test(integration_options, good_values_run)
 	th_run_free(&bare);
 	th_run_free(&r);
 }
+
+/* CAP=N% is a share of the memory the process may use: the cgroup's limit, else RAM. */
+Test(integration_options, cap_percent_of_memory)
+{
+	uint64_t limit = 0;
+	char *cg = th_slurp("/sys/fs/cgroup/memory.max", NULL);
+	if (cg && cg[0] >= '0' && cg[0] <= '9')
+		limit = strtoull(cg, NULL, 10);
+	free(cg);
+	if (!limit) {
+		char *mi = th_slurp("/proc/meminfo", NULL);
+		cr_assert(mi);
+		char *p = strstr(mi, "MemTotal:");
+		cr_assert(p);
+		limit = strtoull(p + 9, NULL, 10) * 1024;
+		free(mi);
+	}
+	const char *argv[] = { th_build("examples/leaks"), NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_CAP=10%", NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 30), 0);
+	cr_assert(r.exited && r.code == 0, "%s", th_run_desc(&r));
+	char **v;
+	size_t n = th_list(dir, "ag.", &v);
+	cr_assert_eq(n, 1);
+	th_log_t log;
+	cr_assert_eq(th_log_load(&log, v[0]), 0);
+	const char *cap = th_log_opt(&log, "cap");
+	cr_assert(cap, "no O cap line");
+	double got = strtod(cap, NULL), want = (double)limit / 10;
+	cr_expect(got > want * 0.98 && got < want * 1.02, "O cap %s, expected about %.0f (10%% of %llu)",
+		  cap, want, (unsigned long long)limit);
+	th_log_free(&log);
+	th_strv_free(v, n);
+	th_run_free(&r);
+}

@@ -225,3 +225,33 @@ Test(integration_stress, deepbind_library_frees_our_blocks)
 	th_log_free(&log);
 	th_run_free(&r);
 }
+
+/* Sampling under racing threads: the estimated total at bench_malloc is within 10% of the
+ * bytes the program allocated there (~1.2 GB, ~2,400 expected samples). */
+Test(integration_stress, racing_threads_sampled_totals)
+{
+	const char *exe = th_build("examples/mtbench");
+	const char *argv[] = { exe, "4", "100000", NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_SAMPLE=512K", NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 120), 0);
+	cr_assert(r.exited && r.code == 0, "%s", th_run_desc(&r));
+	long long bytes = th_kv(r.out, "malloc_bytes");
+	cr_assert_gt(bytes, 0, "%s", r.out);
+	th_log_t log;
+	load_only_log(&log);
+	th_syms_t syms;
+	cr_assert_eq(th_syms_load(&syms, exe), 0);
+	uint64_t est = 0;
+	for (size_t i = 0; i < log.nstacks; i++) {
+		const char *fn = th_stack_func(&log, &log.stacks[i], &syms, exe);
+		if (log.stacks[i].kind == 'h' && fn && !strcmp(fn, "bench_malloc"))
+			est += log.val[i].total_bytes;
+	}
+	double rel = ((double)est - (double)bytes) / (double)bytes;
+	cr_expect(rel >= -0.10 && rel <= 0.10, "estimated %llu bytes at bench_malloc, %lld "
+		  "allocated: %+.1f%%", (unsigned long long)est, bytes, rel * 100);
+	th_syms_free(&syms);
+	th_log_free(&log);
+	th_run_free(&r);
+}
