@@ -144,6 +144,33 @@ static void list_logs(const char *pat, file_set_t *fs)
 	closedir(d);
 }
 
+/* The main log's path when the directory could not be scanned (a %p or %e in it):
+ * %p is the pid, %e the command's base name. */
+static int expand_for(const char *pat, pid_t pid, const char *cmd, char *out, size_t len)
+{
+	const char *b = strrchr(cmd, '/');
+	b = b ? b + 1 : cmd;
+	size_t j = 0;
+	for (size_t k = 0; pat[k] && j + 32 < len; k++) {
+		if (pat[k] == '%' && pat[k + 1] == 'p') {
+			j += (size_t)snprintf(out + j, len - j, "%d", (int)pid);
+			k++;
+		} else if (pat[k] == '%' && pat[k + 1] == 'e') {
+			j += (size_t)snprintf(out + j, len - j, "%s", b);
+			k++;
+		} else if (pat[k] == '%' && pat[k + 1] == '%') {
+			out[j++] = '%';
+			k++;
+		} else {
+			out[j++] = pat[k];
+		}
+		if (j >= len)
+			return ENAMETOOLONG;
+	}
+	out[j < len ? j : len - 1] = '\0';
+	return access(out, R_OK) == 0 ? 0 : ENOENT;
+}
+
 static void free_set(file_set_t *fs)
 {
 	for (size_t i = 0; i < fs->n; i++)
@@ -347,6 +374,9 @@ int cmd_run(int argc, char **argv)
 	for (size_t k = 0; logs && k < after.n; k++)
 		if (is_new(&before, after.path[k], &after.st[k], &start))
 			logs[nlogs++] = after.path[k];
+	char expanded[PATH_MAX];
+	if (!nlogs && logs && expand_for(pattern, pid, argv[i], expanded, sizeof expanded) == 0)
+		logs[nlogs++] = expanded;
 	uint64_t lost = 0;
 	int exec_failed = nlogs == 0 && (code == 126 || code == 127);
 	if ((!quiet || have_fail_on) && !exec_failed) {

@@ -113,8 +113,8 @@ void run_summary(FILE *err, char *const *logs, size_t nlogs, pid_t main_pid, uin
 {
 	*lost = 0;
 	if (!nlogs) {
-		fprintf(err, "allocguard: no log was written (a static or setuid program cannot be "
-			"preloaded)\n");
+		fprintf(err, "allocguard: no log was found (is the log directory writable? a static "
+			"or setuid program cannot be preloaded)\n");
 		return;
 	}
 	ag_log_t **parsed = calloc(nlogs, sizeof *parsed);
