@@ -56,6 +56,7 @@ static void postfork_child(void)
 	ptrtab_reinit_locks();
 	maptab_reinit_lock();
 	threads_postfork_child();
+	swap_postfork_child();
 	int outer = guard_enter();
 	writer_postfork_child();
 	if (outer)

@@ -10,6 +10,7 @@
 #include "modules.h"
 #include "stacktab.h"
 #include "state.h"
+#include "swap.h"
 #include "sys.h"
 #include "writer.h"
 
@@ -214,6 +215,26 @@ static void write_events(void)
 	}
 }
 
+/* W lines for model files swapped (or passed through) since the last snapshot. */
+static void write_swaps(void)
+{
+	swap_event_t ev;   /* one at a time: the writer's stack is small */
+	char line[PATH_MAX * 3 + 128];
+	while (swap_events_take(&ev, 1) == 1) {
+		fmt_t f;
+		fmt_init(&f, line, sizeof line);
+		fmt_str(&f, "W ");
+		fmt_u64(&f, ev.t_ns);
+		fmt_chr(&f, ' ');
+		fmt_u64(&f, ev.bytes);
+		fmt_chr(&f, ' ');
+		fmt_escaped(&f, ev.mode);
+		fmt_chr(&f, ' ');
+		fmt_escaped(&f, ev.path);
+		logbuf_line(&lb, &f);
+	}
+}
+
 static void write_jit_map(void)
 {
 	if (jit_said)
@@ -328,6 +349,7 @@ int64_t logwrite_snapshot(int reason, bool leaks)
 		modules_seen = modules_write(&lb);
 	write_jit_map();
 	write_events();
+	write_swaps();
 	uint32_t limit = stacktab_limit();
 	write_new_stacks(limit);
 

@@ -4,6 +4,7 @@
 #ifndef ALLOCGUARD_SWAP_H
 #define ALLOCGUARD_SWAP_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,5 +17,18 @@ bool swap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off, v
 /* Tell the swap module that [lo, hi) was unmapped or moved (maptab lock held). */
 void swap_unmapped(uintptr_t lo, uintptr_t hi);
 void swap_remapped(uintptr_t old, size_t old_len, uintptr_t new_addr, size_t new_len);
+/* In a fork child (from the atfork handler): keep lazily served regions working. */
+void swap_postfork_child(void);
+
+/* One model-file mapping, for the log's W line. */
+typedef struct {
+	uint64_t t_ns;          /* since start */
+	uint64_t bytes;         /* swapped (page-rounded) or passed-through length */
+	char mode[40];          /* eager, lazy, eager-fallback, passthrough-<why> */
+	char path[PATH_MAX];
+} swap_event_t;
+
+/* Move queued events into out (oldest first); returns how many. */
+size_t swap_events_take(swap_event_t *out, size_t max);
 
 #endif
