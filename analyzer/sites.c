@@ -51,19 +51,55 @@ void site_json_frames(json_t *j, symbols_t *sym, const ag_stack_t *st)
 	json_arr_end(j);
 }
 
+/* Allocation wrappers (operator new, strdup...): a human wants their caller as the site. */
+static int is_wrapper(const ag_frame_t *f)
+{
+	static const char *const names[] = { "operator new", "operator new[]", "__strdup",
+					     "strdup", "__strndup", "strndup", "_Znwm", "_Znam",
+					     NULL };
+	if (!f || !f->function)
+		return 0;
+	for (int i = 0; names[i]; i++) {
+		size_t n = strlen(names[i]);
+		if (strncmp(f->function, names[i], n) == 0 &&
+		    (f->function[n] == '\0' || f->function[n] == '(' || names[i][0] == '_'))
+			return 1;
+	}
+	return 0;
+}
+
+/* Index of the frame a human sees as the site: past leading wrappers, when a caller is
+ * there to show. */
+static uint32_t site_frame(symbols_t *sym, const ag_stack_t *st)
+{
+	uint32_t i = 0;
+	while (i + 1 < st->nframes && i < 3 && is_wrapper(symbols_lookup(sym, st->frames[i])))
+		i++;
+	return i;
+}
+
 void site_label(symbols_t *sym, const ag_stack_t *st, char *buf, size_t len)
 {
-	const ag_frame_t *f = st->nframes ? symbols_lookup(sym, st->frames[0]) : NULL;
-	if (f)
-		frame_human(f, buf, len);
-	else
+	uint32_t k = st->nframes ? site_frame(sym, st) : 0;
+	const ag_frame_t *f = st->nframes ? symbols_lookup(sym, st->frames[k]) : NULL;
+	if (!f) {
 		snprintf(buf, len, "(no frames)");
+		return;
+	}
+	frame_human(f, buf, len);
+	if (k) {
+		const ag_frame_t *w = symbols_lookup(sym, st->frames[0]);
+		size_t n = strlen(buf);
+		if (w && w->function && n < len)
+			snprintf(buf + n, len - n, " via %s", w->function);
+	}
 }
 
 void site_more(table_t *t, symbols_t *sym, const ag_stack_t *st)
 {
 	char buf[600], line[620];
-	for (uint32_t i = 1; i < st->nframes && i < SITE_HUMAN_FRAMES; i++) {
+	uint32_t k = st->nframes ? site_frame(sym, st) : 0;
+	for (uint32_t i = k + 1; i < st->nframes && i < k + SITE_HUMAN_FRAMES; i++) {
 		const ag_frame_t *f = symbols_lookup(sym, st->frames[i]);
 		if (!f)
 			continue;

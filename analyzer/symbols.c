@@ -4,6 +4,7 @@
  * in this file. */
 #include "symbols.h"
 
+#include <dlfcn.h>
 #include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
@@ -314,6 +315,30 @@ static const char *base_name(const char *p)
 	return b ? b + 1 : p;
 }
 
+typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
+
+/* C++ names read as written (operator new(unsigned long)), through libstdc++'s demangler
+ * when the library is present; the mangled name otherwise.  Caller frees. */
+static char *demangled(const char *name)
+{
+	static demangle_fn fn;
+	static int tried;
+	if (strncmp(name, "_Z", 2) != 0)
+		return strdup(name);
+	if (!tried) {
+		tried = 1;
+		void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
+		if (h)
+			fn = (demangle_fn)(uintptr_t)dlsym(h, "__cxa_demangle");
+	}
+	int status = -1;
+	char *d = fn ? fn(name, NULL, NULL, &status) : NULL;
+	if (d && status == 0)
+		return d;
+	free(d);
+	return strdup(name);
+}
+
 static ag_frame_t *resolve(symbols_t *s, uint64_t addr)
 {
 	ag_frame_t *f = calloc(1, sizeof *f);
@@ -332,7 +357,7 @@ static ag_frame_t *resolve(symbols_t *s, uint64_t addr)
 			if (mod) {
 				const char *name = dwfl_module_addrname(mod, addr);
 				if (name && *name)
-					f->function = strdup(name);
+					f->function = demangled(name);
 				Dwfl_Line *l = dwfl_module_getsrc(mod, addr);
 				int lineno = 0;
 				const char *src = l ? dwfl_lineinfo(l, NULL, &lineno, NULL, NULL, NULL)
