@@ -91,6 +91,10 @@ static void refused_within_one_step(const char *path)
 
 	th_log_t log;
 	load_only_log(&log);
+	if (log.nsnaps)
+		cr_expect_leq(log.snaps[log.nsnaps - 1].e[TH_PEAK_TRACKED], CAP,
+			      "cap_hit %s: peak tracked %llu over the cap in fail mode", path,
+			      (unsigned long long)log.snaps[log.nsnaps - 1].e[TH_PEAK_TRACKED]);
 	cr_expect_geq(th_log_events(&log, "cap"), 1, "no V cap event in the log");
 	cr_expect_geq(th_log_find(&log, "exit"), 0, "no exit snapshot in the log");
 	th_log_free(&log);
@@ -143,6 +147,9 @@ Test(integration_cap, abort_action_writes_final_snapshot)
 	cr_expect(last->e[TH_TRACKED] <= CAP && last->e[TH_TRACKED] + MiB + SLACK > CAP,
 		  "final snapshot tracked %llu bytes, not within a step of the cap",
 		  (unsigned long long)last->e[TH_TRACKED]);
+	/* The request that hit the cap never happened: the peak cannot include it. */
+	cr_expect_leq(last->e[TH_PEAK_TRACKED], CAP, "peak tracked %llu is over the cap: the "
+		      "refused request was counted", (unsigned long long)last->e[TH_PEAK_TRACKED]);
 	cr_expect_geq(th_log_events(&log, "cap"), 1, "no V cap event in the log");
 	th_log_free(&log);
 	th_run_free(&r);
