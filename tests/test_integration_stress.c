@@ -255,3 +255,43 @@ Test(integration_stress, racing_threads_sampled_totals)
 	th_log_free(&log);
 	th_run_free(&r);
 }
+
+/* 600 short-lived threads allocate at one call site: what each did survives its exit. */
+Test(integration_stress, dead_threads_counted_exactly)
+{
+	const char *exe = th_build("examples/thread_churn");
+	const char *argv[] = { exe, "600", "8", NULL };
+	const char *env[] = { logpat, NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+	cr_assert(r.exited && r.code == 0, "%s", th_run_desc(&r));
+	th_log_t log;
+	load_only_log(&log);
+	cr_assert_geq(th_log_find(&log, "exit"), 0, "no exit snapshot");
+	th_syms_t syms;
+	cr_assert_eq(th_syms_load(&syms, exe), 0);
+	th_val_t sum = { 0 };
+	for (size_t i = 0; i < log.nstacks; i++) {
+		const char *fn = th_stack_func(&log, &log.stacks[i], &syms, exe);
+		if (log.stacks[i].kind != 'h' || !fn || strcmp(fn, "churn_thread_alloc"))
+			continue;
+		sum.total_count += log.val[i].total_count;
+		sum.total_bytes += log.val[i].total_bytes;
+		sum.live_count += log.val[i].live_count;
+		sum.live_bytes += log.val[i].live_bytes;
+		sum.lost_bytes += log.val[i].lost_bytes;
+	}
+	cr_expect_eq(sum.total_count, (uint64_t)th_kv(r.out, "allocations"), "total count %llu",
+		     (unsigned long long)sum.total_count);
+	cr_expect_eq(sum.total_bytes, (uint64_t)th_kv(r.out, "allocations") * 48, "total bytes %llu",
+		     (unsigned long long)sum.total_bytes);
+	cr_expect_eq(sum.live_count, (uint64_t)th_kv(r.out, "live_count"), "live count %llu",
+		     (unsigned long long)sum.live_count);
+	cr_expect_eq(sum.live_bytes, (uint64_t)th_kv(r.out, "live_bytes"), "live bytes %llu",
+		     (unsigned long long)sum.live_bytes);
+	cr_expect_eq(sum.lost_bytes, 0, "%llu bytes called lost, all are in a global table",
+		     (unsigned long long)sum.lost_bytes);
+	th_syms_free(&syms);
+	th_log_free(&log);
+	th_run_free(&r);
+}
