@@ -158,6 +158,22 @@ Test(integration_logs, cxx_leaks_exact_per_function)
 	th_run_free(&r);
 }
 
+/* Reachability that takes a real scan: through the heap, from TLS, from a live thread's
+ * stack; and a dropped list whose nodes point to each other is all lost. */
+Test(integration_logs, reachability_scan)
+{
+	const char *exe = th_build("examples/reach");
+	const char *argv[] = { exe, NULL };
+	const char *env[] = { logpat, NULL };
+	th_run_t r;
+	run_ok(&r, argv, env);
+	th_log_t log;
+	load_only_log(&log, NULL, 0);
+	check_leaks(&log, exe, r.out, 1);
+	th_log_free(&log);
+	th_run_free(&r);
+}
+
 Test(integration_logs, exit_from_second_thread)
 {
 	const char *exe = th_build("examples/leaks");
