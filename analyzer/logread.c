@@ -597,6 +597,12 @@ int log_parse(const char *name, const char *buf, size_t len, ag_log_t **out, cha
 	r.whylen = sizeof why;
 	*out = NULL;
 
+	size_t head = len < 6 ? len : 6;
+	if (head && memcmp(buf, AG_LOG_MAGIC " ", head) != 0) {
+		say(msg, msglen, name, 1, "not an allocguard log (no 'AGLOG <version>' first line)");
+		log_free(log);
+		return EINVAL;
+	}
 	size_t pos = 0;
 	int rc = 0;
 	fields_t *fl = malloc(sizeof *fl);
@@ -746,6 +752,10 @@ int log_load(const char *path, ag_log_t **out, char *msg, size_t msglen)
 		if (n == 0)
 			break;
 		len += n;
+		/* not a log (say /dev/zero): the first bytes are enough for the parser to refuse
+		 * it, and reading on might never end */
+		if (len >= 6 && memcmp(buf, AG_LOG_MAGIC " ", 6) != 0)
+			break;
 	}
 	int err = ferror(f);
 	fclose(f);
