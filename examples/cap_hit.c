@@ -3,7 +3,9 @@
  *   PATH: malloc calloc realloc reallocarray aligned_alloc posix_memalign memalign valloc
  *         mmap mmap_fixed mprotect;  STEP (bytes, K/M suffix, default 1M);  MAX: stop
  *         after this many bytes without a refusal (default 1G);  CYCLES: climb, release
- *         everything, climb again (default 1).
+ *         everything, climb again (default 1);  FIRST: before climbing, one request of
+ *         this many bytes through the same heap path (e.g. one far over the cap), kept if
+ *         granted.
  * Prints, per cycle, "cycle=N path=P got=BYTES refused=yes|no errno=NAME"; then checks that
  * the process still works (free, allocate again) and prints "after=ok".  Exit 0 when every
  * refusal came with ENOMEM and nothing else broke, 1 otherwise. */
@@ -169,10 +171,20 @@ int main(int argc, char **argv)
 	size_t step = argc > 2 ? parse_size(argv[2]) : 1 << 20;
 	size_t max = argc > 3 ? parse_size(argv[3]) : (size_t)1 << 30;
 	int cycles = argc > 4 ? atoi(argv[4]) : 1;
+	size_t first = argc > 5 ? parse_size(argv[5]) : 0;
 	int bad = 0;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	for (int c = 1; c <= cycles; c++) {
+		if (first && c == 1) {
+			if (!strncmp(path, "mmap", 4) || !strcmp(path, "mprotect") ||
+			    !strcmp(path, "realloc")) {
+				fprintf(stderr, "cap_hit: FIRST needs a heap path other than realloc\n");
+				return 2;
+			}
+			int e = step_once(path, first, 0);   /* kept in blocks[] if granted */
+			printf("first=%s errno=%s\n", e ? "refused" : "granted", errname(e));
+		}
 		if (reserve(path, max))
 			return 1;
 		size_t got = 0;
@@ -195,7 +207,8 @@ int main(int argc, char **argv)
 	/* Nothing else broke: the calloc overflow rule still holds, and memory can be had
 	 * again now that it was given back. */
 	errno = 0;
-	void *o = calloc(SIZE_MAX / 2, 4);
+	volatile size_t half = SIZE_MAX / 2;    /* volatile: no compile-time overflow warning */
+	void *o = calloc(half, 4);
 	if (o || errno != ENOMEM) {
 		printf("calloc_overflow=wrong\n");
 		bad = 1;

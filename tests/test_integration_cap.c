@@ -210,3 +210,29 @@ Test(integration_cap, node_buffer_range_error, .timeout = 180)
 	th_log_free(&log);
 	th_run_free(&r);
 }
+
+/* One request far over the cap is refused while usage is low; then the program climbs to
+ * the cap in small steps.  That second approach must be refused at the cap too (not past
+ * it), and reported: it is a new crossing, not the first refusal again. */
+Test(integration_cap, big_refusal_then_climb)
+{
+	const char *argv[] = { th_build("examples/cap_hit"), "malloc", "64K", "1G", "1", "1G", NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_CAP=64M", NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+	cr_assert(r.exited && r.code == 0, "%s\nstdout: %s", th_run_desc(&r), r.out);
+	cr_expect(strstr(r.out, "first=refused errno=ENOMEM"), "%s", r.out);
+	cr_expect(strstr(r.out, "refused=yes errno=ENOMEM"), "%s", r.out);
+	long long got = th_kv(r.out, "got");
+	cr_expect(got >= 0 && (unsigned long long)got <= CAP && (unsigned long long)got + 64 * 1024 + SLACK > CAP,
+		  "after a refused 1 GiB request, the 64 KiB climb got %lld bytes (%.2f MiB) under a "
+		  "64 MiB cap", got, (double)got / MiB);
+	th_log_t log;
+	load_only_log(&log);
+	cr_expect_geq(th_log_events(&log, "cap"), 2, "%zu V cap events: the refusal at the cap "
+		      "after the climb was not recorded", th_log_events(&log, "cap"));
+	cr_expect_geq(count_kind(r.err, "cap"), 2, "one `allocguard: cap` line for two different "
+		      "refusals:\n%s", r.err);
+	th_log_free(&log);
+	th_run_free(&r);
+}
