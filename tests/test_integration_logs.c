@@ -253,6 +253,36 @@ static void grower_consistent(const char *buf, const th_log_t *full, uint64_t ti
 	th_syms_free(&syms);
 }
 
+/* The reader only ever uses complete lines, so a cut anywhere inside a line reads as the
+ * cut just after the previous newline: parse once per line boundary and check every offset
+ * against that result. */
+static void every_cut(const char *buf, size_t len, const th_log_t *full)
+{
+	size_t bad = 0, lastnl = (size_t)-1;
+	th_log_t p;
+	memset(&p, 0, sizeof p);
+	int rc = 0;
+	for (size_t k = 0; k <= len; k++) {
+		size_t nl = k && buf[k - 1] == '\n' ? k : lastnl;
+		if (k == 0 || nl != lastnl) {
+			th_log_free(&p);
+			rc = th_log_parse(&p, buf, k);
+			lastnl = nl;
+		}
+		size_t want = 0;
+		while (want < full->nsnaps && full->snaps[want].end <= k)
+			want++;
+		int ok = !p.damaged && p.nsnaps == want &&
+			 (!want || p.snaps[want - 1].digest == full->snaps[want - 1].digest);
+		if (!ok && bad++ < 5)
+			cr_expect(ok, "cut at %zu of %zu: %zu snapshots (want %zu)%s%s (rc %d)", k, len,
+				  p.nsnaps, want, p.damaged ? ", damage: " : "",
+				  p.damaged ? p.damage : "", rc);
+	}
+	th_log_free(&p);
+	cr_expect_eq(bad, 0, "%zu cut offsets gave the wrong snapshots", bad);
+}
+
 /* Cut a real log at every offset: a prefix yields exactly the snapshots whose E line ends
  * before the cut, with the same per-stack state, and never reports damage. */
 Test(integration_logs, truncated_at_every_offset)
@@ -274,32 +304,43 @@ Test(integration_logs, truncated_at_every_offset)
 	cr_expect_eq(th_log_find(&full, "exit"), (long)full.nsnaps - 1, "no final exit snapshot");
 	grower_consistent(buf, &full, 150);
 
-	/* The reader only ever uses complete lines, so a cut anywhere inside a line reads as
-	 * the cut just after the previous newline: parse once per line boundary and check
-	 * every offset against that result. */
-	size_t bad = 0, lastnl = (size_t)-1;
-	th_log_t p;
-	memset(&p, 0, sizeof p);
-	int rc = 0;
-	for (size_t k = 0; k <= len; k++) {
-		size_t nl = k && buf[k - 1] == '\n' ? k : lastnl;
-		if (k == 0 || nl != lastnl) {
-			th_log_free(&p);
-			rc = th_log_parse(&p, buf, k);
-			lastnl = nl;
-		}
-		size_t want = 0;
-		while (want < full.nsnaps && full.snaps[want].end <= k)
-			want++;
-		int ok = !p.damaged && p.nsnaps == want &&
-			 (!want || p.snaps[want - 1].digest == full.snaps[want - 1].digest);
-		if (!ok && bad++ < 5)
-			cr_expect(ok, "cut at %zu of %zu: %zu snapshots (want %zu)%s%s (rc %d)", k, len,
-				  p.nsnaps, want, p.damaged ? ", damage: " : "",
-				  p.damaged ? p.damage : "", rc);
-	}
-	th_log_free(&p);
-	cr_expect_eq(bad, 0, "%zu cut offsets gave the wrong snapshots", bad);
+	every_cut(buf, len, &full);
+	free(buf);
+	th_log_free(&full);
+	th_run_free(&r);
+}
+
+/* The same for an exit snapshot with R (lost) lines: the leaks example. */
+Test(integration_logs, truncated_leaks_log_at_every_offset)
+{
+	const char *argv[] = { th_build("examples/leaks"), "usr2", NULL };
+	const char *env[] = { logpat, NULL };
+	th_run_t r;
+	run_ok(&r, argv, env);
+	char path[512];
+	th_log_t full;
+	load_only_log(&full, path, sizeof path);
+	size_t len;
+	char *buf = th_slurp(path, &len);
+	cr_assert(buf && len > 0);
+	cr_assert_eq(full.good, len, "the log does not end in a complete line");
+	int lost = 0;
+	for (size_t i = 0; i < full.nstacks; i++)
+		lost |= full.val[i].lost_bytes > 0;
+	cr_expect(lost, "no R lines in the exit snapshot");
+	every_cut(buf, len, &full);
+
+	/* The reader is not blind: an E line whose record count is off is damage, and the
+	 * snapshots before it survive. */
+	char *e = strstr(buf, "\nE ");
+	cr_assert(e);
+	char *eol = strchr(e + 1, '\n');
+	cr_assert(eol);
+	eol[-1] = eol[-1] == '9' ? '8' : '9';
+	th_log_t bad;
+	th_log_parse(&bad, buf, len);
+	cr_expect(bad.damaged && bad.nsnaps == 0, "a wrong record count went unnoticed");
+	th_log_free(&bad);
 	free(buf);
 	th_log_free(&full);
 	th_run_free(&r);
