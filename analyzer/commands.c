@@ -10,11 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* leaks, growth and report take several logs (a run's children: allocguard leaks *.log) */
+#define MAX_LOGS 4096
+
 typedef struct {
 	const char *name;
 	report_opts_t o;
-	const char *pos[2];
-	size_t npos, maxpos;
+	const char *pos[MAX_LOGS];
+	size_t npos, minpos, maxpos;
 	int fail_on_ok, have_fail_on;
 	uint64_t fail_on;
 } args_t;
@@ -93,8 +96,8 @@ static int parse(args_t *a, int argc, char **argv)
 			return usage_error(a->name, "too many arguments:", s);
 		a->pos[a->npos++] = s;
 	}
-	if (a->npos < a->maxpos)
-		return usage_error(a->name, a->maxpos == 2 ? "needs two logs" : "needs a log", NULL);
+	if (a->npos < a->minpos)
+		return usage_error(a->name, a->minpos == 2 ? "needs two logs" : "needs a log", NULL);
 	if (a->o.color < 0)
 		a->o.color = a->o.json ? 0 : table_color_for(stdout);
 	return 0;
@@ -113,24 +116,48 @@ static int load(const char *path, ag_log_t **log)
 
 typedef int (*single_fn)(const ag_log_t *, symbols_t *, const report_opts_t *, FILE *);
 
+/* Several logs: one report after another; in JSON, an array of the per-log documents. */
+static void between(const args_t *a, size_t i)
+{
+	if (a->npos < 2)
+		return;
+	if (a->o.json)
+		fputs(i == 0 ? "[\n" : ",\n", stdout);
+	else if (i)
+		fputc('\n', stdout);
+}
+
+static void after_all(const args_t *a)
+{
+	if (a->npos >= 2 && a->o.json)
+		fputs("]\n", stdout);
+}
+
 static int single(const char *name, int argc, char **argv, single_fn fn)
 {
-	args_t a = { .name = name, .maxpos = 1 };
+	args_t a = { .name = name, .minpos = 1, .maxpos = MAX_LOGS };
 	int rc = parse(&a, argc, argv);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	ag_log_t *log;
-	if ((rc = load(a.pos[0], &log)))
-		return rc;
-	symbols_t *sym = symbols_open(log, stderr);
-	rc = sym ? fn(log, sym, &a.o, stdout) : ENOMEM;
-	symbols_close(sym);
-	log_free(log);
-	if (rc) {
-		fprintf(stderr, "allocguard: %s: %s\n", name, strerror(rc));
-		return 2;
+	int status = 0;
+	for (size_t i = 0; i < a.npos; i++) {
+		ag_log_t *log;
+		if (load(a.pos[i], &log)) {
+			status = 2;
+			continue;
+		}
+		symbols_t *sym = symbols_open(log, stderr);
+		between(&a, i);
+		rc = sym ? fn(log, sym, &a.o, stdout) : ENOMEM;
+		symbols_close(sym);
+		log_free(log);
+		if (rc) {
+			fprintf(stderr, "allocguard: %s: %s\n", name, strerror(rc));
+			status = 2;
+		}
 	}
-	return 0;
+	after_all(&a);
+	return status;
 }
 
 static int growth_fn(const ag_log_t *l, symbols_t *s, const report_opts_t *o, FILE *f)
@@ -155,29 +182,38 @@ int cmd_report(int argc, char **argv)
 
 int cmd_leaks(int argc, char **argv)
 {
-	args_t a = { .name = "leaks", .maxpos = 1, .fail_on_ok = 1 };
+	args_t a = { .name = "leaks", .minpos = 1, .maxpos = MAX_LOGS, .fail_on_ok = 1 };
 	int rc = parse(&a, argc, argv);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	ag_log_t *log;
-	if ((rc = load(a.pos[0], &log)))
-		return rc;
-	symbols_t *sym = symbols_open(log, stderr);
-	uint64_t lost = 0;
-	rc = sym ? leaks_print(log, sym, &a.o, stdout, &lost) : ENOMEM;
-	symbols_close(sym);
-	log_free(log);
-	if (rc) {
-		fprintf(stderr, "allocguard: leaks: %s\n", strerror(rc));
-		return 2;
+	uint64_t lost_all = 0;
+	int status = 0;
+	for (size_t i = 0; i < a.npos; i++) {
+		ag_log_t *log;
+		if (load(a.pos[i], &log)) {
+			status = 2;
+			continue;
+		}
+		symbols_t *sym = symbols_open(log, stderr);
+		uint64_t lost = 0;
+		between(&a, i);
+		rc = sym ? leaks_print(log, sym, &a.o, stdout, &lost) : ENOMEM;
+		symbols_close(sym);
+		log_free(log);
+		if (rc) {
+			fprintf(stderr, "allocguard: leaks: %s\n", strerror(rc));
+			status = 2;
+		}
+		lost_all += lost;
 	}
+	after_all(&a);
 	fflush(stdout);
-	if (a.have_fail_on && lost > a.fail_on) {
+	if (!status && a.have_fail_on && lost_all > a.fail_on) {
 		fprintf(stderr, "allocguard: %llu bytes lost, more than --fail-on %llu\n",
-			(unsigned long long)lost, (unsigned long long)a.fail_on);
+			(unsigned long long)lost_all, (unsigned long long)a.fail_on);
 		return 1;
 	}
-	return 0;
+	return status;
 }
 
 static int pick(const ag_log_t *log, long long seq, size_t *snap)
@@ -197,7 +233,7 @@ static int pick(const ag_log_t *log, long long seq, size_t *snap)
 
 int cmd_diff(int argc, char **argv)
 {
-	args_t a = { .name = "diff", .maxpos = 2 };
+	args_t a = { .name = "diff", .minpos = 2, .maxpos = 2 };
 	int rc = parse(&a, argc, argv);
 	if (rc)
 		return rc < 0 ? 0 : rc;
