@@ -116,7 +116,7 @@ static const char leaks_help[] =
 "    allocguard leaks - blocks live at exit, by call site, lost or still reachable\n"
 "\n"
 "SYNOPSIS\n"
-"    allocguard leaks LOG [--json] [--top N] [--fail-on SIZE]\n"
+"    allocguard leaks LOG... [--json] [--top N] [--fail-on SIZE]\n"
 "\n"
 "DESCRIPTION\n"
 "    Reads the exit snapshot of LOG (the last snapshot when the process did not exit, and\n"
