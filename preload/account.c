@@ -32,10 +32,13 @@ static void raise_peak(counter_t *peak, uint64_t v)
 uint64_t account_add(acc_kind_t kind, uint64_t bytes)
 {
 	uint64_t k = atomic_fetch_add_explicit(&kinds[kind].v, bytes, memory_order_relaxed) + bytes;
-	uint64_t t = k + others(kind);
-	raise_peak(&peak_kind[kind], k);
-	raise_peak(&peak_tracked, t);
-	return t;
+	return k + others(kind);
+}
+
+void account_raise_peaks(acc_kind_t kind, uint64_t tracked)
+{
+	raise_peak(&peak_kind[kind], atomic_load_explicit(&kinds[kind].v, memory_order_relaxed));
+	raise_peak(&peak_tracked, tracked);
 }
 
 void account_sub(acc_kind_t kind, uint64_t bytes)

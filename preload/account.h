@@ -12,8 +12,11 @@ typedef struct {
 	uint64_t peak_tracked, peak_heap, peak_mapped;
 } account_totals_t;
 
-/* Add bytes of a kind; returns the new tracked total. */
+/* Add bytes of a kind; returns the new tracked total.  Peaks are not touched: a request
+ * the cap refuses is added and taken back, and must not show in the peak. */
 uint64_t account_add(acc_kind_t kind, uint64_t bytes);
+/* Record that the current totals were reached (after the cap accepted an add). */
+void account_raise_peaks(acc_kind_t kind, uint64_t tracked);
 void account_sub(acc_kind_t kind, uint64_t bytes);
 uint64_t account_tracked(void);
 void account_read(account_totals_t *t);

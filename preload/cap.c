@@ -74,6 +74,16 @@ size_t cap_events_take(cap_event_t *out, size_t max)
 	return n;
 }
 
+/* Refusals of single requests far beyond the cap: at most one report a second. */
+static bool far_refusal_due(void)
+{
+	static _Atomic uint64_t last;
+	uint64_t t = sys_now_ns(), prev = atomic_load_explicit(&last, memory_order_relaxed);
+	if (prev && t - prev < 1000000000u)
+		return false;
+	return atomic_compare_exchange_strong(&last, &prev, t);
+}
+
 /* First to set the bit reports the crossing. */
 static bool fire(int kind)
 {
@@ -130,12 +140,16 @@ static bool in_headroom(uint64_t now, uint64_t bytes, bool commit)
 	return refused_before && (commit || bytes <= headroom / 16);
 }
 
-static int charge(acc_kind_t kind, uint64_t bytes, const char *what, bool commit)
+/* Whether a charge that made tracked memory `now` stands (0) or is refused (ENOMEM). */
+static int decide(acc_kind_t kind, uint64_t now, uint64_t bytes, const char *what, bool commit)
 {
-	uint64_t now = account_add(kind, bytes);
 	if (!cap_bytes || now < warn_bytes || !state_ready())
 		return 0;
-	if (now > cap_bytes && in_headroom(now, bytes, commit)) {
+	/* A refusal latches the cap event (and opens the headroom) only when usage was already
+	 * near the cap; one huge request refused at low usage is reported but latches nothing,
+	 * so a later climb to the cap is a crossing of its own. */
+	bool near = now - bytes + rearm_gap >= cap_bytes;
+	if (now > cap_bytes && near && in_headroom(now, bytes, commit)) {
 		if (fire(CAP_EV_CAP))
 			crossed(CAP_EV_CAP, now, what, bytes, false);
 		return 0;
@@ -143,7 +157,7 @@ static int charge(acc_kind_t kind, uint64_t bytes, const char *what, bool commit
 	if (now > cap_bytes) {
 		if (on_cap != ON_CAP_WARN)
 			account_sub(kind, bytes);   /* refused, or about to abort: never obtained */
-		if (fire(CAP_EV_CAP))
+		if (near ? fire(CAP_EV_CAP) : far_refusal_due())
 			crossed(CAP_EV_CAP, now, what, bytes, true);
 		if (on_cap == ON_CAP_FAIL)
 			return ENOMEM;
@@ -157,6 +171,15 @@ static int charge(acc_kind_t kind, uint64_t bytes, const char *what, bool commit
 	if (now >= crit_bytes && fire(CAP_EV_CRITICAL))
 		crossed(CAP_EV_CRITICAL, now, what, bytes, true);
 	return 0;
+}
+
+static int charge(acc_kind_t kind, uint64_t bytes, const char *what, bool commit)
+{
+	uint64_t now = account_add(kind, bytes);
+	int rc = decide(kind, now, bytes, what, commit);
+	if (rc == 0)
+		account_raise_peaks(kind, now);
+	return rc;
 }
 
 int cap_charge(acc_kind_t kind, uint64_t bytes, const char *what)

@@ -136,3 +136,19 @@ Test(cap, abort_action_has_no_headroom, .signal = SIGABRT)
 	cap_charge(ACC_HEAP, 900, "malloc");
 	cap_charge_commit(ACC_MAPPED, 200, "mprotect");
 }
+
+Test(cap, a_huge_refusal_far_below_the_cap_opens_no_headroom)
+{
+	const uint64_t M = 1 << 20;
+	setup(160 * M, ON_CAP_FAIL);
+	cr_assert_eq(cap_charge(ACC_HEAP, 10 * M, "malloc"), 0);
+	cr_assert_eq(cap_charge(ACC_HEAP, 1024 * M, "malloc"), ENOMEM);
+	cap_event_t ev[8];
+	cr_assert_eq(cap_events_take(ev, 8), 1, "the refusal is reported");
+	cr_assert_eq(cap_charge(ACC_HEAP, 150 * M, "malloc"), 0);
+	cr_assert_eq(cap_charge(ACC_HEAP, 64 * 1024, "malloc"), ENOMEM,
+		     "the climb is refused at the cap itself");
+	size_t n = cap_events_take(ev, 8);
+	cr_assert_eq(ev[n - 1].kind, CAP_EV_CAP, "and reported as a crossing of its own");
+	cr_assert_eq(cap_charge(ACC_HEAP, 4096, "malloc"), 0, "now the headroom is open");
+}

@@ -91,9 +91,11 @@ static void refused_within_one_step(const char *path)
 
 	th_log_t log;
 	load_only_log(&log);
+	/* After a refusal near the cap, small allocations (the program's own error report) may
+	 * use the recovery headroom of cap/16 (README, "The cap"); never more. */
 	if (log.nsnaps)
-		cr_expect_leq(log.snaps[log.nsnaps - 1].e[TH_PEAK_TRACKED], CAP,
-			      "cap_hit %s: peak tracked %llu over the cap in fail mode", path,
+		cr_expect_leq(log.snaps[log.nsnaps - 1].e[TH_PEAK_TRACKED], CAP + CAP / 16,
+			      "cap_hit %s: peak tracked %llu over the cap + headroom in fail mode", path,
 			      (unsigned long long)log.snaps[log.nsnaps - 1].e[TH_PEAK_TRACKED]);
 	cr_expect_geq(th_log_events(&log, "cap"), 1, "no V cap event in the log");
 	cr_expect_geq(th_log_find(&log, "exit"), 0, "no exit snapshot in the log");
@@ -204,7 +206,8 @@ Test(integration_cap, node_buffer_range_error, .timeout = 180)
 	load_only_log(&log);
 	cr_assert_gt(log.nsnaps, 0, "no snapshot in node's log");
 	uint64_t peak = log.snaps[log.nsnaps - 1].e[TH_PEAK_TRACKED];
-	cr_expect(peak <= 200 * MiB && peak + 16 * MiB > 200 * MiB,
+	/* V8's GC after the refusal may use the recovery headroom (cap/16) */
+	cr_expect(peak <= 200 * MiB + 200 * MiB / 16 && peak + 16 * MiB > 200 * MiB,
 		  "node's peak tracked %llu bytes: the Buffers should have stopped near the 200 MiB cap",
 		  (unsigned long long)peak);
 	th_log_free(&log);
