@@ -5,7 +5,8 @@
  *     tests/fuzz/fuzz_logread.c analyzer/{logread,model,symbols,json,table,sites}.c \
  *     analyzer/{leaks,growth,diff,report}.c preload/fmt.c \
  *     preload/options.c -ldw -lelf -lm -o build/fuzz_logread
- *   build/fuzz_logread -max_len=8192 tests/fuzz/corpus tests/data */
+ *   mkdir -p build/fuzz-corpus && build/fuzz_logread -max_len=8192 build/fuzz-corpus tests/data
+ * (`make fuzz` does both; FUZZ_SECONDS bounds the run). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
