@@ -117,6 +117,26 @@ Test(integration_cap, mmap_anonymous) { refused_within_one_step("mmap"); }
 Test(integration_cap, mmap_fixed_over_reservation) { refused_within_one_step("mmap_fixed"); }
 Test(integration_cap, mprotect_of_reservation) { refused_within_one_step("mprotect"); }
 
+/* In fail mode tracked memory never passes the cap: not with the refused request, and not
+ * with what the program allocates after a refusal (here stdout's buffer, at the first
+ * printf after the climb). */
+Test(integration_cap, peak_never_passes_the_cap)
+{
+	const char *argv[] = { th_build("examples/cap_hit"), "malloc", "1M", "1G", NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_CAP=64M", NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+	cr_assert(r.exited && r.code == 0, "%s\nstdout: %s", th_run_desc(&r), r.out);
+	th_log_t log;
+	load_only_log(&log);
+	cr_assert_gt(log.nsnaps, 0);
+	uint64_t peak = log.snaps[log.nsnaps - 1].e[TH_PEAK_TRACKED];
+	cr_expect_leq(peak, CAP, "peak tracked %llu bytes = cap + %lld in fail mode",
+		      (unsigned long long)peak, (long long)(peak - CAP));
+	th_log_free(&log);
+	th_run_free(&r);
+}
+
 Test(integration_cap, cxx_new_throws_bad_alloc)
 {
 	const char *argv[] = { th_build("examples/cxx_news"), "badalloc", NULL };
