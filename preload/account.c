@@ -35,10 +35,15 @@ uint64_t account_add(acc_kind_t kind, uint64_t bytes)
 	return k + others(kind);
 }
 
-void account_raise_peaks(acc_kind_t kind, uint64_t tracked)
+void account_raise_peaks(void)
 {
-	raise_peak(&peak_kind[kind], atomic_load_explicit(&kinds[kind].v, memory_order_relaxed));
-	raise_peak(&peak_tracked, tracked);
+	uint64_t sum = 0;
+	for (int k = 0; k < ACC_KINDS; k++) {
+		uint64_t v = atomic_load_explicit(&kinds[k].v, memory_order_relaxed);
+		raise_peak(&peak_kind[k], v);
+		sum += v;
+	}
+	raise_peak(&peak_tracked, sum);
 }
 
 void account_sub(acc_kind_t kind, uint64_t bytes)

@@ -13,10 +13,11 @@ typedef struct {
 } account_totals_t;
 
 /* Add bytes of a kind; returns the new tracked total.  Peaks are not touched: a request
- * the cap refuses is added and taken back, and must not show in the peak. */
+ * is charged before libc or the kernel is asked, and one that is refused or fails must not
+ * show in the peak. */
 uint64_t account_add(acc_kind_t kind, uint64_t bytes);
-/* Record that the current totals were reached (after the cap accepted an add). */
-void account_raise_peaks(acc_kind_t kind, uint64_t tracked);
+/* Raise the peaks to the current totals; called once memory was really obtained. */
+void account_raise_peaks(void);
 void account_sub(acc_kind_t kind, uint64_t bytes);
 uint64_t account_tracked(void);
 void account_read(account_totals_t *t);

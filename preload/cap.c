@@ -175,11 +175,7 @@ static int decide(acc_kind_t kind, uint64_t now, uint64_t bytes, const char *wha
 
 static int charge(acc_kind_t kind, uint64_t bytes, const char *what, bool commit)
 {
-	uint64_t now = account_add(kind, bytes);
-	int rc = decide(kind, now, bytes, what, commit);
-	if (rc == 0)
-		account_raise_peaks(kind, now);
-	return rc;
+	return decide(kind, account_add(kind, bytes), bytes, what, commit);
 }
 
 int cap_charge(acc_kind_t kind, uint64_t bytes, const char *what)

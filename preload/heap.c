@@ -42,6 +42,7 @@ static void stack_drop(uint32_t stack, uint64_t size)
  * released from the totals, so a later free of it changes nothing. */
 static void track(void *p, uint64_t size)
 {
+	account_raise_peaks();
 	uint32_t stack = 0;
 	if (sample_take(size)) {
 		stack = stacks_here(AG_KIND_HEAP);

@@ -25,8 +25,9 @@
  *   J <path>                              a JIT symbol map (node --perf-basic-prof:
  *                                         /tmp/perf-PID.map) that the analyzer may read
  *   V <t_ns> <kind> <tracked_bytes>       a cap event: kind is warn, critical or cap
- *   W <t_ns> <bytes> <mode> <path>        a swapped model file: mode is eager or lazy, or
- *                                         passthrough-<why> when it was left file-backed
+ *   W <t_ns> <bytes> <mode> <path>        a swapped model file: mode is eager, lazy, or
+ *                                         eager-fallback (lazy asked, userfaultfd refused),
+ *                                         or passthrough-<why> when it was left file-backed
  *   B <seq> <t_ns> <reason>               begin snapshot seq (0, 1, 2, ... in this file);
  *                                         reason: start interval signal warn critical cap
  *                                         abort exit

@@ -63,6 +63,8 @@ void *mapping_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t of
 		maptab_uncharge(&d);
 	} else {
 		maptab_assign((uintptr_t)r, (uintptr_t)r + plen, &st);
+		if (fixed)
+			swap_unmapped((uintptr_t)r, (uintptr_t)r + plen);   /* it replaced whatever was there */
 		errno = saved;
 	}
 	maptab_unlock();

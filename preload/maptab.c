@@ -151,6 +151,7 @@ void maptab_assign(uintptr_t lo, uintptr_t hi, const mapstate_t *st)
 	piece_t p = { lo, hi, *st };
 	insert_at(i, &p);
 	piece_gained(&p);
+	account_raise_peaks();
 }
 
 map_delta_t maptab_delta_protect(uintptr_t lo, uintptr_t hi, int prot)
@@ -185,6 +186,7 @@ void maptab_protect(uintptr_t lo, uintptr_t hi, int prot, uint32_t stack)
 		if (!was && now)
 			piece_gained(p);
 	}
+	account_raise_peaks();
 }
 
 map_delta_t maptab_delta_remap(uintptr_t old, size_t old_len, size_t new_len)

@@ -131,7 +131,9 @@ Test(integration_cap, peak_never_passes_the_cap)
 	load_only_log(&log);
 	cr_assert_gt(log.nsnaps, 0);
 	uint64_t peak = log.snaps[log.nsnaps - 1].e[TH_PEAK_TRACKED];
-	cr_expect_leq(peak, CAP, "peak tracked %llu bytes = cap + %lld in fail mode",
+	/* the refused request is never counted; only the program's small allocations after
+	 * the refusal (its own report) may use the recovery headroom (README, "The cap") */
+	cr_expect_leq(peak, CAP + 64 * 1024, "peak tracked %llu bytes = cap + %lld in fail mode",
 		      (unsigned long long)peak, (long long)(peak - CAP));
 	th_log_free(&log);
 	th_run_free(&r);

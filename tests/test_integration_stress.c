@@ -137,8 +137,10 @@ Test(integration_stress, racing_threads_never_pass_the_cap)
 	th_log_t log;
 	load_only_log(&log);
 	uint64_t peak = max_peak(&log, TH_PEAK_TRACKED);
-	cr_expect_leq(peak, 64 * MiB, "peak tracked %llu bytes (%.2f MiB) over the 64 MiB cap in "
-		      "fail mode", (unsigned long long)peak, (double)peak / MiB);
+	/* racers' small requests after the first refusal near the cap may use the recovery
+	 * headroom (cap/16, README "The cap"), never more */
+	cr_expect_leq(peak, 64 * MiB + 64 * MiB / 16, "peak tracked %llu bytes (%.2f MiB) over the "
+		      "64 MiB cap + headroom in fail mode", (unsigned long long)peak, (double)peak / MiB);
 	cr_expect_gt(peak, 60 * MiB, "peak tracked %llu: the racers never got near the cap",
 		     (unsigned long long)peak);
 	th_log_free(&log);
