@@ -71,6 +71,14 @@ static size_t count_kind(const char *err, const char *kind)
 	return n;
 }
 
+/* cap_hit writes nothing to stderr: every line there is the guard's, and must say so. */
+static void stderr_all_ours(const char *err)
+{
+	size_t n = th_nlines(err), ours = th_count_lines(err, "allocguard: ");
+	cr_expect_eq(ours, n, "%zu of %zu stderr lines do not start with `allocguard: `:\n%s", n - ours,
+		     n, err);
+}
+
 static void refused_within_one_step(const char *path)
 {
 	const char *argv[] = { th_build("examples/cap_hit"), path, "1M", "1G", NULL };
@@ -88,6 +96,7 @@ static void refused_within_one_step(const char *path)
 		  "cap_hit %s refused at %lld bytes: more than one 1 MiB step (+%llu slack) below the "
 		  "%llu cap", path, got, SLACK, CAP);
 	cr_expect_geq(count_kind(r.err, "cap"), 1, "no `allocguard: cap...` line on stderr: %s", r.err);
+	stderr_all_ours(r.err);
 
 	th_log_t log;
 	load_only_log(&log);
@@ -191,6 +200,7 @@ static void warn_two_crossings(const char *path)
 		  r.out);
 	cr_expect_eq(th_count_lines(r.out, "cycle="), 2, "%s", r.out);
 	cr_expect_null(strstr(r.out, "refused=yes"), "on_cap=warn refused an allocation: %s", r.out);
+	stderr_all_ours(r.err);
 	static const char *const kinds[] = { "warn", "critical", "cap" };
 	th_log_t log;
 	load_only_log(&log);
