@@ -566,3 +566,27 @@ Test(integration_logs, log_name_pattern)
 	th_log_free(&log);
 	th_run_free(&r);
 }
+
+/* A program closes every descriptor above stderr and reuses the numbers for its own file:
+ * the guard's log must neither land in that file nor be lost. */
+Test(integration_logs, program_closes_all_descriptors)
+{
+	char data[600];
+	snprintf(data, sizeof data, "%s/data.txt", dir);
+	const char *argv[] = { th_build("examples/fdclose"), data, NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_INTERVAL=100ms", NULL };
+	th_run_t r;
+	run_ok(&r, argv, env);
+	char want[2000] = "";
+	for (int i = 0; i < 20; i++)
+		snprintf(want + strlen(want), sizeof want - strlen(want), "program line %d\n", i);
+	char *got = th_slurp(data, NULL);
+	cr_expect_str_eq(got ? got : "(missing)", want, "the program's own file was written to");
+	free(got);
+	th_log_t log;
+	load_only_log(&log, NULL, 0);
+	cr_expect_geq(th_log_find(&log, "signal"), 0, "no signal snapshot after the descriptors closed");
+	cr_expect_eq(th_log_find(&log, "exit"), (long)log.nsnaps - 1, "no final exit snapshot");
+	th_log_free(&log);
+	th_run_free(&r);
+}
