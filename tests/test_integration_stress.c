@@ -297,3 +297,21 @@ Test(integration_stress, dead_threads_counted_exactly)
 	th_log_free(&log);
 	th_run_free(&r);
 }
+
+/* main returns through pthread_exit: the process ends when its last own thread does. */
+Test(integration_stress, pthread_exit_from_main)
+{
+	const char *argv[] = { th_build("examples/main_exit"), NULL };
+	const char *env[] = { logpat, NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 10), 0);
+	cr_assert_not(r.timed_out, "the process never ended after its last thread returned (killed "
+		      "after 10 s); stdout so far: %s", r.out);
+	cr_assert(r.exited && r.code == 0, "%s", th_run_desc(&r));
+	cr_expect_str_eq(r.out, "worker done\natexit ran\n");
+	th_log_t log;
+	load_only_log(&log);
+	cr_expect_eq(th_log_find(&log, "exit"), (long)log.nsnaps - 1, "no final exit snapshot");
+	th_log_free(&log);
+	th_run_free(&r);
+}
