@@ -315,3 +315,16 @@ Test(integration_stress, pthread_exit_from_main)
 	th_log_free(&log);
 	th_run_free(&r);
 }
+
+/* A program that takes its signals with sigwait keeps getting them: the guard's own thread
+ * must block every signal, or process-directed ones land there (SIGTERM would kill). */
+Test(integration_stress, sigwait_program_gets_its_signals)
+{
+	const char *argv[] = { th_build("examples/sigwaiter"), NULL };
+	const char *env[] = { logpat, NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 20), 0);
+	cr_assert(r.exited && r.code == 0, "%s\nstdout: %s", th_run_desc(&r), r.out);
+	cr_expect_str_eq(r.out, "got SIGUSR1\ngot SIGCHLD\ngot SIGINT\ngot SIGTERM\n");
+	th_run_free(&r);
+}
