@@ -328,3 +328,42 @@ Test(integration_stress, sigwait_program_gets_its_signals)
 	cr_expect_str_eq(r.out, "got SIGUSR1\ngot SIGCHLD\ngot SIGINT\ngot SIGTERM\n");
 	th_run_free(&r);
 }
+
+/* Allocation in pthread key destructors at thread exit is still seen, exactly. */
+Test(integration_stress, thread_exit_destructors_counted)
+{
+	const char *exe = th_build("examples/tls_dtor");
+	const char *argv[] = { exe, "300", NULL };
+	const char *env[] = { logpat, NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+	cr_assert(r.exited && r.code == 0, "%s", th_run_desc(&r));
+	th_log_t log;
+	load_only_log(&log);
+	cr_assert_geq(th_log_find(&log, "exit"), 0, "no exit snapshot");
+	th_syms_t syms;
+	cr_assert_eq(th_syms_load(&syms, exe), 0);
+	uint64_t live_n = 0, live_b = 0, tot_n = 0, body_live = 0;
+	for (size_t i = 0; i < log.nstacks; i++) {
+		const char *fn = th_stack_func(&log, &log.stacks[i], &syms, exe);
+		if (log.stacks[i].kind != 'h' || !fn)
+			continue;
+		if (!strcmp(fn, "dtor_alloc")) {
+			live_n += log.val[i].live_count;
+			live_b += log.val[i].live_bytes;
+			tot_n += log.val[i].total_count;
+		} else if (!strcmp(fn, "body")) {
+			body_live += log.val[i].live_bytes;
+		}
+	}
+	cr_expect_eq(tot_n, 300, "dtor_alloc: %llu allocations logged, 300 made",
+		     (unsigned long long)tot_n);
+	cr_expect(live_n == 300 && live_b == 300 * 72, "dtor_alloc: %llu bytes in %llu blocks live "
+		  "at exit, expected 21600 in 300", (unsigned long long)live_b,
+		  (unsigned long long)live_n);
+	cr_expect_eq(body_live, 0, "%llu bytes of body's blocks still live: frees in thread-exit "
+		     "destructors were missed", (unsigned long long)body_live);
+	th_syms_free(&syms);
+	th_log_free(&log);
+	th_run_free(&r);
+}
