@@ -1,6 +1,9 @@
-/* logwrite.c: the log writer (see logwrite.h).  The file is opened lazily, created 0600 with
+/* logwrite.c: the log writer (see logwrite.h).  The file is created lazily, 0600 with
  * O_EXCL|O_NOFOLLOW (never through an existing file or symlink: the next free name is taken
- * and named on stderr).  A snapshot is only complete once its E line is on disk. */
+ * and named on stderr), and opened only while a snapshot is written, so a program that
+ * closes every descriptor and reuses the numbers never gets our lines in its files; each
+ * reopen checks it is still our file.  A snapshot is only complete once its E line is on
+ * disk. */
 #include "logwrite.h"
 #include "account.h"
 #include "cap.h"
@@ -19,6 +22,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -28,6 +32,10 @@ static char exe[4096], exe_name[256];
 static char cmdline[16384];
 static size_t cmdline_len;
 static bool disabled;                       /* open failed: said once, no more tries */
+static bool created;                        /* the file of this generation exists */
+static char log_path[OPT_STR_MAX + 4200];
+static dev_t log_dev;
+static ino_t log_ino;
 static uint32_t gen = 1;                    /* log generation; new in each fork child */
 static uint64_t seq;                        /* next snapshot number in this file */
 static unsigned long long modules_seen;
@@ -99,6 +107,12 @@ static int open_log(void)
 		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_APPEND,
 			      0600);
 		if (fd >= 0) {
+			struct stat st;
+			if (fstat(fd, &st) == 0) {
+				log_dev = st.st_dev;
+				log_ino = st.st_ino;
+			}
+			memcpy(log_path, path, strlen(path) + 1);
 			if (i > 1) {
 				char msg[sizeof path * 2 + 64];
 				fmt_t m;
@@ -328,22 +342,56 @@ static uint64_t write_records(uint32_t limit, bool leaks)
 	return nrec;
 }
 
+/* The next snapshot goes to a new file, which gets the whole header and every stack. */
+static void new_generation(void)
+{
+	created = false;
+	gen++;
+	seq = 0;
+	modules_seen = 0;
+	jit_said = false;
+}
+
+/* Our file, opened for one snapshot; -1 (and a new generation) when it was removed or
+ * replaced meanwhile. */
+static int reopen_log(void)
+{
+	int fd = open(log_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == log_dev && st.st_ino == log_ino)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	char msg[sizeof log_path + 96];
+	fmt_t m;
+	fmt_init(&m, msg, sizeof msg);
+	fmt_str(&m, "log ");
+	fmt_str(&m, log_path);
+	fmt_str(&m, " was removed or replaced; starting a new log");
+	fmt_say(msg);
+	new_generation();
+	return -1;
+}
+
 int64_t logwrite_snapshot(int reason, bool leaks)
 {
 	int saved = errno;
 	int64_t result = -1;
 	pthread_mutex_lock(&lock);
-	if (lb.fd < 0 && !disabled) {
+	lb.err = 0;
+	lb.len = 0;
+	if (!disabled && created)
+		lb.fd = reopen_log();
+	if (!disabled && !created) {
 		lb.fd = open_log();
-		lb.err = 0;
-		lb.len = 0;
 		disabled = lb.fd < 0;
-		if (!disabled) {
+		created = !disabled;
+		if (created) {
 			write_header();
 			modules_seen = modules_write(&lb);
 		}
 	}
-	if (lb.fd < 0 || lb.err)
+	if (lb.fd < 0)
 		goto out;
 	if (modules_changed(modules_seen))
 		modules_seen = modules_write(&lb);
@@ -386,7 +434,10 @@ int64_t logwrite_snapshot(int reason, bool leaks)
 		fmt_str(&f, strerrorname_np(lb.err));
 		fmt_str(&f, "; no further snapshots");
 		fmt_say(msg);
+		disabled = true;
 	}
+	close(lb.fd);
+	lb.fd = -1;
 out:
 	pthread_mutex_unlock(&lock);
 	errno = saved;
@@ -396,14 +447,9 @@ out:
 void logwrite_child(void)
 {
 	pthread_mutex_init(&lock, NULL);
-	if (lb.fd >= 0)
-		close(lb.fd);
-	lb.fd = -1;
+	lb.fd = -1;   /* only open inside a snapshot, and the lock keeps fork out of those */
 	lb.len = 0;
 	lb.err = 0;
 	disabled = false;
-	gen++;
-	seq = 0;
-	modules_seen = 0;
-	jit_said = false;
+	new_generation();
 }

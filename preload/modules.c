@@ -68,7 +68,7 @@ static int write_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	const char *path = info->dlpi_name;
 	if (!path || !*path) {
 		if (!exe_path[0]) {
-			ssize_t n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
+			ssize_t n = readlink("/proc/thread-self/exe", exe_path, sizeof exe_path - 1);
 			exe_path[n > 0 ? n : 0] = '\0';
 		}
 		path = exe_path;

@@ -37,7 +37,7 @@ static char *read_maps(size_t *len, size_t *cap)
 		char *buf = sys_alloc(*cap, false);
 		if (!buf)
 			return NULL;
-		int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+		int fd = open("/proc/thread-self/maps", O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			sys_free(buf, *cap);
 			return NULL;
@@ -176,7 +176,9 @@ static void drain(scan_t *s)
 /* Read a root range through the kernel so a range unmapped meanwhile cannot fault us. */
 static void scan_resident(scan_t *s, uintptr_t lo, uintptr_t hi, uintptr_t *buf, size_t bufwords)
 {
-	pid_t self = getpid();
+	/* our own thread, not the process: after pthread_exit from main, the group leader is a
+	 * zombie without memory and process_vm_readv on its pid fails */
+	pid_t self = sys_gettid();
 	while (lo < hi) {
 		size_t bytes = hi - lo < bufwords * sizeof *buf ? hi - lo : bufwords * sizeof *buf;
 		struct iovec local = { buf, bytes }, remote = { (void *)lo, bytes };

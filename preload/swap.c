@@ -72,7 +72,7 @@ static bool candidate(int fd, char *path, size_t cap)
 	char link[40];
 	fmt_t f;
 	fmt_init(&f, link, sizeof link);
-	fmt_str(&f, "/proc/self/fd/");
+	fmt_str(&f, "/proc/thread-self/fd/");   /* the leader may be a zombie */
 	fmt_u64(&f, (uint64_t)fd);
 	ssize_t n = readlink(link, path, cap - 1);
 	if (n <= 0)

@@ -3,8 +3,15 @@
  * are claimed with a CAS; when all are taken, dead ones are reused. */
 #include "threads.h"
 
+#include "fmt.h"
+#include "sys.h"
+
+#include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define SLOTS 4096
 
@@ -15,6 +22,9 @@ static struct {
 	uintptr_t stack_addr;
 	uintptr_t tcb;          /* pthread_self() */
 } slots[SLOTS];
+
+#define INTERNAL_MAX 8
+static _Atomic pid_t internal[INTERNAL_MAX];
 
 static pthread_key_t key;
 static bool have_key;
@@ -80,8 +90,83 @@ bool threads_dead_stack(uintptr_t lo, uintptr_t hi, uintptr_t *tcb)
 
 void threads_postfork_child(void)
 {
+	for (int i = 0; i < INTERNAL_MAX; i++)
+		atomic_store(&internal[i], 0);
 	/* Only the forking thread survives in the child. */
 	for (int i = 0; i < SLOTS; i++)
 		if (i + 1 != my_slot && atomic_load(&slots[i].state) == ALIVE)
 			atomic_store(&slots[i].state, DEAD);
+}
+
+void threads_internal_start(void)
+{
+	pid_t tid = sys_gettid();
+	for (int i = 0; i < INTERNAL_MAX; i++) {
+		pid_t expected = 0;
+		if (atomic_compare_exchange_strong(&internal[i], &expected, tid))
+			return;
+	}
+}
+
+static bool is_internal(pid_t tid)
+{
+	for (int i = 0; i < INTERNAL_MAX; i++)
+		if (atomic_load(&internal[i]) == tid)
+			return true;
+	return false;
+}
+
+/* State letter of a task from /proc/self/task/TID/stat ("TID (comm) S ..."), 0 if gone. */
+static char task_state(pid_t tid)
+{
+	char path[64], buf[512];
+	fmt_t f;
+	fmt_init(&f, path, sizeof path);
+	fmt_str(&f, "/proc/self/task/");
+	fmt_u64(&f, (uint64_t)tid);
+	fmt_str(&f, "/stat");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	const char *paren = NULL;
+	for (ssize_t i = n - 1; i >= 0 && !paren; i--)
+		if (buf[i] == ')')
+			paren = buf + i;
+	return paren && paren[1] == ' ' ? paren[2] : 0;
+}
+
+bool threads_only_internal_left(void)
+{
+	pid_t pid = getpid();
+	char st = task_state(pid);
+	if (st != 'Z' && st != 'X')
+		return false;   /* the usual case: main is running, one small read a check */
+	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	char buf[4096];
+	bool others = false;
+	long n;
+	while (!others && (n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+		for (long off = 0; off < n && !others;) {
+			struct dirent64 *d = (struct dirent64 *)(buf + off);
+			off += d->d_reclen;
+			if (d->d_name[0] < '0' || d->d_name[0] > '9')
+				continue;
+			pid_t tid = 0;
+			for (const char *c = d->d_name; *c >= '0' && *c <= '9'; c++)
+				tid = tid * 10 + (*c - '0');
+			if (tid == pid || is_internal(tid))
+				continue;
+			char ts = task_state(tid);
+			others = ts != 0 && ts != 'Z' && ts != 'X';
+		}
+	}
+	close(fd);
+	return !others;
 }

@@ -15,4 +15,11 @@ void threads_note(void);
 bool threads_dead_stack(uintptr_t lo, uintptr_t hi, uintptr_t *tcb);
 void threads_postfork_child(void);
 
+/* The guard's own threads (snapshot writer, lazy-swap handler) call this when they start. */
+void threads_internal_start(void);
+/* True when the program has no thread left: its main thread has ended (pthread_exit) and
+ * every task still alive is one of ours.  glibc exits the process when the last thread
+ * ends, but counts ours, so the writer has to notice this and exit on the program's behalf. */
+bool threads_only_internal_left(void);
+
 #endif

@@ -3,6 +3,7 @@
  * and the handler holds our lock from looking an address up until its chunk is copied in,
  * so an entry (and its fd) cannot vanish or be reused under a fill in progress. */
 #include "uffd.h"
+#include "threads.h"
 #include "fmt.h"
 #include "state.h"
 #include "swapfill.h"
@@ -170,6 +171,7 @@ static void serve(int fd, uintptr_t addr)
 static void *handler_main(void *arg)
 {
 	ag_in_hook = 1;   /* anything we call that allocates is passed straight to libc */
+	threads_internal_start();
 	int fd = (int)(intptr_t)arg;
 	for (;;) {
 		struct uffd_msg msg;

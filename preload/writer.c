@@ -1,6 +1,7 @@
 /* writer.c: the snapshot writer thread (see writer.h).  Requests are bits in an atomic word
- * plus a byte on an eventfd, so hooks and signal handlers can ask without blocking; the
- * thread runs with every signal blocked and writes snapshots off the allocation path. */
+ * and a futex wake-up, so hooks and signal handlers can ask without blocking and without a
+ * file descriptor the program could close or see; the thread runs with every signal blocked
+ * and writes snapshots off the allocation path. */
 #include "writer.h"
 #include "fmt.h"
 #include "logwrite.h"
@@ -8,18 +9,25 @@
 #include "state.h"
 #include "sys.h"
 
+#include "threads.h"
+
 #include <errno.h>
-#include <poll.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <sys/eventfd.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#define WRITER_STACK (256 * 1024)
+/* Large enough for the program's atexit handlers, which run here when the program ends
+ * by pthread_exit from main (see threads_only_internal_left). */
+#define WRITER_STACK (1024 * 1024)
+/* How often the writer looks whether the program has ended without exiting. */
+#define CHECK_MS 1000
 
-static int efd = -1;
+static _Atomic uint32_t wake;        /* futex word: bumped on every request */
 static _Atomic unsigned pending;
 static _Atomic bool running;
 static pthread_t thread;
@@ -39,11 +47,8 @@ void writer_request(int reason)
 {
 	int saved = errno;
 	atomic_fetch_or(&pending, 1u << reason);
-	if (efd >= 0) {
-		uint64_t one = 1;
-		ssize_t n = write(efd, &one, sizeof one);
-		(void)n;
-	}
+	atomic_fetch_add(&wake, 1);
+	syscall(SYS_futex, &wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	errno = saved;
 }
 
@@ -58,24 +63,28 @@ static int pick(unsigned bits)
 	return AG_REASON_INTERVAL;
 }
 
+static void sleep_until_woken(uint32_t seen, uint64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+	if (atomic_load(&pending) == 0)
+		syscall(SYS_futex, &wake, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
+}
+
 static void *writer_main(void *arg)
 {
 	ag_in_hook = 1;   /* anything we call that allocates is passed straight to libc */
+	threads_internal_start();
 	uint64_t period = ag_config.interval * 1000000ull;
 	uint64_t next = period ? sys_now_ns() + period : 0;
 	while (atomic_load(&ag_phase) == AG_READY) {
-		int timeout = -1;
+		uint32_t seen = atomic_load(&wake);
+		uint64_t ms = CHECK_MS;
 		if (period) {
 			uint64_t now = sys_now_ns();
-			timeout = next > now ? (int)((next - now + 999999) / 1000000) : 0;
+			uint64_t left = next > now ? (next - now + 999999) / 1000000 : 0;
+			ms = left < ms ? left : ms;
 		}
-		struct pollfd p = { .fd = efd, .events = POLLIN };
-		int r = poll(&p, 1, timeout);
-		if (r > 0) {
-			uint64_t v;
-			ssize_t n = read(efd, &v, sizeof v);
-			(void)n;
-		}
+		sleep_until_woken(seen, ms);
 		unsigned bits = atomic_exchange(&pending, 0);
 		if (period && sys_now_ns() >= next) {
 			bits |= 1u << AG_REASON_INTERVAL;
@@ -84,6 +93,12 @@ static void *writer_main(void *arg)
 		}
 		if (bits && atomic_load(&ag_phase) == AG_READY)
 			logwrite_snapshot(pick(bits), false);
+		if (threads_only_internal_left()) {
+			/* main called pthread_exit and its last thread has ended: glibc would now
+			 * exit(0), but it still counts us.  Exit as it would, as a program thread. */
+			ag_in_hook = 0;
+			exit(0);
+		}
 	}
 	return NULL;
 }
@@ -92,8 +107,6 @@ int writer_start(void)
 {
 	if (atomic_load(&running))
 		return 0;
-	if (efd < 0)
-		efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	/* Its stack is internal memory: small, and skipped by the exit scan. */
 	static void *stack;
 	if (!stack)
@@ -164,9 +177,6 @@ void writer_postfork_child(void)
 	logwrite_child();
 	atomic_store(&running, false);
 	atomic_store(&pending, 0);
-	if (efd >= 0)
-		close(efd);
-	efd = -1;
 	if (atomic_load(&ag_phase) == AG_READY)
 		writer_start();
 }
