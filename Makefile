@@ -1,7 +1,7 @@
 # Makefile: builds build/liballocguard.so (the preload) and build/allocguard (the CLI).
 #   make            build both            make test      unit + integration tests
 #   make demo       leak + growth demo    make install   PREFIX=/usr/local
-#   make bench      benchmarks            make fuzz      fuzz the log reader (AFL++)
+#   make bench      benchmarks            make fuzz      fuzz the log reader (libFuzzer)
 # Quiet unless V=1.  Missing Debian packages are installed when root (see .ci/deps.sh).
 
 V ?= 0
@@ -114,8 +114,19 @@ install: all
 options-table: $(B)/allocguard
 	$(Q)$(B)/allocguard run --options-table
 
+# libFuzzer on the log reader, every report and symbolization (FUZZ_SECONDS, default 300).
+FUZZ_SRC := $(filter-out analyzer/main.c analyzer/run.c analyzer/summary.c analyzer/commands.c \
+	analyzer/help.c,$(ANALYZER_SRC)) $(SHARED_SRC)
+$(B)/fuzz_logread: tests/fuzz/fuzz_logread.c $(FUZZ_SRC) $(PB).c
+	$(call say,FUZZ,$@)
+	$(Q)clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
+		-Ipreload -Ianalyzer -I$(B) $^ -ldw -lelf -lprotobuf-c -lz -lm -o $@
+fuzz: $(B)/fuzz_logread
+	$(Q)mkdir -p $(B)/fuzz-corpus && $(B)/fuzz_logread -max_len=8192 \
+		-max_total_time=$${FUZZ_SECONDS:-300} $(B)/fuzz-corpus tests/data
+
 clean:
 	rm -rf $(B)
 
-.PHONY: all examples test demo bench install options-table clean
+.PHONY: all examples test demo bench fuzz install options-table clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -68,7 +68,7 @@ static int find_library(char *out, size_t len)
 }
 
 /* Does name match pat, where "%p" and "%e" stand for any run of characters and "%%" for
- * "%"?  (Our own matcher: <glob.h> is shadowed by preload/glob.h on the include path.) */
+ * "%"?  (%p and %e are not glob syntax, hence this small matcher.) */
 static int pattern_match(const char *pat, const char *name)
 {
 	if (pat[0] == '%' && (pat[1] == 'p' || pat[1] == 'e')) {

@@ -4,7 +4,7 @@
  * Runs on the mmap hook path: no malloc, no stdio. */
 #include "swap.h"
 #include "fmt.h"
-#include "glob.h"
+#include "swapglob.h"
 #include "logfmt.h"
 #include "maptab.h"
 #include "stacks.h"

@@ -4,7 +4,7 @@
 #include <fnmatch.h>
 #include <string.h>
 
-#include "glob.h"
+#include "swapglob.h"
 
 static bool m(const char *pat, const char *s)
 {

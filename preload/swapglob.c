@@ -1,7 +1,7 @@
-/* glob.c: shell-glob matching without allocation (see glob.h).  '*' is handled by the
+/* swapglob.c: shell-glob matching without allocation (see swapglob.h).  '*' is handled by the
  * classic single backtrack point: on a mismatch, retry from the last '*' one character
  * further on, which is linear-ish and needs no recursion. */
-#include "glob.h"
+#include "swapglob.h"
 
 #include <string.h>
 

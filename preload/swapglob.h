@@ -1,8 +1,8 @@
-/* glob.h: a malloc-free shell-glob matcher for ALLOCGUARD_SWAP's file patterns (`*`, `?`,
+/* swapglob.h: a malloc-free shell-glob matcher for ALLOCGUARD_SWAP's file patterns (`*`, `?`,
  * `[...]` with ranges and `!`/`^`, `\` escapes).  fnmatch(3) may allocate, so it cannot run
  * on the mmap hook path.  `*` also matches '/', as fnmatch without FNM_PATHNAME. */
-#ifndef ALLOCGUARD_GLOB_H
-#define ALLOCGUARD_GLOB_H
+#ifndef ALLOCGUARD_SWAPGLOB_H
+#define ALLOCGUARD_SWAPGLOB_H
 
 #include <stdbool.h>
 #include <stddef.h>
