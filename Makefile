@@ -94,8 +94,15 @@ $(B)/test_suite: $(TEST_OBJ) $(PRELOAD_UNIT_OBJ) $(ANALYZER_UNIT_OBJ)
 
 examples: $(EXAMPLES)
 
+# node-llama-cpp and two random-weight GGUFs for the model-swap tests, from the npm registry.
+# Best effort: without them those tests skip and say why.
+$(B)/nlc/.ready: examples/node_llama_setup.sh examples/gguf_tiny.js | $(B)/.deps-test
+	$(Q)if command -v npm >/dev/null 2>&1 && sh examples/node_llama_setup.sh $(abspath $(B)) \
+		>$(B)/nlc-setup.log 2>&1; then touch $@; \
+	else echo "  (node-llama-cpp setup failed, see $(B)/nlc-setup.log: its tests will skip)"; fi
+
 # Tests run from the top directory; they find the build through AG_BUILD.
-test: all examples $(B)/.deps-test $(B)/test_suite
+test: all examples $(B)/.deps-test $(B)/test_suite $(B)/nlc/.ready
 	$(Q)AG_BUILD=$(abspath $(B)) AG_ROOT=$(CURDIR) $(B)/test_suite --jobs 2 $(TEST_ARGS)
 
 demo: all examples
