@@ -1,6 +1,7 @@
 /* cap.c: cap thresholds, edge-triggered events and on-cap actions (see cap.h).  Runs on the
  * allocation hot path: the common case is one atomic add and two compares. */
 #include "cap.h"
+#include "evring.h"
 #include "fmt.h"
 #include "state.h"
 #include "sys.h"
@@ -19,12 +20,7 @@ static uint64_t warn_pct, crit_pct;
 /* Which events have fired and not been re-armed: bit per cap_ev_kind_t. */
 static _Atomic unsigned fired;
 
-#define EV_RING 1024
-static struct {
-	_Atomic uint64_t seq;    /* slot index + 1 once written */
-	cap_event_t ev;
-} ring[EV_RING];
-static _Atomic uint64_t ring_head, ring_tail;
+EVRING(events, cap_event_t, 1024);
 
 void cap_init(const ag_config_t *c)
 {
@@ -51,27 +47,19 @@ const char *cap_event_name(int kind)
 
 static void queue_event(int kind, uint64_t bytes)
 {
-	uint64_t slot = atomic_fetch_add_explicit(&ring_head, 1, memory_order_relaxed);
-	if (slot - atomic_load_explicit(&ring_tail, memory_order_acquire) >= EV_RING)
+	uint64_t ticket;
+	cap_event_t *ev = evring_claim(&events, &ticket);
+	if (!ev)
 		return;   /* writer far behind: the message on stderr still went out */
-	ring[slot % EV_RING].ev.t_ns = sys_now_ns() - ag_start_ns;
-	ring[slot % EV_RING].ev.bytes = bytes;
-	ring[slot % EV_RING].ev.kind = kind;
-	atomic_store_explicit(&ring[slot % EV_RING].seq, slot + 1, memory_order_release);
+	ev->t_ns = sys_now_ns() - ag_start_ns;
+	ev->bytes = bytes;
+	ev->kind = kind;
+	evring_publish(&events, ticket);
 }
 
 size_t cap_events_take(cap_event_t *out, size_t max)
 {
-	size_t n = 0;
-	uint64_t tail = atomic_load_explicit(&ring_tail, memory_order_relaxed);
-	while (n < max) {
-		if (atomic_load_explicit(&ring[tail % EV_RING].seq, memory_order_acquire) != tail + 1)
-			break;
-		out[n++] = ring[tail % EV_RING].ev;
-		tail++;
-	}
-	atomic_store_explicit(&ring_tail, tail, memory_order_release);
-	return n;
+	return evring_take(&events, out, max);
 }
 
 /* Refusals of single requests far beyond the cap: at most one report a second. */

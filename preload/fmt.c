@@ -3,6 +3,7 @@
 #include "fmt.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -114,6 +115,32 @@ void fmt_size(fmt_t *f, uint64_t bytes)
 	fmt_u64(f, tenths);
 	fmt_chr(f, ' ');
 	fmt_str(f, units[u]);
+}
+
+ssize_t fmt_read_file(const char *path, char *buf, size_t cap)
+{
+	int saved = errno;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t len = -1;
+	if (fd >= 0 && cap) {
+		ssize_t n;
+		len = 0;
+		while ((size_t)len < cap - 1 && (n = read(fd, buf + len, cap - 1 - (size_t)len)) != 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				len = -1;
+				break;
+			}
+			len += n;
+		}
+		if (len >= 0)
+			buf[len] = '\0';
+	}
+	if (fd >= 0)
+		close(fd);
+	errno = saved;
+	return len;
 }
 
 int fmt_write_all(int fd, const char *buf, size_t len)

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 typedef struct {
 	char *buf;
@@ -25,6 +26,9 @@ void fmt_escaped(fmt_t *f, const char *s);
 /* Human size: "512 B", "1.5 KiB", "200.0 MiB". */
 void fmt_size(fmt_t *f, uint64_t bytes);
 
+/* Read a small file (/proc, /sys) into buf, NUL-terminated, up to cap - 1 bytes; returns
+ * the length, or -1 when it cannot be opened or read.  errno preserved. */
+ssize_t fmt_read_file(const char *path, char *buf, size_t cap);
 /* Write all of buf to fd, retrying on EINTR and short writes; errno preserved. */
 int fmt_write_all(int fd, const char *buf, size_t len);
 /* Write "allocguard: <msg>\n" to stderr in one write(2); errno preserved. */

@@ -48,14 +48,8 @@ uint64_t logwrite_written(void) { return atomic_load(&written); }
 
 static void read_cmdline(void)
 {
-	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t n;
-	while (cmdline_len < sizeof cmdline - 1 &&
-	       (n = read(fd, cmdline + cmdline_len, sizeof cmdline - 1 - cmdline_len)) > 0)
-		cmdline_len += (size_t)n;
-	close(fd);
+	ssize_t n = fmt_read_file("/proc/self/cmdline", cmdline, sizeof cmdline);
+	cmdline_len = n > 0 ? (size_t)n : 0;
 }
 
 void logwrite_init(void)

@@ -49,20 +49,27 @@ static void build_id(const struct dl_phdr_info *info, fmt_t *f)
 	fmt_chr(f, '-');
 }
 
-static int write_cb(struct dl_phdr_info *info, size_t size, void *arg)
+void modules_range(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi)
 {
-	logbuf_t *lb = arg;
-	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	*lo = UINTPTR_MAX;
+	*hi = 0;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		if (ph->p_type != PT_LOAD)
 			continue;
 		uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-		if (a < lo)
-			lo = a;
-		if (a + ph->p_memsz > hi)
-			hi = a + ph->p_memsz;
+		if (a < *lo)
+			*lo = a;
+		if (a + ph->p_memsz > *hi)
+			*hi = a + ph->p_memsz;
 	}
+}
+
+static int write_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	logbuf_t *lb = arg;
+	uintptr_t lo, hi;
+	modules_range(info, &lo, &hi);
 	if (lo >= hi)
 		return 0;
 	const char *path = info->dlpi_name;

@@ -7,6 +7,12 @@
 
 #include <stdbool.h>
 
+#include <link.h>
+#include <stdint.h>
+
+/* The address range [lo, hi) covered by an object's PT_LOAD segments (lo >= hi: none). */
+void modules_range(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi);
+
 /* Whether objects were loaded or unloaded since the last modules_write for this log. */
 bool modules_changed(unsigned long long seen);
 /* Write an M line per module; returns the load counter to pass to modules_changed. */

@@ -111,14 +111,8 @@ static const char *leading_u64(const char *s, uint64_t *v)
 static uint64_t read_u64_file(const char *path)
 {
 	char buf[64];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fmt_read_file(path, buf, sizeof buf) <= 0)
 		return 0;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	uint64_t v = 0;
 	if (!leading_u64(buf, &v))
 		return 0;   /* "max" or garbage: no limit */
@@ -129,14 +123,8 @@ static uint64_t read_u64_file(const char *path)
 static uint64_t cgroup_limit(void)
 {
 	char buf[4096];
-	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fmt_read_file("/proc/self/cgroup", buf, sizeof buf) <= 0)
 		return 0;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	uint64_t limit = 0;
 	char *line = strstr(buf, "0::");
 	if (line) {

@@ -6,6 +6,7 @@
 
 #include "stacks.h"
 #include "logfmt.h"
+#include "modules.h"
 #include "stacktab.h"
 #include "state.h"
 #include "threads.h"
@@ -21,31 +22,13 @@ static _Atomic bool ready;
 
 static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	uintptr_t probe = (uintptr_t)arg;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_LOAD)
-			continue;
-		uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
-		if (probe >= lo && probe < hi) {
-			/* the whole module, all its segments */
-			uintptr_t mlo = UINTPTR_MAX, mhi = 0;
-			for (int j = 0; j < info->dlpi_phnum; j++) {
-				const ElfW(Phdr) *q = &info->dlpi_phdr[j];
-				if (q->p_type != PT_LOAD)
-					continue;
-				uintptr_t a = info->dlpi_addr + q->p_vaddr;
-				if (a < mlo)
-					mlo = a;
-				if (a + q->p_memsz > mhi)
-					mhi = a + q->p_memsz;
-			}
-			self_lo = mlo;
-			self_hi = mhi;
-			return 1;
-		}
-	}
-	return 0;
+	uintptr_t probe = (uintptr_t)arg, lo, hi;
+	modules_range(info, &lo, &hi);
+	if (probe < lo || probe >= hi)
+		return 0;
+	self_lo = lo;
+	self_hi = hi;
+	return 1;
 }
 
 void stacks_init(void)

@@ -3,6 +3,7 @@
  * first touch through uffd.c), records the piece in maptab and queues the log's W events.
  * Runs on the mmap hook path: no malloc, no stdio. */
 #include "swap.h"
+#include "evring.h"
 #include "fmt.h"
 #include "swapglob.h"
 #include "logfmt.h"
@@ -26,21 +27,16 @@
 #define FADVISE_WINDOW ((size_t)64 << 20)
 #define RW (PROT_READ | PROT_WRITE)
 
-#define EV_RING 64
-static struct {
-	_Atomic uint64_t seq;    /* slot index + 1 once written */
-	swap_event_t ev;
-} ring[EV_RING];
-static _Atomic uint64_t ring_head, ring_tail;
+EVRING(events, swap_event_t, 64);
 
 void swap_init(void) {}
 
 static void queue_event(uint64_t bytes, const char *mode, const char *path)
 {
-	uint64_t slot = atomic_fetch_add_explicit(&ring_head, 1, memory_order_relaxed);
-	if (slot - atomic_load_explicit(&ring_tail, memory_order_acquire) >= EV_RING)
+	uint64_t ticket;
+	swap_event_t *ev = evring_claim(&events, &ticket);
+	if (!ev)
 		return;   /* the writer is far behind: drop, as cap.c does */
-	swap_event_t *ev = &ring[slot % EV_RING].ev;
 	ev->t_ns = sys_now_ns() - ag_start_ns;
 	ev->bytes = bytes;
 	fmt_t f;
@@ -48,21 +44,12 @@ static void queue_event(uint64_t bytes, const char *mode, const char *path)
 	fmt_str(&f, mode);
 	fmt_init(&f, ev->path, sizeof ev->path);
 	fmt_str(&f, path);
-	atomic_store_explicit(&ring[slot % EV_RING].seq, slot + 1, memory_order_release);
+	evring_publish(&events, ticket);
 }
 
 size_t swap_events_take(swap_event_t *out, size_t max)
 {
-	size_t n = 0;
-	uint64_t tail = atomic_load_explicit(&ring_tail, memory_order_relaxed);
-	while (n < max) {
-		if (atomic_load_explicit(&ring[tail % EV_RING].seq, memory_order_acquire) != tail + 1)
-			break;
-		out[n++] = ring[tail % EV_RING].ev;
-		tail++;
-	}
-	atomic_store_explicit(&ring_tail, tail, memory_order_release);
-	return n;
+	return evring_take(&events, out, max);
 }
 
 /* The file behind fd, when it is a model file we should serve: regular, readable, named by

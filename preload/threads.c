@@ -125,14 +125,9 @@ static char task_state(pid_t tid)
 	fmt_str(&f, "/proc/self/task/");
 	fmt_u64(&f, (uint64_t)tid);
 	fmt_str(&f, "/stat");
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
+	ssize_t n = fmt_read_file(path, buf, sizeof buf);
 	if (n <= 0)
 		return 0;
-	buf[n] = '\0';
 	const char *paren = NULL;
 	for (ssize_t i = n - 1; i >= 0 && !paren; i--)
 		if (buf[i] == ')')
