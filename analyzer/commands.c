@@ -160,24 +160,14 @@ static int single(const char *name, int argc, char **argv, single_fn fn)
 	return status;
 }
 
-static int growth_fn(const ag_log_t *l, symbols_t *s, const report_opts_t *o, FILE *f)
-{
-	return growth_print(l, s, o, f);
-}
-
-static int report_fn(const ag_log_t *l, symbols_t *s, const report_opts_t *o, FILE *f)
-{
-	return report_print(l, s, o, f);
-}
-
 int cmd_growth(int argc, char **argv)
 {
-	return single("growth", argc, argv, growth_fn);
+	return single("growth", argc, argv, growth_print);
 }
 
 int cmd_report(int argc, char **argv)
 {
-	return single("report", argc, argv, report_fn);
+	return single("report", argc, argv, report_print);
 }
 
 int cmd_leaks(int argc, char **argv)
