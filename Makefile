@@ -101,8 +101,15 @@ $(B)/nlc/.ready: examples/node_llama_setup.sh examples/gguf_tiny.js | $(B)/.deps
 		>$(B)/nlc-setup.log 2>&1; then touch $@; \
 	else echo "  (node-llama-cpp setup failed, see $(B)/nlc-setup.log: its tests will skip)"; fi
 
+# onnxruntime-node and two external-data ONNX models for the model-swap tests, from the npm
+# registry.  Best effort, as above.
+$(B)/ort/.ready: examples/onnx_setup.sh examples/onnx_tiny.js examples/onnx_run.js | $(B)/.deps-test
+	$(Q)if command -v npm >/dev/null 2>&1 && sh examples/onnx_setup.sh $(abspath $(B)) \
+		>$(B)/ort-setup.log 2>&1; then touch $@; \
+	else echo "  (onnxruntime-node setup failed, see $(B)/ort-setup.log: its tests will skip)"; fi
+
 # Tests run from the top directory; they find the build through AG_BUILD.
-test: all examples $(B)/.deps-test $(B)/test_suite $(B)/nlc/.ready
+test: all examples $(B)/.deps-test $(B)/test_suite $(B)/nlc/.ready $(B)/ort/.ready
 	$(Q)AG_BUILD=$(abspath $(B)) AG_ROOT=$(CURDIR) $(B)/test_suite --jobs 2 $(TEST_ARGS)
 
 demo: all examples

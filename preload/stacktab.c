@@ -1,6 +1,11 @@
 /* stacktab.c: lock-free stack interning (see stacktab.h).  Records are bump-allocated from
- * internal chunks and never freed; a fixed open-addressing index maps hashes to records, and
- * a two-level array maps ids to records.  Inserting is one CAS on an empty index slot. */
+ * internal chunks and never freed; an open-addressing index maps hashes to records, and a
+ * two-level array maps ids to records.  Inserting is one CAS on an empty index slot.
+ *
+ * The index has two levels so a small program pays for a small one (2 MiB, resident as
+ * soon as a few thousand stacks are spread over it): a stack goes to the big second level
+ * only when its whole probe window in the first is taken.  Slots are never emptied, so a
+ * lookup that meets an empty slot in the first level knows the stack is nowhere. */
 #include "stacktab.h"
 #include "fmt.h"
 #include "sys.h"
@@ -9,14 +14,21 @@
 #include <stdbool.h>
 #include <string.h>
 
-#define INDEX_BITS 21                      /* 2M slots: up to ~1.4M distinct stacks */
-#define INDEX_SLOTS (1u << INDEX_BITS)
-#define MAX_STACKS (INDEX_SLOTS / 10 * 7)
+typedef struct {
+	_Atomic(_Atomic(stack_rec_t *) *) slots;   /* allocated on first use */
+	uint32_t bits;
+	uint32_t window;                            /* probes before moving on */
+} level_t;
+
+static level_t levels[2] = {
+	{ .bits = 18, .window = 64 },               /* 256K slots, 2 MiB */
+	{ .bits = 22, .window = 1u << 22 },         /* 4M slots, 32 MiB, for huge programs */
+};
+#define MAX_STACKS ((1u << 22) / 10 * 7)
 #define IDS_PER_PAGE 65536u
 #define ID_PAGES (MAX_STACKS / IDS_PER_PAGE + 1)
 #define CHUNK_BYTES (4u << 20)
 
-static _Atomic(stack_rec_t *) *index_slots;
 static _Atomic(_Atomic(stack_rec_t *) *) id_pages[ID_PAGES];
 static _Atomic uint32_t next_id = 1;
 
@@ -36,17 +48,19 @@ static uint64_t hash_frames(char kind, const uintptr_t *frames, int depth)
 	return h ? h : 1;
 }
 
-static bool init_index(void)
+static _Atomic(stack_rec_t *) *level_slots(level_t *lv)
 {
-	if (atomic_load_explicit(&index_slots, memory_order_acquire))
-		return true;
-	void *p = sys_alloc(INDEX_SLOTS * sizeof(stack_rec_t *), true);
-	if (!p)
-		return false;
-	void *expected = NULL;
-	if (!atomic_compare_exchange_strong(&index_slots, (_Atomic(stack_rec_t *) **)&expected, p))
-		sys_free(p, INDEX_SLOTS * sizeof(stack_rec_t *));
-	return true;
+	_Atomic(stack_rec_t *) *p = atomic_load_explicit(&lv->slots, memory_order_acquire);
+	if (p)
+		return p;
+	size_t bytes = ((size_t)1 << lv->bits) * sizeof(stack_rec_t *);
+	_Atomic(stack_rec_t *) *fresh = sys_alloc(bytes, true);
+	if (!fresh)
+		return NULL;
+	if (atomic_compare_exchange_strong(&lv->slots, &p, fresh))
+		return fresh;
+	sys_free(fresh, bytes);
+	return p;
 }
 
 /* Bump allocation from the current chunk; a new chunk under a lock when it runs out. */
@@ -107,42 +121,51 @@ static uint32_t table_full(void)
 	return 0;
 }
 
+/* A new record for the stack, published under a fresh id; NULL when out of room. */
+static stack_rec_t *new_record(uint64_t h, char kind, const uintptr_t *frames, int depth)
+{
+	uint32_t id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+	if (id >= MAX_STACKS)
+		return NULL;
+	stack_rec_t *r = rec_alloc(sizeof *r + (size_t)depth * sizeof *frames);
+	if (!r)
+		return NULL;
+	memset(r, 0, sizeof *r);
+	r->hash = h;
+	r->id = id;
+	r->depth = (uint16_t)depth;
+	r->kind = kind;
+	memcpy(r->frames, frames, (size_t)depth * sizeof *frames);
+	return publish_id(id, r) ? r : NULL;
+}
+
 uint32_t stacktab_intern(char kind, const uintptr_t *frames, int depth)
 {
-	if (!init_index())
-		return table_full();
 	uint64_t h = hash_frames(kind, frames, depth);
 	stack_rec_t *mine = NULL;
-	for (uint32_t i = (uint32_t)h & (INDEX_SLOTS - 1), probes = 0; probes < INDEX_SLOTS;
-	     i = (i + 1) & (INDEX_SLOTS - 1), probes++) {
-		stack_rec_t *r = atomic_load_explicit(&index_slots[i], memory_order_acquire);
-		if (r) {
-			if (same(r, h, kind, frames, depth))
-				return r->id;
-			continue;
+	for (int l = 0; l < 2; l++) {
+		_Atomic(stack_rec_t *) *slots = level_slots(&levels[l]);
+		if (!slots)
+			return table_full();
+		uint32_t mask = (1u << levels[l].bits) - 1;
+		uint32_t i = (uint32_t)(h >> (l * 20)) & mask;
+		for (uint32_t probes = 0; probes < levels[l].window; probes++, i = (i + 1) & mask) {
+			stack_rec_t *r = atomic_load_explicit(&slots[i], memory_order_acquire);
+			if (r) {
+				if (same(r, h, kind, frames, depth))
+					return r->id;
+				continue;
+			}
+			if (!mine && !(mine = new_record(h, kind, frames, depth)))
+				return table_full();
+			stack_rec_t *expected = NULL;
+			if (atomic_compare_exchange_strong_explicit(&slots[i], &expected, mine,
+								    memory_order_acq_rel,
+								    memory_order_acquire))
+				return mine->id;
+			if (same(expected, h, kind, frames, depth))
+				return expected->id;   /* another thread won; our record stays unused */
 		}
-		if (!mine) {
-			uint32_t id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
-			if (id >= MAX_STACKS)
-				return table_full();
-			mine = rec_alloc(sizeof *mine + (size_t)depth * sizeof *frames);
-			if (!mine)
-				return table_full();
-			memset(mine, 0, sizeof *mine);
-			mine->hash = h;
-			mine->id = id;
-			mine->depth = (uint16_t)depth;
-			mine->kind = kind;
-			memcpy(mine->frames, frames, (size_t)depth * sizeof *frames);
-			if (!publish_id(id, mine))
-				return table_full();
-		}
-		stack_rec_t *expected = NULL;
-		if (atomic_compare_exchange_strong_explicit(&index_slots[i], &expected, mine,
-							    memory_order_acq_rel, memory_order_acquire))
-			return mine->id;
-		if (same(expected, h, kind, frames, depth))
-			return expected->id;   /* another thread won; our record stays unused */
 	}
 	return table_full();
 }

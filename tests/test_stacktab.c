@@ -61,3 +61,20 @@ Test(stacktab, racing_threads_agree_on_ids)
 			cr_assert_neq(ids[0][i], ids[0][i - 1]);
 	}
 }
+
+Test(stacktab, more_stacks_than_the_first_level_holds)
+{
+	enum { N = 400000 };   /* the first level has 256K slots */
+	static uint32_t ids[N];
+	for (uintptr_t i = 0; i < N; i++) {
+		uintptr_t f[2] = { 0x500000 + i * 16, 0x600000 };
+		ids[i] = stacktab_intern(AG_KIND_HEAP, f, 2);
+		cr_assert_neq(ids[i], 0, "stack %lu got no id", (unsigned long)i);
+	}
+	for (uintptr_t i = 0; i < N; i++) {
+		uintptr_t f[2] = { 0x500000 + i * 16, 0x600000 };
+		cr_assert_eq(stacktab_intern(AG_KIND_HEAP, f, 2), ids[i], "stack %lu moved",
+			     (unsigned long)i);
+		cr_assert_eq(stacktab_get(ids[i])->frames[0], f[0]);
+	}
+}
