@@ -117,16 +117,23 @@ static void check_leaks(const th_log_t *log, const char *exe, const char *out, i
 	th_syms_free(&syms);
 }
 
-Test(integration_logs, leaks_exact_per_function)
+/* Run an example that prints its expected per-function leaks, and check its exit snapshot
+ * against them; the log stays loaded in *log for further checks. */
+static void run_check_leaks(const char *example, th_log_t *log, th_run_t *r)
 {
-	const char *exe = th_build("examples/leaks");
+	const char *exe = th_build(example);
 	const char *argv[] = { exe, NULL };
 	const char *env[] = { logpat, NULL };
+	run_ok(r, argv, env);
+	load_only_log(log, NULL, 0);
+	check_leaks(log, exe, r->out, 1);
+}
+
+Test(integration_logs, leaks_exact_per_function)
+{
 	th_run_t r;
-	run_ok(&r, argv, env);
 	th_log_t log;
-	load_only_log(&log, NULL, 0);
-	check_leaks(&log, exe, r.out, 1);
+	run_check_leaks("examples/leaks", &log, &r);
 	/* Unsampled, the stacks account for the whole heap at exit (up to what was allocated
 	 * before the guard could take stacks). */
 	long ex = th_log_find(&log, "exit");
@@ -146,14 +153,9 @@ Test(integration_logs, leaks_exact_per_function)
 
 Test(integration_logs, cxx_leaks_exact_per_function)
 {
-	const char *exe = th_build("examples/cxx_news");
-	const char *argv[] = { exe, NULL };
-	const char *env[] = { logpat, NULL };
 	th_run_t r;
-	run_ok(&r, argv, env);
 	th_log_t log;
-	load_only_log(&log, NULL, 0);
-	check_leaks(&log, exe, r.out, 1);
+	run_check_leaks("examples/cxx_news", &log, &r);
 	th_log_free(&log);
 	th_run_free(&r);
 }
@@ -162,14 +164,9 @@ Test(integration_logs, cxx_leaks_exact_per_function)
  * stack; and a dropped list whose nodes point to each other is all lost. */
 Test(integration_logs, reachability_scan)
 {
-	const char *exe = th_build("examples/reach");
-	const char *argv[] = { exe, NULL };
-	const char *env[] = { logpat, NULL };
 	th_run_t r;
-	run_ok(&r, argv, env);
 	th_log_t log;
-	load_only_log(&log, NULL, 0);
-	check_leaks(&log, exe, r.out, 1);
+	run_check_leaks("examples/reach", &log, &r);
 	th_log_free(&log);
 	th_run_free(&r);
 }
