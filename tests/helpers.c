@@ -836,3 +836,27 @@ const char *th_stack_func(const th_log_t *log, const th_stack_t *st, const th_sy
 	}
 	return NULL;
 }
+
+size_t th_swaps(const char *dir, const char *prefix, th_swap_t *out, size_t max)
+{
+	char **v;
+	size_t nlogs = th_list(dir, prefix, &v), count = 0;
+	for (size_t i = 0; i < nlogs; i++) {
+		char *log = th_slurp(v[i], NULL);
+		for (char *line = log; line && *line;
+		     line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+			unsigned long long t, bytes;
+			th_swap_t w;
+			if (line[0] != 'W' ||
+			    sscanf(line, "W %llu %llu %63s %899s", &t, &bytes, w.mode, w.path) != 4)
+				continue;
+			w.bytes = bytes;
+			if (count < max)
+				out[count] = w;
+			count++;
+		}
+		free(log);
+	}
+	th_strv_free(v, nlogs);
+	return count;
+}

@@ -61,6 +61,18 @@ size_t th_nlines(const char *s);
 /* The value after "key=" on a "key=value" word in s (e.g. stdout "got=123"); -1 if none. */
 long long th_kv(const char *s, const char *key);
 
+/* ---- swapped files (W lines) ---- */
+
+typedef struct {
+	uint64_t bytes;
+	char mode[64];
+	char path[900];
+} th_swap_t;
+
+/* The W lines of every log in dir whose name starts with prefix, in file order: up to max
+ * into out; returns how many there are in all. */
+size_t th_swaps(const char *dir, const char *prefix, th_swap_t *out, size_t max);
+
 /* ---- the log reader ---- */
 
 typedef struct {

@@ -74,22 +74,15 @@ static size_t w_lines(uint64_t *bytes, char *mode, char *path)
 {
 	char **v;
 	size_t nlogs = th_list(dir, "ag.", &v);
-	cr_assert_eq(nlogs, 1, "expected one log in %s, found %zu", dir, nlogs);
-	char *log = th_slurp(v[0], NULL);
-	cr_assert(log);
-	size_t count = 0;
-	for (char *line = log; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-		unsigned long long t, b;
-		char m[64], p[600];
-		if (line[0] == 'W' && sscanf(line, "W %llu %llu %63s %599s", &t, &b, m, p) == 4 &&
-		    count++ == 0) {
-			*bytes = b;
-			strcpy(mode, m);
-			strcpy(path, p);
-		}
-	}
-	free(log);
 	th_strv_free(v, nlogs);
+	cr_assert_eq(nlogs, 1, "expected one log in %s, found %zu", dir, nlogs);
+	th_swap_t w;
+	size_t count = th_swaps(dir, "ag.", &w, 1);
+	if (count) {
+		*bytes = w.bytes;
+		strcpy(mode, w.mode);
+		strcpy(path, w.path);
+	}
 	return count;
 }
 
@@ -105,7 +98,7 @@ static void expect_swapped(const char *path, const char *const *args, const char
 	cr_expect_eq(th_kv(r.out, "filebacked"), 0, "still file-backed:\n%s", r.out);
 	cr_expect_eq(th_kv(r.out, "errno_after"), 0, "errno not preserved:\n%s", r.out);
 	uint64_t bytes = 0;
-	char m[64] = "", p[600] = "";
+	char m[64] = "", p[900] = "";
 	cr_assert_eq(w_lines(&bytes, m, p), 1, "want one W line");
 	cr_expect_eq(bytes, want_bytes);
 	cr_expect_str_eq(m, mode);
@@ -222,7 +215,7 @@ Test(swap, shared_writable_passes_through_and_says_why, .init = setup, .fini = t
 	cr_assert(r.exited && r.code == 0, "%s\n%s", th_run_desc(&r), r.err);
 	cr_expect_eq(th_kv(r.out, "filebacked"), 1, "%s", r.out);
 	uint64_t bytes = 0;
-	char m[64] = "", p[600] = "";
+	char m[64] = "", p[900] = "";
 	cr_assert_eq(w_lines(&bytes, m, p), 1);
 	cr_expect_str_eq(m, "passthrough-shared-writable");
 	cr_expect_eq(bytes, SIZE);
@@ -240,7 +233,7 @@ static void cap_refuses(const char *mode)
 	cr_expect(strstr(r.err, "allocguard: cap"), "no cap message:\n%s", r.err);
 	char m[64];
 	uint64_t b;
-	char p[600];
+	char p[900];
 	cr_expect_eq(w_lines(&b, m, p), 0, "a refused mapping is not swapped");
 	th_run_free(&r);
 }

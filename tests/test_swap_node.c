@@ -59,22 +59,12 @@ static const char *completion(const th_run_t *r)
 /* Whether a log of this run (node spawns helpers: any log) has a W line for model in mode. */
 static int swapped_in_log(const char *model, const char *mode)
 {
-	char **v;
-	size_t n = th_list(dir, "ag.", &v);
-	int found = 0;
-	for (size_t i = 0; i < n; i++) {
-		char *log = th_slurp(v[i], NULL);
-		for (char *line = log; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-			unsigned long long t, bytes;
-			char m[64], path[900];
-			if (line[0] == 'W' && sscanf(line, "W %llu %llu %63s %899s", &t, &bytes, m, path) == 4 &&
-			    !strcmp(m, mode) && !strcmp(path, model))
-				found = 1;
-		}
-		free(log);
-	}
-	th_strv_free(v, n);
-	return found;
+	th_swap_t w[64];
+	size_t n = th_swaps(dir, "ag.", w, 64);
+	for (size_t i = 0; i < n && i < 64; i++)
+		if (!strcmp(w[i].mode, mode) && !strcmp(w[i].path, model))
+			return 1;
+	return 0;
 }
 
 Test(swap_node, same_completion_bare_eager_lazy, .init = setup, .fini = teardown,

@@ -66,22 +66,12 @@ static const char *result(const th_run_t *r)
  * (onnxruntime maps each initializer on its own: the 4 MiB weight is one of them). */
 static int swapped_in_log(const char *path, const char *mode, unsigned long long min)
 {
-	char **v;
-	size_t n = th_list(dir, "ag.", &v);
-	int found = 0;
-	for (size_t i = 0; i < n; i++) {
-		char *log = th_slurp(v[i], NULL);
-		for (char *line = log; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-			unsigned long long t, bytes;
-			char m[64], p[900];
-			if (line[0] == 'W' && sscanf(line, "W %llu %llu %63s %899s", &t, &bytes, m, p) == 4 &&
-			    !strcmp(m, mode) && !strcmp(p, path) && bytes >= min)
-				found = 1;
-		}
-		free(log);
-	}
-	th_strv_free(v, n);
-	return found;
+	th_swap_t w[64];
+	size_t n = th_swaps(dir, "ag.", w, 64);
+	for (size_t i = 0; i < n && i < 64; i++)
+		if (!strcmp(w[i].mode, mode) && !strcmp(w[i].path, path) && w[i].bytes >= min)
+			return 1;
+	return 0;
 }
 
 Test(swap_onnx, same_output_bare_eager_lazy, .init = setup, .fini = teardown, .timeout = 300)
