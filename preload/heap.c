@@ -10,6 +10,7 @@
 #include "sample.h"
 #include "stacks.h"
 #include "stacktab.h"
+#include "writer.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -43,6 +44,7 @@ static void stack_drop(uint32_t stack, uint64_t size)
 static void track(void *p, uint64_t size)
 {
 	account_raise_peaks();
+	writer_tick();
 	uint32_t stack = 0;
 	if (sample_take(size)) {
 		stack = stacks_here(AG_KIND_HEAP);

@@ -96,6 +96,7 @@ __attribute__((constructor(101))) static void allocguard_init(void)
 	logwrite_init();
 	pthread_atfork(prefork, postfork_parent, postfork_child);
 	install_usr2();
+	writer_arm();
 	atomic_store(&ag_phase, AG_READY);
 	writer_start();
 	if (outer)

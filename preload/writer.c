@@ -30,6 +30,9 @@
 static _Atomic uint32_t wake;        /* futex word: bumped on every request */
 static _Atomic unsigned pending;
 static _Atomic bool running;
+static _Atomic bool starting;
+static uint64_t first_due;            /* CLOCK_MONOTONIC of the first interval snapshot, 0 = none */
+static __thread uint32_t ticks __attribute__((tls_model("initial-exec")));
 static pthread_t thread;
 static _Atomic pthread_t writer_tid_self;
 
@@ -75,7 +78,7 @@ static void *writer_main(void *arg)
 	ag_in_hook = 1;   /* anything we call that allocates is passed straight to libc */
 	threads_internal_start();
 	uint64_t period = ag_config.interval * 1000000ull;
-	uint64_t next = period ? sys_now_ns() + period : 0;
+	uint64_t next = first_due;
 	while (atomic_load(&ag_phase) == AG_READY) {
 		uint32_t seen = atomic_load(&wake);
 		uint64_t ms = CHECK_MS;
@@ -105,8 +108,8 @@ static void *writer_main(void *arg)
 
 int writer_start(void)
 {
-	if (atomic_load(&running))
-		return 0;
+	if (atomic_exchange(&starting, true))
+		return 0;   /* another thread is at it */
 	/* Its stack is internal memory: small, and skipped by the exit scan. */
 	static void *stack;
 	if (!stack)
@@ -123,11 +126,27 @@ int writer_start(void)
 	pthread_attr_destroy(&attr);
 	if (rc) {
 		fmt_say("cannot start the snapshot writer thread; snapshots only at exit");
-		return rc;
+		return rc;   /* starting stays set: no second try on every allocation */
 	}
 	atomic_store(&writer_tid_self, thread);
 	atomic_store(&running, true);
 	return 0;
+}
+
+void writer_arm(void)
+{
+	first_due = ag_config.interval ? sys_now_ns() + ag_config.interval * 1000000ull : 0;
+}
+
+void writer_tick(void)
+{
+	if (atomic_load_explicit(&starting, memory_order_relaxed))
+		return;
+	if (!atomic_load_explicit(&pending, memory_order_relaxed)) {
+		if (!first_due || (++ticks & 255) || sys_now_ns() < first_due)
+			return;
+	}
+	writer_start();
 }
 
 void writer_sync(int reason)
@@ -176,7 +195,7 @@ void writer_postfork_child(void)
 {
 	logwrite_child();
 	atomic_store(&running, false);
+	atomic_store(&starting, false);
 	atomic_store(&pending, 0);
-	if (atomic_load(&ag_phase) == AG_READY)
-		writer_start();
+	writer_arm();
 }

@@ -14,8 +14,15 @@ typedef enum {
 
 const char *writer_reason_name(int reason);
 
-/* Start the writer thread (constructor, or first hook in a fork child). */
+/* Arm the writer: the first interval snapshot is due one interval from now. */
+void writer_arm(void);
+/* Start the writer thread (the constructor does, so SIGUSR2 is served even in a process
+ * that sits idle). */
 int writer_start(void);
+/* Called on the allocation path: starts the thread when it is needed and not running, as
+ * in a fork child, which gets its thread only once it lives long enough to need one (most
+ * children exec at once).  Cheap otherwise. */
+void writer_tick(void);
 /* Ask for a snapshot; async-signal-safe, never blocks. */
 void writer_request(int reason);
 /* Ask for a snapshot and wait (bounded) until it is on disk: the abort action. */
