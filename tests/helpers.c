@@ -860,3 +860,13 @@ size_t th_swaps(const char *dir, const char *prefix, th_swap_t *out, size_t max)
 	th_strv_free(v, nlogs);
 	return count;
 }
+
+const char *th_line_from(const char *s, const char *marker)
+{
+	static char line[4096];
+	const char *p = s ? strstr(s, marker) : NULL;
+	if (!p)
+		return NULL;
+	snprintf(line, sizeof line, "%.*s", (int)strcspn(p, "\n"), p);
+	return line;
+}

@@ -54,6 +54,9 @@ char *th_slurp(const char *path, size_t *len);
  * th_strv_free).  Returns the count. */
 size_t th_list(const char *dir, const char *prefix, char ***out);
 void th_strv_free(char **v, size_t n);
+/* The line of s that starts with marker (from the marker to the line's end), in a static
+ * buffer; NULL when there is none. */
+const char *th_line_from(const char *s, const char *marker);
 /* Number of lines in s that start with prefix. */
 size_t th_count_lines(const char *s, const char *prefix);
 /* Number of lines in s. */

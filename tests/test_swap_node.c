@@ -48,11 +48,9 @@ static void generate(th_run_t *r, const char *model, const char *mode, const cha
 /* The completion line of a run's stdout, in a static buffer. */
 static const char *completion(const th_run_t *r)
 {
-	static char line[4096];
-	const char *p = strstr(r->out, "load=ok completion=");
-	cr_assert(p, "no completion: %s\nstdout:\n%s\nstderr:\n%s", th_run_desc(r), r->out, r->err);
-	size_t n = strcspn(p, "\n");
-	snprintf(line, sizeof line, "%.*s", (int)n, p);
+	const char *line = th_line_from(r->out, "load=ok completion=");
+	cr_assert(line, "no completion: %s\nstdout:\n%s\nstderr:\n%s", th_run_desc(r), r->out,
+		  r->err);
 	return line;
 }
 
