@@ -24,7 +24,6 @@ static size_t npieces, capacity;
 void maptab_lock(void) { pthread_mutex_lock(&lock); }
 void maptab_unlock(void) { pthread_mutex_unlock(&lock); }
 void maptab_reinit_lock(void) { pthread_mutex_init(&lock, NULL); }
-size_t maptab_pieces(void) { return npieces; }
 
 static bool committed(const mapstate_t *st)
 {
@@ -241,13 +240,6 @@ mapstate_t maptab_state_at(uintptr_t addr)
 		return pieces[i].st;
 	mapstate_t none = { 0 };
 	return none;
-}
-
-void maptab_foreach(void (*fn)(uintptr_t lo, uintptr_t hi, const mapstate_t *st, void *arg),
-		    void *arg)
-{
-	for (size_t i = 0; i < npieces; i++)
-		fn(pieces[i].lo, pieces[i].hi, &pieces[i].st, arg);
 }
 
 static const char *const kind_what[ACC_KINDS] = { "malloc", "mmap", "swapped mmap" };

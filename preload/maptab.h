@@ -40,12 +40,8 @@ void maptab_protect(uintptr_t lo, uintptr_t hi, int prot, uint32_t stack);
 map_delta_t maptab_delta_remap(uintptr_t old, size_t old_len, size_t new_len);
 void maptab_remap(uintptr_t old, size_t old_len, uintptr_t new_addr, size_t new_len);
 
-/* The state at addr (kind 0 when untracked); for the swap module and tests. */
+/* The state at addr (kind 0 when untracked). */
 mapstate_t maptab_state_at(uintptr_t addr);
-/* Visit each tracked piece (under the lock); for the exit scan. */
-void maptab_foreach(void (*fn)(uintptr_t lo, uintptr_t hi, const mapstate_t *st, void *arg),
-		    void *arg);
-size_t maptab_pieces(void);
 
 /* Apply a delta to the totals through the cap: positive parts are charged (refused: ENOMEM,
  * nothing charged), negative parts released.  Used by the mapping hooks; commit says the

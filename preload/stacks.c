@@ -44,7 +44,8 @@ void stacks_init(void)
  * dropped in place, so hooks need no second buffer on the program's stack. */
 #define SELF_FRAMES 8
 
-int stacks_capture(uintptr_t *frames, int max)
+/* Up to max caller frames; returns the depth (0 when unwinding is not possible yet). */
+static int stacks_capture(uintptr_t *frames, int max)
 {
 	if (!atomic_load_explicit(&ready, memory_order_acquire))
 		return 0;

@@ -8,9 +8,6 @@
 
 /* Prepare the unwinder (per-thread cache, one warm-up unwind) before hooks use it. */
 void stacks_init(void);
-/* Capture up to max frames of the current thread's caller stack into frames, which must
- * hold max + 8 entries; returns the depth (0 when unwinding is not possible yet). */
-int stacks_capture(uintptr_t *frames, int max);
 /* The stack pointer of the innermost frame of the calling thread that belongs to the
  * program rather than to libc, the loader or the guard (for the exit scan: the frames of the
  * exit machinery below it hold stale values, not roots).  0 when it cannot be told. */
