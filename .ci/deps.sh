@@ -21,8 +21,21 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "allocguard: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null || exit 1
-apt-get install -y -qq --no-install-recommends $missing >/dev/null || {
+# Another apt-get (a second CI job) may hold the dpkg and list locks: wait for them, up to
+# 15 minutes.  install waits by itself (DPkg::Lock::Timeout); update does not, so retry it.
+lock="-o DPkg::Lock::Timeout=900"
+tries=0
+until out=$(apt-get $lock update -qq 2>&1); do
+	case "$out" in
+	*"Could not get lock"*|*"Unable to lock"*) ;;
+	*) echo "$out" >&2; exit 1 ;;
+	esac
+	tries=$((tries + 1))
+	[ "$tries" -ge 180 ] && { echo "allocguard: apt lists stayed locked for 15 minutes" >&2; exit 1; }
+	[ "$tries" -eq 1 ] && echo "allocguard: another apt-get holds the lock; waiting" >&2
+	sleep 5
+done
+apt-get $lock install -y -qq --no-install-recommends $missing >/dev/null || {
 	echo "allocguard: apt-get install$missing failed" >&2
 	exit 1
 }
