@@ -22,8 +22,19 @@ void help_run_options(FILE *out);
 /* The README's options table, in Markdown, from the options table. */
 void help_options_table(FILE *out);
 
-/* The summary `run` prints after the command: read each log, the one of main_pid first.
- * Returns the lost bytes over all logs in *lost (0 when unknown). */
-void run_summary(FILE *err, char *const *logs, size_t nlogs, pid_t main_pid, uint64_t *lost);
+struct run_tree;
+typedef struct {
+	int status;        /* the started command's wait status */
+	int verbose;       /* every process of the tree, not only the few that matter */
+	int keep_logs;     /* keep the logs of small child processes */
+} summary_opts_t;
+
+/* The summary `run` prints after the command: the started process (by what it finally
+ * exec'd) first, then the child processes that matter.  Logs of small child processes
+ * (nothing lost, no cap event, peak under SUMMARY_SMALL_PEAK) are removed unless
+ * keep_logs.  Returns the lost bytes over the tree in *lost (0 when unknown). */
+#define SUMMARY_SMALL_PEAK (1u << 20)
+void run_summary(FILE *err, const struct run_tree *tree, const summary_opts_t *o,
+		 uint64_t *lost);
 
 #endif

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "options.h"
 #include "reports.h"
+#include "runlogs.h"
 #include "table.h"
 
 #include <errno.h>
@@ -67,134 +68,6 @@ static int find_library(char *out, size_t len)
 	return ENOENT;
 }
 
-/* Does name match pat, where "%p" and "%e" stand for any run of characters and "%%" for
- * "%"?  (%p and %e are not glob syntax, hence this small matcher.) */
-static int pattern_match(const char *pat, const char *name)
-{
-	if (pat[0] == '%' && (pat[1] == 'p' || pat[1] == 'e')) {
-		for (const char *n = name;; n++) {
-			if (pattern_match(pat + 2, n))
-				return 1;
-			if (!*n)
-				return 0;
-		}
-	}
-	if (!*pat)
-		return !*name;
-	if (pat[0] == '%' && pat[1] == '%')
-		return *name == '%' && pattern_match(pat + 2, name + 1);
-	return *pat == *name && pattern_match(pat + 1, name + 1);
-}
-
-typedef struct {
-	char **path;
-	struct stat *st;
-	size_t n;
-} file_set_t;
-
-/* Files in the pattern's directory matching it, with the collision-suffixed names too
- * (<path>.1, <path>.2...).  A pattern with %p or %e in its directory part is not scanned. */
-static void list_logs(const char *pat, file_set_t *fs)
-{
-	memset(fs, 0, sizeof *fs);
-	const char *slash = strrchr(pat, '/');
-	if (!slash || memchr(pat, '%', (size_t)(slash - pat)))
-		return;
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof dir, "%.*s", (int)(slash - pat), pat);
-	if (!dir[0])
-		strcpy(dir, "/");
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	size_t cap = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		char base[NAME_MAX + 1];
-		snprintf(base, sizeof base, "%s", e->d_name);
-		int ok = pattern_match(slash + 1, base);
-		char *dot = strrchr(base, '.');
-		if (!ok && dot && dot[1] && strspn(dot + 1, "0123456789") == strlen(dot + 1)) {
-			*dot = '\0';   /* <path>.N */
-			ok = pattern_match(slash + 1, base);
-		}
-		if (!ok)
-			continue;
-		char full[PATH_MAX + NAME_MAX + 2];
-		snprintf(full, sizeof full, "%s/%s", strcmp(dir, "/") ? dir : "", e->d_name);
-		struct stat st;
-		if (lstat(full, &st) || !S_ISREG(st.st_mode))
-			continue;
-		if (fs->n == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			char **np = realloc(fs->path, nc * sizeof *np);
-			if (np)
-				fs->path = np;
-			struct stat *ns = realloc(fs->st, nc * sizeof *ns);
-			if (ns)
-				fs->st = ns;
-			if (!np || !ns)
-				break;
-			cap = nc;
-		}
-		if (!(fs->path[fs->n] = strdup(full)))
-			break;
-		fs->st[fs->n++] = st;
-	}
-	closedir(d);
-}
-
-/* The main log's path when the directory could not be scanned (a %p or %e in it):
- * %p is the pid, %e the command's base name. */
-static int expand_for(const char *pat, pid_t pid, const char *cmd, char *out, size_t len)
-{
-	const char *b = strrchr(cmd, '/');
-	b = b ? b + 1 : cmd;
-	size_t j = 0;
-	for (size_t k = 0; pat[k] && j + 32 < len; k++) {
-		if (pat[k] == '%' && pat[k + 1] == 'p') {
-			j += (size_t)snprintf(out + j, len - j, "%d", (int)pid);
-			k++;
-		} else if (pat[k] == '%' && pat[k + 1] == 'e') {
-			j += (size_t)snprintf(out + j, len - j, "%s", b);
-			k++;
-		} else if (pat[k] == '%' && pat[k + 1] == '%') {
-			out[j++] = '%';
-			k++;
-		} else {
-			out[j++] = pat[k];
-		}
-		if (j >= len)
-			return ENAMETOOLONG;
-	}
-	out[j < len ? j : len - 1] = '\0';
-	return access(out, R_OK) == 0 ? 0 : ENOENT;
-}
-
-static void free_set(file_set_t *fs)
-{
-	for (size_t i = 0; i < fs->n; i++)
-		free(fs->path[i]);
-	free(fs->path);
-	free(fs->st);
-}
-
-/* Written during the run: new since `before`, or changed since. */
-static int is_new(const file_set_t *before, const char *path, const struct stat *st,
-		  const struct timespec *start)
-{
-	for (size_t i = 0; i < before->n; i++) {
-		if (strcmp(before->path[i], path) != 0)
-			continue;
-		const struct stat *o = &before->st[i];
-		if (o->st_ino != st->st_ino || o->st_dev != st->st_dev)
-			return 1;
-		return st->st_size != o->st_size || st->st_mtim.tv_sec > start->tv_sec ||
-		       (st->st_mtim.tv_sec == start->tv_sec && st->st_mtim.tv_nsec >= start->tv_nsec);
-	}
-	return 1;
-}
-
 static int set_flag(ag_config_t *c, const char *flag, const char *value)
 {
 	char err[512], who[80];
@@ -216,7 +89,7 @@ int cmd_run(int argc, char **argv)
 	ag_config_t c;
 	char err[512];
 	uint64_t fail_on = 0;
-	int have_fail_on = 0, quiet = 0, i;
+	int have_fail_on = 0, quiet = 0, verbose = 0, keep_logs = 0, i;
 
 	if (opt_load_env(&c, err, sizeof err)) {
 		say("%s", err);
@@ -240,6 +113,14 @@ int cmd_run(int argc, char **argv)
 		}
 		if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
 			quiet = 1;
+			continue;
+		}
+		if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+			verbose = 1;
+			continue;
+		}
+		if (strcmp(a, "--keep-logs") == 0) {
+			keep_logs = 1;
 			continue;
 		}
 		if (strncmp(a, "--", 2) != 0) {
@@ -319,9 +200,19 @@ int cmd_run(int argc, char **argv)
 		return 2;
 	}
 	setenv("ALLOCGUARD_LOG", pattern, 1);
+	/* Every process that keeps the environment writes this tag into its log: how the
+	 * run's own logs are told from others' (the parent pids link the rest). */
+	if (!c.tag[0]) {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		snprintf(c.tag, sizeof c.tag, "run.%d.%lld%09ld", (int)getpid(),
+			 (long long)now.tv_sec, now.tv_nsec);
+		setenv("ALLOCGUARD_TAG", c.tag, 1);
+	}
 
-	file_set_t before;
-	list_logs(pattern, &before);
+	runlogs_t *rl = runlogs_before(pattern);
+	if (!rl)
+		return 2;
 	struct timespec start;
 	clock_gettime(CLOCK_REALTIME, &start);
 	start.tv_sec -= 1;   /* file times are coarser than the clock */
@@ -367,21 +258,15 @@ int cmd_run(int argc, char **argv)
 	int code = WIFEXITED(status) ? WEXITSTATUS(status)
 		 : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 2;
 
-	file_set_t after;
-	list_logs(pattern, &after);
-	char **logs = calloc(after.n + 1, sizeof *logs);
-	size_t nlogs = 0;
-	for (size_t k = 0; logs && k < after.n; k++)
-		if (is_new(&before, after.path[k], &after.st[k], &start))
-			logs[nlogs++] = after.path[k];
-	char expanded[PATH_MAX];
-	if (!nlogs && logs && expand_for(pattern, pid, argv[i], expanded, sizeof expanded) == 0)
-		logs[nlogs++] = expanded;
+	run_tree_t tree;
+	runlogs_collect(rl, pid, c.tag, &start, argv[i], &tree, stderr);
+	runlogs_free(rl);
 	uint64_t lost = 0;
-	int exec_failed = nlogs == 0 && (code == 126 || code == 127);
-	if ((!quiet || have_fail_on) && !exec_failed) {
+	int exec_failed = tree.n == 0 && (code == 126 || code == 127);
+	if (!exec_failed) {
 		FILE *sink = quiet ? fopen("/dev/null", "w") : stderr;
-		run_summary(sink ? sink : stderr, logs, nlogs, pid, &lost);
+		summary_opts_t so = { .status = status, .verbose = verbose, .keep_logs = keep_logs };
+		run_summary(sink ? sink : stderr, &tree, &so, &lost);
 		if (sink && sink != stderr)
 			fclose(sink);
 	}
@@ -392,8 +277,6 @@ int cmd_run(int argc, char **argv)
 		say("%s lost at exit, more than --fail-on-leak %s: exit status 1", a, b);
 		code = 1;
 	}
-	free(logs);
-	free_set(&before);
-	free_set(&after);
+	run_tree_free(&tree);
 	return code;
 }

@@ -1,14 +1,20 @@
-/* summary.c: the few lines `allocguard run` prints after the command ends: per process its
- * peak, cap events, lost bytes with the top lost sites, and where the logs are.  Every line
- * starts "allocguard:" like all our messages. */
+/* summary.c: the few lines `allocguard run` prints after the command ends: the started
+ * process (named by what it finally exec'd) with its peak, cap events, how it ended and its
+ * top lost sites; then the child processes that matter; then where the logs are.  Every
+ * line starts "allocguard:" like all our messages.  Which logs belong to the run is
+ * runlogs.c's decision. */
 #include "cli.h"
 #include "reports.h"
+#include "runlogs.h"
 #include "sites.h"
 #include "table.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define SUMMARY_SITES 3
 #define SUMMARY_CHILDREN 3
@@ -19,136 +25,214 @@ static const char *base(const char *p)
 	return b ? b + 1 : p ? p : "?";
 }
 
-static void one(FILE *err, const ag_log_t *log, uint64_t *lost)
+typedef struct {
+	ag_log_t *log;
+	uint64_t peak, peak_heap, peak_mapped;
+	leaks_t leaks;
+	int have_leaks;
+	const char *end;     /* reason of the last snapshot */
+	int small;           /* a child whose log is not worth keeping */
+} proc_t;
+
+static void proc_read(proc_t *p, ag_log_t *log)
+{
+	memset(p, 0, sizeof *p);
+	p->log = log;
+	for (size_t i = 0; i < log->nsnaps; i++) {
+		const ag_snap_t *s = &log->snaps[i];
+		if (s->peak_tracked > p->peak)
+			p->peak = s->peak_tracked;
+		if (s->peak_heap > p->peak_heap)
+			p->peak_heap = s->peak_heap;
+		if (s->peak_mapped > p->peak_mapped)
+			p->peak_mapped = s->peak_mapped;
+	}
+	p->end = log->nsnaps ? log->snaps[log->nsnaps - 1].reason : "";
+	p->have_leaks = leaks_collect(log, &p->leaks) == 0;
+}
+
+static void events_line(FILE *err, const ag_log_t *log)
+{
+	if (!log->nevents)
+		return;
+	size_t n[3] = { 0 };
+	for (size_t i = 0; i < log->nevents; i++)
+		n[log->events[i].kind]++;
+	const ag_event_t *e = &log->events[0];
+	char a[40];
+	size_str(e->bytes, a, sizeof a);
+	fprintf(err, "allocguard:   cap events: %zu warn, %zu critical, %zu cap (first: %s at "
+		"%.3f s, %s)\n", n[AG_EV_WARN], n[AG_EV_CRITICAL], n[AG_EV_CAP],
+		e->kind == AG_EV_WARN ? "warn" : e->kind == AG_EV_CRITICAL ? "critical" : "cap",
+		(double)e->t_ns / 1e9, a);
+}
+
+static void lost_sites(FILE *err, const proc_t *p)
+{
+	symbols_t *sym = NULL;
+	size_t shown = 0;
+	for (size_t i = 0; i < p->leaks.nsites && shown < SUMMARY_SITES; i++) {
+		const leak_site_t *s = &p->leaks.sites[i];
+		if (s->reachable)
+			continue;
+		if (!sym && !(sym = symbols_open(p->log, NULL)))
+			break;
+		char label[600], bytes[40];
+		site_label(sym, &p->log->stacks[s->stack], label, sizeof label);
+		size_str(s->bytes, bytes, sizeof bytes);
+		fprintf(err, "allocguard:     %10s in %6" PRIu64 " block%s  %s\n", bytes, s->count,
+			s->count == 1 ? " " : "s", label);
+		shown++;
+	}
+	symbols_close(sym);
+}
+
+/* How the process ended, when it did not end with an exit snapshot. */
+static void ending_line(FILE *err, const proc_t *p, int status, int is_main)
+{
+	char live[40];
+	size_str(p->leaks.reach_bytes + p->leaks.lost_bytes, live, sizeof live);
+	if (strcmp(p->end, "abort") == 0) {
+		fprintf(err, "allocguard:   aborted at the cap (--on-cap abort); its final snapshot "
+			"shows %s live\n", live);
+	} else if (strcmp(p->end, "exec") == 0) {
+		fprintf(err, "allocguard:   replaced its image by exec (of a program not under the "
+			"guard); %s live then\n", live);
+	} else if (is_main && WIFSIGNALED(status)) {
+		fprintf(err, "allocguard:   killed by signal %d (%s): no exit snapshot; %s live at "
+			"the last one\n", WTERMSIG(status), strsignal(WTERMSIG(status)), live);
+	} else {
+		fprintf(err, "allocguard:   no exit snapshot (ended by _exit, a crash or a kill); "
+			"%s live at the last one\n", live);
+	}
+}
+
+static void main_lines(FILE *err, const proc_t *p, const proc_t *first, int status)
 {
 	char a[40], b[40], c[40];
-	uint64_t peak = 0, ph = 0, pm = 0;
-	for (size_t i = 0; i < log->nsnaps; i++) {
-		if (log->snaps[i].peak_tracked > peak)
-			peak = log->snaps[i].peak_tracked;
-		if (log->snaps[i].peak_heap > ph)
-			ph = log->snaps[i].peak_heap;
-		if (log->snaps[i].peak_mapped > pm)
-			pm = log->snaps[i].peak_mapped;
-	}
-	size_str(peak, a, sizeof a);
-	size_str(ph, b, sizeof b);
-	size_str(pm, c, sizeof c);
-	fprintf(err, "allocguard: %s %" PRIu64 " (%s): peak %s tracked (heap %s, mapped %s), "
-		"%zu snapshot%s\n", "pid", log->pid, base(log->exe), a,
-		b, c, log->nsnaps, log->nsnaps == 1 ? "" : "s");
-	if (log->nevents) {
-		size_t n[3] = { 0 };
-		for (size_t i = 0; i < log->nevents; i++)
-			n[log->events[i].kind]++;
-		const ag_event_t *e = &log->events[0];
-		size_str(e->bytes, a, sizeof a);
-		fprintf(err, "allocguard:   cap events: %zu warn, %zu critical, %zu cap (first: %s at "
-			"%.3f s, %s)\n", n[AG_EV_WARN], n[AG_EV_CRITICAL], n[AG_EV_CAP],
-			e->kind == AG_EV_WARN ? "warn" : e->kind == AG_EV_CRITICAL ? "critical" : "cap",
-			(double)e->t_ns / 1e9, a);
-	}
-	leaks_t l;
-	if (leaks_collect(log, &l))
+	size_str(p->peak, a, sizeof a);
+	size_str(p->peak_heap, b, sizeof b);
+	size_str(p->peak_mapped, c, sizeof c);
+	char from[300] = "";
+	if (first != p)
+		snprintf(from, sizeof from, ", exec'd by %s", base(first->log->exe));
+	fprintf(err, "allocguard: pid %" PRIu64 " (%s%s): peak %s tracked (heap %s, mapped %s), "
+		"%zu snapshot%s\n", p->log->pid, base(p->log->exe), from, a, b, c,
+		p->log->nsnaps, p->log->nsnaps == 1 ? "" : "s");
+	events_line(err, p->log);
+	if (!p->have_leaks)
 		return;
-	*lost += l.lost_bytes;
-	size_str(l.lost_bytes, a, sizeof a);
-	size_str(l.reach_bytes, b, sizeof b);
-	if (!l.known) {
-		fprintf(err, "allocguard:   no exit snapshot (killed?): %s live at the last one\n", b);
+	if (!p->leaks.known) {
+		ending_line(err, p, status, 1);
 	} else {
-		fprintf(err, "allocguard:   lost at exit: %s in %" PRIu64 " block%s%s; still reachable: "
-			"%s\n", a, l.lost_count, l.lost_count == 1 ? "" : "s",
-			log_sampled(log) ? " (estimated)" : "", b);
-		symbols_t *sym = NULL;
-		size_t shown = 0;
-		for (size_t i = 0; i < l.nsites && shown < SUMMARY_SITES; i++) {
-			if (l.sites[i].reachable)
-				continue;
-			if (!sym && !(sym = symbols_open(log, NULL)))
-				break;
-			char label[600], bytes[40];
-			site_label(sym, &log->stacks[l.sites[i].stack], label, sizeof label);
-			size_str(l.sites[i].bytes, bytes, sizeof bytes);
-			fprintf(err, "allocguard:     %10s in %6" PRIu64 " block%s  %s\n", bytes,
-				l.sites[i].count, l.sites[i].count == 1 ? " " : "s", label);
-			shown++;
-		}
-		symbols_close(sym);
+		size_str(p->leaks.lost_bytes, a, sizeof a);
+		size_str(p->leaks.reach_bytes, b, sizeof b);
+		fprintf(err, "allocguard:   lost at exit: %s in %" PRIu64 " block%s%s; still "
+			"reachable: %s\n", a, p->leaks.lost_count, p->leaks.lost_count == 1 ? "" : "s",
+			log_sampled(p->log) ? " (estimated)" : "", b);
+		lost_sites(err, p);
 	}
-	leaks_free(&l);
-	log_warn_damage(log, err);
-	fprintf(err, "allocguard:   log: %s\n", log->path);
+	log_warn_damage(p->log, err);
+	fprintf(err, "allocguard:   log: %s\n", p->log->path);
 }
 
-/* Children get one line each: who, peak, lost, where. */
-static void child(FILE *err, const ag_log_t *log, uint64_t *lost)
+static void child_line(FILE *err, const proc_t *p, int removed)
 {
-	uint64_t peak = 0;
-	for (size_t i = 0; i < log->nsnaps; i++)
-		if (log->snaps[i].peak_tracked > peak)
-			peak = log->snaps[i].peak_tracked;
-	leaks_t l;
-	if (leaks_collect(log, &l))
-		return;
-	*lost += l.lost_bytes;
 	char a[40], b[40];
-	size_str(peak, a, sizeof a);
-	size_str(l.lost_bytes, b, sizeof b);
-	fprintf(err, "allocguard: child pid %" PRIu64 " (%s): peak %s, lost %s%s: %s\n", log->pid,
-		base(log->exe), a, b, l.known ? "" : " (no exit snapshot)", log->path);
-	leaks_free(&l);
+	size_str(p->peak, a, sizeof a);
+	size_str(p->leaks.lost_bytes, b, sizeof b);
+	const char *how = p->leaks.known ? "" :
+			  strcmp(p->end, "exec") == 0 ? " (then exec'd)" : " (no exit snapshot)";
+	fprintf(err, "allocguard: child pid %" PRIu64 " (%s): peak %s, lost %s%s%s: %s%s\n",
+		p->log->pid, base(p->log->exe), a, b, how,
+		p->log->nevents ? ", cap events" : "", p->log->path, removed ? " (removed)" : "");
 }
 
-static void child_lost(const ag_log_t *log, uint64_t *lost)
+/* Children that matter first: any loss, then cap events, then the largest peaks. */
+static int child_cmp(const void *x, const void *y)
 {
-	leaks_t l;
-	if (leaks_collect(log, &l))
-		return;
-	*lost += l.lost_bytes;
-	leaks_free(&l);
+	const proc_t *a = *(proc_t *const *)x, *b = *(proc_t *const *)y;
+	if (a->leaks.lost_bytes != b->leaks.lost_bytes)
+		return a->leaks.lost_bytes > b->leaks.lost_bytes ? -1 : 1;
+	if (!!a->log->nevents != !!b->log->nevents)
+		return a->log->nevents ? -1 : 1;
+	if (a->peak != b->peak)
+		return a->peak > b->peak ? -1 : 1;
+	return a->log->pid < b->log->pid ? -1 : a->log->pid > b->log->pid;
 }
 
-void run_summary(FILE *err, char *const *logs, size_t nlogs, pid_t main_pid, uint64_t *lost)
+static int is_small(const proc_t *p)
+{
+	int ended = p->leaks.known || strcmp(p->end, "exec") == 0;
+	return p->have_leaks && ended && p->leaks.lost_bytes == 0 && !p->log->nevents &&
+	       !p->log->damage_line && p->peak < SUMMARY_SMALL_PEAK;
+}
+
+void run_summary(FILE *err, const run_tree_t *tree, const summary_opts_t *o, uint64_t *lost)
 {
 	*lost = 0;
-	if (!nlogs) {
+	if (!tree->n) {
 		fprintf(err, "allocguard: no log was found (is the log directory writable? a static "
 			"or setuid program cannot be preloaded)\n");
 		return;
 	}
-	ag_log_t **parsed = calloc(nlogs, sizeof *parsed);
-	if (!parsed)
+	proc_t *procs = calloc(tree->n, sizeof *procs);
+	proc_t **children = calloc(tree->n, sizeof *children);
+	if (!procs || !children) {
+		free(procs);
+		free(children);
 		return;
-	size_t main_idx = nlogs;
-	for (size_t i = 0; i < nlogs; i++) {
-		char msg[512];
-		if (log_load(logs[i], &parsed[i], msg, sizeof msg)) {
-			fprintf(err, "allocguard: %s\n", msg);
-			parsed[i] = NULL;
-			continue;
+	}
+	/* Logs come by start time: the started pid's images in exec order. */
+	proc_t *first = NULL, *last = NULL;
+	size_t nchildren = 0;
+	for (size_t i = 0; i < tree->n; i++) {
+		proc_t *p = &procs[i];
+		proc_read(p, tree->logs[i]);
+		if (p->have_leaks)
+			*lost += p->leaks.lost_bytes;
+		if (p->log->pid == (uint64_t)tree->main_pid) {
+			first = first ? first : p;
+			last = p;
+		} else {
+			p->small = is_small(p);
+			children[nchildren++] = p;
 		}
-		if (parsed[i]->pid == (uint64_t)main_pid)
-			main_idx = i;
 	}
-	if (main_idx < nlogs)
-		one(err, parsed[main_idx], lost);
-	size_t children = 0;
-	for (size_t i = 0; i < nlogs; i++) {
-		if (i == main_idx || !parsed[i])
-			continue;
-		if (children++ < SUMMARY_CHILDREN)
-			child(err, parsed[i], lost);
-		else
-			child_lost(parsed[i], lost);
+	if (last)
+		main_lines(err, last, first, o->status);
+	else
+		fprintf(err, "allocguard: pid %d wrote no log (it exec'd a static or setuid "
+			"program, or ended by _exit before its first snapshot)\n", (int)tree->main_pid);
+	qsort(children, nchildren, sizeof *children, child_cmp);
+	size_t removed = 0, shown = 0, hidden_small = 0;
+	for (size_t i = 0; i < nchildren; i++) {
+		proc_t *p = children[i];
+		int rm = p->small && !o->keep_logs && unlink(p->log->path) == 0;
+		removed += rm;
+		if (o->verbose || (shown < SUMMARY_CHILDREN && !p->small)) {
+			child_line(err, p, rm);
+			shown++;
+		} else if (p->small) {
+			hidden_small++;
+		}
 	}
-	if (children > SUMMARY_CHILDREN)
-		fprintf(err, "allocguard: ... and %zu more child process logs (same pattern)\n",
-			children - SUMMARY_CHILDREN);
-	if (main_idx < nlogs)
+	if (shown < nchildren) {
+		char small[40];
+		size_str(SUMMARY_SMALL_PEAK, small, sizeof small);
+		fprintf(err, "allocguard: ... and %zu more child process%s (%zu small: peak under "
+			"%s, nothing lost); -v lists every one\n", nchildren - shown,
+			nchildren - shown == 1 ? "" : "es", hidden_small, small);
+	}
+	if (removed)
+		fprintf(err, "allocguard: removed the logs of %zu small child process%s "
+			"(--keep-logs keeps them)\n", removed, removed == 1 ? "" : "es");
+	if (last)
 		fprintf(err, "allocguard: details: allocguard leaks %s  (also: report, growth)\n",
-			logs[main_idx]);
-	for (size_t i = 0; i < nlogs; i++)
-		log_free(parsed[i]);
-	free(parsed);
+			last->log->path);
+	for (size_t i = 0; i < tree->n; i++)
+		if (procs[i].have_leaks)
+			leaks_free(&procs[i].leaks);
+	free(children);
+	free(procs);
 }

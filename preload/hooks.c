@@ -1,6 +1,7 @@
 /* hooks.c: the only file that defines libc symbols.  Each hook reads the same way: pass
  * nested calls straight through, else call the policy module (heap.c, mapping.c), which
  * charges the cap, calls the real function and records the result. */
+#include "exec.h"
 #include "heap.h"
 #include "mapping.h"
 #include "state.h"
@@ -8,6 +9,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <sys/mman.h>
 
@@ -193,4 +195,103 @@ EXPORT int mprotect(void *addr, size_t len, int prot)
 	int rc = mapping_mprotect(addr, len, prot);
 	guard_leave();
 	return rc;
+}
+
+/* The exec family: glibc's execv* and execl* call execve internally, not through the PLT,
+ * so each one is hooked.  The l forms gather their arguments and go through the v forms. */
+typedef int (*exec_fn)(const char *, char *const[], char *const[]);
+typedef int (*execv_fn)(const char *, char *const[]);
+typedef int (*fexec_fn)(int, char *const[], char *const[]);
+typedef int (*execat_fn)(int, const char *, char *const[], char *const[], int);
+
+static void *next_fn(const char *name)
+{
+	int outer = guard_enter();
+	void *f = dlsym(RTLD_NEXT, name);
+	if (outer)
+		guard_leave();
+	return f;
+}
+
+#define CALL_NEXT(type, name, ...) do { \
+		static type real; \
+		if (!real) \
+			real = (type)next_fn(name); \
+		if (!real) { \
+			errno = ENOSYS; \
+			return -1; \
+		} \
+		exec_prepare(); \
+		return real(__VA_ARGS__); \
+	} while (0)
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	CALL_NEXT(exec_fn, "execve", path, argv, envp);
+}
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	CALL_NEXT(exec_fn, "execvpe", file, argv, envp);
+}
+
+EXPORT int execv(const char *path, char *const argv[])
+{
+	CALL_NEXT(execv_fn, "execv", path, argv);
+}
+
+EXPORT int execvp(const char *file, char *const argv[])
+{
+	CALL_NEXT(execv_fn, "execvp", file, argv);
+}
+
+EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	CALL_NEXT(fexec_fn, "fexecve", fd, argv, envp);
+}
+
+EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+		    int flags)
+{
+	CALL_NEXT(execat_fn, "execveat", dirfd, path, argv, envp, flags);
+}
+
+/* argv of an execl-style call: arg and the variadic arguments up to NULL; with env, the
+ * pointer after the NULL is stored there. */
+#define GATHER_ARGS(arg, argv, env) \
+	size_t n_ = 1; \
+	va_list ap_; \
+	va_start(ap_, arg); \
+	while (va_arg(ap_, char *)) \
+		n_++; \
+	va_end(ap_); \
+	char *argv[n_ + 1]; \
+	argv[0] = (char *)arg; \
+	va_start(ap_, arg); \
+	for (size_t i_ = 1; i_ <= n_; i_++) \
+		argv[i_] = va_arg(ap_, char *); \
+	env = va_arg(ap_, char *const *); \
+	va_end(ap_)
+
+EXPORT int execl(const char *path, const char *arg, ...)
+{
+	char *const *unused;
+	GATHER_ARGS(arg, argv, unused);
+	(void)unused;
+	return execv(path, argv);
+}
+
+EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	char *const *unused;
+	GATHER_ARGS(arg, argv, unused);
+	(void)unused;
+	return execvp(file, argv);
+}
+
+EXPORT int execle(const char *path, const char *arg, ...)
+{
+	char *const *envp;
+	GATHER_ARGS(arg, argv, envp);
+	return execve(path, argv, envp);
 }

@@ -50,6 +50,7 @@ static void postfork_parent(void)
 
 static void postfork_child(void)
 {
+	ag_ppid = ag_pid;
 	ag_pid = getpid();
 	sys_reinit_lock();
 	stacktab_reinit_lock();
@@ -83,6 +84,7 @@ __attribute__((constructor(101))) static void allocguard_init(void)
 	int outer = guard_enter();
 	ag_start_ns = sys_now_ns();
 	ag_pid = getpid();
+	ag_ppid = getppid();
 	char err[OPT_STR_MAX + 256];
 	if (opt_load_env(&ag_config, err, sizeof err) != 0) {
 		fmt_say(err);

@@ -8,7 +8,9 @@
  * string is always one field.  The first character of a line is its record type:
  *
  *   AGLOG <version>                       first line of every log
- *   P <pid> <ppid> <start_unix_ns> <exe>  the process (exe = /proc/self/exe target)
+ *   P <pid> <ppid> <start_unix_ns> <exe>  the process (exe = /proc/self/exe target); ppid
+ *                                         is the parent when the process started (the
+ *                                         forking process, or the parent at exec)
  *   A <arg>                               one per argv element, in order
  *   O <name> <value>                      an effective option, e.g. "O cap 209715200",
  *                                         "O warn 80", "O critical 90", "O on_cap fail",
@@ -30,7 +32,8 @@
  *                                         or passthrough-<why> when it was left file-backed
  *   B <seq> <t_ns> <reason>               begin snapshot seq (0, 1, 2, ... in this file);
  *                                         reason: start interval signal warn critical cap
- *                                         abort exit
+ *                                         abort exit exec (the image is replaced: the
+ *                                         last snapshot of this log, reachability unknown)
  *   L <stack> <live_bytes> <live_count> <total_bytes> <total_count>
  *                                         a stack's aggregates at this snapshot.  Delta
  *                                         encoded: only stacks that changed since the
@@ -65,7 +68,7 @@
 /* Snapshot reasons, as written in B lines. */
 #define AG_REASON_LIST(X) \
 	X(START, "start") X(INTERVAL, "interval") X(SIGNAL, "signal") X(WARN, "warn") \
-	X(CRITICAL, "critical") X(CAP, "cap") X(ABORT, "abort") X(EXIT, "exit")
+	X(CRITICAL, "critical") X(CAP, "cap") X(ABORT, "abort") X(EXIT, "exit") X(EXEC, "exec")
 
 #define AG_LOG_MAX_FRAMES 256
 

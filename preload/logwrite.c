@@ -166,7 +166,7 @@ static void write_header(void)
 	fmt_str(&f, "P ");
 	fmt_u64(&f, (uint64_t)ag_pid);
 	fmt_chr(&f, ' ');
-	fmt_u64(&f, (uint64_t)getppid());
+	fmt_u64(&f, (uint64_t)ag_ppid);
 	fmt_chr(&f, ' ');
 	fmt_u64(&f, sys_wall_ns() - (sys_now_ns() - ag_start_ns));
 	fmt_chr(&f, ' ');
@@ -192,6 +192,8 @@ static void write_header(void)
 	opt_line("interval_ms", ag_config.interval, NULL);
 	opt_line("sample", ag_config.sample, NULL);
 	opt_line("depth", ag_config.depth, NULL);
+	if (ag_config.tag[0])
+		opt_line("tag", 0, ag_config.tag);
 	opt_line("swap", 0, ag_config.swap);
 	opt_line("swap_min", ag_config.swap_min, NULL);
 	opt_line("chunk", ag_config.chunk, NULL);
@@ -436,6 +438,15 @@ out:
 	pthread_mutex_unlock(&lock);
 	errno = saved;
 	return result;
+}
+
+void logwrite_exec(void)
+{
+	pthread_mutex_lock(&lock);
+	bool has_log = created && !disabled;
+	pthread_mutex_unlock(&lock);
+	if (has_log)
+		logwrite_snapshot(AG_REASON_EXEC, false);
 }
 
 void logwrite_child(void)

@@ -27,6 +27,7 @@ typedef struct {
 	uint64_t chunk;      /* bytes */
 	uint64_t sample;     /* bytes, 0 = every allocation */
 	uint64_t depth;      /* frames */
+	char tag[OPT_STR_MAX];
 } ag_config_t;
 
 typedef struct {

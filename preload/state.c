@@ -5,4 +5,5 @@ _Atomic int ag_phase = AG_UNINIT;
 ag_config_t ag_config;
 uint64_t ag_start_ns;
 pid_t ag_pid;
+pid_t ag_ppid;
 __thread int ag_in_hook __attribute__((tls_model("initial-exec")));

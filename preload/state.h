@@ -21,6 +21,7 @@ extern _Atomic int ag_phase;
 extern ag_config_t ag_config;
 extern uint64_t ag_start_ns;       /* CLOCK_MONOTONIC at init */
 extern pid_t ag_pid;               /* updated in fork children */
+extern pid_t ag_ppid;              /* the parent when this process started (fork or exec) */
 
 extern __thread int ag_in_hook;
 

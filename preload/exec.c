@@ -1,0 +1,20 @@
+/* exec.c: the final snapshot before an exec (see exec.h). */
+#include "exec.h"
+#include "logwrite.h"
+#include "state.h"
+#include "writer.h"
+
+#include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+void exec_prepare(void)
+{
+	int saved = errno;
+	/* A vfork child runs on the parent's memory with its own pid: no state may change. */
+	if (state_ready() && (pid_t)syscall(SYS_getpid) == ag_pid && guard_enter()) {
+		logwrite_exec();
+		guard_leave();
+	}
+	errno = saved;
+}
