@@ -1,6 +1,6 @@
 # Makefile: builds build/liballocguard.so (the preload) and build/allocguard (the CLI).
 #   make            build both            make test      unit + integration tests
-#   make demo       leak + growth demo    make install   PREFIX=/usr/local
+#   make demo       leak + growth demo    make install   PREFIX=/usr/local (uninstall too)
 #   make bench      benchmarks            make fuzz      fuzz the log reader (libFuzzer)
 # Quiet unless V=1.  Missing Debian packages are installed when root (see .ci/deps.sh).
 
@@ -124,6 +124,10 @@ install: all
 	$(Q)install -m 0755 $(B)/liballocguard.so $(DESTDIR)$(PREFIX)/lib/liballocguard.so
 	@echo "installed $(DESTDIR)$(PREFIX)/bin/allocguard and $(DESTDIR)$(PREFIX)/lib/liballocguard.so"
 
+uninstall:
+	$(Q)rm -f $(DESTDIR)$(PREFIX)/bin/allocguard $(DESTDIR)$(PREFIX)/lib/liballocguard.so
+	@echo "removed $(DESTDIR)$(PREFIX)/bin/allocguard and $(DESTDIR)$(PREFIX)/lib/liballocguard.so"
+
 # The README's options table, generated from preload/options.def.
 options-table: $(B)/allocguard
 	$(Q)$(B)/allocguard run --options-table
@@ -142,5 +146,5 @@ fuzz: $(B)/fuzz_logread
 clean:
 	rm -rf $(B)
 
-.PHONY: all examples test demo bench fuzz install options-table clean
+.PHONY: all examples test demo bench fuzz install uninstall options-table clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

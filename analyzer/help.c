@@ -243,6 +243,11 @@ void help_options_table(FILE *out)
 	}
 	fputs("| `--fail-on-leak SIZE` | (run only) | exit 1 when the command exits 0 but lost "
 	      "bytes exceed SIZE | off |\n", out);
+	fputs("| `-q`, `--quiet` | (run only) | no summary after the command ends | off |\n", out);
+	fputs("| `-v`, `--verbose` | (run only) | list every child process in the summary | off |\n",
+	      out);
+	fputs("| `--keep-logs` | (run only) | keep the logs of small child processes (nothing lost, "
+	      "no cap event, peak under 1 MiB), which `run` removes otherwise | off |\n", out);
 }
 
 int help_print(FILE *out, const char *topic)
