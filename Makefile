@@ -1,7 +1,7 @@
 # Makefile: builds build/liballocguard.so (the preload) and build/allocguard (the CLI).
 #   make            build both            make test      unit + integration tests
 #   make demo       leak + growth demo    make install   PREFIX=/usr/local (uninstall too)
-#   make bench      benchmarks            make fuzz      fuzz the log reader (libFuzzer)
+#   make bench      overhead suite        make fuzz      fuzz the log reader (libFuzzer)
 # Quiet unless V=1.  Missing Debian packages are installed when root (see .ci/deps.sh).
 
 V ?= 0
@@ -115,8 +115,13 @@ test: all examples $(B)/.deps-test $(B)/test_suite $(B)/nlc/.ready $(B)/ort/.rea
 demo: all examples
 	$(Q)sh examples/demo.sh $(B)
 
-bench: all examples
-	$(Q)sh bench/run.sh $(B)
+DEPS_BENCH := time:time heaptrack sqlite3:sqlite3 python3:python3 node:nodejs
+$(B)/.deps-bench: .ci/deps.sh
+	$(Q)mkdir -p $(B) && sh .ci/deps.sh $(DEPS_BENCH) && touch $@
+
+# The overhead suite (README's table): RUNS=5 by default; bench/run.sh is the quick one.
+bench: all examples $(B)/.deps-bench
+	$(Q)sh bench/suite.sh $(B)
 
 install: all
 	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib

@@ -1,0 +1,147 @@
+#!/bin/sh
+# bench/suite.sh BUILD_DIR: the overhead suite behind the README's table (make bench).
+# Five real workloads (C churn on 2 threads, sqlite3 in memory, CPython, node, 1M live
+# blocks), each bare, under the guard recording every allocation, sampling every 512K, under
+# heaptrack and under glibc's memusage (where it works), interleaved run by run so the
+# machine's noise falls on every setting alike.  Per cell: median wall time over the runs as
+# a ratio to bare, median peak RSS, the log or trace size; then the analysis time of every
+# allocguard command against heaptrack_print on the same workload.  Writes the markdown
+# table to stdout and to BUILD_DIR/bench.md.  Not a test: nothing here passes or fails.
+#   RUNS=5 WORKLOADS="churn sqlite python node live" sh bench/suite.sh build
+set -eu
+
+B=$(cd "${1:-build}" && pwd)
+RUNS=${RUNS:-5}
+WORKLOADS=${WORKLOADS:-churn sqlite python node live}
+HERE=$(cd "$(dirname "$0")" && pwd)
+LIB=$B/liballocguard.so
+AG=$B/allocguard
+MEMUSAGE=$(ls /usr/lib/*/libmemusage.so 2>/dev/null | head -n 1 || true)
+for f in "$LIB" "$AG" "$B/examples/mtbench" "$B/examples/live_blocks"; do
+	[ -e "$f" ] || { echo "bench: $f missing (make all examples)" >&2; exit 1; }
+done
+
+TMP=$(mktemp -d /tmp/agsuite.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT INT TERM
+
+workload_cmd() {
+	case $1 in
+	churn)  echo "$B/examples/mtbench 2 1000000" ;;
+	sqlite) echo "sqlite3 :memory: -init /dev/null < $HERE/work/sqlite.sql" ;;
+	python) echo "python3 $HERE/work/py_work.py" ;;
+	node)   echo "node $HERE/work/node_work.js" ;;
+	live)   echo "$B/examples/live_blocks 1000000" ;;
+	esac
+}
+
+# Settings a workload runs under; memusage crashes node, so node goes without it.
+settings_for() {
+	s="bare guard sampled"
+	command -v heaptrack >/dev/null 2>&1 && s="$s heaptrack"
+	[ -n "$MEMUSAGE" ] && [ "$1" != node ] && s="$s memusage"
+	echo "$s"
+}
+
+# run_one WORKLOAD SETTING REP: one timed run; appends "wall rss_kib" to its results file
+# and keeps the log or trace of the first repetition.
+run_one() {
+	w=$1 s=$2 rep=$3
+	cmd=$(workload_cmd "$w")
+	d=$TMP/$w.$s.$rep
+	mkdir -p "$d"
+	case $s in
+	bare)      pre="" ;;
+	guard)     pre="env LD_PRELOAD=$LIB ALLOCGUARD_LOG=$d/ag.%p.log" ;;
+	sampled)   pre="env LD_PRELOAD=$LIB ALLOCGUARD_SAMPLE=512K ALLOCGUARD_LOG=$d/ag.%p.log" ;;
+	heaptrack) pre="heaptrack -o $d/ht" ;;
+	memusage)  pre="env LD_PRELOAD=$MEMUSAGE MEMUSAGE_OUTPUT=/dev/null" ;;
+	esac
+	# heaptrack runs the program as its child: time measures both, as a user waits for both.
+	if ! /usr/bin/time -f "%e %M" -o "$d/time" sh -c "$pre $cmd" >/dev/null 2>"$d/err"; then
+		echo "bench: $w under $s failed: $(tail -n 2 "$d/err" | tr '\n' ' ')" >&2
+		echo "fail" >> "$TMP/$w.$s.res"
+		return 0
+	fi
+	tail -n 1 "$d/time" >> "$TMP/$w.$s.res"
+	[ "$rep" = 1 ] || rm -rf "$d"
+}
+
+median() {   # median of column $1 of stdin
+	sort -n -k "$1" | awk -v c="$1" '{ v[NR] = $c } END {
+		if (!NR) { print "-"; exit }
+		print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+human() {    # bytes -> short size
+	awk -v b="$1" 'BEGIN { split("B KiB MiB GiB", u); i = 1
+		while (b >= 1024 && i < 4) { b /= 1024; i++ }
+		printf (i == 1 ? "%d %s" : "%.1f %s"), b, u[i] }'
+}
+
+echo "bench: $RUNS interleaved runs of: $WORKLOADS" >&2
+rep=1
+while [ "$rep" -le "$RUNS" ]; do
+	for w in $WORKLOADS; do
+		for s in $(settings_for "$w"); do
+			run_one "$w" "$s" "$rep"
+		done
+	done
+	echo "bench: run $rep of $RUNS done" >&2
+	rep=$((rep + 1))
+done
+
+# Analysis time of each allocguard command on the guard's log of a workload, against
+# heaptrack_print on heaptrack's trace of the same workload (median of 3).
+time_cmd() {
+	i=0
+	: > "$TMP/at"
+	while [ $i -lt 3 ]; do
+		/usr/bin/time -f "%e %M" -o "$TMP/one" sh -c "$1" >/dev/null 2>&1 || true
+		tail -n 1 "$TMP/one" >> "$TMP/at"
+		i=$((i + 1))
+	done
+	median 1 < "$TMP/at"
+}
+
+out=$B/bench.md
+{
+	echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr); $RUNS interleaved runs, medians."
+	echo
+	echo "| workload | setting | wall (s) | x bare | peak RSS | log / trace |"
+	echo "|---|---|---|---|---|---|"
+	for w in $WORKLOADS; do
+		bare=$(grep -v fail "$TMP/$w.bare.res" | median 1)
+		for s in $(settings_for "$w"); do
+			f=$TMP/$w.$s.res
+			if grep -q fail "$f"; then
+				echo "| $w | $s | failed | | | |"
+				continue
+			fi
+			wall=$(median 1 < "$f")
+			rss=$(median 2 < "$f")
+			size=$(du -cb "$TMP/$w.$s.1"/ag.*.log "$TMP/$w.$s.1"/ht.* 2>/dev/null | tail -n 1 | cut -f1)
+			[ "$s" = bare ] || [ "$s" = memusage ] && size=0
+			ratio=$(awk -v a="$wall" -v b="$bare" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }')
+			sz=$([ "$size" -gt 0 ] && human "$size" || echo "-")
+			echo "| $w | $s | $wall | $ratio | $(human $((rss * 1024))) | $sz |"
+		done
+	done
+	echo
+	echo "Analysis of the logs above (seconds, median of 3; the guard's log of each workload's"
+	echo "first run, every allocation recorded, against heaptrack_print on heaptrack's trace):"
+	echo
+	echo "| workload | report | leaks | growth | diff | heaptrack_print |"
+	echo "|---|---|---|---|---|---|"
+	for w in $WORKLOADS; do
+		log=$(ls -S "$TMP/$w.guard.1"/ag.*.log 2>/dev/null | head -n 1 || true)
+		[ -n "$log" ] || continue
+		r=$(time_cmd "$AG report $log")
+		l=$(time_cmd "$AG leaks $log")
+		g=$(time_cmd "$AG growth $log")
+		d=$(time_cmd "$AG diff $log@0 $log")
+		ht=$(ls "$TMP/$w.heaptrack.1"/ht.* 2>/dev/null | head -n 1 || true)
+		h=$([ -n "$ht" ] && time_cmd "heaptrack_print $ht" || echo "-")
+		echo "| $w | $r | $l | $g | $d | $h |"
+	done
+} > "$out"
+cat "$out"
