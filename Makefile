@@ -59,7 +59,8 @@ $(B)/analyzer/%.o: analyzer/%.c $(PB).h | $(B)/.deps-build
 	$(call say,CC,$<)
 	$(Q)mkdir -p $(@D) && $(CC) $(ANALYZER_CFLAGS) -c $< -o $@
 
-$(PB).c $(PB).h: analyzer/profile.proto | $(B)/.deps-build
+# One protoc-c run makes both files (a grouped target: make -j runs it once).
+$(PB).c $(PB).h &: analyzer/profile.proto | $(B)/.deps-build
 	$(call say,PROTOC,$<)
 	$(Q)protoc-c --c_out=$(B) --proto_path=analyzer $<
 
@@ -138,11 +139,14 @@ options-table: $(B)/allocguard
 	$(Q)$(B)/allocguard run --options-table
 
 # libFuzzer on the log reader, every report and symbolization (FUZZ_SECONDS, default 300).
+# The newest clang on PATH (clang, or clang-N), unless FUZZ_CC names one.
+FUZZ_CC ?= $(or $(shell command -v clang 2>/dev/null),$(shell ls /usr/bin/clang-[0-9]* \
+	2>/dev/null | sort -V | tail -n 1),clang)
 FUZZ_SRC := $(filter-out analyzer/main.c analyzer/run.c analyzer/summary.c analyzer/commands.c \
 	analyzer/help.c,$(ANALYZER_SRC)) $(SHARED_SRC)
 $(B)/fuzz_logread: tests/fuzz/fuzz_logread.c $(FUZZ_SRC) $(PB).c
 	$(call say,FUZZ,$@)
-	$(Q)clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
+	$(Q)$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
 		-Ipreload -Ianalyzer -I$(B) $^ -ldw -lelf -lprotobuf-c -lz -lm -o $@
 fuzz: $(B)/fuzz_logread
 	$(Q)mkdir -p $(B)/fuzz-corpus && $(B)/fuzz_logread -max_len=8192 \

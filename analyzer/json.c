@@ -33,7 +33,7 @@ static void before(json_t *j)
 	j->count[j->depth]++;
 }
 
-static void open(json_t *j, char c)
+static void nest_open(json_t *j, char c)
 {
 	before(j);
 	fputc(c, j->f);
@@ -42,7 +42,7 @@ static void open(json_t *j, char c)
 	j->count[j->depth] = 0;
 }
 
-static void close_(json_t *j, char c)
+static void nest_close(json_t *j, char c)
 {
 	int had = j->count[j->depth];
 	if (j->depth > 0)
@@ -52,10 +52,10 @@ static void close_(json_t *j, char c)
 	fputc(c, j->f);
 }
 
-void json_obj(json_t *j) { open(j, '{'); }
-void json_obj_end(json_t *j) { close_(j, '}'); }
-void json_arr(json_t *j) { open(j, '['); }
-void json_arr_end(json_t *j) { close_(j, ']'); }
+void json_obj(json_t *j) { nest_open(j, '{'); }
+void json_obj_end(json_t *j) { nest_close(j, '}'); }
+void json_arr(json_t *j) { nest_open(j, '['); }
+void json_arr_end(json_t *j) { nest_close(j, ']'); }
 
 void json_key(json_t *j, const char *k)
 {
