@@ -132,15 +132,27 @@ static uint64_t max2(uint64_t a, uint64_t b)
 	return a > b ? a : b;
 }
 
-/* The kinds are read one after another, not at one instant, but each is a real value and
- * tracked is their sum, so the figures agree with each other.  Peaks are raised after the
- * counting (account_raise_peaks), so a reader can find a total above its peak: raise the
- * stored peaks to what was read, then read them back. */
+/* tracked is the sum of the kinds read, so the figures agree with each other.  The kinds
+ * are read one after another; when two passes read the same values, those values were all
+ * current together (between the passes), so tracked is a total that really
+ * existed, not heap from before a transfer plus mapped from after it.  Under heavy traffic
+ * the passes may never agree: then the last is used, off by what moved between its loads.
+ * Peaks are raised after the counting (account_raise_peaks), so a reader can find a total
+ * above its peak: raise the stored peaks to what was read, then read them back. */
 void account_read(account_totals_t *t)
 {
-	t->heap = load(&kinds[ACC_HEAP]);
-	t->mapped = load(&kinds[ACC_MAPPED]);
-	t->swapped = load(&kinds[ACC_SWAPPED]);
+	uint64_t h = load(&kinds[ACC_HEAP]), m = load(&kinds[ACC_MAPPED]);
+	uint64_t s = load(&kinds[ACC_SWAPPED]);
+	for (int pass = 0; pass < 16; pass++) {
+		t->heap = load(&kinds[ACC_HEAP]);
+		t->mapped = load(&kinds[ACC_MAPPED]);
+		t->swapped = load(&kinds[ACC_SWAPPED]);
+		if (t->heap == h && t->mapped == m && t->swapped == s)
+			break;
+		h = t->heap;
+		m = t->mapped;
+		s = t->swapped;
+	}
 	t->tracked = t->heap + t->mapped + t->swapped;
 	raise_peak(&peak_kind[ACC_HEAP], t->heap);
 	raise_peak(&peak_kind[ACC_MAPPED], t->mapped);
