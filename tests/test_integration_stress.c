@@ -444,3 +444,51 @@ Test(integration_stress, snapshots_under_racing_threads_are_whole)
 		th_run_free(&r);
 	}
 }
+
+/* One thread keeps asking for 8 GiB under a 1 GiB cap while three others allocate 64 bytes
+ * at a time: a refusal is invisible to them (none of their calls fails) and to the peak.
+ * (Charging first and taking the charge back made a small malloc fail in most runs and put
+ * 8 GiB in the peak.) */
+Test(integration_stress, a_refusal_is_invisible_to_other_threads)
+{
+	int runs = getenv("STRESS") ? 20 : 3;
+	for (int i = 0; i < runs; i++) {
+		const char *argv[] = { th_build("examples/refusal_race"), "3", "300", "8192", NULL };
+		const char *env[] = { logpat, "ALLOCGUARD_CAP=1G", "ALLOCGUARD_INTERVAL=5ms", NULL };
+		th_run_t r;
+		cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+		cr_assert(r.exited && r.code == 0, "run %d: %s", i, th_run_desc(&r));
+		cr_assert_gt(th_kv(r.out, "huge_refused"), 0, "run %d: %s", i, r.out);
+		cr_expect_eq(th_kv(r.out, "huge_granted"), 0, "run %d: %s", i, r.out);
+		cr_expect_eq(th_kv(r.out, "small_failed"), 0, "run %d: small mallocs failed beside a "
+			     "refused one: %s", i, r.out);
+		th_log_t log;
+		load_only_log(&log);
+		uint64_t peak = max_peak(&log, TH_PEAK_TRACKED);
+		cr_expect_lt(peak, 16 * MiB, "run %d: peak %llu: the refused 8 GiB showed in it", i,
+			     (unsigned long long)peak);
+		cr_expect_eq(th_log_find(&log, "exit"), (long)log.nsnaps - 1, "no final exit snapshot");
+		th_log_free(&log);
+		char **v;
+		size_t n = th_list(dir, "ag.", &v);
+		for (size_t j = 0; j < n; j++)
+			remove(v[j]);
+		th_strv_free(v, n);
+		th_run_free(&r);
+	}
+}
+
+/* malloc(SIZE_MAX) under a cap: the message names the size asked for, not the clamped size
+ * the block table counts (it said "1023.9 GiB"). */
+Test(integration_stress, the_cap_message_names_the_size_asked_for)
+{
+	const char *argv[] = { th_build("examples/cap_hit"), "malloc", "1M", "4M", "1",
+			       "18446744073709551615", NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_CAP=64M", NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+	cr_assert(r.exited && r.code == 0, "%s\n%s", th_run_desc(&r), r.out);
+	cr_expect(strstr(r.err, "malloc of 16383.9 PiB"), "%s", r.err);
+	cr_expect_not(strstr(r.err, "1023.9 GiB"), "%s", r.err);
+	th_run_free(&r);
+}
