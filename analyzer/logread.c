@@ -1,7 +1,9 @@
 /* logread.c: the strict reader of snapshot logs (preload/logfmt.h) into the model.
  * Owns parsing, bounds and the durability rule (a snapshot counts only when its E line is
  * complete and matches); reading stops at the first damage, which is recorded, not fatal,
- * as long as one snapshot before it is usable.  What the figures mean is the reports'. */
+ * as long as one snapshot before it is usable.  Figures that merely disagree are not
+ * damage: they are made to agree and noted (agree()).  What the figures mean is the
+ * reports'. */
 #include "model.h"
 #include "logfmt.h"
 
@@ -506,6 +508,54 @@ static int rec_lost(reader_t *r, const fields_t *fl)
 	return PUSH(r->cur.r, r->cur.nr, r->cur_cap_r, x);
 }
 
+/* Raise one figure to a floor it must not be below; names the first disagreement. */
+static void floor_to(uint64_t *v, uint64_t floor, const char *what, const char **first)
+{
+	if (*v >= floor)
+		return;
+	*v = floor;
+	if (!*first)
+		*first = what;
+}
+
+/* An E line's figures must agree (preload/logfmt.h): tracked is the sum of the kinds, a
+ * peak is at least its current value and no lower than in the snapshot before, and the
+ * tracked peak at least each kind's.  Figures that disagree (older writers read the totals
+ * while a peak was still being raised) are not damage: the line is well formed and the
+ * totals are exact, so the snapshot is kept with its peaks raised to agree, and the log
+ * notes it once (log_warn_damage). */
+static void agree(reader_t *r, ag_snap_t *s)
+{
+	const char *first = NULL;
+	uint64_t sum = s->heap + s->mapped + s->swapped;
+	if (s->tracked != sum) {
+		s->tracked = sum;
+		first = "tracked is not heap + mapped + swapped";
+	}
+	const ag_log_t *log = r->log;
+	if (log->nsnaps) {
+		const ag_snap_t *p = &log->snaps[log->nsnaps - 1];
+		floor_to(&s->peak_heap, p->peak_heap, "a peak fell since the snapshot before", &first);
+		floor_to(&s->peak_mapped, p->peak_mapped, "a peak fell since the snapshot before",
+			 &first);
+		floor_to(&s->peak_tracked, p->peak_tracked, "a peak fell since the snapshot before",
+			 &first);
+	}
+	floor_to(&s->peak_heap, s->heap, "a peak is below its current value", &first);
+	floor_to(&s->peak_mapped, s->mapped, "a peak is below its current value", &first);
+	floor_to(&s->peak_tracked, s->tracked, "a peak is below its current value", &first);
+	floor_to(&s->peak_tracked, s->peak_heap, "the tracked peak is below the heap peak", &first);
+	floor_to(&s->peak_tracked, s->peak_mapped, "the tracked peak is below the mapped peak",
+		 &first);
+	if (!first)
+		return;
+	ag_log_t *w = r->log;
+	if (!w->nclamped++) {
+		w->clamped_seq = s->seq;
+		snprintf(w->clamped, sizeof w->clamped, "%s", first);
+	}
+}
+
 static int rec_end(reader_t *r, const fields_t *fl, size_t *cap)
 {
 	uint64_t v[9];
@@ -529,9 +579,9 @@ static int rec_end(reader_t *r, const fields_t *fl, size_t *cap)
 	s->peak_tracked = v[5];
 	s->peak_heap = v[6];
 	s->peak_mapped = v[7];
-	if (s->peak_tracked < s->tracked || s->peak_heap < s->heap || s->peak_mapped < s->mapped)
-		return damage(r, "snapshot %llu: a peak is below its current value",
-			      (unsigned long long)v[0]);
+	if (s->heap > UINT64_MAX - s->mapped || s->heap + s->mapped > UINT64_MAX - s->swapped)
+		return damage(r, "snapshot %llu: E line totals overflow", (unsigned long long)v[0]);
+	agree(r, s);
 	if ((rc = PUSH(r->log->snaps, r->log->nsnaps, *cap, r->cur)))
 		return rc;
 	memset(&r->cur, 0, sizeof r->cur);

@@ -86,6 +86,11 @@ ag_stackval_t *log_state_at(const ag_log_t *log, size_t k)
 
 void log_warn_damage(const ag_log_t *log, FILE *err)
 {
+	if (log->nclamped)
+		fprintf(err, "allocguard: %s: the figures of %zu snapshot%s disagreed (first: snapshot "
+			"%llu, %s); their peaks were raised to agree, every snapshot is used\n",
+			log->path, log->nclamped, log->nclamped == 1 ? "" : "s",
+			(unsigned long long)log->clamped_seq, log->clamped);
 	if (!log->damage_line)
 		return;
 	fprintf(err, "allocguard: %s:%zu: %s; using the %zu complete snapshot%s before it\n",

@@ -89,6 +89,11 @@ typedef struct {
 	/* The first damage met: reading stopped there.  line 0 = none. */
 	size_t damage_line;
 	char damage[256];
+	/* Snapshots whose E figures disagreed and were raised to agree (logread.c); the first
+	 * one's seq and what disagreed there.  Not damage: every snapshot is kept. */
+	size_t nclamped;
+	uint64_t clamped_seq;
+	char clamped[80];
 } ag_log_t;
 
 /* Per-stack state after replaying snapshots up to and including one. */
@@ -122,7 +127,8 @@ void log_apply(const ag_log_t *log, size_t snap, ag_stackval_t *state);
 /* Allocate the state at snapshot k (caller frees). NULL on ENOMEM. */
 ag_stackval_t *log_state_at(const ag_log_t *log, size_t snap);
 
-/* Print the damage warning, if any, as one "allocguard: FILE:LINE: ..." line. */
+/* Print the damage warning, if any, as one "allocguard: FILE:LINE: ..." line, and the note
+ * on disagreeing figures, if any, as one "allocguard: FILE: ..." line. */
 void log_warn_damage(const ag_log_t *log, FILE *err);
 
 #endif

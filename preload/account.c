@@ -2,6 +2,7 @@
  * cache line so heap traffic does not bounce the mapping counters. */
 #include "account.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 
 typedef struct {
@@ -10,36 +11,99 @@ typedef struct {
 
 /* tracked = the sum of the kinds: one atomic add per allocation, not two. */
 static counter_t kinds[ACC_KINDS], peak_tracked, peak_kind[ACC_KINDS];
+/* The cap's admitted total, kept only with a cap.  Read as signed: if it was set up while
+ * another thread was between its admission and its count it may drift a few bytes, and a
+ * drift below zero must loosen the cap by those bytes, not close it. */
+static counter_t admitted;
+static _Atomic bool keep;
 
-static uint64_t others(acc_kind_t kind)
+static uint64_t load(const counter_t *c)
+{
+	return atomic_load_explicit(&c->v, memory_order_relaxed);
+}
+
+static uint64_t sum_kinds(void)
 {
 	uint64_t sum = 0;
 	for (int k = 0; k < ACC_KINDS; k++)
-		if (k != (int)kind)
-			sum += atomic_load_explicit(&kinds[k].v, memory_order_relaxed);
+		sum += load(&kinds[k]);
 	return sum;
+}
+
+static uint64_t admitted_now(void)
+{
+	int64_t v = (int64_t)load(&admitted);
+	return v < 0 ? 0 : (uint64_t)v;
 }
 
 static void raise_peak(counter_t *peak, uint64_t v)
 {
-	uint64_t cur = atomic_load_explicit(&peak->v, memory_order_relaxed);
+	uint64_t cur = load(peak);
 	while (v > cur &&
 	       !atomic_compare_exchange_weak_explicit(&peak->v, &cur, v, memory_order_relaxed,
 						      memory_order_relaxed))
 		;
 }
 
+void account_keep_admitted(void)
+{
+	atomic_store(&keep, true);
+	atomic_store(&admitted.v, sum_kinds());
+}
+
+bool account_admitting(void)
+{
+	return atomic_load_explicit(&keep, memory_order_relaxed);
+}
+
+int account_admit(uint64_t bytes, uint64_t limit, uint64_t *total)
+{
+	if (!account_admitting()) {
+		*total = sum_kinds();
+		return 0;
+	}
+	uint64_t cur = load(&admitted);
+	for (;;) {
+		uint64_t c = (int64_t)cur < 0 ? 0 : cur;
+		*total = c;
+		if (bytes > limit || c > limit - bytes)
+			return ENOMEM;
+		if (atomic_compare_exchange_weak_explicit(&admitted.v, &cur, cur + bytes,
+							  memory_order_relaxed, memory_order_relaxed))
+			return 0;
+	}
+}
+
+void account_unadmit(uint64_t bytes)
+{
+	if (account_admitting())
+		atomic_fetch_sub_explicit(&admitted.v, bytes, memory_order_relaxed);
+}
+
+void account_obtained(acc_kind_t kind, uint64_t bytes)
+{
+	atomic_fetch_add_explicit(&kinds[kind].v, bytes, memory_order_relaxed);
+}
+
 uint64_t account_add(acc_kind_t kind, uint64_t bytes)
 {
+	if (account_admitting()) {
+		uint64_t t = atomic_fetch_add_explicit(&admitted.v, bytes, memory_order_relaxed) + bytes;
+		account_obtained(kind, bytes);
+		return (int64_t)t < 0 ? 0 : t;
+	}
 	uint64_t k = atomic_fetch_add_explicit(&kinds[kind].v, bytes, memory_order_relaxed) + bytes;
-	return k + others(kind);
+	for (int j = 0; j < ACC_KINDS; j++)
+		if (j != (int)kind)
+			k += load(&kinds[j]);
+	return k;
 }
 
 void account_raise_peaks(void)
 {
 	uint64_t sum = 0;
 	for (int k = 0; k < ACC_KINDS; k++) {
-		uint64_t v = atomic_load_explicit(&kinds[k].v, memory_order_relaxed);
+		uint64_t v = load(&kinds[k]);
 		raise_peak(&peak_kind[k], v);
 		sum += v;
 	}
@@ -48,21 +112,55 @@ void account_raise_peaks(void)
 
 void account_sub(acc_kind_t kind, uint64_t bytes)
 {
+	/* out of the kind first: the kinds' sum never exceeds the admitted total */
 	atomic_fetch_sub_explicit(&kinds[kind].v, bytes, memory_order_relaxed);
+	account_unadmit(bytes);
 }
 
 uint64_t account_tracked(void)
 {
-	return others(ACC_KINDS);
+	return sum_kinds();
 }
 
+uint64_t account_admitted(void)
+{
+	return account_admitting() ? admitted_now() : sum_kinds();
+}
+
+static uint64_t max2(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* tracked is the sum of the kinds read, so the figures agree with each other.  The kinds
+ * are read one after another; when two passes read the same values, those values were all
+ * current together (between the passes), so tracked is a total that really
+ * existed, not heap from before a transfer plus mapped from after it.  Under heavy traffic
+ * the passes may never agree: then the last is used, off by what moved between its loads.
+ * Peaks are raised after the counting (account_raise_peaks), so a reader can find a total
+ * above its peak: raise the stored peaks to what was read, then read them back. */
 void account_read(account_totals_t *t)
 {
-	t->heap = atomic_load_explicit(&kinds[ACC_HEAP].v, memory_order_relaxed);
-	t->mapped = atomic_load_explicit(&kinds[ACC_MAPPED].v, memory_order_relaxed);
-	t->swapped = atomic_load_explicit(&kinds[ACC_SWAPPED].v, memory_order_relaxed);
+	uint64_t h = load(&kinds[ACC_HEAP]), m = load(&kinds[ACC_MAPPED]);
+	uint64_t s = load(&kinds[ACC_SWAPPED]);
+	for (int pass = 0; pass < 16; pass++) {
+		t->heap = load(&kinds[ACC_HEAP]);
+		t->mapped = load(&kinds[ACC_MAPPED]);
+		t->swapped = load(&kinds[ACC_SWAPPED]);
+		if (t->heap == h && t->mapped == m && t->swapped == s)
+			break;
+		h = t->heap;
+		m = t->mapped;
+		s = t->swapped;
+	}
 	t->tracked = t->heap + t->mapped + t->swapped;
-	t->peak_tracked = atomic_load_explicit(&peak_tracked.v, memory_order_relaxed);
-	t->peak_heap = atomic_load_explicit(&peak_kind[ACC_HEAP].v, memory_order_relaxed);
-	t->peak_mapped = atomic_load_explicit(&peak_kind[ACC_MAPPED].v, memory_order_relaxed);
+	raise_peak(&peak_kind[ACC_HEAP], t->heap);
+	raise_peak(&peak_kind[ACC_MAPPED], t->mapped);
+	raise_peak(&peak_kind[ACC_SWAPPED], t->swapped);
+	raise_peak(&peak_tracked, t->tracked);
+	t->peak_heap = load(&peak_kind[ACC_HEAP]);
+	t->peak_mapped = load(&peak_kind[ACC_MAPPED]);
+	/* each kind's peak was once that kind's value, while tracked was at least as much */
+	t->peak_tracked = max2(max2(load(&peak_tracked), load(&peak_kind[ACC_SWAPPED])),
+			       max2(t->peak_heap, t->peak_mapped));
 }

@@ -1,5 +1,5 @@
 /* cap.c: cap thresholds, edge-triggered events and on-cap actions (see cap.h).  Runs on the
- * allocation hot path: the common case is one atomic add and two compares. */
+ * allocation hot path: without a cap, nothing; with one, a compare-and-swap and compares. */
 #include "cap.h"
 #include "evring.h"
 #include "fmt.h"
@@ -34,6 +34,8 @@ void cap_init(const ag_config_t *c)
 	 * at a threshold gets one event per real crossing, not one per allocation. */
 	rearm_gap = cap_bytes / 20;
 	headroom = cap_bytes / 16;
+	if (cap_bytes)
+		account_keep_admitted();
 }
 
 uint64_t cap_warn_bytes(void) { return warn_bytes; }
@@ -120,50 +122,85 @@ static void crossed(int kind, uint64_t now, const char *what, uint64_t request, 
 		       kind == CAP_EV_CRITICAL ? AG_REASON_CRITICAL : AG_REASON_CAP);
 }
 
-static bool in_headroom(uint64_t now, uint64_t bytes, bool commit)
+static uint64_t sat_add(uint64_t a, uint64_t b)
 {
-	if (on_cap != ON_CAP_FAIL || now - cap_bytes > headroom)
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* After a refusal near the cap (on-cap fail), small requests and commits may use the
+ * recovery headroom (cap.h). */
+static bool headroom_open(uint64_t bytes, bool commit)
+{
+	if (on_cap != ON_CAP_FAIL)
 		return false;
 	bool refused_before = atomic_load_explicit(&fired, memory_order_relaxed) & (1u << CAP_EV_CAP);
 	return refused_before && (commit || bytes <= headroom / 16);
 }
 
-/* Whether a charge that made tracked memory `now` stands (0) or is refused (ENOMEM). */
-static int decide(acc_kind_t kind, uint64_t now, uint64_t bytes, const char *what, bool commit)
+static void thresholds(uint64_t now, const char *what, uint64_t asked)
 {
-	if (!cap_bytes || now < warn_bytes || !state_ready())
+	if (now < warn_bytes)
+		return;
+	if (fire(CAP_EV_WARN))
+		crossed(CAP_EV_WARN, now, what, asked, true);
+	if (now >= crit_bytes && fire(CAP_EV_CRITICAL))
+		crossed(CAP_EV_CRITICAL, now, what, asked, true);
+}
+
+/* Admission is decided on the admitted total with compare-and-swap (account_admit), so a
+ * request that would pass the cap is never added, not even for an instant: racing threads
+ * cannot be refused because of it, and it can never show in a peak. */
+static int admit(uint64_t bytes, uint64_t asked, const char *what, bool commit)
+{
+	uint64_t before;
+	if (!cap_bytes)
 		return 0;
-	/* A refusal latches the cap event (and opens the headroom) only when usage was already
-	 * near the cap; one huge request refused at low usage is reported but latches nothing,
-	 * so a later climb to the cap is a crossing of its own. */
-	bool near = now - bytes + rearm_gap >= cap_bytes;
-	if (now > cap_bytes && near && in_headroom(now, bytes, commit)) {
-		if (fire(CAP_EV_CAP))
-			crossed(CAP_EV_CAP, now, what, bytes, false);
-		return 0;
-	}
-	if (now > cap_bytes) {
-		if (on_cap != ON_CAP_WARN)
-			account_sub(kind, bytes);   /* refused, or about to abort: never obtained */
+	if (!state_ready() || on_cap == ON_CAP_WARN) {
+		account_admit(bytes, UINT64_MAX, &before);
+		if (!state_ready())
+			return 0;
+	} else if (account_admit(bytes, cap_bytes, &before) != 0) {
+		/* A refusal latches the cap event (and opens the headroom) only when usage was
+		 * already near the cap; one huge request refused at low usage is reported but
+		 * latches nothing, so a later climb to the cap is a crossing of its own. */
+		bool near = before + rearm_gap >= cap_bytes;
+		if (near && headroom_open(bytes, commit) &&
+		    account_admit(bytes, cap_bytes + headroom, &before) == 0) {
+			if (fire(CAP_EV_CAP))
+				crossed(CAP_EV_CAP, before + bytes, what, asked, false);
+			return 0;
+		}
 		if (near ? fire(CAP_EV_CAP) : far_refusal_due())
-			crossed(CAP_EV_CAP, now, what, bytes, true);
-		if (on_cap == ON_CAP_FAIL)
-			return ENOMEM;
+			crossed(CAP_EV_CAP, sat_add(before, asked), what, asked, true);
 		if (on_cap == ON_CAP_ABORT) {
 			writer_sync(AG_REASON_ABORT);
 			abort();
 		}
+		return ENOMEM;
 	}
-	if (fire(CAP_EV_WARN))
-		crossed(CAP_EV_WARN, now, what, bytes, true);
-	if (now >= crit_bytes && fire(CAP_EV_CRITICAL))
-		crossed(CAP_EV_CRITICAL, now, what, bytes, true);
+	uint64_t now = before + bytes;
+	if (now > cap_bytes && (before + rearm_gap >= cap_bytes ? fire(CAP_EV_CAP) : far_refusal_due()))
+		crossed(CAP_EV_CAP, now, what, asked, true);   /* on-cap warn */
+	thresholds(now, what, asked);
 	return 0;
+}
+
+int cap_admit(uint64_t bytes, uint64_t asked, const char *what)
+{
+	return admit(bytes, asked, what, false);
+}
+
+void cap_obtained(acc_kind_t kind, uint64_t bytes)
+{
+	account_obtained(kind, bytes);
 }
 
 static int charge(acc_kind_t kind, uint64_t bytes, const char *what, bool commit)
 {
-	return decide(kind, account_add(kind, bytes), bytes, what, commit);
+	int rc = admit(bytes, bytes, what, commit);
+	if (rc == 0)
+		account_obtained(kind, bytes);
+	return rc;
 }
 
 int cap_charge(acc_kind_t kind, uint64_t bytes, const char *what)
@@ -176,13 +213,13 @@ int cap_charge_commit(acc_kind_t kind, uint64_t bytes, const char *what)
 	return charge(kind, bytes, what, true);
 }
 
-void cap_release(acc_kind_t kind, uint64_t bytes)
+/* Re-arm the events once usage fell well below their thresholds. */
+static void rearm(void)
 {
-	account_sub(kind, bytes);
 	unsigned f = atomic_load_explicit(&fired, memory_order_relaxed);
 	if (!f)
 		return;
-	uint64_t now = account_tracked();
+	uint64_t now = account_admitted();
 	unsigned clear = 0;
 	if ((f & (1u << CAP_EV_WARN)) && now + rearm_gap < warn_bytes)
 		clear |= 1u << CAP_EV_WARN;
@@ -192,4 +229,16 @@ void cap_release(acc_kind_t kind, uint64_t bytes)
 		clear |= 1u << CAP_EV_CAP;
 	if (clear)
 		atomic_fetch_and_explicit(&fired, ~clear, memory_order_relaxed);
+}
+
+void cap_unadmit(uint64_t bytes)
+{
+	account_unadmit(bytes);
+	rearm();
+}
+
+void cap_release(acc_kind_t kind, uint64_t bytes)
+{
+	account_sub(kind, bytes);
+	rearm();
 }

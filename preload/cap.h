@@ -20,8 +20,16 @@ typedef struct {
 
 void cap_init(const ag_config_t *c);
 
-/* Charge bytes of a kind before the memory is obtained.  Returns 0 (charged) or ENOMEM
- * (refused: nothing charged).  `what` names the call in messages ("malloc", "mmap"). */
+/* Admit a request of bytes before the memory is obtained (account.h): 0, or ENOMEM when
+ * refused, and then no other thread ever saw it.  `asked` is what the program asked for,
+ * for messages (bytes may be clamped); `what` names the call ("malloc", "mmap").  Then
+ * either cap_obtained (the memory was obtained: it counts in its kind) or cap_unadmit (it
+ * was not). */
+int cap_admit(uint64_t bytes, uint64_t asked, const char *what);
+void cap_obtained(acc_kind_t kind, uint64_t bytes);
+void cap_unadmit(uint64_t bytes);
+/* Admit and count at once, for callers that count memory before asking for it (the
+ * mapping table).  Returns 0 (charged) or ENOMEM (refused: nothing charged). */
 int cap_charge(acc_kind_t kind, uint64_t bytes, const char *what);
 /* The same for committing memory the program reserved earlier (mprotect of a PROT_NONE
  * reservation).

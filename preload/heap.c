@@ -1,7 +1,9 @@
-/* heap.c: accounting for the malloc family (see heap.h).  Invariants: a block is charged
- * before libc is asked for it; it is removed from ptrtab before libc frees it (so a racing
- * malloc that gets the same address cannot be confused with it); totals use the exact
- * requested size, stacks use the (possibly sampled) weight. */
+/* heap.c: accounting for the malloc family (see heap.h).  Invariants: a block is admitted
+ * by the cap before libc is asked for it and counted in the totals once libc returned it
+ * (so the totals and peaks only ever hold memory the program got); it is removed from
+ * ptrtab before libc frees it (so a racing malloc that gets the same address cannot be
+ * confused with it); totals use the exact requested size, stacks use the (possibly
+ * sampled) weight. */
 #include "heap.h"
 #include "cap.h"
 #include "fmt.h"
@@ -39,10 +41,13 @@ static void stack_drop(uint32_t stack, uint64_t size)
 	stacktab_free(stack, wb, wc);
 }
 
-/* Attribute an already-charged block and remember it.  If it cannot be remembered it is
- * released from the totals, so a later free of it changes nothing. */
-static void track(void *p, uint64_t size)
+/* Count `obtained` more bytes (0 when the block was already counted), attribute the
+ * block and remember it.  If it cannot be remembered it is released from the totals, so a
+ * later free of it changes nothing. */
+static void track(void *p, uint64_t size, uint64_t obtained)
 {
+	if (obtained)
+		cap_obtained(ACC_HEAP, obtained);
 	account_raise_peaks();
 	writer_tick();
 	uint32_t stack = 0;
@@ -70,16 +75,16 @@ void *heap_alloc(size_t bytes, const char *what, heap_fn_t fn, size_t a, size_t 
 {
 	int saved = errno;
 	uint64_t size = clamp(bytes);
-	if (cap_charge(ACC_HEAP, size, what)) {
+	if (cap_admit(size, bytes, what)) {
 		errno = ENOMEM;
 		return NULL;
 	}
 	void *p = fn(a, b);
 	if (!p) {
-		cap_release(ACC_HEAP, size);
+		cap_unadmit(size);
 		return NULL;
 	}
-	track(p, size);
+	track(p, size, size);
 	errno = saved;
 	return p;
 }
@@ -104,7 +109,7 @@ void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t))
 	bool had = old && ptrtab_remove((uintptr_t)old, &e);
 	uint64_t size = clamp(n), before = had ? e.size : 0;
 	uint64_t grow = size > before ? size - before : 0;
-	if (grow && cap_charge(ACC_HEAP, grow, "realloc")) {
+	if (grow && cap_admit(grow, n - before, "realloc")) {
 		if (had)
 			ptrtab_insert((uintptr_t)old, e.size, e.stack, NULL);
 		errno = ENOMEM;
@@ -113,7 +118,7 @@ void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t))
 	void *p = real_realloc(old, n);
 	if (!p) {
 		if (grow)
-			cap_release(ACC_HEAP, grow);
+			cap_unadmit(grow);
 		if (had)
 			ptrtab_insert((uintptr_t)old, e.size, e.stack, NULL);
 		return NULL;
@@ -122,7 +127,7 @@ void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t))
 		stack_drop(e.stack, e.size);
 	if (before > size)
 		cap_release(ACC_HEAP, before - size);
-	track(p, size);
+	track(p, size, grow);
 	errno = saved;
 	return p;
 }

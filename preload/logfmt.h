@@ -46,6 +46,12 @@
  *   E <seq> <tracked> <heap> <mapped> <swapped> <peak_tracked> <peak_heap> <peak_mapped> <nrec>
  *                                         end of snapshot seq: totals in bytes, and nrec =
  *                                         the number of L and R lines since its B line.
+ *                                         The figures agree: tracked = heap + mapped +
+ *                                         swapped; each peak is at least its total and
+ *                                         never below the previous snapshot's; peak_tracked
+ *                                         is at least peak_heap and peak_mapped.  A reader
+ *                                         raises figures that disagree (older writers) and
+ *                                         says so; that is not damage.
  *
  * t_ns is nanoseconds since the process started (CLOCK_MONOTONIC).  With sampling
  * ("O sample N", N > 0) L/R byte and count figures are unbiased estimates; E totals are

@@ -156,7 +156,7 @@ Test(logread, each_kind_of_damage_is_named)
 	expect_damage("L 1 1 1 1 1\n", 7, "outside a snapshot");
 	expect_damage("B 1 2 interval\nR 1 1 1\n", 8, "only exit snapshots");
 	expect_damage("B 1 2 interval\nL 1 5 1 4 1\n", 8, "more live than ever");
-	expect_damage("B 1 2 interval\nE 1 5 5 0 0 4 4 0 0\n", 8, "peak is below");
+	expect_damage("B 1 2 interval\nE 1 0 18446744073709551615 1 0 0 0 0 0\n", 8, "overflow");
 	expect_damage("X 1 2\n", 7, "unknown record type");
 	expect_damage("M 1 2 1 - /x\n", 7, "empty address range");
 	expect_damage("M 1 1 2 xyz /x\n", 7, "bad build-id");

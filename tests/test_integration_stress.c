@@ -1,13 +1,16 @@
 /* test_integration_stress.c: the preload under pressure from real programs: libc semantics
  * kept (examples/semantics), exact per-call-site totals from racing threads (mtbench),
- * threads racing to the cap never push tracked memory past it (cap_race), and a storm of
- * SIGUSR2 during allocation neither deadlocks nor damages the log (signal_storm). */
+ * threads racing to the cap never push tracked memory past it (cap_race), a storm of
+ * SIGUSR2 during allocation neither deadlocks nor damages the log (signal_storm), and
+ * snapshots every few milliseconds of threads allocating hard are all whole and coherent
+ * (snap_stress).  STRESS=1 in the environment runs the long forms. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "helpers.h"
+#include "model.h"
 
 #define MiB (1024ull * 1024)
 
@@ -365,5 +368,127 @@ Test(integration_stress, thread_exit_destructors_counted)
 		     "destructors were missed", (unsigned long long)body_live);
 	th_syms_free(&syms);
 	th_log_free(&log);
+	th_run_free(&r);
+}
+
+/* What one log of snap_stress must show: read whole by the analyzer (no damage, no figure
+ * that had to be made to agree), ending in its exit snapshot, every snapshot coherent, and
+ * the peaks at least every figure seen before them, the final ones included. */
+static void check_snapshot_log(const char *path, long long held)
+{
+	ag_log_t *log;
+	char msg[600];
+	cr_assert_eq(log_load(path, &log, msg, sizeof msg), 0, "%s", msg);
+	cr_expect_eq(log->damage_line, 0, "%s:%zu: %s (after %zu snapshots)", path,
+		     log->damage_line, log->damage, log->nsnaps);
+	cr_expect_eq(log->nclamped, 0, "%s: %zu snapshots with disagreeing figures, first %llu: %s",
+		     path, log->nclamped, (unsigned long long)log->clamped_seq, log->clamped);
+	cr_assert_gt(log->nsnaps, 0, "%s: no snapshot", path);
+	const ag_snap_t *last = &log->snaps[log->nsnaps - 1];
+	cr_expect_str_eq(last->reason, "exit", "%s: the last of %zu snapshots is '%s', not the "
+			 "exit snapshot", path, log->nsnaps, last->reason);
+	uint64_t most = 0, most_heap = 0, most_mapped = 0;
+	for (size_t i = 0; i < log->nsnaps; i++) {
+		const ag_snap_t *s = &log->snaps[i];
+		cr_expect_eq(s->tracked, s->heap + s->mapped + s->swapped, "%s: snapshot %llu", path,
+			     (unsigned long long)s->seq);
+		most = s->tracked > most ? s->tracked : most;
+		most_heap = s->heap > most_heap ? s->heap : most_heap;
+		most_mapped = s->mapped > most_mapped ? s->mapped : most_mapped;
+		cr_expect(s->peak_tracked >= most && s->peak_heap >= most_heap &&
+			  s->peak_mapped >= most_mapped,
+			  "%s: snapshot %llu: peaks %llu/%llu/%llu below figures seen by then "
+			  "%llu/%llu/%llu", path, (unsigned long long)s->seq,
+			  (unsigned long long)s->peak_tracked, (unsigned long long)s->peak_heap,
+			  (unsigned long long)s->peak_mapped, (unsigned long long)most,
+			  (unsigned long long)most_heap, (unsigned long long)most_mapped);
+	}
+	/* the blocks the program still held at exit are in the exit snapshot's figures */
+	cr_expect_geq(last->tracked, (uint64_t)held, "%s: exit snapshot tracks %llu bytes, the "
+		      "program held %lld", path, (unsigned long long)last->tracked, held);
+	log_free(log);
+}
+
+/* Threads allocating and freeing hard (malloc, calloc, realloc, mmap) with snapshots every
+ * 1 to 10 ms, many runs: every log is whole, with its exit snapshot, and `report` reads it
+ * without a word on stderr.  (Before the figures were read coherently, most such logs
+ * were cut at "a peak is below its current value".) */
+Test(integration_stress, snapshots_under_racing_threads_are_whole)
+{
+	static const char *const intervals[] = { "1ms", "2ms", "5ms", "10ms" };
+	static const char *const threads[] = { "4", "1", "3", "8" };
+	int runs = getenv("STRESS") ? 100 : 16;
+	for (int i = 0; i < runs; i++) {
+		char interval[64];
+		snprintf(interval, sizeof interval, "ALLOCGUARD_INTERVAL=%s", intervals[i % 4]);
+		const char *argv[] = { th_build("examples/snap_stress"), threads[i / 4 % 4], "250",
+				       "8192", NULL };
+		const char *env[] = { logpat, interval, NULL };
+		th_run_t r;
+		cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+		cr_assert(r.exited && r.code == 0, "run %d: %s\n%s", i, th_run_desc(&r), r.err);
+		long long held = th_kv(r.out, "held");
+		cr_assert_geq(held, 0, "run %d: %s", i, r.out);
+		char **v;
+		size_t n = th_list(dir, "ag.", &v);
+		cr_assert_eq(n, 1, "run %d: expected one log, found %zu", i, n);
+		check_snapshot_log(v[0], held);
+		const char *rep[] = { th_build("allocguard"), "report", v[0], NULL };
+		th_run_t a;
+		cr_assert_eq(th_run(&a, rep, NULL, 0, 60), 0);
+		cr_expect(a.exited && a.code == 0 && a.errlen == 0, "run %d (%s): report: %s", i,
+			  intervals[i % 4], th_run_desc(&a));
+		th_run_free(&a);
+		remove(v[0]);
+		th_strv_free(v, n);
+		th_run_free(&r);
+	}
+}
+
+/* One thread keeps asking for 8 GiB under a 1 GiB cap while three others allocate 64 bytes
+ * at a time: a refusal is invisible to them (none of their calls fails) and to the peak.
+ * (Charging first and taking the charge back made a small malloc fail in most runs and put
+ * 8 GiB in the peak.) */
+Test(integration_stress, a_refusal_is_invisible_to_other_threads)
+{
+	int runs = getenv("STRESS") ? 20 : 3;
+	for (int i = 0; i < runs; i++) {
+		const char *argv[] = { th_build("examples/refusal_race"), "3", "300", "8192", NULL };
+		const char *env[] = { logpat, "ALLOCGUARD_CAP=1G", "ALLOCGUARD_INTERVAL=5ms", NULL };
+		th_run_t r;
+		cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+		cr_assert(r.exited && r.code == 0, "run %d: %s", i, th_run_desc(&r));
+		cr_assert_gt(th_kv(r.out, "huge_refused"), 0, "run %d: %s", i, r.out);
+		cr_expect_eq(th_kv(r.out, "huge_granted"), 0, "run %d: %s", i, r.out);
+		cr_expect_eq(th_kv(r.out, "small_failed"), 0, "run %d: small mallocs failed beside a "
+			     "refused one: %s", i, r.out);
+		th_log_t log;
+		load_only_log(&log);
+		uint64_t peak = max_peak(&log, TH_PEAK_TRACKED);
+		cr_expect_lt(peak, 16 * MiB, "run %d: peak %llu: the refused 8 GiB showed in it", i,
+			     (unsigned long long)peak);
+		cr_expect_eq(th_log_find(&log, "exit"), (long)log.nsnaps - 1, "no final exit snapshot");
+		th_log_free(&log);
+		char **v;
+		size_t n = th_list(dir, "ag.", &v);
+		for (size_t j = 0; j < n; j++)
+			remove(v[j]);
+		th_strv_free(v, n);
+		th_run_free(&r);
+	}
+}
+
+/* malloc(SIZE_MAX) under a cap: the message names the size asked for, not the clamped size
+ * the block table counts (it said "1023.9 GiB"). */
+Test(integration_stress, the_cap_message_names_the_size_asked_for)
+{
+	const char *argv[] = { th_build("examples/cap_hit"), "malloc", "1M", "4M", "1",
+			       "18446744073709551615", NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_CAP=64M", NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+	cr_assert(r.exited && r.code == 0, "%s\n%s", th_run_desc(&r), r.out);
+	cr_expect(strstr(r.err, "malloc of 16383.9 PiB"), "%s", r.err);
+	cr_expect_not(strstr(r.err, "1023.9 GiB"), "%s", r.err);
 	th_run_free(&r);
 }
