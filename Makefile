@@ -1,6 +1,7 @@
 # Makefile: builds build/liballocguard.so (the preload) and build/allocguard (the CLI).
 #   make            build both            make test      unit + integration tests
 #   make demo       leak + growth demo    make install   PREFIX=/usr/local (uninstall too)
+#   make stress     long stress loops
 #   make bench      overhead suite        make fuzz      fuzz the log reader (libFuzzer)
 # Quiet unless V=1.  Missing Debian packages are installed when root (see .ci/deps.sh).
 
@@ -113,6 +114,11 @@ $(B)/ort/.ready: examples/onnx_setup.sh examples/onnx_tiny.js examples/onnx_run.
 test: all examples $(B)/.deps-test $(B)/test_suite $(B)/nlc/.ready $(B)/ort/.ready
 	$(Q)AG_BUILD=$(abspath $(B)) AG_ROOT=$(CURDIR) $(B)/test_suite --jobs 2 $(TEST_ARGS)
 
+# The long forms of the stress tests (races, hosts): STRESS=1 makes each loop many times.
+stress: all examples $(B)/.deps-test $(B)/test_suite
+	$(Q)STRESS=1 AG_BUILD=$(abspath $(B)) AG_ROOT=$(CURDIR) $(B)/test_suite --jobs 2 \
+		--timeout 1800 $(TEST_ARGS)
+
 demo: all examples
 	$(Q)sh examples/demo.sh $(B)
 
@@ -155,5 +161,5 @@ fuzz: $(B)/fuzz_logread
 clean:
 	rm -rf $(B)
 
-.PHONY: all examples test demo bench fuzz install uninstall options-table clean
+.PHONY: all examples test stress demo bench fuzz install uninstall options-table clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
