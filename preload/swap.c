@@ -107,10 +107,7 @@ static map_delta_t delta_for(uintptr_t lo, size_t len, bool fixed, const mapstat
 /* [lo, hi) is gone (a failed MAP_FIXED replaced it): release it like a munmap would. */
 static void drop_range(uintptr_t lo, uintptr_t hi)
 {
-	mapstate_t none = { 0 };
-	map_delta_t d = maptab_delta_assign(lo, hi, &none);
-	maptab_charge(&d, NULL, false);
-	maptab_assign(lo, hi, &none);
+	maptab_drop_stale(lo, hi);
 	uffd_forget(lo, hi);
 }
 
@@ -150,6 +147,8 @@ static void *map_eager(void *addr, size_t len, int prot, int flags, int fd, off_
 		return MAP_FAILED;
 	}
 	void *r = fixed ? addr : p;
+	if (!fixed)
+		maptab_drop_stale((uintptr_t)r, (uintptr_t)r + len);   /* see maptab_drop_stale */
 	maptab_assign((uintptr_t)r, (uintptr_t)r + len, st);
 	uffd_forget((uintptr_t)r, (uintptr_t)r + len);
 	maptab_unlock();
@@ -180,7 +179,7 @@ static void *map_lazy(void *addr, size_t len, int prot, int flags, int fd, off_t
 	int aflags = MAP_PRIVATE | MAP_ANONYMOUS | (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE));
 	char *p = sys_mmap(addr, len, prot, aflags, -1, 0);
 	int err = p == MAP_FAILED ? errno : 0;
-	if (!err && uffd_add((uintptr_t)p, (uintptr_t)p + len, own, off, chunk) != 0) {
+	if (!err && uffd_add((uintptr_t)p, (uintptr_t)p + len, own, off, chunk, prot) != 0) {
 		*lazy = false;
 		close(own);
 		own = -1;
@@ -200,6 +199,8 @@ static void *map_lazy(void *addr, size_t len, int prot, int flags, int fd, off_t
 		errno = err;
 		return MAP_FAILED;
 	}
+	if (!fixed)
+		maptab_drop_stale((uintptr_t)p, (uintptr_t)p + len);
 	maptab_assign((uintptr_t)p, (uintptr_t)p + len, st);
 	maptab_unlock();
 	return p;
@@ -275,6 +276,11 @@ void swap_unmapped(uintptr_t lo, uintptr_t hi)
 void swap_remapped(uintptr_t old, size_t old_len, uintptr_t new_addr, size_t new_len)
 {
 	uffd_moved(old, old_len, new_addr, new_len);
+}
+
+void swap_copied(uintptr_t old, size_t len, uintptr_t new_addr)
+{
+	uffd_copied(old, len, new_addr);
 }
 
 void swap_postfork_child(void)

@@ -301,3 +301,35 @@ Test(swap, strace_lazy_reads_exact_chunks, .init = setup, .fini = teardown, .tim
 {
 	strace_chunks("lazy");
 }
+
+/* examples/lazy_edges in one mode: bare (the reference), then lazily swapped; both must
+ * see what a file mapping shows (issue 9: lazy swap gave silent zeros). */
+static void lazy_edge(const char *mode)
+{
+	char path[700];
+	snprintf(path, sizeof path, "%s/edge.gguf", dir);
+	const char *argv[] = { th_build("examples/lazy_edges"), path, mode, NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_SWAP_MODE=lazy", NULL };
+	for (int preload = 0; preload <= 1; preload++) {
+		th_run_t r;
+		cr_assert_eq(th_run(&r, argv, env, preload, 60), 0);
+		cr_expect(r.exited && r.code == 0, "lazy_edges %s %s: %s\nstdout:\n%s\nstderr:\n%s",
+			  mode, preload ? "lazily swapped" : "bare", th_run_desc(&r), r.out, r.err);
+		th_run_free(&r);
+	}
+	th_swap_t w;
+	cr_assert_eq(th_swaps(dir, "ag.", &w, 1), 1, "the file was not swapped: no W line");
+	cr_expect_str_eq(w.mode, "lazy");
+}
+
+/* Truncated under the mapping: pages past the new end raise SIGBUS, as they do bare. */
+Test(swap, lazy_past_eof_of_truncated_file_is_sigbus, .init = setup, .fini = teardown)
+{
+	lazy_edge("truncate");
+}
+
+/* A hole in the middle, with no descriptor to spare: the right part keeps its bytes. */
+Test(swap, lazy_right_of_a_hole_keeps_file_bytes, .init = setup, .fini = teardown)
+{
+	lazy_edge("split");
+}
