@@ -41,14 +41,24 @@ int main(void)
 		blocks[n] = p;
 		got += MiB;
 	}
-	/* Small blocks too, where allocators differ most in their size classes. */
-	for (size_t sz = 1; sz <= 4096; sz = sz * 3 + 1) {
-		char *p = malloc(sz);
-		if (p) {
-			bad += malloc_usable_size(p) < sz;
-			free(p);
+	/* Small blocks too, where allocators differ most in their size classes: the program
+	 * may use every usable byte, so a size from the wrong allocator overwrites the next
+	 * block's header (glibc then aborts in free). */
+	static char *small[64];
+	int ns = 0;
+	for (size_t sz = 1; sz <= 4096 && ns < 64; sz = sz * 3 + 1) {
+		for (int k = 0; k < 4 && ns < 64; k++) {
+			char *p = malloc(sz);
+			if (!p)
+				continue;
+			size_t u = malloc_usable_size(p);
+			bad += u < sz;
+			memset(p, 0xab, u);
+			small[ns++] = p;
 		}
 	}
+	for (int i = 0; i < ns; i++)
+		free(small[i]);
 	for (int i = 0; i < n; i++)
 		free(blocks[i]);
 	printf("got=%zu refused=%d usable_bad=%zu\n", got / MiB, refused, bad);
