@@ -8,6 +8,7 @@
 #include "swapglob.h"
 #include "logfmt.h"
 #include "maptab.h"
+#include "memavail.h"
 #include "stacks.h"
 #include "state.h"
 #include "swapfill.h"
@@ -206,6 +207,33 @@ static void *map_lazy(void *addr, size_t len, int prot, int flags, int fd, off_t
 	return p;
 }
 
+/* A copy of the file must fit in the memory left (cgroup limits, MemAvailable) with room to
+ * spare, or serving it from anonymous memory turns a program that works bare into an OOM
+ * kill (file pages are reclaimable, ours are not).  Otherwise the mapping is left
+ * file-backed, said on stderr (for the first few files) and in the W line. */
+static bool fits_in_memory(uint64_t plen, const char *path)
+{
+	static _Atomic int said;
+	memavail_t m = memavail_now();
+	if (m.bytes == UINT64_MAX || plen <= m.bytes - m.bytes / 8)
+		return true;
+	if (atomic_fetch_add(&said, 1) < 4) {
+		char msg[PATH_MAX + 300];
+		fmt_t f;
+		fmt_init(&f, msg, sizeof msg);
+		fmt_str(&f, "swap: ");
+		fmt_str(&f, path);
+		fmt_str(&f, " (");
+		fmt_size(&f, plen);
+		fmt_str(&f, ") does not fit in the memory left (");
+		fmt_size(&f, m.bytes);
+		fmt_str(&f, !strcmp(m.where, "cgroup") ? " under the cgroup's limit" : " available");
+		fmt_str(&f, "): left file-backed and not counted");
+		fmt_say(msg);
+	}
+	return false;
+}
+
 /* Lazy mode needs userfaultfd; without it, say once and serve eagerly. */
 static bool lazy_possible(void)
 {
@@ -248,6 +276,11 @@ bool swap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off, v
 		return false;
 	}
 	size_t plen = (len + page - 1) & ~(page - 1);
+	if (!fits_in_memory(plen, path)) {
+		queue_event(plen, "passthrough-memory", path);
+		errno = saved;
+		return false;
+	}
 	mapstate_t st = { .kind = AG_KIND_SWAP, .prot = prot, .stack = stacks_here(AG_KIND_SWAP) };
 	const char *mode = "eager";
 	void *r;
