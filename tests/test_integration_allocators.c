@@ -35,6 +35,22 @@ static void teardown(void)
 
 TestSuite(integration_allocators, .init = setup, .fini = teardown);
 
+/* Runs per order: one in make test, many under STRESS=1 (make stress). */
+static int runs(void)
+{
+	const char *s = getenv("STRESS");
+	return s && *s && strcmp(s, "0") ? 20 : 1;
+}
+
+static void clear_logs(void)
+{
+	char **v;
+	size_t n = th_list(dir, "ag.", &v);
+	for (size_t i = 0; i < n; i++)
+		unlink(v[i]);
+	th_strv_free(v, n);
+}
+
 /* examples/other_alloc under a 64 MiB cap with LD_PRELOAD set by hand: the guard and lib,
  * in the given order (th_run's own preload is off). */
 static void run_with(th_run_t *r, const char *lib, int guard_first)
@@ -87,7 +103,15 @@ static void other_first(const char *lib)
 	th_run_free(&r);
 }
 
-Test(integration_allocators, jemalloc_after_guard) { guard_first(libs[0]); }
-Test(integration_allocators, jemalloc_before_guard) { other_first(libs[0]); }
-Test(integration_allocators, tcmalloc_after_guard) { guard_first(libs[1]); }
-Test(integration_allocators, tcmalloc_before_guard) { other_first(libs[1]); }
+static void repeat(void (*fn)(const char *), const char *lib)
+{
+	for (int i = 0, n = runs(); i < n; i++) {
+		clear_logs();
+		fn(lib);
+	}
+}
+
+Test(integration_allocators, jemalloc_after_guard) { repeat(guard_first, libs[0]); }
+Test(integration_allocators, jemalloc_before_guard) { repeat(other_first, libs[0]); }
+Test(integration_allocators, tcmalloc_after_guard) { repeat(guard_first, libs[1]); }
+Test(integration_allocators, tcmalloc_before_guard) { repeat(other_first, libs[1]); }

@@ -306,8 +306,26 @@ Test(swap, strace_lazy_reads_exact_chunks, .init = setup, .fini = teardown, .tim
 
 /* examples/lazy_edges in one mode: bare (the reference), then lazily swapped; both must
  * see what a file mapping shows (issue 9: lazy swap gave silent zeros). */
+/* Runs of the edge cases: one in make test, many under STRESS=1 (make stress). */
+static int edge_runs(void)
+{
+	const char *s = getenv("STRESS");
+	return s && *s && strcmp(s, "0") ? 20 : 1;
+}
+
 static void lazy_edge(const char *mode)
 {
+	for (int i = 1; i < edge_runs(); i++) {   /* the stress form: the same, many times */
+		char path[700];
+		snprintf(path, sizeof path, "%s/edge.gguf", dir);
+		const char *argv[] = { th_build("examples/lazy_edges"), path, mode, NULL };
+		const char *env[] = { "ALLOCGUARD_SWAP_MODE=lazy", logpat, NULL };
+		th_run_t r;
+		cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+		cr_assert(r.exited && r.code == 0, "lazy_edges %s, run %d: %s\n%s\n%s", mode, i,
+			  th_run_desc(&r), r.out, r.err);
+		th_run_free(&r);
+	}
 	char path[700];
 	snprintf(path, sizeof path, "%s/edge.gguf", dir);
 	const char *argv[] = { th_build("examples/lazy_edges"), path, mode, NULL };
@@ -320,7 +338,7 @@ static void lazy_edge(const char *mode)
 		th_run_free(&r);
 	}
 	th_swap_t w;
-	cr_assert_eq(th_swaps(dir, "ag.", &w, 1), 1, "the file was not swapped: no W line");
+	cr_assert_geq(th_swaps(dir, "ag.", &w, 1), 1, "the file was not swapped: no W line");
 	cr_expect_str_eq(w.mode, "lazy");
 }
 
