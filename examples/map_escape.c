@@ -3,7 +3,7 @@
  * step must be refused.  Prints got=MiB obtained and steps=N; exit 0 unless a call failed
  * for a reason other than ENOMEM (exit 1), 2 usage.
  *
- *   map_escape devzero-private|devzero-shared|dontunmap|rawunmap
+ *   map_escape devzero-private|devzero-shared|dontunmap|sbrk|rawunmap
  *
  * rawunmap is the other way round: each step unmaps the last one with a raw munmap
  * syscall, which the guard cannot see, and maps again at the same place, so only 40 MiB is
@@ -58,6 +58,13 @@ int main(int argc, char **argv)
 				return report(got, steps, errno);
 		}
 		memset(p, 1, STEP);
+	} else if (!strcmp(mode, "sbrk")) {
+		for (; got < WANT; got += STEP, steps++) {
+			char *p = sbrk(STEP);
+			if (p == (void *)-1)
+				return report(got, steps, errno);
+			memset(p, 1, STEP);
+		}
 	} else if (!strcmp(mode, "rawunmap")) {
 		char *at = NULL;
 		for (; got < WANT; got += STEP, steps++) {

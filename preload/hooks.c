@@ -191,3 +191,25 @@ EXPORT int mprotect(void *addr, size_t len, int prot)
 	guard_leave();
 	return rc;
 }
+
+extern void *__sbrk(intptr_t);   /* glibc exports no __brk: brk is a move of sbrk's */
+
+EXPORT void *sbrk(intptr_t inc)
+{
+	if (!guard_enter())
+		return __sbrk(inc);
+	void *r = mapping_sbrk(inc);
+	guard_leave();
+	return r;
+}
+
+EXPORT int brk(void *addr)
+{
+	if (!guard_enter()) {
+		char *cur = __sbrk(0);
+		return cur == (void *)-1 || __sbrk((char *)addr - cur) == (void *)-1 ? -1 : 0;
+	}
+	int rc = mapping_brk(addr);
+	guard_leave();
+	return rc;
+}

@@ -227,3 +227,54 @@ void *mapping_mremap(void *old, size_t old_len, size_t new_len, int flags, void 
 	maptab_unlock();
 	return r;
 }
+
+/* The program break, moved by the program itself (or by an allocator that uses sbrk, such
+ * as jemalloc's dss).  glibc's malloc moves it internally, past these hooks, and its
+ * blocks are counted one by one; so growth seen here is charged like an anonymous mapping
+ * and shrinking releases at most what was charged. */
+extern void *__sbrk(intptr_t);
+
+static uint64_t brk_charged;   /* under maptab's lock */
+
+static int break_move(intptr_t inc, void **old)
+{
+	int saved = errno;
+	map_delta_t d = { { 0 } };
+	maptab_lock();
+	if (inc > 0)
+		d.d[ACC_MAPPED] = inc;
+	else if (inc < 0)
+		d.d[ACC_MAPPED] = -(int64_t)((uint64_t)-inc < brk_charged ? (uint64_t)-inc : brk_charged);
+	if (maptab_charge(&d, "sbrk", false)) {
+		maptab_unlock();
+		errno = ENOMEM;
+		return -1;
+	}
+	void *r = __sbrk(inc);
+	if (r == (void *)-1) {
+		maptab_uncharge(&d);
+		maptab_unlock();
+		return -1;
+	}
+	brk_charged += (uint64_t)d.d[ACC_MAPPED];
+	if (inc > 0)
+		account_raise_peaks();
+	maptab_unlock();
+	*old = r;
+	errno = saved;
+	return 0;
+}
+
+void *mapping_sbrk(intptr_t inc)
+{
+	void *old;
+	return break_move(inc, &old) ? (void *)-1 : old;
+}
+
+int mapping_brk(void *addr)
+{
+	void *cur = __sbrk(0), *old;
+	if (cur == (void *)-1)
+		return -1;
+	return break_move((intptr_t)((uintptr_t)addr - (uintptr_t)cur), &old);
+}

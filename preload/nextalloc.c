@@ -203,8 +203,8 @@ bool nextalloc_check_order(void)
 	fmt_init(&f, msg, sizeof msg);
 	fmt_str(&f, "malloc is served by ");
 	fmt_str(&f, def.dli_fname && *def.dli_fname ? def.dli_fname : "the program itself");
-	fmt_str(&f, ", which comes before the guard: its heap is not seen and the cap cannot be "
-		"enforced on it (put liballocguard.so first in LD_PRELOAD)");
+	fmt_str(&f, ", which comes before the guard: its blocks are not seen and the cap cannot be "
+		"enforced on them (put liballocguard.so first in LD_PRELOAD)");
 	fmt_say(msg);
 	return true;
 }

@@ -307,6 +307,8 @@ static void escape_is_capped(const char *mode)
 /* /dev/zero is anonymous memory to the kernel, private or shared. */
 Test(integration_cap, dev_zero_private_mapping) { escape_is_capped("devzero-private"); }
 Test(integration_cap, dev_zero_shared_mapping) { escape_is_capped("devzero-shared"); }
+/* The program's own sbrk (glibc's malloc moves the break past the hooks). */
+Test(integration_cap, sbrk) { escape_is_capped("sbrk"); }
 /* The old range stays mapped after mremap(MREMAP_DONTUNMAP). */
 Test(integration_cap, mremap_dontunmap) { escape_is_capped("dontunmap"); }
 
