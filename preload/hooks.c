@@ -4,6 +4,7 @@
 #include "exec.h"
 #include "heap.h"
 #include "mapping.h"
+#include "nextalloc.h"
 #include "state.h"
 #include "sys.h"
 
@@ -15,24 +16,19 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
-extern void *__libc_memalign(size_t, size_t);
-extern void *__libc_valloc(size_t);
-extern void *__libc_pvalloc(size_t);
+/* The real allocator is glibc's or the one loaded after us (nextalloc.h). */
+#define REAL (nextalloc())
 
-static void *fn_malloc(size_t a, size_t b) { return __libc_malloc(a); }
-static void *fn_calloc(size_t a, size_t b) { return __libc_calloc(a, b); }
-static void *fn_memalign(size_t a, size_t b) { return __libc_memalign(a, b); }
-static void *fn_valloc(size_t a, size_t b) { return __libc_valloc(a); }
-static void *fn_pvalloc(size_t a, size_t b) { return __libc_pvalloc(a); }
+static void *fn_malloc(size_t a, size_t b) { return REAL->malloc(a); }
+static void *fn_calloc(size_t a, size_t b) { return REAL->calloc(a, b); }
+static void *fn_memalign(size_t a, size_t b) { return REAL->memalign(a, b); }
+static void *fn_valloc(size_t a, size_t b) { return REAL->valloc(a); }
+static void *fn_pvalloc(size_t a, size_t b) { return REAL->pvalloc(a); }
 
 EXPORT void *malloc(size_t n)
 {
 	if (!guard_enter())
-		return __libc_malloc(n);
+		return REAL->malloc(n);
 	void *p = heap_alloc(n, "malloc", fn_malloc, n, 0);
 	guard_leave();
 	return p;
@@ -45,7 +41,7 @@ EXPORT void *calloc(size_t n, size_t size)
 		return NULL;
 	}
 	if (!guard_enter())
-		return __libc_calloc(n, size);
+		return REAL->calloc(n, size);
 	void *p = heap_alloc(n * size, "calloc", fn_calloc, n, size);
 	guard_leave();
 	return p;
@@ -53,9 +49,16 @@ EXPORT void *calloc(size_t n, size_t size)
 
 EXPORT void *realloc(void *old, size_t n)
 {
+	if (old && nextalloc_arena_owns(old)) {
+		void *p = malloc(n);
+		size_t had = nextalloc_arena_size(old);
+		if (p)
+			__builtin_memcpy(p, old, had < n ? had : n);
+		return p;
+	}
 	if (!guard_enter())
-		return __libc_realloc(old, n);
-	void *p = heap_realloc(old, n, __libc_realloc);
+		return REAL->realloc(old, n);
+	void *p = heap_realloc(old, n, REAL->realloc);
 	guard_leave();
 	return p;
 }
@@ -71,21 +74,21 @@ EXPORT void *reallocarray(void *old, size_t n, size_t size)
 
 EXPORT void free(void *p)
 {
-	if (!p)
+	if (!p || nextalloc_arena_owns(p))
 		return;
 	if (!guard_enter()) {
-		__libc_free(p);
+		REAL->free(p);
 		return;
 	}
 	heap_forget(p);
-	__libc_free(p);
+	REAL->free(p);
 	guard_leave();
 }
 
 EXPORT void *memalign(size_t align, size_t n)
 {
 	if (!guard_enter())
-		return __libc_memalign(align, n);
+		return REAL->memalign(align, n);
 	void *p = heap_alloc(n, "memalign", fn_memalign, align, n);
 	guard_leave();
 	return p;
@@ -94,7 +97,7 @@ EXPORT void *memalign(size_t align, size_t n)
 EXPORT void *aligned_alloc(size_t align, size_t n)
 {
 	if (!guard_enter())
-		return __libc_memalign(align, n);
+		return REAL->memalign(align, n);
 	void *p = heap_alloc(n, "aligned_alloc", fn_memalign, align, n);
 	guard_leave();
 	return p;
@@ -107,7 +110,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 	int saved = errno;
 	void *p;
 	if (!guard_enter()) {
-		p = __libc_memalign(align, n);
+		p = REAL->memalign(align, n);
 	} else {
 		p = heap_alloc(n, "posix_memalign", fn_memalign, align, n);
 		guard_leave();
@@ -122,7 +125,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 EXPORT void *valloc(size_t n)
 {
 	if (!guard_enter())
-		return __libc_valloc(n);
+		return REAL->valloc(n);
 	void *p = heap_alloc(n, "valloc", fn_valloc, n, 0);
 	guard_leave();
 	return p;
@@ -131,7 +134,7 @@ EXPORT void *valloc(size_t n)
 EXPORT void *pvalloc(size_t n)
 {
 	if (!guard_enter())
-		return __libc_pvalloc(n);
+		return REAL->pvalloc(n);
 	void *p = heap_alloc(n, "pvalloc", fn_pvalloc, n, 0);
 	guard_leave();
 	return p;
@@ -139,14 +142,9 @@ EXPORT void *pvalloc(size_t n)
 
 EXPORT size_t malloc_usable_size(void *p)
 {
-	static size_t (*real)(void *);
-	if (!real) {
-		int outer = guard_enter();
-		real = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
-		if (outer)
-			guard_leave();
-	}
-	return real ? real(p) : 0;
+	if (p && nextalloc_arena_owns(p))
+		return nextalloc_arena_size(p);
+	return REAL->usable(p);
 }
 
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
@@ -294,4 +292,26 @@ EXPORT int execle(const char *path, const char *arg, ...)
 	char *const *envp;
 	GATHER_ARGS(arg, argv, envp);
 	return execve(path, argv, envp);
+}
+
+extern void *__sbrk(intptr_t);   /* glibc exports no __brk: brk is a move of sbrk's */
+
+EXPORT void *sbrk(intptr_t inc)
+{
+	if (!guard_enter())
+		return __sbrk(inc);
+	void *r = mapping_sbrk(inc);
+	guard_leave();
+	return r;
+}
+
+EXPORT int brk(void *addr)
+{
+	if (!guard_enter()) {
+		char *cur = __sbrk(0);
+		return cur == (void *)-1 || __sbrk((char *)addr - cur) == (void *)-1 ? -1 : 0;
+	}
+	int rc = mapping_brk(addr);
+	guard_leave();
+	return rc;
 }

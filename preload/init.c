@@ -5,6 +5,7 @@
 #include "fmt.h"
 #include "logwrite.h"
 #include "maptab.h"
+#include "nextalloc.h"
 #include "ptrtab.h"
 #include "sample.h"
 #include "stacks.h"
@@ -90,6 +91,8 @@ __attribute__((constructor(101))) static void allocguard_init(void)
 		fmt_say(err);
 		_exit(2);
 	}
+	nextalloc();   /* found before any thread of ours can race for it */
+	nextalloc_check_order();
 	cap_init(&ag_config);
 	sample_init(ag_config.sample);
 	threads_init();

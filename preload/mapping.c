@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 static uintptr_t page_up(uintptr_t x)
 {
@@ -27,9 +29,64 @@ static bool positive(const map_delta_t *d)
 	return false;
 }
 
+/* /dev/zero is anonymous memory to the kernel (private: plain anonymous pages; shared:
+ * shared anonymous memory), so its mappings count as anonymous ones do. */
+static bool dev_zero(int fd)
+{
+	int saved = errno;
+	struct stat st;
+	bool zero = fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 5);
+	errno = saved;
+	return zero;
+}
+
+/* A file mapping the kernel placed itself: it cannot replace live tracked memory, only a
+ * range unmapped behind our back. */
+static void *map_file_fresh(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	void *r = sys_mmap(addr, len, prot, flags, fd, off);
+	if (r != MAP_FAILED) {
+		int saved = errno;
+		maptab_lock();
+		maptab_drop_stale((uintptr_t)r, (uintptr_t)r + page_up(len));
+		swap_unmapped((uintptr_t)r, (uintptr_t)r + page_up(len));
+		maptab_unlock();
+		errno = saved;
+	}
+	return r;
+}
+
+/* An anonymous mapping the kernel places itself.  Mapped first and charged once its place
+ * is known, so a range unmapped behind our back (a raw munmap syscall) and handed out again
+ * is replaced, not counted twice; untouched memory costs nothing until then, and a refusal
+ * unmaps it again. */
+static void *map_anon_fresh(void *addr, size_t len, int prot, int flags, int fd, off_t off,
+			    const mapstate_t *st)
+{
+	int saved = errno;
+	uintptr_t plen = page_up(len);
+	maptab_lock();
+	void *r = sys_mmap(addr, len, prot, flags, fd, off);
+	if (r != MAP_FAILED) {
+		uintptr_t lo = (uintptr_t)r;
+		map_delta_t d = maptab_delta_assign(lo, lo + plen, st);
+		if (maptab_charge(&d, "mmap", false)) {
+			sys_munmap(r, len);
+			r = MAP_FAILED;
+			saved = ENOMEM;
+		} else {
+			maptab_assign(lo, lo + plen, st);
+			swap_unmapped(lo, lo + plen);
+		}
+		errno = saved;
+	}
+	maptab_unlock();
+	return r;
+}
+
 void *mapping_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	bool anon = (flags & MAP_ANONYMOUS) || fd < 0;
+	bool anon = (flags & MAP_ANONYMOUS) || fd < 0 || dev_zero(fd);
 	bool fixed = (flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE);
 	if (!anon && len) {
 		void *swapped;
@@ -37,21 +94,26 @@ void *mapping_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t of
 			return swapped;
 	}
 	if (!anon && !fixed)
-		return sys_mmap(addr, len, prot, flags, fd, off);   /* cannot touch tracked memory */
+		return map_file_fresh(addr, len, prot, flags, fd, off);
 
-	int saved = errno;
-	uintptr_t plen = page_up(len);
 	mapstate_t st = { 0 };
 	if (anon) {
 		st.kind = AG_KIND_MMAP;
 		st.prot = prot;
 		st.stack = prot != PROT_NONE ? stacks_here(AG_KIND_MMAP) : 0;
 	}
+	if (!fixed && !(flags & (MAP_POPULATE | MAP_LOCKED)))
+		return map_anon_fresh(addr, len, prot, flags, fd, off, &st);
+
+	/* MAP_FIXED destroys what was there, and MAP_POPULATE commits at once: charged before
+	 * the kernel sees them. */
+	int saved = errno;
+	uintptr_t plen = page_up(len);
 	maptab_lock();
 	map_delta_t d = { { 0 } };
 	if (fixed)
 		d = maptab_delta_assign((uintptr_t)addr, (uintptr_t)addr + plen, &st);
-	else if (anon && prot != PROT_NONE)
+	else if (prot != PROT_NONE)
 		d.d[ACC_MAPPED] = (int64_t)plen;
 	if (maptab_charge(&d, "mmap", false)) {
 		maptab_unlock();
@@ -62,9 +124,10 @@ void *mapping_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t of
 	if (r == MAP_FAILED) {
 		maptab_uncharge(&d);
 	} else {
+		if (!fixed)
+			maptab_drop_stale((uintptr_t)r, (uintptr_t)r + plen);
 		maptab_assign((uintptr_t)r, (uintptr_t)r + plen, &st);
-		if (fixed)
-			swap_unmapped((uintptr_t)r, (uintptr_t)r + plen);   /* it replaced whatever was there */
+		swap_unmapped((uintptr_t)r, (uintptr_t)r + plen);   /* it replaced whatever was there */
 		errno = saved;
 	}
 	maptab_unlock();
@@ -127,8 +190,11 @@ void *mapping_mremap(void *old, size_t old_len, size_t new_len, int flags, void 
 	uintptr_t o = (uintptr_t)old, olen = page_up(old_len), nlen = page_up(new_len);
 	mapstate_t none = { 0 };
 	maptab_lock();
+	bool copy = (flags & MREMAP_DONTUNMAP) && old_len;   /* the old range stays mapped */
 	map_delta_t d = { { 0 } };
-	if (old_len)
+	if (copy)
+		d = maptab_delta_copy(o, olen);
+	else if (old_len)
 		d = maptab_delta_remap(o, olen, nlen);
 	if (old_len && (flags & MREMAP_FIXED)) {
 		map_delta_t over = maptab_delta_assign((uintptr_t)new_addr, (uintptr_t)new_addr + nlen,
@@ -145,12 +211,70 @@ void *mapping_mremap(void *old, size_t old_len, size_t new_len, int flags, void 
 	if (r == MAP_FAILED) {
 		maptab_uncharge(&d);
 	} else {
-		if (old_len) {
-			maptab_remap(o, olen, (uintptr_t)r, nlen);
-			swap_remapped(o, olen, (uintptr_t)r, nlen);
+		uintptr_t n = (uintptr_t)r;
+		if (n != o && !(flags & MREMAP_FIXED))
+			maptab_drop_stale(n, n + nlen);   /* a fresh range: see maptab_drop_stale */
+		if (copy) {
+			maptab_assign(n, n + nlen, &none);
+			maptab_copy(o, olen, n);
+			swap_copied(o, olen, n);
+		} else if (old_len) {
+			maptab_remap(o, olen, n, nlen);
+			swap_remapped(o, olen, n, nlen);
 		}
 		errno = saved;
 	}
 	maptab_unlock();
 	return r;
+}
+
+/* The program break, moved by the program itself (or by an allocator that uses sbrk, such
+ * as jemalloc's dss).  glibc's malloc moves it internally, past these hooks, and its
+ * blocks are counted one by one; so growth seen here is charged like an anonymous mapping
+ * and shrinking releases at most what was charged. */
+extern void *__sbrk(intptr_t);
+
+static uint64_t brk_charged;   /* under maptab's lock */
+
+static int break_move(intptr_t inc, void **old)
+{
+	int saved = errno;
+	map_delta_t d = { { 0 } };
+	maptab_lock();
+	if (inc > 0)
+		d.d[ACC_MAPPED] = inc;
+	else if (inc < 0)
+		d.d[ACC_MAPPED] = -(int64_t)((uint64_t)-inc < brk_charged ? (uint64_t)-inc : brk_charged);
+	if (maptab_charge(&d, "sbrk", false)) {
+		maptab_unlock();
+		errno = ENOMEM;
+		return -1;
+	}
+	void *r = __sbrk(inc);
+	if (r == (void *)-1) {
+		maptab_uncharge(&d);
+		maptab_unlock();
+		return -1;
+	}
+	brk_charged += (uint64_t)d.d[ACC_MAPPED];
+	if (inc > 0)
+		account_raise_peaks();
+	maptab_unlock();
+	*old = r;
+	errno = saved;
+	return 0;
+}
+
+void *mapping_sbrk(intptr_t inc)
+{
+	void *old;
+	return break_move(inc, &old) ? (void *)-1 : old;
+}
+
+int mapping_brk(void *addr)
+{
+	void *cur = __sbrk(0), *old;
+	if (cur == (void *)-1)
+		return -1;
+	return break_move((intptr_t)((uintptr_t)addr - (uintptr_t)cur), &old);
 }

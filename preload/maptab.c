@@ -233,6 +233,35 @@ void maptab_remap(uintptr_t old, size_t old_len, uintptr_t new_addr, size_t new_
 		maptab_assign(new_addr + old_len, new_addr + new_len, &grow_st);
 }
 
+map_delta_t maptab_delta_copy(uintptr_t old, size_t len)
+{
+	return committed_in(old, old + len, 1);
+}
+
+void maptab_copy(uintptr_t old, size_t len, uintptr_t new_addr)
+{
+	enum { COPY_MAX = 64 };
+	piece_t copies[COPY_MAX];
+	size_t n = 0;
+	for (size_t i = first_after(old); i < npieces && pieces[i].lo < old + len && n < COPY_MAX;
+	     i++) {
+		piece_t p = pieces[i];
+		p.lo = (p.lo > old ? p.lo : old) - old + new_addr;
+		p.hi = (p.hi < old + len ? p.hi : old + len) - old + new_addr;
+		copies[n++] = p;
+	}
+	for (size_t i = 0; i < n; i++)
+		maptab_assign(copies[i].lo, copies[i].hi, &copies[i].st);
+}
+
+void maptab_drop_stale(uintptr_t lo, uintptr_t hi)
+{
+	mapstate_t none = { 0 };
+	map_delta_t d = maptab_delta_assign(lo, hi, &none);
+	maptab_charge(&d, NULL, false);   /* only releases */
+	maptab_assign(lo, hi, &none);
+}
+
 mapstate_t maptab_state_at(uintptr_t addr)
 {
 	size_t i = first_after(addr);

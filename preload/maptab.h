@@ -40,6 +40,15 @@ void maptab_protect(uintptr_t lo, uintptr_t hi, int prot, uint32_t stack);
 map_delta_t maptab_delta_remap(uintptr_t old, size_t old_len, size_t new_len);
 void maptab_remap(uintptr_t old, size_t old_len, uintptr_t new_addr, size_t new_len);
 
+/* mremap with MREMAP_DONTUNMAP: [old, old + len) is copied to new_addr and the old range
+ * stays mapped, so both count.  delta is what the copy adds. */
+map_delta_t maptab_delta_copy(uintptr_t old, size_t len);
+void maptab_copy(uintptr_t old, size_t len, uintptr_t new_addr);
+
+/* The kernel just handed out [lo, hi) afresh, so anything still tracked there was unmapped
+ * behind our back (a raw munmap syscall): release it from the totals and forget it. */
+void maptab_drop_stale(uintptr_t lo, uintptr_t hi);
+
 /* The state at addr (kind 0 when untracked). */
 mapstate_t maptab_state_at(uintptr_t addr);
 

@@ -8,6 +8,7 @@
 #include "swapglob.h"
 #include "logfmt.h"
 #include "maptab.h"
+#include "memavail.h"
 #include "stacks.h"
 #include "state.h"
 #include "swapfill.h"
@@ -107,10 +108,7 @@ static map_delta_t delta_for(uintptr_t lo, size_t len, bool fixed, const mapstat
 /* [lo, hi) is gone (a failed MAP_FIXED replaced it): release it like a munmap would. */
 static void drop_range(uintptr_t lo, uintptr_t hi)
 {
-	mapstate_t none = { 0 };
-	map_delta_t d = maptab_delta_assign(lo, hi, &none);
-	maptab_charge(&d, NULL, false);
-	maptab_assign(lo, hi, &none);
+	maptab_drop_stale(lo, hi);
 	uffd_forget(lo, hi);
 }
 
@@ -150,6 +148,8 @@ static void *map_eager(void *addr, size_t len, int prot, int flags, int fd, off_
 		return MAP_FAILED;
 	}
 	void *r = fixed ? addr : p;
+	if (!fixed)
+		maptab_drop_stale((uintptr_t)r, (uintptr_t)r + len);   /* see maptab_drop_stale */
 	maptab_assign((uintptr_t)r, (uintptr_t)r + len, st);
 	uffd_forget((uintptr_t)r, (uintptr_t)r + len);
 	maptab_unlock();
@@ -180,7 +180,7 @@ static void *map_lazy(void *addr, size_t len, int prot, int flags, int fd, off_t
 	int aflags = MAP_PRIVATE | MAP_ANONYMOUS | (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE));
 	char *p = sys_mmap(addr, len, prot, aflags, -1, 0);
 	int err = p == MAP_FAILED ? errno : 0;
-	if (!err && uffd_add((uintptr_t)p, (uintptr_t)p + len, own, off, chunk) != 0) {
+	if (!err && uffd_add((uintptr_t)p, (uintptr_t)p + len, own, off, chunk, prot) != 0) {
 		*lazy = false;
 		close(own);
 		own = -1;
@@ -200,9 +200,38 @@ static void *map_lazy(void *addr, size_t len, int prot, int flags, int fd, off_t
 		errno = err;
 		return MAP_FAILED;
 	}
+	if (!fixed)
+		maptab_drop_stale((uintptr_t)p, (uintptr_t)p + len);
 	maptab_assign((uintptr_t)p, (uintptr_t)p + len, st);
 	maptab_unlock();
 	return p;
+}
+
+/* A copy of the file must fit in the memory left (cgroup limits, MemAvailable) with room to
+ * spare, or serving it from anonymous memory turns a program that works bare into an OOM
+ * kill (file pages are reclaimable, ours are not).  Otherwise the mapping is left
+ * file-backed, said on stderr (for the first few files) and in the W line. */
+static bool fits_in_memory(uint64_t plen, const char *path)
+{
+	static _Atomic int said;
+	memavail_t m = memavail_now();
+	if (m.bytes == UINT64_MAX || plen <= m.bytes - m.bytes / 8)
+		return true;
+	if (atomic_fetch_add(&said, 1) < 4) {
+		char msg[PATH_MAX + 300];
+		fmt_t f;
+		fmt_init(&f, msg, sizeof msg);
+		fmt_str(&f, "swap: ");
+		fmt_str(&f, path);
+		fmt_str(&f, " (");
+		fmt_size(&f, plen);
+		fmt_str(&f, ") does not fit in the memory left (");
+		fmt_size(&f, m.bytes);
+		fmt_str(&f, !strcmp(m.where, "cgroup") ? " under the cgroup's limit" : " available");
+		fmt_str(&f, "): left file-backed and not counted");
+		fmt_say(msg);
+	}
+	return false;
 }
 
 /* Lazy mode needs userfaultfd; without it, say once and serve eagerly. */
@@ -247,6 +276,11 @@ bool swap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off, v
 		return false;
 	}
 	size_t plen = (len + page - 1) & ~(page - 1);
+	if (!fits_in_memory(plen, path)) {
+		queue_event(plen, "passthrough-memory", path);
+		errno = saved;
+		return false;
+	}
 	mapstate_t st = { .kind = AG_KIND_SWAP, .prot = prot, .stack = stacks_here(AG_KIND_SWAP) };
 	const char *mode = "eager";
 	void *r;
@@ -275,6 +309,11 @@ void swap_unmapped(uintptr_t lo, uintptr_t hi)
 void swap_remapped(uintptr_t old, size_t old_len, uintptr_t new_addr, size_t new_len)
 {
 	uffd_moved(old, old_len, new_addr, new_len);
+}
+
+void swap_copied(uintptr_t old, size_t len, uintptr_t new_addr)
+{
+	uffd_copied(old, len, new_addr);
 }
 
 void swap_postfork_child(void)

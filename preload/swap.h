@@ -17,6 +17,8 @@ bool swap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off, v
 /* Tell the swap module that [lo, hi) was unmapped or moved (maptab lock held). */
 void swap_unmapped(uintptr_t lo, uintptr_t hi);
 void swap_remapped(uintptr_t old, size_t old_len, uintptr_t new_addr, size_t new_len);
+/* mremap with MREMAP_DONTUNMAP copied [old, old + len) to new_addr; the old range stays. */
+void swap_copied(uintptr_t old, size_t len, uintptr_t new_addr);
 /* In a fork child (from the atfork handler): keep lazily served regions working. */
 void swap_postfork_child(void);
 

@@ -1,7 +1,10 @@
 /* uffd.c: lazy regions served by userfaultfd (see uffd.h).  Invariants: the table only
  * changes with maptab's lock held as well as ours (so a fork never sees it half-changed),
  * and the handler holds our lock from looking an address up until its chunk is copied in,
- * so an entry (and its fd) cannot vanish or be reused under a fill in progress. */
+ * so an entry (and its fd) cannot vanish or be reused under a fill in progress.  Pieces of
+ * one mapping share one fd (closed when no entry uses it), so splitting a region never
+ * needs a new descriptor.  A page wholly past the file's end is never filled: it becomes
+ * the file mapping it stands for, so the access gets the kernel's own SIGBUS. */
 #include "uffd.h"
 #include "threads.h"
 #include "fmt.h"
@@ -17,6 +20,8 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -27,7 +32,8 @@ typedef struct {
 	uintptr_t lo, hi;   /* the range still served */
 	uintptr_t org;      /* where file offset `off` is mapped; chunks are aligned to it */
 	off_t off;
-	int fd;             /* our own dup of the program's fd */
+	int fd;             /* our own dup of the program's fd, shared by its pieces */
+	int prot;           /* as mapped, for the file pages standing in past EOF */
 	size_t chunk;
 } lazy_t;
 
@@ -40,6 +46,8 @@ static bool handler_running;
 static char *buf;               /* the handler's chunk buffer */
 static size_t buf_len;
 static bool said_read, said_lost;
+static int *gone;               /* fds of dropped entries, closed once no entry uses them */
+static size_t ngone;
 
 static void say_once(bool *said, const char *what, int err)
 {
@@ -89,8 +97,9 @@ int uffd_ready(void)
 	pthread_mutex_lock(&lock);
 	if (open_err < 0) {
 		tab = sys_alloc(LAZY_MAX * sizeof *tab, true);
-		ufd = tab ? open_fd(&open_err) : -1;
-		if (!tab)
+		gone = sys_alloc(LAZY_MAX * sizeof *gone, true);
+		ufd = tab && gone ? open_fd(&open_err) : -1;
+		if (!tab || !gone)
 			open_err = ENOMEM;
 	}
 	int r = open_err;
@@ -138,6 +147,34 @@ static void copy_in(int fd, uintptr_t lo, size_t len)
 		wake(fd, lo, len);
 }
 
+/* Where the file behind e ends now (the file may have been truncated since the mmap). */
+static uintptr_t eof_addr(const lazy_t *e)
+{
+	struct stat st;
+	if (fstat(e->fd, &st) != 0)
+		return UINTPTR_MAX;   /* unknown: read, and let pread say */
+	if (st.st_size <= e->off)
+		return e->org;
+	uint64_t past = (uint64_t)(st.st_size - e->off);
+	return past > UINTPTR_MAX - e->org ? UINTPTR_MAX : e->org + (uintptr_t)past;
+}
+
+/* The page at addr lies wholly past the end of the file: a file mapping would raise SIGBUS
+ * there, so put the file mapping itself in place and let the access retry against it. */
+static void stand_in_file(int fd, const lazy_t *e, uintptr_t addr, size_t page)
+{
+	int prot = e->prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
+	off_t off = e->off + (off_t)(addr - e->org);
+	if (sys_mmap((void *)addr, page, prot ? prot : PROT_READ, MAP_PRIVATE | MAP_FIXED, e->fd,
+		     off) == MAP_FAILED) {
+		say_once(&said_read, "a lazily swapped page lies past the end of its truncated "
+			 "file; serving zeros", errno);
+		struct uffdio_zeropage z = { .range = { .start = addr, .len = page }, .mode = 0 };
+		ioctl(fd, UFFDIO_ZEROPAGE, &z);
+	}
+	wake(fd, addr, page);
+}
+
 static void serve(int fd, uintptr_t addr)
 {
 	size_t page = sys_page_size();
@@ -157,6 +194,14 @@ static void serve(int fd, uintptr_t addr)
 	uintptr_t hi = lo + e->chunk;
 	lo = lo < e->lo ? e->lo : lo;
 	hi = hi > e->hi ? e->hi : hi;
+	uintptr_t end = eof_addr(e);
+	if (end <= addr) {
+		stand_in_file(fd, e, addr, page);
+		pthread_mutex_unlock(&lock);
+		return;
+	}
+	if (end < hi)   /* pages past the end are left for their own faults (SIGBUS) */
+		hi = lo + ((end - lo + page - 1) & ~(uintptr_t)(page - 1));
 	off_t off = e->off + (off_t)(lo - e->org);
 	int err = swapfill_range(buf, hi - lo, e->fd, off, e->chunk, false);
 	if (err) {
@@ -212,13 +257,39 @@ static int register_range(uintptr_t lo, uintptr_t hi)
 	return ioctl(ufd, UFFDIO_REGISTER, &reg) == 0 ? 0 : errno;
 }
 
+static bool fd_used(int fd)
+{
+	for (size_t i = 0; i < ntab; i++)
+		if (tab[i].fd == fd)
+			return true;
+	return false;
+}
+
+/* e's fd may be unused now; closed by close_gone() once the table change is complete. */
+static void drop_fd(int fd)
+{
+	for (size_t i = 0; i < ngone; i++)
+		if (gone[i] == fd)
+			return;
+	if (ngone < LAZY_MAX)
+		gone[ngone++] = fd;
+}
+
+static void close_gone(void)
+{
+	for (size_t i = 0; i < ngone; i++)
+		if (!fd_used(gone[i]))
+			close(gone[i]);
+	ngone = 0;
+}
+
 static void push(const lazy_t *e)
 {
 	if (ntab < LAZY_MAX) {
 		tab[ntab++] = *e;
 		return;
 	}
-	close(e->fd);
+	drop_fd(e->fd);
 	say_once(&said_lost, "too many lazily swapped pieces; some now read as zeros", 0);
 }
 
@@ -234,10 +305,8 @@ static void forget_locked(uintptr_t lo, uintptr_t hi)
 		if (left && right) {
 			lazy_t r = *e;
 			r.lo = hi;
-			r.fd = fcntl(e->fd, F_DUPFD_CLOEXEC, 0);
 			e->hi = lo;
-			if (r.fd >= 0)
-				push(&r);
+			push(&r);
 			i++;
 		} else if (left) {
 			e->hi = lo;
@@ -246,13 +315,13 @@ static void forget_locked(uintptr_t lo, uintptr_t hi)
 			e->lo = hi;
 			i++;
 		} else {
-			close(e->fd);
+			drop_fd(e->fd);
 			tab[i] = tab[--ntab];
 		}
 	}
 }
 
-int uffd_add(uintptr_t lo, uintptr_t hi, int fd, off_t off, size_t chunk)
+int uffd_add(uintptr_t lo, uintptr_t hi, int fd, off_t off, size_t chunk, int prot)
 {
 	int saved = errno, err = 0;
 	pthread_mutex_lock(&lock);
@@ -282,8 +351,10 @@ int uffd_add(uintptr_t lo, uintptr_t hi, int fd, off_t off, size_t chunk)
 		ioctl(ufd, UFFDIO_UNREGISTER, &r);
 		goto out;
 	}
-	tab[ntab++] = (lazy_t){ .lo = lo, .hi = hi, .org = lo, .off = off, .fd = fd, .chunk = chunk };
+	tab[ntab++] = (lazy_t){ .lo = lo, .hi = hi, .org = lo, .off = off, .fd = fd, .prot = prot,
+				.chunk = chunk };
 out:
+	close_gone();
 	pthread_mutex_unlock(&lock);
 	errno = saved;
 	return err;
@@ -296,11 +367,14 @@ void uffd_forget(uintptr_t lo, uintptr_t hi)
 	int saved = errno;
 	pthread_mutex_lock(&lock);
 	forget_locked(lo, hi);
+	close_gone();
 	pthread_mutex_unlock(&lock);
 	errno = saved;
 }
 
-void uffd_moved(uintptr_t old, size_t old_len, uintptr_t new_addr, size_t new_len)
+/* [old, old + old_len) now (also, with keep_old) lives at new_addr: serve it there. */
+static void follow(uintptr_t old, size_t old_len, uintptr_t new_addr, size_t new_len,
+		   bool keep_old)
 {
 	if (!ntab)
 		return;
@@ -320,25 +394,35 @@ void uffd_moved(uintptr_t old, size_t old_len, uintptr_t new_addr, size_t new_le
 		/* Growth maps more of the same file, as it would for a file mapping. */
 		if (new_len > old_len && m.hi == new_addr + keep && tab[i].hi >= old + old_len)
 			m.hi = new_addr + new_len;
-		m.fd = fcntl(tab[i].fd, F_DUPFD_CLOEXEC, 0);
-		if (m.fd >= 0)
-			moved[n++] = m;
+		moved[n++] = m;
 	}
-	forget_locked(old, old + old_len);
+	if (!keep_old)
+		forget_locked(old, old + old_len);
 	forget_locked(new_addr, new_addr + new_len);
 	for (size_t i = 0; i < n; i++) {
 		/* A moved range loses its registration (no UFFD_FEATURE_EVENT_REMAP): redo it. */
 		int err = register_range(moved[i].lo, moved[i].hi);
 		if (err) {
-			close(moved[i].fd);
+			drop_fd(moved[i].fd);
 			say_once(&said_lost, "cannot follow a moved lazily swapped region; its "
 				 "unread pages now read as zeros", err);
 			continue;
 		}
 		push(&moved[i]);
 	}
+	close_gone();
 	pthread_mutex_unlock(&lock);
 	errno = saved;
+}
+
+void uffd_moved(uintptr_t old, size_t old_len, uintptr_t new_addr, size_t new_len)
+{
+	follow(old, old_len, new_addr, new_len, false);
+}
+
+void uffd_copied(uintptr_t old, size_t len, uintptr_t new_addr)
+{
+	follow(old, len, new_addr, len, true);
 }
 
 void uffd_postfork_child(void)

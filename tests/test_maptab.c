@@ -128,3 +128,43 @@ Test(maptab, charge_and_uncharge_balance_the_totals)
 	cr_assert_eq(after.mapped, before.mapped);
 	cr_assert_eq(after.tracked, before.tracked);
 }
+
+/* mremap(MREMAP_DONTUNMAP): the pages move, the old range stays mapped: both count. */
+Test(maptab, copy_keeps_the_old_range_and_counts_the_new)
+{
+	uint32_t s = stack(6);
+	mapstate_t rw = { AG_KIND_MMAP, PROT_READ | PROT_WRITE, s };
+	maptab_assign(A(800), A(810), &rw);
+	map_delta_t d = maptab_delta_copy(A(800), 10 * PG);
+	cr_assert_eq(d.d[ACC_MAPPED], 10 * PG);
+	maptab_copy(A(800), 10 * PG, A(900));
+	cr_assert_eq(live(s), 20 * PG);
+	cr_assert_eq(maptab_state_at(A(805)).kind, AG_KIND_MMAP, "the old range stays");
+	cr_assert_eq(maptab_state_at(A(909)).kind, AG_KIND_MMAP);
+	cr_assert_eq(maptab_state_at(A(910)).kind, 0);
+	mapstate_t none = { 0 };
+	maptab_assign(A(800), A(1000), &none);
+	cr_assert_eq(live(s), 0);
+}
+
+/* A range unmapped behind our back and handed out again is released, not counted twice. */
+Test(maptab, stale_range_is_released_once)
+{
+	uint32_t s = stack(7);
+	mapstate_t rw = { AG_KIND_MMAP, PROT_READ | PROT_WRITE, s };
+	account_totals_t before, mid, after;
+	account_read(&before);
+	map_delta_t d = maptab_delta_assign(A(1100), A(1120), &rw);
+	cr_assert_eq(maptab_charge(&d, "mmap", false), 0);
+	maptab_assign(A(1100), A(1120), &rw);
+	account_read(&mid);
+	cr_assert_eq(mid.mapped - before.mapped, 20 * PG);
+	maptab_drop_stale(A(1110), A(1130));
+	account_read(&after);
+	cr_assert_eq(after.mapped - before.mapped, 10 * PG, "only the stale half is released");
+	cr_assert_eq(live(s), 10 * PG);
+	maptab_drop_stale(A(1100), A(1110));
+	account_read(&after);
+	cr_assert_eq(after.mapped, before.mapped);
+	cr_assert_eq(live(s), 0);
+}

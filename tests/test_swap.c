@@ -3,11 +3,13 @@
  * survives truncation, non-matching and shared-writable files left alone, the cap refusing
  * with ENOMEM, a W line per file; eager and lazy; and chunk-sized preads under strace. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -300,4 +302,159 @@ Test(swap, strace_eager_reads_exact_chunks, .init = setup, .fini = teardown, .ti
 Test(swap, strace_lazy_reads_exact_chunks, .init = setup, .fini = teardown, .timeout = 120)
 {
 	strace_chunks("lazy");
+}
+
+/* examples/lazy_edges in one mode: bare (the reference), then lazily swapped; both must
+ * see what a file mapping shows (issue 9: lazy swap gave silent zeros). */
+/* Runs of the edge cases: one in make test, many under STRESS=1 (make stress). */
+static int edge_runs(void)
+{
+	const char *s = getenv("STRESS");
+	return s && *s && strcmp(s, "0") ? 20 : 1;
+}
+
+static void lazy_edge(const char *mode)
+{
+	for (int i = 1; i < edge_runs(); i++) {   /* the stress form: the same, many times */
+		char path[700];
+		snprintf(path, sizeof path, "%s/edge.gguf", dir);
+		const char *argv[] = { th_build("examples/lazy_edges"), path, mode, NULL };
+		const char *env[] = { "ALLOCGUARD_SWAP_MODE=lazy", logpat, NULL };
+		th_run_t r;
+		cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+		cr_assert(r.exited && r.code == 0, "lazy_edges %s, run %d: %s\n%s\n%s", mode, i,
+			  th_run_desc(&r), r.out, r.err);
+		th_run_free(&r);
+	}
+	char path[700];
+	snprintf(path, sizeof path, "%s/edge.gguf", dir);
+	const char *argv[] = { th_build("examples/lazy_edges"), path, mode, NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_SWAP_MODE=lazy", NULL };
+	for (int preload = 0; preload <= 1; preload++) {
+		th_run_t r;
+		cr_assert_eq(th_run(&r, argv, env, preload, 60), 0);
+		cr_expect(r.exited && r.code == 0, "lazy_edges %s %s: %s\nstdout:\n%s\nstderr:\n%s",
+			  mode, preload ? "lazily swapped" : "bare", th_run_desc(&r), r.out, r.err);
+		th_run_free(&r);
+	}
+	th_swap_t w;
+	cr_assert_geq(th_swaps(dir, "ag.", &w, 1), 1, "the file was not swapped: no W line");
+	cr_expect_str_eq(w.mode, "lazy");
+}
+
+/* Truncated under the mapping: pages past the new end raise SIGBUS, as they do bare. */
+Test(swap, lazy_past_eof_of_truncated_file_is_sigbus, .init = setup, .fini = teardown)
+{
+	lazy_edge("truncate");
+}
+
+/* A hole in the middle, with no descriptor to spare: the right part keeps its bytes. */
+Test(swap, lazy_right_of_a_hole_keeps_file_bytes, .init = setup, .fini = teardown)
+{
+	lazy_edge("split");
+}
+
+/* A fresh memory cgroup below this process's own, limited to limit bytes: its directory
+ * in out, or NULL (and why in why) when cgroups cannot be used here. */
+static const char *limited_cgroup(uint64_t limit, char *out, size_t cap, char *why, size_t wcap)
+{
+	char *cg = th_slurp("/proc/self/cgroup", NULL);
+	if (!cg)
+		return snprintf(why, wcap, "no /proc/self/cgroup"), NULL;
+	char parent[600] = "", limit_file[32] = "";
+	for (char *l = strtok(cg, "\n"); l; l = strtok(NULL, "\n")) {
+		char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		if (!strcmp(c1 + 1, "memory") || strstr(c1 + 1, "memory,") || strstr(c1 + 1, ",memory")) {
+			snprintf(parent, sizeof parent, "/sys/fs/cgroup/memory%s", c2 + 1);
+			strcpy(limit_file, "memory.limit_in_bytes");
+		} else if (!c1[1] && !parent[0]) {
+			snprintf(parent, sizeof parent, "/sys/fs/cgroup%s", c2 + 1);
+			strcpy(limit_file, "memory.max");
+		}
+	}
+	free(cg);
+	if (!parent[0])
+		return snprintf(why, wcap, "no memory cgroup"), NULL;
+	if (!strcmp(limit_file, "memory.max")) {   /* v2: the controller must be on for children */
+		char sub[700];
+		snprintf(sub, sizeof sub, "%s/cgroup.subtree_control", parent);
+		FILE *f = fopen(sub, "w");
+		if (f) {
+			fputs("+memory", f);
+			fclose(f);
+		}
+	}
+	snprintf(out, cap, "%s/agtest-%d-%ld", parent, (int)getpid(), random() % 100000);
+	if (mkdir(out, 0755) != 0)
+		return snprintf(why, wcap, "cannot create %s: %s", out, strerror(errno)), NULL;
+	char lf[800];
+	snprintf(lf, sizeof lf, "%s/%s", out, limit_file);
+	FILE *f = fopen(lf, "w");
+	int ok = f && fprintf(f, "%llu", (unsigned long long)limit) > 0;
+	if (f && fclose(f) != 0)
+		ok = 0;
+	if (!ok) {
+		rmdir(out);
+		return snprintf(why, wcap, "cannot set %s", lf), NULL;
+	}
+	return out;
+}
+
+static void remove_cgroup(const char *cg)
+{
+	for (int i = 0; i < 50 && rmdir(cg) != 0 && errno == EBUSY; i++)
+		usleep(100000);   /* the exited child may take a moment to leave it */
+}
+
+/* A 2 GiB sparse model under a 512 MiB memory cgroup: bare mmap works (file pages are
+ * reclaimable); the swap must not make it an OOM kill, in either mode (issue 9). */
+static void larger_than_memory(const char *mode)
+{
+	char cg[800], why[900];
+	if (!limited_cgroup(512 * MiB, cg, sizeof cg, why, sizeof why))
+		cr_skip_test("cannot make a 512 MiB memory cgroup here: %s", why);
+	char path[700], procs[900], script[1100];
+	snprintf(path, sizeof path, "%s/big.gguf", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	cr_assert(fd >= 0 && write(fd, "GGUF\3\0\0\0", 8) == 8 && ftruncate(fd, 2048 * MiB) == 0);
+	close(fd);
+	snprintf(procs, sizeof procs, "%s/cgroup.procs", cg);
+	snprintf(script, sizeof script, "echo $$ > %s && exec \"$@\"", procs);
+	const char *argv[] = { "sh", "-c", script, "sh", th_build("examples/swap_loader"), path,
+			       "--touch-only", NULL };
+	char modeenv[64];
+	snprintf(modeenv, sizeof modeenv, "ALLOCGUARD_SWAP_MODE=%s", mode);
+	const char *env[] = { logpat, modeenv, NULL };
+	th_run_t bare, r;
+	cr_assert_eq(th_run(&bare, argv, env, 0, 120), 0);
+	int bare_ok = bare.exited && bare.code == 0;
+	th_run_free(&bare);
+	if (!bare_ok) {
+		remove_cgroup(cg);
+		cr_skip_test("the 2 GiB sparse file cannot be mapped bare under 512 MiB here");
+	}
+	cr_assert_eq(th_run(&r, argv, env, 1, 120), 0);
+	remove_cgroup(cg);
+	cr_expect(r.exited && r.code == 0, "%s swap of a 2 GiB file under a 512 MiB cgroup: %s\n%s\n%s",
+		  mode, th_run_desc(&r), r.out, r.err);
+	th_swap_t w;
+	cr_assert_geq(th_swaps(dir, "ag.", &w, 1), 1, "no W line");
+	cr_expect_str_eq(w.mode, "passthrough-memory");
+	cr_expect(strstr(r.err, "does not fit in the memory left"), "not said on stderr: %s", r.err);
+	th_run_free(&r);
+}
+
+Test(swap, eager_file_larger_than_cgroup_memory_passes_through, .init = setup, .fini = teardown,
+     .timeout = 240)
+{
+	larger_than_memory("eager");
+}
+
+Test(swap, lazy_file_larger_than_cgroup_memory_passes_through, .init = setup, .fini = teardown,
+     .timeout = 240)
+{
+	larger_than_memory("lazy");
 }

@@ -55,7 +55,7 @@ Test(swapfill, lazy_region_fills_on_touch_and_follows_moves)
 	int fd = tmpfile_with(len + 3 * PAGE, &data);
 	unsigned char *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	cr_assert_neq(p, MAP_FAILED);
-	cr_assert_eq(uffd_add((uintptr_t)p, (uintptr_t)p + len, dup(fd), 3 * PAGE, 16 * PAGE), 0);
+	cr_assert_eq(uffd_add((uintptr_t)p, (uintptr_t)p + len, dup(fd), 3 * PAGE, 16 * PAGE, PROT_READ), 0);
 	cr_expect_eq(uffd_lazy_bytes(), len);
 	cr_expect_eq(p[5 * PAGE + 7], data[8 * PAGE + 7]);
 	/* A hole in the middle splits the entry; both sides still fill. */

@@ -1,0 +1,49 @@
+/* nextalloc.h: the allocator behind the hooks.  glibc's malloc normally; another malloc
+ * (jemalloc, tcmalloc) when one is loaded after the guard or linked into the program, so
+ * that every block is allocated, sized and freed by one allocator.  Found on the first hook
+ * call; calls made while looking (dlsym may allocate) are served from a small static arena
+ * whose blocks are never freed.  Says at start when an allocator ahead of the guard takes
+ * the malloc calls, so the cap cannot be enforced on its heap. */
+#ifndef ALLOCGUARD_NEXTALLOC_H
+#define ALLOCGUARD_NEXTALLOC_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct {
+	void *(*malloc)(size_t);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+	void (*free)(void *);
+	void *(*memalign)(size_t, size_t);
+	void *(*valloc)(size_t);
+	void *(*pvalloc)(size_t);
+	size_t (*usable)(void *);
+} nextalloc_t;
+
+extern nextalloc_t nextalloc_fns;
+extern _Atomic int nextalloc_state;   /* 2 once found */
+
+void nextalloc_find(void);
+
+/* The functions to forward to (the static arena's while they are being looked up). */
+static inline const nextalloc_t *nextalloc(void)
+{
+	if (__builtin_expect(atomic_load_explicit(&nextalloc_state, memory_order_acquire) != 2, 0))
+		nextalloc_find();
+	return &nextalloc_fns;
+}
+
+/* p came from the static arena: never passed to the real allocator. */
+bool nextalloc_arena_owns(const void *p);
+/* Size of an arena block (for realloc and malloc_usable_size). */
+size_t nextalloc_arena_size(const void *p);
+
+/* At start: one stderr line when the malloc calls go past the guard (an allocator loaded
+ * ahead of it, or linked statically), naming it.  Returns true when they do. */
+bool nextalloc_check_order(void);
+/* Name of the allocator the hooks forward to ("glibc" or its file), for messages. */
+const char *nextalloc_name(void);
+
+#endif
