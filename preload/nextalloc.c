@@ -6,6 +6,7 @@
 #include "fmt.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdalign.h>
@@ -191,18 +192,62 @@ const char *nextalloc_name(void)
 	return found_name;
 }
 
-bool nextalloc_check_order(void)
+/* Whether the address in *arg lies in the main program (the first object); the answer
+ * replaces it: non-NULL for yes. */
+static int in_main_program(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	Dl_info self, def;
-	void *m = dlsym(RTLD_DEFAULT, "malloc");
-	if (!m || !dladdr((void *)nextalloc_check_order, &self) || !dladdr(m, &def) ||
-	    def.dli_fbase == self.dli_fbase)
+	uintptr_t a = (uintptr_t)*(void **)arg;
+	*(void **)arg = NULL;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && a >= lo && a < lo + ph->p_memsz)
+			*(void **)arg = (void *)1;
+	}
+	return 1;
+}
+
+/* The first library in load order (after the main program) that defines malloc itself:
+ * its path into arg (char[512]). */
+static int first_definer(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	if (!info->dlpi_name || !info->dlpi_name[0])
+		return 0;
+	void *h = dlopen(info->dlpi_name, RTLD_LAZY | RTLD_NOLOAD);
+	void *m = h ? dlsym(h, "malloc") : NULL;
+	Dl_info di;
+	bool here = m && dladdr(m, &di) && di.dli_fbase == (void *)info->dlpi_addr;
+	if (h)
+		dlclose(h);
+	if (!here)
+		return 0;
+	fmt_t f;
+	fmt_init(&f, arg, 512);
+	fmt_str(&f, info->dlpi_name);
+	return 1;
+}
+
+bool nextalloc_check_order(bool (*reached_us)(void *(*)(size_t), void (*)(void *)))
+{
+	Dl_info def;
+	void *m = dlsym(RTLD_DEFAULT, "malloc"), *fr = dlsym(RTLD_DEFAULT, "free");
+	if (!m || !fr || reached_us((void *(*)(size_t))m, (void (*)(void *))fr) || !dladdr(m, &def))
 		return false;
+	/* The name of the object that really serves malloc: the main program's canonical PLT
+	 * entry only forwards, so name the first library after it that defines malloc. */
+	void *in_main = m;
+	dl_iterate_phdr(in_main_program, &in_main);
+	const char *who = def.dli_fname && *def.dli_fname ? def.dli_fname : "the program itself";
+	char lib[512] = "an allocator loaded ahead of the guard";
+	if (in_main) {
+		dl_iterate_phdr(first_definer, lib);
+		who = lib;
+	}
 	char msg[512];
 	fmt_t f;
 	fmt_init(&f, msg, sizeof msg);
 	fmt_str(&f, "malloc is served by ");
-	fmt_str(&f, def.dli_fname && *def.dli_fname ? def.dli_fname : "the program itself");
+	fmt_str(&f, who);
 	fmt_str(&f, ", which comes before the guard: its blocks are not seen and the cap cannot be "
 		"enforced on them (put liballocguard.so first in LD_PRELOAD)");
 	fmt_say(msg);

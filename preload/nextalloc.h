@@ -41,8 +41,11 @@ bool nextalloc_arena_owns(const void *p);
 size_t nextalloc_arena_size(const void *p);
 
 /* At start: one stderr line when the malloc calls go past the guard (an allocator loaded
- * ahead of it, or linked statically), naming it.  Returns true when they do. */
-bool nextalloc_check_order(void);
+ * ahead of it, or linked statically), naming it.  reached_us says whether a block obtained
+ * through the program's own binding of malloc reached our hooks: an address comparison
+ * cannot tell, since a non-PIE executable (node) makes its PLT entry malloc's canonical
+ * address.  Returns true when the calls go past. */
+bool nextalloc_check_order(bool (*reached_us)(void *(*)(size_t), void (*)(void *)));
 /* Name of the allocator the hooks forward to ("glibc" or its file), for messages. */
 const char *nextalloc_name(void);
 

@@ -115,3 +115,26 @@ Test(integration_allocators, jemalloc_after_guard) { repeat(guard_first, libs[0]
 Test(integration_allocators, jemalloc_before_guard) { repeat(other_first, libs[0]); }
 Test(integration_allocators, tcmalloc_after_guard) { repeat(guard_first, libs[1]); }
 Test(integration_allocators, tcmalloc_before_guard) { repeat(other_first, libs[1]); }
+
+/* A non-PIE executable (node) makes its PLT entry malloc's canonical address: the guard
+ * alone must not take that for an allocator ahead of it, and with one ahead it names the
+ * library, not the program. */
+Test(integration_allocators, a_program_plt_is_not_an_allocator_ahead)
+{
+	if (!th_have_cmd("node"))
+		cr_skip_test("node is not installed");
+	char env[1100];
+	snprintf(env, sizeof env, "LD_PRELOAD=%s:%s", libs[0], th_preload());
+	const char *argv[] = { "node", "-e", "Buffer.alloc(1 << 20)", NULL };
+	const char *ahead[] = { env, NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, NULL, 1, 60), 0);
+	cr_assert_eq(r.code, 0, "%s", th_run_desc(&r));
+	cr_assert(!strstr(r.err, "served by"), "the guard alone misread node's PLT:\n%s", r.err);
+	th_run_free(&r);
+	cr_assert_eq(th_run(&r, argv, ahead, 0, 60), 0);
+	cr_assert_eq(r.code, 0, "%s", th_run_desc(&r));
+	cr_assert(strstr(r.err, "served by /") && strstr(r.err, "jemalloc"),
+		  "with jemalloc ahead, the line names it:\n%s", r.err);
+	th_run_free(&r);
+}
