@@ -72,15 +72,20 @@ Test(growth, pool_that_fills_over_half_the_run_is_a_plateau)
 
 Test(growth, churn_is_never_growing)
 {
+	/* a rank test at z 3 reads pure noise as a trend in about 0.1% of series each way:
+	 * never as growth in these 200, and flat in all but one or two */
 	double t[N], y[N], slope;
 	series(t, N, 3.0);
+	unsigned flat = 0;
 	for (unsigned s = 1; s <= 200; s++) {
 		unsigned seed = s;
 		for (size_t i = 0; i < N; i++)
 			y[i] = 65536.0 + noise(&seed, 60000);
 		verdict_t v = growth_verdict(t, y, N, &slope);
-		cr_assert(v == VERDICT_FLAT, "seed %u: churn read as %s", s, verdict_name(v));
+		cr_assert(v != VERDICT_GROWING, "seed %u: churn read as %s", s, verdict_name(v));
+		flat += v == VERDICT_FLAT;
 	}
+	cr_assert_geq(flat, 198);
 }
 
 Test(growth, churn_from_an_empty_start_is_not_growing)
