@@ -44,6 +44,8 @@
 #endif
 /* The knee is refined in this many steps between the floor points around the best one. */
 #define GROWTH_KNEE_STEPS 16
+/* Points of the fine floor that rates are measured on. */
+#define GROWTH_RATE_POINTS 64
 /* A change point leaves at least this fraction of the run after it. */
 #ifndef GROWTH_MIN_TAIL
 #define GROWTH_MIN_TAIL 0.15
@@ -60,7 +62,7 @@
 /* Teardown: a fall of the process's tracked bytes to below this fraction of their level,
  * in the last snapshots before the exit snapshot (at most this fraction of them). */
 #define GROWTH_TEARDOWN_FALL 0.5
-#define GROWTH_TEARDOWN_MAX 0.10
+#define GROWTH_TEARDOWN_MAX 0.25
 /* Bound on stacks x snapshots walked; more snapshots are thinned evenly. */
 #define GROWTH_MAX_CELLS (64u << 20)
 
@@ -79,14 +81,33 @@ typedef struct {
 	double t, y;
 } pt_t;
 
-/* The floor: each block's minimum, at the time it was seen. */
-static size_t floors(const double *t, const double *y, size_t n, pt_t *f)
+/* Snapshots per block: twice the series' own time scale (how long a working set holds
+ * before it moves: (n - 2) * 2/3 turning points is what independent noise gives), so each
+ * block's minimum is roughly independent of the next; at least GROWTH_BLOCK_PTS, and at
+ * most n / 8 (n / 16 for a smooth series, which keeps 16 points to place a change point). */
+static size_t block_width(const double *t, const double *y, size_t n, double slope)
 {
-	size_t m = n / GROWTH_BLOCK_PTS;
-	if (m < GROWTH_SMALL)
-		m = n < GROWTH_SMALL ? n : GROWTH_SMALL;
-	if (m > GROWTH_MAX_BLOCKS)
-		m = GROWTH_MAX_BLOCKS;
+	size_t tp = 0;
+	int last = 0;
+	/* turning points of the series less its trend, which would hide them */
+	for (size_t i = 1; i < n; i++) {
+		double dy = (y[i] - y[i - 1]) - slope * (t[i] - t[i - 1]);
+		int d = (dy > 0) - (dy < 0);
+		if (!d)
+			continue;
+		tp += last && d != last;
+		last = d;
+	}
+	double period = n > 2 ? (double)(n - 2) * 2.0 / 3.0 / (double)(tp ? tp : 1) : 1;
+	size_t w = (size_t)ceil(2 * period), cap = n / (tp >= GROWTH_SMALL ? GROWTH_SMALL : 16);
+	if (w > cap)
+		w = cap;
+	return w < GROWTH_BLOCK_PTS ? GROWTH_BLOCK_PTS : w;
+}
+
+/* The floor in m blocks: each block's minimum, at the time it was seen. */
+static void floors_in(const double *t, const double *y, size_t n, size_t m, pt_t *f)
+{
 	for (size_t j = 0; j < m; j++) {
 		size_t a = j * n / m, b = (j + 1) * n / m, k = a;
 		for (size_t i = a + 1; i < b; i++)
@@ -94,6 +115,31 @@ static size_t floors(const double *t, const double *y, size_t n, pt_t *f)
 				k = i;
 		f[j] = (pt_t){ t[k], y[k] };
 	}
+}
+
+/* The floor the verdict reads: blocks of block_width snapshots (slope: the series' rate). */
+static size_t floors(const double *t, const double *y, size_t n, double slope, pt_t *f)
+{
+	size_t m = n / block_width(t, y, n, slope);
+	if (m < GROWTH_SMALL)
+		m = n < GROWTH_SMALL ? n : GROWTH_SMALL;
+	if (m > GROWTH_MAX_BLOCKS)
+		m = GROWTH_MAX_BLOCKS;
+	floors_in(t, y, n, m, f);
+	return m;
+}
+
+/* The fine floor the rates are measured on: blocks of GROWTH_BLOCK_PTS, at most
+ * GROWTH_RATE_POINTS of them; more points than the verdict's floor, so a median slope
+ * over them varies less, and still a floor, so spikes do not pull it. */
+static size_t fine_floors(const double *t, const double *y, size_t n, pt_t *f)
+{
+	size_t m = n / GROWTH_BLOCK_PTS;
+	if (m < 2)
+		m = n;
+	if (m > GROWTH_RATE_POINTS)
+		m = GROWTH_RATE_POINTS;
+	floors_in(t, y, n, m, f);
 	return m;
 }
 
@@ -106,7 +152,7 @@ static int dbl_cmp(const void *a, const void *b)
 /* Theil-Sen: the median of the slopes between every two points. */
 static double theil_sen(const pt_t *f, size_t m)
 {
-	double s[GROWTH_MAX_BLOCKS * (GROWTH_MAX_BLOCKS - 1) / 2];
+	static _Thread_local double s[GROWTH_RATE_POINTS * (GROWTH_RATE_POINTS - 1) / 2];
 	size_t k = 0;
 	for (size_t i = 0; i < m; i++)
 		for (size_t j = i + 1; j < m; j++)
@@ -118,8 +164,29 @@ static double theil_sen(const pt_t *f, size_t m)
 	return k % 2 ? s[k / 2] : (s[k / 2 - 1] + s[k / 2]) / 2;
 }
 
-/* Mann-Kendall: z of the count of rising minus falling pairs; *mono is +1 or -1 when every
- * pair rises or every pair falls. */
+/* Lag-1 autocorrelation of the floor less its median-slope line: neighbouring blocks that
+ * still share a working set make a rank test see more evidence than there is. */
+static double lag1(const pt_t *f, size_t m)
+{
+	if (m < 3)
+		return 0;
+	double b = theil_sen(f, m), r[GROWTH_MAX_BLOCKS], mean = 0, c0 = 0, c1 = 0;
+	for (size_t i = 0; i < m; i++) {
+		r[i] = f[i].y - b * (f[i].t - f[0].t);
+		mean += r[i];
+	}
+	mean /= (double)m;
+	for (size_t i = 0; i < m; i++) {
+		c0 += (r[i] - mean) * (r[i] - mean);
+		if (i)
+			c1 += (r[i] - mean) * (r[i - 1] - mean);
+	}
+	return c0 > 0 ? c1 / c0 : 0;
+}
+
+/* Mann-Kendall: z of the count of rising minus falling pairs, its variance widened by
+ * (1 + r1) / (1 - r1) for a positive lag-1 autocorrelation r1 (an effective sample size
+ * correction); *mono is +1 or -1 when every pair rises or every pair falls. */
 static double mann_kendall(const pt_t *f, size_t m, int *mono)
 {
 	long s = 0, max = (long)(m * (m - 1) / 2);
@@ -128,6 +195,9 @@ static double mann_kendall(const pt_t *f, size_t m, int *mono)
 			s += (f[j].y > f[i].y) - (f[j].y < f[i].y);
 	*mono = max && s == max ? 1 : max && s == -max ? -1 : 0;
 	double var = (double)m * (double)(m - 1) * (double)(2 * m + 5) / 18.0;
+	double r1 = lag1(f, m);
+	if (r1 > 0)
+		var *= (1 + (r1 < 0.9 ? r1 : 0.9)) / (1 - (r1 < 0.9 ? r1 : 0.9));
 	if (!s || var <= 0)
 		return 0;
 	return (double)(s > 0 ? s - 1 : s + 1) / sqrt(var);
@@ -269,8 +339,20 @@ static int change_point(const pt_t *f, size_t m, double ref, seg_t *out)
 #endif
 	if (!isfinite(best) || !f_passes(sl, best, m, eps))
 		return 0;
-	out->tail_moves = f_passes(flat_tail_sse(f, m, out->c), best, m, eps);
+	/* a moving tail needs three points after the knee: two are one step, which skewed
+	 * churn makes now and then */
+	out->tail_moves = out->knee + 3 < m &&
+			  f_passes(flat_tail_sse(f, m, out->c), best, m, eps);
 	return 1;
+}
+
+/* Theil-Sen over the points of f after time c. */
+static double rate_after(const pt_t *f, size_t m, double c)
+{
+	size_t k = 0;
+	while (k < m && f[k].t <= c)
+		k++;
+	return theil_sen(f + k, m - k);
 }
 
 verdict_t growth_verdict(const double *t, const double *y, size_t n, double *slope)
@@ -278,19 +360,21 @@ verdict_t growth_verdict(const double *t, const double *y, size_t n, double *slo
 	*slope = 0;
 	if (n < 2 || !(t[n - 1] - t[0] > 0))
 		return VERDICT_FLAT;
-	pt_t f[GROWTH_MAX_BLOCKS];
-	size_t m = floors(t, y, n, f);
+	pt_t f[GROWTH_MAX_BLOCKS], fine[GROWTH_RATE_POINTS];
+	size_t mf = fine_floors(t, y, n, fine);
+	double all = theil_sen(fine, mf);
+	size_t m = floors(t, y, n, all, f);
 	double ref = 0;
 	for (size_t i = 0; i < m; i++)
 		if (f[i].y > ref)
 			ref = f[i].y;
-	double all = theil_sen(f, m), need = GROWTH_MIN_REL * ref;
+	double need = GROWTH_MIN_REL * ref;
 	*slope = all;
 	if (!(ref > 0))
 		return VERDICT_FLAT;
 	seg_t sg;
 	if (change_point(f, m, ref, &sg)) {
-		double tail = theil_sen(f + sg.knee + 1, m - sg.knee - 1);
+		double tail = rate_after(fine, mf, sg.c);
 		double head_rise = sg.b1 * (sg.c - f[0].t), tail_rise = sg.b2 * (f[m - 1].t - sg.c);
 #ifdef GROWTH_DEBUG
 		fprintf(stderr, "seg knee %zu/%zu c %.2f b1 %.0f b2 %.0f moves %d head %.0f tail %.0f need %.0f\n",
@@ -316,6 +400,7 @@ verdict_t growth_verdict(const double *t, const double *y, size_t n, double *slo
 			*slope = all < 0 ? all : sg.b1;      /* fell, then held */
 			return VERDICT_SHRINKING;
 		}
+		*slope = 0;
 		return VERDICT_FLAT;
 	}
 	int mono;
@@ -323,12 +408,15 @@ verdict_t growth_verdict(const double *t, const double *y, size_t n, double *slo
 #ifdef GROWTH_DEBUG
 	fprintf(stderr, "mk z %.2f rise %.0f need %.0f\n", z, rise, need);
 #endif
-	int up = m < GROWTH_SMALL ? mono > 0 : z >= GROWTH_MIN_Z;
-	int down = m < GROWTH_SMALL ? mono < 0 : z <= -GROWTH_MIN_Z;
+	/* a floor that rises (falls) between every two of its points is a trend at any size:
+	 * noise does that for 8 points once in 40,320 */
+	int up = mono > 0 || (m >= GROWTH_SMALL && z >= GROWTH_MIN_Z);
+	int down = mono < 0 || (m >= GROWTH_SMALL && z <= -GROWTH_MIN_Z);
 	if (up && rise >= need)
 		return VERDICT_GROWING;
 	if (down && -rise >= need)
 		return VERDICT_SHRINKING;
+	*slope = 0;   /* no trend beyond noise: a slope beside "flat" would say otherwise */
 	return VERDICT_FLAT;
 }
 

@@ -51,7 +51,7 @@ static void one(FILE *err, const ag_log_t *log, uint64_t *lost)
 	leaks_t l;
 	if (leaks_collect(log, &l))
 		return;
-	*lost += l.lost_bytes;
+	*lost = ag_sat_add(*lost, l.lost_bytes);
 	size_str(l.lost_bytes, a, sizeof a);
 	size_str(l.reach_bytes, b, sizeof b);
 	if (!l.known) {
@@ -91,7 +91,7 @@ static void child(FILE *err, const ag_log_t *log, uint64_t *lost)
 	leaks_t l;
 	if (leaks_collect(log, &l))
 		return;
-	*lost += l.lost_bytes;
+	*lost = ag_sat_add(*lost, l.lost_bytes);
 	char a[40], b[40];
 	size_str(peak, a, sizeof a);
 	size_str(l.lost_bytes, b, sizeof b);
@@ -105,7 +105,7 @@ static void child_lost(const ag_log_t *log, uint64_t *lost)
 	leaks_t l;
 	if (leaks_collect(log, &l))
 		return;
-	*lost += l.lost_bytes;
+	*lost = ag_sat_add(*lost, l.lost_bytes);
 	leaks_free(&l);
 }
 
