@@ -27,38 +27,24 @@
 /* A trend must amount to this fraction of the floor's peak over the run. */
 #define GROWTH_MIN_REL 0.10
 /* Mann-Kendall z beyond which the floor rises or falls (one-sided p ~ 0.001). */
-#ifndef GROWTH_MIN_Z
 #define GROWTH_MIN_Z 3.0
-#endif
 /* Fewer floor points than this: only a strictly monotone series is a trend, and no
  * change point is looked for. */
-#ifndef GROWTH_SMALL
 #define GROWTH_SMALL 8
-#endif
 /* Floor blocks: about this many snapshots each, at most this many blocks. */
-#ifndef GROWTH_BLOCK_PTS
 #define GROWTH_BLOCK_PTS 2
-#endif
-#ifndef GROWTH_MAX_BLOCKS
 #define GROWTH_MAX_BLOCKS 32
-#endif
 /* The knee is refined in this many steps between the floor points around the best one. */
 #define GROWTH_KNEE_STEPS 16
 /* Points of the fine floor that rates are measured on. */
 #define GROWTH_RATE_POINTS 64
 /* A change point leaves at least this fraction of the run after it. */
-#ifndef GROWTH_MIN_TAIL
 #define GROWTH_MIN_TAIL 0.15
-#endif
 /* The two-segment fit is kept when F = (SSE_line - SSE_seg) / (SSE_seg / d) reaches
  * GROWTH_MIN_F + GROWTH_F_DOF / d (d = floor points - 4): stricter with few points, as
  * the best of many knees is chosen. */
-#ifndef GROWTH_MIN_F
 #define GROWTH_MIN_F 40.0
-#endif
-#ifndef GROWTH_F_DOF
 #define GROWTH_F_DOF 160.0
-#endif
 /* Teardown: a fall of the process's tracked bytes to below this fraction of their level,
  * in the last snapshots before the exit snapshot (at most this fraction of them). */
 #define GROWTH_TEARDOWN_FALL 0.5
@@ -333,10 +319,6 @@ static int change_point(const pt_t *f, size_t m, double ref, seg_t *out)
 	while (knee + 1 < m && f[knee + 1].t <= cbest)
 		knee++;
 	*out = (seg_t){ knee, cbest, b1, b2, 0 };
-#ifdef GROWTH_DEBUG
-	fprintf(stderr, "F %.1f crit %.1f\n", (sl - best) / (best / (double)(m - 4)),
-		GROWTH_MIN_F + GROWTH_F_DOF / (double)(m - 4));
-#endif
 	if (!isfinite(best) || !f_passes(sl, best, m, eps))
 		return 0;
 	/* a moving tail needs three points after the knee: two are one step, which skewed
@@ -376,10 +358,6 @@ verdict_t growth_verdict(const double *t, const double *y, size_t n, double *slo
 	if (change_point(f, m, ref, &sg)) {
 		double tail = rate_after(fine, mf, sg.c);
 		double head_rise = sg.b1 * (sg.c - f[0].t), tail_rise = sg.b2 * (f[m - 1].t - sg.c);
-#ifdef GROWTH_DEBUG
-		fprintf(stderr, "seg knee %zu/%zu c %.2f b1 %.0f b2 %.0f moves %d head %.0f tail %.0f need %.0f\n",
-			sg.knee, m, sg.c, sg.b1, sg.b2, sg.tail_moves, head_rise, tail_rise, need);
-#endif
 		if (!sg.tail_moves)
 			tail_rise = 0;
 		if (tail_rise >= need) {
@@ -405,9 +383,6 @@ verdict_t growth_verdict(const double *t, const double *y, size_t n, double *slo
 	}
 	int mono;
 	double z = mann_kendall(f, m, &mono), rise = all * (f[m - 1].t - f[0].t);
-#ifdef GROWTH_DEBUG
-	fprintf(stderr, "mk z %.2f rise %.0f need %.0f\n", z, rise, need);
-#endif
 	/* a floor that rises (falls) between every two of its points is a trend at any size:
 	 * noise does that for 8 points once in 40,320 */
 	int up = mono > 0 || (m >= GROWTH_SMALL && z >= GROWTH_MIN_Z);

@@ -3,7 +3,7 @@
  * printed: "rate=B/s" is what the shape's site grows at (0 when level), in its growth phase.
  * Every shape allocates from one site, shape_site(), so one stack holds it all.
  *   leak_churn S     a working set that rises and falls at random (0..4 MiB, a new
- *                    target every 100 ms) with a steady leak of 2 MiB/s hidden in it
+ *                    target every 60 ms) with a steady leak of 2 MiB/s hidden in it
  *   pool_fast S      a pool of 2 MiB that triples in the first fifth, then holds
  *   grow_level A B   grows 2 MiB/s for A seconds, then holds for B seconds
  *   flat S           the random working set alone
@@ -74,12 +74,12 @@ static void hold(size_t want)
 	}
 }
 
-/* The working set's target moves at random between 0 and CHURN_MAX every 100 ms. */
+/* The working set's target moves at random between 0 and CHURN_MAX every 60 ms. */
 static void churn_step(unsigned *seed, double t, double *next)
 {
 	if (t >= *next) {
 		churn_target = (size_t)((double)rand_r(seed) / RAND_MAX * CHURN_MAX);
-		*next = t + 0.1;
+		*next = t + 0.06;
 	}
 }
 
@@ -119,6 +119,7 @@ int main(int argc, char **argv)
 			hold((size_t)(rate * (t < a ? t : a)));
 			nap();
 		}
+		rate = 0;   /* level now */
 	} else if (strcmp(shape, "shrink") == 0) {
 		rate = -3.0 * (1u << 20);
 		hold(12u << 20);
