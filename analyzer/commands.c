@@ -194,7 +194,7 @@ int cmd_leaks(int argc, char **argv)
 			fprintf(stderr, "allocguard: leaks: %s\n", strerror(rc));
 			status = 2;
 		}
-		lost_all += lost;
+		lost_all = ag_sat_add(lost_all, lost);
 	}
 	after_all(&a);
 	fflush(stdout);

@@ -31,43 +31,61 @@ int diff_parse_spec(const char *spec, char **path, long long *seq)
 }
 
 typedef struct {
-	char *key;
+	site_hash_t h;
 	uint64_t bytes, count;
 	uint32_t stack;      /* a representative stack, for frames */
 } keyed_t;
 
 static int keyed_cmp(const void *a, const void *b)
 {
-	return strcmp(((const keyed_t *)a)->key, ((const keyed_t *)b)->key);
+	const keyed_t *x = a, *y = b;
+	int c = site_hash_cmp(&x->h, &y->h);
+	if (c)
+		return c;
+	return x->stack < y->stack ? -1 : x->stack > y->stack;
 }
 
-/* Live figures at snapshot k, summed per site key and sorted by key. */
+/* Live figures at snapshot k, summed per site and sorted by the site's hash.  Replays only
+ * the L records (a stack's last value up to k wins), so time follows the log's records and
+ * memory the number of stacks; sites are matched by 128-bit hashes of their keys, not by
+ * strings, so a million sites cost a few tens of MB. */
 static int collect(const ag_log_t *log, size_t k, symbols_t *sym, keyed_t **out, size_t *n)
 {
-	ag_stackval_t *st = log_state_at(log, k);
-	keyed_t *v = calloc(log->nstacks + 1, sizeof *v);
+	uint64_t (*live)[2] = calloc(log->nstacks + 1, sizeof *live);
+	keyed_t *v = NULL;
 	size_t m = 0;
-	if (!st || !v) {
-		free(st);
-		free(v);
+	if (!live)
+		return ENOMEM;
+	for (size_t s = 0; s <= k && s < log->nsnaps; s++)
+		for (size_t i = 0; i < log->snaps[s].nl; i++) {
+			const ag_lrec_t *l = &log->snaps[s].l[i];
+			live[l->stack][0] = l->live_bytes;
+			live[l->stack][1] = l->live_count;
+		}
+	for (size_t i = 0; i < log->nstacks; i++)
+		m += live[i][0] || live[i][1];
+	v = calloc(m + 1, sizeof *v);
+	if (!v) {
+		free(live);
 		return ENOMEM;
 	}
+	m = 0;
 	for (size_t i = 0; i < log->nstacks; i++) {
-		if (!st[i].live_bytes && !st[i].live_count)
+		if (!live[i][0] && !live[i][1])
 			continue;
-		char *key = site_key(sym, &log->stacks[i]);
-		if (!key)
-			continue;
-		v[m++] = (keyed_t){ key, st[i].live_bytes, st[i].live_count, (uint32_t)i };
+		v[m].bytes = live[i][0];
+		v[m].count = live[i][1];
+		v[m].stack = (uint32_t)i;
+		site_hash(sym, &log->stacks[i], 0, &v[m].h);
+		m++;
 	}
-	free(st);
+	free(live);
 	qsort(v, m, sizeof *v, keyed_cmp);
 	size_t j = 0;
 	for (size_t i = 0; i < m; i++) {
-		if (j && strcmp(v[j - 1].key, v[i].key) == 0) {
-			v[j - 1].bytes += v[i].bytes;
-			v[j - 1].count += v[i].count;
-			free(v[i].key);
+		if (j && site_hash_cmp(&v[j - 1].h, &v[i].h) == 0) {
+			v[j - 1].bytes = ag_sat_add(v[j - 1].bytes, v[i].bytes);
+			v[j - 1].count = ag_sat_add(v[j - 1].count, v[i].count);
 			continue;
 		}
 		v[j++] = v[i];
@@ -88,20 +106,32 @@ typedef struct {
 static int delta_cmp(const void *a, const void *b)
 {
 	const delta_t *x = a, *y = b;
-	uint64_t ax = x->dbytes < 0 ? (uint64_t)-x->dbytes : (uint64_t)x->dbytes;
-	uint64_t ay = y->dbytes < 0 ? (uint64_t)-y->dbytes : (uint64_t)y->dbytes;
+	uint64_t ax = x->dbytes < 0 ? (uint64_t)0 - (uint64_t)x->dbytes : (uint64_t)x->dbytes;
+	uint64_t ay = y->dbytes < 0 ? (uint64_t)0 - (uint64_t)y->dbytes : (uint64_t)y->dbytes;
 	if (ax != ay)
 		return ax > ay ? -1 : 1;
 	if (x->dbytes != y->dbytes)
 		return x->dbytes > y->dbytes ? -1 : 1;
 	if (x->dcount != y->dcount)
 		return x->dcount > y->dcount ? -1 : 1;
-	return 0;
+	return x->stack < y->stack ? -1 : x->stack > y->stack;
 }
 
+/* b - a, saturated to the int64 range rather than wrapped. */
 static int64_t sub(uint64_t b, uint64_t a)
 {
-	return b >= a ? (int64_t)(b - a) : -(int64_t)(a - b);
+	if (b >= a)
+		return b - a > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)(b - a);
+	return a - b > (uint64_t)INT64_MAX ? -INT64_MAX : -(int64_t)(a - b);
+}
+
+static int64_t add_sat(int64_t x, int64_t y)
+{
+	if (y > 0 && x > INT64_MAX - y)
+		return INT64_MAX;
+	if (y < 0 && x < -INT64_MAX - y)
+		return -INT64_MAX;
+	return x + y;
 }
 
 int diff_print(const ag_log_t *a, size_t snap_a, symbols_t *sa, const ag_log_t *b,
@@ -114,17 +144,13 @@ int diff_print(const ag_log_t *a, size_t snap_a, symbols_t *sa, const ag_log_t *
 		rc = collect(b, snap_b, sb, &kb, &nb);
 	delta_t *d = rc ? NULL : calloc(na + nb + 1, sizeof *d);
 	if (rc || !d) {
-		for (size_t i = 0; i < na; i++)
-			free(ka[i].key);
-		for (size_t i = 0; i < nb; i++)
-			free(kb[i].key);
 		free(ka);
 		free(kb);
 		return rc ? rc : ENOMEM;
 	}
 	size_t nd = 0, i = 0, j = 0;
 	while (i < na || j < nb) {
-		int c = i == na ? 1 : j == nb ? -1 : strcmp(ka[i].key, kb[j].key);
+		int c = i == na ? 1 : j == nb ? -1 : site_hash_cmp(&ka[i].h, &kb[j].h);
 		delta_t x = { 0 };
 		if (c < 0) {
 			x = (delta_t){ sub(0, ka[i].bytes), sub(0, ka[i].count), ka[i].bytes, 0, a, sa,
@@ -146,8 +172,8 @@ int diff_print(const ag_log_t *a, size_t snap_a, symbols_t *sa, const ag_log_t *
 	qsort(d, nd, sizeof *d, delta_cmp);
 	int64_t tb = 0, tc = 0;
 	for (size_t k = 0; k < nd; k++) {
-		tb += d[k].dbytes;
-		tc += d[k].dcount;
+		tb = add_sat(tb, d[k].dbytes);
+		tc = add_sat(tc, d[k].dcount);
 	}
 	if (o->json) {
 		json_t jw;
@@ -230,10 +256,6 @@ int diff_print(const ag_log_t *a, size_t snap_a, symbols_t *sa, const ag_log_t *
 				fprintf(out, "... and %zu more sites (--top N shows more)\n", nd - top);
 		}
 	}
-	for (size_t k = 0; k < na; k++)
-		free(ka[k].key);
-	for (size_t k = 0; k < nb; k++)
-		free(kb[k].key);
 	free(ka);
 	free(kb);
 	free(d);

@@ -42,13 +42,13 @@ int leaks_collect(const ag_log_t *log, leaks_t *out)
 		uint64_t rb = v->live_bytes - lb, rc = v->live_count - lc;
 		if (lb || lc) {
 			out->sites[out->nsites++] = (leak_site_t){ (uint32_t)i, lb, lc, 0 };
-			out->lost_bytes += lb;
-			out->lost_count += lc;
+			out->lost_bytes = ag_sat_add(out->lost_bytes, lb);
+			out->lost_count = ag_sat_add(out->lost_count, lc);
 		}
 		if (rb || rc) {
 			out->sites[out->nsites++] = (leak_site_t){ (uint32_t)i, rb, rc, 1 };
-			out->reach_bytes += rb;
-			out->reach_count += rc;
+			out->reach_bytes = ag_sat_add(out->reach_bytes, rb);
+			out->reach_count = ag_sat_add(out->reach_count, rc);
 		}
 	}
 	free(st);

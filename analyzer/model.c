@@ -69,8 +69,8 @@ void log_apply(const ag_log_t *log, size_t k, ag_stackval_t *state)
 		state[i].lost_bytes = state[i].lost_count = 0;
 	for (size_t i = 0; i < s->nr; i++) {
 		ag_stackval_t *v = &state[s->r[i].stack];
-		v->lost_bytes += s->r[i].lost_bytes;
-		v->lost_count += s->r[i].lost_count;
+		v->lost_bytes = ag_sat_add(v->lost_bytes, s->r[i].lost_bytes);
+		v->lost_count = ag_sat_add(v->lost_count, s->r[i].lost_count);
 	}
 }
 

@@ -131,4 +131,10 @@ ag_stackval_t *log_state_at(const ag_log_t *log, size_t snap);
  * on disagreeing figures, if any, as one "allocguard: FILE: ..." line. */
 void log_warn_damage(const ag_log_t *log, FILE *err);
 
+/* Sums of sizes saturate: crafted or huge figures must never wrap to a small one. */
+static inline uint64_t ag_sat_add(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
 #endif

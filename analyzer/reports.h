@@ -44,8 +44,29 @@ typedef enum { VERDICT_GROWING, VERDICT_PLATEAU, VERDICT_FLAT, VERDICT_SHRINKING
 
 const char *verdict_name(verdict_t v);
 /* The trend of one series (t in seconds, ascending; y in bytes): its verdict and the slope
- * in bytes/s worth reporting (for a grower, its current rate). */
+ * in bytes/s shown with it (growing: the rate it grows at now; plateau: the level's ~0). */
 verdict_t growth_verdict(const double *t, const double *y, size_t n, double *slope);
+
+typedef struct {
+	uint32_t stack;              /* the group's biggest stack: its frames stand for it */
+	uint32_t *stacks;            /* every stack of the group (same call chain), biggest first */
+	size_t nstacks;
+	verdict_t verdict;
+	double slope;                /* bytes/s, as growth_verdict */
+	uint64_t first, last, peak;  /* live bytes of the group (saturated, never wrapped) */
+} growth_site_t;
+
+typedef struct {
+	size_t snaps;                /* snapshots the verdicts read */
+	size_t teardown;             /* interval snapshots left out as the program's exit */
+	int exit_left_out;           /* the exit snapshot was left out */
+	double duration_s;           /* from the first snapshot read to the last */
+	growth_site_t *sites;        /* sorted by slope, steepest first */
+	size_t nsites;
+} growth_t;
+
+int growth_collect(const ag_log_t *log, symbols_t *sym, growth_t *out);
+void growth_free(growth_t *g);
 int growth_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FILE *out);
 
 /* ---- diff.c ---- */

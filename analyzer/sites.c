@@ -137,3 +137,138 @@ char *site_key(symbols_t *sym, const ag_stack_t *st)
 	}
 	return k;
 }
+
+/* Two 64-bit hashes fed the same bytes: FNV-1a and a multiply-rotate mix. */
+static void hash_bytes(site_hash_t *h, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t c = (unsigned char)s[i];
+		h->a = (h->a ^ c) * 0x100000001b3ULL;
+		h->b = (h->b ^ (c + 0x9e)) * 0x9e3779b97f4a7c15ULL;
+		h->b = (h->b << 27) | (h->b >> 37);
+	}
+}
+
+void site_hash(symbols_t *sym, const ag_stack_t *st, int by_function, site_hash_t *h)
+{
+	char buf[1024];
+	h->a = 0xcbf29ce484222325ULL;
+	h->b = 0x2545f4914f6cdd1dULL;
+	hash_bytes(h, &st->kind, 1);
+	for (uint32_t i = 0; i < st->nframes; i++) {
+		const ag_frame_t *f = symbols_lookup(sym, st->frames[i]);
+		if (!f)
+			continue;
+		if (by_function && f->function)
+			snprintf(buf, sizeof buf, "%s", f->function);
+		else
+			frame_key(f, buf, sizeof buf);
+		hash_bytes(h, ";", 1);
+		hash_bytes(h, buf, strlen(buf));
+	}
+	/* a final mix so keys differing in their last bytes spread */
+	h->a ^= h->b >> 29;
+	h->b ^= h->a * 0xff51afd7ed558ccdULL;
+}
+
+int site_hash_cmp(const site_hash_t *x, const site_hash_t *y)
+{
+	if (x->a != y->a)
+		return x->a < y->a ? -1 : 1;
+	if (x->b != y->b)
+		return x->b < y->b ? -1 : 1;
+	return 0;
+}
+
+/* Where frame f is: "file:line", else "module+0xoff", else its address. */
+static void frame_where(const ag_frame_t *f, char *buf, size_t len)
+{
+	if (f->file)
+		snprintf(buf, len, "%s:%d", f->file, f->line);
+	else if (f->module) {
+		const char *slash = strrchr(f->module, '/');
+		snprintf(buf, len, "%s+0x%" PRIx64, slash ? slash + 1 : f->module, f->offset);
+	} else
+		snprintf(buf, len, "0x%" PRIx64, f->address);
+}
+
+#define GROUP_MAX_WHERE 8
+
+/* Frame i of rep as a human reads it, naming every place the group's stacks are at in that
+ * frame: "fill (pool.c:12, 15)", "fill (pool.c:12, util.h:40)". */
+static void group_frame(symbols_t *sym, const ag_stack_t *rep, const ag_stack_t *const *all,
+			size_t n, uint32_t i, char *buf, size_t len)
+{
+	const ag_frame_t *f = symbols_lookup(sym, rep->frames[i]);
+	char where[GROUP_MAX_WHERE][300];
+	size_t nw = 0, more = 0;
+	for (size_t s = 0; s < n; s++) {
+		if (all[s]->nframes <= i)
+			continue;
+		const ag_frame_t *g = symbols_lookup(sym, all[s]->frames[i]);
+		if (!g)
+			continue;
+		char w[300];
+		frame_where(g, w, sizeof w);
+		size_t k = 0;
+		while (k < nw && strcmp(where[k], w) != 0)
+			k++;
+		if (k < nw)
+			continue;
+		if (nw < GROUP_MAX_WHERE)
+			snprintf(where[nw++], sizeof where[0], "%s", w);
+		else
+			more++;
+	}
+	if (nw <= 1 || !f->function) {
+		frame_human(f, buf, len);
+		return;
+	}
+	size_t o = (size_t)snprintf(buf, len, "%s (", f->function);
+	for (size_t k = 0; k < nw && o < len; k++) {
+		/* the same file again: its line alone */
+		const char *w = where[k], *colon = strrchr(w, ':');
+		if (k && colon) {
+			const char *pc = strrchr(where[k - 1], ':');
+			if (pc && pc - where[k - 1] == colon - w &&
+			    strncmp(where[k - 1], w, (size_t)(colon - w)) == 0)
+				w = colon + 1;
+		}
+		o += (size_t)snprintf(buf + o, len - o, "%s%s", k ? ", " : "", w);
+	}
+	if (more && o < len)
+		o += (size_t)snprintf(buf + o, len - o, ", +%zu more", more);
+	if (o < len)
+		snprintf(buf + o, len - o, ")");
+}
+
+void site_group_label(symbols_t *sym, const ag_stack_t *rep, const ag_stack_t *const *all,
+		      size_t n, char *buf, size_t len)
+{
+	uint32_t k = rep->nframes ? site_frame(sym, rep) : 0;
+	if (!rep->nframes || !symbols_lookup(sym, rep->frames[k])) {
+		snprintf(buf, len, "(no frames)");
+		return;
+	}
+	group_frame(sym, rep, all, n, k, buf, len);
+	if (k) {
+		const ag_frame_t *w = symbols_lookup(sym, rep->frames[0]);
+		size_t m = strlen(buf);
+		if (w && w->function && m < len)
+			snprintf(buf + m, len - m, " via %s", w->function);
+	}
+}
+
+void site_group_more(table_t *t, symbols_t *sym, const ag_stack_t *rep,
+		     const ag_stack_t *const *all, size_t n)
+{
+	char buf[600], line[620];
+	uint32_t k = rep->nframes ? site_frame(sym, rep) : 0;
+	for (uint32_t i = k + 1; i < rep->nframes && i < k + SITE_HUMAN_FRAMES; i++) {
+		if (!symbols_lookup(sym, rep->frames[i]))
+			continue;
+		group_frame(sym, rep, all, n, i, buf, sizeof buf);
+		snprintf(line, sizeof line, "from %s", buf);
+		table_more(t, line);
+	}
+}

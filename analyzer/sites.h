@@ -21,4 +21,22 @@ void site_more(table_t *t, symbols_t *sym, const ag_stack_t *st);
 /* Key identifying the site across runs (kind + frame keys); caller frees. */
 char *site_key(symbols_t *sym, const ag_stack_t *st);
 
+/* The same identity as site_key, as 128 bits, so a million sites are matched in a hash
+ * table without a million strings (two independent 64-bit hashes of the key: a collision
+ * needs both to agree).  by_function keys each frame by its function name alone (where it
+ * has one): the stacks of one call chain through different lines share it. */
+typedef struct {
+	uint64_t a, b;
+} site_hash_t;
+void site_hash(symbols_t *sym, const ag_stack_t *st, int by_function, site_hash_t *h);
+int site_hash_cmp(const site_hash_t *x, const site_hash_t *y);
+
+/* A group of stacks shown as one site (same call chain, different lines): the label and
+ * caller lines of its representative rep, each naming every distinct file:line the
+ * group's stacks hold at that frame ("fill (pool.c:12, 15)"). */
+void site_group_label(symbols_t *sym, const ag_stack_t *rep, const ag_stack_t *const *all,
+		      size_t n, char *buf, size_t len);
+void site_group_more(table_t *t, symbols_t *sym, const ag_stack_t *rep,
+		     const ag_stack_t *const *all, size_t n);
+
 #endif

@@ -190,7 +190,7 @@ void run_summary(FILE *err, const run_tree_t *tree, const summary_opts_t *o, uin
 		proc_t *p = &procs[i];
 		proc_read(p, tree->logs[i]);
 		if (p->have_leaks)
-			*lost += p->leaks.lost_bytes;
+			*lost = ag_sat_add(*lost, p->leaks.lost_bytes);
 		if (p->log->pid == (uint64_t)tree->main_pid) {
 			first = first ? first : p;
 			last = p;
