@@ -184,8 +184,8 @@ static void esc(FILE *out, const char *s)
 		case '>': fputs("&gt;", out); break;
 		case '"': fputs("&quot;", out); break;
 		default:
-			/* control bytes are not allowed in XML 1.0 */
-			fputc((unsigned char)*s < 0x20 ? ' ' : *s, out);
+			/* control bytes other than newline and tab are not allowed in XML 1.0 */
+			fputc((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t' ? ' ' : *s, out);
 		}
 	}
 }
