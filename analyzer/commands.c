@@ -352,7 +352,7 @@ static int export_run(const char *name, const char *path, const char *out_path, 
 	}
 	symbols_t *sym = symbols_open(log, stderr);
 	output_t o;
-	int rc = sym ? output_open(&o, out_path) : ENOMEM;
+	int rc = sym ? output_open(&o, out_path) : ENOMEM, said = rc && rc != ENOMEM;
 	if (!rc) {
 		switch (fmt) {
 		case FMT_PPROF: rc = export_pprof(log, sym, snap, sample, o.f); break;
@@ -362,11 +362,12 @@ static int export_run(const char *name, const char *path, const char *out_path, 
 		case FMT_SVG: rc = plot_svg(log, sym, o.f); break;
 		case FMT_HTML: rc = plot_html(log, sym, o.f); break;
 		}
+		/* output_close names the file when writing it fails */
 		int wrc = output_close(&o, rc == 0);
 		if (!rc && wrc)
-			rc = wrc, fmt = -1;
+			rc = wrc, said = 1;
 	}
-	if (rc && (int)fmt != -1)
+	if (rc && !said)
 		fprintf(stderr, "allocguard: %s: %s\n", name, strerror(rc));
 	symbols_close(sym);
 	log_free(log);

@@ -411,3 +411,99 @@ Test(export_json, every_figure_of_report_is_recomputed_from_it, .timeout = 200)
 	}
 	th_rmtree(dir);
 }
+
+/* A fixture whose peak (80000) fell between snapshots: massif gets a peak snapshot of its
+ * own with report's figure, and its tree says what no site accounts for. */
+Test(export_massif, fixture_peak_between_snapshots, .timeout = 60)
+{
+	if (!th_have_cmd("ms_print"))
+		cr_skip_test("ms_print (Debian valgrind) is not installed");
+	char dir[256];
+	snprintf(dir, sizeof dir, "%s", th_tmpdir("massiffix"));
+	const char *log = th_root("tests/data/leaks_basic.log");
+	cr_assert_eq(report_peak(log), 80000);
+	check_massif(dir, log, "not attributed to a call site");
+	th_rmtree(dir);
+}
+
+/* JS functions named from node's perf map keep their names in every export. */
+Test(export_pprof, jit_frames_are_named, .timeout = 60)
+{
+	char dir[256];
+	snprintf(dir, sizeof dir, "%s", th_tmpdir("jit"));
+	char map[400], log[400], pb[400];
+	snprintf(map, sizeof map, "%s/perf-1.map", dir);
+	snprintf(log, sizeof log, "%s/node.log", dir);
+	snprintf(pb, sizeof pb, "%s/node.pb.gz", dir);
+	FILE *f = fopen(map, "w");
+	cr_assert_not_null(f);
+	fputs("3f0000001000 40 LazyCompile:*handleRequest /srv/app.js:12\n"
+	      "3f0000002000 80 LazyCompile:*main /srv/app.js:40\n", f);
+	fclose(f);
+	f = fopen(log, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "AGLOG 1\nP 1 0 1700000000000000000 /usr/bin/node\nA node\nO sample 0\n"
+		"J %s\nS 1 h 3f0000001010 3f0000002010\nB 0 1000000 exit\nL 1 4096 4 4096 4\n"
+		"E 0 4096 4096 0 0 4096 4096 0 1\n", map);
+	fclose(f);
+	const char *args[] = { "export", "--format", "collapsed", log, NULL };
+	char *out = xt_ag(args);
+	cr_expect_str_eq(out, "LazyCompile:*main /srv/app.js:40;"
+			 "LazyCompile:*handleRequest /srv/app.js:12 4096\n");
+	free(out);
+	export_to(log, "pprof", NULL, pb);
+	Perftools__Profiles__Profile *p = read_profile(pb);
+	cr_assert_eq(p->n_sample, 1);
+	cr_assert_eq(p->sample[0]->n_location_id, 2);
+	const Perftools__Profiles__Location *leaf = NULL;
+	for (size_t i = 0; i < p->n_location; i++)
+		if (p->location[i]->id == p->sample[0]->location_id[0])
+			leaf = p->location[i];
+	cr_assert_not_null(leaf);
+	const Perftools__Profiles__Function *fn = NULL;
+	for (size_t i = 0; i < p->n_function; i++)
+		if (p->function[i]->id == leaf->line[0]->function_id)
+			fn = p->function[i];
+	cr_assert_not_null(fn);
+	cr_expect_str_eq(p->string_table[fn->name], "LazyCompile:*handleRequest /srv/app.js:12");
+	perftools__profiles__profile__free_unpacked(p, NULL);
+	th_rmtree(dir);
+}
+
+/* --snapshot picks what pprof shows: N, peak (the fullest snapshot), or a clear error. */
+Test(export_pprof, snapshot_choice, .timeout = 60)
+{
+	char dir[256];
+	snprintf(dir, sizeof dir, "%s", th_tmpdir("snapchoice"));
+	const char *log = th_root("tests/data/leaks_basic.log");
+	char pb[400];
+	snprintf(pb, sizeof pb, "%s/p.pb.gz", dir);
+	/* "peak" is the fullest snapshot (2, exit: 74752 tracked); "1" is snapshot 1 */
+	static const struct {
+		const char *spec, *comment;
+		unsigned long long inuse;
+	} c[] = {
+		{ "peak", "snapshot 2 (exit)", 8192 + 1024 + 65536 },
+		{ "1", "snapshot 1 (interval)", 4096 + 1024 + 512 + 65536 },
+	};
+	for (size_t k = 0; k < 2; k++) {
+		export_to(log, "pprof", c[k].spec, pb);
+		Perftools__Profiles__Profile *p = read_profile(pb);
+		unsigned long long inuse = 0;
+		for (size_t i = 0; i < p->n_sample; i++)
+			inuse += (unsigned long long)p->sample[i]->value[3];
+		cr_expect_eq(inuse, c[k].inuse, "--snapshot %s: %llu", c[k].spec, inuse);
+		cr_expect(strstr(p->string_table[p->comment[0]], c[k].comment), "--snapshot %s: %s",
+			  c[k].spec, p->string_table[p->comment[0]]);
+		perftools__profiles__profile__free_unpacked(p, NULL);
+	}
+	const char *argv[] = { th_build("allocguard"), "export", "--format", "pprof", "-o", pb,
+			       "--snapshot", "7", log, NULL };
+	int code;
+	free(xt_out(argv, &code));
+	cr_expect_eq(code, 2, "a snapshot the log does not have is an error");
+	const char *argv2[] = { th_build("allocguard"), "export", "--format", "svg", log, NULL };
+	free(xt_out(argv2, &code));
+	cr_expect_eq(code, 2, "an unknown format is an error");
+	th_rmtree(dir);
+}
