@@ -360,7 +360,7 @@ static int export_run(const char *name, const char *path, const char *out_path, 
 		case FMT_MASSIF: rc = export_massif(log, sym, o.f); break;
 		case FMT_JSON: rc = export_json(log, sym, o.f); break;
 		case FMT_SVG: rc = plot_svg(log, sym, o.f); break;
-		case FMT_HTML: rc = plot_html(log, sym, o.f); break;
+		case FMT_HTML: rc = plot_html(&log, &sym, 1, o.f); break;
 		}
 		/* output_close names the file when writing it fails */
 		int wrc = output_close(&o, rc == 0);
@@ -434,9 +434,46 @@ int cmd_export(int argc, char **argv)
 	return export_run("export", path, out, (format_t)fmt, snapshot, si);
 }
 
+/* Several logs of one process tree: one plot or page for them all. */
+static int plot_many(const char *const *paths, size_t n, const char *out_path, format_t fmt)
+{
+	ag_log_t **logs = calloc(n, sizeof *logs);
+	symbols_t **syms = calloc(n, sizeof *syms);
+	int rc = logs && syms ? 0 : ENOMEM, status = 0;
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (load(paths[i], &logs[i])) {
+			status = 2;
+			break;
+		}
+		if (fmt == FMT_HTML && !(syms[i] = symbols_open(logs[i], stderr)))
+			rc = ENOMEM;
+	}
+	output_t o;
+	int said = 0;
+	if (!rc && !status && !(rc = output_open(&o, out_path))) {
+		rc = fmt == FMT_SVG ? plot_tree_svg(logs, n, o.f) : plot_html(logs, syms, n, o.f);
+		int wrc = output_close(&o, rc == 0);
+		if (!rc && wrc)
+			rc = wrc, said = 1;
+	} else if (rc && rc != ENOMEM) {
+		said = 1;
+	}
+	if (rc && !said)
+		fprintf(stderr, "allocguard: plot: %s\n", strerror(rc));
+	for (size_t i = 0; logs && syms && i < n; i++) {
+		symbols_close(syms[i]);
+		log_free(logs[i]);
+	}
+	free(logs);
+	free(syms);
+	return rc ? 2 : status;
+}
+
 int cmd_plot(int argc, char **argv)
 {
-	const char *out = NULL, *path = NULL;
+	const char *out = NULL;
+	static const char *paths[MAX_LOGS];
+	size_t npaths = 0;
 	for (int i = 1; i < argc; i++) {
 		int missing = 0;
 		const char *v;
@@ -451,12 +488,12 @@ int cmd_plot(int argc, char **argv)
 			return usage_error("plot", "a value is missing after", argv[i]);
 		else if (argv[i][0] == '-' && argv[i][1])
 			return usage_error("plot", "unknown option", argv[i]);
-		else if (path)
-			return usage_error("plot", "takes one log; extra argument", argv[i]);
+		else if (npaths == MAX_LOGS)
+			return usage_error("plot", "too many logs; from", argv[i]);
 		else
-			path = argv[i];
+			paths[npaths++] = argv[i];
 	}
-	if (!path)
+	if (!npaths)
 		return usage_error("plot", "needs a log", NULL);
 	size_t n = out ? strlen(out) : 0;
 	format_t fmt;
@@ -468,5 +505,7 @@ int cmd_plot(int argc, char **argv)
 	else
 		return usage_error("plot", "needs -o FILE.svg or -o FILE.html, got",
 				   out ? out : "none");
-	return export_run("plot", path, out, fmt, NULL, EXPORT_INUSE_SPACE);
+	if (npaths > 1)
+		return plot_many(paths, npaths, out, fmt);
+	return export_run("plot", paths[0], out, fmt, NULL, EXPORT_INUSE_SPACE);
 }

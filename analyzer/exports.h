@@ -58,7 +58,10 @@ int export_json(const ag_log_t *log, symbols_t *sym, FILE *out);
 
 /* plot.c: tracked bytes over time with thresholds and events, and the top sites stacked. */
 int plot_svg(const ag_log_t *log, symbols_t *sym, FILE *out);
-/* One self-contained page: the report, leaks and growth of the log, and its plot. */
-int plot_html(const ag_log_t *log, symbols_t *sym, FILE *out);
+/* Several logs of one process tree on one clock: their sum, and the processes stacked. */
+int plot_tree_svg(ag_log_t *const *logs, size_t n, FILE *out);
+/* One self-contained page: for each log its plot, report, leaks and growth, after the
+ * tree's plot when there are several. */
+int plot_html(ag_log_t *const *logs, symbols_t *const *syms, size_t n, FILE *out);
 
 #endif

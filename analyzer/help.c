@@ -19,7 +19,7 @@ static const char overall[] =
 "    allocguard diff   LOG_A[@N] LOG_B[@M] [--json] [--top N]\n"
 "    allocguard export --format pprof|collapsed|massif|json [--snapshot N|peak]\n"
 "                      [-o FILE] LOG\n"
-"    allocguard plot   LOG -o FILE.svg|FILE.html\n"
+"    allocguard plot   LOG... -o FILE.svg|FILE.html\n"
 "    allocguard help [COMMAND] | --help | --version\n"
 "\n"
 "DESCRIPTION\n"
@@ -242,7 +242,7 @@ static const char plot_help[] =
 "    allocguard plot - tracked bytes and the top sites over time\n"
 "\n"
 "SYNOPSIS\n"
-"    allocguard plot LOG -o FILE.svg|FILE.html\n"
+"    allocguard plot LOG... -o FILE.svg|FILE.html\n"
 "\n"
 "DESCRIPTION\n"
 "    FILE.svg: tracked bytes at each snapshot (with heap, mapped and swapped bytes when\n"
@@ -250,7 +250,11 @@ static const char plot_help[] =
 "    per warn, critical and cap event, and below it the live bytes of the five largest\n"
 "    sites stacked.  Every series carries its figures (data-points=\"t_s:bytes ...\").\n"
 "    FILE.html: one self-contained page (no network) with the plot and the text of\n"
-"    report, leaks and growth.\n";
+"    report, leaks and growth.\n"
+"\n"
+"    Several logs (a run's parent and children: allocguard plot allocguard.app.*.log) share\n"
+"    one clock (their start times): the plot shows their sum on top and each process as a\n"
+"    band below; the page adds one section per process.\n";
 
 void help_run_options(FILE *out)
 {

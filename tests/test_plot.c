@@ -178,3 +178,78 @@ Test(plot, the_html_page_renders_in_headless_chromium, .timeout = 400)
 	free(log);
 	th_rmtree(dir);
 }
+
+/* Several logs of one process tree: one clock, the sum on top, the processes stacked. */
+Test(plot, several_logs_of_a_process_tree, .timeout = 200)
+{
+	char dir[256];
+	snprintf(dir, sizeof dir, "%s", th_tmpdir("plottree"));
+	char script[1200], out[600];
+	snprintf(script, sizeof script, "%s 150 & %s 150; wait", th_build("examples/leak_loop"),
+		 th_build("examples/grower"));
+	snprintf(out, sizeof out, "--out=%s/t.%%p.log", dir);
+	const char *argv[] = { th_build("allocguard"), "run", "-q", "--interval=50ms", out, "--",
+			       "sh", "-c", script, NULL };
+	int code;
+	free(xt_out(argv, &code));
+	cr_assert_eq(code, 0);
+	char **logs;
+	size_t nlogs = th_list(dir, "t.", &logs);
+	cr_assert_geq(nlogs, 2, "%zu logs", nlogs);
+	char svgpath[400], htmlpath[400];
+	snprintf(svgpath, sizeof svgpath, "%s/tree.svg", dir);
+	snprintf(htmlpath, sizeof htmlpath, "%s/tree.html", dir);
+	for (int k = 0; k < 2; k++) {
+		const char *args[16] = { "plot", "-o", k ? htmlpath : svgpath };
+		size_t n = 3;
+		for (size_t i = 0; i < nlogs && n < 15; i++)
+			args[n++] = logs[i];
+		args[n] = NULL;
+		free(xt_ag(args));
+	}
+	check_xml(svgpath);
+	char *svg = th_slurp(svgpath, NULL);
+	cr_assert_not_null(svg);
+	/* each process is a band; the bands add up to the total at every point */
+	static double t[MAXP], v[MAXP], b[MAXP], sum[MAXP];
+	size_t n = xt_points(svg, "series-tracked", t, v, MAXP);
+	cr_assert_geq(n, 10);
+	int leak = 0, grow = 0;
+	for (size_t k = 0; k <= 5; k++) {
+		char id[32];
+		snprintf(id, sizeof id, "site-%zu", k);
+		const char *label = xt_attr(svg, id, "data-label");
+		if (!label)
+			break;
+		leak |= strstr(label, "leak_loop (pid") != NULL;
+		grow |= strstr(label, "grower (pid") != NULL;
+		cr_assert_eq(xt_points(svg, id, t, b, MAXP), n);
+		for (size_t i = 0; i < n; i++)
+			sum[i] += b[i];
+	}
+	cr_expect(leak && grow, "the processes are not named as bands");
+	for (size_t i = 0; i < n; i++)
+		cr_expect(sum[i] > v[i] - 1 && sum[i] < v[i] + 1, "point %zu: bands %.0f, total %.0f",
+			  i, sum[i], v[i]);
+	/* grower's 150 ticks keep ~9 MiB + a 10 MiB pool; leak_loop 2.3 MiB */
+	double most = 0;
+	for (size_t i = 0; i < n; i++)
+		most = v[i] > most ? v[i] : most;
+	cr_expect_gt(most, 15.0 * 1024 * 1024, "the sum peaks at %.0f", most);
+	char *html = th_slurp(htmlpath, NULL);
+	cr_assert_not_null(html);
+	cr_expect(strstr(html, "<section id=\"tree\">"), "no tree plot on the page");
+	for (size_t i = 0; i < nlogs; i++) {
+		const char *dot = strrchr(logs[i], '.');
+		const char *p = dot;
+		while (p > logs[i] && p[-1] != '.')
+			p--;
+		char id[64];
+		snprintf(id, sizeof id, "id=\"process-%.*s\"", (int)(dot - p), p);
+		cr_expect(strstr(html, id), "no section %s", id);
+	}
+	free(html);
+	free(svg);
+	th_strv_free(logs, nlogs);
+	th_rmtree(dir);
+}
