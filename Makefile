@@ -26,7 +26,8 @@ ANALYZER_LIBS := -ldw -lelf -lprotobuf-c -lz -lm -pthread
 # Packages: cmd:pkg is satisfied by a command on PATH.
 DEPS_BUILD := gcc libc6-dev pkg-config libunwind-dev libdw-dev libelf-dev zlib1g-dev \
 	libprotobuf-c-dev protobuf-c-compiler
-DEPS_TEST := libcriterion-dev strace sqlite3:sqlite3 python3:python3 node:nodejs valgrind libjemalloc2 libtcmalloc-minimal4
+DEPS_TEST := libcriterion-dev strace sqlite3:sqlite3 python3:python3 node:nodejs valgrind \
+	libjemalloc2 libtcmalloc-minimal4 go:golang-go chromium:chromium
 
 PRELOAD_SRC := $(wildcard preload/*.c)
 SHARED_SRC := preload/fmt.c preload/options.c
@@ -110,8 +111,17 @@ $(B)/ort/.ready: examples/onnx_setup.sh examples/onnx_tiny.js examples/onnx_run.
 		>$(B)/ort-setup.log 2>&1; then touch $@; \
 	else echo "  (onnxruntime-node setup failed, see $(B)/ort-setup.log: its tests will skip)"; fi
 
+# speedscope (a flame graph viewer) for the collapsed-export test in headless Chromium, from
+# the npm registry.  Best effort, as above.
+$(B)/speedscope/.ready: | $(B)/.deps-test
+	$(Q)mkdir -p $(B)/speedscope && if command -v npm >/dev/null 2>&1 && npm install --no-audit \
+		--no-fund --prefix $(B)/speedscope speedscope >$(B)/speedscope-setup.log 2>&1; then \
+		touch $@; \
+	else echo "  (speedscope setup failed, see $(B)/speedscope-setup.log: its test will skip)"; fi
+
 # Tests run from the top directory; they find the build through AG_BUILD.
-test: all examples $(B)/.deps-test $(B)/test_suite $(B)/nlc/.ready $(B)/ort/.ready
+test: all examples $(B)/.deps-test $(B)/test_suite $(B)/nlc/.ready $(B)/ort/.ready \
+	$(B)/speedscope/.ready
 	$(Q)AG_BUILD=$(abspath $(B)) AG_ROOT=$(CURDIR) $(B)/test_suite --jobs 2 $(TEST_ARGS)
 
 # The long forms of the stress tests (races, hosts): STRESS=1 makes each loop many times.

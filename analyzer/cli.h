@@ -15,6 +15,8 @@ int cmd_leaks(int argc, char **argv);
 int cmd_growth(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 /* Help texts; topic NULL = the overall page.  0, or ENOENT for an unknown topic. */
 int help_print(FILE *out, const char *topic);

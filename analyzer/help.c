@@ -17,6 +17,9 @@ static const char overall[] =
 "    allocguard leaks  LOG... [--json] [--top N] [--fail-on SIZE]\n"
 "    allocguard growth LOG... [--json] [--top N]\n"
 "    allocguard diff   LOG_A[@N] LOG_B[@M] [--json] [--top N]\n"
+"    allocguard export --format pprof|collapsed|massif|json [--snapshot N|peak]\n"
+"                      [-o FILE] LOG\n"
+"    allocguard plot   LOG... -o FILE.svg|FILE.html\n"
 "    allocguard help [COMMAND] | --help | --version\n"
 "\n"
 "DESCRIPTION\n"
@@ -34,6 +37,8 @@ static const char overall[] =
 "    leaks    blocks live at exit by call site, lost or still reachable, largest first\n"
 "    growth   per call site trend across the snapshots: growing, plateau, flat, shrinking\n"
 "    diff     per call site difference between two snapshots of one run or of two runs\n"
+"    export   one log as pprof, massif, collapsed stacks (flame graphs) or JSON\n"
+"    plot     tracked bytes and the top sites over time, as SVG or a self-contained page\n"
 "    help     this page, or `allocguard help COMMAND` for one command\n"
 "\n"
 "    leaks, growth and report read each LOG in turn (say, a run's parent and children:\n"
@@ -229,6 +234,62 @@ static const char report_help[] =
 "             \"swapped\": [{\"path\", \"bytes\", \"mode\"}], \"sites\": [...]}\n"
 "    --top N  show the N largest sites (default 10; JSON: all)\n";
 
+static const char export_help[] =
+"NAME\n"
+"    allocguard export - one log in the formats other profilers read\n"
+"\n"
+"SYNOPSIS\n"
+"    allocguard export --format pprof|collapsed|massif|json [--snapshot N|peak]\n"
+"                      [--sample-index TYPE] [-o FILE] LOG\n"
+"\n"
+"DESCRIPTION\n"
+"    pprof      gzip'd profile.proto of one snapshot for `go tool pprof`, Pyroscope and\n"
+"               Parca.  Sample types alloc_objects, alloc_space (everything allocated so\n"
+"               far), inuse_objects, inuse_space (live at the snapshot; the default).\n"
+"               Mappings carry build-ids; locations are symbolized (inlined calls are\n"
+"               lines of one location); each sample has a label kind=heap|mmap|swap.\n"
+"               Two exports compare with `go tool pprof -diff_base=A.pb.gz B.pb.gz`.\n"
+"    collapsed  `root;caller;...;leaf BYTES` lines of one snapshot (live bytes by\n"
+"               default) for flamegraph.pl, speedscope and inferno.\n"
+"    massif     the massif.out format for ms_print and massif-visualizer: one snapshot\n"
+"               per allocguard snapshot (total = tracked bytes), a detailed tree at the\n"
+"               peak (whose total is report's peak) and at the last snapshot.\n"
+"    json       the whole log: process, options, modules, events, swapped files, every\n"
+"               site with its frames, every snapshot with its totals and the sites that\n"
+"               changed since the previous one (a site absent keeps its figures).\n"
+"\n"
+"OPTIONS\n"
+"    --snapshot N|peak   pprof and collapsed: snapshot N, or the one holding the most\n"
+"                        tracked bytes (default: the last)\n"
+"    --sample-index TYPE pprof: the default sample type; collapsed: the value written\n"
+"                        (alloc_objects, alloc_space, inuse_objects, inuse_space)\n"
+"    -o FILE             write FILE (replaced whole) instead of stdout\n"
+"\n"
+"EXAMPLES\n"
+"    allocguard export --format pprof -o heap.pb.gz app.log && go tool pprof -top heap.pb.gz\n"
+"    allocguard export --format pprof --snapshot 2 -o a.pb.gz app.log\n"
+"    go tool pprof -top -diff_base=a.pb.gz heap.pb.gz     # what grew since snapshot 2\n"
+"    allocguard export --format massif -o massif.out app.log && ms_print massif.out\n";
+
+static const char plot_help[] =
+"NAME\n"
+"    allocguard plot - tracked bytes and the top sites over time\n"
+"\n"
+"SYNOPSIS\n"
+"    allocguard plot LOG... -o FILE.svg|FILE.html\n"
+"\n"
+"DESCRIPTION\n"
+"    FILE.svg: tracked bytes at each snapshot (with heap, mapped and swapped bytes when\n"
+"    there are any, and the highest seen so far), the warn, critical and cap lines, a dot\n"
+"    per warn, critical and cap event, and below it the live bytes of the five largest\n"
+"    sites stacked.  Every series carries its figures (data-points=\"t_s:bytes ...\").\n"
+"    FILE.html: one self-contained page (no network) with the plot and the text of\n"
+"    report, leaks and growth.\n"
+"\n"
+"    Several logs (a run's parent and children: allocguard plot allocguard.app.*.log) share\n"
+"    one clock (their start times): the plot shows their sum on top and each process as a\n"
+"    band below; the page adds one section per process.\n";
+
 void help_run_options(FILE *out)
 {
 	for (size_t i = 0; i < opt_count; i++) {
@@ -287,7 +348,9 @@ int help_print(FILE *out, const char *topic)
 	const char *text = strcmp(topic, "leaks") == 0 ? leaks_help
 			 : strcmp(topic, "growth") == 0 ? growth_help
 			 : strcmp(topic, "diff") == 0 ? diff_help
-			 : strcmp(topic, "report") == 0 ? report_help : NULL;
+			 : strcmp(topic, "report") == 0 ? report_help
+			 : strcmp(topic, "export") == 0 ? export_help
+			 : strcmp(topic, "plot") == 0 ? plot_help : NULL;
 	if (!text)
 		return 2;
 	fputs(text, out);

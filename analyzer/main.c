@@ -32,6 +32,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "run", cmd_run },       { "leaks", cmd_leaks },   { "growth", cmd_growth },
 		{ "diff", cmd_diff },     { "report", cmd_report },
+		{ "export", cmd_export },   { "plot", cmd_plot },
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		if (strcmp(cmd, cmds[i].name) == 0) {

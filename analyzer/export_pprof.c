@@ -1,0 +1,457 @@
+/* export_pprof.c: `allocguard export --format pprof`: one snapshot as a gzip'd
+ * profile.proto (github.com/google/pprof/proto/profile.proto) with pprof's heap sample
+ * types, mappings with build-ids, and locations already symbolized (an address with
+ * inlined calls is one location with several lines, innermost first).  First the profile
+ * is collected into plain tables, then packed with protobuf-c and gzip'd with zlib. */
+#include "exports.h"
+#include "profile.pb-c.h"
+#include "sites.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+typedef Perftools__Profiles__Profile pb_profile_t;
+typedef Perftools__Profiles__ValueType pb_vtype_t;
+typedef Perftools__Profiles__Sample pb_sample_t;
+typedef Perftools__Profiles__Label pb_label_t;
+typedef Perftools__Profiles__Mapping pb_mapping_t;
+typedef Perftools__Profiles__Location pb_location_t;
+typedef Perftools__Profiles__Line pb_line_t;
+typedef Perftools__Profiles__Function pb_function_t;
+
+/* A growable array of pointers; the profile's repeated fields are exactly this. */
+typedef struct {
+	void **v;
+	size_t n, cap;
+} vec_t;
+
+static int vec_push(vec_t *a, void *p)
+{
+	if (!p)
+		return ENOMEM;
+	if (a->n == a->cap) {
+		size_t nc = a->cap ? a->cap * 2 : 64;
+		void **nv = realloc(a->v, nc * sizeof *nv);
+		if (!nv) {
+			free(p);
+			return ENOMEM;
+		}
+		a->v = nv;
+		a->cap = nc;
+	}
+	a->v[a->n++] = p;
+	return 0;
+}
+
+/* Open-addressing map from a 64-bit hash to an index+1 (0 = empty); the caller compares
+ * the candidates itself, so collisions only cost a probe. */
+typedef struct {
+	uint64_t *key;
+	size_t *val;
+	size_t cap, n;
+} map_t;
+
+static uint64_t hash_bytes(const char *s, uint64_t h)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static int map_grow(map_t *m)
+{
+	size_t nc = m->cap ? m->cap * 2 : 1024;
+	uint64_t *nk = calloc(nc, sizeof *nk);
+	size_t *nv = calloc(nc, sizeof *nv);
+	if (!nk || !nv) {
+		free(nk);
+		free(nv);
+		return ENOMEM;
+	}
+	for (size_t i = 0; i < m->cap; i++) {
+		if (!m->val[i])
+			continue;
+		size_t j = (size_t)mix(m->key[i]) & (nc - 1);
+		while (nv[j])
+			j = (j + 1) & (nc - 1);
+		nk[j] = m->key[i];
+		nv[j] = m->val[i];
+	}
+	free(m->key);
+	free(m->val);
+	m->key = nk;
+	m->val = nv;
+	m->cap = nc;
+	return 0;
+}
+
+typedef struct {
+	pb_profile_t p;
+	vec_t strings, functions, locations, mappings, samples, vtypes;
+	map_t str_map, fn_map, loc_map;
+	symbols_t *sym;
+	const ag_log_t *log;
+	uint64_t *mod_ids;           /* per log module: its mapping id (duplicates share) */
+	uint64_t jit_mapping;
+} pp_t;
+
+/* Index of s in the string table, adding it. -1 on ENOMEM. */
+static int64_t str_id(pp_t *c, const char *s)
+{
+	if (!s)
+		s = "";
+	uint64_t h = hash_bytes(s, 0xcbf29ce484222325ULL);
+	if ((c->str_map.n + 1) * 2 > c->str_map.cap && map_grow(&c->str_map))
+		return -1;
+	size_t mask = c->str_map.cap - 1, i = (size_t)mix(h) & mask;
+	for (; c->str_map.val[i]; i = (i + 1) & mask)
+		if (c->str_map.key[i] == h && strcmp(c->strings.v[c->str_map.val[i] - 1], s) == 0)
+			return (int64_t)c->str_map.val[i] - 1;
+	if (vec_push(&c->strings, strdup(s)))
+		return -1;
+	c->str_map.key[i] = h;
+	c->str_map.val[i] = c->strings.n;
+	c->str_map.n++;
+	return (int64_t)c->strings.n - 1;
+}
+
+/* Function id for (name, file); 0 on ENOMEM. */
+static uint64_t fn_id(pp_t *c, const char *name, const char *file)
+{
+	int64_t ni = str_id(c, name), fi = str_id(c, file);
+	if (ni < 0 || fi < 0)
+		return 0;
+	uint64_t h = mix((uint64_t)ni * 0x9e3779b97f4a7c15ULL + (uint64_t)fi);
+	if ((c->fn_map.n + 1) * 2 > c->fn_map.cap && map_grow(&c->fn_map))
+		return 0;
+	size_t mask = c->fn_map.cap - 1, i = (size_t)mix(h) & mask;
+	for (; c->fn_map.val[i]; i = (i + 1) & mask) {
+		pb_function_t *f = c->functions.v[c->fn_map.val[i] - 1];
+		if (c->fn_map.key[i] == h && f->name == ni && f->filename == fi)
+			return f->id;
+	}
+	pb_function_t *f = malloc(sizeof *f);
+	if (f) {
+		perftools__profiles__function__init(f);
+		f->id = c->functions.n + 1;
+		f->name = f->system_name = ni;
+		f->filename = fi;
+	}
+	if (vec_push(&c->functions, f))
+		return 0;
+	c->fn_map.key[i] = h;
+	c->fn_map.val[i] = c->functions.n;
+	c->fn_map.n++;
+	return f->id;
+}
+
+static uint64_t mapping_of(pp_t *c, const ag_frame_t *f)
+{
+	if (!f->module)
+		return 0;
+	for (size_t i = 0; i < c->log->nmodules; i++)
+		if (c->log->modules[i].path == f->module)
+			return c->mod_ids[i];
+	if (!f->jit)
+		return 0;
+	if (!c->jit_mapping) {
+		/* node's JIT code: no file to symbolize from, the names are already here */
+		pb_mapping_t *m = malloc(sizeof *m);
+		if (m) {
+			perftools__profiles__mapping__init(m);
+			m->id = c->mappings.n + 1;
+			m->filename = str_id(c, "[jit]");
+			m->has_functions = 1;
+		}
+		if (vec_push(&c->mappings, m))
+			return 0;
+		c->jit_mapping = m->id;
+	}
+	return c->jit_mapping;
+}
+
+/* Location id of a recorded address; 0 on ENOMEM. */
+static uint64_t loc_id(pp_t *c, uint64_t addr)
+{
+	if ((c->loc_map.n + 1) * 2 > c->loc_map.cap && map_grow(&c->loc_map))
+		return 0;
+	size_t mask = c->loc_map.cap - 1, i = (size_t)mix(addr) & mask;
+	for (; c->loc_map.val[i]; i = (i + 1) & mask)
+		if (c->loc_map.key[i] == addr)
+			return c->loc_map.val[i];
+	const ag_frame_t *fr[EXPORT_MAX_INLINE];
+	size_t nf = export_frames(c->sym, addr, fr, EXPORT_MAX_INLINE);
+	if (!nf)
+		return 0;
+	pb_location_t *l = calloc(1, sizeof *l);
+	pb_line_t **lines = calloc(nf, sizeof *lines);
+	if (!l || !lines) {
+		free(l);
+		free(lines);
+		return 0;
+	}
+	perftools__profiles__location__init(l);
+	l->line = lines;
+	l->id = c->locations.n + 1;
+	l->address = addr;
+	l->mapping_id = mapping_of(c, fr[0]);
+	for (size_t k = 0; k < nf; k++) {
+		char name[1024];
+		export_frame_name(fr[k], name, sizeof name);
+		pb_line_t *ln = malloc(sizeof *ln);
+		if (!ln)
+			break;
+		perftools__profiles__line__init(ln);
+		ln->function_id = fn_id(c, name, fr[k]->path ? fr[k]->path : fr[k]->file);
+		ln->line = fr[k]->line;
+		lines[l->n_line++] = ln;
+		if (!ln->function_id)
+			break;
+	}
+	if (vec_push(&c->locations, l))
+		return 0;
+	c->loc_map.key[i] = addr;
+	c->loc_map.val[i] = l->id;
+	c->loc_map.n++;
+	return l->id;
+}
+
+static int add_mappings(pp_t *c)
+{
+	const ag_log_t *log = c->log;
+	c->mod_ids = calloc(log->nmodules + 1, sizeof *c->mod_ids);
+	if (!c->mod_ids)
+		return ENOMEM;
+	for (size_t i = 0; i < log->nmodules; i++) {
+		const ag_module_t *md = &log->modules[i];
+		/* a module re-sent after a dlopen is the same mapping */
+		for (size_t k = 0; k < i && !c->mod_ids[i]; k++)
+			if (log->modules[k].lo == md->lo && strcmp(log->modules[k].path, md->path) == 0)
+				c->mod_ids[i] = c->mod_ids[k];
+		if (c->mod_ids[i])
+			continue;
+		pb_mapping_t *m = malloc(sizeof *m);
+		if (m) {
+			perftools__profiles__mapping__init(m);
+			m->id = c->mappings.n + 1;
+			m->memory_start = md->lo;
+			m->memory_limit = md->hi;
+			m->file_offset = md->lo - md->bias;
+			m->filename = str_id(c, md->path);
+			m->build_id = str_id(c, md->build_id);
+			m->has_functions = m->has_filenames = m->has_line_numbers = 1;
+		}
+		if (vec_push(&c->mappings, m))
+			return ENOMEM;
+		c->mod_ids[i] = m->id;
+	}
+	return 0;
+}
+
+static int add_samples(pp_t *c, const ag_stackval_t *st)
+{
+	const ag_log_t *log = c->log;
+	int64_t kind_key = str_id(c, "kind");
+	for (size_t i = 0; i < log->nstacks; i++) {
+		const ag_stack_t *s = &log->stacks[i];
+		int64_t v[EXPORT_NSAMPLE];
+		int any = 0;
+		for (int k = 0; k < EXPORT_NSAMPLE; k++) {
+			v[k] = (int64_t)export_sample_value(&st[i], (export_sample_t)k);
+			any |= v[k] != 0;
+		}
+		if (!any)
+			continue;
+		pb_sample_t *sm = calloc(1, sizeof *sm);
+		if (vec_push(&c->samples, sm))
+			return ENOMEM;
+		perftools__profiles__sample__init(sm);
+		sm->value = malloc(sizeof v);
+		sm->location_id = calloc(s->nframes + 1, sizeof *sm->location_id);
+		sm->label = calloc(1, sizeof *sm->label);
+		sm->label[0] = malloc(sizeof *sm->label[0]);
+		if (!sm->value || !sm->location_id || !sm->label || !sm->label[0])
+			return ENOMEM;
+		memcpy(sm->value, v, sizeof v);
+		sm->n_value = EXPORT_NSAMPLE;
+		for (uint32_t k = 0; k < s->nframes; k++) {
+			uint64_t id = loc_id(c, s->frames[k]);
+			if (!id)
+				return ENOMEM;
+			sm->location_id[sm->n_location_id++] = id;
+		}
+		/* heap, mmap or swap: lets `pprof -tagfocus kind=mmap` pick one kind */
+		perftools__profiles__label__init(sm->label[0]);
+		sm->label[0]->key = kind_key;
+		sm->label[0]->str = str_id(c, site_kind_name(s->kind));
+		sm->n_label = 1;
+	}
+	return 0;
+}
+
+static void pp_free(pp_t *c)
+{
+	for (size_t i = 0; i < c->strings.n; i++)
+		free(c->strings.v[i]);
+	for (size_t i = 0; i < c->functions.n; i++)
+		free(c->functions.v[i]);
+	for (size_t i = 0; i < c->mappings.n; i++)
+		free(c->mappings.v[i]);
+	for (size_t i = 0; i < c->vtypes.n; i++)
+		free(c->vtypes.v[i]);
+	for (size_t i = 0; i < c->locations.n; i++) {
+		pb_location_t *l = c->locations.v[i];
+		for (size_t k = 0; k < l->n_line; k++)
+			free(l->line[k]);
+		free(l->line);
+		free(l);
+	}
+	for (size_t i = 0; i < c->samples.n; i++) {
+		pb_sample_t *s = c->samples.v[i];
+		free(s->value);
+		free(s->location_id);
+		if (s->label)
+			free(s->label[0]);
+		free(s->label);
+		free(s);
+	}
+	free(c->strings.v);
+	free(c->functions.v);
+	free(c->mappings.v);
+	free(c->vtypes.v);
+	free(c->locations.v);
+	free(c->samples.v);
+	map_t *maps[] = { &c->str_map, &c->fn_map, &c->loc_map };
+	for (size_t i = 0; i < 3; i++) {
+		free(maps[i]->key);
+		free(maps[i]->val);
+	}
+	free(c->mod_ids);
+	free(c->p.period_type);
+	free(c->p.comment);
+}
+
+static pb_vtype_t *vtype(pp_t *c, const char *type, const char *unit)
+{
+	pb_vtype_t *t = malloc(sizeof *t);
+	if (!t)
+		return NULL;
+	perftools__profiles__value_type__init(t);
+	t->type = str_id(c, type);
+	t->unit = str_id(c, unit);
+	return t;
+}
+
+static int collect(pp_t *c, size_t snap, export_sample_t def)
+{
+	const ag_log_t *log = c->log;
+	pb_profile_t *p = &c->p;
+	if (str_id(c, "") != 0)
+		return ENOMEM;
+	for (int k = 0; k < EXPORT_NSAMPLE; k++)
+		if (vec_push(&c->vtypes, vtype(c, export_sample_name((export_sample_t)k),
+					       export_sample_unit((export_sample_t)k))))
+			return ENOMEM;
+	p->period_type = vtype(c, "space", "bytes");
+	if (!p->period_type)
+		return ENOMEM;
+	/* sampled logs already carry unbiased estimates, so every sample stands for itself */
+	uint64_t rate = log_option_u64(log, "sample", 0);
+	p->period = rate ? (int64_t)rate : 1;
+	p->default_sample_type = str_id(c, export_sample_name(def));
+	const ag_snap_t *s = &log->snaps[snap];
+	p->time_nanos = (int64_t)(log->start_ns + s->t_ns);
+	p->duration_nanos = (int64_t)s->t_ns;
+	char note[512];
+	snprintf(note, sizeof note, "allocguard snapshot %llu (%s) of %s",
+		 (unsigned long long)s->seq, s->reason, log->path);
+	p->comment = malloc(sizeof *p->comment);
+	if (!p->comment)
+		return ENOMEM;
+	p->comment[0] = str_id(c, note);
+	p->n_comment = 1;
+	int rc = add_mappings(c);
+	if (rc)
+		return rc;
+	ag_stackval_t *st = log_state_at(log, snap);
+	if (!st)
+		return ENOMEM;
+	rc = add_samples(c, st);
+	free(st);
+	if (rc)
+		return rc;
+	p->sample_type = (pb_vtype_t **)c->vtypes.v;
+	p->n_sample_type = c->vtypes.n;
+	p->sample = (pb_sample_t **)c->samples.v;
+	p->n_sample = c->samples.n;
+	p->mapping = (pb_mapping_t **)c->mappings.v;
+	p->n_mapping = c->mappings.n;
+	p->location = (pb_location_t **)c->locations.v;
+	p->n_location = c->locations.n;
+	p->function = (pb_function_t **)c->functions.v;
+	p->n_function = c->functions.n;
+	p->string_table = (char **)c->strings.v;
+	p->n_string_table = c->strings.n;
+	return 0;
+}
+
+/* gzip (not raw deflate): what pprof and the profile stores expect on the wire. */
+static int write_gzip(const uint8_t *buf, size_t len, FILE *out)
+{
+	z_stream z;
+	memset(&z, 0, sizeof z);
+	if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return ENOMEM;
+	unsigned char chunk[65536];
+	z.next_in = (unsigned char *)buf;
+	z.avail_in = (uInt)len;
+	int zr, rc = 0;
+	do {
+		z.next_out = chunk;
+		z.avail_out = sizeof chunk;
+		zr = deflate(&z, Z_FINISH);
+		size_t n = sizeof chunk - z.avail_out;
+		if (n && fwrite(chunk, 1, n, out) != n) {
+			rc = EIO;
+			break;
+		}
+	} while (zr == Z_OK);
+	if (!rc && zr != Z_STREAM_END)
+		rc = EIO;
+	deflateEnd(&z);
+	return rc;
+}
+
+int export_pprof(const ag_log_t *log, symbols_t *sym, size_t snap, export_sample_t def,
+		 FILE *out)
+{
+	pp_t c;
+	memset(&c, 0, sizeof c);
+	perftools__profiles__profile__init(&c.p);
+	c.sym = sym;
+	c.log = log;
+	int rc = collect(&c, snap, def);
+	if (!rc) {
+		size_t len = perftools__profiles__profile__get_packed_size(&c.p);
+		uint8_t *buf = malloc(len ? len : 1);
+		if (!buf)
+			rc = ENOMEM;
+		else {
+			perftools__profiles__profile__pack(&c.p, buf);
+			rc = write_gzip(buf, len, out);
+			free(buf);
+		}
+	}
+	pp_free(&c);
+	return rc;
+}
