@@ -5,6 +5,8 @@
 #include "symbols.h"
 
 #include <dlfcn.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
@@ -339,6 +341,94 @@ static char *demangled(const char *name)
 	return strdup(name);
 }
 
+static void set_source(ag_frame_t *f, const char *src, int line)
+{
+	if (!src || !*src || line <= 0)
+		return;
+	f->path = strdup(src);
+	f->file = f->path ? base_name(f->path) : NULL;
+	f->line = f->path ? line : 0;
+}
+
+/* The name an inlined subroutine's DIE gives its function: a C++ linkage name demangled
+ * (as the symbol table reads for an out-of-line copy: "ns::f(int)"), else the name as
+ * written (a C linkage name may be an internal alias such as glibc's __GI_ ones). */
+static char *die_function(Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+	const char *n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
+	if (!n)
+		n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a));
+	if (n && strncmp(n, "_Z", 2) == 0)
+		return demangled(n);
+	const char *plain = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &a));
+	if (plain || n)
+		return strdup(plain ? plain : n);
+	return NULL;
+}
+
+/* Where an inlined subroutine was called from: DW_AT_call_file/call_line. */
+static void call_site(Dwarf_Die *cu, Dwarf_Die *die, ag_frame_t *f)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word file, line;
+	Dwarf_Files *files;
+	size_t nfiles;
+	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &a), &file) != 0 ||
+	    dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &a), &line) != 0 ||
+	    dwarf_getsrcfiles(cu, &files, &nfiles) != 0 || file >= nfiles)
+		return;
+	set_source(f, dwarf_filesrc(files, file, NULL, NULL), (int)line);
+}
+
+/* f holds the symbol's function and the innermost source line.  When the address lies in
+ * inlined code, f becomes the innermost inlined function and gets one outer frame per
+ * level, each at its call site, the last one being the symbol's function.  On any DWARF
+ * failure f stays as it is: one frame is still right, only less detailed. */
+static void expand_inlined(Dwfl_Module *mod, uint64_t addr, ag_frame_t *f)
+{
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &bias);
+	Dwarf_Die *scopes = NULL, *chain = NULL;
+	int n = cu ? dwarf_getscopes(cu, addr - bias, &scopes) : 0;
+	/* getscopes continues from an inlined instance into its abstract definition; the
+	 * concrete nesting (inlined in inlined in the subprogram) is getscopes_die's */
+	int first = 0;
+	while (first < n && dwarf_tag(&scopes[first]) != DW_TAG_inlined_subroutine &&
+	       dwarf_tag(&scopes[first]) != DW_TAG_subprogram)
+		first++;
+	if (first < n && dwarf_tag(&scopes[first]) == DW_TAG_inlined_subroutine)
+		n = dwarf_getscopes_die(&scopes[first], &chain);
+	else
+		n = 0;
+	free(scopes);
+	scopes = chain;
+	char *outermost = (char *)f->function;
+	ag_frame_t *cur = f;
+	for (int i = 0; i < n; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		if (tag == DW_TAG_subprogram)
+			break;
+		if (tag != DW_TAG_inlined_subroutine)
+			continue;
+		ag_frame_t *o = calloc(1, sizeof *o);
+		char *name = die_function(&scopes[i]);
+		if (!o || !name) {
+			free(o);
+			free(name);
+			break;
+		}
+		*o = (ag_frame_t){ .module = f->module, .address = f->address, .offset = f->offset };
+		call_site(cu, &scopes[i], o);
+		cur->function = name;
+		cur->inlined = 1;
+		cur->outer = o;
+		cur = o;
+	}
+	free(scopes);
+	cur->function = outermost;
+}
+
 static ag_frame_t *resolve(symbols_t *s, uint64_t addr)
 {
 	ag_frame_t *f = calloc(1, sizeof *f);
@@ -362,11 +452,8 @@ static ag_frame_t *resolve(symbols_t *s, uint64_t addr)
 				int lineno = 0;
 				const char *src = l ? dwfl_lineinfo(l, NULL, &lineno, NULL, NULL, NULL)
 						    : NULL;
-				if (src && *src && lineno > 0) {
-					f->path = strdup(src);
-					f->file = f->path ? base_name(f->path) : NULL;
-					f->line = lineno;
-				}
+				set_source(f, src, lineno);
+				expand_inlined(mod, addr, f);
 			}
 		}
 		return f;
@@ -418,6 +505,18 @@ const ag_frame_t *symbols_lookup(symbols_t *s, uint64_t addr)
 	return f;
 }
 
+const ag_frame_t *symbols_next(symbols_t *s, const ag_stack_t *st, frame_iter_t *it)
+{
+	if (it->f && it->f->outer)
+		return it->f = it->f->outer;
+	while (it->next < st->nframes) {
+		it->index = it->next++;
+		if ((it->f = symbols_lookup(s, st->frames[it->index])))
+			return it->f;
+	}
+	return it->f = NULL;
+}
+
 void symbols_close(symbols_t *s)
 {
 	if (!s)
@@ -426,10 +525,12 @@ void symbols_close(symbols_t *s)
 		dwfl_end(s->dwfl);
 	for (size_t i = 0; s->cache && i < s->cache_cap; i++) {
 		ag_frame_t *f = s->cache[i].frame;
-		if (f) {
+		while (f) {
+			ag_frame_t *o = (ag_frame_t *)f->outer;
 			free((char *)f->function);
 			free((char *)f->path);
 			free(f);
+			f = o;
 		}
 	}
 	free(s->cache);

@@ -9,33 +9,37 @@
 
 #include "helpers.h"
 #include "model.h"
+#include "json.h"
+#include "sites.h"
 #include "symbols.h"
 
-static const char prog[] =
-"#define _GNU_SOURCE\n"
-"#include <link.h>\n"
-"#include <stdio.h>\n"
-"#include <string.h>\n"
-"#include <elf.h>\n"
-"static int cb(struct dl_phdr_info *i, size_t n, void *d) {\n"
-"  if (i->dlpi_name[0]) return 0;\n"
-"  unsigned long lo = ~0ul, hi = 0; const unsigned char *id = 0; size_t idn = 0;\n"
-"  for (int k = 0; k < i->dlpi_phnum; k++) {\n"
-"    const ElfW(Phdr) *p = &i->dlpi_phdr[k];\n"
-"    if (p->p_type == PT_LOAD) { unsigned long a = i->dlpi_addr + p->p_vaddr;\n"
-"      if (a < lo) lo = a; if (a + p->p_memsz > hi) hi = a + p->p_memsz; }\n"
-"    if (p->p_type == PT_NOTE) { const char *q = (const char *)(i->dlpi_addr + p->p_vaddr);\n"
-"      const char *e = q + p->p_memsz;\n"
-"      while (q + 12 <= e) { const ElfW(Nhdr) *h = (const void *)q;\n"
-"        const char *name = q + 12, *desc = name + ((h->n_namesz + 3) & ~3u);\n"
-"        if (h->n_type == NT_GNU_BUILD_ID && h->n_namesz == 4 && !memcmp(name, \"GNU\", 4)) {\n"
-"          id = (const unsigned char *)desc; idn = h->n_descsz; }\n"
-"        q = desc + ((h->n_descsz + 3) & ~3u); } } }\n"
-"  printf(\"M %lx %lx %lx \", (unsigned long)i->dlpi_addr, lo, hi);\n"
-"  for (size_t k = 0; k < idn; k++) printf(\"%02x\", id[k]);\n"
-"  printf(\" %s\\n\", (const char *)d);\n"
-"  return 1;\n"
-"}\n"
+#define MODULE_PRINTER \
+"#define _GNU_SOURCE\n" \
+"#include <link.h>\n" \
+"#include <stdio.h>\n" \
+"#include <string.h>\n" \
+"#include <elf.h>\n" \
+"static int cb(struct dl_phdr_info *i, size_t n, void *d) {\n" \
+"  if (i->dlpi_name[0]) return 0;\n" \
+"  unsigned long lo = ~0ul, hi = 0; const unsigned char *id = 0; size_t idn = 0;\n" \
+"  for (int k = 0; k < i->dlpi_phnum; k++) {\n" \
+"    const ElfW(Phdr) *p = &i->dlpi_phdr[k];\n" \
+"    if (p->p_type == PT_LOAD) { unsigned long a = i->dlpi_addr + p->p_vaddr;\n" \
+"      if (a < lo) lo = a; if (a + p->p_memsz > hi) hi = a + p->p_memsz; }\n" \
+"    if (p->p_type == PT_NOTE) { const char *q = (const char *)(i->dlpi_addr + p->p_vaddr);\n" \
+"      const char *e = q + p->p_memsz;\n" \
+"      while (q + 12 <= e) { const ElfW(Nhdr) *h = (const ElfW(Nhdr) *)q;\n" \
+"        const char *name = q + 12, *desc = name + ((h->n_namesz + 3) & ~3u);\n" \
+"        if (h->n_type == NT_GNU_BUILD_ID && h->n_namesz == 4 && !memcmp(name, \"GNU\", 4)) {\n" \
+"          id = (const unsigned char *)desc; idn = h->n_descsz; }\n" \
+"        q = desc + ((h->n_descsz + 3) & ~3u); } } }\n" \
+"  printf(\"M %lx %lx %lx \", (unsigned long)i->dlpi_addr, lo, hi);\n" \
+"  for (size_t k = 0; k < idn; k++) printf(\"%02x\", id[k]);\n" \
+"  printf(\" %s\\n\", (const char *)d);\n" \
+"  return 1;\n" \
+"}\n" \
+
+static const char prog[] = MODULE_PRINTER
 "__attribute__((noinline)) static void callee(void) {\n"
 "  printf(\"S 1 h %lx\\n\", (unsigned long)__builtin_return_address(0) - 1);\n"
 "}\n"
@@ -48,27 +52,55 @@ static const char prog[] =
 "  return 0;\n"
 "}\n";
 
+/* C++ at -O2: two always_inline levels between the recorded call and the function that
+ * holds them, so one address is three frames. */
+static const char prog_inl[] = MODULE_PRINTER
+"__attribute__((noinline)) void probe(int n) {\n"
+"  printf(\"S 1 h %lx\\n\", (unsigned long)__builtin_return_address(0) - 1);\n"
+"}\n"
+"namespace ns {\n"
+"__attribute__((always_inline)) static inline int inner_step(int n) {\n"
+"  probe(n); /* MARK-INNER */\n"
+"  return n + 1;\n"
+"}\n"
+"__attribute__((always_inline)) inline int middle_step(int n) {\n"
+"  return inner_step(n * 3) * 2; /* MARK-MIDDLE */\n"
+"}\n"
+"}\n"
+"__attribute__((noinline)) int outer_fn(int n) {\n"
+"  return ns::middle_step(n) + 7; /* MARK-OUTER */\n"
+"}\n"
+"int main(int argc, char **argv) {\n"
+"  dl_iterate_phdr(cb, argv[1]);\n"
+"  return outer_fn(argc) == 0;\n"
+"}\n";
+
 static char dir[256];
 static char exe[300];
 
-static void build_prog(void)
+static void build_with(const char *text, const char *cc, const char *ext, const char *opt)
 {
-	if (!th_have_cmd("cc"))
-		cr_skip_test("no cc");
+	if (!th_have_cmd(cc))
+		cr_skip_test("no %s", cc);
 	snprintf(dir, sizeof dir, "%s", th_tmpdir("sym"));
 	char src[300];
-	snprintf(src, sizeof src, "%s/planted.c", dir);
+	snprintf(src, sizeof src, "%s/planted.%s", dir, ext);
 	snprintf(exe, sizeof exe, "%s/planted", dir);
 	FILE *f = fopen(src, "w");
 	cr_assert_not_null(f);
-	fputs(prog, f);
+	fputs(text, f);
 	fclose(f);
-	const char *argv[] = { "cc", "-g", "-O0", "-fPIE", "-pie", "-Wl,--build-id", "-o", exe,
+	const char *argv[] = { cc, "-g", opt, "-fPIE", "-pie", "-Wl,--build-id", "-o", exe,
 			       src, NULL };
 	th_run_t r;
 	cr_assert_eq(th_run(&r, argv, NULL, 0, 60), 0);
-	cr_assert_eq(r.code, 0, "cc failed: %s", r.err);
+	cr_assert_eq(r.code, 0, "%s failed: %s", cc, r.err);
 	th_run_free(&r);
+}
+
+static void build_prog(void)
+{
+	build_with(prog, "cc", "c", "-O0");
 }
 
 /* Run the program and wrap what it prints into a log. */
@@ -88,16 +120,21 @@ static ag_log_t *log_of_run(const char *path_in_log, const char *jit)
 	return log;
 }
 
-static int mark_line(void)
+static int line_of(const char *text, const char *mark)
 {
 	int n = 1;
-	for (const char *p = prog; *p; p++) {
-		if (strncmp(p, "LINE-MARK", 9) == 0)
+	for (const char *p = text; *p; p++) {
+		if (strncmp(p, mark, strlen(mark)) == 0)
 			return n;
 		if (*p == '\n')
 			n++;
 	}
 	return -1;
+}
+
+static int mark_line(void)
+{
+	return line_of(prog, "LINE-MARK");
 }
 
 Test(symbols, names_function_and_line_of_a_debug_build)
@@ -199,6 +236,59 @@ Test(symbols, perf_map_names_jit_frames)
 	cr_assert_str_eq(b->function, "Builtin:ArrayPush");
 	const ag_frame_t *c = symbols_lookup(s, 0x7f0000002040);
 	cr_assert_null(c->function);
+	symbols_close(s);
+	log_free(log);
+	th_rmtree(dir);
+}
+
+Test(symbols, inlined_calls_are_frames_of_their_own)
+{
+	build_with(prog_inl, "g++", "cc", "-O2");
+	ag_log_t *log = log_of_run(exe, NULL);
+	symbols_t *s = symbols_open(log, stderr);
+	const ag_stack_t *st = &log->stacks[0];
+	const ag_frame_t *f[8];
+	size_t n = 0;
+	frame_iter_t it = { 0 };
+	for (const ag_frame_t *x; n < 8 && (x = symbols_next(s, st, &it));) {
+		cr_assert_eq(it.index, 0, "one address");
+		f[n++] = x;
+	}
+	cr_assert_eq(n, 3, "inner, middle, outer: got %zu", n);
+	cr_assert_str_eq(f[0]->function, "inner_step");
+	cr_assert_eq(f[0]->line, line_of(prog_inl, "MARK-INNER"));
+	cr_assert(strstr(f[1]->function, "middle_step"), "%s", f[1]->function);
+	cr_assert_eq(f[1]->line, line_of(prog_inl, "MARK-MIDDLE"));
+	cr_assert_str_eq(f[2]->function, "outer_fn(int)");
+	cr_assert_eq(f[2]->line, line_of(prog_inl, "MARK-OUTER"));
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_str_eq(f[i]->file, "planted.cc");
+		cr_assert_eq(f[i]->address, st->frames[0]);
+		cr_assert_eq(f[i]->inlined, i < 2);
+	}
+	/* the reports' view of the same stack: three JSON frames, keys that differ */
+	char *text;
+	size_t len;
+	FILE *out = open_memstream(&text, &len);
+	json_t j;
+	json_init(&j, out);
+	site_json_frames(&j, s, st);
+	json_done(&j);
+	fclose(out);
+	const char *p = text;
+	int frames = 0;
+	while ((p = strstr(p, "\"function\":"))) {
+		frames++;
+		p++;
+	}
+	cr_assert_eq(frames, 3, "%s", text);
+	cr_assert(strstr(text, "\"function\": \"inner_step\"") ||
+		  strstr(text, "\"function\":\"inner_step\""), "%s", text);
+	free(text);
+	char *key = site_key(s, st);
+	cr_assert(strstr(key, "inner_step|planted.cc|") && strstr(key, "outer_fn(int)|planted.cc|"),
+		  "%s", key);
+	free(key);
 	symbols_close(s);
 	log_free(log);
 	th_rmtree(dir);
