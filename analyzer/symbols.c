@@ -429,6 +429,54 @@ static void expand_inlined(Dwfl_Module *mod, uint64_t addr, ag_frame_t *f)
 	cur->function = outermost;
 }
 
+/* V8's perf-map names: "<Kind>:<tier><name> <script>:<line>[:<column>]", e.g.
+ * "LazyCompile:~handler /app/x.js:12:3" (node <= 18) or "JS:*handler file:///x.js:3:10"
+ * (node 20; the tier is ~ interpreted, ^ baseline, + maglev, * optimized).  A JS function
+ * gets its name (the same in every tier, "(anonymous)" when empty) and its script and
+ * line; anything else (Builtin:, Stub:, a name without a script) stays as written. */
+static void jit_name(const char *raw, ag_frame_t *f)
+{
+	const char *colon = strchr(raw, ':'), *sp = strrchr(raw, ' ');
+	if (!colon || !sp || sp < colon || colon == raw)
+		goto as_is;
+	for (const char *k = raw; k < colon; k++)
+		if (!((*k >= 'A' && *k <= 'Z') || (*k >= 'a' && *k <= 'z')))
+			goto as_is;
+	/* script:line[:column] at the end: take the trailing numbers off from the right */
+	const char *script = sp + 1, *end = script + strlen(script);
+	long nums[2];
+	int nn = 0;
+	while (nn < 2) {
+		const char *d = end;
+		while (d > script && d[-1] >= '0' && d[-1] <= '9')
+			d--;
+		if (d == end || d == script || d[-1] != ':' || end - d > 9)
+			break;
+		nums[nn++] = strtol(d, NULL, 10);
+		end = d - 1;
+	}
+	if (!nn || end <= script)
+		goto as_is;
+	long line = nums[nn - 1];
+	const char *name = colon + 1;
+	if (*name == '~' || *name == '*' || *name == '^' || *name == '+')
+		name++;
+	size_t nlen = (size_t)(sp - name);
+	f->function = nlen ? strndup(name, nlen) : strdup("(anonymous)");
+	if (strncmp(script, "file://", 7) == 0)
+		script += 7;
+	if (line > 0 && end > script) {
+		f->path = strndup(script, (size_t)(end - script));
+		/* node's own modules are named by their id ("node:internal/buffer") */
+		f->file = !f->path ? NULL : strncmp(f->path, "node:", 5) == 0 ? f->path
+			: base_name(f->path);
+		f->line = f->path ? (int)line : 0;
+	}
+	return;
+as_is:
+	f->function = strdup(raw);
+}
+
 static ag_frame_t *resolve(symbols_t *s, uint64_t addr)
 {
 	ag_frame_t *f = calloc(1, sizeof *f);
@@ -460,7 +508,7 @@ static ag_frame_t *resolve(symbols_t *s, uint64_t addr)
 	}
 	const jit_sym_t *j = s->njit ? jit_find(s, addr) : NULL;
 	if (j) {
-		f->function = strdup(j->name);
+		jit_name(j->name, f);
 		f->module = s->jit_path;
 		f->offset = addr - j->start;
 		f->jit = 1;

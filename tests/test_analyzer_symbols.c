@@ -219,23 +219,69 @@ Test(symbols, perf_map_names_jit_frames)
 	fprintf(f, "7f0000001000 100 LazyCompile:~leakyHandler /app/server.js:12\n");
 	fprintf(f, "garbage line\n");
 	fprintf(f, "0x7f0000002000 0x40 Builtin:ArrayPush\n");
-	fprintf(f, "7f0000001000 80 LazyCompile:*leakyHandler /app/server.js:12\n");
+	fprintf(f, "7f0000001000 80 LazyCompile:*leakyHandler /app/server.js:13:5\n");
+	/* node 20's names: JS:<tier><name> file://<script>:<line>:<column> */
+	fprintf(f, "7f0000003000 40 JS:*handler file:///srv/x.js:3:10\n");
+	fprintf(f, "7f0000003040 40 JS:^get size file:///srv/x.js:30:7\n");
+	fprintf(f, "7f0000003080 40 JS:~ node:internal/main/run_main_module:23:47\n");
+	fprintf(f, "7f00000030c0 40 JS:+handler file:///srv/x.js:3:10\n");
+	fprintf(f, "7f0000003100 40 Function:~onData /srv/y.js:77:20\n");
+	fprintf(f, "7f0000003140 40 Stub:CEntry stub\n");
 	fclose(f);
 	char j[320];
 	snprintf(j, sizeof j, "%s\n", map);
 	ag_log_t *log = log_of_run(exe, j);
 	symbols_t *s = symbols_open(log, NULL);
+	char human[256], key[256];
+
 	const ag_frame_t *a = symbols_lookup(s, 0x7f0000001010);
-	cr_assert_str_eq(a->function, "LazyCompile:*leakyHandler /app/server.js:12",
-			 "later map lines win");
+	cr_assert_str_eq(a->function, "leakyHandler", "later map lines win, tier dropped");
+	cr_assert_str_eq(a->file, "server.js");
+	cr_assert_str_eq(a->path, "/app/server.js");
+	cr_assert_eq(a->line, 13);
 	cr_assert(a->jit);
-	cr_assert_null(a->file);
+	frame_human(a, human, sizeof human);
+	cr_assert_str_eq(human, "leakyHandler (server.js:13)");
 	const ag_frame_t *a2 = symbols_lookup(s, 0x7f00000010f0);
-	cr_assert_str_eq(a2->function, "LazyCompile:~leakyHandler /app/server.js:12");
+	cr_assert_str_eq(a2->function, "leakyHandler");
+	cr_assert_eq(a2->line, 12, "script:line without a column");
+
 	const ag_frame_t *b = symbols_lookup(s, 0x7f000000203f);
-	cr_assert_str_eq(b->function, "Builtin:ArrayPush");
+	cr_assert_str_eq(b->function, "Builtin:ArrayPush", "not JS: as written");
+	cr_assert_null(b->file);
+	cr_assert_eq(b->line, 0);
 	const ag_frame_t *c = symbols_lookup(s, 0x7f0000002040);
 	cr_assert_null(c->function);
+
+	const ag_frame_t *h = symbols_lookup(s, 0x7f0000003000);
+	cr_assert_str_eq(h->function, "handler");
+	cr_assert_str_eq(h->path, "/srv/x.js");
+	cr_assert_str_eq(h->file, "x.js");
+	cr_assert_eq(h->line, 3);
+	const ag_frame_t *h2 = symbols_lookup(s, 0x7f00000030c0);
+	char key2[256];
+	frame_key(h, key, sizeof key);
+	frame_key(h2, key2, sizeof key2);
+	cr_assert_str_eq(key, key2, "one JS function, one key in every tier");
+	cr_assert_str_eq(key, "handler|x.js|3");
+
+	const ag_frame_t *g = symbols_lookup(s, 0x7f0000003050);
+	cr_assert_str_eq(g->function, "get size", "a name with a space");
+	cr_assert_eq(g->line, 30);
+	const ag_frame_t *m = symbols_lookup(s, 0x7f0000003080);
+	cr_assert_str_eq(m->function, "(anonymous)");
+	cr_assert_str_eq(m->path, "node:internal/main/run_main_module");
+	cr_assert_str_eq(m->file, "node:internal/main/run_main_module");
+	cr_assert_eq(m->line, 23);
+	const ag_frame_t *d = symbols_lookup(s, 0x7f0000003100);
+	cr_assert_str_eq(d->function, "onData");
+	cr_assert_str_eq(d->file, "y.js");
+	cr_assert_eq(d->line, 77);
+	const ag_frame_t *st = symbols_lookup(s, 0x7f0000003140);
+	cr_assert_str_eq(st->function, "Stub:CEntry stub");
+	cr_assert_null(st->file);
+	frame_human(st, human, sizeof human);
+	cr_assert_str_eq(human, "Stub:CEntry stub [JIT]");
 	symbols_close(s);
 	log_free(log);
 	th_rmtree(dir);
