@@ -28,20 +28,26 @@ typedef struct {
 } jit_sym_t;
 
 typedef struct {
-	int usable;            /* reported to dwfl */
+	int usable;            /* reported to its layer's dwfl */
+	int layer;             /* which Dwfl: modules that overlap go to different ones */
 	const char *why;       /* when not: said once, when a frame first lands in it */
 	int said;
 } mod_state_t;
 
 typedef struct {
 	uint64_t addr;
+	size_t mod;            /* the module it was resolved in (SIZE_MAX: none) */
 	ag_frame_t *frame;
 } cache_slot_t;
+
+/* A range reused by a later dlopen holds two modules; each Dwfl takes modules that do not
+ * overlap, so most logs need one. */
+#define MAX_LAYERS 8
 
 struct symbols {
 	const ag_log_t *log;
 	FILE *err;
-	Dwfl *dwfl;
+	Dwfl *dwfl[MAX_LAYERS];
 	char *debuginfo_path;
 	mod_state_t *mods;
 	jit_sym_t *jit;
@@ -116,7 +122,8 @@ static int report(symbols_t *s, const ag_module_t *m, const char *file)
 	if (fd < 0)
 		return errno;
 	/* dwfl owns fd from here, whether or not it accepts the module */
-	Dwfl_Module *mod = dwfl_report_elf(s->dwfl, m->path, file, fd, m->bias, true);
+	Dwfl_Module *mod = dwfl_report_elf(s->dwfl[s->mods[m - s->log->modules].layer], m->path,
+					   file, fd, m->bias, true);
 	return mod ? 0 : EINVAL;
 }
 
@@ -271,13 +278,29 @@ symbols_t *symbols_open(const ag_log_t *log, FILE *err)
 		return NULL;
 	}
 	elf_version(EV_CURRENT);
-	s->dwfl = dwfl_begin(&offline_callbacks);
-	if (s->dwfl) {
-		dwfl_report_begin(s->dwfl);
-		for (size_t i = 0; i < log->nmodules; i++)
-			report_module(s, i);
-		dwfl_report_end(s->dwfl, NULL, NULL);
+	/* modules are sorted by lo: a layer is free for one when its last module ended */
+	uint64_t layer_end[MAX_LAYERS] = { 0 };
+	for (size_t i = 0; i < log->nmodules; i++) {
+		int k = 0;
+		while (k < MAX_LAYERS && s->dwfl[k] && layer_end[k] > log->modules[i].lo)
+			k++;
+		if (k == MAX_LAYERS) {
+			s->mods[i].why = "overlaps too many other modules";
+			continue;
+		}
+		if (!s->dwfl[k]) {
+			if (!(s->dwfl[k] = dwfl_begin(&offline_callbacks))) {
+				s->mods[i].why = "no memory for its symbols";
+				continue;
+			}
+			dwfl_report_begin(s->dwfl[k]);
+		}
+		s->mods[i].layer = k;
+		layer_end[k] = log->modules[i].hi;
+		report_module(s, i);
 	}
+	for (int k = 0; k < MAX_LAYERS && s->dwfl[k]; k++)
+		dwfl_report_end(s->dwfl[k], NULL, NULL);
 	for (size_t i = 0; i < log->njitmaps; i++)
 		jit_load(s, log->jitmaps[i]);
 	if (!log->njitmaps && log->have_proc) {
@@ -290,25 +313,38 @@ symbols_t *symbols_open(const ag_log_t *log, FILE *err)
 	return s;
 }
 
-static const ag_module_t *module_of(const symbols_t *s, uint64_t addr, size_t *idx)
+/* The module holding addr for a stack with id stack_id: of the modules whose range holds
+ * it, the first one unloaded after that stack was interned (never-unloaded ones last);
+ * when all were gone before it, the last one gone. */
+static size_t module_of(const symbols_t *s, uint64_t addr, uint64_t stack_id)
 {
-	/* modules are sorted by lo; the last one starting at or below addr that contains it */
 	const ag_log_t *log = s->log;
 	size_t lo = 0, hi = log->nmodules;
-	while (lo < hi) {
+	while (lo < hi) {   /* modules are sorted by lo: first one starting above addr */
 		size_t mid = lo + (hi - lo) / 2;
 		if (log->modules[mid].lo <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (size_t i = lo, k = 0; i-- > 0 && k < 16; k++) {
-		if (addr < log->modules[i].hi) {
-			*idx = i;
-			return &log->modules[i];
+	size_t best = SIZE_MAX, late = SIZE_MAX;
+	uint64_t best_gone = 0, late_gone = 0;
+	for (size_t i = lo, k = 0; i-- > 0 && k < 64; k++) {
+		const ag_module_t *m = &log->modules[i];
+		if (addr >= m->hi)
+			continue;
+		uint64_t gone = m->gone_from ? m->gone_from : UINT64_MAX;
+		if (gone > stack_id) {
+			if (best == SIZE_MAX || gone < best_gone) {
+				best = i;
+				best_gone = gone;
+			}
+		} else if (late == SIZE_MAX || gone > late_gone) {
+			late = i;
+			late_gone = gone;
 		}
 	}
-	return NULL;
+	return best != SIZE_MAX ? best : late;
 }
 
 static const char *base_name(const char *p)
@@ -477,21 +513,20 @@ as_is:
 	f->function = strdup(raw);
 }
 
-static ag_frame_t *resolve(symbols_t *s, uint64_t addr)
+static ag_frame_t *resolve(symbols_t *s, uint64_t addr, size_t mi)
 {
 	ag_frame_t *f = calloc(1, sizeof *f);
 	if (!f)
 		return NULL;
 	f->address = addr;
 	f->offset = addr;
-	size_t mi;
-	const ag_module_t *m = module_of(s, addr, &mi);
-	if (m) {
+	if (mi != SIZE_MAX) {
+		const ag_module_t *m = &s->log->modules[mi];
 		f->module = m->path;
 		f->offset = addr - m->bias;
 		say_once(s, mi);
-		if (s->mods[mi].usable && s->dwfl) {
-			Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
+		if (s->mods[mi].usable) {
+			Dwfl_Module *mod = dwfl_addrmodule(s->dwfl[s->mods[mi].layer], addr);
 			if (mod) {
 				const char *name = dwfl_module_addrname(mod, addr);
 				if (name && *name)
@@ -516,14 +551,15 @@ static ag_frame_t *resolve(symbols_t *s, uint64_t addr)
 	return f;
 }
 
-const ag_frame_t *symbols_lookup(symbols_t *s, uint64_t addr)
+static const ag_frame_t *lookup(symbols_t *s, uint64_t addr, uint64_t stack_id)
 {
+	size_t mi = module_of(s, addr, stack_id);
 	size_t mask = s->cache_cap - 1;
 	size_t i = (size_t)((addr * 0x9e3779b97f4a7c15ULL) >> 20) & mask;
 	for (; s->cache[i].frame; i = (i + 1) & mask)
-		if (s->cache[i].addr == addr)
+		if (s->cache[i].addr == addr && s->cache[i].mod == mi)
 			return s->cache[i].frame;
-	ag_frame_t *f = resolve(s, addr);
+	ag_frame_t *f = resolve(s, addr, mi);
 	if (!f)
 		return NULL;
 	if ((s->cache_n + 1) * 2 > s->cache_cap) {
@@ -548,9 +584,15 @@ const ag_frame_t *symbols_lookup(symbols_t *s, uint64_t addr)
 			i = (i + 1) & mask;
 	}
 	s->cache[i].addr = addr;
+	s->cache[i].mod = mi;
 	s->cache[i].frame = f;
 	s->cache_n++;
 	return f;
+}
+
+const ag_frame_t *symbols_lookup(symbols_t *s, uint64_t addr)
+{
+	return lookup(s, addr, UINT64_MAX);
 }
 
 const ag_frame_t *symbols_next(symbols_t *s, const ag_stack_t *st, frame_iter_t *it)
@@ -559,7 +601,7 @@ const ag_frame_t *symbols_next(symbols_t *s, const ag_stack_t *st, frame_iter_t 
 		return it->f = it->f->outer;
 	while (it->next < st->nframes) {
 		it->index = it->next++;
-		if ((it->f = symbols_lookup(s, st->frames[it->index])))
+		if ((it->f = lookup(s, st->frames[it->index], st->id)))
 			return it->f;
 	}
 	return it->f = NULL;
@@ -569,8 +611,9 @@ void symbols_close(symbols_t *s)
 {
 	if (!s)
 		return;
-	if (s->dwfl)
-		dwfl_end(s->dwfl);
+	for (int k = 0; k < MAX_LAYERS; k++)
+		if (s->dwfl[k])
+			dwfl_end(s->dwfl[k]);
 	for (size_t i = 0; s->cache && i < s->cache_cap; i++) {
 		ag_frame_t *f = s->cache[i].frame;
 		while (f) {

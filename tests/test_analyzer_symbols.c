@@ -339,3 +339,149 @@ Test(symbols, inlined_calls_are_frames_of_their_own)
 	log_free(log);
 	th_rmtree(dir);
 }
+
+/* Two libraries opened, used and dlclose'd in turn before any snapshot; the second is
+ * usually placed where the first was.  Each allocation is still named by its own library's
+ * function, file and line: the preload remembers a module when a stack first meets it, and
+ * the analyzer picks, for a reused range, the module that was loaded when the stack was
+ * interned. */
+static const char lib_a[] =
+"#include <stdlib.h>\n"
+"__attribute__((noinline)) static void *a_alloc(size_t n) {\n"
+"  void *p = malloc(n); /* A-MARK */\n"
+"  if (p) *(char *)p = 1;\n"
+"  return p;\n"
+"}\n"
+"void *make(size_t n) { void *p = a_alloc(n); return p; }\n";
+static const char lib_b[] =
+"#include <stdlib.h>\n"
+"#include <string.h>\n"
+"int pad(char *s) { int n = 0; for (int i = 0; i < 9; i++) n += (int)strlen(s + i) * i; return n; }\n"
+"__attribute__((noinline)) static void *b_alloc(size_t n) {\n"
+"  void *p = malloc(n); /* B-MARK */\n"
+"  if (p) *(char *)p = 1;\n"
+"  return p;\n"
+"}\n"
+"void *make(size_t n) { void *p = b_alloc(n); return p; }\n";
+
+static void build_lib(const char *text, const char *name, char *out, size_t len)
+{
+	char src[300];
+	snprintf(src, sizeof src, "%s/%s.c", dir, name);
+	snprintf(out, len, "%s/%s.so", dir, name);
+	FILE *f = fopen(src, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+	const char *argv[] = { "cc", "-g", "-O0", "-shared", "-fPIC", "-Wl,--build-id", "-o", out,
+			       src, NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, NULL, 0, 60), 0);
+	cr_assert_eq(r.code, 0, "cc failed: %s", r.err);
+	th_run_free(&r);
+}
+
+Test(symbols, dlclosed_libraries_keep_their_names)
+{
+	if (!th_have_preload() || !th_have_cmd("cc"))
+		cr_skip_test("no preload or cc");
+	snprintf(dir, sizeof dir, "%s", th_tmpdir("symdl"));
+	char a[300], b[300], logenv[400], logpath[320];
+	build_lib(lib_a, "liba", a, sizeof a);
+	build_lib(lib_b, "libb", b, sizeof b);
+	snprintf(logpath, sizeof logpath, "%s/dl.log", dir);
+	snprintf(logenv, sizeof logenv, "ALLOCGUARD_LOG=%s", logpath);
+	const char *argv[] = { th_build("examples/dlclosed"), a, b, NULL };
+	const char *env[] = { logenv, "ALLOCGUARD_INTERVAL=0", NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+	cr_assert(r.exited && r.code == 0, "%s\n%s", th_run_desc(&r), r.err);
+	const char *ba = th_line_from(r.out, "lib=");
+	cr_assert_not_null(ba);
+	char base_a[64] = "", base_b[64] = "";
+	sscanf(strstr(r.out, "base="), "base=%63s", base_a);
+	sscanf(strstr(strstr(r.out, "base=") + 5, "base="), "base=%63s", base_b);
+	cr_log_info("liba at %s, libb at %s%s", base_a, base_b,
+		    strcmp(base_a, base_b) == 0 ? " (the same range)" : "");
+	th_run_free(&r);
+
+	ag_log_t *log;
+	char msg[400];
+	cr_assert_eq(log_load(logpath, &log, msg, sizeof msg), 0, "%s", msg);
+	symbols_t *s = symbols_open(log, stderr);
+	ag_stackval_t *v = log_state_at(log, log->nsnaps - 1);
+	cr_assert_not_null(v);
+	uint64_t bytes_a = 0, bytes_b = 0;
+	for (size_t i = 0; i < log->nstacks; i++) {
+		if (!v[i].live_bytes)
+			continue;
+		frame_iter_t it = { 0 };
+		for (const ag_frame_t *f; (f = symbols_next(s, &log->stacks[i], &it));) {
+			if (!f->function)
+				continue;
+			if (strcmp(f->function, "a_alloc") == 0) {
+				cr_expect_str_eq(f->file, "liba.c");
+				cr_expect_eq(f->line, line_of(lib_a, "A-MARK"));
+				bytes_a += v[i].live_bytes;
+			} else if (strcmp(f->function, "b_alloc") == 0) {
+				cr_expect_str_eq(f->file, "libb.c");
+				cr_expect_eq(f->line, line_of(lib_b, "B-MARK"));
+				bytes_b += v[i].live_bytes;
+			} else {
+				continue;
+			}
+			break;
+		}
+	}
+	cr_expect_eq(bytes_a, 1024, "liba's block: %llu bytes", (unsigned long long)bytes_a);
+	cr_expect_eq(bytes_b, 2024, "libb's block: %llu bytes", (unsigned long long)bytes_b);
+	free(v);
+	symbols_close(s);
+	log_free(log);
+	th_rmtree(dir);
+}
+
+/* The analyzer's side of a reused range, on a crafted log: module A (gone before stack 3)
+ * and module B at the same place; stack 1 resolves in A, stack 5 in B, and an address
+ * with no stack in the module still loaded. */
+Test(symbols, reused_range_resolves_by_stack_age)
+{
+	build_prog();
+	char exe2[320], cmd[700];
+	snprintf(exe2, sizeof exe2, "%s/planted2", dir);
+	snprintf(cmd, sizeof cmd, "cp %s %s", exe, exe2);
+	cr_assert_eq(system(cmd), 0);
+	const char *argv[] = { exe, exe, NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, NULL, 0, 30), 0);
+	char m[600], s1[100];
+	cr_assert_eq(sscanf(r.out, "%599[^\n]\n%99[^\n]", m, s1), 2, "%s", r.out);
+	th_run_free(&r);
+	/* m is "M bias lo hi id path": the same line for the copy, then U for the first */
+	char mb[600];
+	snprintf(mb, sizeof mb, "%.*s%s", (int)(strrchr(m, ' ') + 1 - m), m, exe2);
+	char u[700];
+	snprintf(u, sizeof u, "U %.*s 3 %s", (int)(strchr(strchr(strchr(m + 2, ' ') + 1, ' ') + 1,
+							      ' ') - (m + 2)), m + 2, exe);
+	const char *addr = strrchr(s1, ' ') + 1;
+	char text[4096], msg[300];
+	snprintf(text, sizeof text, "AGLOG 1\nP 1 1 1 %s\n%s\n%s\n%s\nS 1 h %s\nS 5 h %s\n"
+		 "B 0 1 exit\nL 1 8 1 8 1\nL 5 8 1 8 1\nE 0 16 16 0 0 16 16 0 2\n", exe, m, u, mb,
+		 addr, addr);
+	ag_log_t *log;
+	cr_assert_eq(log_parse("sym.log", text, strlen(text), &log, msg, sizeof msg), 0, "%s\n%s",
+		     msg, text);
+	cr_assert_eq(log->nmodules, 2, "%s", text);
+	symbols_t *s = symbols_open(log, stderr);
+	frame_iter_t i1 = { 0 }, i5 = { 0 };
+	const ag_frame_t *f1 = symbols_next(s, &log->stacks[0], &i1);
+	const ag_frame_t *f5 = symbols_next(s, &log->stacks[1], &i5);
+	cr_assert_str_eq(f1->module, exe, "stack 1 was interned while the first was loaded");
+	cr_assert_str_eq(f5->module, exe2, "stack 5 came after it was gone");
+	cr_assert_str_eq(f1->function, "planted_caller");
+	cr_assert_str_eq(f5->function, "planted_caller", "both layers are symbolized");
+	cr_assert_str_eq(symbols_lookup(s, f1->address)->module, exe2);
+	symbols_close(s);
+	log_free(log);
+	th_rmtree(dir);
+}
