@@ -21,9 +21,11 @@
 #if defined(__x86_64__)
 #define R_JUMP_SLOT R_X86_64_JUMP_SLOT
 #define R_GLOB_DAT R_X86_64_GLOB_DAT
+#define R_ABS64 R_X86_64_64
 #elif defined(__aarch64__)
 #define R_JUMP_SLOT R_AARCH64_JUMP_SLOT
 #define R_GLOB_DAT R_AARCH64_GLOB_DAT
+#define R_ABS64 R_AARCH64_ABS64
 #endif
 
 static const char *const names[] = {
@@ -67,18 +69,35 @@ static int main_namespace(const struct dl_phdr_info *info, const ElfW(Dyn) *dyn)
 	return 0;
 }
 
-static void patch_slot(void **slot, void *to, uintptr_t relro_lo, uintptr_t relro_hi)
+/* Whether a lies in a segment the loader left writable (the RELRO part is handled by
+ * the caller): a slot in read-only text (text relocations) is left alone. */
+static int writable(const struct dl_phdr_info *info, uintptr_t a)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && a >= lo && a + sizeof(void *) <= lo + ph->p_memsz)
+			return (ph->p_flags & PF_W) != 0;
+	}
+	return 0;
+}
+
+static int patch_slot(const struct dl_phdr_info *info, void **slot, void *to,
+		      uintptr_t relro_lo, uintptr_t relro_hi)
 {
 	uintptr_t a = (uintptr_t)slot;
+	if (!writable(info, a))
+		return 0;
 	if (a >= relro_lo && a < relro_hi) {
 		uintptr_t page = a & ~(uintptr_t)(sys_page_size() - 1);
 		if (sys_mprotect((void *)page, sys_page_size(), PROT_READ | PROT_WRITE) != 0)
-			return;
+			return 0;
 		atomic_store_explicit((_Atomic(void *) *)slot, to, memory_order_release);
 		sys_mprotect((void *)page, sys_page_size(), PROT_READ);
-		return;
+		return 1;
 	}
 	atomic_store_explicit((_Atomic(void *) *)slot, to, memory_order_release);
+	return 1;
 }
 
 static void patch_table(const struct dl_phdr_info *info, patch_t *p, const ElfW(Rela) *rel,
@@ -88,7 +107,9 @@ static void patch_table(const struct dl_phdr_info *info, patch_t *p, const ElfW(
 {
 	for (size_t k = 0; rel && k < bytes / sizeof *rel; k++) {
 		unsigned long type = ELF64_R_TYPE(rel[k].r_info);
-		if (type != R_JUMP_SLOT && type != R_GLOB_DAT)
+		/* R_ABS64: a function pointer in the library's data (a table holding free) */
+		if (type != R_JUMP_SLOT && type != R_GLOB_DAT &&
+		    (type != R_ABS64 || rel[k].r_addend != 0))
 			continue;
 		const ElfW(Sym) *sym = &symtab[ELF64_R_SYM(rel[k].r_info)];
 		if (strsz && sym->st_name >= strsz)
@@ -98,11 +119,11 @@ static void patch_table(const struct dl_phdr_info *info, patch_t *p, const ElfW(
 			continue;
 		void **slot = (void **)(info->dlpi_addr + rel[k].r_offset);
 		uintptr_t v = (uintptr_t)*slot;
-		int lazy = may_lazy && sym->st_shndx == SHN_UNDEF && v >= lo && v < hi;
+		int lazy = may_lazy && type == R_JUMP_SLOT && sym->st_shndx == SHN_UNDEF &&
+			   v >= lo && v < hi;
 		if (v == (uintptr_t)p->ours[i] || (v != (uintptr_t)p->libc[i] && !lazy))
 			continue;
-		patch_slot(slot, p->ours[i], relro_lo, relro_hi);
-		p->count++;
+		p->count += patch_slot(info, slot, p->ours[i], relro_lo, relro_hi);
 	}
 }
 #endif

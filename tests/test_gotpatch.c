@@ -55,10 +55,21 @@ static const char deeplib[] =
 	"void *lib_malloc(size_t n) { return malloc(n); }\n"
 	"void lib_free(void *p) { free(p); }\n";
 
-static void rounds(const char *mode)
+/* The library frees through a constant table of function pointers (an absolute
+ * relocation in RELRO data, not a GOT slot). */
+static const char deeplib_table[] =
+	"#include <stdlib.h>\n"
+	"static void *(*const allocs[])(size_t) = { malloc };\n"
+	"static void (*const frees[])(void *) = { free };\n"
+	"void *(*volatile pick)(size_t);\n"
+	"void *lib_malloc(size_t n) { pick = allocs[0]; return pick(n); }\n"
+	"void lib_free(void *p) { void (*volatile f)(void *) = frees[0]; f(p); }\n";
+
+static void rounds(const char *mode, const char *libtext)
 {
-	const char *so[] = { "-shared", "-fPIC", NULL };
-	compile(deeplib, "libdeep.so", so);
+	/* lazy binding unless the mode says otherwise: "rounds-lazy" must meet PLT stubs */
+	const char *so[] = { "-shared", "-fPIC", "-Wl,-z,relro,-z,lazy", NULL };
+	compile(libtext, "libdeep.so", so);
 	char lib[600];
 	snprintf(lib, sizeof lib, "%s/libdeep.so", dir);
 	const char *argv[] = { th_build("examples/deepbind"), lib, mode, "10", "50", NULL };
@@ -88,12 +99,17 @@ static void rounds(const char *mode)
 
 Test(gotpatch, deepbind_rounds_never_reach_the_cap)
 {
-	rounds("rounds");
+	rounds("rounds", deeplib);
 }
 
 Test(gotpatch, deepbind_lazy_rounds_never_reach_the_cap)
 {
-	rounds("rounds-lazy");
+	rounds("rounds-lazy", deeplib);
+}
+
+Test(gotpatch, deepbind_function_pointer_tables_are_redirected)
+{
+	rounds("rounds", deeplib_table);
 }
 
 /* The pre-existing stress form: 20,000 small blocks crossing both ways stay intact. */
