@@ -59,11 +59,14 @@ static const char deeplib[] =
  * relocation in RELRO data, not a GOT slot). */
 static const char deeplib_table[] =
 	"#include <stdlib.h>\n"
-	"static void *(*const allocs[])(size_t) = { malloc };\n"
-	"static void (*const frees[])(void *) = { free };\n"
-	"void *(*volatile pick)(size_t);\n"
-	"void *lib_malloc(size_t n) { pick = allocs[0]; return pick(n); }\n"
-	"void lib_free(void *p) { void (*volatile f)(void *) = frees[0]; f(p); }\n";
+	"static void *never(size_t n) { return 0; }\n"
+	"static void ignore(void *p) { }\n"
+	"/* two entries and a volatile index: a read the compiler cannot fold */\n"
+	"static void *(*const allocs[])(size_t) = { malloc, never };\n"
+	"static void (*const frees[])(void *) = { free, ignore };\n"
+	"volatile int ix;\n"
+	"void *lib_malloc(size_t n) { return allocs[ix](n); }\n"
+	"void lib_free(void *p) { frees[ix](p); }\n";
 
 static void rounds(const char *mode, const char *libtext)
 {
