@@ -108,6 +108,7 @@ static int write_cb(struct dl_phdr_info *info, size_t size, void *arg)
 typedef struct {
 	uintptr_t bias, lo, hi;
 	uint32_t gone_from;       /* 0 while loaded; else the first stack id after unload */
+	uint32_t written;         /* write_epoch of the log that got its M and U lines */
 	uint8_t seen;
 	char id[REC_ID];
 	char path[REC_PATH];      /* a longer path is cut: the file is then simply not found */
@@ -117,6 +118,7 @@ static rec_t *recs;
 static size_t nrecs;
 static _Atomic int rec_busy;
 static unsigned long long rec_counter = ~0ULL;
+static uint32_t write_epoch = 1;   /* one per log file: each gets every gone module once */
 
 static const char *object_path(const struct dl_phdr_info *info)
 {
@@ -157,6 +159,7 @@ static int note_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	}
 	if (revive) {
 		revive->gone_from = 0;
+		revive->written = 0;
 		revive->seen = 1;
 		return 0;
 	}
@@ -167,6 +170,7 @@ static int note_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	r->lo = lo;
 	r->hi = hi;
 	r->gone_from = 0;
+	r->written = 0;
 	r->seen = 1;
 	memcpy(r->id, id, sizeof id);
 	size_t n = strlen(path);
@@ -199,16 +203,19 @@ void modules_note(uint32_t next_stack)
 	atomic_store(&rec_busy, 0);
 }
 
-/* M and U lines of the remembered objects that are gone. */
-static void write_gone(logbuf_t *lb)
+/* M and U lines of the remembered objects that are gone, each once per log. */
+static void write_gone(logbuf_t *lb, bool fresh)
 {
 	int idle = 0;
 	if (!recs || !atomic_compare_exchange_strong(&rec_busy, &idle, 1))
 		return;
+	if (fresh)
+		write_epoch++;
 	for (size_t i = 0; i < nrecs; i++) {
-		const rec_t *r = &recs[i];
-		if (!r->gone_from)
+		rec_t *r = &recs[i];
+		if (!r->gone_from || r->written == write_epoch)
 			continue;
+		r->written = write_epoch;
 		char line[REC_PATH * 3 + 300];
 		fmt_t f;
 		fmt_init(&f, line, sizeof line);
@@ -242,12 +249,12 @@ static void write_gone(logbuf_t *lb)
 	atomic_store(&rec_busy, 0);
 }
 
-unsigned long long modules_write(logbuf_t *lb)
+unsigned long long modules_write(logbuf_t *lb, bool fresh)
 {
 	unsigned long long now = 0;
 	modules_note(stacktab_limit());
 	dl_iterate_phdr(count_cb, &now);
 	dl_iterate_phdr(write_cb, lb);
-	write_gone(lb);
+	write_gone(lb, fresh);
 	return now;
 }

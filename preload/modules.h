@@ -18,9 +18,10 @@ void modules_range(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi
 
 /* Whether objects were loaded or unloaded since the last modules_write for this log. */
 bool modules_changed(unsigned long long seen);
-/* Write an M line per module, loaded now or remembered (then followed by its U line);
+/* Write an M line per module loaded now, and one (followed by its U line) per remembered
+ * module gone that this log has not had yet (fresh: a new log file, which has had none);
  * returns the load counter to pass to modules_changed. */
-unsigned long long modules_write(logbuf_t *lb);
+unsigned long long modules_write(logbuf_t *lb, bool fresh);
 
 /* Remember newly loaded objects and mark the ones gone since the last call as unloaded
  * before stack id next_stack.  Called before a new stack gets its id (any stack with a
