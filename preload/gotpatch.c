@@ -181,12 +181,12 @@ static int patch_object(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-int gotpatch_deepbind(void)
+static int patch_all(void)
 {
 	patch_t p;
 	memset(&p, 0, sizeof p);
 	Dl_info self;
-	if (!dladdr((void *)(uintptr_t)&gotpatch_deepbind, &self))
+	if (!dladdr((void *)(uintptr_t)&patch_all, &self))
 		return 0;
 	p.self = (uintptr_t)self.dli_fbase;
 	/* RTLD_NOLOAD: libc is there already; the handle only pins it while we look */
@@ -233,7 +233,9 @@ static int search_list(const char *list, const char *origin, const char *file, c
 	return ENOENT;
 }
 
-int gotpatch_caller_path(const void *caller, const char *file, char *out, size_t len)
+/* After the loader's own search failed for a bare name: the caller's RUNPATH (else RPATH)
+ * directories, $ORIGIN expanded.  0 with the path in out, else ENOENT. */
+static int caller_path(const void *caller, const char *file, char *out, size_t len)
 {
 	Dl_info di;
 	struct link_map *lm = NULL;
@@ -272,4 +274,35 @@ int gotpatch_caller_path(const void *caller, const char *file, char *out, size_t
 		return ENOENT;
 	*slash = '\0';
 	return search_list(strtab + (have_runpath ? runpath : rpath), origin, file, out, len);
+}
+
+gotpatch_dlopen_t gotpatch_next_dlopen(void)
+{
+	static _Atomic(gotpatch_dlopen_t) next;
+	gotpatch_dlopen_t fn = atomic_load_explicit(&next, memory_order_relaxed);
+	if (!fn) {
+		fn = (gotpatch_dlopen_t)dlsym(RTLD_NEXT, "dlopen");
+		atomic_store_explicit(&next, fn, memory_order_relaxed);
+	}
+	return fn;
+}
+
+bool gotpatch_needed(int flags)
+{
+	return (flags & RTLD_DEEPBIND) != 0;
+}
+
+void *gotpatch_dlopen(const char *file, int flags, const void *caller)
+{
+	gotpatch_dlopen_t open_next = gotpatch_next_dlopen();
+	void *h = open_next(file, flags);
+	char path[4096];
+	if (!h && caller_path(caller, file, path, sizeof path) == 0)
+		h = open_next(path, flags);
+	if (h) {
+		int saved = errno;
+		patch_all();
+		errno = saved;
+	}
+	return h;
 }

@@ -6,17 +6,20 @@
 #ifndef ALLOCGUARD_GOTPATCH_H
 #define ALLOCGUARD_GOTPATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
-/* Rewrite every loaded object's malloc-family GOT slots that hold libc's definition (or a
- * lazy PLT stub about to resolve to it).  Call after a dlopen with RTLD_DEEPBIND returned;
- * not on the allocation path (it takes a lock and may mprotect RELRO pages).  Returns the
- * number of slots rewritten. */
-int gotpatch_deepbind(void);
+typedef void *(*gotpatch_dlopen_t)(const char *file, int flags);
 
-/* A deep-bound dlopen goes through us, so the loader takes us for the caller and never
- * searches the caller's DT_RUNPATH / DT_RPATH.  After the loader's own search failed for
- * a bare name, find it there: 0 with the path in out, else ENOENT. */
-int gotpatch_caller_path(const void *caller, const char *file, char *out, size_t len);
+/* The dlopen after ours (libc's). */
+gotpatch_dlopen_t gotpatch_next_dlopen(void);
+/* Whether a dlopen with these flags must go through gotpatch_dlopen (RTLD_DEEPBIND). */
+bool gotpatch_needed(int flags);
+/* Open a deep-bound library and point every loaded object's malloc-family GOT slots (and
+ * function pointers in data) that hold libc's definition, or a lazy PLT stub about to
+ * resolve to it, at the program's.  The loader takes us for the caller, so a bare name it
+ * cannot find is looked for in the caller's DT_RUNPATH / DT_RPATH.  errno preserved on
+ * success.  Not for the allocation path (a lock, dl_iterate_phdr, mprotect). */
+void *gotpatch_dlopen(const char *file, int flags, const void *caller);
 
 #endif

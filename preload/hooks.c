@@ -9,7 +9,6 @@
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/mman.h>
 
@@ -197,27 +196,12 @@ EXPORT int mprotect(void *addr, size_t len, int prot)
 	return rc;
 }
 
-/* A library opened with RTLD_DEEPBIND binds malloc & co. to libc, past us: point its GOT
- * back at the program's (gotpatch.c).  Every other open is passed on as a tail call, so
- * the loader still sees the program as the caller (its RUNPATH, its namespace). */
+/* Libraries opened with RTLD_DEEPBIND bind malloc & co. past us: gotpatch.c opens them
+ * and points them back.  Every other open is a tail call, so the loader still sees the
+ * program as the caller (its RUNPATH, its namespace). */
 EXPORT void *dlopen(const char *file, int flags)
 {
-	static void *(*_Atomic real)(const char *, int);
-	void *(*fn)(const char *, int) = atomic_load_explicit(&real, memory_order_relaxed);
-	if (!fn) {
-		fn = (void *(*)(const char *, int))dlsym(RTLD_NEXT, "dlopen");
-		atomic_store_explicit(&real, fn, memory_order_relaxed);
-	}
-	if (!(flags & RTLD_DEEPBIND))
-		return fn(file, flags);
-	void *h = fn(file, flags);
-	char path[4096];
-	if (!h && gotpatch_caller_path(__builtin_return_address(0), file, path, sizeof path) == 0)
-		h = fn(path, flags);
-	if (h) {
-		int saved = errno;
-		gotpatch_deepbind();
-		errno = saved;
-	}
-	return h;
+	if (gotpatch_needed(flags))
+		return gotpatch_dlopen(file, flags, __builtin_return_address(0));
+	return gotpatch_next_dlopen()(file, flags);
 }
