@@ -12,6 +12,7 @@
 #include "json.h"
 #include "sites.h"
 #include "symbols.h"
+#include "table.h"
 
 #define MODULE_PRINTER \
 "#define _GNU_SOURCE\n" \
@@ -335,6 +336,26 @@ Test(symbols, inlined_calls_are_frames_of_their_own)
 	cr_assert(strstr(key, "inner_step|planted.cc|") && strstr(key, "outer_fn(int)|planted.cc|"),
 		  "%s", key);
 	free(key);
+	/* and the human view: the label is the innermost, the callers follow in order */
+	char label[600], want[200];
+	site_label(s, st, label, sizeof label);
+	snprintf(want, sizeof want, "inner_step (planted.cc:%d)", line_of(prog_inl, "MARK-INNER"));
+	cr_assert_str_eq(label, want);
+	table_t t;
+	const char *head[] = { "SITE" };
+	col_align_t al[] = { COL_LEFT };
+	table_init(&t, 1, head, al);
+	const char *cell[] = { label };
+	table_add(&t, cell, NULL);
+	site_more(&t, s, st);
+	cr_assert_geq(t.nrows, 3);
+	snprintf(want, sizeof want, "from ns::middle_step(int) (planted.cc:%d)",
+		 line_of(prog_inl, "MARK-MIDDLE"));
+	cr_assert_str_eq(t.rows[1].cell[0], want);
+	snprintf(want, sizeof want, "from outer_fn(int) (planted.cc:%d)",
+		 line_of(prog_inl, "MARK-OUTER"));
+	cr_assert_str_eq(t.rows[2].cell[0], want);
+	table_free(&t);
 	symbols_close(s);
 	log_free(log);
 	th_rmtree(dir);
