@@ -315,6 +315,32 @@ static int rec_module(reader_t *r, const fields_t *fl, size_t *cap)
 	return rc;
 }
 
+/* U: the module of that range, bias and path was gone before stack id N. */
+static int rec_unload(reader_t *r, const fields_t *fl)
+{
+	ag_log_t *log = r->log;
+	uint64_t bias, lo, hi, from;
+	char *path;
+	int rc;
+	if ((rc = want_fields(r, fl, 6, "U")))
+		return rc;
+	if (parse_hex(fl->f[1], fl->n[1], &bias) || parse_hex(fl->f[2], fl->n[2], &lo) ||
+	    parse_hex(fl->f[3], fl->n[3], &hi) || parse_dec(fl->f[4], fl->n[4], &from) || !from)
+		return damage(r, "U line: bias, lo and hi must be hex, the stack id decimal");
+	if ((rc = unescape(r, fl->f[5], fl->n[5], &path)))
+		return rc;
+	/* every M line so far for that place (written while it was loaded, or just before
+	 * this line); a reload at the same place comes later as an M line without a U */
+	for (size_t i = 0; i < log->nmodules; i++) {
+		ag_module_t *m = &log->modules[i];
+		if (m->bias == bias && m->lo == lo && m->hi == hi && strcmp(m->path, path) == 0 &&
+		    (!m->gone_from || from < m->gone_from))
+			m->gone_from = from;
+	}
+	free(path);
+	return 0;
+}
+
 static int rec_stack(reader_t *r, const fields_t *fl, size_t *cap)
 {
 	ag_log_t *log = r->log;
@@ -610,6 +636,11 @@ static void dedupe_modules(ag_log_t *log)
 	size_t j = 0;
 	for (size_t i = 0; i < log->nmodules; i++) {
 		if (j && module_cmp(&log->modules[j - 1], &log->modules[i]) == 0) {
+			/* seen loaded again at the same place: the same file, never gone */
+			ag_module_t *k = &log->modules[j - 1];
+			if (!log->modules[i].gone_from || (k->gone_from &&
+			    log->modules[i].gone_from > k->gone_from))
+				k->gone_from = log->modules[i].gone_from;
 			free(log->modules[i].build_id);
 			free(log->modules[i].path);
 			continue;
@@ -713,6 +744,7 @@ int log_parse(const char *name, const char *buf, size_t len, ag_log_t **out, cha
 		case 'O': rc = rec_option(&r, fl); break;
 		case 'M': rc = rec_module(&r, fl, &cap_mod); break;
 		case 'S': rc = rec_stack(&r, fl, &cap_stk); break;
+		case 'U': rc = rec_unload(&r, fl); break;
 		case 'J': rc = rec_jit(&r, fl); break;
 		case 'V': rc = rec_event(&r, fl, &cap_ev); break;
 		case 'W': rc = rec_swap(&r, fl, &cap_sw); break;

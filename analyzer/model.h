@@ -15,6 +15,7 @@ typedef struct {
 	uint64_t bias, lo, hi;
 	char *build_id;             /* hex, NULL when "-" */
 	char *path;
+	uint64_t gone_from;         /* unloaded before this stack id (U line); 0 = never */
 } ag_module_t;
 
 typedef struct {

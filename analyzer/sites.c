@@ -20,10 +20,8 @@ void site_json_frames(json_t *j, symbols_t *sym, const ag_stack_t *st)
 	char addr[24];
 	json_key(j, "frames");
 	json_arr(j);
-	for (uint32_t i = 0; i < st->nframes; i++) {
-		const ag_frame_t *f = symbols_lookup(sym, st->frames[i]);
-		if (!f)
-			continue;
+	frame_iter_t it = { 0 };
+	for (const ag_frame_t *f; (f = symbols_next(sym, st, &it));) {
 		json_obj(j);
 		json_key(j, "function");
 		json_str(j, f->function);
@@ -45,6 +43,10 @@ void site_json_frames(json_t *j, symbols_t *sym, const ag_stack_t *st)
 		if (f->path) {
 			json_key(j, "path");
 			json_str(j, f->path);
+		}
+		if (f->inlined) {
+			json_key(j, "inlined");
+			json_bool(j, 1);
 		}
 		json_obj_end(j);
 	}
@@ -68,42 +70,52 @@ static int is_wrapper(const ag_frame_t *f)
 	return 0;
 }
 
+/* The first frames of st with inlined calls expanded: what the human views show. */
+#define SITE_SHOWN (SITE_HUMAN_FRAMES + 4)
+static uint32_t shown_frames(symbols_t *sym, const ag_stack_t *st, const ag_frame_t **out)
+{
+	uint32_t n = 0;
+	frame_iter_t it = { 0 };
+	for (const ag_frame_t *f; n < SITE_SHOWN && (f = symbols_next(sym, st, &it));)
+		out[n++] = f;
+	return n;
+}
+
 /* Index of the frame a human sees as the site: past leading wrappers, when a caller is
  * there to show. */
-static uint32_t site_frame(symbols_t *sym, const ag_stack_t *st)
+static uint32_t site_frame(const ag_frame_t **f, uint32_t n)
 {
 	uint32_t i = 0;
-	while (i + 1 < st->nframes && i < 3 && is_wrapper(symbols_lookup(sym, st->frames[i])))
+	while (i + 1 < n && i < 3 && is_wrapper(f[i]))
 		i++;
 	return i;
 }
 
 void site_label(symbols_t *sym, const ag_stack_t *st, char *buf, size_t len)
 {
-	uint32_t k = st->nframes ? site_frame(sym, st) : 0;
-	const ag_frame_t *f = st->nframes ? symbols_lookup(sym, st->frames[k]) : NULL;
-	if (!f) {
+	const ag_frame_t *fr[SITE_SHOWN];
+	uint32_t n = shown_frames(sym, st, fr);
+	if (!n) {
 		snprintf(buf, len, "(no frames)");
 		return;
 	}
-	frame_human(f, buf, len);
+	uint32_t k = site_frame(fr, n);
+	frame_human(fr[k], buf, len);
 	if (k) {
-		const ag_frame_t *w = symbols_lookup(sym, st->frames[0]);
-		size_t n = strlen(buf);
-		if (w && w->function && n < len)
-			snprintf(buf + n, len - n, " via %s", w->function);
+		size_t l = strlen(buf);
+		if (fr[0]->function && l < len)
+			snprintf(buf + l, len - l, " via %s", fr[0]->function);
 	}
 }
 
 void site_more(table_t *t, symbols_t *sym, const ag_stack_t *st)
 {
 	char buf[600], line[620];
-	uint32_t k = st->nframes ? site_frame(sym, st) : 0;
-	for (uint32_t i = k + 1; i < st->nframes && i < k + SITE_HUMAN_FRAMES; i++) {
-		const ag_frame_t *f = symbols_lookup(sym, st->frames[i]);
-		if (!f)
-			continue;
-		frame_human(f, buf, sizeof buf);
+	const ag_frame_t *fr[SITE_SHOWN];
+	uint32_t n = shown_frames(sym, st, fr);
+	uint32_t k = site_frame(fr, n);
+	for (uint32_t i = k + 1; i < n && i < k + SITE_HUMAN_FRAMES; i++) {
+		frame_human(fr[i], buf, sizeof buf);
 		snprintf(line, sizeof line, "from %s", buf);
 		table_more(t, line);
 	}
@@ -116,10 +128,8 @@ char *site_key(symbols_t *sym, const ag_stack_t *st)
 	if (!k)
 		return NULL;
 	len = (size_t)snprintf(k, cap, "%c", st->kind);
-	for (uint32_t i = 0; i < st->nframes; i++) {
-		const ag_frame_t *f = symbols_lookup(sym, st->frames[i]);
-		if (!f)
-			continue;
+	frame_iter_t it = { 0 };
+	for (const ag_frame_t *f; (f = symbols_next(sym, st, &it));) {
 		frame_key(f, buf, sizeof buf);
 		size_t n = strlen(buf);
 		if (len + n + 2 > cap) {

@@ -5,6 +5,8 @@
 #include "symbols.h"
 
 #include <dlfcn.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
@@ -26,20 +28,26 @@ typedef struct {
 } jit_sym_t;
 
 typedef struct {
-	int usable;            /* reported to dwfl */
+	int usable;            /* reported to its layer's dwfl */
+	int layer;             /* which Dwfl: modules that overlap go to different ones */
 	const char *why;       /* when not: said once, when a frame first lands in it */
 	int said;
 } mod_state_t;
 
 typedef struct {
 	uint64_t addr;
+	size_t mod;            /* the module it was resolved in (SIZE_MAX: none) */
 	ag_frame_t *frame;
 } cache_slot_t;
+
+/* A range reused by a later dlopen holds two modules; each Dwfl takes modules that do not
+ * overlap, so most logs need one. */
+#define MAX_LAYERS 8
 
 struct symbols {
 	const ag_log_t *log;
 	FILE *err;
-	Dwfl *dwfl;
+	Dwfl *dwfl[MAX_LAYERS];
 	char *debuginfo_path;
 	mod_state_t *mods;
 	jit_sym_t *jit;
@@ -114,7 +122,8 @@ static int report(symbols_t *s, const ag_module_t *m, const char *file)
 	if (fd < 0)
 		return errno;
 	/* dwfl owns fd from here, whether or not it accepts the module */
-	Dwfl_Module *mod = dwfl_report_elf(s->dwfl, m->path, file, fd, m->bias, true);
+	Dwfl_Module *mod = dwfl_report_elf(s->dwfl[s->mods[m - s->log->modules].layer], m->path,
+					   file, fd, m->bias, true);
 	return mod ? 0 : EINVAL;
 }
 
@@ -269,13 +278,29 @@ symbols_t *symbols_open(const ag_log_t *log, FILE *err)
 		return NULL;
 	}
 	elf_version(EV_CURRENT);
-	s->dwfl = dwfl_begin(&offline_callbacks);
-	if (s->dwfl) {
-		dwfl_report_begin(s->dwfl);
-		for (size_t i = 0; i < log->nmodules; i++)
-			report_module(s, i);
-		dwfl_report_end(s->dwfl, NULL, NULL);
+	/* modules are sorted by lo: a layer is free for one when its last module ended */
+	uint64_t layer_end[MAX_LAYERS] = { 0 };
+	for (size_t i = 0; i < log->nmodules; i++) {
+		int k = 0;
+		while (k < MAX_LAYERS && s->dwfl[k] && layer_end[k] > log->modules[i].lo)
+			k++;
+		if (k == MAX_LAYERS) {
+			s->mods[i].why = "overlaps too many other modules";
+			continue;
+		}
+		if (!s->dwfl[k]) {
+			if (!(s->dwfl[k] = dwfl_begin(&offline_callbacks))) {
+				s->mods[i].why = "no memory for its symbols";
+				continue;
+			}
+			dwfl_report_begin(s->dwfl[k]);
+		}
+		s->mods[i].layer = k;
+		layer_end[k] = log->modules[i].hi;
+		report_module(s, i);
 	}
+	for (int k = 0; k < MAX_LAYERS && s->dwfl[k]; k++)
+		dwfl_report_end(s->dwfl[k], NULL, NULL);
 	for (size_t i = 0; i < log->njitmaps; i++)
 		jit_load(s, log->jitmaps[i]);
 	if (!log->njitmaps && log->have_proc) {
@@ -288,25 +313,38 @@ symbols_t *symbols_open(const ag_log_t *log, FILE *err)
 	return s;
 }
 
-static const ag_module_t *module_of(const symbols_t *s, uint64_t addr, size_t *idx)
+/* The module holding addr for a stack with id stack_id: of the modules whose range holds
+ * it, the first one unloaded after that stack was interned (never-unloaded ones last);
+ * when all were gone before it, the last one gone. */
+static size_t module_of(const symbols_t *s, uint64_t addr, uint64_t stack_id)
 {
-	/* modules are sorted by lo; the last one starting at or below addr that contains it */
 	const ag_log_t *log = s->log;
 	size_t lo = 0, hi = log->nmodules;
-	while (lo < hi) {
+	while (lo < hi) {   /* modules are sorted by lo: first one starting above addr */
 		size_t mid = lo + (hi - lo) / 2;
 		if (log->modules[mid].lo <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (size_t i = lo, k = 0; i-- > 0 && k < 16; k++) {
-		if (addr < log->modules[i].hi) {
-			*idx = i;
-			return &log->modules[i];
+	size_t best = SIZE_MAX, late = SIZE_MAX;
+	uint64_t best_gone = 0, late_gone = 0;
+	for (size_t i = lo, k = 0; i-- > 0 && k < 64; k++) {
+		const ag_module_t *m = &log->modules[i];
+		if (addr >= m->hi)
+			continue;
+		uint64_t gone = m->gone_from ? m->gone_from : UINT64_MAX;
+		if (gone > stack_id) {
+			if (best == SIZE_MAX || gone < best_gone) {
+				best = i;
+				best_gone = gone;
+			}
+		} else if (late == SIZE_MAX || gone > late_gone) {
+			late = i;
+			late_gone = gone;
 		}
 	}
-	return NULL;
+	return best != SIZE_MAX ? best : late;
 }
 
 static const char *base_name(const char *p)
@@ -339,21 +377,156 @@ static char *demangled(const char *name)
 	return strdup(name);
 }
 
-static ag_frame_t *resolve(symbols_t *s, uint64_t addr)
+static void set_source(ag_frame_t *f, const char *src, int line)
+{
+	if (!src || !*src || line <= 0)
+		return;
+	f->path = strdup(src);
+	f->file = f->path ? base_name(f->path) : NULL;
+	f->line = f->path ? line : 0;
+}
+
+/* The name an inlined subroutine's DIE gives its function: a C++ linkage name demangled
+ * (as the symbol table reads for an out-of-line copy: "ns::f(int)"), else the name as
+ * written (a C linkage name may be an internal alias such as glibc's __GI_ ones). */
+static char *die_function(Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+	const char *n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
+	if (!n)
+		n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a));
+	if (n && strncmp(n, "_Z", 2) == 0)
+		return demangled(n);
+	const char *plain = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &a));
+	if (plain || n)
+		return strdup(plain ? plain : n);
+	return NULL;
+}
+
+/* Where an inlined subroutine was called from: DW_AT_call_file/call_line. */
+static void call_site(Dwarf_Die *cu, Dwarf_Die *die, ag_frame_t *f)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word file, line;
+	Dwarf_Files *files;
+	size_t nfiles;
+	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &a), &file) != 0 ||
+	    dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &a), &line) != 0 ||
+	    dwarf_getsrcfiles(cu, &files, &nfiles) != 0 || file >= nfiles)
+		return;
+	set_source(f, dwarf_filesrc(files, file, NULL, NULL), (int)line);
+}
+
+/* f holds the symbol's function and the innermost source line.  When the address lies in
+ * inlined code, f becomes the innermost inlined function and gets one outer frame per
+ * level, each at its call site, the last one being the symbol's function.  On any DWARF
+ * failure f stays as it is: one frame is still right, only less detailed. */
+static void expand_inlined(Dwfl_Module *mod, uint64_t addr, ag_frame_t *f)
+{
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &bias);
+	Dwarf_Die *scopes = NULL, *chain = NULL;
+	int n = cu ? dwarf_getscopes(cu, addr - bias, &scopes) : 0;
+	/* getscopes continues from an inlined instance into its abstract definition; the
+	 * concrete nesting (inlined in inlined in the subprogram) is getscopes_die's */
+	int first = 0;
+	while (first < n && dwarf_tag(&scopes[first]) != DW_TAG_inlined_subroutine &&
+	       dwarf_tag(&scopes[first]) != DW_TAG_subprogram)
+		first++;
+	if (first < n && dwarf_tag(&scopes[first]) == DW_TAG_inlined_subroutine)
+		n = dwarf_getscopes_die(&scopes[first], &chain);
+	else
+		n = 0;
+	free(scopes);
+	scopes = chain;
+	char *outermost = (char *)f->function;
+	ag_frame_t *cur = f;
+	for (int i = 0; i < n; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		if (tag == DW_TAG_subprogram)
+			break;
+		if (tag != DW_TAG_inlined_subroutine)
+			continue;
+		ag_frame_t *o = calloc(1, sizeof *o);
+		char *name = die_function(&scopes[i]);
+		if (!o || !name) {
+			free(o);
+			free(name);
+			break;
+		}
+		*o = (ag_frame_t){ .module = f->module, .address = f->address, .offset = f->offset };
+		call_site(cu, &scopes[i], o);
+		cur->function = name;
+		cur->inlined = 1;
+		cur->outer = o;
+		cur = o;
+	}
+	free(scopes);
+	cur->function = outermost;
+}
+
+/* V8's perf-map names: "<Kind>:<tier><name> <script>:<line>[:<column>]", e.g.
+ * "LazyCompile:~handler /app/x.js:12:3" (node <= 18) or "JS:*handler file:///x.js:3:10"
+ * (node 20; the tier is ~ interpreted, ^ baseline, + maglev, * optimized).  A JS function
+ * gets its name (the same in every tier, "(anonymous)" when empty) and its script and
+ * line; anything else (Builtin:, Stub:, a name without a script) stays as written. */
+static void jit_name(const char *raw, ag_frame_t *f)
+{
+	const char *colon = strchr(raw, ':'), *sp = strrchr(raw, ' ');
+	if (!colon || !sp || sp < colon || colon == raw)
+		goto as_is;
+	for (const char *k = raw; k < colon; k++)
+		if (!((*k >= 'A' && *k <= 'Z') || (*k >= 'a' && *k <= 'z')))
+			goto as_is;
+	/* script:line[:column] at the end: take the trailing numbers off from the right */
+	const char *script = sp + 1, *end = script + strlen(script);
+	long nums[2];
+	int nn = 0;
+	while (nn < 2) {
+		const char *d = end;
+		while (d > script && d[-1] >= '0' && d[-1] <= '9')
+			d--;
+		if (d == end || d == script || d[-1] != ':' || end - d > 9)
+			break;
+		nums[nn++] = strtol(d, NULL, 10);
+		end = d - 1;
+	}
+	if (!nn || end <= script)
+		goto as_is;
+	long line = nums[nn - 1];
+	const char *name = colon + 1;
+	if (*name == '~' || *name == '*' || *name == '^' || *name == '+')
+		name++;
+	size_t nlen = (size_t)(sp - name);
+	f->function = nlen ? strndup(name, nlen) : strdup("(anonymous)");
+	if (strncmp(script, "file://", 7) == 0)
+		script += 7;
+	if (line > 0 && end > script) {
+		f->path = strndup(script, (size_t)(end - script));
+		/* node's own modules are named by their id ("node:internal/buffer") */
+		f->file = !f->path ? NULL : strncmp(f->path, "node:", 5) == 0 ? f->path
+			: base_name(f->path);
+		f->line = f->path ? (int)line : 0;
+	}
+	return;
+as_is:
+	f->function = strdup(raw);
+}
+
+static ag_frame_t *resolve(symbols_t *s, uint64_t addr, size_t mi)
 {
 	ag_frame_t *f = calloc(1, sizeof *f);
 	if (!f)
 		return NULL;
 	f->address = addr;
 	f->offset = addr;
-	size_t mi;
-	const ag_module_t *m = module_of(s, addr, &mi);
-	if (m) {
+	if (mi != SIZE_MAX) {
+		const ag_module_t *m = &s->log->modules[mi];
 		f->module = m->path;
 		f->offset = addr - m->bias;
 		say_once(s, mi);
-		if (s->mods[mi].usable && s->dwfl) {
-			Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
+		if (s->mods[mi].usable) {
+			Dwfl_Module *mod = dwfl_addrmodule(s->dwfl[s->mods[mi].layer], addr);
 			if (mod) {
 				const char *name = dwfl_module_addrname(mod, addr);
 				if (name && *name)
@@ -362,18 +535,15 @@ static ag_frame_t *resolve(symbols_t *s, uint64_t addr)
 				int lineno = 0;
 				const char *src = l ? dwfl_lineinfo(l, NULL, &lineno, NULL, NULL, NULL)
 						    : NULL;
-				if (src && *src && lineno > 0) {
-					f->path = strdup(src);
-					f->file = f->path ? base_name(f->path) : NULL;
-					f->line = lineno;
-				}
+				set_source(f, src, lineno);
+				expand_inlined(mod, addr, f);
 			}
 		}
 		return f;
 	}
 	const jit_sym_t *j = s->njit ? jit_find(s, addr) : NULL;
 	if (j) {
-		f->function = strdup(j->name);
+		jit_name(j->name, f);
 		f->module = s->jit_path;
 		f->offset = addr - j->start;
 		f->jit = 1;
@@ -381,14 +551,15 @@ static ag_frame_t *resolve(symbols_t *s, uint64_t addr)
 	return f;
 }
 
-const ag_frame_t *symbols_lookup(symbols_t *s, uint64_t addr)
+static const ag_frame_t *lookup(symbols_t *s, uint64_t addr, uint64_t stack_id)
 {
+	size_t mi = module_of(s, addr, stack_id);
 	size_t mask = s->cache_cap - 1;
 	size_t i = (size_t)((addr * 0x9e3779b97f4a7c15ULL) >> 20) & mask;
 	for (; s->cache[i].frame; i = (i + 1) & mask)
-		if (s->cache[i].addr == addr)
+		if (s->cache[i].addr == addr && s->cache[i].mod == mi)
 			return s->cache[i].frame;
-	ag_frame_t *f = resolve(s, addr);
+	ag_frame_t *f = resolve(s, addr, mi);
 	if (!f)
 		return NULL;
 	if ((s->cache_n + 1) * 2 > s->cache_cap) {
@@ -413,23 +584,44 @@ const ag_frame_t *symbols_lookup(symbols_t *s, uint64_t addr)
 			i = (i + 1) & mask;
 	}
 	s->cache[i].addr = addr;
+	s->cache[i].mod = mi;
 	s->cache[i].frame = f;
 	s->cache_n++;
 	return f;
+}
+
+const ag_frame_t *symbols_lookup(symbols_t *s, uint64_t addr)
+{
+	return lookup(s, addr, UINT64_MAX);
+}
+
+const ag_frame_t *symbols_next(symbols_t *s, const ag_stack_t *st, frame_iter_t *it)
+{
+	if (it->f && it->f->outer)
+		return it->f = it->f->outer;
+	while (it->next < st->nframes) {
+		it->index = it->next++;
+		if ((it->f = lookup(s, st->frames[it->index], st->id)))
+			return it->f;
+	}
+	return it->f = NULL;
 }
 
 void symbols_close(symbols_t *s)
 {
 	if (!s)
 		return;
-	if (s->dwfl)
-		dwfl_end(s->dwfl);
+	for (int k = 0; k < MAX_LAYERS; k++)
+		if (s->dwfl[k])
+			dwfl_end(s->dwfl[k]);
 	for (size_t i = 0; s->cache && i < s->cache_cap; i++) {
 		ag_frame_t *f = s->cache[i].frame;
-		if (f) {
+		while (f) {
+			ag_frame_t *o = (ag_frame_t *)f->outer;
 			free((char *)f->function);
 			free((char *)f->path);
 			free(f);
+			f = o;
 		}
 	}
 	free(s->cache);

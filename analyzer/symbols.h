@@ -1,6 +1,7 @@
 /* symbols.h: offline symbolization of a log's addresses: function, file:line and module
- * from the ELF files named by its M lines (elfutils libdwfl), JIT names from node's perf
- * maps, module+offset otherwise.  Cached per address.  Owns nothing of the reports. */
+ * from the ELF files named by its M lines (elfutils libdwfl), inlined calls as frames of
+ * their own (libdw scopes), JS names from node's perf maps, module+offset otherwise.
+ * Cached per address.  Owns nothing of the reports. */
 #ifndef ALLOCGUARD_SYMBOLS_H
 #define ALLOCGUARD_SYMBOLS_H
 
@@ -9,7 +10,7 @@
 
 #include "model.h"
 
-typedef struct {
+typedef struct ag_frame {
 	const char *function;    /* NULL when unknown */
 	const char *file;        /* basename of the source file; NULL without debug info */
 	const char *path;        /* the source file as DWARF names it; NULL without */
@@ -18,6 +19,9 @@ typedef struct {
 	uint64_t address;        /* as recorded */
 	uint64_t offset;         /* address - bias: the ELF virtual address */
 	int jit;                 /* named from a perf map */
+	int inlined;             /* an inlined call: `outer` is the frame it was inlined into */
+	const struct ag_frame *outer;  /* next frame outward at the same address; NULL for the
+					* function actually running there */
 } ag_frame_t;
 
 typedef struct symbols symbols_t;
@@ -29,6 +33,16 @@ symbols_t *symbols_open(const ag_log_t *log, FILE *err);
  * on ENOMEM. The frame lives as long as the symbols_t. */
 const ag_frame_t *symbols_lookup(symbols_t *s, uint64_t addr);
 void symbols_close(symbols_t *s);
+
+/* Walks a stack's frames with inlined calls expanded, innermost first:
+ *   frame_iter_t it = { 0 };
+ *   for (const ag_frame_t *f; (f = symbols_next(sym, st, &it)); ) ...
+ * it.index is the index in st->frames of the address f came from. */
+typedef struct {
+	uint32_t index, next;
+	const ag_frame_t *f;
+} frame_iter_t;
+const ag_frame_t *symbols_next(symbols_t *s, const ag_stack_t *st, frame_iter_t *it);
 
 /* Identity of a frame independent of load addresses, for matching runs:
  * "function|file|line", or "module-basename+0xoffset". Writes into buf. */

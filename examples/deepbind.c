@@ -5,7 +5,12 @@
  * void lib_free(void *).  Prints "rounds=N ok" when every block survived intact.
  * With "plain" the library is opened without RTLD_DEEPBIND, after start-up, and leaks five
  * blocks from lib_malloc (printed as an expect line, like leaks.c): the guard must learn of
- * the new module to attribute them. */
+ * the new module to attribute them.
+ * With "rounds N MB" (or "rounds-lazy N MB", opened RTLD_LAZY) N rounds each pass a block
+ * of about MB MiB of ours to lib_free and one of lib_malloc's to free; prints
+ * "rounds=N enomem=K".  Sizes grow a little each round so no block lands where an earlier
+ * one was: a guard that misses the library's frees keeps them charged, and under a cap
+ * runs out. */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +23,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int plain = argc > 2 && !strcmp(argv[2], "plain");
-	void *h = dlopen(argv[1], plain ? RTLD_NOW : RTLD_NOW | RTLD_DEEPBIND);
+	int lazy = argc > 2 && !strcmp(argv[2], "rounds-lazy");
+	int big = argc > 4 && (lazy || !strcmp(argv[2], "rounds"));
+	void *h = dlopen(argv[1], plain ? RTLD_NOW : (lazy ? RTLD_LAZY : RTLD_NOW) | RTLD_DEEPBIND);
 	if (!h) {
 		fprintf(stderr, "deepbind: %s\n", dlerror());
 		return 2;
@@ -32,6 +39,23 @@ int main(int argc, char **argv)
 			memset(lib_malloc(4321), 0x5a, 4321);
 		printf("expect lib_malloc lost_bytes=21605 lost_count=5 reachable_bytes=0 "
 		       "reachable_count=0\n");
+		return 0;
+	}
+	if (big) {
+		int n = atoi(argv[3]), enomem = 0;
+		for (int i = 0; i < n; i++) {
+			size_t sz = ((size_t)atoi(argv[4]) << 20) + (size_t)i * 65536;
+			char *a = malloc(sz);        /* ours, freed by libc's free */
+			char *b = lib_malloc(sz);    /* libc's, freed through the guard */
+			enomem += !a + !b;
+			if (a)
+				memset(a, 'a', sz);
+			if (b)
+				memset(b, 'b', sz);
+			lib_free(a);
+			free(b);
+		}
+		printf("rounds=%d enomem=%d\n", n, enomem);
 		return 0;
 	}
 	int bad = 0, rounds = 20000;

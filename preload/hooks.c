@@ -2,6 +2,7 @@
  * nested calls straight through, else call the policy module (heap.c, mapping.c), which
  * charges the cap, calls the real function and records the result. */
 #include "exec.h"
+#include "gotpatch.h"
 #include "heap.h"
 #include "mapping.h"
 #include "nextalloc.h"
@@ -314,4 +315,14 @@ EXPORT int brk(void *addr)
 	int rc = mapping_brk(addr);
 	guard_leave();
 	return rc;
+}
+
+/* Libraries opened with RTLD_DEEPBIND bind malloc & co. past us: gotpatch.c opens them
+ * and points them back.  Every other open is a tail call, so the loader still sees the
+ * program as the caller (its RUNPATH, its namespace). */
+EXPORT void *dlopen(const char *file, int flags)
+{
+	if (gotpatch_needed(flags))
+		return gotpatch_dlopen(file, flags, __builtin_return_address(0));
+	return gotpatch_next_dlopen()(file, flags);
 }

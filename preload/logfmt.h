@@ -18,7 +18,12 @@
  *   M <bias> <lo> <hi> <build_id|-> <path>  a loaded module (hex bias/lo/hi): addresses in
  *                                         [lo, hi) belong to it; bias is dlpi_addr, so
  *                                         addr - bias is the ELF virtual address.  Re-sent
- *                                         when modules are loaded later (dlopen).
+ *                                         when modules are loaded later (dlopen), and
+ *                                         for modules dlclose'd since a stack saw them.
+ *   U <bias> <lo> <hi> <stack> <path>     the module of that M line (hex bias/lo/hi) was
+ *                                         unloaded before stack id <stack> was interned:
+ *                                         frames of stacks with ids >= <stack> in [lo, hi)
+ *                                         belong to a module loaded there later.
  *   S <id> <kind> <addr>...               a stack, written once before its first use.  kind
  *                                         is h (heap: malloc family), m (anonymous mmap) or
  *                                         s (swapped model file).  addrs are hex call-site

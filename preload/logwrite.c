@@ -384,13 +384,13 @@ int64_t logwrite_snapshot(int reason, bool leaks)
 		created = !disabled;
 		if (created) {
 			write_header();
-			modules_seen = modules_write(&lb);
+			modules_seen = modules_write(&lb, true);
 		}
 	}
 	if (lb.fd < 0)
 		goto out;
 	if (modules_changed(modules_seen))
-		modules_seen = modules_write(&lb);
+		modules_seen = modules_write(&lb, false);
 	write_jit_map();
 	write_events();
 	write_swaps();

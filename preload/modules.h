@@ -1,5 +1,8 @@
 /* modules.h: the module map written into logs (M lines): each loaded ELF object with its
- * load bias, address range and GNU build-id, so stacks can be symbolized offline. */
+ * load bias, address range and GNU build-id, so stacks can be symbolized offline.  Objects
+ * are also remembered when first seen by a new stack (modules_note), so one dlclose'd
+ * before the next snapshot is still written, with a U line saying from which stack id on
+ * its range may belong to another object. */
 #ifndef ALLOCGUARD_MODULES_H
 #define ALLOCGUARD_MODULES_H
 
@@ -15,7 +18,15 @@ void modules_range(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi
 
 /* Whether objects were loaded or unloaded since the last modules_write for this log. */
 bool modules_changed(unsigned long long seen);
-/* Write an M line per module; returns the load counter to pass to modules_changed. */
-unsigned long long modules_write(logbuf_t *lb);
+/* Write an M line per module loaded now, and one (followed by its U line) per remembered
+ * module gone that this log has not had yet (fresh: a new log file, which has had none);
+ * returns the load counter to pass to modules_changed. */
+unsigned long long modules_write(logbuf_t *lb, bool fresh);
+
+/* Remember newly loaded objects and mark the ones gone since the last call as unloaded
+ * before stack id next_stack.  Called before a new stack gets its id (any stack with a
+ * frame in an object is interned while it is loaded).  Malloc-free; cheap when nothing
+ * changed (one dl_iterate_phdr step). */
+void modules_note(uint32_t next_stack);
 
 #endif

@@ -69,7 +69,13 @@ uint32_t stacks_here(char kind)
 	int depth = stacks_capture(frames, max);
 	if (depth <= 0)
 		return 0;
-	return stacktab_intern(kind, frames, depth);
+	/* a new stack may be the first sign of a dlopen'ed object: remember it now, while it
+	 * is loaded (the id read before interning orders it after any earlier dlclose) */
+	uint32_t next = stacktab_limit();
+	uint32_t id = stacktab_intern(kind, frames, depth);
+	if (id >= next)
+		modules_note(next);
+	return id;
 }
 
 static bool runtime_module(uintptr_t ip)

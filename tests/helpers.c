@@ -592,6 +592,13 @@ int th_log_parse(th_log_t *log, const char *buf, size_t len)
 			unesc(fl->f[5], fl->n[5], m.path, sizeof m.path);
 			GROW(log->mods, log->nmods, capm);
 			log->mods[log->nmods++] = m;
+		} else if (is(fl, 0, "U")) {
+			uint64_t x;
+			if (nf != 6 || hex(fl->f[1], fl->n[1], &x) || hex(fl->f[2], fl->n[2], &x) ||
+			    hex(fl->f[3], fl->n[3], &x) || dec(fl->f[4], fl->n[4], &x)) {
+				bad(log, lineno, "bad U");
+				break;
+			}
 		} else if (is(fl, 0, "S")) {
 			th_stack_t s;
 			if (nf < 3 || dec(fl->f[1], fl->n[1], &s.id) || fl->n[2] != 1 ||
