@@ -51,10 +51,10 @@ uint64_t export_sample_value(const ag_stackval_t *v, export_sample_t s)
 
 size_t export_frames(symbols_t *sym, uint64_t addr, const ag_frame_t **out, size_t max)
 {
-	if (!max)
-		return 0;
-	out[0] = symbols_lookup(sym, addr);
-	return out[0] ? 1 : 0;
+	size_t n = 0;
+	for (const ag_frame_t *f = symbols_lookup(sym, addr); f && n < max; f = f->outer)
+		out[n++] = f;   /* the inlined calls first, then the function they are in */
+	return n;
 }
 
 void export_frame_name(const ag_frame_t *f, char *buf, size_t len)

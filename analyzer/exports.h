@@ -34,8 +34,7 @@ uint64_t export_sample_value(const ag_stackval_t *v, export_sample_t s);
 #define EXPORT_MAX_INLINE 16
 
 /* The frames of one recorded address, innermost (the most deeply inlined) first, into out;
- * returns how many (0 only on ENOMEM).  Today the symbolizer gives one frame per address;
- * when it expands inlined calls, this is the one place that changes. */
+ * returns how many (0 when it cannot be symbolized at all). */
 size_t export_frames(symbols_t *sym, uint64_t addr, const ag_frame_t **out, size_t max);
 /* A frame's name for flame graphs and trees: "fn", else "module+0xoff", else "0xaddr". */
 void export_frame_name(const ag_frame_t *f, char *buf, size_t len);

@@ -165,10 +165,8 @@ void site_hash(symbols_t *sym, const ag_stack_t *st, int by_function, site_hash_
 	h->a = 0xcbf29ce484222325ULL;
 	h->b = 0x2545f4914f6cdd1dULL;
 	hash_bytes(h, &st->kind, 1);
-	for (uint32_t i = 0; i < st->nframes; i++) {
-		const ag_frame_t *f = symbols_lookup(sym, st->frames[i]);
-		if (!f)
-			continue;
+	frame_iter_t it = { 0 };
+	for (const ag_frame_t *f; (f = symbols_next(sym, st, &it));) {
 		if (by_function && f->function)
 			snprintf(buf, sizeof buf, "%s", f->function);
 		else
@@ -204,20 +202,19 @@ static void frame_where(const ag_frame_t *f, char *buf, size_t len)
 
 #define GROUP_MAX_WHERE 8
 
-/* Frame i of rep as a human reads it, naming every place the group's stacks are at in that
- * frame: "fill (pool.c:12, 15)", "fill (pool.c:12, util.h:40)". */
-static void group_frame(symbols_t *sym, const ag_stack_t *rep, const ag_stack_t *const *all,
+/* Frame i (inlined calls expanded) of the group's representative f, as a human reads it,
+ * naming every place the group's stacks are at in that frame: "fill (pool.c:12, 15)",
+ * "fill (pool.c:12, util.h:40)". */
+static void group_frame(symbols_t *sym, const ag_frame_t *f, const ag_stack_t *const *all,
 			size_t n, uint32_t i, char *buf, size_t len)
 {
-	const ag_frame_t *f = symbols_lookup(sym, rep->frames[i]);
 	char where[GROUP_MAX_WHERE][300];
 	size_t nw = 0, more = 0;
 	for (size_t s = 0; s < n; s++) {
-		if (all[s]->nframes <= i)
+		const ag_frame_t *fr[SITE_SHOWN];
+		if (shown_frames(sym, all[s], fr) <= i)
 			continue;
-		const ag_frame_t *g = symbols_lookup(sym, all[s]->frames[i]);
-		if (!g)
-			continue;
+		const ag_frame_t *g = fr[i];
 		char w[300];
 		frame_where(g, w, sizeof w);
 		size_t k = 0;
@@ -255,17 +252,18 @@ static void group_frame(symbols_t *sym, const ag_stack_t *rep, const ag_stack_t 
 void site_group_label(symbols_t *sym, const ag_stack_t *rep, const ag_stack_t *const *all,
 		      size_t n, char *buf, size_t len)
 {
-	uint32_t k = rep->nframes ? site_frame(sym, rep) : 0;
-	if (!rep->nframes || !symbols_lookup(sym, rep->frames[k])) {
+	const ag_frame_t *fr[SITE_SHOWN];
+	uint32_t nf = shown_frames(sym, rep, fr);
+	if (!nf) {
 		snprintf(buf, len, "(no frames)");
 		return;
 	}
-	group_frame(sym, rep, all, n, k, buf, len);
+	uint32_t k = site_frame(fr, nf);
+	group_frame(sym, fr[k], all, n, k, buf, len);
 	if (k) {
-		const ag_frame_t *w = symbols_lookup(sym, rep->frames[0]);
 		size_t m = strlen(buf);
-		if (w && w->function && m < len)
-			snprintf(buf + m, len - m, " via %s", w->function);
+		if (fr[0]->function && m < len)
+			snprintf(buf + m, len - m, " via %s", fr[0]->function);
 	}
 }
 
@@ -273,11 +271,11 @@ void site_group_more(table_t *t, symbols_t *sym, const ag_stack_t *rep,
 		     const ag_stack_t *const *all, size_t n)
 {
 	char buf[600], line[620];
-	uint32_t k = rep->nframes ? site_frame(sym, rep) : 0;
-	for (uint32_t i = k + 1; i < rep->nframes && i < k + SITE_HUMAN_FRAMES; i++) {
-		if (!symbols_lookup(sym, rep->frames[i]))
-			continue;
-		group_frame(sym, rep, all, n, i, buf, sizeof buf);
+	const ag_frame_t *fr[SITE_SHOWN];
+	uint32_t nf = shown_frames(sym, rep, fr);
+	uint32_t k = site_frame(fr, nf);
+	for (uint32_t i = k + 1; i < nf && i < k + SITE_HUMAN_FRAMES; i++) {
+		group_frame(sym, fr[i], all, n, i, buf, sizeof buf);
 		snprintf(line, sizeof line, "from %s", buf);
 		table_more(t, line);
 	}
