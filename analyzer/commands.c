@@ -2,8 +2,10 @@
  * loading the logs, the damage warning and the exit status.  The reports themselves are in
  * leaks.c, growth.c, diff.c and report.c. */
 #include "cli.h"
+#include "logfmt.h"
 #include "options.h"
 #include "reports.h"
+#include "sites.h"
 #include "table.h"
 
 #include <errno.h>
@@ -20,6 +22,7 @@ typedef struct {
 	size_t npos, minpos, maxpos;
 	int fail_on_ok, have_fail_on;
 	uint64_t fail_on;
+	fold_opts_t fold;
 } args_t;
 
 static int usage_error(const char *name, const char *what, const char *arg)
@@ -50,6 +53,23 @@ static int parse(args_t *a, int argc, char **argv)
 		}
 		if (strcmp(s, "--no-color") == 0) {
 			a->o.color = 0;
+			continue;
+		}
+		if (strcmp(s, "--all-frames") == 0) {
+			a->fold.all = 1;
+			continue;
+		}
+		if (strncmp(s, "--frames", 8) == 0 && (s[8] == '\0' || s[8] == '=')) {
+			uint64_t n;
+			val = s[8] == '=' ? s + 9 : i + 1 < argc ? argv[++i] : NULL;
+			if (!val)
+				return usage_error(a->name, "--frames needs a number", NULL);
+			if (opt_parse_u64(val, &n) || n == 0 || n > AG_LOG_MAX_FRAMES) {
+				fprintf(stderr, "allocguard: --frames='%s': expected a whole number from "
+					"1 to %d\n", val, AG_LOG_MAX_FRAMES);
+				return 2;
+			}
+			a->fold.frames = (unsigned)n;
 			continue;
 		}
 		if (strcmp(s, "--") == 0) {
@@ -100,6 +120,7 @@ static int parse(args_t *a, int argc, char **argv)
 		return usage_error(a->name, a->minpos == 2 ? "needs two logs" : "needs a log", NULL);
 	if (a->o.color < 0)
 		a->o.color = a->o.json ? 0 : table_color_for(stdout);
+	sites_set_fold(&a->fold);
 	return 0;
 }
 

@@ -51,59 +51,44 @@ void site_json_frames(json_t *j, symbols_t *sym, const ag_stack_t *st)
 	json_arr_end(j);
 }
 
-/* Allocation wrappers (operator new, strdup...): a human wants their caller as the site. */
-static int is_wrapper(const ag_frame_t *f)
+static fold_opts_t fold_now;
+
+void sites_set_fold(const fold_opts_t *o)
 {
-	static const char *const names[] = { "operator new", "operator new[]", "__strdup",
-					     "strdup", "__strndup", "strndup", "_Znwm", "_Znam",
-					     NULL };
-	if (!f || !f->function)
-		return 0;
-	for (int i = 0; names[i]; i++) {
-		size_t n = strlen(names[i]);
-		if (strncmp(f->function, names[i], n) == 0 &&
-		    (f->function[n] == '\0' || f->function[n] == '(' || names[i][0] == '_'))
-			return 1;
-	}
-	return 0;
+	fold_now = *o;
 }
 
-/* Index of the frame a human sees as the site: past leading wrappers, when a caller is
- * there to show. */
-static uint32_t site_frame(symbols_t *sym, const ag_stack_t *st)
+const fold_opts_t *sites_fold(void)
 {
-	uint32_t i = 0;
-	while (i + 1 < st->nframes && i < 3 && is_wrapper(symbols_lookup(sym, st->frames[i])))
-		i++;
-	return i;
+	return &fold_now;
 }
 
 void site_label(symbols_t *sym, const ag_stack_t *st, char *buf, size_t len)
 {
-	uint32_t k = st->nframes ? site_frame(sym, st) : 0;
-	const ag_frame_t *f = st->nframes ? symbols_lookup(sym, st->frames[k]) : NULL;
+	uint32_t k;
+	const ag_frame_t *f = fold_frames(sym, st, &fold_now, &k, 1) ?
+			      symbols_lookup(sym, st->frames[k]) : NULL;
 	if (!f) {
 		snprintf(buf, len, "(no frames)");
 		return;
 	}
-	frame_human(f, buf, len);
-	if (k) {
-		const ag_frame_t *w = symbols_lookup(sym, st->frames[0]);
-		size_t n = strlen(buf);
-		if (w && w->function && n < len)
-			snprintf(buf + n, len - n, " via %s", w->function);
-	}
+	fold_frame_human(f, buf, len);
+	const char *via = fold_via(sym, st, &fold_now);
+	size_t n = strlen(buf);
+	if (via && n < len)
+		snprintf(buf + n, len - n, " via %.*s", (int)strcspn(via, "("), via);
 }
 
 void site_more(table_t *t, symbols_t *sym, const ag_stack_t *st)
 {
 	char buf[600], line[620];
-	uint32_t k = st->nframes ? site_frame(sym, st) : 0;
-	for (uint32_t i = k + 1; i < st->nframes && i < k + SITE_HUMAN_FRAMES; i++) {
-		const ag_frame_t *f = symbols_lookup(sym, st->frames[i]);
+	uint32_t idx[256];
+	size_t n = fold_frames(sym, st, &fold_now, idx, sizeof idx / sizeof idx[0]);
+	for (size_t i = 1; i < n; i++) {
+		const ag_frame_t *f = symbols_lookup(sym, st->frames[idx[i]]);
 		if (!f)
 			continue;
-		frame_human(f, buf, sizeof buf);
+		fold_frame_human(f, buf, sizeof buf);
 		snprintf(line, sizeof line, "from %s", buf);
 		table_more(t, line);
 	}
@@ -136,4 +121,42 @@ char *site_key(symbols_t *sym, const ag_stack_t *st)
 		len += n;
 	}
 	return k;
+}
+
+typedef struct {
+	char *key;
+	uint32_t stack;
+} keyed_t;
+
+static int keyed_cmp(const void *a, const void *b)
+{
+	const keyed_t *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	return c ? c : (x->stack > y->stack) - (x->stack < y->stack);
+}
+
+uint32_t *site_groups(const ag_log_t *log, symbols_t *sym)
+{
+	size_t n = log->nstacks;
+	uint32_t *rep = malloc((n ? n : 1) * sizeof *rep);
+	keyed_t *k = calloc(n ? n : 1, sizeof *k);
+	int ok = rep && k;
+	for (size_t i = 0; ok && i < n; i++) {
+		k[i].stack = (uint32_t)i;
+		ok = (k[i].key = fold_site_key(sym, &log->stacks[i], &fold_now)) != NULL;
+	}
+	if (ok) {
+		qsort(k, n, sizeof *k, keyed_cmp);
+		for (size_t i = 0; i < n; i++)
+			rep[k[i].stack] = i && strcmp(k[i].key, k[i - 1].key) == 0 ?
+					  rep[k[i - 1].stack] : k[i].stack;
+	}
+	for (size_t i = 0; k && i < n; i++)
+		free(k[i].key);
+	free(k);
+	if (!ok) {
+		free(rep);
+		return NULL;
+	}
+	return rep;
 }

@@ -4,21 +4,29 @@
 #ifndef ALLOCGUARD_SITES_H
 #define ALLOCGUARD_SITES_H
 
+#include "fold.h"
 #include "json.h"
 #include "model.h"
 #include "symbols.h"
 #include "table.h"
 
-/* Frames of a stack shown in human tables: the innermost and this many callers. */
-#define SITE_HUMAN_FRAMES 3
+/* How human views fold and how many frames they show (--frames N, --all-frames); set
+ * once by the command line before any report runs. */
+void sites_set_fold(const fold_opts_t *o);
+const fold_opts_t *sites_fold(void);
 
 const char *site_kind_name(char kind);
 /* "frames": [...] for stack st. */
 void site_json_frames(json_t *j, symbols_t *sym, const ag_stack_t *st);
-/* The site's label (innermost frame) into buf, and its callers as table_more lines. */
+/* The site's label (its first frame after folding, "via" the wrapper it called) into buf,
+ * and its further frames as table_more lines. */
 void site_label(symbols_t *sym, const ag_stack_t *st, char *buf, size_t len);
 void site_more(table_t *t, symbols_t *sym, const ag_stack_t *st);
 /* Key identifying the site across runs (kind + frame keys); caller frees. */
 char *site_key(symbols_t *sym, const ag_stack_t *st);
+/* Human views merge the stacks that fold to the same shown frames: for each stack index,
+ * the index of the first stack of its group (itself when it leads one).  Caller frees;
+ * NULL on ENOMEM. */
+uint32_t *site_groups(const ag_log_t *log, symbols_t *sym);
 
 #endif

@@ -43,7 +43,6 @@ static void stack_drop(uint32_t stack, uint64_t size)
  * released from the totals, so a later free of it changes nothing. */
 static void track(void *p, uint64_t size)
 {
-	account_raise_peaks();
 	writer_tick();
 	uint32_t stack = 0;
 	if (sample_take(size)) {
@@ -51,6 +50,7 @@ static void track(void *p, uint64_t size)
 		if (stack)
 			stack_take(stack, size);
 	}
+	account_raise_peaks();   /* after the stack: the block that makes a peak counts in it */
 	ptr_entry_t stale = { 0 };
 	int rc = ptrtab_insert((uintptr_t)p, size, stack, &stale);
 	if (stale.addr) {
