@@ -1,6 +1,7 @@
 /* summary.c: the few lines `allocguard run` prints after the command ends: per process its
- * peak, cap events, lost bytes with the top lost sites, and where the logs are.  Every line
- * starts "allocguard:" like all our messages. */
+ * peak (led by what was live at it, by site, when nothing was lost), cap events, lost bytes
+ * with the top lost sites, and where the logs are.  Every line starts "allocguard:" like
+ * all our messages. */
 #include "cli.h"
 #include "reports.h"
 #include "sites.h"
@@ -19,24 +20,46 @@ static const char *base(const char *p)
 	return b ? b + 1 : p ? p : "?";
 }
 
+/* The sites that made the peak, when the log says (K/T lines). */
+static void peak_sites(FILE *err, const ag_log_t *log)
+{
+	symbols_t *sym = symbols_open(log, NULL);
+	ag_stackval_t *st = sym ? log_state_at(log, log->nsnaps - 1) : NULL;
+	report_site_t *s = NULL;
+	size_t n = 0;
+	if (st && report_sites(log, sym, st, 1, &s, &n) == 0) {
+		for (size_t i = 0; i < n && i < SUMMARY_SITES; i++) {
+			char label[600], bytes[40];
+			site_label(sym, &log->stacks[s[i].stack], label, sizeof label);
+			size_str(s[i].bytes, bytes, sizeof bytes);
+			fprintf(err, "allocguard:     %10s in %6" PRIu64 " block%s  %s\n", bytes,
+				s[i].count, s[i].count == 1 ? " " : "s", label);
+		}
+	}
+	free(s);
+	free(st);
+	symbols_close(sym);
+}
+
 static void one(FILE *err, const ag_log_t *log, uint64_t *lost)
 {
-	char a[40], b[40], c[40];
-	uint64_t peak = 0, ph = 0, pm = 0;
-	for (size_t i = 0; i < log->nsnaps; i++) {
-		if (log->snaps[i].peak_tracked > peak)
-			peak = log->snaps[i].peak_tracked;
-		if (log->snaps[i].peak_heap > ph)
-			ph = log->snaps[i].peak_heap;
-		if (log->snaps[i].peak_mapped > pm)
-			pm = log->snaps[i].peak_mapped;
+	char a[40], b[40], c[40], d[40];
+	report_peak_t pk = report_peak(log);
+	size_str(pk.bytes, a, sizeof a);
+	size_str(pk.heap, b, sizeof b);
+	size_str(pk.mapped, c, sizeof c);
+	size_str(pk.swapped, d, sizeof d);
+	fprintf(err, "allocguard: %s %" PRIu64 " (%s): peak %s tracked (heap %s, mapped %s, "
+		"swapped %s), %zu snapshot%s\n", "pid", log->pid, base(log->exe), a,
+		b, c, d, log->nsnaps, log->nsnaps == 1 ? "" : "s");
+	leaks_t l;
+	int have_leaks = leaks_collect(log, &l) == 0;
+	if (have_leaks && l.known && !l.lost_bytes && log->snaps[log->nsnaps - 1].have_peak &&
+	    pk.bytes) {
+		fprintf(err, "allocguard:   live at the peak, by site%s:\n",
+			log_sampled(log) ? " (estimated)" : "");
+		peak_sites(err, log);
 	}
-	size_str(peak, a, sizeof a);
-	size_str(ph, b, sizeof b);
-	size_str(pm, c, sizeof c);
-	fprintf(err, "allocguard: %s %" PRIu64 " (%s): peak %s tracked (heap %s, mapped %s), "
-		"%zu snapshot%s\n", "pid", log->pid, base(log->exe), a,
-		b, c, log->nsnaps, log->nsnaps == 1 ? "" : "s");
 	if (log->nevents) {
 		size_t n[3] = { 0 };
 		for (size_t i = 0; i < log->nevents; i++)
@@ -48,8 +71,7 @@ static void one(FILE *err, const ag_log_t *log, uint64_t *lost)
 			e->kind == AG_EV_WARN ? "warn" : e->kind == AG_EV_CRITICAL ? "critical" : "cap",
 			(double)e->t_ns / 1e9, a);
 	}
-	leaks_t l;
-	if (leaks_collect(log, &l))
+	if (!have_leaks)
 		return;
 	*lost += l.lost_bytes;
 	size_str(l.lost_bytes, a, sizeof a);
