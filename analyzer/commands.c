@@ -135,6 +135,18 @@ static int load(const char *path, ag_log_t **log)
 	return 0;
 }
 
+/* Human views show one row per site as folded: merge the model's stacks accordingly.  JSON
+ * keeps every stack with every frame. */
+static symbols_t *open_symbols(const args_t *a, ag_log_t *log)
+{
+	symbols_t *sym = symbols_open(log, stderr);
+	if (sym && !a->o.json && sites_merge(log, sym)) {
+		symbols_close(sym);
+		return NULL;
+	}
+	return sym;
+}
+
 typedef int (*single_fn)(const ag_log_t *, symbols_t *, const report_opts_t *, FILE *);
 
 /* Several logs: one report after another; in JSON, an array of the per-log documents. */
@@ -167,7 +179,7 @@ static int single(const char *name, int argc, char **argv, single_fn fn)
 			status = 2;
 			continue;
 		}
-		symbols_t *sym = symbols_open(log, stderr);
+		symbols_t *sym = open_symbols(&a, log);
 		between(&a, i);
 		rc = sym ? fn(log, sym, &a.o, stdout) : ENOMEM;
 		symbols_close(sym);
@@ -205,7 +217,7 @@ int cmd_leaks(int argc, char **argv)
 			status = 2;
 			continue;
 		}
-		symbols_t *sym = symbols_open(log, stderr);
+		symbols_t *sym = open_symbols(&a, log);
 		uint64_t lost = 0;
 		between(&a, i);
 		rc = sym ? leaks_print(log, sym, &a.o, stdout, &lost) : ENOMEM;
@@ -266,7 +278,7 @@ int cmd_diff(int argc, char **argv)
 	if (!rc)
 		rc = pick(lb, sb, &kb);
 	if (!rc) {
-		symbols_t *ya = symbols_open(la, stderr), *yb = symbols_open(lb, stderr);
+		symbols_t *ya = open_symbols(&a, la), *yb = open_symbols(&a, lb);
 		int e = ya && yb ? diff_print(la, ka, ya, lb, kb, yb, &a.o, stdout) : ENOMEM;
 		symbols_close(ya);
 		symbols_close(yb);

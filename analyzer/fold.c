@@ -35,6 +35,9 @@ static const char *const runtime_names[] = {
 	"v8::", "node::", "cppgc::", "heap::base::", "non-virtual thunk to v8::",
 	"non-virtual thunk to node::", "uv_", "uv__", "napi_", "Builtins_", "Builtin:",
 	"BytecodeHandler:", "Stub:", "Handler:", "RegExp:", "InterpreterEntryTrampoline",
+	/* libraries inside node: the HTTP parser, OpenSSL's allocator */
+	"llhttp_", "llhttp__", "CRYPTO_malloc", "CRYPTO_zalloc", "CRYPTO_realloc",
+	"CRYPTO_clear_realloc", "CRYPTO_strdup", "CRYPTO_strndup",
 	/* libffi trampolines */
 	"ffi_call", "ffi_call_unix64", "ffi_call_int", "ffi_closure_",
 	NULL,
@@ -227,6 +230,11 @@ const char *fold_via(symbols_t *sym, const ag_stack_t *st, const fold_opts_t *o)
 	uint32_t first;
 	if ((o && o->all) || fold_frames(sym, st, o, &first, 1) == 0 || first == 0)
 		return NULL;
+	char name[8], script[8];
+	int line;
+	const ag_frame_t *site = symbols_lookup(sym, st->frames[first]);
+	if (site && fold_js(site, name, sizeof name, script, sizeof script, &line))
+		return NULL;   /* a JS function calls no operator new itself */
 	/* the wrapper the program called: the outermost listed one below the site */
 	for (uint32_t i = first; i-- > 0;) {
 		const ag_frame_t *f = symbols_lookup(sym, st->frames[i]);

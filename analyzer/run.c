@@ -3,6 +3,7 @@
  * with signals forwarded, passes its exit status through and summarizes the logs the run
  * wrote.  What the preload does with the settings is its own business. */
 #include "cli.h"
+#include "node.h"
 #include "options.h"
 #include "reports.h"
 #include "table.h"
@@ -319,6 +320,7 @@ int cmd_run(int argc, char **argv)
 		return 2;
 	}
 	setenv("ALLOCGUARD_LOG", pattern, 1);
+	int node_maps = node_prepare();
 
 	file_set_t before;
 	list_logs(pattern, &before);
@@ -377,6 +379,7 @@ int cmd_run(int argc, char **argv)
 	char expanded[PATH_MAX];
 	if (!nlogs && logs && expand_for(pattern, pid, argv[i], expanded, sizeof expanded) == 0)
 		logs[nlogs++] = expanded;
+	node_side_files(logs, nlogs, node_maps);
 	uint64_t lost = 0;
 	int exec_failed = nlogs == 0 && (code == 126 || code == 127);
 	if ((!quiet || have_fail_on) && !exec_failed) {

@@ -1,6 +1,7 @@
 /* sites.c: frames and keys of call sites, shared by the reports (see sites.h). */
 #include "sites.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,4 +160,115 @@ uint32_t *site_groups(const ag_log_t *log, symbols_t *sym)
 		return NULL;
 	}
 	return rep;
+}
+
+/* Per group: the sums of its stacks' current figures, and whether they changed in the
+ * snapshot being rewritten. */
+typedef struct {
+	uint64_t live_bytes, live_count, total_bytes, total_count, peak_bytes, peak_count;
+	uint64_t lost_bytes, lost_count;
+	int dirty_l, dirty_t, dirty_r;
+} group_sum_t;
+
+static int merge_snap(ag_snap_t *s, const uint32_t *rep, ag_stackval_t *old, group_sum_t *g,
+		      uint32_t *dirty)
+{
+	size_t nd = 0;
+	for (size_t i = 0; i < s->nl; i++) {
+		const ag_lrec_t *l = &s->l[i];
+		ag_stackval_t *o = &old[l->stack];
+		group_sum_t *x = &g[rep[l->stack]];
+		x->live_bytes += l->live_bytes - o->live_bytes;
+		x->live_count += l->live_count - o->live_count;
+		x->total_bytes += l->total_bytes - o->total_bytes;
+		x->total_count += l->total_count - o->total_count;
+		o->live_bytes = l->live_bytes;
+		o->live_count = l->live_count;
+		o->total_bytes = l->total_bytes;
+		o->total_count = l->total_count;
+		if (!x->dirty_l && !x->dirty_t)
+			dirty[nd++] = rep[l->stack];
+		x->dirty_l = 1;
+	}
+	for (size_t i = 0; i < s->nt; i++) {
+		const ag_trec_t *t = &s->t[i];
+		ag_stackval_t *o = &old[t->stack];
+		group_sum_t *x = &g[rep[t->stack]];
+		x->peak_bytes += t->bytes - o->peak_bytes;
+		x->peak_count += t->count - o->peak_count;
+		o->peak_bytes = t->bytes;
+		o->peak_count = t->count;
+		if (!x->dirty_l && !x->dirty_t)
+			dirty[nd++] = rep[t->stack];
+		x->dirty_t = 1;
+	}
+	size_t nl = 0, nt = 0, nr = 0;   /* nr counted as written */
+	for (size_t i = 0; i < nd; i++) {
+		nl += g[dirty[i]].dirty_l;
+		nt += g[dirty[i]].dirty_t;
+	}
+	/* R lines describe their snapshot alone: sum this snapshot's per group */
+	for (size_t i = 0; i < s->nr; i++) {
+		group_sum_t *x = &g[rep[s->r[i].stack]];
+		x->lost_bytes = x->lost_count = 0;
+		x->dirty_r = 0;
+	}
+	for (size_t i = 0; i < s->nr; i++) {
+		group_sum_t *x = &g[rep[s->r[i].stack]];
+		x->lost_bytes += s->r[i].lost_bytes;
+		x->lost_count += s->r[i].lost_count;
+	}
+	ag_lrec_t *l = malloc((nl ? nl : 1) * sizeof *l);
+	ag_trec_t *t = malloc((nt ? nt : 1) * sizeof *t);
+	ag_rrec_t *r = malloc((s->nr ? s->nr : 1) * sizeof *r);
+	if (!l || !t || !r) {
+		free(l);
+		free(t);
+		free(r);
+		return ENOMEM;
+	}
+	nl = nt = 0;
+	for (size_t i = 0; i < nd; i++) {
+		group_sum_t *x = &g[dirty[i]];
+		if (x->dirty_l)
+			l[nl++] = (ag_lrec_t){ dirty[i], x->live_bytes, x->live_count, x->total_bytes,
+					       x->total_count };
+		if (x->dirty_t)
+			t[nt++] = (ag_trec_t){ dirty[i], x->peak_bytes, x->peak_count };
+		x->dirty_l = x->dirty_t = 0;
+	}
+	for (size_t i = 0; i < s->nr; i++) {
+		uint32_t k = rep[s->r[i].stack];
+		if (!g[k].dirty_r)
+			r[nr++] = (ag_rrec_t){ k, g[k].lost_bytes, g[k].lost_count };
+		g[k].dirty_r = 1;
+	}
+	free(s->l);
+	free(s->t);
+	free(s->r);
+	s->l = l;
+	s->nl = nl;
+	s->t = t;
+	s->nt = nt;
+	s->r = r;
+	s->nr = nr;
+	return 0;
+}
+
+int sites_merge(ag_log_t *log, symbols_t *sym)
+{
+	uint32_t *rep = site_groups(log, sym);
+	size_t n = log->nstacks ? log->nstacks : 1;
+	ag_stackval_t *old = calloc(n, sizeof *old);
+	group_sum_t *g = calloc(n, sizeof *g);
+	uint32_t *dirty = malloc(n * sizeof *dirty);
+	int rc = rep && old && g && dirty ? 0 : ENOMEM;
+	for (size_t k = 0; !rc && k < log->nsnaps; k++) {
+		rc = merge_snap(&log->snaps[k], rep, old, g, dirty);
+	}
+	free(rep);
+	free(old);
+	free(g);
+	free(dirty);
+	return rc;
 }

@@ -28,5 +28,9 @@ char *site_key(symbols_t *sym, const ag_stack_t *st);
  * the index of the first stack of its group (itself when it leads one).  Caller frees;
  * NULL on ENOMEM. */
 uint32_t *site_groups(const ag_log_t *log, symbols_t *sym);
+/* Merge, in the model, the stacks of each group into its first stack (figures summed, per
+ * snapshot), so every report's human view shows one row per site as shown.  JSON output
+ * reads the unmerged model.  0, or ENOMEM (the model may then be half merged: drop it). */
+int sites_merge(ag_log_t *log, symbols_t *sym);
 
 #endif
