@@ -209,20 +209,30 @@ static unsigned wanted(const fold_opts_t *o)
 	return o && o->frames ? o->frames : FOLD_DEFAULT_FRAMES;
 }
 
-size_t fold_frames(symbols_t *sym, const ag_stack_t *st, const fold_opts_t *o, uint32_t *idx,
-		   size_t max)
+size_t fold_pick(const ag_frame_t *const *frames, uint32_t nframes, const fold_opts_t *o,
+		 uint32_t *idx, size_t max)
 {
 	size_t want = wanted(o) < max ? wanted(o) : max, n = 0;
 	if (!(o && o->all)) {
-		for (uint32_t i = 0; i < st->nframes && n < want; i++)
-			if (!fold_is_runtime(symbols_lookup(sym, st->frames[i])))
+		for (uint32_t i = 0; i < nframes && n < want; i++)
+			if (!fold_is_runtime(frames[i]))
 				idx[n++] = i;
 		if (n)
 			return n;
 	}
-	for (uint32_t i = 0; i < st->nframes && n < want; i++)
+	for (uint32_t i = 0; i < nframes && n < want; i++)
 		idx[n++] = i;
 	return n;
+}
+
+size_t fold_frames(symbols_t *sym, const ag_stack_t *st, const fold_opts_t *o, uint32_t *idx,
+		   size_t max)
+{
+	const ag_frame_t *frames[AG_FOLD_MAX_FRAMES];
+	uint32_t n = st->nframes < AG_FOLD_MAX_FRAMES ? st->nframes : AG_FOLD_MAX_FRAMES;
+	for (uint32_t i = 0; i < n; i++)
+		frames[i] = symbols_lookup(sym, st->frames[i]);
+	return fold_pick(frames, n, o, idx, max);
 }
 
 const char *fold_via(symbols_t *sym, const ag_stack_t *st, const fold_opts_t *o)

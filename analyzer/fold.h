@@ -14,6 +14,7 @@
 #include "symbols.h"
 
 #define FOLD_DEFAULT_FRAMES 3
+#define AG_FOLD_MAX_FRAMES 1024     /* frames of a stack looked at */
 
 typedef struct {
 	unsigned frames;   /* frames shown per site; 0 = FOLD_DEFAULT_FRAMES */
@@ -34,6 +35,9 @@ void fold_frame_key(const ag_frame_t *f, char *buf, size_t len);
  * innermost ones as recorded.  Returns how many. */
 size_t fold_frames(symbols_t *sym, const ag_stack_t *st, const fold_opts_t *o, uint32_t *idx,
 		   size_t max);
+/* The same on frames already looked up (NULL = unknown), innermost first. */
+size_t fold_pick(const ag_frame_t *const *frames, uint32_t nframes, const fold_opts_t *o,
+		 uint32_t *idx, size_t max);
 /* The innermost frame folded away before the first one shown, when it names an allocation
  * wrapper worth saying ("operator new", "strdup"); else NULL. */
 const char *fold_via(symbols_t *sym, const ag_stack_t *st, const fold_opts_t *o);
