@@ -3,6 +3,7 @@
  * (before its parameter list or symbol version). */
 #include "fold.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,14 +226,31 @@ size_t fold_pick(const ag_frame_t *const *frames, uint32_t nframes, const fold_o
 	return n;
 }
 
+/* node's own binary holds only runtime (V8, node, libuv, llhttp, OpenSSL): its frames
+ * fold without resolving their names, which is most of the cost of a node stack. */
+static int runtime_module(const char *path)
+{
+	const char *b = base_name(path);
+	return b && (strcmp(b, "node") == 0 || strncmp(b, "libnode.so", 10) == 0);
+}
+
 size_t fold_frames(symbols_t *sym, const ag_stack_t *st, const fold_opts_t *o, uint32_t *idx,
 		   size_t max)
 {
-	const ag_frame_t *frames[AG_FOLD_MAX_FRAMES];
-	uint32_t n = st->nframes < AG_FOLD_MAX_FRAMES ? st->nframes : AG_FOLD_MAX_FRAMES;
-	for (uint32_t i = 0; i < n; i++)
-		frames[i] = symbols_lookup(sym, st->frames[i]);
-	return fold_pick(frames, n, o, idx, max);
+	size_t want = wanted(o) < max ? wanted(o) : max, n = 0;
+	if (!(o && o->all)) {
+		for (uint32_t i = 0; i < st->nframes && n < want; i++) {
+			if (runtime_module(symbols_module_of(sym, st->frames[i])))
+				continue;
+			if (!fold_is_runtime(symbols_lookup(sym, st->frames[i])))
+				idx[n++] = i;
+		}
+		if (n)
+			return n;
+	}
+	for (uint32_t i = 0; i < st->nframes && n < want; i++)
+		idx[n++] = i;
+	return n;
 }
 
 const char *fold_via(symbols_t *sym, const ag_stack_t *st, const fold_opts_t *o)
@@ -265,6 +283,12 @@ char *fold_site_key(symbols_t *sym, const ag_stack_t *st, const fold_opts_t *o)
 	len = (size_t)snprintf(k, cap, "%c", st->kind);
 	for (size_t i = 0; i < n; i++) {
 		char buf[1080];
+		if (runtime_module(symbols_module_of(sym, st->frames[idx[i]]))) {
+			/* shown only when the whole stack is runtime: the address will do */
+			len += (size_t)snprintf(k + len, cap - len, ";node@%" PRIx64,
+						st->frames[idx[i]]);
+			continue;
+		}
 		const ag_frame_t *f = symbols_lookup(sym, st->frames[idx[i]]);
 		if (!f)
 			continue;

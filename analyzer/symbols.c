@@ -381,6 +381,13 @@ static ag_frame_t *resolve(symbols_t *s, uint64_t addr)
 	return f;
 }
 
+const char *symbols_module_of(symbols_t *s, uint64_t addr)
+{
+	size_t mi;
+	const ag_module_t *m = module_of(s, addr, &mi);
+	return m ? m->path : NULL;
+}
+
 const ag_frame_t *symbols_lookup(symbols_t *s, uint64_t addr)
 {
 	size_t mask = s->cache_cap - 1;
