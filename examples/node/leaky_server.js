@@ -31,8 +31,8 @@ async function main() {
   const port = server.address().port;
   for (let i = 0; i < requests; i++)
     await get(port, `/item/${i}`);
-  server.close();
   console.log(`requests=${requests} kept_kib=${seen.length * 64}`);
+  server.close();
 }
 
 main().catch((e) => { console.error(e); process.exitCode = 1; });
