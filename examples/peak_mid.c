@@ -5,7 +5,10 @@
  *             peak, all are freed, then a lower second phase
  *   sawtooth  three rises, the second the highest: only its site counts
  *   threads   four threads hold blocks while the main thread makes the peak (barriers keep
- *             the threads still at that moment), then all free and churn below the peak */
+ *             the threads still at that moment), then all free and churn below the peak
+ *   racing    four threads allocate and free 4 KiB blocks at once with nothing held still:
+ *             prints "bound bytes=N", the most the per-site figures may be off (one block
+ *             per other thread) */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +121,36 @@ static void threads(void)
 	printf("expect thread_churn bytes=0 count=0\n");
 }
 
+NOINLINE static void *race_block(void) { void *p = malloc(4096); memset(p, 11, 4096); return p; }
+
+static void *racer(void *arg)
+{
+	unsigned seed = (unsigned)(size_t)arg;
+	void *held[256] = { 0 };
+	for (int i = 0; i < 20000; i++) {
+		int k = (int)(rand_r(&seed) % 256);
+		if (held[k]) {
+			free(held[k]);
+			held[k] = NULL;
+		} else {
+			held[k] = race_block();
+		}
+	}
+	for (int k = 0; k < 256; k++)
+		free(held[k]);
+	return NULL;
+}
+
+static void racing(void)
+{
+	pthread_t t[NT];
+	for (size_t i = 0; i < NT; i++)
+		pthread_create(&t[i], NULL, racer, (void *)(i + 1));
+	for (int i = 0; i < NT; i++)
+		pthread_join(t[i], NULL);
+	printf("bound bytes=%d\n", NT * 4096);
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "phases";
@@ -127,6 +160,8 @@ int main(int argc, char **argv)
 		sawtooth();
 	else if (strcmp(mode, "threads") == 0)
 		threads();
+	else if (strcmp(mode, "racing") == 0)
+		racing();
 	else
 		return 2;
 	return 0;

@@ -142,6 +142,36 @@ static void check_mode(const char *mode)
 	th_run_free(&r);
 }
 
+/* Threads racing at the peak: the per-site figures add up to the peak within the
+ * documented bound (one block per other thread in flight). */
+Test(integration_peak, racing_threads_within_the_bound)
+{
+	const char *exe = th_build("examples/peak_mid");
+	const char *argv[] = { exe, "racing", NULL };
+	const char *env[] = { logpat, NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+	cr_assert(r.exited && r.code == 0, "%s racing: %s", exe, th_run_desc(&r));
+	long long bound = th_kv(r.out, "bytes");
+	cr_assert_gt(bound, 0, "%s", r.out);
+	char **logs;
+	size_t nl = th_list(dir, "ag.", &logs);
+	cr_assert_eq(nl, 1);
+	th_log_t log;
+	cr_assert_eq(th_log_load(&log, logs[0]), 0);
+	cr_assert_not(log.damaged, "%s", log.damage);
+	uint64_t sum = 0, peak = log.at_peak[0];
+	for (size_t i = 0; i < log.nstacks; i++)
+		sum += log.val[i].peak_bytes;
+	/* below: allocations made before the guard could take stacks (64 KiB at most) */
+	cr_expect(sum <= peak + (uint64_t)bound && sum + 64 * 1024 + (uint64_t)bound >= peak,
+		  "stacks hold %llu bytes at the peak of %llu (bound %lld)",
+		  (unsigned long long)sum, (unsigned long long)peak, bound);
+	th_log_free(&log);
+	th_strv_free(logs, nl);
+	th_run_free(&r);
+}
+
 Test(integration_peak, phases_exact_per_function) { check_mode("phases"); }
 Test(integration_peak, sawtooth_only_the_highest_rise) { check_mode("sawtooth"); }
 Test(integration_peak, threads_held_still_exact) { check_mode("threads"); }
