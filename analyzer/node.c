@@ -126,14 +126,49 @@ static void append_j(const char *logpath, const char *mappath)
 	close(fd);
 }
 
+/* The pid of the log's P line (its second line), without reading the rest; 0 if none. */
+static uint64_t log_pid(const char *logpath)
+{
+	char head[4096];
+	FILE *f = fopen(logpath, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(head, 1, sizeof head - 1, f);
+	fclose(f);
+	head[n] = '\0';
+	const char *p = strstr(head, "\nP ");
+	return p ? strtoull(p + 3, NULL, 10) : 0;
+}
+
 static void keep_one(const char *logpath)
 {
+	uint64_t pid = log_pid(logpath);
+	if (!pid)
+		return;
+	char tmp[64];
+	snprintf(tmp, sizeof tmp, "/tmp/perf-%" PRIu64 ".map", pid);
+	if (access(tmp, F_OK) != 0)
+		return;   /* not node, or no map: the log need not be read */
 	char msg[512];
 	ag_log_t *log;
 	if (log_load(logpath, &log, msg, sizeof msg))
 		return;
-	char tmp[64];
-	snprintf(tmp, sizeof tmp, "/tmp/perf-%" PRIu64 ".map", log->pid);
+	/* node's own command line may ask for the map or V8's log (--prof): then they stay */
+	int asked = 0;
+	for (size_t i = 1; i < log->argc; i++) {
+		const char *a = log->argv[i];
+		asked |= strncmp(a, "--perf", 6) == 0 || strncmp(a, "--prof", 6) == 0 ||
+			 strncmp(a, "--log", 5) == 0;
+	}
+	if (!asked) {
+		char pat[96];
+		glob_t g;
+		snprintf(pat, sizeof pat, "isolate-0x*-%" PRIu64 "-v8.log", pid);
+		if (glob(pat, GLOB_NOSORT, NULL, &g) == 0)
+			for (size_t i = 0; i < g.gl_pathc; i++)
+				unlink(g.gl_pathv[i]);
+		globfree(&g);
+	}
 	FILE *in = fopen(tmp, "r");
 	if (in) {
 		size_t len = strlen(logpath) + 8;
@@ -145,18 +180,12 @@ static void keep_one(const char *logpath)
 		}
 		if (fd >= 0 && copy_used(log, in, fd) == 0) {
 			append_j(logpath, mine);
-			unlink(tmp);
+			if (!asked)
+				unlink(tmp);
 		}
 		fclose(in);
 		free(mine);
 	}
-	char pat[96];
-	glob_t g;
-	snprintf(pat, sizeof pat, "isolate-0x*-%" PRIu64 "-v8.log", log->pid);
-	if (glob(pat, GLOB_NOSORT, NULL, &g) == 0)
-		for (size_t i = 0; i < g.gl_pathc; i++)
-			unlink(g.gl_pathv[i]);
-	globfree(&g);
 	log_free(log);
 }
 
