@@ -175,3 +175,36 @@ Test(integration_peak, racing_threads_within_the_bound)
 Test(integration_peak, phases_exact_per_function) { check_mode("phases"); }
 Test(integration_peak, sawtooth_only_the_highest_rise) { check_mode("sawtooth"); }
 Test(integration_peak, threads_held_still_exact) { check_mode("threads"); }
+
+/* A swapped model file is part of the peak: the K split names it, its site holds it. */
+Test(integration_peak, swapped_bytes_in_the_peak_split)
+{
+	char model[600];
+	snprintf(model, sizeof model, "%s/m.gguf", dir);
+	FILE *f = fopen(model, "w");
+	cr_assert_not_null(f);
+	for (int i = 0; i < 3 * 1024 * 1024; i++)
+		fputc(i * 7 & 0xff, f);
+	fclose(f);
+	const char *argv[] = { th_build("examples/swap_loader"), model, NULL };
+	const char *env[] = { logpat, NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+	cr_assert(r.exited && r.code == 0, "%s\n%s", th_run_desc(&r), r.err);
+	char **logs;
+	size_t nl = th_list(dir, "ag.", &logs);
+	cr_assert_eq(nl, 1);
+	th_log_t log;
+	cr_assert_eq(th_log_load(&log, logs[0]), 0);
+	cr_assert_not(log.damaged, "%s", log.damage);
+	cr_expect_eq(log.at_peak[3], 3u << 20, "K: %llu swapped at the peak",
+		     (unsigned long long)log.at_peak[3]);
+	uint64_t swap_at_peak = 0;
+	for (size_t i = 0; i < log.nstacks; i++)
+		if (log.stacks[i].kind == 's')
+			swap_at_peak += log.val[i].peak_bytes;
+	cr_expect_eq(swap_at_peak, 3u << 20);
+	th_log_free(&log);
+	th_strv_free(logs, nl);
+	th_run_free(&r);
+}
