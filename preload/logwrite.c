@@ -452,6 +452,14 @@ int64_t logwrite_snapshot(int reason, bool leaks)
 	nrec += write_peak(limit);
 	account_totals_t t;
 	account_read(&t);
+	/* a request charged but not yet obtained (its stack being taken, or about to be
+	 * refused) is in the totals but not the peaks: it does not count yet */
+	if (t.heap > t.peak_heap)
+		t.heap = t.peak_heap;
+	if (t.mapped > t.peak_mapped)
+		t.mapped = t.peak_mapped;
+	if (t.tracked > t.peak_tracked)
+		t.tracked = t.peak_tracked;
 	fmt_init(&f, line, sizeof line);
 	fmt_str(&f, "E ");
 	uint64_t fields[] = { seq, t.tracked, t.heap, t.mapped, t.swapped, t.peak_tracked,
