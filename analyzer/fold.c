@@ -123,7 +123,10 @@ int fold_js(const ag_frame_t *f, char *name, size_t nlen, char *script, size_t s
 		/* already split by the symbolizer: name in function, script in path/file */
 		if (listed(runtime_names, f->function))
 			return 0;
-		snprintf(name, nlen, "%s", *f->function ? f->function : "(anonymous)");
+		const char *fn = f->function;
+		if (*fn && strchr("~^*+", *fn))
+			fn++;   /* a tier mark left on the name */
+		snprintf(name, nlen, "%s", *fn ? fn : "(anonymous)");
 		snprintf(script, slen, "%s", f->path ? f->path : f->file ? f->file : "");
 		*line = f->line;
 		return 1;

@@ -127,6 +127,12 @@ Test(fold, node_handler_first_and_tiers_merge)
 			     .path = "/srv/app/server.js", .line = 12, .jit = 1 };
 	fold_frame_key(&split, k, sizeof k);
 	cr_assert_str_eq(k, k0);
+	split.function = "*handleRequest";
+	fold_frame_key(&split, k, sizeof k);
+	cr_assert_str_eq(k, k0, "a tier mark left on a split name");
+	char human[256];
+	fold_frame_human(&split, human, sizeof human);
+	cr_assert_str_eq(human, "handleRequest (server.js:12)");
 }
 
 Test(fold, libffi_and_unknown_node_frames_fold)
