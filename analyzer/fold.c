@@ -187,6 +187,19 @@ void fold_frame_human(const ag_frame_t *f, char *buf, size_t len)
 	char name[512], script[1024];
 	int line;
 	if (!fold_js(f, name, sizeof name, script, sizeof script, &line)) {
+		const char *paren = f->function ? strchr(f->function, '(') : NULL;
+		while (paren && strncmp(paren, "(anonymous namespace)", 21) == 0)
+			paren = strchr(paren + 21, '(');
+		if (paren && paren != f->function && fold_is_runtime(f)) {
+			/* runtime frames are shown only when nothing else is: their C++ parameter
+			 * lists would bury the table */
+			char bare[512];
+			ag_frame_t g = *f;
+			snprintf(bare, sizeof bare, "%.*s", (int)(paren - f->function), f->function);
+			g.function = bare;
+			frame_human(&g, buf, len);
+			return;
+		}
 		frame_human(f, buf, len);
 		return;
 	}

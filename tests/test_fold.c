@@ -149,4 +149,13 @@ Test(fold, libffi_and_unknown_node_frames_fold)
 	/* every frame runtime: the innermost ones are shown rather than nothing */
 	const ag_frame_t rt[] = { fn("malloc", "/lib/libc.so.6"), fn("uv_run", "/usr/bin/node") };
 	cr_assert_str_eq(shown(rt, 2, (fold_opts_t){ 0 }), "malloc (libc.so.6+0x0) / uv_run (node+0x0)");
+	/* shown runtime frames drop their C++ parameter lists */
+	const ag_frame_t v8[] = {
+		fn("v8::base::OS::SetPermissions(void*, unsigned long, v8::base::OS::MemoryPermission)",
+		   "/usr/bin/node"),
+		fn("v8::internal::(anonymous namespace)::Grow(int)", "/usr/bin/node"),
+	};
+	cr_assert_str_eq(shown(v8, 2, (fold_opts_t){ 0 }),
+			 "v8::base::OS::SetPermissions (node+0x0) / "
+			 "v8::internal::(anonymous namespace)::Grow (node+0x0)");
 }
