@@ -4,8 +4,10 @@
  * export_*.c and plot.c. */
 #include "cli.h"
 #include "exports.h"
+#include "logfmt.h"
 #include "options.h"
 #include "reports.h"
+#include "sites.h"
 #include "table.h"
 
 #include <errno.h>
@@ -24,6 +26,7 @@ typedef struct {
 	size_t npos, minpos, maxpos;
 	int fail_on_ok, have_fail_on;
 	uint64_t fail_on;
+	fold_opts_t fold;
 } args_t;
 
 static int usage_error(const char *name, const char *what, const char *arg)
@@ -54,6 +57,23 @@ static int parse(args_t *a, int argc, char **argv)
 		}
 		if (strcmp(s, "--no-color") == 0) {
 			a->o.color = 0;
+			continue;
+		}
+		if (strcmp(s, "--all-frames") == 0) {
+			a->fold.all = 1;
+			continue;
+		}
+		if (strncmp(s, "--frames", 8) == 0 && (s[8] == '\0' || s[8] == '=')) {
+			uint64_t n;
+			val = s[8] == '=' ? s + 9 : i + 1 < argc ? argv[++i] : NULL;
+			if (!val)
+				return usage_error(a->name, "--frames needs a number", NULL);
+			if (opt_parse_u64(val, &n) || n == 0 || n > AG_LOG_MAX_FRAMES) {
+				fprintf(stderr, "allocguard: --frames='%s': expected a whole number from "
+					"1 to %d\n", val, AG_LOG_MAX_FRAMES);
+				return 2;
+			}
+			a->fold.frames = (unsigned)n;
 			continue;
 		}
 		if (strcmp(s, "--") == 0) {
@@ -104,6 +124,7 @@ static int parse(args_t *a, int argc, char **argv)
 		return usage_error(a->name, a->minpos == 2 ? "needs two logs" : "needs a log", NULL);
 	if (a->o.color < 0)
 		a->o.color = a->o.json ? 0 : table_color_for(stdout);
+	sites_set_fold(&a->fold);
 	return 0;
 }
 
@@ -116,6 +137,18 @@ static int load(const char *path, ag_log_t **log)
 	}
 	log_warn_damage(*log, stderr);
 	return 0;
+}
+
+/* Human views show one row per site as folded: merge the model's stacks accordingly.  JSON
+ * keeps every stack with every frame. */
+static symbols_t *open_symbols(const args_t *a, ag_log_t *log)
+{
+	symbols_t *sym = symbols_open(log, stderr);
+	if (sym && !a->o.json && sites_merge(log, sym)) {
+		symbols_close(sym);
+		return NULL;
+	}
+	return sym;
 }
 
 typedef int (*single_fn)(const ag_log_t *, symbols_t *, const report_opts_t *, FILE *);
@@ -150,7 +183,7 @@ static int single(const char *name, int argc, char **argv, single_fn fn)
 			status = 2;
 			continue;
 		}
-		symbols_t *sym = symbols_open(log, stderr);
+		symbols_t *sym = open_symbols(&a, log);
 		between(&a, i);
 		rc = sym ? fn(log, sym, &a.o, stdout) : ENOMEM;
 		symbols_close(sym);
@@ -188,7 +221,7 @@ int cmd_leaks(int argc, char **argv)
 			status = 2;
 			continue;
 		}
-		symbols_t *sym = symbols_open(log, stderr);
+		symbols_t *sym = open_symbols(&a, log);
 		uint64_t lost = 0;
 		between(&a, i);
 		rc = sym ? leaks_print(log, sym, &a.o, stdout, &lost) : ENOMEM;
@@ -249,7 +282,7 @@ int cmd_diff(int argc, char **argv)
 	if (!rc)
 		rc = pick(lb, sb, &kb);
 	if (!rc) {
-		symbols_t *ya = symbols_open(la, stderr), *yb = symbols_open(lb, stderr);
+		symbols_t *ya = open_symbols(&a, la), *yb = open_symbols(&a, lb);
 		int e = ya && yb ? diff_print(la, ka, ya, lb, kb, yb, &a.o, stdout) : ENOMEM;
 		symbols_close(ya);
 		symbols_close(yb);

@@ -167,20 +167,26 @@ static void put_events(json_t *j, const ag_log_t *log)
 	json_arr_end(j);
 }
 
+/* Each site with its frames, and "group": the index of the first site of the ones that
+ * fold to the same shown frames (the reports' merged sites add up their groups). */
 static void put_sites(json_t *j, const ag_log_t *log, symbols_t *sym)
 {
+	uint32_t *group = site_groups(log, sym);
 	json_key(j, "sites");
 	json_arr(j);
 	for (size_t i = 0; i < log->nstacks; i++) {
 		json_obj(j);
 		json_key(j, "stack");
 		json_u64(j, log->stacks[i].id);
+		json_key(j, "group");
+		json_u64(j, group ? group[i] : i);
 		json_key(j, "kind");
 		json_str(j, site_kind_name(log->stacks[i].kind));
 		put_frames(j, sym, &log->stacks[i]);
 		json_obj_end(j);
 	}
 	json_arr_end(j);
+	free(group);
 }
 
 static void u64_field(json_t *j, const char *k, uint64_t v)
@@ -227,6 +233,29 @@ static void put_snapshots(json_t *j, const ag_log_t *log)
 			u64_field(j, "site", s->r[k].stack);
 			u64_field(j, "bytes", s->r[k].lost_bytes);
 			u64_field(j, "count", s->r[k].lost_count);
+			json_obj_end(j);
+		}
+		json_arr_end(j);
+		/* the peak so far split by kind (K), and what each site had then (T, delta
+		 * encoded like "changes") */
+		json_key(j, "peak");
+		if (s->have_peak) {
+			json_obj(j);
+			u64_field(j, "tracked", s->at_peak_tracked);
+			u64_field(j, "heap", s->at_peak_heap);
+			u64_field(j, "mapped", s->at_peak_mapped);
+			u64_field(j, "swapped", s->at_peak_swapped);
+			json_obj_end(j);
+		} else {
+			json_null(j);
+		}
+		json_key(j, "at_peak");
+		json_arr(j);
+		for (size_t k = 0; k < s->nt; k++) {
+			json_obj(j);
+			u64_field(j, "site", s->t[k].stack);
+			u64_field(j, "bytes", s->t[k].bytes);
+			u64_field(j, "count", s->t[k].count);
 			json_obj_end(j);
 		}
 		json_arr_end(j);

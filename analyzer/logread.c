@@ -29,7 +29,7 @@ typedef struct {
 	/* the snapshot being read, not yet counted */
 	int open;
 	ag_snap_t cur;
-	size_t cur_cap_l, cur_cap_r;
+	size_t cur_cap_l, cur_cap_r, cur_cap_t;
 	size_t cur_line;
 	size_t cap_argv, cap_opts, cap_jit;
 } reader_t;
@@ -479,7 +479,7 @@ static int rec_begin(reader_t *r, const fields_t *fl)
 	if (log->nsnaps && v[1] < log->snaps[log->nsnaps - 1].t_ns)
 		return damage(r, "snapshot %llu goes back in time", (unsigned long long)v[0]);
 	memset(&r->cur, 0, sizeof r->cur);
-	r->cur_cap_l = r->cur_cap_r = 0;
+	r->cur_cap_l = r->cur_cap_r = r->cur_cap_t = 0;
 	r->cur.seq = v[0];
 	r->cur.t_ns = v[1];
 	memcpy(r->cur.reason, fl->f[3], fl->n[3]);
@@ -582,6 +582,37 @@ static void agree(reader_t *r, ag_snap_t *s)
 	}
 }
 
+static int rec_peak(reader_t *r, const fields_t *fl)
+{
+	uint64_t v[4];
+	int rc;
+	if ((rc = want_fields(r, fl, 5, "K")) || (rc = nums(r, fl, 1, 4, v, "K")))
+		return rc;
+	if (!r->open)
+		return damage(r, "K line outside a snapshot");
+	if (r->cur.have_peak)
+		return damage(r, "snapshot %llu has two K lines", (unsigned long long)r->cur.seq);
+	r->cur.have_peak = 1;
+	r->cur.at_peak_tracked = v[0];
+	r->cur.at_peak_heap = v[1];
+	r->cur.at_peak_mapped = v[2];
+	r->cur.at_peak_swapped = v[3];
+	return 0;
+}
+
+static int rec_at_peak(reader_t *r, const fields_t *fl)
+{
+	ag_trec_t t;
+	uint64_t v[2];
+	int rc;
+	if ((rc = want_fields(r, fl, 4, "T")) || (rc = stack_ref(r, fl, &t.stack, "T")) ||
+	    (rc = nums(r, fl, 2, 2, v, "T")))
+		return rc;
+	t.bytes = v[0];
+	t.count = v[1];
+	return PUSH(r->cur.t, r->cur.nt, r->cur_cap_t, t);
+}
+
 static int rec_end(reader_t *r, const fields_t *fl, size_t *cap)
 {
 	uint64_t v[9];
@@ -593,10 +624,10 @@ static int rec_end(reader_t *r, const fields_t *fl, size_t *cap)
 	if (v[0] != r->cur.seq)
 		return damage(r, "E line ends snapshot %llu but snapshot %llu is open",
 			      (unsigned long long)v[0], (unsigned long long)r->cur.seq);
-	if (v[8] != r->cur.nl + r->cur.nr)
+	if (v[8] != r->cur.nl + r->cur.nr + r->cur.nt)
 		return damage(r, "snapshot %llu: E line counts %llu records, %zu were read",
 			      (unsigned long long)v[0], (unsigned long long)v[8],
-			      r->cur.nl + r->cur.nr);
+			      r->cur.nl + r->cur.nr + r->cur.nt);
 	ag_snap_t *s = &r->cur;
 	s->tracked = v[1];
 	s->heap = v[2];
@@ -654,6 +685,7 @@ static void free_cur(reader_t *r)
 {
 	free(r->cur.l);
 	free(r->cur.r);
+	free(r->cur.t);
 	memset(&r->cur, 0, sizeof r->cur);
 }
 
@@ -751,6 +783,8 @@ int log_parse(const char *name, const char *buf, size_t len, ag_log_t **out, cha
 		case 'B': rc = rec_begin(&r, fl); break;
 		case 'L': rc = rec_live(&r, fl); break;
 		case 'R': rc = rec_lost(&r, fl); break;
+		case 'K': rc = rec_peak(&r, fl); break;
+		case 'T': rc = rec_at_peak(&r, fl); break;
 		case 'E': rc = rec_end(&r, fl, &cap_snap); break;
 		default:
 			rc = damage(&r, "unknown record type '%c'",
@@ -891,6 +925,7 @@ void log_free(ag_log_t *log)
 	for (size_t i = 0; i < log->nsnaps; i++) {
 		free(log->snaps[i].l);
 		free(log->snaps[i].r);
+		free(log->snaps[i].t);
 	}
 	free(log->snaps);
 	free(log->idx_keys);

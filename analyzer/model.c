@@ -64,6 +64,11 @@ void log_apply(const ag_log_t *log, size_t k, ag_stackval_t *state)
 		v->total_bytes = s->l[i].total_bytes;
 		v->total_count = s->l[i].total_count;
 	}
+	for (size_t i = 0; i < s->nt; i++) {
+		ag_stackval_t *v = &state[s->t[i].stack];
+		v->peak_bytes = s->t[i].bytes;
+		v->peak_count = s->t[i].count;
+	}
 	/* lost figures describe one exit snapshot only */
 	for (size_t i = 0; i < log->nstacks; i++)
 		state[i].lost_bytes = state[i].lost_count = 0;

@@ -48,13 +48,24 @@ typedef struct {
 	uint64_t lost_bytes, lost_count;
 } ag_rrec_t;
 
+/* A T line: what a stack had live at the peak (see the K line). */
+typedef struct {
+	uint32_t stack;
+	uint64_t bytes, count;
+} ag_trec_t;
+
 typedef struct {
 	uint64_t seq, t_ns;
 	char reason[16];
 	uint64_t tracked, heap, mapped, swapped, peak_tracked, peak_heap, peak_mapped;
-	size_t nl, nr;
+	/* The K line: the peak and its split by kind at that moment; have_peak = 0 in logs
+	 * written before K/T lines existed. */
+	int have_peak;
+	uint64_t at_peak_tracked, at_peak_heap, at_peak_mapped, at_peak_swapped;
+	size_t nl, nr, nt;
 	ag_lrec_t *l;
 	ag_rrec_t *r;
+	ag_trec_t *t;
 } ag_snap_t;
 
 typedef struct {
@@ -101,6 +112,7 @@ typedef struct {
 typedef struct {
 	uint64_t live_bytes, live_count, total_bytes, total_count;
 	uint64_t lost_bytes, lost_count;     /* only for exit snapshots (R lines) */
+	uint64_t peak_bytes, peak_count;     /* live at the peak (T lines) */
 } ag_stackval_t;
 
 /* Parse a log held in memory.  Returns 0 with *out filled (possibly with damage noted in

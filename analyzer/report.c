@@ -1,5 +1,6 @@
-/* report.c: `allocguard report`: the process summary: who ran, peak by kind, final, the
- * cap and its events with times, swapped model files, and the sites live at the end. */
+/* report.c: `allocguard report`: the process summary: who ran, peak by kind and what was
+ * live at it by site, final, the cap and its events with times, swapped model files, and
+ * the sites live at the end.  Sites are merged as sites.c groups them (the frames shown). */
 #include "reports.h"
 #include "sites.h"
 #include "table.h"
@@ -35,13 +36,9 @@ char *report_command(const ag_log_t *log)
 	return s;
 }
 
-typedef struct {
-	uint64_t bytes, heap, mapped;
-} peak_t;
-
-static peak_t peak_of(const ag_log_t *log)
+report_peak_t report_peak(const ag_log_t *log)
 {
-	peak_t p = { 0 };
+	report_peak_t p = { 0 };
 	for (size_t i = 0; i < log->nsnaps; i++) {
 		const ag_snap_t *s = &log->snaps[i];
 		if (s->peak_tracked > p.bytes)
@@ -50,41 +47,132 @@ static peak_t peak_of(const ag_log_t *log)
 			p.heap = s->peak_heap;
 		if (s->peak_mapped > p.mapped)
 			p.mapped = s->peak_mapped;
+		if (s->swapped > p.swapped)
+			p.swapped = s->swapped;
+	}
+	/* the K line splits the peak itself; without one, each kind's own highest */
+	const ag_snap_t *last = log->nsnaps ? &log->snaps[log->nsnaps - 1] : NULL;
+	if (last && last->have_peak && last->at_peak_tracked == p.bytes) {
+		p.split = 1;
+		p.heap = last->at_peak_heap;
+		p.mapped = last->at_peak_mapped;
+		p.swapped = last->at_peak_swapped;
 	}
 	return p;
 }
 
-typedef struct {
-	uint32_t stack;
-	uint64_t bytes, count;
-} live_t;
-
 static int live_cmp(const void *a, const void *b)
 {
-	const live_t *x = a, *y = b;
+	const report_site_t *x = a, *y = b;
 	if (x->bytes != y->bytes)
 		return x->bytes > y->bytes ? -1 : 1;
 	return x->stack < y->stack ? -1 : x->stack > y->stack;
 }
 
+int report_sites(const ag_log_t *log, symbols_t *sym, const ag_stackval_t *st, int at_peak,
+		 report_site_t **out, size_t *n)
+{
+	uint32_t *rep = site_groups(log, sym);
+	report_site_t *s = calloc(log->nstacks + 1, sizeof *s);
+	size_t *slot = malloc((log->nstacks + 1) * sizeof *slot);
+	if (!rep || !s || !slot) {
+		free(rep);
+		free(s);
+		free(slot);
+		return ENOMEM;
+	}
+	size_t ns = 0;
+	for (size_t i = 0; i < log->nstacks; i++) {
+		uint64_t b = at_peak ? st[i].peak_bytes : st[i].live_bytes;
+		uint64_t c = at_peak ? st[i].peak_count : st[i].live_count;
+		slot[i] = (size_t)-1;
+		if (!b && !c)
+			continue;
+		size_t g = slot[rep[i]];
+		if (g == (size_t)-1) {
+			g = slot[rep[i]] = ns++;
+			s[g].stack = (uint32_t)i;
+			s[g].top = b;
+		} else if (b > s[g].top) {
+			s[g].stack = (uint32_t)i;   /* the largest stack shows the group's frames */
+			s[g].top = b;
+		}
+		s[g].bytes += b;
+		s[g].count += c;
+		s[g].stacks++;
+	}
+	qsort(s, ns, sizeof *s, live_cmp);
+	free(rep);
+	free(slot);
+	*out = s;
+	*n = ns;
+	return 0;
+}
+
+static void json_sites(json_t *j, const ag_log_t *log, symbols_t *sym, const report_site_t *s,
+		       size_t n, size_t top)
+{
+	json_arr(j);
+	for (size_t i = 0; i < n && (!top || i < top); i++) {
+		json_obj(j);
+		json_key(j, "bytes");
+		json_u64(j, s[i].bytes);
+		json_key(j, "count");
+		json_u64(j, s[i].count);
+		json_key(j, "kind");
+		json_str(j, site_kind_name(log->stacks[s[i].stack].kind));
+		json_key(j, "stacks");
+		json_u64(j, s[i].stacks);
+		site_json_frames(j, sym, &log->stacks[s[i].stack]);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+static void human_sites(FILE *out, const report_opts_t *o, const ag_log_t *log, symbols_t *sym,
+			const report_site_t *s, size_t n, size_t top, const char *title)
+{
+	fprintf(out, "\n%s, by site:\n", title);
+	static const char *const head[] = { "BYTES", "BLOCKS", "SITE" };
+	static const col_align_t al[] = { COL_RIGHT, COL_RIGHT, COL_LEFT };
+	table_t t;
+	table_init(&t, 3, head, al);
+	for (size_t i = 0; i < n && i < top; i++) {
+		const ag_stack_t *st = &log->stacks[s[i].stack];
+		char bytes[40], count[24], label[600], full[640];
+		size_str(s[i].bytes, bytes, sizeof bytes);
+		snprintf(count, sizeof count, "%" PRIu64, s[i].count);
+		site_label(sym, st, label, sizeof label);
+		if (st->kind != 'h')
+			snprintf(full, sizeof full, "[%s] %s", site_kind_name(st->kind), label);
+		else
+			snprintf(full, sizeof full, "%s", label);
+		const char *cells[] = { bytes, count, full };
+		table_add(&t, cells, NULL);
+		site_more(&t, sym, st);
+	}
+	table_print(&t, out, o->color);
+	table_free(&t);
+	if (n > top)
+		fprintf(out, "... and %zu more sites (--top N shows more)\n", n - top);
+}
+
 int report_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FILE *out)
 {
 	const ag_snap_t *last = &log->snaps[log->nsnaps - 1];
-	peak_t pk = peak_of(log);
+	report_peak_t pk = report_peak(log);
 	char *cmd = report_command(log);
 	ag_stackval_t *st = log_state_at(log, log->nsnaps - 1);
-	live_t *live = calloc(log->nstacks + 1, sizeof *live);
-	if (!cmd || !st || !live) {
+	report_site_t *live = NULL, *peak = NULL;
+	size_t nl = 0, np = 0;
+	if (!cmd || !st || report_sites(log, sym, st, 0, &live, &nl) ||
+	    report_sites(log, sym, st, 1, &peak, &np)) {
 		free(cmd);
 		free(st);
 		free(live);
+		free(peak);
 		return ENOMEM;
 	}
-	size_t nl = 0;
-	for (size_t i = 0; i < log->nstacks; i++)
-		if (st[i].live_bytes || st[i].live_count)
-			live[nl++] = (live_t){ (uint32_t)i, st[i].live_bytes, st[i].live_count };
-	qsort(live, nl, sizeof *live, live_cmp);
 	uint64_t cap = log_option_u64(log, "cap", 0);
 	uint64_t warn = log_option_u64(log, "warn", 80), crit = log_option_u64(log, "critical", 90);
 	const char *on_cap = log_option(log, "on_cap");
@@ -114,7 +202,11 @@ int report_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FI
 		json_u64(&j, pk.heap);
 		json_key(&j, "mapped_bytes");
 		json_u64(&j, pk.mapped);
+		json_key(&j, "swapped_bytes");
+		json_u64(&j, pk.swapped);
 		json_obj_end(&j);
+		json_key(&j, "peak_sites");
+		json_sites(&j, log, sym, peak, np, top);
 		json_key(&j, "final");
 		json_obj(&j);
 		json_key(&j, "bytes");
@@ -170,19 +262,7 @@ int report_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FI
 		json_key(&j, "estimated");
 		json_bool(&j, log_sampled(log));
 		json_key(&j, "sites");
-		json_arr(&j);
-		for (size_t i = 0; i < nl && (!top || i < top); i++) {
-			json_obj(&j);
-			json_key(&j, "bytes");
-			json_u64(&j, live[i].bytes);
-			json_key(&j, "count");
-			json_u64(&j, live[i].count);
-			json_key(&j, "kind");
-			json_str(&j, site_kind_name(log->stacks[live[i].stack].kind));
-			site_json_frames(&j, sym, &log->stacks[live[i].stack]);
-			json_obj_end(&j);
-		}
-		json_arr_end(&j);
+		json_sites(&j, log, sym, live, nl, top);
 		json_obj_end(&j);
 		json_done(&j);
 	} else {
@@ -195,7 +275,9 @@ int report_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FI
 		size_str(pk.bytes, a, sizeof a);
 		size_str(pk.heap, b, sizeof b);
 		size_str(pk.mapped, c, sizeof c);
-		fprintf(out, "  peak       %s tracked (heap %s, mapped %s)\n", a, b, c);
+		size_str(pk.swapped, d, sizeof d);
+		fprintf(out, "  peak       %s tracked (heap %s, mapped %s, swapped %s%s)\n", a, b, c, d,
+			pk.split ? "" : "; each kind's own highest");
 		size_str(last->tracked, a, sizeof a);
 		size_str(last->heap, b, sizeof b);
 		size_str(last->mapped, c, sizeof c);
@@ -225,34 +307,16 @@ int report_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FI
 		if (log_sampled(log))
 			fprintf(out, "note: sampled every %s bytes on average: per-site figures are "
 				"estimates (totals are exact)\n", log_option(log, "sample"));
-		if (nl) {
-			fprintf(out, "\nlive at the last snapshot, by site:\n");
-			static const char *const head[] = { "BYTES", "BLOCKS", "SITE" };
-			static const col_align_t al[] = { COL_RIGHT, COL_RIGHT, COL_LEFT };
-			table_t t;
-			table_init(&t, 3, head, al);
-			for (size_t i = 0; i < nl && i < top; i++) {
-				const ag_stack_t *s = &log->stacks[live[i].stack];
-				char bytes[40], count[24], label[600], full[640];
-				size_str(live[i].bytes, bytes, sizeof bytes);
-				snprintf(count, sizeof count, "%" PRIu64, live[i].count);
-				site_label(sym, s, label, sizeof label);
-				if (s->kind != 'h')
-					snprintf(full, sizeof full, "[%s] %s", site_kind_name(s->kind), label);
-				else
-					snprintf(full, sizeof full, "%s", label);
-				const char *cells[] = { bytes, count, full };
-				table_add(&t, cells, NULL);
-				site_more(&t, sym, s);
-			}
-			table_print(&t, out, o->color);
-			table_free(&t);
-			if (nl > top)
-				fprintf(out, "... and %zu more sites (--top N shows more)\n", nl - top);
-		}
+		if (np)
+			human_sites(out, o, log, sym, peak, np, top, "live at the peak");
+		else if (!last->have_peak)
+			fprintf(out, "\n(this log predates per-site figures at the peak)\n");
+		if (nl)
+			human_sites(out, o, log, sym, live, nl, top, "live at the last snapshot");
 	}
 	free(cmd);
 	free(st);
 	free(live);
+	free(peak);
 	return 0;
 }

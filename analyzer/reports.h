@@ -77,6 +77,23 @@ int diff_print(const ag_log_t *a, size_t snap_a, symbols_t *sa, const ag_log_t *
 	       size_t snap_b, symbols_t *sb, const report_opts_t *o, FILE *out);
 
 /* ---- report.c ---- */
+typedef struct {
+	uint64_t bytes, heap, mapped, swapped;
+	int split;                   /* heap/mapped/swapped split the peak (K line); else each
+					kind's own highest */
+} report_peak_t;
+
+typedef struct {
+	uint32_t stack;              /* the group's largest stack: its frames are shown */
+	uint64_t bytes, count, top;  /* top: that stack's bytes */
+	uint64_t stacks;             /* stacks merged (they fold to the same frames) */
+} report_site_t;
+
+report_peak_t report_peak(const ag_log_t *log);
+/* Sites live at the snapshot of state st (at_peak: at the peak), merged as sites.c groups
+ * stacks, largest first.  *out is the caller's to free. */
+int report_sites(const ag_log_t *log, symbols_t *sym, const ag_stackval_t *st, int at_peak,
+		 report_site_t **out, size_t *n);
 int report_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FILE *out);
 /* The argv joined with spaces (the exe when there is none); caller frees. */
 char *report_command(const ag_log_t *log);

@@ -3,6 +3,7 @@
  * with signals forwarded, passes its exit status through and summarizes the logs the run
  * wrote.  What the preload does with the settings is its own business. */
 #include "cli.h"
+#include "node.h"
 #include "options.h"
 #include "reports.h"
 #include "runlogs.h"
@@ -209,6 +210,7 @@ int cmd_run(int argc, char **argv)
 			 (long long)now.tv_sec, now.tv_nsec);
 		setenv("ALLOCGUARD_TAG", c.tag, 1);
 	}
+	int node_maps = node_prepare();
 
 	runlogs_t *rl = runlogs_before(pattern);
 	if (!rl)
@@ -270,6 +272,7 @@ int cmd_run(int argc, char **argv)
 		if (sink && sink != stderr)
 			fclose(sink);
 	}
+	node_side_files(tree.logs, tree.n, node_maps);
 	if (have_fail_on && code == 0 && lost > fail_on) {
 		char a[40], b[40];
 		size_str(lost, a, sizeof a);

@@ -1,6 +1,7 @@
 /* sites.c: frames and keys of call sites, shared by the reports (see sites.h). */
 #include "sites.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,72 +54,74 @@ void site_json_frames(json_t *j, symbols_t *sym, const ag_stack_t *st)
 	json_arr_end(j);
 }
 
-/* Allocation wrappers (operator new, strdup...): a human wants their caller as the site. */
-static int is_wrapper(const ag_frame_t *f)
+static fold_opts_t fold_now;
+
+void sites_set_fold(const fold_opts_t *o)
 {
-	static const char *const names[] = { "operator new", "operator new[]", "__strdup",
-					     "strdup", "__strndup", "strndup", "_Znwm", "_Znam",
-					     NULL };
-	if (!f || !f->function)
-		return 0;
-	for (int i = 0; names[i]; i++) {
-		size_t n = strlen(names[i]);
-		if (strncmp(f->function, names[i], n) == 0 &&
-		    (f->function[n] == '\0' || f->function[n] == '(' || names[i][0] == '_'))
-			return 1;
-	}
-	return 0;
+	fold_now = *o;
 }
 
-/* The first frames of st with inlined calls expanded: what the human views show. */
-#define SITE_SHOWN (SITE_HUMAN_FRAMES + 4)
-static uint32_t shown_frames(symbols_t *sym, const ag_stack_t *st, const ag_frame_t **out)
+const fold_opts_t *sites_fold(void)
 {
-	uint32_t n = 0;
-	frame_iter_t it = { 0 };
-	for (const ag_frame_t *f; n < SITE_SHOWN && (f = symbols_next(sym, st, &it));)
-		out[n++] = f;
-	return n;
+	return &fold_now;
 }
 
-/* Index of the frame a human sees as the site: past leading wrappers, when a caller is
- * there to show. */
-static uint32_t site_frame(const ag_frame_t **f, uint32_t n)
+/* A stack as the human views show it: its frames with inlined calls expanded, and which of
+ * them folding leaves. */
+#define SHOWN_MAX 256
+typedef struct {
+	fold_frame_t fr[AG_FOLD_MAX_FRAMES];
+	uint32_t idx[SHOWN_MAX];
+	size_t nfr, n;
+} shown_t;
+
+static shown_t *shown_of(symbols_t *sym, const ag_stack_t *st, shown_t *s)
 {
-	uint32_t i = 0;
-	while (i + 1 < n && i < 3 && is_wrapper(f[i]))
-		i++;
-	return i;
+	s->nfr = fold_expand(sym, st, s->fr, AG_FOLD_MAX_FRAMES);
+	s->n = fold_shown(s->fr, s->nfr, &fold_now, s->idx, SHOWN_MAX);
+	return s;
+}
+
+static const fold_frame_t *shown_at(const shown_t *s, size_t j)
+{
+	return j < s->n ? &s->fr[s->idx[j]] : NULL;
+}
+
+/* " via strdup" after a label, when folding hid the wrapper the program called. */
+static void add_via(const shown_t *s, char *buf, size_t len)
+{
+	const char *via = fold_via(s->fr, s->nfr, &fold_now);
+	size_t n = strlen(buf);
+	if (via && n < len)
+		snprintf(buf + n, len - n, " via %.*s", (int)strcspn(via, "("), via);
 }
 
 void site_label(symbols_t *sym, const ag_stack_t *st, char *buf, size_t len)
 {
-	const ag_frame_t *fr[SITE_SHOWN];
-	uint32_t n = shown_frames(sym, st, fr);
-	if (!n) {
+	shown_t *s = malloc(sizeof *s);
+	if (!s || !shown_of(sym, st, s)->n) {
 		snprintf(buf, len, "(no frames)");
+		free(s);
 		return;
 	}
-	uint32_t k = site_frame(fr, n);
-	frame_human(fr[k], buf, len);
-	if (k) {
-		size_t l = strlen(buf);
-		if (fr[0]->function && l < len)
-			snprintf(buf + l, len - l, " via %s", fr[0]->function);
-	}
+	fold_shown_human(shown_at(s, 0), buf, len);
+	add_via(s, buf, len);
+	free(s);
 }
 
 void site_more(table_t *t, symbols_t *sym, const ag_stack_t *st)
 {
 	char buf[600], line[620];
-	const ag_frame_t *fr[SITE_SHOWN];
-	uint32_t n = shown_frames(sym, st, fr);
-	uint32_t k = site_frame(fr, n);
-	for (uint32_t i = k + 1; i < n && i < k + SITE_HUMAN_FRAMES; i++) {
-		frame_human(fr[i], buf, sizeof buf);
+	shown_t *s = malloc(sizeof *s);
+	if (!s)
+		return;
+	shown_of(sym, st, s);
+	for (size_t j = 1; j < s->n; j++) {
+		fold_shown_human(shown_at(s, j), buf, sizeof buf);
 		snprintf(line, sizeof line, "from %s", buf);
 		table_more(t, line);
 	}
+	free(s);
 }
 
 char *site_key(symbols_t *sym, const ag_stack_t *st)
@@ -202,21 +205,20 @@ static void frame_where(const ag_frame_t *f, char *buf, size_t len)
 
 #define GROUP_MAX_WHERE 8
 
-/* Frame i (inlined calls expanded) of the group's representative f, as a human reads it,
- * naming every place the group's stacks are at in that frame: "fill (pool.c:12, 15)",
+/* Shown frame j of the group's representative (x), as a human reads it, naming every place
+ * the group's stacks are at in their shown frame j: "fill (pool.c:12, 15)",
  * "fill (pool.c:12, util.h:40)". */
-static void group_frame(symbols_t *sym, const ag_frame_t *f, const ag_stack_t *const *all,
-			size_t n, uint32_t i, char *buf, size_t len)
+static void group_frame(symbols_t *sym, const fold_frame_t *x, const ag_stack_t *const *all,
+			size_t n, size_t j, shown_t *tmp, char *buf, size_t len)
 {
 	char where[GROUP_MAX_WHERE][300];
 	size_t nw = 0, more = 0;
-	for (size_t s = 0; s < n; s++) {
-		const ag_frame_t *fr[SITE_SHOWN];
-		if (shown_frames(sym, all[s], fr) <= i)
+	for (size_t s = 0; s < n && x->f; s++) {
+		const fold_frame_t *g = shown_at(shown_of(sym, all[s], tmp), j);
+		if (!g || !g->f)
 			continue;
-		const ag_frame_t *g = fr[i];
 		char w[300];
-		frame_where(g, w, sizeof w);
+		frame_where(g->f, w, sizeof w);
 		size_t k = 0;
 		while (k < nw && strcmp(where[k], w) != 0)
 			k++;
@@ -227,11 +229,11 @@ static void group_frame(symbols_t *sym, const ag_frame_t *f, const ag_stack_t *c
 		else
 			more++;
 	}
-	if (nw <= 1 || !f->function) {
-		frame_human(f, buf, len);
+	if (nw <= 1 || !x->f->function) {
+		fold_shown_human(x, buf, len);
 		return;
 	}
-	size_t o = (size_t)snprintf(buf, len, "%s (", f->function);
+	size_t o = (size_t)snprintf(buf, len, "%s (", x->f->function);
 	for (size_t k = 0; k < nw && o < len; k++) {
 		/* the same file again: its line alone */
 		const char *w = where[k], *colon = strrchr(w, ':');
@@ -252,31 +254,178 @@ static void group_frame(symbols_t *sym, const ag_frame_t *f, const ag_stack_t *c
 void site_group_label(symbols_t *sym, const ag_stack_t *rep, const ag_stack_t *const *all,
 		      size_t n, char *buf, size_t len)
 {
-	const ag_frame_t *fr[SITE_SHOWN];
-	uint32_t nf = shown_frames(sym, rep, fr);
-	if (!nf) {
+	shown_t *s = malloc(2 * sizeof *s);
+	if (!s || !shown_of(sym, rep, s)->n) {
 		snprintf(buf, len, "(no frames)");
+		free(s);
 		return;
 	}
-	uint32_t k = site_frame(fr, nf);
-	group_frame(sym, fr[k], all, n, k, buf, len);
-	if (k) {
-		size_t m = strlen(buf);
-		if (fr[0]->function && m < len)
-			snprintf(buf + m, len - m, " via %s", fr[0]->function);
-	}
+	group_frame(sym, shown_at(s, 0), all, n, 0, s + 1, buf, len);
+	add_via(s, buf, len);
+	free(s);
 }
 
 void site_group_more(table_t *t, symbols_t *sym, const ag_stack_t *rep,
 		     const ag_stack_t *const *all, size_t n)
 {
 	char buf[600], line[620];
-	const ag_frame_t *fr[SITE_SHOWN];
-	uint32_t nf = shown_frames(sym, rep, fr);
-	uint32_t k = site_frame(fr, nf);
-	for (uint32_t i = k + 1; i < nf && i < k + SITE_HUMAN_FRAMES; i++) {
-		group_frame(sym, fr[i], all, n, i, buf, sizeof buf);
+	shown_t *s = malloc(2 * sizeof *s);
+	if (!s)
+		return;
+	shown_of(sym, rep, s);
+	for (size_t j = 1; j < s->n; j++) {
+		group_frame(sym, shown_at(s, j), all, n, j, s + 1, buf, sizeof buf);
 		snprintf(line, sizeof line, "from %s", buf);
 		table_more(t, line);
 	}
+	free(s);
+}
+
+typedef struct {
+	char *key;
+	uint32_t stack;
+} keyed_t;
+
+static int keyed_cmp(const void *a, const void *b)
+{
+	const keyed_t *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	return c ? c : (x->stack > y->stack) - (x->stack < y->stack);
+}
+
+uint32_t *site_groups(const ag_log_t *log, symbols_t *sym)
+{
+	size_t n = log->nstacks;
+	uint32_t *rep = malloc((n ? n : 1) * sizeof *rep);
+	keyed_t *k = calloc(n ? n : 1, sizeof *k);
+	int ok = rep && k;
+	for (size_t i = 0; ok && i < n; i++) {
+		k[i].stack = (uint32_t)i;
+		ok = (k[i].key = fold_site_key(sym, &log->stacks[i], &fold_now)) != NULL;
+	}
+	if (ok) {
+		qsort(k, n, sizeof *k, keyed_cmp);
+		for (size_t i = 0; i < n; i++)
+			rep[k[i].stack] = i && strcmp(k[i].key, k[i - 1].key) == 0 ?
+					  rep[k[i - 1].stack] : k[i].stack;
+	}
+	for (size_t i = 0; k && i < n; i++)
+		free(k[i].key);
+	free(k);
+	if (!ok) {
+		free(rep);
+		return NULL;
+	}
+	return rep;
+}
+
+/* Per group: the sums of its stacks' current figures, and whether they changed in the
+ * snapshot being rewritten. */
+typedef struct {
+	uint64_t live_bytes, live_count, total_bytes, total_count, peak_bytes, peak_count;
+	uint64_t lost_bytes, lost_count;
+	int dirty_l, dirty_t, dirty_r;
+} group_sum_t;
+
+static int merge_snap(ag_snap_t *s, const uint32_t *rep, ag_stackval_t *old, group_sum_t *g,
+		      uint32_t *dirty)
+{
+	size_t nd = 0;
+	for (size_t i = 0; i < s->nl; i++) {
+		const ag_lrec_t *l = &s->l[i];
+		ag_stackval_t *o = &old[l->stack];
+		group_sum_t *x = &g[rep[l->stack]];
+		x->live_bytes += l->live_bytes - o->live_bytes;
+		x->live_count += l->live_count - o->live_count;
+		x->total_bytes += l->total_bytes - o->total_bytes;
+		x->total_count += l->total_count - o->total_count;
+		o->live_bytes = l->live_bytes;
+		o->live_count = l->live_count;
+		o->total_bytes = l->total_bytes;
+		o->total_count = l->total_count;
+		if (!x->dirty_l && !x->dirty_t)
+			dirty[nd++] = rep[l->stack];
+		x->dirty_l = 1;
+	}
+	for (size_t i = 0; i < s->nt; i++) {
+		const ag_trec_t *t = &s->t[i];
+		ag_stackval_t *o = &old[t->stack];
+		group_sum_t *x = &g[rep[t->stack]];
+		x->peak_bytes += t->bytes - o->peak_bytes;
+		x->peak_count += t->count - o->peak_count;
+		o->peak_bytes = t->bytes;
+		o->peak_count = t->count;
+		if (!x->dirty_l && !x->dirty_t)
+			dirty[nd++] = rep[t->stack];
+		x->dirty_t = 1;
+	}
+	size_t nl = 0, nt = 0, nr = 0;   /* nr counted as written */
+	for (size_t i = 0; i < nd; i++) {
+		nl += g[dirty[i]].dirty_l;
+		nt += g[dirty[i]].dirty_t;
+	}
+	/* R lines describe their snapshot alone: sum this snapshot's per group */
+	for (size_t i = 0; i < s->nr; i++) {
+		group_sum_t *x = &g[rep[s->r[i].stack]];
+		x->lost_bytes = x->lost_count = 0;
+		x->dirty_r = 0;
+	}
+	for (size_t i = 0; i < s->nr; i++) {
+		group_sum_t *x = &g[rep[s->r[i].stack]];
+		x->lost_bytes += s->r[i].lost_bytes;
+		x->lost_count += s->r[i].lost_count;
+	}
+	ag_lrec_t *l = malloc((nl ? nl : 1) * sizeof *l);
+	ag_trec_t *t = malloc((nt ? nt : 1) * sizeof *t);
+	ag_rrec_t *r = malloc((s->nr ? s->nr : 1) * sizeof *r);
+	if (!l || !t || !r) {
+		free(l);
+		free(t);
+		free(r);
+		return ENOMEM;
+	}
+	nl = nt = 0;
+	for (size_t i = 0; i < nd; i++) {
+		group_sum_t *x = &g[dirty[i]];
+		if (x->dirty_l)
+			l[nl++] = (ag_lrec_t){ dirty[i], x->live_bytes, x->live_count, x->total_bytes,
+					       x->total_count };
+		if (x->dirty_t)
+			t[nt++] = (ag_trec_t){ dirty[i], x->peak_bytes, x->peak_count };
+		x->dirty_l = x->dirty_t = 0;
+	}
+	for (size_t i = 0; i < s->nr; i++) {
+		uint32_t k = rep[s->r[i].stack];
+		if (!g[k].dirty_r)
+			r[nr++] = (ag_rrec_t){ k, g[k].lost_bytes, g[k].lost_count };
+		g[k].dirty_r = 1;
+	}
+	free(s->l);
+	free(s->t);
+	free(s->r);
+	s->l = l;
+	s->nl = nl;
+	s->t = t;
+	s->nt = nt;
+	s->r = r;
+	s->nr = nr;
+	return 0;
+}
+
+int sites_merge(ag_log_t *log, symbols_t *sym)
+{
+	uint32_t *rep = site_groups(log, sym);
+	size_t n = log->nstacks ? log->nstacks : 1;
+	ag_stackval_t *old = calloc(n, sizeof *old);
+	group_sum_t *g = calloc(n, sizeof *g);
+	uint32_t *dirty = malloc(n * sizeof *dirty);
+	int rc = rep && old && g && dirty ? 0 : ENOMEM;
+	for (size_t k = 0; !rc && k < log->nsnaps; k++) {
+		rc = merge_snap(&log->snaps[k], rep, old, g, dirty);
+	}
+	free(rep);
+	free(old);
+	free(g);
+	free(dirty);
+	return rc;
 }

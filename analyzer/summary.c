@@ -1,6 +1,6 @@
 /* summary.c: the few lines `allocguard run` prints after the command ends: the started
- * process (named by what it finally exec'd) with its peak, cap events, how it ended and its
- * top lost sites; then the child processes that matter; then where the logs are.  Every
+ * process (named by what it finally exec'd) with its peak (led by what was live at it, by
+ * site, when nothing was lost), cap events, how it ended and its top lost sites; then the child processes that matter; then where the logs are.  Every
  * line starts "allocguard:" like all our messages.  Which logs belong to the run is
  * runlogs.c's decision. */
 #include "cli.h"
@@ -27,7 +27,7 @@ static const char *base(const char *p)
 
 typedef struct {
 	ag_log_t *log;
-	uint64_t peak, peak_heap, peak_mapped;
+	uint64_t peak;
 	leaks_t leaks;
 	int have_leaks;
 	const char *end;     /* reason of the last snapshot */
@@ -38,15 +38,7 @@ static void proc_read(proc_t *p, ag_log_t *log)
 {
 	memset(p, 0, sizeof *p);
 	p->log = log;
-	for (size_t i = 0; i < log->nsnaps; i++) {
-		const ag_snap_t *s = &log->snaps[i];
-		if (s->peak_tracked > p->peak)
-			p->peak = s->peak_tracked;
-		if (s->peak_heap > p->peak_heap)
-			p->peak_heap = s->peak_heap;
-		if (s->peak_mapped > p->peak_mapped)
-			p->peak_mapped = s->peak_mapped;
-	}
+	p->peak = report_peak(log).bytes;
 	p->end = log->nsnaps ? log->snaps[log->nsnaps - 1].reason : "";
 	p->have_leaks = leaks_collect(log, &p->leaks) == 0;
 }
@@ -107,18 +99,48 @@ static void ending_line(FILE *err, const proc_t *p, int status, int is_main)
 	}
 }
 
+/* The sites that made the peak, when the log says (K/T lines). */
+static void peak_sites(FILE *err, const ag_log_t *log)
+{
+	symbols_t *sym = symbols_open(log, NULL);
+	ag_stackval_t *st = sym ? log_state_at(log, log->nsnaps - 1) : NULL;
+	report_site_t *s = NULL;
+	size_t n = 0;
+	if (st && report_sites(log, sym, st, 1, &s, &n) == 0) {
+		for (size_t i = 0; i < n && i < SUMMARY_SITES; i++) {
+			char label[600], bytes[40];
+			site_label(sym, &log->stacks[s[i].stack], label, sizeof label);
+			size_str(s[i].bytes, bytes, sizeof bytes);
+			fprintf(err, "allocguard:     %10s in %6" PRIu64 " block%s  %s\n", bytes,
+				s[i].count, s[i].count == 1 ? " " : "s", label);
+		}
+	}
+	free(s);
+	free(st);
+	symbols_close(sym);
+}
+
 static void main_lines(FILE *err, const proc_t *p, const proc_t *first, int status)
 {
-	char a[40], b[40], c[40];
-	size_str(p->peak, a, sizeof a);
-	size_str(p->peak_heap, b, sizeof b);
-	size_str(p->peak_mapped, c, sizeof c);
+	char a[40], b[40], c[40], d[40];
+	report_peak_t pk = report_peak(p->log);
+	size_str(pk.bytes, a, sizeof a);
+	size_str(pk.heap, b, sizeof b);
+	size_str(pk.mapped, c, sizeof c);
+	size_str(pk.swapped, d, sizeof d);
 	char from[300] = "";
 	if (first != p)
 		snprintf(from, sizeof from, ", exec'd by %s", base(first->log->exe));
-	fprintf(err, "allocguard: pid %" PRIu64 " (%s%s): peak %s tracked (heap %s, mapped %s), "
-		"%zu snapshot%s\n", p->log->pid, base(p->log->exe), from, a, b, c,
+	fprintf(err, "allocguard: pid %" PRIu64 " (%s%s): peak %s tracked (heap %s, mapped %s, "
+		"swapped %s), %zu snapshot%s\n", p->log->pid, base(p->log->exe), from, a, b, c, d,
 		p->log->nsnaps, p->log->nsnaps == 1 ? "" : "s");
+	const ag_log_t *log = p->log;
+	if (p->have_leaks && p->leaks.known && !p->leaks.lost_bytes &&
+	    log->snaps[log->nsnaps - 1].have_peak && pk.bytes) {
+		fprintf(err, "allocguard:   live at the peak, by site%s:\n",
+			log_sampled(log) ? " (estimated)" : "");
+		peak_sites(err, log);
+	}
 	events_line(err, p->log);
 	if (!p->have_leaks)
 		return;

@@ -551,6 +551,12 @@ static ag_frame_t *resolve(symbols_t *s, uint64_t addr, size_t mi)
 	return f;
 }
 
+const char *symbols_module_of(symbols_t *s, uint64_t addr)
+{
+	size_t mi = module_of(s, addr, UINT64_MAX);
+	return mi == SIZE_MAX ? NULL : s->log->modules[mi].path;
+}
+
 static const ag_frame_t *lookup(symbols_t *s, uint64_t addr, uint64_t stack_id)
 {
 	size_t mi = module_of(s, addr, stack_id);

@@ -33,6 +33,9 @@ symbols_t *symbols_open(const ag_log_t *log, FILE *err);
  * on ENOMEM. The frame lives as long as the symbols_t. */
 const ag_frame_t *symbols_lookup(symbols_t *s, uint64_t addr);
 void symbols_close(symbols_t *s);
+/* The path of the module addr lies in, without resolving anything (cheap); NULL when it
+ * is in none (JIT code). */
+const char *symbols_module_of(symbols_t *s, uint64_t addr);
 
 /* Walks a stack's frames with inlined calls expanded, innermost first:
  *   frame_iter_t it = { 0 };

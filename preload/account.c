@@ -1,6 +1,7 @@
 /* account.c: lock-free live totals and peaks (see account.h).  Each counter sits on its own
  * cache line so heap traffic does not bounce the mapping counters. */
 #include "account.h"
+#include "peak.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -108,6 +109,7 @@ void account_raise_peaks(void)
 		sum += v;
 	}
 	raise_peak(&peak_tracked, sum);
+	peak_moved(sum);
 }
 
 void account_sub(acc_kind_t kind, uint64_t bytes)

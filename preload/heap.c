@@ -48,7 +48,6 @@ static void track(void *p, uint64_t size, uint64_t obtained)
 {
 	if (obtained)
 		cap_obtained(ACC_HEAP, obtained);
-	account_raise_peaks();
 	writer_tick();
 	uint32_t stack = 0;
 	if (sample_take(size)) {
@@ -56,6 +55,7 @@ static void track(void *p, uint64_t size, uint64_t obtained)
 		if (stack)
 			stack_take(stack, size);
 	}
+	account_raise_peaks();   /* after the stack: the block that makes a peak counts in it */
 	ptr_entry_t stale = { 0 };
 	int rc = ptrtab_insert((uintptr_t)p, size, stack, &stale);
 	if (stale.addr) {

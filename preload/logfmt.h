@@ -48,9 +48,24 @@
  *                                         these were unreachable (lost) at exit; the rest
  *                                         of its live bytes were still reachable.  A stack
  *                                         with live blocks and no R line lost nothing.
+ *   K <peak_tracked> <heap> <mapped> <swapped>
+ *                                         the peak of tracked bytes so far and the totals
+ *                                         by kind at that moment (they add up to it); one
+ *                                         per snapshot, before its T lines.
+ *   T <stack> <bytes> <count>             what the stack had live at the moment of that
+ *                                         peak.  Delta encoded like L: only stacks whose
+ *                                         figures changed since the previous complete
+ *                                         snapshot of this file; absent stacks keep theirs
+ *                                         (0 before their first T line).  Exact for a
+ *                                         single-threaded program; with threads a site may
+ *                                         be off by at most one block per other thread
+ *                                         allocating or freeing as the peak moved (see
+ *                                         preload/peak.c).
  *   E <seq> <tracked> <heap> <mapped> <swapped> <peak_tracked> <peak_heap> <peak_mapped> <nrec>
  *                                         end of snapshot seq: totals in bytes, and nrec =
- *                                         the number of L and R lines since its B line.
+ *                                         the number of L, R and T lines since its B line.
+ *                                         peak_heap and peak_mapped are each kind's own
+ *                                         highest, not a split of peak_tracked (K is).
  *                                         The figures agree: tracked = heap + mapped +
  *                                         swapped; each peak is at least its total and
  *                                         never below the previous snapshot's; peak_tracked

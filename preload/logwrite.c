@@ -11,6 +11,7 @@
 #include "logbuf.h"
 #include "logfmt.h"
 #include "modules.h"
+#include "peak.h"
 #include "stacktab.h"
 #include "state.h"
 #include "swap.h"
@@ -289,6 +290,7 @@ static void write_new_stacks(uint32_t limit)
 		r->log_gen = gen;
 		r->last_live_bytes = r->last_live_count = 0;
 		r->last_total_count = 0;
+		r->last_peak_bytes = r->last_peak_count = 0;
 	}
 }
 
@@ -336,6 +338,47 @@ static uint64_t write_records(uint32_t limit, bool leaks)
 		}
 	}
 	return nrec;
+}
+
+/* K: the peak and its totals by kind; T: what each stack had live at it, for stacks whose
+ * figures changed since this file's previous snapshot.  Returns the number of T lines. */
+static uint64_t write_peak(uint32_t limit)
+{
+	uint64_t epoch = peak_epoch(), n = 0;
+	peak_totals_t p;
+	peak_read(&p);
+	char line[160];
+	fmt_t f;
+	fmt_init(&f, line, sizeof line);
+	fmt_str(&f, "K ");
+	uint64_t fields[] = { p.tracked, p.heap, p.mapped, p.swapped };
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+		if (i)
+			fmt_chr(&f, ' ');
+		fmt_u64(&f, fields[i]);
+	}
+	logbuf_line(&lb, &f);
+	for (uint32_t id = 1; id < limit; id++) {
+		stack_rec_t *r = stacktab_get(id);
+		if (!r || r->log_gen != gen)
+			continue;
+		int64_t b, c;
+		stacktab_read_peak(r, epoch, &b, &c);
+		if (b == r->last_peak_bytes && c == r->last_peak_count)
+			continue;
+		fmt_init(&f, line, sizeof line);
+		fmt_str(&f, "T ");
+		fmt_u64(&f, id);
+		fmt_chr(&f, ' ');
+		fmt_u64(&f, (uint64_t)(b < 0 ? 0 : b));
+		fmt_chr(&f, ' ');
+		fmt_u64(&f, (uint64_t)count_out(c));
+		logbuf_line(&lb, &f);
+		r->last_peak_bytes = b;
+		r->last_peak_count = c;
+		n++;
+	}
+	return n;
 }
 
 /* The next snapshot goes to a new file, which gets the whole header and every stack. */
@@ -408,8 +451,17 @@ int64_t logwrite_snapshot(int reason, bool leaks)
 	fmt_str(&f, writer_reason_name(reason));
 	logbuf_line(&lb, &f);
 	uint64_t nrec = write_records(limit, leaks);
+	nrec += write_peak(limit);
 	account_totals_t t;
 	account_read(&t);
+	/* a request charged but not yet obtained (its stack being taken, or about to be
+	 * refused) is in the totals but not the peaks: it does not count yet */
+	if (t.heap > t.peak_heap)
+		t.heap = t.peak_heap;
+	if (t.mapped > t.peak_mapped)
+		t.mapped = t.peak_mapped;
+	if (t.tracked > t.peak_tracked)
+		t.tracked = t.peak_tracked;
 	fmt_init(&f, line, sizeof line);
 	fmt_str(&f, "E ");
 	uint64_t fields[] = { seq, t.tracked, t.heap, t.mapped, t.swapped, t.peak_tracked,

@@ -8,6 +8,7 @@
  * lookup that meets an empty slot in the first level knows the stack is nowhere. */
 #include "stacktab.h"
 #include "fmt.h"
+#include "peak.h"
 #include "sys.h"
 
 #include <pthread.h>
@@ -189,11 +190,30 @@ uint32_t stacktab_limit(void)
 	return n < MAX_STACKS ? n : MAX_STACKS;
 }
 
+/* Before the first change after the peak moved, what is live now is what was live at the
+ * peak.  One thread claims the epoch with a CAS and copies; the copy is published after
+ * the figures, so a reader that sees the epoch published reads them whole. */
+static void keep_peak(stack_rec_t *r)
+{
+	uint64_t g = peak_epoch();
+	uint64_t e = atomic_load_explicit(&r->peak_epoch, memory_order_relaxed);
+	if (e >= g || !atomic_compare_exchange_strong_explicit(&r->peak_epoch, &e, g,
+							       memory_order_acq_rel,
+							       memory_order_relaxed))
+		return;
+	stack_totals_t t;
+	stacktab_read(r, &t);
+	atomic_store_explicit(&r->peak_bytes, (uint64_t)t.live_bytes, memory_order_relaxed);
+	atomic_store_explicit(&r->peak_count, (uint64_t)t.live_count, memory_order_relaxed);
+	atomic_store_explicit(&r->peak_pub, g, memory_order_release);
+}
+
 void stacktab_alloc(uint32_t id, uint64_t bytes, uint64_t count)
 {
 	stack_rec_t *r = stacktab_get(id);
 	if (!r)
 		return;
+	keep_peak(r);
 	if (bytes)
 		atomic_fetch_add_explicit(&r->alloc_bytes, bytes, memory_order_relaxed);
 	atomic_fetch_add_explicit(&r->alloc_count, count, memory_order_relaxed);
@@ -204,6 +224,7 @@ void stacktab_free(uint32_t id, uint64_t bytes, uint64_t count)
 	stack_rec_t *r = stacktab_get(id);
 	if (!r)
 		return;
+	keep_peak(r);
 	if (bytes)
 		atomic_fetch_add_explicit(&r->free_bytes, bytes, memory_order_relaxed);
 	atomic_fetch_add_explicit(&r->free_count, count, memory_order_relaxed);
@@ -218,4 +239,17 @@ void stacktab_read(const stack_rec_t *r, stack_totals_t *t)
 	t->total_count = atomic_load_explicit(&r->alloc_count, memory_order_acquire);
 	t->live_bytes = t->total_bytes >= fb ? (int64_t)(t->total_bytes - fb) : 0;
 	t->live_count = t->total_count >= fc ? (int64_t)(t->total_count - fc) : 0;
+}
+
+void stacktab_read_peak(const stack_rec_t *r, uint64_t epoch, int64_t *bytes, int64_t *count)
+{
+	if (atomic_load_explicit(&r->peak_pub, memory_order_acquire) == epoch) {
+		*bytes = (int64_t)atomic_load_explicit(&r->peak_bytes, memory_order_relaxed);
+		*count = (int64_t)atomic_load_explicit(&r->peak_count, memory_order_relaxed);
+		return;
+	}
+	stack_totals_t t;
+	stacktab_read(r, &t);
+	*bytes = t.live_bytes;
+	*count = t.live_count;
 }

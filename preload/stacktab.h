@@ -17,10 +17,15 @@ typedef struct stack_rec {
 	char kind;                          /* AG_KIND_* */
 	/* Allocated and freed so far; live = alloc - free.  Two atomic adds per event. */
 	_Atomic uint64_t alloc_bytes, alloc_count, free_bytes, free_count;
+	/* Live at the peak (see peak.h): copied from live before the first change after the
+	 * peak moved.  peak_epoch is the epoch claimed, peak_pub the one whose figures are
+	 * in peak_bytes/peak_count (published after them). */
+	_Atomic uint64_t peak_epoch, peak_pub, peak_bytes, peak_count;
 	/* Owned by the log writer (under its lock): what this log last saw of the stack. */
 	uint32_t log_gen;                   /* log generation the S line went to */
 	int64_t last_live_bytes, last_live_count;
 	uint64_t last_total_count;
+	int64_t last_peak_bytes, last_peak_count;
 	/* Owned by the exit scan. */
 	uint64_t lost_bytes, lost_count;
 	uintptr_t frames[];
@@ -48,5 +53,9 @@ typedef struct {
 
 /* A consistent-enough read of the aggregates (live never negative). */
 void stacktab_read(const stack_rec_t *r, stack_totals_t *t);
+/* What was live at the peak of epoch `epoch` (peak_epoch(), read once per snapshot): the
+ * figures kept when the stack changed after that peak, else its live figures (it has not
+ * changed since). */
+void stacktab_read_peak(const stack_rec_t *r, uint64_t epoch, int64_t *bytes, int64_t *count);
 
 #endif

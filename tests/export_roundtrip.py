@@ -16,13 +16,47 @@ def recompute(x):
         v = opts.get(name)
         return int(v) if v not in (None, "") and v.isdigit() else default
 
-    # replay the delta-encoded snapshots into per-site state
-    state = {}
+    # replay the delta-encoded snapshots into per-site state, now and at the peak
+    state, at_peak = {}, {}
     for s in snaps:
         for c in s["changes"]:
             state[c["site"]] = (c["live_bytes"], c["live_count"])
-    live = [(b, n, i) for i, (b, n) in state.items() if b or n]
-    live.sort(key=lambda e: (-e[0], e[2]))
+        for c in s["at_peak"]:
+            at_peak[c["site"]] = (c["bytes"], c["count"])
+
+    def merged(per_site):
+        """Sites summed by fold group, as report merges them: the group shows its largest
+        site (the first of equals), largest group first."""
+        groups = {}
+        for i in range(len(x["sites"])):
+            b, n = per_site.get(i, (0, 0))
+            if not b and not n:
+                continue
+            g = groups.setdefault(x["sites"][i]["group"], [0, 0, i, b, 0])
+            if g[4] and b > g[3]:
+                g[2], g[3] = i, b
+            g[0] += b
+            g[1] += n
+            g[4] += 1
+        out = [(b, n, i, k) for b, n, i, top, k in groups.values()]
+        out.sort(key=lambda e: (-e[0], e[2]))
+        return out
+
+    def site_json(b, n, i, k):
+        return {"bytes": b, "count": n, "kind": x["sites"][i]["kind"], "stacks": k,
+                "frames": [{k2: f[k2] for k2 in ("function", "file", "line", "module",
+                                                 "address")}
+                           for f in x["sites"][i]["frames"]]}
+
+    peak = {
+        "bytes": max(s["peak_tracked"] for s in snaps),
+        "heap_bytes": max(s["peak_heap"] for s in snaps),
+        "mapped_bytes": max(s["peak_mapped"] for s in snaps),
+        "swapped_bytes": max(s["swapped"] for s in snaps),
+    }
+    k = last["peak"]
+    if k and k["tracked"] == peak["bytes"]:   # the K line splits the peak itself
+        peak.update(heap_bytes=k["heap"], mapped_bytes=k["mapped"], swapped_bytes=k["swapped"])
     r = {
         "pid": proc["pid"],
         "ppid": proc["ppid"],
@@ -30,11 +64,8 @@ def recompute(x):
         "exe": proc["exe"],
         "snapshots": len(snaps),
         "duration_s": round(last["t_ns"] / 1e9, 3),
-        "peak": {
-            "bytes": max(s["peak_tracked"] for s in snaps),
-            "heap_bytes": max(s["peak_heap"] for s in snaps),
-            "mapped_bytes": max(s["peak_mapped"] for s in snaps),
-        },
+        "peak": peak,
+        "peak_sites": [site_json(*e) for e in merged(at_peak)],
         "final": {
             "bytes": last["tracked"],
             "heap_bytes": last["heap"],
@@ -53,11 +84,7 @@ def recompute(x):
         "swapped": [{"path": w["path"], "bytes": w["bytes"], "mode": w["mode"],
                      "t_s": round(w["t_ns"] / 1e9, 3)} for w in x["swapped"]],
         "estimated": x["sampled"],
-        "sites": [{"bytes": b, "count": n, "kind": x["sites"][i]["kind"],
-                   "frames": [{k: f[k] for k in ("function", "file", "line", "module",
-                                                 "address")}
-                              for f in x["sites"][i]["frames"]]}
-                  for b, n, i in live],
+        "sites": [site_json(*e) for e in merged(state)],
     }
     return r
 

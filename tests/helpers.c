@@ -510,7 +510,7 @@ static void stack_insert(th_log_t *log, uint64_t id, size_t idx)
 
 typedef struct {
 	long stack;
-	int is_r;
+	int is_r;                   /* 0 L, 1 R, 2 T */
 	uint64_t v[4];
 } pend_t;
 
@@ -652,11 +652,19 @@ int th_log_parse(th_log_t *log, const char *buf, size_t len)
 			cur_reason[fl->n[3]] = 0;
 			in_snap = 1;
 			npend = 0;
-		} else if (is(fl, 0, "L") || is(fl, 0, "R")) {
-			int r = is(fl, 0, "R");
+		} else if (is(fl, 0, "K")) {
+			int ok = in_snap && nf == 5;
+			for (size_t i = 1; ok && i < nf; i++)
+				ok &= dec(fl->f[i], fl->n[i], &log->at_peak[i - 1]) == 0;
+			if (!ok) {
+				bad(log, lineno, "bad K (or outside a snapshot)");
+				break;
+			}
+		} else if (is(fl, 0, "L") || is(fl, 0, "R") || is(fl, 0, "T")) {
+			int r = is(fl, 0, "R") ? 1 : is(fl, 0, "T") ? 2 : 0;
 			size_t want = r ? 4 : 6;
 			if (!in_snap || nf != want) {
-				bad(log, lineno, "bad L/R (or outside a snapshot)");
+				bad(log, lineno, "bad L/R/T (or outside a snapshot)");
 				break;
 			}
 			int ok = 1;
@@ -664,7 +672,7 @@ int th_log_parse(th_log_t *log, const char *buf, size_t len)
 				ok &= dec(fl->f[i], fl->n[i], &v[i - 1]) == 0;
 			long si = ok ? stack_index(log, v[0]) : -1;
 			if (si < 0) {
-				bad(log, lineno, "L/R of an unknown stack");
+				bad(log, lineno, "L/R/T of an unknown stack");
 				break;
 			}
 			GROW(pend, npend, capp);
@@ -685,7 +693,10 @@ int th_log_parse(th_log_t *log, const char *buf, size_t len)
 				log->val[i].lost_bytes = log->val[i].lost_count = 0;
 			for (size_t i = 0; i < npend; i++) {
 				th_val_t *sv = &log->val[pend[i].stack];
-				if (pend[i].is_r) {
+				if (pend[i].is_r == 2) {
+					sv->peak_bytes = pend[i].v[0];
+					sv->peak_count = pend[i].v[1];
+				} else if (pend[i].is_r) {
 					sv->lost_bytes = pend[i].v[0];
 					sv->lost_count = pend[i].v[1];
 				} else {

@@ -81,6 +81,7 @@ size_t th_swaps(const char *dir, const char *prefix, th_swap_t *out, size_t max)
 typedef struct {
 	uint64_t live_bytes, live_count, total_bytes, total_count;
 	uint64_t lost_bytes, lost_count;
+	uint64_t peak_bytes, peak_count;     /* live at the peak (T lines) */
 } th_val_t;
 
 typedef struct {
@@ -127,6 +128,7 @@ typedef struct {
 	size_t nsnaps;
 	th_event_t *events;
 	size_t nevents;
+	uint64_t at_peak[4];        /* the last K line: peak_tracked heap mapped swapped */
 	uint64_t *hk;               /* stack id + 1 -> index (open addressing) */
 	size_t *hv, hcap;
 	size_t good;                /* bytes of complete lines read */

@@ -298,3 +298,40 @@ Test(logread_mutation, real_log_variants, .timeout = 120)
 {
 	mutate_all("real_leaks.log", 3, 300);
 }
+
+/* K and T lines: the peak's split and what each stack had at it, delta encoded like L and
+ * counted in the E line's records. */
+Test(logread, peak_records)
+{
+	const char *text = HEAD "S 2 h 401000\n"
+			   "B 0 1 interval\nL 1 100 1 100 1\nK 100 100 0 0\nT 1 100 1\nE 0 100 100 0 0 100 100 0 2\n"
+			   "B 1 2 interval\nL 1 0 0 100 1\nL 2 50 1 50 1\nK 100 100 0 0\nE 1 50 50 0 0 100 100 0 2\n"
+			   "B 2 3 exit\nL 2 0 0 250 2\nK 250 150 60 40\nT 1 0 0\nT 2 200 1\nE 2 0 0 0 0 250 200 60 3\n";
+	ag_log_t *log;
+	char msg[300];
+	cr_assert_eq(parse_str(text, &log, msg, sizeof msg), 0, "%s", msg);
+	cr_assert_eq(log->nsnaps, 3);
+	cr_assert_eq(log->damage_line, 0, "%s", log->damage);
+	cr_assert(log->snaps[2].have_peak);
+	cr_assert_eq(log->snaps[2].at_peak_swapped, 40);
+	ag_stackval_t *st = log_state_at(log, 1);
+	cr_assert_eq(st[0].peak_bytes, 100, "stack 1 keeps its T figures while absent");
+	cr_assert_eq(st[1].peak_bytes, 0);
+	free(st);
+	st = log_state_at(log, 2);
+	cr_assert_eq(st[0].peak_bytes, 0);
+	cr_assert_eq(st[1].peak_bytes, 200);
+	cr_assert_eq(st[1].peak_count, 1);
+	free(st);
+	report_peak_t pk = report_peak(log);
+	cr_assert(pk.split);
+	cr_assert_eq(pk.bytes, 250);
+	cr_assert_eq(pk.heap, 150);
+	cr_assert_eq(pk.swapped, 40);
+	log_free(log);
+
+	expect_damage("B 1 2 interval\nT 1 1 1\nE 1 1 1 0 0 1 1 0 0\n", 9, "counts 0 records");
+	expect_damage("B 1 2 interval\nT 9 1 1\n", 8, "never defined");
+	expect_damage("K 1 1 0 0\n", 7, "outside a snapshot");
+	expect_damage("B 1 2 interval\nK 1 1 0 0\nK 1 1 0 0\n", 9, "two K lines");
+}
