@@ -1,6 +1,7 @@
 /* hooks.c: the only file that defines libc symbols.  Each hook reads the same way: pass
  * nested calls straight through, else call the policy module (heap.c, mapping.c), which
  * charges the cap, calls the real function and records the result. */
+#include "fdguard.h"
 #include "heap.h"
 #include "mapping.h"
 #include "state.h"
@@ -10,6 +11,8 @@
 #include <errno.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -194,3 +197,50 @@ EXPORT int mprotect(void *addr, size_t len, int prot)
 	guard_leave();
 	return rc;
 }
+
+/* libunwind's memory validation (fdguard.h): only calls made from libunwind's own code are
+ * answered by fdguard; everyone else gets libc. */
+extern ssize_t __read(int, void *, size_t);
+
+EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+	if (n == 1 && fdguard_from_unwinder(__builtin_return_address(0)))
+		return fdguard_read(fd, buf, n);
+	return __read(fd, buf, n);
+}
+
+EXPORT int pipe2(int fds[2], int flags)
+{
+	if (fdguard_from_unwinder(__builtin_return_address(0)))
+		return fdguard_pipe2(fds, flags);
+	return (int)syscall(SYS_pipe2, fds, flags);
+}
+
+/* syscall(2) must stay glibc's frameless leaf for everyone else (a raw clone or vfork
+ * returns through it on another stack), so the check and the pass-through are assembly:
+ * a call from libunwind jumps to fdguard_syscall with the arguments untouched. */
+__asm__(".text\n"
+	".globl syscall\n"
+	".type syscall, @function\n"
+	".p2align 4\n"
+	"syscall:\n"
+	"	.cfi_startproc\n"
+	"	movq (%rsp), %rax\n"
+	"	subq fdguard_unw_lo(%rip), %rax\n"
+	"	cmpq fdguard_unw_len(%rip), %rax\n"
+	"	jb fdguard_syscall\n"
+	"	movq %rdi, %rax\n"
+	"	movq %rsi, %rdi\n"
+	"	movq %rdx, %rsi\n"
+	"	movq %rcx, %rdx\n"
+	"	movq %r8, %r10\n"
+	"	movq %r9, %r8\n"
+	"	movq 8(%rsp), %r9\n"
+	"	syscall\n"
+	"	cmpq $-4095, %rax\n"
+	"	jae 1f\n"
+	"	ret\n"
+	"1:	movq %rax, %rdi\n"
+	"	jmp fdguard_syscall_error\n"
+	"	.cfi_endproc\n"
+	".size syscall, .-syscall\n");

@@ -1,0 +1,37 @@
+/* fdguard.h: keeps libunwind's memory validation off the program's file descriptors.
+ * libunwind 1.6 validates an address by write()ing one byte of it into a private pipe
+ * (a static mem_validate_pipe[2]; it read()s the pipe empty first and re-creates it with
+ * pipe2 when that read fails).  The pipe's numbers are ordinary descriptors: a program that
+ * closes every descriptor and opens its own gets them, and an unwind inside an allocation
+ * then reads, writes or closes the program's pipe or file.  hooks.c sends the read, pipe2
+ * and syscall calls made from libunwind's own code here: the pipe is never created (its
+ * numbers stay -1), the read finds it "empty", and the write is answered by
+ * process_vm_readv, which faults exactly where the write would. */
+#ifndef ALLOCGUARD_FDGUARD_H
+#define ALLOCGUARD_FDGUARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* libunwind's code, [lo, lo + len); read by the syscall hook's assembly.  0 = not known. */
+extern uintptr_t fdguard_unw_lo, fdguard_unw_len;
+
+/* Tell the guard where libunwind's code is (before its first unwind). */
+void fdguard_init(uintptr_t lo, uintptr_t hi);
+
+static inline bool fdguard_from_unwinder(const void *ret)
+{
+	return (uintptr_t)ret - fdguard_unw_lo < fdguard_unw_len;
+}
+
+/* The calls as libunwind's validation sees them.  fdguard_syscall is entered by a jump
+ * from the syscall hook with the caller's arguments in place (the sixth on the stack). */
+ssize_t fdguard_read(int fd, void *buf, size_t n);
+int fdguard_pipe2(int fds[2], int flags);
+long fdguard_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6);
+/* The syscall hook's error path: errno = -rax, return -1. */
+long fdguard_syscall_error(long rax);
+
+#endif
