@@ -32,8 +32,19 @@ static _Atomic unsigned pending;
 static _Atomic bool running;
 static _Atomic bool starting;
 static uint64_t first_due;            /* CLOCK_MONOTONIC of the first interval snapshot, 0 = none */
-static __thread uint32_t ticks __attribute__((tls_model("initial-exec")));
 static pthread_t thread;
+static void (*child_check)(void);
+
+void writer_watch_children(void (*check)(void))
+{
+	child_check = check;
+}
+
+static void check_child(void)
+{
+	if (child_check)
+		child_check();
+}
 static _Atomic pthread_t writer_tid_self;
 
 const char *writer_reason_name(int reason)
@@ -140,10 +151,13 @@ void writer_arm(void)
 
 void writer_tick(void)
 {
+	check_child();
 	if (atomic_load_explicit(&starting, memory_order_relaxed))
 		return;
+	/* Until it starts, the clock on every allocation: a slow allocator (a daemon's 4 KiB
+	 * every 100 ms) must get its first interval snapshot on time. */
 	if (!atomic_load_explicit(&pending, memory_order_relaxed)) {
-		if (!first_due || (++ticks & 255) || sys_now_ns() < first_due)
+		if (!first_due || sys_now_ns() < first_due)
 			return;
 	}
 	writer_start();
@@ -151,6 +165,7 @@ void writer_tick(void)
 
 void writer_sync(int reason)
 {
+	check_child();
 	if (!atomic_load(&running) || pthread_equal(pthread_self(), atomic_load(&writer_tid_self))) {
 		logwrite_snapshot(reason, false);
 		return;
@@ -168,6 +183,7 @@ void writer_sync(int reason)
 
 void writer_exit(void)
 {
+	check_child();
 	int expected = AG_READY;
 	if (!atomic_compare_exchange_strong(&ag_phase, &expected, AG_FINISHED))
 		return;
