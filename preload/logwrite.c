@@ -97,7 +97,9 @@ static int open_log(void)
 	fmt_init(&f, first, sizeof first);
 	expand(&f);
 	memcpy(path, first, f.len + 1);
-	for (int i = 1; i < 1000; i++) {
+	/* FIRST, FIRST.1 .. FIRST.99, then FIRST.PID.N: a fixed name shared by any number of
+	 * processes (ALLOCGUARD_LOG=/x/fixed.log) always finds a free one. */
+	for (uint64_t i = 1; i < 100 + 1000000; i++) {
 		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_APPEND,
 			      0600);
 		if (fd >= 0) {
@@ -125,7 +127,15 @@ static int open_log(void)
 		fmt_init(&f, path, sizeof path);
 		fmt_str(&f, first);
 		fmt_chr(&f, '.');
-		fmt_u64(&f, (uint64_t)i);
+		if (i >= 100) {
+			fmt_u64(&f, (uint64_t)ag_pid);
+			if (i > 100) {
+				fmt_chr(&f, '.');
+				fmt_u64(&f, i - 100);
+			}
+		} else {
+			fmt_u64(&f, i);
+		}
 	}
 	char msg[sizeof path + 128];
 	fmt_t m;

@@ -606,3 +606,43 @@ Test(integration_logs, program_closes_all_descriptors)
 		th_strv_free(v, n);
 	}
 }
+
+/* A fixed log name shared by many processes (ALLOCGUARD_LOG=/x/fixed.log): the 1000th
+ * process used to find FIXED and FIXED.1 .. FIXED.999 taken and write no log at all. */
+Test(integration_logs, fixed_log_name_always_finds_a_free_one)
+{
+	char fixed[700];
+	snprintf(fixed, sizeof fixed, "%s/fixed.log", dir);
+	for (int i = 0; i < 1000; i++) {
+		char p[720];
+		if (i)
+			snprintf(p, sizeof p, "%s.%d", fixed, i);
+		else
+			snprintf(p, sizeof p, "%s", fixed);
+		int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		cr_assert_geq(fd, 0, "cannot create %s", p);
+		close(fd);
+	}
+	char env_log[720];
+	snprintf(env_log, sizeof env_log, "ALLOCGUARD_LOG=%s", fixed);
+	const char *argv[] = { th_build("examples/leaks"), NULL };
+	const char *env[] = { env_log, NULL };
+	th_run_t r;
+	run_ok(&r, argv, env);
+	char **v;
+	size_t n = th_list(dir, "fixed.log", &v), found = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		if (stat(v[i], &st) != 0 || st.st_size == 0)
+			continue;   /* one of ours */
+		th_log_t log;
+		if (th_log_load(&log, v[i]) == 0 && log.pid == (uint64_t)r.pid &&
+		    th_log_find(&log, "exit") >= 0)
+			found++;
+		th_log_free(&log);
+	}
+	th_strv_free(v, n);
+	cr_expect_eq(found, 1, "the process %d wrote no log next to 1000 taken names: %s",
+		     (int)r.pid, r.err);
+	th_run_free(&r);
+}
