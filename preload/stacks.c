@@ -94,11 +94,23 @@ static bool runtime_module(uintptr_t ip)
 	       strncmp(base, "libpthread.so", 13) == 0;
 }
 
+/* Set while the exiting thread's snapshot runs on the writer's own stack. */
+static __thread const ucontext_t *exit_context __attribute__((tls_model("initial-exec")));
+
+void stacks_exit_context(const ucontext_t *uc)
+{
+	exit_context = uc;
+}
+
 uintptr_t stacks_program_sp(void)
 {
 	unw_context_t uc;
 	unw_cursor_t c;
-	if (unw_getcontext(&uc) != 0 || unw_init_local(&c, &uc) != 0)
+	if (exit_context)
+		memcpy(&uc, exit_context, sizeof uc);   /* on x86_64 unw_context_t is ucontext_t */
+	else if (unw_getcontext(&uc) != 0)
+		return 0;
+	if (unw_init_local(&c, &uc) != 0)
 		return 0;
 	for (int depth = 0; depth < 256 && unw_step(&c) > 0; depth++) {
 		unw_word_t ip = 0, sp = 0;

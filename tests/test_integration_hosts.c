@@ -433,3 +433,35 @@ Test(integration_hosts, raw_clone_child_has_its_own_log)
 	th_strv_free(v, n);
 	th_run_free(&r);
 }
+
+/* exit() with little stack left, before any snapshot (the first one creates the log, the
+ * deepest path): the exit snapshot's 20-25 KB of frames used to overflow a 16 KiB thread
+ * stack or a small sigaltstack (SIGSEGV).  The exiting thread's frames are still scanned. */
+static void small_stack_exit(const char *mode)
+{
+	const char *argv[] = { th_build("examples/smallstack"), mode, NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_INTERVAL=0", NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+	cr_assert(r.exited && r.code == 7, "%s: %s", mode, th_run_desc(&r));
+	th_log_t log;
+	cr_assert_eq(wait_exit_log(&log, r.pid, 1), 0, "%s: no exit snapshot", mode);
+	long ex = th_log_find(&log, "exit");
+	cr_expect_geq(log.snaps[ex].e[TH_HEAP], 3000, "%s: the 3 blocks of 1000", mode);
+	uint64_t lost = 0;
+	for (size_t i = 0; i < log.nstacks; i++)
+		lost += log.val[i].lost_bytes;
+	cr_expect_geq(lost, 1000, "%s: the exit scan found none of the 3 lost blocks", mode);
+	th_log_free(&log);
+	th_run_free(&r);
+}
+
+Test(integration_hosts, exit_from_a_16k_thread_stack)
+{
+	small_stack_exit("thread");
+}
+
+Test(integration_hosts, exit_from_a_small_sigaltstack)
+{
+	small_stack_exit("altstack");
+}
