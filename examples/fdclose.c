@@ -4,6 +4,7 @@
  * allocate.  Allocations also come through a frame without unwind info, as from JIT code,
  * which makes libunwind validate addresses (through a pipe of its own in libunwind 1.6).
  * An allocation guard must never read, write or close the program's descriptors.
+ * It closes with a loop, close_range and closefrom, and dup2s onto high numbers.
  * Usage: fdclose FILE [ROUNDS].  Prints "wrote=N pipe_ok=N"; FILE must hold exactly the
  * program's lines, and FILE.2 the same. */
 #include <fcntl.h>
@@ -68,6 +69,8 @@ int main(int argc, char **argv)
 	call_without_cfi(churn, &n);   /* validation has happened before the close */
 	for (int fd = 3; fd < 1024; fd++)
 		close(fd);
+	close_range(3, ~0u, 0);   /* and the modern way */
+	closefrom(3);
 	int p[2];
 	if (pipe(p) != 0)
 		return 1;
@@ -76,6 +79,12 @@ int main(int argc, char **argv)
 	int fd = open_out(argv[1]), fd2 = open_out(second);
 	if (fd < 0 || fd2 < 0)
 		return 1;
+	/* Numbers of its own choosing, high ones too, as shells and daemons pick. */
+	if (dup2(fd2, 1000) != 1000 || dup2(fd2, 1001) != 1001)
+		return 1;
+	close(fd2);
+	close(1001);
+	fd2 = 1000;
 	pthread_t t[3];
 	for (int i = 0; i < 3; i++)
 		pthread_create(&t[i], NULL, allocator, NULL);

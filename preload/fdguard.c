@@ -1,4 +1,5 @@
-/* fdguard.c: libunwind's memory validation without descriptors (see fdguard.h).  Checked
+/* fdguard.c: the guard's descriptors kept apart from the program's (see fdguard.h).
+ * libunwind's memory validation without descriptors is checked
  * against libunwind 1.6.2's src/x86_64/Ginit.c: write_validate reads mem_validate_pipe[0]
  * (a failure other than EAGAIN makes open_pipe close both ends, skipping -1, and call
  * pipe2 again), then syscall(SYS_write, mem_validate_pipe[1], addr, 1); only -1 means
@@ -6,6 +7,10 @@
 #include "fdguard.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/resource.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -13,14 +18,6 @@
 #include <unistd.h>
 
 uintptr_t fdguard_unw_lo, fdguard_unw_len;
-
-void fdguard_init(uintptr_t lo, uintptr_t hi)
-{
-	if (hi <= lo)
-		return;
-	fdguard_unw_lo = lo;
-	fdguard_unw_len = hi - lo;
-}
 
 static long raw6(long n, long a1, long a2, long a3, long a4, long a5, long a6)
 {
@@ -39,6 +36,105 @@ long fdguard_syscall_error(long rax)
 {
 	errno = (int)-rax;
 	return -1;
+}
+
+extern int __close(int);
+
+static _Atomic int held = -1;
+static pthread_mutex_t held_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void fdguard_lock(void) { pthread_mutex_lock(&held_lock); }
+void fdguard_unlock(void) { pthread_mutex_unlock(&held_lock); }
+void fdguard_reinit_lock(void) { pthread_mutex_init(&held_lock, NULL); }
+int fdguard_held(void) { return atomic_load(&held); }
+void fdguard_forget(void) { atomic_store(&held, -1); }
+
+/* Above what programs usually pick (shells use 10 and 255), below the usual 1024 limit
+ * (select() users), and never where it would grow the descriptor table much. */
+static int high_number(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 64)
+		return 3;
+	return rl.rlim_cur >= 1024 ? 1000 : (int)rl.rlim_cur - 24;
+}
+
+int fdguard_hold(int fd)
+{
+	int n = (int)raw6(SYS_fcntl, fd, F_DUPFD_CLOEXEC, high_number(), 0, 0, 0);
+	if (n >= 0) {
+		raw6(SYS_close, fd, 0, 0, 0, 0, 0);
+		fd = n;
+	}
+	atomic_store(&held, fd);
+	return fd;
+}
+
+int fdguard_close(int fd)
+{
+	if (fd >= 0 && fd == atomic_load(&held)) {
+		errno = EBADF;   /* what the program gets for any number it never opened */
+		return -1;
+	}
+	return __close(fd);
+}
+
+static int close_span(unsigned lo, unsigned hi, int flags)
+{
+	if (lo > hi)
+		return 0;
+	long r = raw6(SYS_close_range, lo, hi, flags, 0, 0, 0);
+	return r < 0 ? (int)fdguard_syscall_error(r) : 0;
+}
+
+int fdguard_close_range(unsigned lo, unsigned hi, int flags)
+{
+	int h = atomic_load(&held);
+	if (h < 0 || (unsigned)h < lo || (unsigned)h > hi)
+		return close_span(lo, hi, flags);
+	int r = (unsigned)h > lo ? close_span(lo, (unsigned)h - 1, flags) : 0;
+	if (r == 0 && (unsigned)h < hi)
+		r = close_span((unsigned)h + 1, hi, flags);
+	return r;
+}
+
+void fdguard_closefrom(int lo)
+{
+	int saved = errno;
+	if (lo < 0)
+		lo = 0;
+	if (fdguard_close_range((unsigned)lo, ~0u, 0) != 0) {
+		/* No close_range (Linux < 5.9): one by one, up to the limit. */
+		struct rlimit rl;
+		long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1u << 20)
+				   ? (long)rl.rlim_cur : 1 << 20;
+		for (long fd = lo; fd < max; fd++)
+			if (fd != atomic_load(&held))
+				raw6(SYS_close, fd, 0, 0, 0, 0, 0);
+	}
+	errno = saved;
+}
+
+void fdguard_make_room(int newfd)
+{
+	if (newfd < 0 || newfd != atomic_load(&held))
+		return;
+	pthread_mutex_lock(&held_lock);
+	int h = atomic_load(&held);
+	if (h == newfd) {
+		/* A copy elsewhere; the program's dup2 then replaces the old number. */
+		int n = (int)raw6(SYS_fcntl, h, F_DUPFD_CLOEXEC, h + 1, 0, 0, 0);
+		atomic_store(&held, n >= 0 ? n : -1);
+	}
+	pthread_mutex_unlock(&held_lock);
+}
+
+void fdguard_init(uintptr_t lo, uintptr_t hi)
+{
+	if (hi <= lo)
+		return;
+	fdguard_unw_lo = lo;
+	fdguard_unw_len = hi - lo;
 }
 
 /* Is the byte at p readable?  process_vm_readv on ourselves copies it with the kernel's

@@ -1,4 +1,9 @@
-/* fdguard.h: keeps libunwind's memory validation off the program's file descriptors.
+/* fdguard.h: the guard's file descriptors and the program's, kept apart.
+ * 1. A descriptor the guard holds for the process's life (the log, logwrite.c) sits at a
+ * high number, is invisible to the program's close, close_range and closefrom (EBADF, as
+ * for any number the program never opened) and moves out of the way of its dup2/dup3; the
+ * guard uses it only between fdguard_lock and fdguard_unlock.
+ * 2. libunwind's memory validation never uses a descriptor.
  * libunwind 1.6 validates an address by write()ing one byte of it into a private pipe
  * (a static mem_validate_pipe[2]; it read()s the pipe empty first and re-creates it with
  * pipe2 when that read fails).  The pipe's numbers are ordinary descriptors: a program that
@@ -14,6 +19,24 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+/* Hold fd: moved to a high number (the original is closed); returns the number held, or
+ * -1 (fd closed) when the table is full.  One at a time: a previous one is forgotten. */
+int fdguard_hold(int fd);
+/* The held descriptor, -1 if none; stable between fdguard_lock and fdguard_unlock. */
+int fdguard_held(void);
+/* Stop holding it (the caller closes it if it is still the guard's). */
+void fdguard_forget(void);
+void fdguard_lock(void);
+void fdguard_unlock(void);
+void fdguard_reinit_lock(void);   /* fork child */
+
+/* The program's calls (hooks.c). */
+int fdguard_close(int fd);
+int fdguard_close_range(unsigned lo, unsigned hi, int flags);
+void fdguard_closefrom(int lo);
+/* Before the program's dup2/dup3 onto newfd. */
+void fdguard_make_room(int newfd);
 
 /* libunwind's code, [lo, lo + len); read by the syscall hook's assembly.  0 = not known. */
 extern uintptr_t fdguard_unw_lo, fdguard_unw_len;

@@ -198,6 +198,37 @@ EXPORT int mprotect(void *addr, size_t len, int prot)
 	return rc;
 }
 
+/* Descriptors (fdguard.h): the guard's held log descriptor is not the program's to close
+ * or replace. */
+EXPORT int close(int fd)
+{
+	return fdguard_close(fd);
+}
+
+EXPORT int close_range(unsigned lo, unsigned hi, int flags)
+{
+	return fdguard_close_range(lo, hi, flags);
+}
+
+EXPORT void closefrom(int lo)
+{
+	fdguard_closefrom(lo);
+}
+
+EXPORT int dup2(int old, int new)
+{
+	if (old != new)
+		fdguard_make_room(new);
+	return (int)syscall(SYS_dup2, old, new);
+}
+
+EXPORT int dup3(int old, int new, int flags)
+{
+	if (old != new)
+		fdguard_make_room(new);
+	return (int)syscall(SYS_dup3, old, new, flags);
+}
+
 /* libunwind's memory validation (fdguard.h): only calls made from libunwind's own code are
  * answered by fdguard; everyone else gets libc. */
 extern ssize_t __read(int, void *, size_t);

@@ -465,3 +465,41 @@ Test(integration_hosts, exit_from_a_small_sigaltstack)
 {
 	small_stack_exit("altstack");
 }
+
+/* A root program that drops to nobody or chroots after start-up: the log (by root, in a
+ * directory nobody may write) used to be reopened by path for every snapshot, so every one
+ * after the drop was lost, and with no snapshot before it there was no log at all. */
+static void privilege_drop(const char *mode)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root");
+	char empty[700];
+	snprintf(empty, sizeof empty, "%s/empty-%s", dir, mode);
+	cr_assert_eq(mkdir(empty, 0755), 0);
+	const char *argv[] = { th_build("examples/privdrop"), mode, empty, NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_INTERVAL=100ms", NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+	cr_assert(r.exited && r.code == 0, "%s: %s", mode, th_run_desc(&r));
+	cr_assert_eq(th_kv(r.out, "dropped"), 1, "%s", r.out);
+	th_log_t log;
+	cr_assert_eq(wait_exit_log(&log, r.pid, 1), 0, "%s: no exit snapshot; stderr: %s", mode,
+		     r.err);
+	cr_expect_not(log.damaged, "%s", log.damage);
+	long sig = th_log_find(&log, "signal"), ex = th_log_find(&log, "exit");
+	cr_expect_geq(sig, 0, "%s: the snapshot asked for after the drop is missing", mode);
+	cr_expect_geq(log.snaps[ex].e[TH_HEAP], 30 * 1000ull, "%s", mode);
+	cr_expect_eq(r.err[0], '\0', "%s: %s", mode, r.err);
+	th_log_free(&log);
+	th_run_free(&r);
+}
+
+Test(integration_hosts, log_survives_setuid_to_nobody)
+{
+	privilege_drop("setuid");
+}
+
+Test(integration_hosts, log_survives_chroot)
+{
+	privilege_drop("chroot");
+}
