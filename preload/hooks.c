@@ -3,6 +3,7 @@
  * charges the cap, calls the real function and records the result. */
 #include "fdguard.h"
 #include "heap.h"
+#include "logwrite.h"
 #include "mapping.h"
 #include "state.h"
 #include "sys.h"
@@ -228,6 +229,45 @@ EXPORT int dup3(int old, int new, int flags)
 		fdguard_make_room(new);
 	return (int)syscall(SYS_dup3, old, new, flags);
 }
+
+/* Privileges: before the program gives up the right to create its log (another user, a
+ * chroot), the log is created and held open (logwrite.c).  The real calls are glibc's,
+ * which apply a uid change to every thread. */
+static void *next_fn(const char *name, void **cache)
+{
+	if (!*cache) {
+		int outer = guard_enter();
+		*cache = dlsym(RTLD_NEXT, name);
+		if (outer)
+			guard_leave();
+	}
+	return *cache;
+}
+
+static void before_drop(void)
+{
+	if (state_ready() && !ag_in_hook)
+		logwrite_create();
+}
+
+#define DROP_HOOK(name, params, args)                                   \
+	EXPORT int name params                                          \
+	{                                                               \
+		static void *fn;                                        \
+		before_drop();                                          \
+		int (*real) params = (int (*) params)next_fn(#name, &fn); \
+		if (!real) {                                            \
+			errno = ENOSYS;                                 \
+			return -1;                                      \
+		}                                                       \
+		return real args;                                       \
+	}
+
+DROP_HOOK(setuid, (uid_t uid), (uid))
+DROP_HOOK(seteuid, (uid_t uid), (uid))
+DROP_HOOK(setreuid, (uid_t r, uid_t e), (r, e))
+DROP_HOOK(setresuid, (uid_t r, uid_t e, uid_t s), (r, e, s))
+DROP_HOOK(chroot, (const char *path), (path))
 
 /* libunwind's memory validation (fdguard.h): only calls made from libunwind's own code are
  * answered by fdguard; everyone else gets libc. */

@@ -119,7 +119,6 @@ __attribute__((constructor(101))) static void allocguard_init(void)
 	swap_init();
 	stacks_init();
 	logwrite_init();
-	logwrite_create();
 	pthread_atfork(prefork, postfork_parent, postfork_child);
 	install_usr2();
 	writer_watch_children(check_child);

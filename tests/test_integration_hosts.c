@@ -469,7 +469,7 @@ Test(integration_hosts, exit_from_a_small_sigaltstack)
 /* A root program that drops to nobody or chroots after start-up: the log (by root, in a
  * directory nobody may write) used to be reopened by path for every snapshot, so every one
  * after the drop was lost, and with no snapshot before it there was no log at all. */
-static void privilege_drop(const char *mode)
+static void privilege_drop(const char *mode, const char *interval)
 {
 	if (geteuid() != 0)
 		cr_skip_test("needs root");
@@ -477,7 +477,7 @@ static void privilege_drop(const char *mode)
 	snprintf(empty, sizeof empty, "%s/empty-%s", dir, mode);
 	cr_assert_eq(mkdir(empty, 0755), 0);
 	const char *argv[] = { th_build("examples/privdrop"), mode, empty, NULL };
-	const char *env[] = { logpat, "ALLOCGUARD_INTERVAL=100ms", NULL };
+	const char *env[] = { logpat, interval, NULL };
 	th_run_t r;
 	cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
 	cr_assert(r.exited && r.code == 0, "%s: %s", mode, th_run_desc(&r));
@@ -494,12 +494,19 @@ static void privilege_drop(const char *mode)
 	th_run_free(&r);
 }
 
+/* Snapshots before the drop: the log exists, the later ones were lost. */
 Test(integration_hosts, log_survives_setuid_to_nobody)
 {
-	privilege_drop("setuid");
+	privilege_drop("setuid", "ALLOCGUARD_INTERVAL=100ms");
+}
+
+/* No snapshot before the drop: there was no log at all. */
+Test(integration_hosts, log_created_before_setuid_to_nobody)
+{
+	privilege_drop("setuid", "ALLOCGUARD_INTERVAL=0");
 }
 
 Test(integration_hosts, log_survives_chroot)
 {
-	privilege_drop("chroot");
+	privilege_drop("chroot", "ALLOCGUARD_INTERVAL=0");
 }
