@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -43,9 +44,63 @@ extern int __close(int);
 static _Atomic int held = -1;
 static pthread_mutex_t held_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Guard sections and program calls exclude each other (a Dekker pair of counters); a
+ * thread inside a guard section (a signal handler there closing something) never waits. */
+static _Atomic int guard_active, program_active;
+static __thread int in_guard __attribute__((tls_model("initial-exec")));
+static __thread int in_program __attribute__((tls_model("initial-exec")));
+
+void fdguard_begin(void)
+{
+	if (in_guard++ || in_program)
+		return;   /* nested, or exit() from a signal handler inside a program call */
+	for (;;) {
+		atomic_fetch_add(&guard_active, 1);
+		if (atomic_load(&program_active) == 0)
+			return;
+		atomic_fetch_sub(&guard_active, 1);
+		while (atomic_load(&program_active))
+			sched_yield();
+	}
+}
+
+void fdguard_end(void)
+{
+	if (--in_guard == 0 && !in_program)
+		atomic_fetch_sub(&guard_active, 1);
+}
+
+static void program_begin(void)
+{
+	if (in_guard || in_program++)
+		return;
+	for (;;) {
+		atomic_fetch_add(&program_active, 1);
+		if (atomic_load(&guard_active) == 0)
+			return;
+		atomic_fetch_sub(&program_active, 1);
+		while (atomic_load(&guard_active))
+			sched_yield();
+	}
+}
+
+static void program_end(void)
+{
+	if (!in_guard && --in_program == 0)
+		atomic_fetch_sub(&program_active, 1);
+}
+
 void fdguard_lock(void) { pthread_mutex_lock(&held_lock); }
 void fdguard_unlock(void) { pthread_mutex_unlock(&held_lock); }
-void fdguard_reinit_lock(void) { pthread_mutex_init(&held_lock, NULL); }
+
+void fdguard_reinit_lock(void)
+{
+	pthread_mutex_init(&held_lock, NULL);
+	/* Only the forking thread lives on, and it was in neither kind of section. */
+	atomic_store(&guard_active, 0);
+	atomic_store(&program_active, 0);
+	in_guard = in_program = 0;
+}
 int fdguard_held(void) { return atomic_load(&held); }
 void fdguard_forget(void) { atomic_store(&held, -1); }
 
@@ -59,6 +114,8 @@ static int high_number(void)
 	return rl.rlim_cur >= 1024 ? 1000 : (int)rl.rlim_cur - 24;
 }
 
+/* Called inside a guard section (fdguard_begin), where the program cannot be in the middle
+ * of a dup2 onto the number chosen. */
 int fdguard_hold(int fd)
 {
 	int n = (int)raw6(SYS_fcntl, fd, F_DUPFD_CLOEXEC, high_number(), 0, 0, 0);
@@ -72,11 +129,16 @@ int fdguard_hold(int fd)
 
 int fdguard_close(int fd)
 {
+	program_begin();
+	int r;
 	if (fd >= 0 && fd == atomic_load(&held)) {
 		errno = EBADF;   /* what the program gets for any number it never opened */
-		return -1;
+		r = -1;
+	} else {
+		r = __close(fd);
 	}
-	return __close(fd);
+	program_end();
+	return r;
 }
 
 static int close_span(unsigned lo, unsigned hi, int flags)
@@ -87,7 +149,7 @@ static int close_span(unsigned lo, unsigned hi, int flags)
 	return r < 0 ? (int)fdguard_syscall_error(r) : 0;
 }
 
-int fdguard_close_range(unsigned lo, unsigned hi, int flags)
+static int close_range_skipping_held(unsigned lo, unsigned hi, int flags)
 {
 	int h = atomic_load(&held);
 	if (h < 0 || (unsigned)h < lo || (unsigned)h > hi)
@@ -98,12 +160,21 @@ int fdguard_close_range(unsigned lo, unsigned hi, int flags)
 	return r;
 }
 
+int fdguard_close_range(unsigned lo, unsigned hi, int flags)
+{
+	program_begin();
+	int r = close_range_skipping_held(lo, hi, flags);
+	program_end();
+	return r;
+}
+
 void fdguard_closefrom(int lo)
 {
 	int saved = errno;
 	if (lo < 0)
 		lo = 0;
-	if (fdguard_close_range((unsigned)lo, ~0u, 0) != 0) {
+	program_begin();
+	if (close_range_skipping_held((unsigned)lo, ~0u, 0) != 0) {
 		/* No close_range (Linux < 5.9): one by one, up to the limit. */
 		struct rlimit rl;
 		long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1u << 20)
@@ -112,10 +183,12 @@ void fdguard_closefrom(int lo)
 			if (fd != atomic_load(&held))
 				raw6(SYS_close, fd, 0, 0, 0, 0, 0);
 	}
+	program_end();
 	errno = saved;
 }
 
-void fdguard_make_room(int newfd)
+/* Before the program's dup2/dup3 onto newfd: ours moves away. */
+static void make_room(int newfd)
 {
 	if (newfd < 0 || newfd != atomic_load(&held))
 		return;
@@ -178,4 +251,23 @@ long fdguard_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a
 	}
 	long r = raw6(n, a1, a2, a3, a4, a5, a6);
 	return r < 0 && r >= -4095 ? fdguard_syscall_error(r) : r;
+}
+
+int fdguard_dup3(int old, int new, int flags, bool is_dup2)
+{
+	/* make_room may wait for a snapshot (held_lock), which may wait for program calls to
+	 * drain: so outside the program section, and checked again inside it, where no new
+	 * number can be held. */
+	for (;;) {
+		if (old != new)
+			make_room(new);
+		program_begin();
+		if (old == new || new != atomic_load(&held))
+			break;
+		program_end();
+	}
+	long r = is_dup2 ? raw6(SYS_dup2, old, new, 0, 0, 0, 0)
+			 : raw6(SYS_dup3, old, new, flags, 0, 0, 0);
+	program_end();
+	return r < 0 ? (int)fdguard_syscall_error(r) : (int)r;
 }

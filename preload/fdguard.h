@@ -3,6 +3,10 @@
  * high number, is invisible to the program's close, close_range and closefrom (EBADF, as
  * for any number the program never opened) and moves out of the way of its dup2/dup3; the
  * guard uses it only between fdguard_lock and fdguard_unlock.
+ * While the guard has a descriptor of its own open for a moment (creating the log, reading
+ * a /proc file: fdguard_begin .. fdguard_end), the program's close, close_range, closefrom,
+ * dup2 and dup3 wait, so they can never close our number and hand it to the program's next
+ * open in the middle; both sides are short.
  * 2. libunwind's memory validation never uses a descriptor.
  * libunwind 1.6 validates an address by write()ing one byte of it into a private pipe
  * (a static mem_validate_pipe[2]; it read()s the pipe empty first and re-creates it with
@@ -31,12 +35,15 @@ void fdguard_lock(void);
 void fdguard_unlock(void);
 void fdguard_reinit_lock(void);   /* fork child */
 
+/* Around the guard's own open .. close of a descriptor (any thread; may nest). */
+void fdguard_begin(void);
+void fdguard_end(void);
+
 /* The program's calls (hooks.c). */
 int fdguard_close(int fd);
 int fdguard_close_range(unsigned lo, unsigned hi, int flags);
 void fdguard_closefrom(int lo);
-/* Before the program's dup2/dup3 onto newfd. */
-void fdguard_make_room(int newfd);
+int fdguard_dup3(int old, int new, int flags, bool is_dup2);
 
 /* libunwind's code, [lo, lo + len); read by the syscall hook's assembly.  0 = not known. */
 extern uintptr_t fdguard_unw_lo, fdguard_unw_len;

@@ -218,16 +218,12 @@ EXPORT void closefrom(int lo)
 
 EXPORT int dup2(int old, int new)
 {
-	if (old != new)
-		fdguard_make_room(new);
-	return (int)syscall(SYS_dup2, old, new);
+	return fdguard_dup3(old, new, 0, true);
 }
 
 EXPORT int dup3(int old, int new, int flags)
 {
-	if (old != new)
-		fdguard_make_room(new);
-	return (int)syscall(SYS_dup3, old, new, flags);
+	return fdguard_dup3(old, new, flags, false);
 }
 
 /* Privileges: before the program gives up the right to create its log (another user, a

@@ -426,17 +426,21 @@ static int log_fd(void)
 	if (!disabled && created) {
 		fd = held_log();
 		if (fd < 0 && created) {
+			fdguard_begin();   /* no program close between the open and the hold */
 			fd = reopen_log();
 			if (fd >= 0)
 				fd = fdguard_hold(fd);
+			fdguard_end();
 		}
 	}
 	if (!disabled && !created) {
+		fdguard_begin();
 		fd = open_log();
 		disabled = fd < 0;
 		created = !disabled;
 		if (created)
 			fd = fdguard_hold(fd);
+		fdguard_end();
 	}
 	lb.fd = fd;
 	if (fd >= 0 && !headed) {
