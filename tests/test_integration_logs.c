@@ -646,3 +646,42 @@ Test(integration_logs, fixed_log_name_always_finds_a_free_one)
 		     (int)r.pid, r.err);
 	th_run_free(&r);
 }
+
+/* A thread sweeping close() over every number the program does not own, while the program
+ * opens, writes and closes its own file and allocates: the guard's brief descriptors (its
+ * /proc reads, creating its log) used to be closed under it and the number handed to the
+ * program's next open (a program write failed, or the log was lost with EBADF).  A race:
+ * repeated, more with STRESS=1. */
+Test(integration_logs, close_sweep_races_the_guards_descriptors)
+{
+	int runs = getenv("STRESS") ? 20 : 3;
+	for (int run = 0; run < runs; run++) {
+		char data[600];
+		snprintf(data, sizeof data, "%s/race.txt", dir);
+		unlink(data);
+		const char *argv[] = { th_build("examples/fdrace"), data, "1000", NULL };
+		const char *env[] = { logpat, "ALLOCGUARD_INTERVAL=10ms", NULL };
+		th_run_t r;
+		cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+		cr_assert(r.exited && r.code == 0, "run %d: %s", run, th_run_desc(&r));
+		long long lines = th_kv(r.out, "lines"), failed = th_kv(r.out, "failed");
+		cr_expect_gt(lines, 0, "run %d: %s", run, r.out);
+		cr_expect_eq(failed, 0, "run %d: the program's own descriptor was closed under it: %s",
+			     run, r.out);
+		char *got = th_slurp(data, NULL);
+		cr_expect_eq(got ? (long long)th_nlines(got) : -1, lines, "run %d: lines in the file", run);
+		free(got);
+		cr_expect_eq(th_count_lines(r.err, "allocguard:"), 0, "run %d: %s", run, r.err);
+		th_log_t log;
+		load_only_log(&log, NULL, 0);
+		cr_expect_eq(th_log_find(&log, "exit"), (long)log.nsnaps - 1, "run %d: no exit snapshot",
+			     run);
+		th_log_free(&log);
+		th_run_free(&r);
+		char **v;
+		size_t n = th_list(dir, "ag.", &v);
+		for (size_t i = 0; i < n; i++)
+			unlink(v[i]);
+		th_strv_free(v, n);
+	}
+}
