@@ -229,7 +229,7 @@ EXPORT int dup3(int old, int new, int flags)
 /* Privileges: before the program gives up the right to create its log (another user, a
  * chroot), the log is created and held open (logwrite.c).  The real calls are glibc's,
  * which apply a uid change to every thread. */
-static void *next_fn(const char *name, void **cache)
+static void *next_cached(const char *name, void **cache)
 {
 	if (!*cache) {
 		int outer = guard_enter();
@@ -251,7 +251,7 @@ static void before_drop(void)
 	{                                                               \
 		static void *fn;                                        \
 		before_drop();                                          \
-		int (*real) params = (int (*) params)next_fn(#name, &fn); \
+		int (*real) params = (int (*) params)next_cached(#name, &fn); \
 		if (!real) {                                            \
 			errno = ENOSYS;                                 \
 			return -1;                                      \
