@@ -3,7 +3,9 @@
  * charges the cap, calls the real function and records the result. */
 #include "exec.h"
 #include "gotpatch.h"
+#include "fdguard.h"
 #include "heap.h"
+#include "logwrite.h"
 #include "mapping.h"
 #include "nextalloc.h"
 #include "state.h"
@@ -14,6 +16,8 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -326,3 +330,115 @@ EXPORT void *dlopen(const char *file, int flags)
 		return gotpatch_dlopen(file, flags, __builtin_return_address(0));
 	return gotpatch_next_dlopen()(file, flags);
 }
+/* Descriptors (fdguard.h): the guard's held log descriptor is not the program's to close
+ * or replace. */
+EXPORT int close(int fd)
+{
+	return fdguard_close(fd);
+}
+
+EXPORT int close_range(unsigned lo, unsigned hi, int flags)
+{
+	return fdguard_close_range(lo, hi, flags);
+}
+
+EXPORT void closefrom(int lo)
+{
+	fdguard_closefrom(lo);
+}
+
+EXPORT int dup2(int old, int new)
+{
+	return fdguard_dup3(old, new, 0, true);
+}
+
+EXPORT int dup3(int old, int new, int flags)
+{
+	return fdguard_dup3(old, new, flags, false);
+}
+
+/* Privileges: before the program gives up the right to create its log (another user, a
+ * chroot), the log is created and held open (logwrite.c).  The real calls are glibc's,
+ * which apply a uid change to every thread. */
+static void *next_cached(const char *name, void **cache)
+{
+	if (!*cache) {
+		int outer = guard_enter();
+		*cache = dlsym(RTLD_NEXT, name);
+		if (outer)
+			guard_leave();
+	}
+	return *cache;
+}
+
+static void before_drop(void)
+{
+	if (state_ready() && !ag_in_hook)
+		logwrite_create();
+}
+
+#define DROP_HOOK(name, params, args)                                   \
+	EXPORT int name params                                          \
+	{                                                               \
+		static void *fn;                                        \
+		before_drop();                                          \
+		int (*real) params = (int (*) params)next_cached(#name, &fn); \
+		if (!real) {                                            \
+			errno = ENOSYS;                                 \
+			return -1;                                      \
+		}                                                       \
+		return real args;                                       \
+	}
+
+DROP_HOOK(setuid, (uid_t uid), (uid))
+DROP_HOOK(seteuid, (uid_t uid), (uid))
+DROP_HOOK(setreuid, (uid_t r, uid_t e), (r, e))
+DROP_HOOK(setresuid, (uid_t r, uid_t e, uid_t s), (r, e, s))
+DROP_HOOK(chroot, (const char *path), (path))
+
+/* libunwind's memory validation (fdguard.h): only calls made from libunwind's own code are
+ * answered by fdguard; everyone else gets libc. */
+extern ssize_t __read(int, void *, size_t);
+
+EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+	if (n == 1 && fdguard_from_unwinder(__builtin_return_address(0)))
+		return fdguard_read(fd, buf, n);
+	return __read(fd, buf, n);
+}
+
+EXPORT int pipe2(int fds[2], int flags)
+{
+	if (fdguard_from_unwinder(__builtin_return_address(0)))
+		return fdguard_pipe2(fds, flags);
+	return (int)syscall(SYS_pipe2, fds, flags);
+}
+
+/* syscall(2) must stay glibc's frameless leaf for everyone else (a raw clone or vfork
+ * returns through it on another stack), so the check and the pass-through are assembly:
+ * a call from libunwind jumps to fdguard_syscall with the arguments untouched. */
+__asm__(".text\n"
+	".globl syscall\n"
+	".type syscall, @function\n"
+	".p2align 4\n"
+	"syscall:\n"
+	"	.cfi_startproc\n"
+	"	movq (%rsp), %rax\n"
+	"	subq fdguard_unw_lo(%rip), %rax\n"
+	"	cmpq fdguard_unw_len(%rip), %rax\n"
+	"	jb fdguard_syscall\n"
+	"	movq %rdi, %rax\n"
+	"	movq %rsi, %rdi\n"
+	"	movq %rdx, %rsi\n"
+	"	movq %rcx, %rdx\n"
+	"	movq %r8, %r10\n"
+	"	movq %r9, %r8\n"
+	"	movq 8(%rsp), %r9\n"
+	"	syscall\n"
+	"	cmpq $-4095, %rax\n"
+	"	jae 1f\n"
+	"	ret\n"
+	"1:	movq %rax, %rdi\n"
+	"	jmp fdguard_syscall_error\n"
+	"	.cfi_endproc\n"
+	".size syscall, .-syscall\n");

@@ -20,11 +20,26 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static void on_usr2(int sig)
 {
 	writer_request(AG_REASON_SIGNAL);
+}
+
+/* One byte on a page the kernel zeroes in a child that does not share our memory
+ * (MADV_WIPEONFORK): zero means a process created without fork()'s handlers, such as a raw
+ * clone() child; a vfork or CLONE_VM child shares the page and sees it set. */
+static volatile unsigned char *born_here;
+
+static void mark_born_here(void)
+{
+	void *page = sys_alloc(sys_page_size(), false);
+	if (page && madvise(page, sys_page_size(), MADV_WIPEONFORK) == 0) {
+		born_here = page;
+		*born_here = 1;
+	}
 }
 
 static void prefork(void)
@@ -52,6 +67,8 @@ static void postfork_parent(void)
 static void postfork_child(void)
 {
 	ag_ppid = ag_pid;
+	if (born_here)
+		*born_here = 1;
 	ag_pid = getpid();
 	sys_reinit_lock();
 	stacktab_reinit_lock();
@@ -63,6 +80,13 @@ static void postfork_child(void)
 	writer_postfork_child();
 	if (outer)
 		guard_leave();
+}
+
+/* Run by the writer on the allocation path and before its own snapshots. */
+static void check_child(void)
+{
+	if (born_here && !*born_here)
+		postfork_child();
 }
 
 static void install_usr2(void)
@@ -111,12 +135,14 @@ __attribute__((constructor(101))) static void allocguard_init(void)
 	nextalloc_check_order(malloc_reaches_us);
 	cap_init(&ag_config);
 	sample_init(ag_config.sample);
+	mark_born_here();
 	threads_init();
 	swap_init();
 	stacks_init();
 	logwrite_init();
 	pthread_atfork(prefork, postfork_parent, postfork_child);
 	install_usr2();
+	writer_watch_children(check_child);
 	writer_arm();
 	atomic_store(&ag_phase, AG_READY);
 	writer_start();

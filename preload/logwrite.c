@@ -1,12 +1,16 @@
-/* logwrite.c: the log writer (see logwrite.h).  The file is created lazily, 0600 with
+/* logwrite.c: the log writer (see logwrite.h).  The file is created 0600 with
  * O_EXCL|O_NOFOLLOW (never through an existing file or symlink: the next free name is taken
- * and named on stderr), and opened only while a snapshot is written, so a program that
- * closes every descriptor and reuses the numbers never gets our lines in its files; each
- * reopen checks it is still our file.  A snapshot is only complete once its E line is on
- * disk. */
+ * and named on stderr) at the first snapshot, or earlier when the program is about to give
+ * up the right to create it (setuid to another user, chroot: hooks.c calls
+ * logwrite_create).  It then stays open for the process's life at a high descriptor number that fdguard.c keeps
+ * out of the program's reach (its close-everything loops get EBADF, its dup2 onto that
+ * number moves ours), and every snapshot checks it is still our file: when the program took
+ * it anyway (raw syscalls) the path is reopened; when the file was removed, a new log starts.
+ * A snapshot is only complete once its E line is on disk. */
 #include "logwrite.h"
 #include "account.h"
 #include "cap.h"
+#include "fdguard.h"
 #include "fmt.h"
 #include "logbuf.h"
 #include "logfmt.h"
@@ -34,6 +38,7 @@ static char cmdline[16384];
 static size_t cmdline_len;
 static bool disabled;                       /* open failed: said once, no more tries */
 static bool created;                        /* the file of this generation exists */
+static bool headed;                         /* and has its header */
 static char log_path[OPT_STR_MAX + 4200];
 static dev_t log_dev;
 static ino_t log_ino;
@@ -43,8 +48,17 @@ static unsigned long long modules_seen;
 static bool jit_said;
 static _Atomic uint64_t written;
 
-void logwrite_lock(void) { pthread_mutex_lock(&lock); }
-void logwrite_unlock(void) { pthread_mutex_unlock(&lock); }
+void logwrite_lock(void)
+{
+	pthread_mutex_lock(&lock);
+	fdguard_lock();
+}
+
+void logwrite_unlock(void)
+{
+	fdguard_unlock();
+	pthread_mutex_unlock(&lock);
+}
 uint64_t logwrite_written(void) { return atomic_load(&written); }
 
 static void read_cmdline(void)
@@ -98,7 +112,9 @@ static int open_log(void)
 	fmt_init(&f, first, sizeof first);
 	expand(&f);
 	memcpy(path, first, f.len + 1);
-	for (int i = 1; i < 1000; i++) {
+	/* FIRST, FIRST.1 .. FIRST.99, then FIRST.PID.N: a fixed name shared by any number of
+	 * processes (ALLOCGUARD_LOG=/x/fixed.log) always finds a free one. */
+	for (uint64_t i = 1; i < 100 + 1000000; i++) {
 		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_APPEND,
 			      0600);
 		if (fd >= 0) {
@@ -126,7 +142,15 @@ static int open_log(void)
 		fmt_init(&f, path, sizeof path);
 		fmt_str(&f, first);
 		fmt_chr(&f, '.');
-		fmt_u64(&f, (uint64_t)i);
+		if (i >= 100) {
+			fmt_u64(&f, (uint64_t)ag_pid);
+			if (i > 100) {
+				fmt_chr(&f, '.');
+				fmt_u64(&f, i - 100);
+			}
+		} else {
+			fmt_u64(&f, i);
+		}
 	}
 	char msg[sizeof path + 128];
 	fmt_t m;
@@ -385,14 +409,15 @@ static uint64_t write_peak(uint32_t limit)
 static void new_generation(void)
 {
 	created = false;
+	headed = false;
 	gen++;
 	seq = 0;
 	modules_seen = 0;
 	jit_said = false;
 }
 
-/* Our file, opened for one snapshot; -1 (and a new generation) when it was removed or
- * replaced meanwhile. */
+/* Our file by its path again, after the held descriptor was taken from us; -1 (and a new
+ * generation) when the file was removed or replaced meanwhile. */
 static int reopen_log(void)
 {
 	int fd = open(log_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
@@ -412,25 +437,86 @@ static int reopen_log(void)
 	return -1;
 }
 
+/* The held descriptor if it is still this generation's file; -1 otherwise (when the file
+ * was removed, also a new generation: the next snapshot starts a new log). */
+static int held_log(void)
+{
+	int fd = fdguard_held();
+	struct stat st;
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || st.st_dev != log_dev || st.st_ino != log_ino) {
+		fdguard_forget();   /* the number is someone else's now: never close it */
+		return -1;
+	}
+	if (st.st_nlink > 0)
+		return fd;
+	fdguard_forget();
+	close(fd);
+	char msg[sizeof log_path + 96];
+	fmt_t m;
+	fmt_init(&m, msg, sizeof msg);
+	fmt_str(&m, "log ");
+	fmt_str(&m, log_path);
+	fmt_str(&m, " was removed; starting a new log");
+	fmt_say(msg);
+	new_generation();
+	return -1;
+}
+
+/* This generation's log, created (with its header) if needed; -1 when logging is off. */
+static int log_fd(void)
+{
+	int fd = -1;
+	if (!disabled && created) {
+		fd = held_log();
+		if (fd < 0 && created) {
+			fdguard_begin();   /* no program close between the open and the hold */
+			fd = reopen_log();
+			if (fd >= 0)
+				fd = fdguard_hold(fd);
+			fdguard_end();
+		}
+	}
+	if (!disabled && !created) {
+		fdguard_begin();
+		fd = open_log();
+		disabled = fd < 0;
+		created = !disabled;
+		if (created)
+			fd = fdguard_hold(fd);
+		fdguard_end();
+	}
+	lb.fd = fd;
+	if (fd >= 0 && !headed) {
+		write_header();
+		modules_seen = modules_write(&lb, true);
+		headed = true;
+	}
+	return fd;
+}
+
+void logwrite_create(void)
+{
+	int saved = errno;
+	logwrite_lock();
+	lb.err = 0;
+	lb.len = 0;
+	if (log_fd() >= 0 && logbuf_flush(&lb) != 0)
+		headed = false;   /* written again with the first snapshot */
+	lb.fd = -1;
+	logwrite_unlock();
+	errno = saved;
+}
+
 int64_t logwrite_snapshot(int reason, bool leaks)
 {
 	int saved = errno;
 	int64_t result = -1;
-	pthread_mutex_lock(&lock);
+	logwrite_lock();
 	lb.err = 0;
 	lb.len = 0;
-	if (!disabled && created)
-		lb.fd = reopen_log();
-	if (!disabled && !created) {
-		lb.fd = open_log();
-		disabled = lb.fd < 0;
-		created = !disabled;
-		if (created) {
-			write_header();
-			modules_seen = modules_write(&lb, true);
-		}
-	}
-	if (lb.fd < 0)
+	if (log_fd() < 0)
 		goto out;
 	if (modules_changed(modules_seen))
 		modules_seen = modules_write(&lb, false);
@@ -484,10 +570,9 @@ int64_t logwrite_snapshot(int reason, bool leaks)
 		fmt_say(msg);
 		disabled = true;
 	}
-	close(lb.fd);
 	lb.fd = -1;
 out:
-	pthread_mutex_unlock(&lock);
+	logwrite_unlock();
 	errno = saved;
 	return result;
 }
@@ -504,7 +589,12 @@ void logwrite_exec(void)
 void logwrite_child(void)
 {
 	pthread_mutex_init(&lock, NULL);
-	lb.fd = -1;   /* only open inside a snapshot, and the lock keeps fork out of those */
+	fdguard_reinit_lock();
+	int inherited = fdguard_held();   /* the parent's file: the child starts its own */
+	fdguard_forget();
+	if (inherited >= 0)
+		close(inherited);
+	lb.fd = -1;
 	lb.len = 0;
 	lb.err = 0;
 	disabled = false;

@@ -9,6 +9,9 @@
 
 /* Resolve the log pattern now (cwd, executable name, command line). */
 void logwrite_init(void);
+/* Create the log now, with its header, if this generation has none yet: before the program
+ * gives up the right to (setuid, chroot).  Held open from then on, like every log. */
+void logwrite_create(void);
 /* Write one snapshot; with leaks, R lines from the exit scan are included.  Returns the
  * snapshot's sequence number, or -1 when logging is off or failed. */
 int64_t logwrite_snapshot(int reason, bool leaks);

@@ -64,7 +64,8 @@ static const char *expected(const opt_desc_t *d)
 	case OPT_ENUM:
 		return opt_enum_values(d);
 	case OPT_STR:
-		return "a string shorter than 1024 bytes";
+		return d->min ? "a non-empty string shorter than 1024 bytes"
+			      : "a string shorter than 1024 bytes";
 	case OPT_INT:
 		return "a whole number from 1 to 256";
 	}
@@ -261,7 +262,7 @@ int opt_set(ag_config_t *c, const opt_desc_t *d, const char *value, const char *
 	}
 	case OPT_STR: {
 		size_t n = strlen(value);
-		if (n >= OPT_STR_MAX) {
+		if (n >= OPT_STR_MAX || n < d->min) {
 			say_bad(err, errlen, who, value, expected(d));
 			return EINVAL;
 		}

@@ -5,6 +5,7 @@
 #include <libunwind.h>
 
 #include "stacks.h"
+#include "fdguard.h"
 #include "logfmt.h"
 #include "modules.h"
 #include "stacktab.h"
@@ -20,20 +21,28 @@
 static uintptr_t self_lo, self_hi;
 static _Atomic bool ready;
 
-static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
+/* arg: { probe address, lo, hi } */
+static int find_module(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	uintptr_t probe = (uintptr_t)arg, lo, hi;
+	uintptr_t *m = arg, lo, hi;
 	modules_range(info, &lo, &hi);
-	if (probe < lo || probe >= hi)
+	if (m[0] < lo || m[0] >= hi)
 		return 0;
-	self_lo = lo;
-	self_hi = hi;
+	m[1] = lo;
+	m[2] = hi;
 	return 1;
 }
 
 void stacks_init(void)
 {
-	dl_iterate_phdr(find_self, (void *)(uintptr_t)&stacks_init);
+	uintptr_t self[3] = { (uintptr_t)&stacks_init, 0, 0 };
+	dl_iterate_phdr(find_module, self);
+	self_lo = self[1];
+	self_hi = self[2];
+	/* Before libunwind's first call, which creates its validation pipe. */
+	uintptr_t unw[3] = { (uintptr_t)&unw_init_local, 0, 0 };
+	dl_iterate_phdr(find_module, unw);
+	fdguard_init(unw[1], unw[2]);
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	void *warm[8];
 	unw_backtrace(warm, 8);   /* first unwind allocates libunwind's caches */
@@ -91,11 +100,23 @@ static bool runtime_module(uintptr_t ip)
 	       strncmp(base, "libpthread.so", 13) == 0;
 }
 
+/* Set while the exiting thread's snapshot runs on the writer's own stack. */
+static __thread const ucontext_t *exit_context __attribute__((tls_model("initial-exec")));
+
+void stacks_exit_context(const ucontext_t *uc)
+{
+	exit_context = uc;
+}
+
 uintptr_t stacks_program_sp(void)
 {
 	unw_context_t uc;
 	unw_cursor_t c;
-	if (unw_getcontext(&uc) != 0 || unw_init_local(&c, &uc) != 0)
+	if (exit_context)
+		memcpy(&uc, exit_context, sizeof uc);   /* on x86_64 unw_context_t is ucontext_t */
+	else if (unw_getcontext(&uc) != 0)
+		return 0;
+	if (unw_init_local(&c, &uc) != 0)
 		return 0;
 	for (int depth = 0; depth < 256 && unw_step(&c) > 0; depth++) {
 		unw_word_t ip = 0, sp = 0;

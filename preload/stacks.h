@@ -5,6 +5,7 @@
 #define ALLOCGUARD_STACKS_H
 
 #include <stdint.h>
+#include <ucontext.h>
 
 /* Prepare the unwinder (per-thread cache, one warm-up unwind) before hooks use it. */
 void stacks_init(void);
@@ -12,6 +13,9 @@ void stacks_init(void);
  * program rather than to libc, the loader or the guard (for the exit scan: the frames of the
  * exit machinery below it hold stale values, not roots).  0 when it cannot be told. */
 uintptr_t stacks_program_sp(void);
+/* While uc is set (not NULL), stacks_program_sp in this thread unwinds from uc, the saved
+ * registers of a thread whose code now runs on another stack (writer.c's exit snapshot). */
+void stacks_exit_context(const ucontext_t *uc);
 /* Capture and intern in one step; returns a stack id (0 = none). */
 uint32_t stacks_here(char kind);
 

@@ -3,6 +3,7 @@
  * are claimed with a CAS; when all are taken, dead ones are reused. */
 #include "threads.h"
 
+#include "fdguard.h"
 #include "fmt.h"
 #include "sys.h"
 
@@ -125,7 +126,9 @@ static char task_state(pid_t tid)
 	fmt_str(&f, "/proc/self/task/");
 	fmt_u64(&f, (uint64_t)tid);
 	fmt_str(&f, "/stat");
+	fdguard_begin();   /* the program cannot close our descriptor and reuse it meanwhile */
 	ssize_t n = fmt_read_file(path, buf, sizeof buf);
+	fdguard_end();
 	if (n <= 0)
 		return 0;
 	const char *paren = NULL;
@@ -141,9 +144,12 @@ bool threads_only_internal_left(void)
 	char st = task_state(pid);
 	if (st != 'Z' && st != 'X')
 		return false;   /* the usual case: main is running, one small read a check */
+	fdguard_begin();
 	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		fdguard_end();
 		return false;
+	}
 	char buf[4096];
 	bool others = false;
 	long n;
@@ -163,5 +169,6 @@ bool threads_only_internal_left(void)
 		}
 	}
 	close(fd);
+	fdguard_end();
 	return !others;
 }

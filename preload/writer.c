@@ -6,6 +6,7 @@
 #include "fmt.h"
 #include "logwrite.h"
 #include "reach.h"
+#include "stacks.h"
 #include "state.h"
 #include "sys.h"
 
@@ -19,11 +20,15 @@
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 /* Large enough for the program's atexit handlers, which run here when the program ends
  * by pthread_exit from main (see threads_only_internal_left). */
 #define WRITER_STACK (1024 * 1024)
+/* The exit snapshot's own stack: its frames take 20-25 KB, more than a small thread stack
+ * or sigaltstack has left (reserved, so untouched pages cost nothing). */
+#define OWN_STACK (512 * 1024)
 /* How often the writer looks whether the program has ended without exiting. */
 #define CHECK_MS 1000
 
@@ -32,9 +37,61 @@ static _Atomic unsigned pending;
 static _Atomic bool running;
 static _Atomic bool starting;
 static uint64_t first_due;            /* CLOCK_MONOTONIC of the first interval snapshot, 0 = none */
-static __thread uint32_t ticks __attribute__((tls_model("initial-exec")));
 static pthread_t thread;
+static void (*child_check)(void);
+
+void writer_watch_children(void (*check)(void))
+{
+	child_check = check;
+}
+
+static void check_child(void)
+{
+	if (child_check)
+		child_check();
+}
 static _Atomic pthread_t writer_tid_self;
+
+/* Snapshots written in the caller's thread (exit, abort) run on own_stack, one at a time;
+ * the switch saves the caller's registers in `caller`, from which stacks.c unwinds the
+ * caller's frames for the exit scan. */
+static void *own_stack;
+static _Atomic bool own_stack_busy;
+static ucontext_t caller, callee;
+static int own_reason;
+static bool own_scan;
+
+static void snapshot_here(void)
+{
+	if (own_scan)
+		reach_scan();
+	logwrite_snapshot(own_reason, own_scan);
+}
+
+static void snapshot_on_own_stack(int reason, bool scan)
+{
+	if (!own_stack || atomic_exchange(&own_stack_busy, true)) {
+		own_reason = reason;   /* no stack to switch to: the caller's, as before */
+		own_scan = scan;
+		snapshot_here();
+		return;
+	}
+	own_reason = reason;
+	own_scan = scan;
+	if (getcontext(&callee) == 0) {
+		callee.uc_stack.ss_sp = own_stack;
+		callee.uc_stack.ss_size = OWN_STACK;
+		callee.uc_link = &caller;
+		makecontext(&callee, snapshot_here, 0);
+		stacks_exit_context(&caller);
+		if (swapcontext(&caller, &callee) != 0)
+			snapshot_here();
+		stacks_exit_context(NULL);
+	} else {
+		snapshot_here();
+	}
+	atomic_store(&own_stack_busy, false);
+}
 
 const char *writer_reason_name(int reason)
 {
@@ -135,15 +192,20 @@ int writer_start(void)
 
 void writer_arm(void)
 {
+	if (!own_stack)
+		own_stack = sys_alloc(OWN_STACK, true);
 	first_due = ag_config.interval ? sys_now_ns() + ag_config.interval * 1000000ull : 0;
 }
 
 void writer_tick(void)
 {
+	check_child();
 	if (atomic_load_explicit(&starting, memory_order_relaxed))
 		return;
+	/* Until it starts, the clock on every allocation: a slow allocator (a daemon's 4 KiB
+	 * every 100 ms) must get its first interval snapshot on time. */
 	if (!atomic_load_explicit(&pending, memory_order_relaxed)) {
-		if (!first_due || (++ticks & 255) || sys_now_ns() < first_due)
+		if (!first_due || sys_now_ns() < first_due)
 			return;
 	}
 	writer_start();
@@ -151,8 +213,9 @@ void writer_tick(void)
 
 void writer_sync(int reason)
 {
+	check_child();
 	if (!atomic_load(&running) || pthread_equal(pthread_self(), atomic_load(&writer_tid_self))) {
-		logwrite_snapshot(reason, false);
+		snapshot_on_own_stack(reason, false);
 		return;
 	}
 	uint64_t before = logwrite_written();
@@ -163,20 +226,19 @@ void writer_sync(int reason)
 		nanosleep(&ts, NULL);
 	}
 	if (logwrite_written() == before)
-		logwrite_snapshot(reason, false);
+		snapshot_on_own_stack(reason, false);
 }
 
 void writer_exit(void)
 {
+	check_child();
 	int expected = AG_READY;
 	if (!atomic_compare_exchange_strong(&ag_phase, &expected, AG_FINISHED))
 		return;
 	/* Nested in a hook (exit() from a signal handler that interrupted one): this thread
 	 * may hold a block-table lock, so no scan, only the totals and stacks. */
 	int outer = guard_enter();
-	if (outer)
-		reach_scan();
-	logwrite_snapshot(AG_REASON_EXIT, outer);
+	snapshot_on_own_stack(AG_REASON_EXIT, outer);
 	if (outer)
 		guard_leave();
 }

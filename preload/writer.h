@@ -29,6 +29,9 @@ void writer_request(int reason);
 void writer_sync(int reason);
 /* Final snapshot with the reachability scan, in the calling (exiting) thread. */
 void writer_exit(void);
+/* check runs the fork-child reset in a process made without fork()'s handlers (a raw
+ * clone() child); the writer calls it on the allocation path and before its snapshots. */
+void writer_watch_children(void (*check)(void));
 /* fork support: quiesce before fork, resume in the parent, reset in the child. */
 void writer_prefork(void);
 void writer_postfork_parent(void);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "helpers.h"
 
@@ -354,4 +355,158 @@ Test(integration_hosts, python_threads_spawn_children)
 	cr_expect_str_eq(r.out, "0,3,6,9,12,15,18,21,24,27,30,33\n");
 	cr_expect_eq(all_logs_complete(1), 13, "expected 13 logs (python and 12 children)");
 	th_run_free(&r);
+}
+
+/* The log of pid in dir (ag.PID.log), waiting up to timeout_s for its exit snapshot (for
+ * processes the test cannot wait for, such as daemons).  0 when it is there. */
+static int wait_exit_log(th_log_t *log, pid_t pid, int timeout_s)
+{
+	char path[700];
+	snprintf(path, sizeof path, "%s/ag.%d.log", dir, (int)pid);
+	for (int i = 0; i < timeout_s * 10; i++) {
+		if (th_log_load(log, path) == 0) {
+			if (th_log_find(log, "exit") >= 0)
+				return 0;
+			th_log_free(log);
+		}
+		usleep(100 * 1000);
+	}
+	return -1;
+}
+
+/* A daemon (a fork child in its own session) allocating 4 KiB every 100 ms: the interval
+ * was checked only every 256th allocation, so it had no periodic snapshot at all. */
+Test(integration_hosts, slow_daemon_snapshots_on_time)
+{
+	const char *argv[] = { th_build("examples/slowdaemon"), "12", NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_INTERVAL=200ms", NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 30), 0);
+	cr_assert(r.exited && r.code == 0, "%s", th_run_desc(&r));
+	long long pid = th_kv(r.out, "daemon");
+	cr_assert_gt(pid, 0, "no daemon pid in %s", r.out);
+	th_log_t log;
+	cr_assert_eq(wait_exit_log(&log, (pid_t)pid, 30), 0, "the daemon's log has no exit snapshot");
+	size_t intervals = 0;
+	for (size_t i = 0; i < log.nsnaps; i++)
+		intervals += strcmp(log.snaps[i].reason, "interval") == 0;
+	/* About 1.2 s at 200 ms: at least 3 even on a loaded machine. */
+	cr_expect_geq(intervals, 3, "only %zu interval snapshots in ~1.2 s", intervals);
+	long sig = th_log_find(&log, "signal");
+	cr_expect_geq(sig, 0, "SIGUSR2 was not served");
+	/* The SIGUSR2 half-way used to be what started the writer: intervals come before it. */
+	cr_expect(sig > 0 && strcmp(log.snaps[0].reason, "interval") == 0,
+		  "no interval snapshot in the ~0.6 s before the SIGUSR2");
+	th_log_free(&log);
+	th_run_free(&r);
+}
+
+/* A raw clone() child runs none of fork()'s handlers: it used to write under the parent's
+ * pid into a second file of the parent's name. */
+Test(integration_hosts, raw_clone_child_has_its_own_log)
+{
+	const char *argv[] = { th_build("examples/rawclone"), NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_INTERVAL=100ms", NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+	cr_assert(r.exited && r.code == 0, "%s", th_run_desc(&r));
+	long long parent = th_kv(r.out, "parent"), child = th_kv(r.out, "child");
+	cr_assert(parent > 0 && child > 0, "%s", r.out);
+	th_log_t log;
+	cr_assert_eq(wait_exit_log(&log, (pid_t)child, 1), 0, "no log with an exit snapshot for "
+		     "the clone child %lld", child);
+	cr_expect_eq(log.pid, (uint64_t)child);
+	cr_expect_eq(log.ppid, (uint64_t)parent);
+	cr_expect_geq(th_log_find(&log, "interval"), 0, "the clone child had no periodic snapshot");
+	/* It allocated 30 x 4 KiB and freed none. */
+	long ex = th_log_find(&log, "exit");
+	cr_expect_geq(log.snaps[ex].e[TH_HEAP], 30 * 4096ull);
+	th_log_free(&log);
+	cr_assert_eq(wait_exit_log(&log, (pid_t)parent, 1), 0);
+	cr_expect_eq(log.pid, (uint64_t)parent);
+	cr_expect_not(log.damaged, "%s", log.damage);
+	cr_expect_eq(th_log_find(&log, "exit"), (long)log.nsnaps - 1);
+	th_log_free(&log);
+	char **v;
+	size_t n = th_list(dir, "ag.", &v);
+	cr_expect_eq(n, 2, "expected the parent's and the child's logs, found %zu", n);
+	th_strv_free(v, n);
+	th_run_free(&r);
+}
+
+/* exit() with little stack left, before any snapshot (the first one creates the log, the
+ * deepest path): the exit snapshot's 20-25 KB of frames used to overflow a 16 KiB thread
+ * stack or a small sigaltstack (SIGSEGV).  The exiting thread's frames are still scanned. */
+static void small_stack_exit(const char *mode)
+{
+	const char *argv[] = { th_build("examples/smallstack"), mode, NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_INTERVAL=0", NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+	cr_assert(r.exited && r.code == 7, "%s: %s", mode, th_run_desc(&r));
+	th_log_t log;
+	cr_assert_eq(wait_exit_log(&log, r.pid, 1), 0, "%s: no exit snapshot", mode);
+	long ex = th_log_find(&log, "exit");
+	cr_expect_geq(log.snaps[ex].e[TH_HEAP], 3000, "%s: the 3 blocks of 1000", mode);
+	uint64_t lost = 0;
+	for (size_t i = 0; i < log.nstacks; i++)
+		lost += log.val[i].lost_bytes;
+	cr_expect_geq(lost, 1000, "%s: the exit scan found none of the 3 lost blocks", mode);
+	th_log_free(&log);
+	th_run_free(&r);
+}
+
+Test(integration_hosts, exit_from_a_16k_thread_stack)
+{
+	small_stack_exit("thread");
+}
+
+Test(integration_hosts, exit_from_a_small_sigaltstack)
+{
+	small_stack_exit("altstack");
+}
+
+/* A root program that drops to nobody or chroots after start-up: the log (by root, in a
+ * directory nobody may write) used to be reopened by path for every snapshot, so every one
+ * after the drop was lost, and with no snapshot before it there was no log at all. */
+static void privilege_drop(const char *mode, const char *interval)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root");
+	char empty[700];
+	snprintf(empty, sizeof empty, "%s/empty-%s", dir, mode);
+	cr_assert_eq(mkdir(empty, 0755), 0);
+	const char *argv[] = { th_build("examples/privdrop"), mode, empty, NULL };
+	const char *env[] = { logpat, interval, NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+	cr_assert(r.exited && r.code == 0, "%s: %s", mode, th_run_desc(&r));
+	cr_assert_eq(th_kv(r.out, "dropped"), 1, "%s", r.out);
+	th_log_t log;
+	cr_assert_eq(wait_exit_log(&log, r.pid, 1), 0, "%s: no exit snapshot; stderr: %s", mode,
+		     r.err);
+	cr_expect_not(log.damaged, "%s", log.damage);
+	long sig = th_log_find(&log, "signal"), ex = th_log_find(&log, "exit");
+	cr_expect_geq(sig, 0, "%s: the snapshot asked for after the drop is missing", mode);
+	cr_expect_geq(log.snaps[ex].e[TH_HEAP], 30 * 1000ull, "%s", mode);
+	cr_expect_eq(r.err[0], '\0', "%s: %s", mode, r.err);
+	th_log_free(&log);
+	th_run_free(&r);
+}
+
+/* Snapshots before the drop: the log exists, the later ones were lost. */
+Test(integration_hosts, log_survives_setuid_to_nobody)
+{
+	privilege_drop("setuid", "ALLOCGUARD_INTERVAL=100ms");
+}
+
+/* No snapshot before the drop: there was no log at all. */
+Test(integration_hosts, log_created_before_setuid_to_nobody)
+{
+	privilege_drop("setuid", "ALLOCGUARD_INTERVAL=0");
+}
+
+Test(integration_hosts, log_survives_chroot)
+{
+	privilege_drop("chroot", "ALLOCGUARD_INTERVAL=0");
 }

@@ -564,26 +564,124 @@ Test(integration_logs, log_name_pattern)
 	th_run_free(&r);
 }
 
-/* A program closes every descriptor above stderr and reuses the numbers for its own file:
- * the guard's log must neither land in that file nor be lost. */
+/* A program closes every descriptor above stderr and reuses the numbers for its own pipe
+ * and files while threads allocate through a frame without unwind info (JIT-like, so
+ * libunwind validates addresses): the guard must never read, write or close them (with
+ * libunwind's validation pipe on those numbers this hung or lost the program's bytes), and
+ * its log must neither land in those files nor be lost.  A race: repeated, more with
+ * STRESS=1. */
 Test(integration_logs, program_closes_all_descriptors)
 {
-	char data[600];
-	snprintf(data, sizeof data, "%s/data.txt", dir);
-	const char *argv[] = { th_build("examples/fdclose"), data, NULL };
-	const char *env[] = { logpat, "ALLOCGUARD_INTERVAL=100ms", NULL };
-	th_run_t r;
-	run_ok(&r, argv, env);
+	int runs = getenv("STRESS") ? 30 : 3;
 	char want[2000] = "";
 	for (int i = 0; i < 20; i++)
 		snprintf(want + strlen(want), sizeof want - strlen(want), "program line %d\n", i);
-	char *got = th_slurp(data, NULL);
-	cr_expect_str_eq(got ? got : "(missing)", want, "the program's own file was written to");
-	free(got);
-	th_log_t log;
-	load_only_log(&log, NULL, 0);
-	cr_expect_geq(th_log_find(&log, "signal"), 0, "no signal snapshot after the descriptors closed");
-	cr_expect_eq(th_log_find(&log, "exit"), (long)log.nsnaps - 1, "no final exit snapshot");
-	th_log_free(&log);
+	for (int run = 0; run < runs; run++) {
+		char data[600], data2[610];
+		snprintf(data, sizeof data, "%s/data.txt", dir);
+		snprintf(data2, sizeof data2, "%s.2", data);
+		const char *argv[] = { th_build("examples/fdclose"), data, NULL };
+		const char *env[] = { logpat, "ALLOCGUARD_INTERVAL=100ms", NULL };
+		th_run_t r;
+		cr_assert_eq(th_run(&r, argv, env, 1, 30), 0);
+		cr_assert(r.exited && r.code == 0, "run %d: %s\nstdout:\n%s", run, th_run_desc(&r),
+			  r.out);
+		cr_expect_eq(th_kv(r.out, "pipe_ok"), 20, "run %d: the program's pipe bytes were "
+			     "taken or reordered: %s", run, r.out);
+		char *got = th_slurp(data, NULL), *got2 = th_slurp(data2, NULL);
+		cr_expect_str_eq(got ? got : "(missing)", want, "run %d: the program's file", run);
+		cr_expect_str_eq(got2 ? got2 : "(missing)", want, "run %d: its second file", run);
+		free(got);
+		free(got2);
+		th_log_t log;
+		load_only_log(&log, NULL, 0);
+		cr_expect_geq(th_log_find(&log, "signal"), 0, "no signal snapshot after the close");
+		cr_expect_eq(th_log_find(&log, "exit"), (long)log.nsnaps - 1, "no final exit snapshot");
+		th_log_free(&log);
+		th_run_free(&r);
+		char **v;
+		size_t n = th_list(dir, "ag.", &v);
+		for (size_t i = 0; i < n; i++)
+			unlink(v[i]);
+		th_strv_free(v, n);
+	}
+}
+
+/* A fixed log name shared by many processes (ALLOCGUARD_LOG=/x/fixed.log): the 1000th
+ * process used to find FIXED and FIXED.1 .. FIXED.999 taken and write no log at all. */
+Test(integration_logs, fixed_log_name_always_finds_a_free_one)
+{
+	char fixed[700];
+	snprintf(fixed, sizeof fixed, "%s/fixed.log", dir);
+	for (int i = 0; i < 1000; i++) {
+		char p[720];
+		if (i)
+			snprintf(p, sizeof p, "%s.%d", fixed, i);
+		else
+			snprintf(p, sizeof p, "%s", fixed);
+		int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		cr_assert_geq(fd, 0, "cannot create %s", p);
+		close(fd);
+	}
+	char env_log[720];
+	snprintf(env_log, sizeof env_log, "ALLOCGUARD_LOG=%s", fixed);
+	const char *argv[] = { th_build("examples/leaks"), NULL };
+	const char *env[] = { env_log, NULL };
+	th_run_t r;
+	run_ok(&r, argv, env);
+	char **v;
+	size_t n = th_list(dir, "fixed.log", &v), found = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		if (stat(v[i], &st) != 0 || st.st_size == 0)
+			continue;   /* one of ours */
+		th_log_t log;
+		if (th_log_load(&log, v[i]) == 0 && log.pid == (uint64_t)r.pid &&
+		    th_log_find(&log, "exit") >= 0)
+			found++;
+		th_log_free(&log);
+	}
+	th_strv_free(v, n);
+	cr_expect_eq(found, 1, "the process %d wrote no log next to 1000 taken names: %s",
+		     (int)r.pid, r.err);
 	th_run_free(&r);
+}
+
+/* A thread sweeping close() over every number the program does not own, while the program
+ * opens, writes and closes its own file and allocates: the guard's brief descriptors (its
+ * /proc reads, creating its log) used to be closed under it and the number handed to the
+ * program's next open (a program write failed, or the log was lost with EBADF).  A race:
+ * repeated, more with STRESS=1. */
+Test(integration_logs, close_sweep_races_the_guards_descriptors)
+{
+	int runs = getenv("STRESS") ? 20 : 3;
+	for (int run = 0; run < runs; run++) {
+		char data[600];
+		snprintf(data, sizeof data, "%s/race.txt", dir);
+		unlink(data);
+		const char *argv[] = { th_build("examples/fdrace"), data, "1000", NULL };
+		const char *env[] = { logpat, "ALLOCGUARD_INTERVAL=10ms", NULL };
+		th_run_t r;
+		cr_assert_eq(th_run(&r, argv, env, 1, 60), 0);
+		cr_assert(r.exited && r.code == 0, "run %d: %s", run, th_run_desc(&r));
+		long long lines = th_kv(r.out, "lines"), failed = th_kv(r.out, "failed");
+		cr_expect_gt(lines, 0, "run %d: %s", run, r.out);
+		cr_expect_eq(failed, 0, "run %d: the program's own descriptor was closed under it: %s",
+			     run, r.out);
+		char *got = th_slurp(data, NULL);
+		cr_expect_eq(got ? (long long)th_nlines(got) : -1, lines, "run %d: lines in the file", run);
+		free(got);
+		cr_expect_eq(th_count_lines(r.err, "allocguard:"), 0, "run %d: %s", run, r.err);
+		th_log_t log;
+		load_only_log(&log, NULL, 0);
+		cr_expect_eq(th_log_find(&log, "exit"), (long)log.nsnaps - 1, "run %d: no exit snapshot",
+			     run);
+		th_log_free(&log);
+		th_run_free(&r);
+		char **v;
+		size_t n = th_list(dir, "ag.", &v);
+		for (size_t i = 0; i < n; i++)
+			unlink(v[i]);
+		th_strv_free(v, n);
+	}
 }

@@ -105,6 +105,28 @@ Test(options, bad_values_name_the_variable)
 	cr_assert_eq(strchr(err, '\n'), NULL, "one line only");
 }
 
+/* An empty log path is a bad value (it used to end in "cannot create log : ENOENT"); an
+ * empty swap glob list is valid (swap off). */
+Test(options, empty_log_is_rejected)
+{
+	ag_config_t c;
+	char err[512];
+	opt_defaults(&c);
+	const opt_desc_t *d = opt_find_flag("out");
+	cr_assert_not_null(d);
+	cr_assert_eq(opt_set(&c, d, "", "--out", err, sizeof err), EINVAL);
+	cr_assert(strstr(err, "--out=''"), "%s", err);
+	cr_assert(strstr(err, "non-empty"), "%s", err);
+	cr_assert_eq(strchr(err, '\n'), NULL, "one line only");
+	cr_assert_eq(opt_set(&c, d, "x.log", "--out", err, sizeof err), 0);
+	d = opt_find_flag("swap");
+	cr_assert_eq(opt_set(&c, d, "", "--swap", err, sizeof err), 0);
+	setenv("ALLOCGUARD_LOG", "", 1);
+	cr_assert_eq(opt_load_env(&c, err, sizeof err), EINVAL);
+	cr_assert(strstr(err, "ALLOCGUARD_LOG=''"), "%s", err);
+	unsetenv("ALLOCGUARD_LOG");
+}
+
 Test(options, warn_must_be_below_critical)
 {
 	ag_config_t c;
