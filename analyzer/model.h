@@ -45,6 +45,7 @@ typedef struct {
 typedef struct {
 	uint32_t stack;
 	uint64_t lost_bytes, lost_count;
+	uint64_t indirect_bytes, indirect_count;   /* part of lost; 0 in logs before they existed */
 } ag_rrec_t;
 
 typedef struct {
@@ -95,6 +96,7 @@ typedef struct {
 typedef struct {
 	uint64_t live_bytes, live_count, total_bytes, total_count;
 	uint64_t lost_bytes, lost_count;     /* only for exit snapshots (R lines) */
+	uint64_t indirect_bytes, indirect_count;   /* the part of lost that is indirect */
 } ag_stackval_t;
 
 /* Parse a log held in memory.  Returns 0 with *out filled (possibly with damage noted in

@@ -66,6 +66,15 @@ static void track(void *p, uint64_t size)
 	}
 }
 
+void heap_adopt_early(void)
+{
+	/* a stack of no frames: the analyzer names it "(before allocguard started)" */
+	static const uintptr_t none[1];
+	uint32_t stack = stacktab_intern(AG_KIND_HEAP, none, 0);
+	if (stack)
+		ptrtab_adopt(stack, stack_take);
+}
+
 void *heap_alloc(size_t bytes, const char *what, heap_fn_t fn, size_t a, size_t b)
 {
 	int saved = errno;

@@ -36,10 +36,16 @@
  *                                         encoded: only stacks that changed since the
  *                                         previous complete snapshot of this file appear;
  *                                         absent stacks keep their previous values.
- *   R <stack> <lost_bytes> <lost_count>   exit snapshots only: of the stack's live blocks,
+ *   R <stack> <lost_bytes> <lost_count> [<indirect_bytes> <indirect_count>]
+ *                                         exit snapshots only: of the stack's live blocks
+ *                                         (or, for m stacks, its committed mapping pieces),
  *                                         these were unreachable (lost) at exit; the rest
  *                                         of its live bytes were still reachable.  A stack
- *                                         with live blocks and no R line lost nothing.
+ *                                         with live blocks and no R line lost nothing.  The
+ *                                         optional pair (written since allocguard knows it;
+ *                                         absent in older logs = 0) is the part of the lost
+ *                                         figures that was lost only because lost blocks
+ *                                         point to it (memcheck's "indirectly lost").
  *   E <seq> <tracked> <heap> <mapped> <swapped> <peak_tracked> <peak_heap> <peak_mapped> <nrec>
  *                                         end of snapshot seq: totals in bytes, and nrec =
  *                                         the number of L and R lines since its B line.

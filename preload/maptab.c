@@ -242,6 +242,13 @@ mapstate_t maptab_state_at(uintptr_t addr)
 	return none;
 }
 
+size_t maptab_copy(maptab_piece_t *out, size_t max)
+{
+	for (size_t i = 0; i < npieces && i < max; i++)
+		out[i] = (maptab_piece_t){ pieces[i].lo, pieces[i].hi, pieces[i].st };
+	return npieces;
+}
+
 static const char *const kind_what[ACC_KINDS] = { "malloc", "mmap", "swapped mmap" };
 
 int maptab_charge(const map_delta_t *d, const char *what, bool commit)

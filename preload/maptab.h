@@ -43,6 +43,14 @@ void maptab_remap(uintptr_t old, size_t old_len, uintptr_t new_addr, size_t new_
 /* The state at addr (kind 0 when untracked). */
 mapstate_t maptab_state_at(uintptr_t addr);
 
+/* For the exit scan, under maptab_lock(): copy the pieces (sorted) into out, up to max;
+ * returns how many there are. */
+typedef struct {
+	uintptr_t lo, hi;
+	mapstate_t st;
+} maptab_piece_t;
+size_t maptab_copy(maptab_piece_t *out, size_t max);
+
 /* Apply a delta to the totals through the cap: positive parts are charged (refused: ENOMEM,
  * nothing charged), negative parts released.  Used by the mapping hooks; commit says the
  * bytes are a reservation being made accessible (see cap_charge_commit). */

@@ -12,6 +12,10 @@ void stacks_init(void);
  * program rather than to libc, the loader or the guard (for the exit scan: the frames of the
  * exit machinery below it hold stale values, not roots).  0 when it cannot be told. */
 uintptr_t stacks_program_sp(void);
+/* The same, and the callee-saved registers as that frame sees them (a pointer the program
+ * keeps only in a register is a root). */
+#define STACKS_SAVED_REGS 16
+uintptr_t stacks_program_frame(uintptr_t *regs, int *nregs);
 /* Capture and intern in one step; returns a stack id (0 = none). */
 uint32_t stacks_here(char kind);
 

@@ -647,12 +647,12 @@ int th_log_parse(th_log_t *log, const char *buf, size_t len)
 			npend = 0;
 		} else if (is(fl, 0, "L") || is(fl, 0, "R")) {
 			int r = is(fl, 0, "R");
-			size_t want = r ? 4 : 6;
-			if (!in_snap || nf != want) {
+			if (!in_snap || nf != 6 && !(r && nf == 4)) {
 				bad(log, lineno, "bad L/R (or outside a snapshot)");
 				break;
 			}
 			int ok = 1;
+			v[3] = v[4] = 0;
 			for (size_t i = 1; i < nf; i++)
 				ok &= dec(fl->f[i], fl->n[i], &v[i - 1]) == 0;
 			long si = ok ? stack_index(log, v[0]) : -1;
@@ -675,12 +675,15 @@ int th_log_parse(th_log_t *log, const char *buf, size_t len)
 			}
 			/* Commit: L lines are deltas, R lines describe this snapshot only. */
 			for (size_t i = 0; i < log->nstacks; i++)
-				log->val[i].lost_bytes = log->val[i].lost_count = 0;
+				log->val[i].lost_bytes = log->val[i].lost_count =
+					log->val[i].indirect_bytes = log->val[i].indirect_count = 0;
 			for (size_t i = 0; i < npend; i++) {
 				th_val_t *sv = &log->val[pend[i].stack];
 				if (pend[i].is_r) {
 					sv->lost_bytes = pend[i].v[0];
 					sv->lost_count = pend[i].v[1];
+					sv->indirect_bytes = pend[i].v[2];
+					sv->indirect_count = pend[i].v[3];
 				} else {
 					sv->live_bytes = pend[i].v[0];
 					sv->live_count = pend[i].v[1];

@@ -81,6 +81,7 @@ size_t th_swaps(const char *dir, const char *prefix, th_swap_t *out, size_t max)
 typedef struct {
 	uint64_t live_bytes, live_count, total_bytes, total_count;
 	uint64_t lost_bytes, lost_count;
+	uint64_t indirect_bytes, indirect_count;   /* part of lost (R lines' optional pair) */
 } th_val_t;
 
 typedef struct {
