@@ -11,7 +11,10 @@
  *   mapping       an anonymous mapping every pointer to was dropped (and one kept)
  *   chain         a dropped list, a dropped cycle and a dropped tree: direct + indirect
  *   mprotect      a block whose middle page is mprotect'd PROT_NONE at exit: a pointer in
- *                 the readable part keeps its target, one in the protected page does not */
+ *                 the readable part keeps its target, one in the protected page does not
+ *   stale         big blocks freed with __libc_free, behind the hooks (as a RTLD_DEEPBIND
+ *                 library does), one still pointed to: the guard's entries for them are stale
+ *                 and their memory is unmapped; the exit scan must not fault */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -156,6 +159,21 @@ static void mprotect_case(void)
 	expect(400, 1, 0, 0, 0);
 }
 
+extern void __libc_free(void *);
+
+static void *stale_kept;
+
+static void stale_case(void)
+{
+	for (int i = 0; i < 3; i++) {
+		void *p = filled(50 << 20);
+		__libc_free(p);
+		if (i == 0)
+			stale_kept = p;
+	}
+	expect(0, 0, 0, 0, 0);
+}
+
 int main(int argc, char **argv)
 {
 	const char *c = argc > 1 ? argv[1] : "";
@@ -183,9 +201,11 @@ int main(int argc, char **argv)
 		chain_case();
 	} else if (!strcmp(c, "mprotect")) {
 		mprotect_case();
+	} else if (!strcmp(c, "stale")) {
+		stale_case();
 	} else {
 		fprintf(stderr, "usage: lostkinds top N|top_thread N|dlclose LIB|reg|mapping|chain|"
-			"mprotect\n");
+			"mprotect|stale\n");
 		return 2;
 	}
 	clobber_stack();
