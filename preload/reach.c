@@ -15,6 +15,7 @@
  *   indirectly lost; the rest (one per unreached cycle) are directly lost. */
 
 #include "reach.h"
+#include "fmt.h"
 #include "logfmt.h"
 #include "maptab.h"
 #include "ptrtab.h"
@@ -361,16 +362,61 @@ static void scan_sparse(scan_t *s, uintptr_t lo, uintptr_t hi, bool root,
 	}
 }
 
+/* Pop up to max small blocks off the work stack into one vectored read; returns how many. */
+static size_t batch(scan_t *s, struct iovec *local, struct iovec *remote, size_t max)
+{
+	size_t k = 0, bytes = 0, room = s->bufwords * sizeof *s->buf;
+	while (s->nwork && k < max) {
+		size_t i = s->work[s->nwork - 1];
+		if (i >= s->n)
+			break;
+		size_t len = s->blocks[i].size & ~(uint64_t)(sizeof(uintptr_t) - 1);
+		if (bytes + len > room)
+			break;
+		s->nwork--;
+		if (!len)
+			continue;
+		local[k] = (struct iovec){ (char *)s->buf + bytes, len };
+		remote[k] = (struct iovec){ (void *)s->blocks[i].addr, len };
+		bytes += len;
+		k++;
+	}
+	return k;
+}
+
+/* One syscall per batch of small blocks: most programs' blocks are tens of bytes. */
 static void drain(scan_t *s)
 {
+	enum { BATCH = 256 };
+	struct iovec local[BATCH], remote[BATCH];
 	while (s->nwork) {
-		size_t i = s->work[--s->nwork];
-		if (i < s->n) {
-			const ptr_entry_t *e = &s->blocks[i];
-			scan_words(s, e->addr, e->addr + e->size, false);
-		} else {
-			const range_t *m = &s->maps[i - s->n];
-			scan_sparse(s, m->lo, m->hi, false, NULL);
+		size_t k = batch(s, local, remote, BATCH);
+		if (!k) {
+			if (!s->nwork)
+				break;
+			size_t i = s->work[--s->nwork];
+			if (i < s->n) {
+				const ptr_entry_t *e = &s->blocks[i];
+				scan_words(s, e->addr, e->addr + e->size, false);
+			} else {
+				const range_t *m = &s->maps[i - s->n];
+				scan_sparse(s, m->lo, m->hi, false, NULL);
+			}
+			continue;
+		}
+		ssize_t r = process_vm_readv(s->self, local, k, remote, k, 0);
+		size_t got = r > 0 ? (size_t)r : 0, j = 0;
+		for (; j < k && got >= local[j].iov_len; j++) {
+			mark_words(s, local[j].iov_base, local[j].iov_len / sizeof(uintptr_t), false);
+			got -= local[j].iov_len;
+		}
+		/* The kernel stops at the first unreadable byte: read that block alone (the buffer
+		 * is free again), then the rest of the batch in the next round. */
+		for (size_t m = k; m-- > j + 1;)
+			s->work[s->nwork++] = block_of(s, (uintptr_t)remote[m].iov_base);
+		if (j < k) {
+			uintptr_t a = (uintptr_t)remote[j].iov_base;
+			scan_words(s, a, a + remote[j].iov_len, false);
 		}
 	}
 }
@@ -574,8 +620,8 @@ void reach_scan(void)
 	char *maps = read_maps(&maps_len, &maps_cap);
 	if (!maps)
 		return;
-	mem_t m_lines = { 0 }, m_buf = { 0 }, m_int = { 0 }, m_pieces = { 0 }, m_blocks = { 0 }, m_state = { 0 },
-		m_work = { 0 }, m_maps = { 0 }, m_mstack = { 0 }, m_skip = { 0 };
+	mem_t m_lines = { 0 }, m_buf = { 0 }, m_int = { 0 }, m_pieces = { 0 }, m_blocks = { 0 },
+	      m_state = { 0 }, m_work = { 0 }, m_maps = { 0 }, m_mstack = { 0 }, m_skip = { 0 };
 	size_t max_lines = maps_len / 20 + 16, max_internal = 4096;
 	range_t brk_heap = { 0, 0 };
 	range_t *lines = grab(&m_lines, max_lines * sizeof *lines);
@@ -583,6 +629,12 @@ void reach_scan(void)
 	sys_free(maps, maps_cap);
 	scan_t s = { .leader = SIZE_MAX, .bufwords = 8192, .self = sys_gettid(),
 		     .page = sys_page_size() };
+	uintptr_t probe = (uintptr_t)&s, copy = 0;
+	if (peek(&s, (uintptr_t)&probe, &copy, sizeof copy) != sizeof copy || copy != probe) {
+		/* seccomp or an old kernel: judging without reading would call everything lost */
+		fmt_say("cannot read memory with process_vm_readv: lost and reachable not told apart");
+		goto out;
+	}
 	s.buf = grab(&m_buf, s.bufwords * sizeof *s.buf);
 	uintptr_t (*internal)[2] = grab(&m_int, max_internal * sizeof *internal);
 	if (!lines || !s.buf || !internal)
