@@ -8,7 +8,9 @@
  *   dlclose LIB   a library (built by the test) keeps a block in its own global; the
  *                 library is then dlclose'd, so nothing points to the block any more
  *   reg           a block held only in a callee-saved register when exit() is called
- *   mapping       an anonymous mapping every pointer to was dropped (and one kept)
+ *   mapping       an anonymous mapping every pointer to was dropped (and one kept); a
+ *                 reservation whose base is kept, with a page committed in its middle (as
+ *                 JVMs do: kept), and one whose every pointer was dropped (lost)
  *   chain         a dropped list, a dropped cycle and a dropped tree: direct + indirect
  *   mprotect      a block whose middle page is mprotect'd PROT_NONE at exit: a pointer in
  *                 the readable part keeps its target, one in the protected page does not
@@ -103,15 +105,36 @@ static void reg_case(void)
 	exit(0);
 }
 
+static void *keep_reservation;
+
+/* PROT_NONE reservation of 1 MiB with 64 KiB committed at offset 256 KiB, by MAP_FIXED or by
+ * mprotect; returns the base. */
+static char *reserve_and_commit(int by_mprotect)
+{
+	char *base = mmap(NULL, 1 << 20, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			  -1, 0);
+	char *mid = base + (256 << 10);
+	if (by_mprotect)
+		mprotect(mid, 64 << 10, PROT_READ | PROT_WRITE);
+	else
+		mmap(mid, 64 << 10, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+		     -1, 0);
+	memset(mid, FILL, 64 << 10);
+	return base;
+}
+
 static void mapping_case(void)
 {
+	keep_reservation = reserve_and_commit(0);
+	char *volatile dropped = reserve_and_commit(1);
+	dropped = NULL;
 	keep_map = mmap(NULL, 64 * 1024, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	void *volatile lost = mmap(NULL, 128 * 1024, PROT_READ | PROT_WRITE,
 				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	memset(keep_map, FILL, 64 * 1024);
 	memset(lost, FILL, 128 * 1024);
 	lost = NULL;
-	expect(0, 0, 0, 0, 128 * 1024);
+	expect(0, 0, 0, 0, 128 * 1024 + 64 * 1024);
 }
 
 struct node {

@@ -144,10 +144,13 @@ void maptab_assign(uintptr_t lo, uintptr_t hi, const mapstate_t *st)
 	size_t i = first_after(lo), j = i;
 	while (j < npieces && pieces[j].lo < hi)
 		piece_lost(&pieces[j++]);
+	uintptr_t origin = st->origin ? st->origin :
+			   i < j && pieces[i].st.kind == st->kind ? pieces[i].st.origin : lo;
 	remove_range(i, j - i);
 	if (!st->kind || !reserve_one())
 		return;
 	piece_t p = { lo, hi, *st };
+	p.st.origin = origin;
 	insert_at(i, &p);
 	piece_gained(&p);
 	account_raise_peaks();

@@ -16,6 +16,10 @@ typedef struct {
 	char kind;        /* 0 = not tracked, AG_KIND_MMAP or AG_KIND_SWAP */
 	int prot;
 	uint32_t stack;
+	/* Which mapping the piece belongs to (for the exit scan, which judges a mapping as a
+	 * whole): 0 when assigning = the tracked mapping it lands on (a MAP_FIXED commit inside
+	 * a reservation), else its own start. */
+	uintptr_t origin;
 } mapstate_t;
 
 /* Net change of committed bytes, per account kind. */

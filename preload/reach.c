@@ -11,6 +11,9 @@
  *   mapping, not our own tables, and not glibc's heap memory (arenas, free chunks, mmapped
  *   chunk padding): glibc's allocator state never keeps a block alive.
  * - Tracked anonymous mappings are judged like blocks: scanned when reached, lost when not.
+ *   The committed pieces of one mapping (a reservation that JVMs and V8 commit piece by
+ *   piece, with MAP_FIXED or mprotect) share one fate: a pointer anywhere into it, reserved
+ *   pages included, keeps them all, since runtimes keep the reservation's base.
  * - Lost items are split as memcheck does: an item pointed to by another lost item is
  *   indirectly lost; the rest (one per unreached cycle) are directly lost. */
 
@@ -50,7 +53,11 @@ typedef struct {
 	size_t n;
 	range_t *maps;              /* committed anonymous mapping pieces, sorted */
 	uint32_t *map_stack;
+	size_t *group;              /* per piece: the first committed piece of its mapping */
 	size_t nmaps;
+	range_t *runs;              /* whole mappings, for pointers into their reserved pages */
+	size_t *run_first;          /* the first committed piece of each */
+	size_t nruns;
 	uint8_t *state;             /* n blocks, then nmaps pieces */
 	size_t *work;
 	size_t nwork;
@@ -253,7 +260,10 @@ static size_t item_of(const scan_t *s, uintptr_t addr)
 	if (b != SIZE_MAX)
 		return b;
 	size_t m = range_of(s->maps, s->nmaps, addr);
-	return m == SIZE_MAX ? SIZE_MAX : s->n + m;
+	if (m != SIZE_MAX)
+		return s->n + s->group[m];
+	m = range_of(s->runs, s->nruns, addr);
+	return m == SIZE_MAX ? SIZE_MAX : s->n + s->run_first[m];
 }
 
 static size_t chunk_size(size_t n)
@@ -399,8 +409,8 @@ static void drain(scan_t *s)
 				const ptr_entry_t *e = &s->blocks[i];
 				scan_words(s, e->addr, e->addr + e->size, false);
 			} else {
-				const range_t *m = &s->maps[i - s->n];
-				scan_sparse(s, m->lo, m->hi, false, NULL);
+				for (size_t m = i - s->n; m < s->nmaps && s->group[m] == i - s->n; m++)
+					scan_sparse(s, s->maps[m].lo, s->maps[m].hi, false, NULL);
 			}
 			continue;
 		}
@@ -515,7 +525,7 @@ static void account_lost(const scan_t *s)
 			r->lost_bytes = r->lost_count = r->indirect_bytes = r->indirect_count = 0;
 	}
 	for (size_t i = 0; i < s->n + s->nmaps; i++) {
-		uint8_t st = s->state[i];
+		uint8_t st = s->state[i < s->n ? i : s->n + s->group[i - s->n]];
 		if (st != LOST_DIRECT && st != LOST_INDIRECT)
 			continue;
 		uint32_t stack;
@@ -545,7 +555,7 @@ static void account_lost(const scan_t *s)
 static void split_lost(scan_t *s)
 {
 	for (size_t i = 0; i < s->n + s->nmaps; i++) {
-		if (s->state[i] != UNSEEN)
+		if (s->state[i] != UNSEEN || (i >= s->n && s->group[i - s->n] != i - s->n))
 			continue;
 		s->state[i] = LOST_DIRECT;
 		s->leader = i;
@@ -585,6 +595,38 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1;
 }
 
+/* The committed anonymous pieces become items, grouped by the mapping they belong to (runs
+ * of adjacent pieces of one origin). */
+static void pieces_to_items(scan_t *s, const maptab_piece_t *pc, size_t n)
+{
+	for (size_t a = 0; a < n;) {
+		if (pc[a].st.kind != AG_KIND_MMAP) {
+			a++;
+			continue;
+		}
+		size_t b = a + 1;
+		bool reserved = pc[a].st.prot == PROT_NONE;
+		while (b < n && pc[b].st.kind == AG_KIND_MMAP && pc[b].lo == pc[b - 1].hi &&
+		       pc[b].st.origin == pc[a].st.origin) {
+			reserved |= pc[b].st.prot == PROT_NONE;
+			b++;
+		}
+		size_t first = s->nmaps;
+		for (size_t i = a; i < b; i++) {
+			if (pc[i].st.prot == PROT_NONE)
+				continue;
+			s->map_stack[s->nmaps] = pc[i].st.stack;
+			s->group[s->nmaps] = first;
+			s->maps[s->nmaps++] = (range_t){ pc[i].lo, pc[i].hi };
+		}
+		if (reserved && s->nmaps > first) {
+			s->run_first[s->nruns] = first;
+			s->runs[s->nruns++] = (range_t){ pc[a].lo, pc[b - 1].hi };
+		}
+		a = b;
+	}
+}
+
 typedef struct {
 	void *p;
 	size_t bytes;
@@ -621,7 +663,8 @@ void reach_scan(void)
 	if (!maps)
 		return;
 	mem_t m_lines = { 0 }, m_buf = { 0 }, m_int = { 0 }, m_pieces = { 0 }, m_blocks = { 0 },
-	      m_state = { 0 }, m_work = { 0 }, m_maps = { 0 }, m_mstack = { 0 }, m_skip = { 0 };
+	      m_state = { 0 }, m_work = { 0 }, m_maps = { 0 }, m_mstack = { 0 }, m_skip = { 0 },
+	      m_group = { 0 }, m_runs = { 0 }, m_rfirst = { 0 };
 	size_t max_lines = maps_len / 20 + 16, max_internal = 4096;
 	range_t brk_heap = { 0, 0 };
 	range_t *lines = grab(&m_lines, max_lines * sizeof *lines);
@@ -672,10 +715,14 @@ void reach_scan(void)
 	const maptab_piece_t *pc = m_pieces.p;
 	s.maps = grab(&m_maps, npieces * sizeof *s.maps);
 	s.map_stack = grab(&m_mstack, npieces * sizeof *s.map_stack);
+	s.group = grab(&m_group, npieces * sizeof *s.group);
+	s.runs = grab(&m_runs, npieces * sizeof *s.runs);
+	s.run_first = grab(&m_rfirst, npieces * sizeof *s.run_first);
 	s.state = grab(&m_state, s.n + npieces);
 	s.work = grab(&m_work, (s.n + npieces) * sizeof *s.work);
 	range_t *skip = grab(&m_skip, (s.n + npieces + max_internal + 1 + self.n) * sizeof *skip);
-	if (!s.maps || !s.map_stack || !s.state || !s.work || !skip)
+	if (!s.maps || !s.map_stack || !s.group || !s.runs || !s.run_first || !s.state || !s.work ||
+	    !skip)
 		goto unlock;
 	/* last: every table of ours must be in the list, above all those holding addresses */
 	size_t ninternal = sys_internal_regions(internal, max_internal);
@@ -687,13 +734,9 @@ void reach_scan(void)
 		skip[nskip++] = (range_t){ internal[i][0], internal[i][1] };
 	for (size_t i = 0; i < self.n; i++)
 		skip[nskip++] = self.r[i];
-	for (size_t i = 0; i < npieces; i++) {
+	for (size_t i = 0; i < npieces; i++)
 		skip[nskip++] = (range_t){ pc[i].lo, pc[i].hi };
-		if (pc[i].st.kind == AG_KIND_MMAP && pc[i].st.prot != PROT_NONE) {
-			s.map_stack[s.nmaps] = pc[i].st.stack;
-			s.maps[s.nmaps++] = (range_t){ pc[i].lo, pc[i].hi };
-		}
-	}
+	pieces_to_items(&s, pc, npieces);
 	nskip = coalesce(skip, nskip);
 
 	mark_words(&s, regs, (size_t)nregs, true);
@@ -725,5 +768,8 @@ out:
 	drop(&m_work);
 	drop(&m_maps);
 	drop(&m_mstack);
+	drop(&m_group);
+	drop(&m_runs);
+	drop(&m_rfirst);
 	drop(&m_skip);
 }
