@@ -194,10 +194,7 @@ static void print_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, s
 		char bytes[40], count[24], label[700];
 		size_str(x->bytes, bytes, sizeof bytes);
 		snprintf(count, sizeof count, "%" PRIu64, x->count);
-		if (st->nframes)
-			site_label(sym, st, label, 600);
-		else   /* the pseudo-site of blocks older than the guard's constructor */
-			snprintf(label, sizeof label, "(before allocguard started)");
+		site_label(sym, st, label, 600);
 		const char *status = !l->known ? "live" : x->reachable ? "reachable" :
 				     x->indirect ? "lost (indirect)" : "lost";
 		if (st->kind != 'h') {

@@ -82,8 +82,8 @@ void site_label(symbols_t *sym, const ag_stack_t *st, char *buf, size_t len)
 {
 	uint32_t k = st->nframes ? site_frame(sym, st) : 0;
 	const ag_frame_t *f = st->nframes ? symbols_lookup(sym, st->frames[k]) : NULL;
-	if (!f) {
-		snprintf(buf, len, "(no frames)");
+	if (!f) {   /* a stack of no frames is the guard's site for blocks older than it */
+		snprintf(buf, len, st->nframes ? "(no frames)" : "(before allocguard started)");
 		return;
 	}
 	frame_human(f, buf, len);

@@ -11,6 +11,8 @@
  *   mapping       an anonymous mapping every pointer to was dropped (and one kept); a
  *                 reservation whose base is kept, with a page committed in its middle (as
  *                 JVMs do: kept), and one whose every pointer was dropped (lost)
+ *   maphold       a block whose only pointer lies in a mapping every pointer to was dropped
+ *                 (memcheck scans all mapped memory as roots; the guard judges the mapping)
  *   chain         a dropped list, a dropped cycle and a dropped tree: direct + indirect
  *   mprotect      a block whose middle page is mprotect'd PROT_NONE at exit: a pointer in
  *                 the readable part keeps its target, one in the protected page does not
@@ -137,6 +139,15 @@ static void mapping_case(void)
 	expect(0, 0, 0, 0, 128 * 1024 + 64 * 1024);
 }
 
+static void maphold_case(void)
+{
+	void **volatile m = mmap(NULL, 64 * 1024, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	m[10] = filled(500);
+	m = NULL;
+	expect(500, 1, 500, 1, 64 * 1024);
+}
+
 struct node {
 	struct node *next, *other;
 	char pad[48];
@@ -220,6 +231,8 @@ int main(int argc, char **argv)
 		reg_case();
 	} else if (!strcmp(c, "mapping")) {
 		mapping_case();
+	} else if (!strcmp(c, "maphold")) {
+		maphold_case();
 	} else if (!strcmp(c, "chain")) {
 		chain_case();
 	} else if (!strcmp(c, "mprotect")) {
@@ -227,7 +240,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(c, "stale")) {
 		stale_case();
 	} else {
-		fprintf(stderr, "usage: lostkinds top N|top_thread N|dlclose LIB|reg|mapping|chain|"
+		fprintf(stderr, "usage: lostkinds top N|top_thread N|dlclose LIB|reg|mapping|maphold|chain|"
 			"mprotect|stale\n");
 		return 2;
 	}

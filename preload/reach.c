@@ -739,6 +739,11 @@ void reach_scan(void)
 	pieces_to_items(&s, pc, npieces);
 	nskip = coalesce(skip, nskip);
 
+	/* A stack the program mapped itself (a fiber's, a sigaltstack) is alive while we run
+	 * on it, pointed to or not. */
+	size_t own = item_of(&s, sp);
+	if (own != SIZE_MAX && own >= s.n)
+		visit(&s, own);
 	mark_words(&s, regs, (size_t)nregs, true);
 	drain(&s);
 	for (size_t i = 0; i < nlines; i++) {

@@ -244,6 +244,28 @@ Test(integration_valgrind, dropped_anonymous_mapping_is_lost, .timeout = 240)
 	free(g.out);
 }
 
+/* Where the two differ: memcheck does not judge mappings, so it scans every mapped byte as a
+ * root and calls a block reachable when its only pointer lies in a mapping nothing points
+ * to.  No chain of pointers from the program reaches that block any more: it is lost, and
+ * indirectly (its mapping is the direct loss), which is what the guard says. */
+Test(integration_valgrind, block_held_only_by_a_lost_mapping_is_indirectly_lost, .timeout = 240)
+{
+	need_valgrind();
+	const char *argv[] = { th_build("examples/lostkinds"), "maphold", NULL };
+	figures_t vg;
+	cr_assert_eq(memcheck(argv, NULL, &vg), 0);
+	cr_expect(vg.def_b == 0 && vg.ind_b == 0, "memcheck now judges mappings? definitely "
+		  "%llu, indirectly %llu", (unsigned long long)vg.def_b,
+		  (unsigned long long)vg.ind_b);
+	guard_t g;
+	cr_assert_eq(guarded(argv, NULL, &g), 0);
+	cr_expect_eq(g.map_lost_b, 64 * 1024);
+	cr_expect_eq(g.heap.def_b, 0);
+	cr_expect_eq(g.heap.ind_b, 500);
+	cr_expect_eq(g.heap.ind_n, 1);
+	free(g.out);
+}
+
 static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
