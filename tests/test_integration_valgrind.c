@@ -3,7 +3,7 @@
  * and blocks equal memcheck's "definitely lost", our indirectly lost its "indirectly lost".
  * Planted cases of each kind the scan must get right (examples/lostkinds.c, a library
  * constructor's leak before ours ran) also check both against the figures the program
- * planted; real programs (python3, sqlite3, git, C++) are compared as they are.  Where the
+ * planted; real programs (python3, sqlite3, git, perl, C++) are compared as they are.  Where the
  * two tools cannot agree (anonymous mappings: memcheck does not judge them; blocks freed
  * behind the hooks) the test says which is right.  Skips when valgrind is not installed.
  * STRESS=1 adds repeated and larger python3 runs. */
@@ -427,6 +427,23 @@ Test(integration_valgrind, git_matches_memcheck, .timeout = 240)
 	const char *env[] = { "GIT_CONFIG_NOSYSTEM=1", "HOME=/nonexistent", NULL };
 	guard_t g;
 	compare_argv("git log", argv, env, &g);
+	free(g.out);
+}
+
+/* perl leaves real direct and indirect losses at exit (its interpreter is not torn down):
+ * a non-zero comparison on both figures. */
+Test(integration_valgrind, perl_direct_and_indirect_match_memcheck, .timeout = 240)
+{
+	need_valgrind();
+	if (!th_have_cmd("perl"))
+		cr_skip_test("no perl");
+	const char *argv[] = { "perl", "-e",
+			       "my %h = map { $_ => [$_] } 1..1000; print scalar(keys %h), qq(\n);",
+			       NULL };
+	guard_t g;
+	compare_argv("perl", argv, NULL, &g);
+	cr_expect_gt(g.heap.def_n, 0, "perl lost nothing directly: the comparison proves little");
+	cr_expect_gt(g.heap.ind_n, 0, "perl lost nothing indirectly");
 	free(g.out);
 }
 
