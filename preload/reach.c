@@ -58,6 +58,7 @@ typedef struct {
 	range_t *runs;              /* whole mappings, for pointers into their reserved pages */
 	size_t *run_first;          /* the first committed piece of each */
 	size_t nruns;
+	uintptr_t min, max;         /* no item outside [min, max): most words fail here */
 	uint8_t *state;             /* n blocks, then nmaps pieces */
 	size_t *work;
 	size_t nwork;
@@ -256,6 +257,8 @@ static size_t range_of(const range_t *r, size_t n, uintptr_t addr)
 /* The item (block, or mapping piece after the blocks) holding addr, or SIZE_MAX. */
 static size_t item_of(const scan_t *s, uintptr_t addr)
 {
+	if (addr < s->min || addr >= s->max)
+		return SIZE_MAX;
 	size_t b = block_of(s, addr);
 	if (b != SIZE_MAX)
 		return b;
@@ -737,6 +740,17 @@ void reach_scan(void)
 	for (size_t i = 0; i < npieces; i++)
 		skip[nskip++] = (range_t){ pc[i].lo, pc[i].hi };
 	pieces_to_items(&s, pc, npieces);
+	s.min = s.n ? s.blocks[0].addr : UINTPTR_MAX;
+	for (size_t i = 0; i < s.n; i++) {   /* a stale entry may reach past a later block */
+		uintptr_t end = s.blocks[i].addr + s.blocks[i].size + 1;
+		s.max = end > s.max ? end : s.max;
+	}
+	for (size_t i = 0; i < npieces; i++) {   /* runs and maps lie within the pieces */
+		if (pc[i].st.kind != AG_KIND_MMAP)
+			continue;
+		s.min = pc[i].lo < s.min ? pc[i].lo : s.min;
+		s.max = pc[i].hi > s.max ? pc[i].hi : s.max;
+	}
 	nskip = coalesce(skip, nskip);
 
 	/* A stack the program mapped itself (a fiber's, a sigaltstack) is alive while we run
