@@ -132,6 +132,11 @@ static void print_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, si
 		json_str(&j, site_kind_name(log->stacks[s->stack].kind));
 		json_key(&j, "stack");
 		json_u64(&j, log->stacks[s->stack].id);
+		if (!log->stacks[s->stack].nframes) {
+			/* no frames: blocks allocated before the guard's constructor ran */
+			json_key(&j, "before_start");
+			json_bool(&j, 1);
+		}
 		site_json_frames(&j, sym, &log->stacks[s->stack]);
 		json_obj_end(&j);
 	}
