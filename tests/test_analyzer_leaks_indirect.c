@@ -1,7 +1,7 @@
 /* test_analyzer_leaks_indirect.c: the R line's optional indirect pair (preload/logfmt.h) as
  * the reader and `leaks` take it: a stack's lost blocks split into a direct and an indirect
  * site, logs written before the pair existed read as all direct, and an indirect figure
- * above the lost one is damage. */
+ * above the lost one is damage.  Also the frameless site of blocks older than the guard. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +105,33 @@ Test(leaks_indirect, human_output_orders_direct_indirect_reachable)
 	cr_assert_eq(th_run(&r, jv, NULL, 0, 60), 0);
 	cr_assert(strstr(r.out, "\"indirect\": true") && strstr(r.out, "\"indirect\": false"),
 		  "%s", r.out);
+	th_run_free(&r);
+	th_rmtree(dir);
+	free(dir);
+}
+
+/* The stack of no frames holds the blocks allocated before the guard's constructor ran
+ * (libstdc++'s emergency pool, a library constructor's blocks): it is named as such. */
+Test(leaks_indirect, early_blocks_site_is_named)
+{
+	char *dir = strdup(th_tmpdir("early"));
+	char path[600];
+	snprintf(path, sizeof path, "%s/t.log", dir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("AGLOG 1\nP 10 1 5 /bin/x\nA x\nS 1 h\nB 0 100 exit\nL 1 76704 2 76704 2\n"
+	      "R 1 4000 1 0 0\nE 0 76704 76704 0 0 76704 76704 0 2\n", f);
+	fclose(f);
+	const char *argv[] = { th_build("allocguard"), "leaks", path, NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, NULL, 0, 60), 0);
+	cr_assert(r.exited && r.code == 0, "%s\n%s", th_run_desc(&r), r.err);
+	cr_assert(strstr(r.out, "lost       (before allocguard started)") &&
+		  strstr(r.out, "reachable  (before allocguard started)"), "%s", r.out);
+	th_run_free(&r);
+	const char *jv[] = { th_build("allocguard"), "leaks", "--json", path, NULL };
+	cr_assert_eq(th_run(&r, jv, NULL, 0, 60), 0);
+	cr_assert(strstr(r.out, "\"before_start\": true"), "%s", r.out);
 	th_run_free(&r);
 	th_rmtree(dir);
 	free(dir);
