@@ -21,7 +21,9 @@
  *                                         is h (heap: malloc family), m (anonymous mmap) or
  *                                         s (swapped model file).  addrs are hex call-site
  *                                         addresses (return address - 1), innermost first,
- *                                         the guard's own frames already removed.
+ *                                         the guard's own frames already removed.  An h
+ *                                         stack with no addresses holds the blocks that
+ *                                         were allocated before the guard's constructor.
  *   J <path>                              a JIT symbol map (node --perf-basic-prof:
  *                                         /tmp/perf-PID.map) that the analyzer may read
  *   V <t_ns> <kind> <tracked_bytes>       a cap event: kind is warn, critical or cap
