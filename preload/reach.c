@@ -47,6 +47,7 @@ typedef struct {
 #define ARENA_HEAP_MAX ((uintptr_t)2 * 4 * 1024 * 1024 * sizeof(long))   /* HEAP_MAX_SIZE */
 
 enum { UNSEEN = 0, REACHED, LOST_DIRECT, LOST_INDIRECT };
+enum { VEC_PAGES = 4096, BATCH = 256 };
 
 typedef struct {
 	ptr_entry_t *blocks;        /* sorted by address */
@@ -59,6 +60,10 @@ typedef struct {
 	size_t *run_first;          /* the first committed piece of each */
 	size_t nruns;
 	uintptr_t min, max;         /* no item outside [min, max): most words fail here */
+	/* Work buffers off the stack (exit() may run on a small one): mincore vectors for a
+	 * root and for the mapping reached from it, and one batch of block reads. */
+	unsigned char (*vec)[VEC_PAGES];
+	struct iovec *local, *remote;
 	uint8_t *state;             /* n blocks, then nmaps pieces */
 	size_t *work;
 	size_t nwork;
@@ -343,8 +348,8 @@ static void scan_words(scan_t *s, uintptr_t lo, uintptr_t hi, bool root)
 static void scan_sparse(scan_t *s, uintptr_t lo, uintptr_t hi, bool root,
 			void (*drain)(scan_t *))
 {
-	enum { WINDOW = 4096 };
-	unsigned char vec[WINDOW];
+	enum { WINDOW = VEC_PAGES };
+	unsigned char *vec = s->vec[drain != NULL];
 	uintptr_t page = s->page;
 	while (lo < hi) {
 		uintptr_t base = lo & ~(page - 1);
@@ -400,8 +405,7 @@ static size_t batch(scan_t *s, struct iovec *local, struct iovec *remote, size_t
 /* One syscall per batch of small blocks: most programs' blocks are tens of bytes. */
 static void drain(scan_t *s)
 {
-	enum { BATCH = 256 };
-	struct iovec local[BATCH], remote[BATCH];
+	struct iovec *local = s->local, *remote = s->remote;
 	while (s->nwork) {
 		size_t k = batch(s, local, remote, BATCH);
 		if (!k) {
@@ -681,7 +685,13 @@ void reach_scan(void)
 		fmt_say("cannot read memory with process_vm_readv: lost and reachable not told apart");
 		goto out;
 	}
-	s.buf = grab(&m_buf, s.bufwords * sizeof *s.buf);
+	s.buf = grab(&m_buf, s.bufwords * sizeof *s.buf + 2 * VEC_PAGES +
+			 2 * BATCH * sizeof(struct iovec));
+	if (s.buf) {
+		s.local = (struct iovec *)(s.buf + s.bufwords);
+		s.remote = s.local + BATCH;
+		s.vec = (unsigned char (*)[VEC_PAGES])(s.remote + BATCH);
+	}
 	uintptr_t (*internal)[2] = grab(&m_int, max_internal * sizeof *internal);
 	if (!lines || !s.buf || !internal)
 		goto out;
