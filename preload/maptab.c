@@ -245,7 +245,7 @@ mapstate_t maptab_state_at(uintptr_t addr)
 	return none;
 }
 
-size_t maptab_copy(maptab_piece_t *out, size_t max)
+size_t maptab_list(maptab_piece_t *out, size_t max)
 {
 	for (size_t i = 0; i < npieces && i < max; i++)
 		out[i] = (maptab_piece_t){ pieces[i].lo, pieces[i].hi, pieces[i].st };

@@ -53,7 +53,7 @@ typedef struct {
 	uintptr_t lo, hi;
 	mapstate_t st;
 } maptab_piece_t;
-size_t maptab_copy(maptab_piece_t *out, size_t max);
+size_t maptab_list(maptab_piece_t *out, size_t max);
 
 /* Apply a delta to the totals through the cap: positive parts are charged (refused: ENOMEM,
  * nothing charged), negative parts released.  Used by the mapping hooks; commit says the

@@ -704,7 +704,7 @@ void reach_scan(void)
 			maptab_unlock();
 			goto out;
 		}
-		npieces = maptab_copy(pc, want);
+		npieces = maptab_list(pc, want);
 		if (npieces <= want)
 			break;
 		drop(&m_pieces);
