@@ -63,8 +63,8 @@ static void one(FILE *err, const ag_log_t *log, uint64_t *lost)
 		symbols_t *sym = NULL;
 		size_t shown = 0;
 		for (size_t i = 0; i < l.nsites && shown < SUMMARY_SITES; i++) {
-			if (l.sites[i].reachable || l.sites[i].indirect)
-				continue;   /* the direct losses are where the bugs are */
+			if (l.sites[i].reachable)
+				continue;
 			if (!sym && !(sym = symbols_open(log, NULL)))
 				break;
 			char label[600], bytes[40];
