@@ -763,10 +763,10 @@ void reach_scan(void)
 	}
 	nskip = coalesce(skip, nskip);
 
-	/* A stack the program mapped itself (a fiber's, a sigaltstack) is alive while we run
-	 * on it, pointed to or not. */
+	/* A stack the program mapped or allocated itself (a fiber's, a sigaltstack) is alive
+	 * while we run on it, pointed to or not. */
 	size_t own = item_of(&s, sp);
-	if (own != SIZE_MAX && own >= s.n)
+	if (own != SIZE_MAX)
 		visit(&s, own);
 	mark_words(&s, regs, (size_t)nregs, true);
 	drain(&s);
