@@ -8,6 +8,8 @@
  *   dlclose LIB   a library (built by the test) keeps a block in its own global; the
  *                 library is then dlclose'd, so nothing points to the block any more
  *   reg           a block held only in a callee-saved register when exit() is called
+ *   fiber         exit() from a ucontext fiber running on a malloc'd stack, a block held only
+ *                 in the fiber's frame (the program's frame the scan starts from is there)
  *   mapping       an anonymous mapping every pointer to was dropped (and one kept); a
  *                 reservation whose base is kept, with a page committed in its middle (as
  *                 JVMs do: kept), and one whose every pointer was dropped (lost)
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #define FILL 0x5a
@@ -123,6 +126,27 @@ static char *reserve_and_commit(int by_mprotect)
 		     -1, 0);
 	memset(mid, FILL, 64 << 10);
 	return base;
+}
+
+static ucontext_t fiber_ctx, main_ctx;
+
+static void fiber_run(void)
+{
+	void *volatile held = filled(1000);
+	expect(0, 0, 0, 0, 0);
+	exit(held != NULL ? 0 : 1);
+}
+
+static void fiber_case(void)
+{
+	enum { STACK = 256 * 1024 };
+	getcontext(&fiber_ctx);
+	fiber_ctx.uc_stack.ss_sp = malloc(STACK);
+	fiber_ctx.uc_stack.ss_size = STACK;
+	fiber_ctx.uc_link = &main_ctx;
+	makecontext(&fiber_ctx, fiber_run, 0);
+	clobber_stack();
+	swapcontext(&main_ctx, &fiber_ctx);
 }
 
 static void mapping_case(void)
@@ -229,6 +253,8 @@ int main(int argc, char **argv)
 			return 2;
 	} else if (!strcmp(c, "reg")) {
 		reg_case();
+	} else if (!strcmp(c, "fiber")) {
+		fiber_case();
 	} else if (!strcmp(c, "mapping")) {
 		mapping_case();
 	} else if (!strcmp(c, "maphold")) {
@@ -240,7 +266,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(c, "stale")) {
 		stale_case();
 	} else {
-		fprintf(stderr, "usage: lostkinds top N|top_thread N|dlclose LIB|reg|mapping|maphold|chain|"
+		fprintf(stderr, "usage: lostkinds top N|top_thread N|dlclose LIB|reg|fiber|mapping|maphold|chain|"
 			"mprotect|stale\n");
 		return 2;
 	}

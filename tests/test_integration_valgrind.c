@@ -218,6 +218,11 @@ Test(integration_valgrind, pointer_only_in_a_callee_saved_register_is_a_root, .t
 	planted_ok("reg", NULL);
 }
 
+Test(integration_valgrind, exit_from_a_fiber_on_a_malloced_stack, .timeout = 240)
+{
+	planted_ok("fiber", NULL);
+}
+
 Test(integration_valgrind, lost_chains_split_direct_and_indirect, .timeout = 240)
 {
 	planted_ok("chain", NULL);
