@@ -1,5 +1,7 @@
 /* leaks.c: `allocguard leaks`: blocks live at exit, by stack, split into lost (the R
- * lines of the exit snapshot) and still reachable (the rest), largest first. */
+ * lines of the exit snapshot; directly, or indirectly through other lost blocks) and still
+ * reachable (the rest).  JSON lists sites largest first; people read lost sites first,
+ * direct before indirect (the direct ones are where the bug is), then reachable ones. */
 #include "reports.h"
 #include "sites.h"
 #include "table.h"
@@ -18,7 +20,20 @@ static int site_cmp(const void *a, const void *b)
 		return x->count > y->count ? -1 : 1;
 	if (x->stack != y->stack)
 		return x->stack < y->stack ? -1 : 1;
-	return x->reachable - y->reachable;
+	if (x->reachable != y->reachable)
+		return x->reachable - y->reachable;
+	return x->indirect - y->indirect;
+}
+
+static int group(const leak_site_t *s)
+{
+	return s->reachable ? 2 : s->indirect;
+}
+
+static int human_cmp(const void *a, const void *b)
+{
+	int ga = group(a), gb = group(b);
+	return ga != gb ? ga - gb : site_cmp(a, b);
 }
 
 int leaks_collect(const ag_log_t *log, leaks_t *out)
@@ -28,7 +43,7 @@ int leaks_collect(const ag_log_t *log, leaks_t *out)
 	const ag_snap_t *s = &log->snaps[out->snap];
 	out->known = out->at_exit || (strcmp(s->reason, "abort") == 0 && s->nr > 0);
 	ag_stackval_t *st = log_state_at(log, out->snap);
-	out->sites = calloc(2 * log->nstacks + 1, sizeof *out->sites);
+	out->sites = calloc(3 * log->nstacks + 1, sizeof *out->sites);
 	if (!st || !out->sites) {
 		free(st);
 		free(out->sites);
@@ -40,13 +55,20 @@ int leaks_collect(const ag_log_t *log, leaks_t *out)
 		uint64_t lb = v->lost_bytes < v->live_bytes ? v->lost_bytes : v->live_bytes;
 		uint64_t lc = v->lost_count < v->live_count ? v->lost_count : v->live_count;
 		uint64_t rb = v->live_bytes - lb, rc = v->live_count - lc;
+		uint64_t ib = v->indirect_bytes < lb ? v->indirect_bytes : lb;
+		uint64_t ic = v->indirect_count < lc ? v->indirect_count : lc;
+		if (lb - ib || lc - ic)
+			out->sites[out->nsites++] = (leak_site_t){ (uint32_t)i, lb - ib, lc - ic, 0, 0 };
+		if (ib || ic)
+			out->sites[out->nsites++] = (leak_site_t){ (uint32_t)i, ib, ic, 0, 1 };
 		if (lb || lc) {
-			out->sites[out->nsites++] = (leak_site_t){ (uint32_t)i, lb, lc, 0 };
 			out->lost_bytes = ag_sat_add(out->lost_bytes, lb);
 			out->lost_count = ag_sat_add(out->lost_count, lc);
+			out->indirect_bytes = ag_sat_add(out->indirect_bytes, ib);
+			out->indirect_count = ag_sat_add(out->indirect_count, ic);
 		}
 		if (rb || rc) {
-			out->sites[out->nsites++] = (leak_site_t){ (uint32_t)i, rb, rc, 1 };
+			out->sites[out->nsites++] = (leak_site_t){ (uint32_t)i, rb, rc, 1, 0 };
 			out->reach_bytes = ag_sat_add(out->reach_bytes, rb);
 			out->reach_count = ag_sat_add(out->reach_count, rc);
 		}
@@ -81,6 +103,7 @@ static void print_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, si
 	json_obj(&j);
 	json_total(&j, "total", l->lost_bytes + l->reach_bytes, l->lost_count + l->reach_count);
 	json_total(&j, "lost", l->lost_bytes, l->lost_count);
+	json_total(&j, "indirectly_lost", l->indirect_bytes, l->indirect_count);
 	json_total(&j, "reachable", l->reach_bytes, l->reach_count);
 	json_key(&j, "snapshot");
 	json_u64(&j, log->snaps[l->snap].seq);
@@ -101,10 +124,19 @@ static void print_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, si
 		json_u64(&j, s->count);
 		json_key(&j, "reachable");
 		json_bool(&j, s->reachable);
+		if (!s->reachable) {
+			json_key(&j, "indirect");
+			json_bool(&j, s->indirect);
+		}
 		json_key(&j, "kind");
 		json_str(&j, site_kind_name(log->stacks[s->stack].kind));
 		json_key(&j, "stack");
 		json_u64(&j, log->stacks[s->stack].id);
+		if (!log->stacks[s->stack].nframes) {
+			/* no frames: blocks allocated before the guard's constructor ran */
+			json_key(&j, "before_start");
+			json_bool(&j, 1);
+		}
 		site_json_frames(&j, sym, &log->stacks[s->stack]);
 		json_obj_end(&j);
 	}
@@ -142,9 +174,15 @@ static void print_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, s
 		*(l->sites[i].reachable ? &nreach : &nlost) += 1;
 	fputs("lost: ", out);
 	table_put(out, o->color, l->lost_bytes ? TONE_BAD : TONE_GOOD, a);
-	fprintf(out, " in %" PRIu64 " %s (%zu %s); still reachable: %s in %" PRIu64 " %s (%zu %s)\n",
-		l->lost_count, plural(l->lost_count, "block", "blocks"), nlost,
-		plural(nlost, "site", "sites"), b, l->reach_count,
+	fprintf(out, " in %" PRIu64 " %s (%zu %s", l->lost_count,
+		plural(l->lost_count, "block", "blocks"), nlost, plural(nlost, "site", "sites"));
+	if (l->indirect_count) {
+		char c[40];
+		size_str(l->indirect_bytes, c, sizeof c);
+		fprintf(out, "; %s in %" PRIu64 " %s only through other lost blocks", c,
+			l->indirect_count, plural(l->indirect_count, "block", "blocks"));
+	}
+	fprintf(out, "); still reachable: %s in %" PRIu64 " %s (%zu %s)\n", b, l->reach_count,
 		plural(l->reach_count, "block", "blocks"), nreach, plural(nreach, "site", "sites"));
 	if (!l->nsites) {
 		fputs("nothing was live\n", out);
@@ -162,7 +200,8 @@ static void print_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, s
 		size_str(x->bytes, bytes, sizeof bytes);
 		snprintf(count, sizeof count, "%" PRIu64, x->count);
 		site_label(sym, st, label, 600);
-		const char *status = !l->known ? "live" : x->reachable ? "reachable" : "lost";
+		const char *status = !l->known ? "live" : x->reachable ? "reachable" :
+				     x->indirect ? "lost (indirect)" : "lost";
 		if (st->kind != 'h') {
 			char tmp[620];
 			snprintf(tmp, sizeof tmp, "[%s] %.600s", site_kind_name(st->kind), label);
@@ -188,10 +227,12 @@ int leaks_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FIL
 	int rc = leaks_collect(log, &l);
 	if (rc)
 		return rc;
-	if (o->json)
+	if (o->json) {
 		print_json(log, sym, &l, o->top, out);
-	else
+	} else {
+		qsort(l.sites, l.nsites, sizeof *l.sites, human_cmp);
 		print_human(log, sym, &l, o->top ? o->top : REPORT_DEFAULT_TOP, o, out);
+	}
 	if (lost_bytes)
 		*lost_bytes = l.lost_bytes;
 	leaks_free(&l);

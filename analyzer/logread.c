@@ -521,16 +521,22 @@ static int rec_live(reader_t *r, const fields_t *fl)
 static int rec_lost(reader_t *r, const fields_t *fl)
 {
 	ag_rrec_t x;
-	uint64_t v[2];
+	uint64_t v[4] = { 0, 0, 0, 0 };
 	int rc;
-	if ((rc = want_fields(r, fl, 4, "R")) || (rc = stack_ref(r, fl, &x.stack, "R")) ||
-	    (rc = nums(r, fl, 2, 2, v, "R")))
+	if (fl->count != 4 && fl->count != 6)
+		return damage(r, "R line has %zu fields, expected 4 or 6", fl->count);
+	if ((rc = stack_ref(r, fl, &x.stack, "R")) ||
+	    (rc = nums(r, fl, 2, fl->count - 2, v, "R")))
 		return rc;
+	if (v[2] > v[0] || v[3] > v[1])
+		return damage(r, "R line: more lost indirectly than lost");
 	if (strcmp(r->cur.reason, "exit") != 0 && strcmp(r->cur.reason, "abort") != 0)
 		return damage(r, "R line in a '%s' snapshot (only exit snapshots have them)",
 			      r->cur.reason);
 	x.lost_bytes = v[0];
 	x.lost_count = v[1];
+	x.indirect_bytes = v[2];
+	x.indirect_count = v[3];
 	return PUSH(r->cur.r, r->cur.nr, r->cur_cap_r, x);
 }
 

@@ -71,11 +71,14 @@ void log_apply(const ag_log_t *log, size_t k, ag_stackval_t *state)
 	}
 	/* lost figures describe one exit snapshot only */
 	for (size_t i = 0; i < log->nstacks; i++)
-		state[i].lost_bytes = state[i].lost_count = 0;
+		state[i].lost_bytes = state[i].lost_count = state[i].indirect_bytes =
+			state[i].indirect_count = 0;
 	for (size_t i = 0; i < s->nr; i++) {
 		ag_stackval_t *v = &state[s->r[i].stack];
 		v->lost_bytes = ag_sat_add(v->lost_bytes, s->r[i].lost_bytes);
 		v->lost_count = ag_sat_add(v->lost_count, s->r[i].lost_count);
+		v->indirect_bytes = ag_sat_add(v->indirect_bytes, s->r[i].indirect_bytes);
+		v->indirect_count = ag_sat_add(v->indirect_count, s->r[i].indirect_count);
 	}
 }
 

@@ -46,6 +46,7 @@ typedef struct {
 typedef struct {
 	uint32_t stack;
 	uint64_t lost_bytes, lost_count;
+	uint64_t indirect_bytes, indirect_count;   /* part of lost; 0 in logs before they existed */
 } ag_rrec_t;
 
 /* A T line: what a stack had live at the peak (see the K line). */
@@ -113,6 +114,7 @@ typedef struct {
 	uint64_t live_bytes, live_count, total_bytes, total_count;
 	uint64_t lost_bytes, lost_count;     /* only for exit snapshots (R lines) */
 	uint64_t peak_bytes, peak_count;     /* live at the peak (T lines) */
+	uint64_t indirect_bytes, indirect_count;   /* the part of lost that is indirect */
 } ag_stackval_t;
 
 /* Parse a log held in memory.  Returns 0 with *out filled (possibly with damage noted in

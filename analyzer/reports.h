@@ -23,6 +23,7 @@ typedef struct {
 	uint32_t stack;
 	uint64_t bytes, count;
 	int reachable;
+	int indirect;                /* lost only through other lost blocks (memcheck's kind) */
 } leak_site_t;
 
 typedef struct {
@@ -30,6 +31,7 @@ typedef struct {
 	int at_exit;                 /* it is an exit snapshot */
 	int known;                   /* reachability was decided (exit snapshot) */
 	uint64_t lost_bytes, lost_count, reach_bytes, reach_count;
+	uint64_t indirect_bytes, indirect_count;   /* part of lost */
 	leak_site_t *sites;          /* sorted by bytes, largest first */
 	size_t nsites;
 } leaks_t;

@@ -100,7 +100,8 @@ void site_label(symbols_t *sym, const ag_stack_t *st, char *buf, size_t len)
 {
 	shown_t *s = malloc(sizeof *s);
 	if (!s || !shown_of(sym, st, s)->n) {
-		snprintf(buf, len, "(no frames)");
+		/* a stack of no frames is the guard's site for blocks older than it */
+		snprintf(buf, len, st->nframes ? "(no frames)" : "(before allocguard started)");
 		free(s);
 		return;
 	}
@@ -323,7 +324,7 @@ uint32_t *site_groups(const ag_log_t *log, symbols_t *sym)
  * snapshot being rewritten. */
 typedef struct {
 	uint64_t live_bytes, live_count, total_bytes, total_count, peak_bytes, peak_count;
-	uint64_t lost_bytes, lost_count;
+	uint64_t lost_bytes, lost_count, indirect_bytes, indirect_count;
 	int dirty_l, dirty_t, dirty_r;
 } group_sum_t;
 
@@ -367,13 +368,15 @@ static int merge_snap(ag_snap_t *s, const uint32_t *rep, ag_stackval_t *old, gro
 	/* R lines describe their snapshot alone: sum this snapshot's per group */
 	for (size_t i = 0; i < s->nr; i++) {
 		group_sum_t *x = &g[rep[s->r[i].stack]];
-		x->lost_bytes = x->lost_count = 0;
+		x->lost_bytes = x->lost_count = x->indirect_bytes = x->indirect_count = 0;
 		x->dirty_r = 0;
 	}
 	for (size_t i = 0; i < s->nr; i++) {
 		group_sum_t *x = &g[rep[s->r[i].stack]];
-		x->lost_bytes += s->r[i].lost_bytes;
-		x->lost_count += s->r[i].lost_count;
+		x->lost_bytes = ag_sat_add(x->lost_bytes, s->r[i].lost_bytes);
+		x->lost_count = ag_sat_add(x->lost_count, s->r[i].lost_count);
+		x->indirect_bytes = ag_sat_add(x->indirect_bytes, s->r[i].indirect_bytes);
+		x->indirect_count = ag_sat_add(x->indirect_count, s->r[i].indirect_count);
 	}
 	ag_lrec_t *l = malloc((nl ? nl : 1) * sizeof *l);
 	ag_trec_t *t = malloc((nt ? nt : 1) * sizeof *t);
@@ -397,7 +400,8 @@ static int merge_snap(ag_snap_t *s, const uint32_t *rep, ag_stackval_t *old, gro
 	for (size_t i = 0; i < s->nr; i++) {
 		uint32_t k = rep[s->r[i].stack];
 		if (!g[k].dirty_r)
-			r[nr++] = (ag_rrec_t){ k, g[k].lost_bytes, g[k].lost_count };
+			r[nr++] = (ag_rrec_t){ k, g[k].lost_bytes, g[k].lost_count,
+					       g[k].indirect_bytes, g[k].indirect_count };
 		g[k].dirty_r = 1;
 	}
 	free(s->l);

@@ -71,6 +71,24 @@ static void track(void *p, uint64_t size, uint64_t obtained)
 	}
 }
 
+/* Early blocks are sampled now, as if at their allocation, so their weights stay unbiased. */
+static bool adopt_one(uint32_t stack, uint64_t size)
+{
+	if (!sample_take(size))
+		return false;
+	stack_take(stack, size);
+	return true;
+}
+
+void heap_adopt_early(void)
+{
+	/* a stack of no frames: the analyzer names it "(before allocguard started)" */
+	static const uintptr_t none[1];
+	uint32_t stack = stacktab_intern(AG_KIND_HEAP, none, 0);
+	if (stack)
+		ptrtab_adopt(stack, adopt_one);
+}
+
 void *heap_alloc(size_t bytes, const char *what, heap_fn_t fn, size_t a, size_t b)
 {
 	int saved = errno;

@@ -14,6 +14,9 @@ typedef void *(*heap_fn_t)(size_t a, size_t b);
 void *heap_alloc(size_t bytes, const char *what, heap_fn_t fn, size_t a, size_t b);
 /* realloc semantics (glibc's, including realloc(p, 0) freeing p) around real_realloc. */
 void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t));
+/* Attribute the blocks allocated before the constructor (libstdc++'s emergency pool, ...)
+ * to one frameless stack, so they are counted and judged at exit like any other. */
+void heap_adopt_early(void);
 /* Forget a block about to be freed; call before the real free. */
 void heap_forget(void *p);
 

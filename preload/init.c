@@ -2,6 +2,7 @@
  * setting stops the program with exit status 2 before main), fork handling, the SIGUSR2
  * snapshot request, and the exit snapshot in the destructor. */
 #include "cap.h"
+#include "heap.h"
 #include "fmt.h"
 #include "logwrite.h"
 #include "maptab.h"
@@ -139,6 +140,7 @@ __attribute__((constructor(101))) static void allocguard_init(void)
 	threads_init();
 	swap_init();
 	stacks_init();
+	heap_adopt_early();
 	logwrite_init();
 	pthread_atfork(prefork, postfork_parent, postfork_child);
 	install_usr2();

@@ -28,7 +28,9 @@
  *                                         is h (heap: malloc family), m (anonymous mmap) or
  *                                         s (swapped model file).  addrs are hex call-site
  *                                         addresses (return address - 1), innermost first,
- *                                         the guard's own frames already removed.
+ *                                         the guard's own frames already removed.  An h
+ *                                         stack with no addresses holds the blocks that
+ *                                         were allocated before the guard's constructor.
  *   J <path>                              a JIT symbol map (node --perf-basic-prof:
  *                                         /tmp/perf-PID.map) that the analyzer may read
  *   V <t_ns> <kind> <tracked_bytes>       a cap event: kind is warn, critical or cap
@@ -44,10 +46,16 @@
  *                                         encoded: only stacks that changed since the
  *                                         previous complete snapshot of this file appear;
  *                                         absent stacks keep their previous values.
- *   R <stack> <lost_bytes> <lost_count>   exit snapshots only: of the stack's live blocks,
+ *   R <stack> <lost_bytes> <lost_count> [<indirect_bytes> <indirect_count>]
+ *                                         exit snapshots only: of the stack's live blocks
+ *                                         (or, for m stacks, its committed mapping pieces),
  *                                         these were unreachable (lost) at exit; the rest
  *                                         of its live bytes were still reachable.  A stack
- *                                         with live blocks and no R line lost nothing.
+ *                                         with live blocks and no R line lost nothing.  The
+ *                                         optional pair (written since allocguard knows it;
+ *                                         absent in older logs = 0) is the part of the lost
+ *                                         figures that was lost only because lost blocks
+ *                                         point to it (memcheck's "indirectly lost").
  *   K <peak_tracked> <heap> <mapped> <swapped>
  *                                         the peak of tracked bytes so far and the totals
  *                                         by kind at that moment (they add up to it); one

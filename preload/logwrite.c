@@ -357,6 +357,10 @@ static uint64_t write_records(uint32_t limit, bool leaks)
 			fmt_u64(&f, r->lost_bytes);
 			fmt_chr(&f, ' ');
 			fmt_u64(&f, (uint64_t)count_out((int64_t)r->lost_count));
+			fmt_chr(&f, ' ');
+			fmt_u64(&f, r->indirect_bytes);
+			fmt_chr(&f, ' ');
+			fmt_u64(&f, (uint64_t)count_out((int64_t)r->indirect_count));
 			logbuf_line(&lb, &f);
 			nrec++;
 		}

@@ -144,10 +144,13 @@ void maptab_assign(uintptr_t lo, uintptr_t hi, const mapstate_t *st)
 	size_t i = first_after(lo), j = i;
 	while (j < npieces && pieces[j].lo < hi)
 		piece_lost(&pieces[j++]);
+	uintptr_t origin = st->origin ? st->origin :
+			   i < j && pieces[i].st.kind == st->kind ? pieces[i].st.origin : lo;
 	remove_range(i, j - i);
 	if (!st->kind || !reserve_one())
 		return;
 	piece_t p = { lo, hi, *st };
+	p.st.origin = origin;
 	insert_at(i, &p);
 	piece_gained(&p);
 	account_raise_peaks();
@@ -269,6 +272,13 @@ mapstate_t maptab_state_at(uintptr_t addr)
 		return pieces[i].st;
 	mapstate_t none = { 0 };
 	return none;
+}
+
+size_t maptab_list(maptab_piece_t *out, size_t max)
+{
+	for (size_t i = 0; i < npieces && i < max; i++)
+		out[i] = (maptab_piece_t){ pieces[i].lo, pieces[i].hi, pieces[i].st };
+	return npieces;
 }
 
 static const char *const kind_what[ACC_KINDS] = { "malloc", "mmap", "swapped mmap" };

@@ -16,6 +16,10 @@ typedef struct {
 	char kind;        /* 0 = not tracked, AG_KIND_MMAP or AG_KIND_SWAP */
 	int prot;
 	uint32_t stack;
+	/* Which mapping the piece belongs to (for the exit scan, which judges a mapping as a
+	 * whole): 0 when assigning = the tracked mapping it lands on (a MAP_FIXED commit inside
+	 * a reservation), else its own start. */
+	uintptr_t origin;
 } mapstate_t;
 
 /* Net change of committed bytes, per account kind. */
@@ -51,6 +55,14 @@ void maptab_drop_stale(uintptr_t lo, uintptr_t hi);
 
 /* The state at addr (kind 0 when untracked). */
 mapstate_t maptab_state_at(uintptr_t addr);
+
+/* For the exit scan, under maptab_lock(): copy the pieces (sorted) into out, up to max;
+ * returns how many there are. */
+typedef struct {
+	uintptr_t lo, hi;
+	mapstate_t st;
+} maptab_piece_t;
+size_t maptab_list(maptab_piece_t *out, size_t max);
 
 /* Apply a delta to the totals through the cap: positive parts are charged (refused: ENOMEM,
  * nothing charged), negative parts released.  Used by the mapping hooks; commit says the

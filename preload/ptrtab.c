@@ -193,6 +193,21 @@ size_t ptrtab_collect(ptr_entry_t *out, size_t max, bool hold)
 	return n;
 }
 
+void ptrtab_adopt(uint32_t stack, bool (*take)(uint32_t stack, uint64_t size))
+{
+	for (int i = 0; i < NSHARDS; i++) {
+		shard_t *s = &shards[i];
+		pthread_mutex_lock(&s->lock);
+		for (size_t j = 0; s->mask && j <= s->mask; j++) {
+			if (!s->slots[j].addr || s->slots[j].stack)
+				continue;
+			if (take(stack, s->slots[j].size))
+				s->slots[j].stack = stack;
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
 void ptrtab_lock_all(void)
 {
 	for (int i = 0; i < NSHARDS; i++)

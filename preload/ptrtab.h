@@ -30,6 +30,10 @@ size_t ptrtab_count(void);
  * stay locked afterwards (no block can be freed) until ptrtab_unlock_all(). */
 size_t ptrtab_collect(ptr_entry_t *out, size_t max, bool hold);
 
+/* Give the stack to every unattributed entry (stack 0) for which take(stack, size) says
+ * yes; once, in the constructor, for the blocks allocated before it. */
+void ptrtab_adopt(uint32_t stack, bool (*take)(uint32_t stack, uint64_t size));
+
 /* fork support and the exit scan. */
 void ptrtab_lock_all(void);
 void ptrtab_unlock_all(void);

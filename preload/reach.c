@@ -1,9 +1,26 @@
 /* reach.c: the at-exit reachability scan (see reach.h).  Order matters: everything that may
- * take loader or libc locks (reading /proc/self/maps) happens before the block table is
- * locked; while it is locked no tracked block can be freed, so block contents are read
- * directly, while roots (which may vanish under us) are read with process_vm_readv. */
+ * take loader or libc locks (reading /proc/self/maps) happens before the tables are locked;
+ * while they are locked no tracked block can be freed through us.
+ *
+ * Invariants kept here:
+ * - The scan never faults: every byte, roots and blocks alike, is read through
+ *   process_vm_readv, so memory that is unreadable (mprotect'd inside a block), unmapped, or
+ *   freed behind our back (a stale entry: a RTLD_DEEPBIND library freed it with libc) holds
+ *   no pointers, as in memcheck.
+ * - Roots are every writable byte that is not a tracked block, not a tracked anonymous
+ *   mapping, not our own tables, and not glibc's heap memory (arenas, free chunks, mmapped
+ *   chunk padding): glibc's allocator state never keeps a block alive.
+ * - Tracked anonymous mappings are judged like blocks: scanned when reached, lost when not.
+ *   The committed pieces of one mapping (a reservation that JVMs and V8 commit piece by
+ *   piece, with MAP_FIXED or mprotect) share one fate: a pointer anywhere into it, reserved
+ *   pages included, keeps them all, since runtimes keep the reservation's base.
+ * - Lost items are split as memcheck does: an item pointed to by another lost item is
+ *   indirectly lost; the rest (one per unreached cycle) are directly lost. */
 
 #include "reach.h"
+#include "fmt.h"
+#include "logfmt.h"
+#include "maptab.h"
 #include "ptrtab.h"
 #include "sample.h"
 #include "stacks.h"
@@ -12,6 +29,7 @@
 #include "threads.h"
 
 #include <fcntl.h>
+#include <link.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
@@ -21,13 +39,39 @@ typedef struct {
 	uintptr_t lo, hi;
 } range_t;
 
+/* glibc's chunk header, just below each block: prev_size, then size with three flag bits. */
+#define CHUNK_HDR (2 * sizeof(size_t))
+#define CHUNK_IS_MMAPPED 2
+#define CHUNK_NON_MAIN 4
+#define CHUNK_FLAGS 7
+#define ARENA_HEAP_MAX ((uintptr_t)2 * 4 * 1024 * 1024 * sizeof(long))   /* HEAP_MAX_SIZE */
+
+enum { UNSEEN = 0, REACHED, LOST_DIRECT, LOST_INDIRECT };
+enum { VEC_PAGES = 4096, BATCH = 256 };
+
 typedef struct {
-	ptr_entry_t *blocks;
+	ptr_entry_t *blocks;        /* sorted by address */
 	size_t n;
-	uint8_t *marked;
+	range_t *maps;              /* committed anonymous mapping pieces, sorted */
+	uint32_t *map_stack;
+	size_t *group;              /* per piece: the first committed piece of its mapping */
+	size_t nmaps;
+	range_t *runs;              /* whole mappings, for pointers into their reserved pages */
+	size_t *run_first;          /* the first committed piece of each */
+	size_t nruns;
+	uintptr_t min, max;         /* no item outside [min, max): most words fail here */
+	/* Work buffers off the stack (exit() may run on a small one): mincore vectors for a
+	 * root and for the mapping reached from it, and one batch of block reads. */
+	unsigned char (*vec)[VEC_PAGES];
+	struct iovec *local, *remote;
+	uint8_t *state;             /* n blocks, then nmaps pieces */
 	size_t *work;
 	size_t nwork;
-	uintptr_t min, max;
+	size_t leader;              /* SIZE_MAX while marking from roots */
+	uintptr_t *buf;
+	size_t bufwords;
+	pid_t self;
+	uintptr_t page;
 } scan_t;
 
 static char *read_maps(size_t *len, size_t *cap)
@@ -70,8 +114,10 @@ static uintptr_t parse_hex(const char **p)
 	}
 }
 
-/* Writable mappings that may hold roots; returns how many were stored. */
-static size_t root_candidates(const char *maps, size_t len, range_t *out, size_t max)
+/* Writable mappings that may hold roots (sorted, as the kernel lists them); returns how many
+ * were stored.  *brk_heap gets the [heap] line: glibc's main arena, never a root. */
+static size_t root_candidates(const char *maps, size_t len, range_t *out, size_t max,
+			      range_t *brk_heap)
 {
 	size_t n = 0;
 	const char *p = maps, *end = maps + len;
@@ -89,6 +135,8 @@ static size_t root_candidates(const char *maps, size_t len, range_t *out, size_t
 		bool special = name && (strncmp(name, "[vvar]", 6) == 0 ||
 					strncmp(name, "[vsyscall]", 10) == 0 ||
 					strncmp(name, "[vdso]", 6) == 0);
+		if (name && strncmp(name, "[heap]", 6) == 0)
+			*brk_heap = r;
 		if (writable && !special)
 			out[n++] = r;
 		p = eol + 1;
@@ -134,11 +182,55 @@ static void sort_blocks(ptr_entry_t *a, size_t n)
 	}
 }
 
+static void sort_ranges(range_t *a, size_t n)
+{
+	for (size_t start = n / 2; start-- > 0;) {
+		for (size_t root = start;;) {
+			size_t child = 2 * root + 1;
+			if (child >= n)
+				break;
+			if (child + 1 < n && a[child].lo < a[child + 1].lo)
+				child++;
+			if (a[root].lo >= a[child].lo)
+				break;
+			range_t t = a[root];
+			a[root] = a[child];
+			a[child] = t;
+			root = child;
+		}
+	}
+	for (size_t end = n; end-- > 1;) {
+		range_t t = a[0];
+		a[0] = a[end];
+		a[end] = t;
+		for (size_t root = 0;;) {
+			size_t child = 2 * root + 1;
+			if (child >= end)
+				break;
+			if (child + 1 < end && a[child].lo < a[child + 1].lo)
+				child++;
+			if (a[root].lo >= a[child].lo)
+				break;
+			t = a[root];
+			a[root] = a[child];
+			a[child] = t;
+			root = child;
+		}
+	}
+}
+
+/* Copy len bytes at addr through the kernel; returns how many could be read (0 when the
+ * first page is unreadable). */
+static size_t peek(const scan_t *s, uintptr_t addr, void *out, size_t len)
+{
+	struct iovec local = { out, len }, remote = { (void *)addr, len };
+	ssize_t got = process_vm_readv(s->self, &local, 1, &remote, 1, 0);
+	return got > 0 ? (size_t)got : 0;
+}
+
 /* Index of the block containing addr (interior pointers count), or SIZE_MAX. */
 static size_t block_of(const scan_t *s, uintptr_t addr)
 {
-	if (addr < s->min || addr >= s->max)
-		return SIZE_MAX;
 	size_t a = 0, b = s->n;
 	while (a < b) {
 		size_t m = (a + b) / 2;
@@ -154,57 +246,119 @@ static size_t block_of(const scan_t *s, uintptr_t addr)
 	return addr < e->addr + size ? a - 1 : SIZE_MAX;
 }
 
-static void mark_words(scan_t *s, const uintptr_t *w, size_t nwords)
+static size_t range_of(const range_t *r, size_t n, uintptr_t addr)
+{
+	size_t a = 0, b = n;
+	while (a < b) {
+		size_t m = (a + b) / 2;
+		if (r[m].lo <= addr)
+			a = m + 1;
+		else
+			b = m;
+	}
+	return a && addr < r[a - 1].hi ? a - 1 : SIZE_MAX;
+}
+
+/* The item (block, or mapping piece after the blocks) holding addr, or SIZE_MAX. */
+static size_t item_of(const scan_t *s, uintptr_t addr)
+{
+	if (addr < s->min || addr >= s->max)
+		return SIZE_MAX;
+	size_t b = block_of(s, addr);
+	if (b != SIZE_MAX)
+		return b;
+	size_t m = range_of(s->maps, s->nmaps, addr);
+	if (m != SIZE_MAX)
+		return s->n + s->group[m];
+	m = range_of(s->runs, s->nruns, addr);
+	return m == SIZE_MAX ? SIZE_MAX : s->n + s->run_first[m];
+}
+
+static size_t chunk_size(size_t n)
+{
+	size_t c = (n + sizeof(size_t) + 15) & ~(size_t)15;
+	return c < 32 ? 32 : c;
+}
+
+/* glibc's arena keeps pointers to chunk headers (the top chunk, bins, last_remainder).  When
+ * a block's request leaves no slack (n mod 16 in 1..8), the next chunk's header starts
+ * inside the block's requested bytes: a root word pointing exactly there, at a real chunk
+ * boundary, is glibc's and not the program's. */
+static bool next_chunk_header(const scan_t *s, const ptr_entry_t *e, uintptr_t v)
+{
+	size_t c = chunk_size(e->size);
+	if (v != e->addr - CHUNK_HDR + c)
+		return false;
+	size_t hdr;
+	if (peek(s, e->addr - sizeof hdr, &hdr, sizeof hdr) != sizeof hdr)
+		return false;
+	return !(hdr & CHUNK_IS_MMAPPED) && (hdr & ~(size_t)CHUNK_FLAGS) == c;
+}
+
+static void visit(scan_t *s, size_t i)
+{
+	uint8_t *st = &s->state[i];
+	if (s->leader == SIZE_MAX) {
+		if (*st != UNSEEN)
+			return;
+		*st = REACHED;
+	} else {
+		if (i == s->leader || *st == REACHED || *st == LOST_INDIRECT)
+			return;
+		bool was_leader = *st == LOST_DIRECT;
+		*st = LOST_INDIRECT;
+		if (was_leader)
+			return;   /* what it points to is already in its own clique */
+	}
+	s->work[s->nwork++] = i;
+}
+
+static void mark_words(scan_t *s, const uintptr_t *w, size_t nwords, bool root)
 {
 	for (size_t i = 0; i < nwords; i++) {
-		size_t b = block_of(s, w[i]);
-		if (b == SIZE_MAX || s->marked[b])
+		size_t it = item_of(s, w[i]);
+		if (it == SIZE_MAX)
 			continue;
-		s->marked[b] = 1;
-		s->work[s->nwork++] = b;
+		if (root && it < s->n && next_chunk_header(s, &s->blocks[it], w[i]))
+			continue;
+		visit(s, it);
 	}
 }
 
-static void drain(scan_t *s)
+/* Scan [lo, hi) through the kernel, a buffer at a time; an unreadable page holds no
+ * pointers.  Marks only: the caller drains (the buffer is shared). */
+static void scan_words(scan_t *s, uintptr_t lo, uintptr_t hi, bool root)
 {
-	while (s->nwork) {
-		const ptr_entry_t *e = &s->blocks[s->work[--s->nwork]];
-		mark_words(s, (const uintptr_t *)e->addr, e->size / sizeof(uintptr_t));
-	}
-}
-
-/* Read a root range through the kernel so a range unmapped meanwhile cannot fault us. */
-static void scan_resident(scan_t *s, uintptr_t lo, uintptr_t hi, uintptr_t *buf, size_t bufwords)
-{
-	/* our own thread, not the process: after pthread_exit from main, the group leader is a
-	 * zombie without memory and process_vm_readv on its pid fails */
-	pid_t self = sys_gettid();
-	while (lo < hi) {
-		size_t bytes = hi - lo < bufwords * sizeof *buf ? hi - lo : bufwords * sizeof *buf;
-		struct iovec local = { buf, bytes }, remote = { (void *)lo, bytes };
-		ssize_t got = process_vm_readv(self, &local, 1, &remote, 1, 0);
-		if (got <= 0)
-			break;
-		mark_words(s, buf, (size_t)got / sizeof *buf);
-		drain(s);
-		lo += (uintptr_t)got;
+	lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+	while (lo < hi && hi - lo >= sizeof(uintptr_t)) {
+		size_t max = s->bufwords * sizeof *s->buf;
+		size_t bytes = hi - lo < max ? hi - lo : max;
+		size_t got = peek(s, lo, s->buf, bytes);
+		if (!got) {
+			lo = (lo | (s->page - 1)) + 1;
+			continue;
+		}
+		mark_words(s, s->buf, got / sizeof *s->buf, root);
+		lo += got;
 	}
 }
 
 /* Pages never touched hold zeros, not pointers: only resident runs are read, so a sparse
  * multi-gigabyte mapping costs a few mincore calls, not gigabytes of reads. */
-static void scan_root(scan_t *s, uintptr_t lo, uintptr_t hi, uintptr_t *buf, size_t bufwords)
+static void scan_sparse(scan_t *s, uintptr_t lo, uintptr_t hi, bool root,
+			void (*drain)(scan_t *))
 {
-	enum { WINDOW = 4096 };
-	unsigned char vec[WINDOW];
-	uintptr_t page = sys_page_size();
-	lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+	enum { WINDOW = VEC_PAGES };
+	unsigned char *vec = s->vec[drain != NULL];
+	uintptr_t page = s->page;
 	while (lo < hi) {
 		uintptr_t base = lo & ~(page - 1);
 		uintptr_t end = hi - base > WINDOW * page ? base + WINDOW * page : hi;
 		size_t npages = (end - base + page - 1) / page;
 		if (mincore((void *)base, end - base, vec) != 0) {
-			scan_resident(s, lo, end, buf, bufwords);   /* cannot tell: read it all */
+			scan_words(s, lo, end, root);   /* cannot tell: read it all */
+			if (drain)
+				drain(s);
 			lo = end;
 			continue;
 		}
@@ -217,44 +371,157 @@ static void scan_root(scan_t *s, uintptr_t lo, uintptr_t hi, uintptr_t *buf, siz
 			while (j < npages && (vec[j] & 1))
 				j++;
 			uintptr_t a = base + i * page, b = base + j * page;
-			scan_resident(s, a > lo ? a : lo, b < end ? b : end, buf, bufwords);
+			scan_words(s, a > lo ? a : lo, b < end ? b : end, root);
+			if (drain)
+				drain(s);
 			i = j;
 		}
 		lo = end;
 	}
 }
 
-/* Scan [lo, hi) minus our own tables (sorted internal regions). */
-static void scan_root_outside(scan_t *s, uintptr_t lo, uintptr_t hi, uintptr_t (*internal)[2],
-			      size_t ninternal, uintptr_t *buf, size_t bufwords)
+/* Pop up to max small blocks off the work stack into one vectored read; returns how many. */
+static size_t batch(scan_t *s, struct iovec *local, struct iovec *remote, size_t max)
 {
-	for (size_t i = 0; i < ninternal && lo < hi; i++) {
-		if (internal[i][1] <= lo || internal[i][0] >= hi)
+	size_t k = 0, bytes = 0, room = s->bufwords * sizeof *s->buf;
+	while (s->nwork && k < max) {
+		size_t i = s->work[s->nwork - 1];
+		if (i >= s->n)
+			break;
+		size_t len = s->blocks[i].size & ~(uint64_t)(sizeof(uintptr_t) - 1);
+		if (bytes + len > room)
+			break;
+		s->nwork--;
+		if (!len)
 			continue;
-		if (internal[i][0] > lo)
-			scan_root(s, lo, internal[i][0], buf, bufwords);
-		lo = internal[i][1];
+		local[k] = (struct iovec){ (char *)s->buf + bytes, len };
+		remote[k] = (struct iovec){ (void *)s->blocks[i].addr, len };
+		bytes += len;
+		k++;
 	}
-	if (lo < hi)
-		scan_root(s, lo, hi, buf, bufwords);
+	return k;
 }
 
-static bool holds_blocks(const scan_t *s, uintptr_t lo, uintptr_t hi)
+/* One syscall per batch of small blocks: most programs' blocks are tens of bytes. */
+static void drain(scan_t *s)
 {
-	size_t a = 0, b = s->n;
-	while (a < b) {
+	struct iovec *local = s->local, *remote = s->remote;
+	while (s->nwork) {
+		size_t k = batch(s, local, remote, BATCH);
+		if (!k) {
+			if (!s->nwork)
+				break;
+			size_t i = s->work[--s->nwork];
+			if (i < s->n) {
+				const ptr_entry_t *e = &s->blocks[i];
+				scan_words(s, e->addr, e->addr + e->size, false);
+			} else {
+				for (size_t m = i - s->n; m < s->nmaps && s->group[m] == i - s->n; m++)
+					scan_sparse(s, s->maps[m].lo, s->maps[m].hi, false, NULL);
+			}
+			continue;
+		}
+		ssize_t r = process_vm_readv(s->self, local, k, remote, k, 0);
+		size_t got = r > 0 ? (size_t)r : 0, j = 0;
+		for (; j < k && got >= local[j].iov_len; j++) {
+			mark_words(s, local[j].iov_base, local[j].iov_len / sizeof(uintptr_t), false);
+			got -= local[j].iov_len;
+		}
+		/* The kernel stops at the first unreadable byte: read that block alone (the buffer
+		 * is free again), then the rest of the batch in the next round. */
+		for (size_t m = k; m-- > j + 1;)
+			s->work[s->nwork++] = block_of(s, (uintptr_t)remote[m].iov_base);
+		if (j < k) {
+			uintptr_t a = (uintptr_t)remote[j].iov_base;
+			scan_words(s, a, a + remote[j].iov_len, false);
+		}
+	}
+}
+
+/* Sort and merge ranges in place; returns how many disjoint ones are left. */
+static size_t coalesce(range_t *r, size_t n)
+{
+	sort_ranges(r, n);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].hi <= r[i].lo)
+			continue;
+		if (k && r[i].lo <= r[k - 1].hi) {
+			if (r[i].hi > r[k - 1].hi)
+				r[k - 1].hi = r[i].hi;
+		} else {
+			r[k++] = r[i];
+		}
+	}
+	return k;
+}
+
+/* Scan the root [lo, hi) minus the sorted, disjoint skip ranges. */
+static void scan_root(scan_t *s, uintptr_t lo, uintptr_t hi, const range_t *skip, size_t nskip)
+{
+	size_t a = 0, b = nskip;
+	while (a < b) {   /* first skip range ending past lo */
 		size_t m = (a + b) / 2;
-		if (s->blocks[m].addr < lo)
+		if (skip[m].hi <= lo)
 			a = m + 1;
 		else
 			b = m;
 	}
-	return a < s->n && s->blocks[a].addr < hi;
+	for (size_t i = a; i < nskip && lo < hi; i++) {
+		if (skip[i].lo >= hi)
+			break;
+		if (skip[i].lo > lo)
+			scan_sparse(s, lo, skip[i].lo, true, drain);
+		lo = skip[i].hi;
+	}
+	if (lo < hi)
+		scan_sparse(s, lo, hi, true, drain);
 }
 
-static __attribute__((noinline)) uintptr_t current_sp(void)
+/* glibc's heap memory around the blocks, which holds its state and freed chunks (stale
+ * data, not roots): the brk heap, each non-main arena's heap (found from its heap_info at a
+ * HEAP_MAX_SIZE boundary), each mmapped chunk.  A block whose header makes no sense keeps
+ * the older rule: its whole mapping is not a root. */
+static size_t glibc_heaps(const scan_t *s, range_t brk_heap, const range_t *lines,
+			  size_t nlines, range_t *out)
 {
-	return (uintptr_t)__builtin_frame_address(0);
+	size_t n = 0;
+	if (brk_heap.hi > brk_heap.lo)
+		out[n++] = brk_heap;
+	uintptr_t done_lo = brk_heap.lo, done_hi = brk_heap.hi;
+	for (size_t i = 0; i < s->n; i++) {
+		uintptr_t p = s->blocks[i].addr;
+		if (p >= done_lo && p < done_hi)
+			continue;
+		if (n && p >= out[n - 1].lo && p < out[n - 1].hi)
+			continue;
+		size_t hdr[2];
+		if (p < CHUNK_HDR || peek(s, p - CHUNK_HDR, hdr, sizeof hdr) != sizeof hdr)
+			continue;   /* unreadable: freed behind our back, nothing to exclude */
+		uintptr_t c = p - CHUNK_HDR, size = hdr[1] & ~(size_t)CHUNK_FLAGS;
+		range_t r = { 0, 0 };
+		if (hdr[1] & CHUNK_IS_MMAPPED) {
+			if (size >= s->blocks[i].size + CHUNK_HDR && !(size & (s->page - 1)) &&
+			    hdr[0] <= c && !((c - hdr[0]) & (s->page - 1)))
+				r = (range_t){ c - hdr[0], c + size };
+		} else if (hdr[1] & CHUNK_NON_MAIN) {
+			uintptr_t h = c & ~(ARENA_HEAP_MAX - 1);
+			size_t info[4];   /* ar_ptr, prev, size, mprotect_size */
+			if (peek(s, h, info, sizeof info) == sizeof info) {
+				size_t len = info[2] > info[3] ? info[2] : info[3];
+				if (len <= ARENA_HEAP_MAX && h + len >= p + s->blocks[i].size)
+					r = (range_t){ h, h + len };
+			}
+		}
+		if (r.hi <= r.lo) {
+			size_t l = range_of(lines, nlines, p);
+			if (l == SIZE_MAX)
+				continue;
+			r = lines[l];
+		}
+		out[n++] = r;
+	}
+	return n;
 }
 
 static void account_lost(const scan_t *s)
@@ -262,87 +529,276 @@ static void account_lost(const scan_t *s)
 	for (uint32_t id = 1; id < stacktab_limit(); id++) {
 		stack_rec_t *r = stacktab_get(id);
 		if (r)
-			r->lost_bytes = r->lost_count = 0;
+			r->lost_bytes = r->lost_count = r->indirect_bytes = r->indirect_count = 0;
 	}
-	for (size_t i = 0; i < s->n; i++) {
-		if (s->marked[i] || !s->blocks[i].stack)
+	for (size_t i = 0; i < s->n + s->nmaps; i++) {
+		uint8_t st = s->state[i < s->n ? i : s->n + s->group[i - s->n]];
+		if (st != LOST_DIRECT && st != LOST_INDIRECT)
 			continue;
-		stack_rec_t *r = stacktab_get(s->blocks[i].stack);
+		uint32_t stack;
+		uint64_t wb, wc;
+		if (i < s->n) {
+			stack = s->blocks[i].stack;
+			sample_weight(s->blocks[i].size, &wb, &wc);
+		} else {
+			stack = s->map_stack[i - s->n];
+			wb = s->maps[i - s->n].hi - s->maps[i - s->n].lo;
+			wc = COUNT_ONE;
+		}
+		stack_rec_t *r = stack ? stacktab_get(stack) : NULL;
 		if (!r)
 			continue;
-		uint64_t wb, wc;
-		sample_weight(s->blocks[i].size, &wb, &wc);
 		r->lost_bytes += wb;
 		r->lost_count += wc;
+		if (st == LOST_INDIRECT) {
+			r->indirect_bytes += wb;
+			r->indirect_count += wc;
+		}
 	}
+}
+
+/* Unreached items, in address order: each one not yet met becomes a leader (directly lost)
+ * and whatever it reaches is indirectly lost, as memcheck's cliques. */
+static void split_lost(scan_t *s)
+{
+	for (size_t i = 0; i < s->n + s->nmaps; i++) {
+		if (s->state[i] != UNSEEN || (i >= s->n && s->group[i - s->n] != i - s->n))
+			continue;
+		s->state[i] = LOST_DIRECT;
+		s->leader = i;
+		s->work[s->nwork++] = i;
+		drain(s);
+	}
+	s->leader = SIZE_MAX;
+}
+
+/* Our own writable segments: their statics hold stale addresses of internal memory (the
+ * region registry), which the kernel may since have given to the program. */
+typedef struct {
+	range_t r[4];
+	size_t n;
+} self_t;
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	self_t *self = arg;
+	uintptr_t me = (uintptr_t)&find_self;
+	bool mine = false;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && me >= lo && me < lo + ph->p_memsz)
+			mine = true;
+	}
+	if (!mine)
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum && self->n < 4; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+			continue;
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		self->r[self->n++] = (range_t){ lo, lo + ph->p_memsz };
+	}
+	return 1;
+}
+
+/* The committed anonymous pieces become items, grouped by the mapping they belong to (runs
+ * of adjacent pieces of one origin). */
+static void pieces_to_items(scan_t *s, const maptab_piece_t *pc, size_t n)
+{
+	for (size_t a = 0; a < n;) {
+		if (pc[a].st.kind != AG_KIND_MMAP) {
+			a++;
+			continue;
+		}
+		size_t b = a + 1;
+		bool reserved = pc[a].st.prot == PROT_NONE;
+		while (b < n && pc[b].st.kind == AG_KIND_MMAP && pc[b].lo == pc[b - 1].hi &&
+		       pc[b].st.origin == pc[a].st.origin) {
+			reserved |= pc[b].st.prot == PROT_NONE;
+			b++;
+		}
+		size_t first = s->nmaps;
+		for (size_t i = a; i < b; i++) {
+			if (pc[i].st.prot == PROT_NONE)
+				continue;
+			s->map_stack[s->nmaps] = pc[i].st.stack;
+			s->group[s->nmaps] = first;
+			s->maps[s->nmaps++] = (range_t){ pc[i].lo, pc[i].hi };
+		}
+		if (reserved && s->nmaps > first) {
+			s->run_first[s->nruns] = first;
+			s->runs[s->nruns++] = (range_t){ pc[a].lo, pc[b - 1].hi };
+		}
+		a = b;
+	}
+}
+
+typedef struct {
+	void *p;
+	size_t bytes;
+} mem_t;
+
+static void *grab(mem_t *m, size_t bytes)
+{
+	m->bytes = bytes ? bytes : 1;
+	m->p = sys_alloc(m->bytes, true);
+	return m->p;
+}
+
+static void drop(mem_t *m)
+{
+	if (m->p)
+		sys_free(m->p, m->bytes);
+	m->p = NULL;
 }
 
 void reach_scan(void)
 {
-	__builtin_unwind_init();   /* callee-saved registers onto this frame, to be scanned */
 	/* Frames of exit(), the loader's destructor loop and ours hold stale values: start the
-	 * scan of this thread's stack at the program's innermost frame. */
-	uintptr_t sp = stacks_program_sp();
+	 * scan of this thread's stack at the program's innermost frame, and take the registers
+	 * that frame still owns. */
+	uintptr_t regs[STACKS_SAVED_REGS];
+	int nregs = 0;
+	uintptr_t sp = stacks_program_frame(regs, &nregs);
 	if (!sp)
-		sp = current_sp();
+		sp = (uintptr_t)__builtin_frame_address(0);
+	self_t self = { .n = 0 };
+	dl_iterate_phdr(find_self, &self);
 	size_t maps_len, maps_cap;
 	char *maps = read_maps(&maps_len, &maps_cap);
 	if (!maps)
 		return;
-	size_t max_roots = maps_len / 20 + 16;
-	range_t *roots = sys_alloc(max_roots * sizeof *roots, false);
-	size_t bufwords = 8192;
-	uintptr_t *buf = sys_alloc(bufwords * sizeof *buf, false);
-	size_t max_internal = 4096;
-	uintptr_t (*internal)[2] = sys_alloc(max_internal * sizeof *internal, false);
-	scan_t s = { 0 };
-	size_t cap = 0, nroots = roots ? root_candidates(maps, maps_len, roots, max_roots) : 0;
+	mem_t m_lines = { 0 }, m_buf = { 0 }, m_int = { 0 }, m_pieces = { 0 }, m_blocks = { 0 },
+	      m_state = { 0 }, m_work = { 0 }, m_maps = { 0 }, m_mstack = { 0 }, m_skip = { 0 },
+	      m_group = { 0 }, m_runs = { 0 }, m_rfirst = { 0 };
+	size_t max_lines = maps_len / 20 + 16, max_internal = 4096;
+	range_t brk_heap = { 0, 0 };
+	range_t *lines = grab(&m_lines, max_lines * sizeof *lines);
+	size_t nlines = lines ? root_candidates(maps, maps_len, lines, max_lines, &brk_heap) : 0;
 	sys_free(maps, maps_cap);
-	if (!roots || !buf || !internal)
+	scan_t s = { .leader = SIZE_MAX, .bufwords = 8192, .self = sys_gettid(),
+		     .page = sys_page_size() };
+	uintptr_t probe = (uintptr_t)&s, copy = 0;
+	if (peek(&s, (uintptr_t)&probe, &copy, sizeof copy) != sizeof copy || copy != probe) {
+		/* seccomp or an old kernel: judging without reading would call everything lost */
+		fmt_say("cannot read memory with process_vm_readv: lost and reachable not told apart");
 		goto out;
+	}
+	s.buf = grab(&m_buf, s.bufwords * sizeof *s.buf + 2 * VEC_PAGES +
+			 2 * BATCH * sizeof(struct iovec));
+	if (s.buf) {
+		s.local = (struct iovec *)(s.buf + s.bufwords);
+		s.remote = s.local + BATCH;
+		s.vec = (unsigned char (*)[VEC_PAGES])(s.remote + BATCH);
+	}
+	uintptr_t (*internal)[2] = grab(&m_int, max_internal * sizeof *internal);
+	if (!lines || !s.buf || !internal)
+		goto out;
+
+	maptab_lock();
+	size_t npieces = 0, cap = 0;
+	for (size_t want = 256;; want *= 4) {
+		maptab_piece_t *pc = grab(&m_pieces, want * sizeof *pc);
+		if (!pc) {
+			maptab_unlock();
+			goto out;
+		}
+		npieces = maptab_list(pc, want);
+		if (npieces <= want)
+			break;
+		drop(&m_pieces);
+	}
 	for (;;) {
 		cap = ptrtab_count() + ptrtab_count() / 8 + 1024;
-		s.blocks = sys_alloc(cap * sizeof *s.blocks, true);
-		s.marked = sys_alloc(cap, true);
-		s.work = sys_alloc(cap * sizeof *s.work, true);
-		if (!s.blocks || !s.marked || !s.work)
-			goto out;
+		s.blocks = grab(&m_blocks, cap * sizeof *s.blocks);
+		if (!s.blocks)
+			break;
 		s.n = ptrtab_collect(s.blocks, cap, true);
 		if (s.n <= cap)
 			break;
 		ptrtab_unlock_all();
-		sys_free(s.blocks, cap * sizeof *s.blocks);
-		sys_free(s.marked, cap);
-		sys_free(s.work, cap * sizeof *s.work);
+		drop(&m_blocks);
+	}
+	if (!s.blocks) {
+		maptab_unlock();
+		goto out;
 	}
 	sort_blocks(s.blocks, s.n);
+	const maptab_piece_t *pc = m_pieces.p;
+	s.maps = grab(&m_maps, npieces * sizeof *s.maps);
+	s.map_stack = grab(&m_mstack, npieces * sizeof *s.map_stack);
+	s.group = grab(&m_group, npieces * sizeof *s.group);
+	s.runs = grab(&m_runs, npieces * sizeof *s.runs);
+	s.run_first = grab(&m_rfirst, npieces * sizeof *s.run_first);
+	s.state = grab(&m_state, s.n + npieces);
+	s.work = grab(&m_work, (s.n + npieces) * sizeof *s.work);
+	range_t *skip = grab(&m_skip, (s.n + npieces + max_internal + 1 + self.n) * sizeof *skip);
+	if (!s.maps || !s.map_stack || !s.group || !s.runs || !s.run_first || !s.state || !s.work ||
+	    !skip)
+		goto unlock;
+	/* last: every table of ours must be in the list, above all those holding addresses */
 	size_t ninternal = sys_internal_regions(internal, max_internal);
-	s.min = s.n ? s.blocks[0].addr : 0;
-	s.max = s.n ? s.blocks[s.n - 1].addr + s.blocks[s.n - 1].size + 1 : 0;
 
-	for (size_t i = 0; i < nroots; i++) {
-		uintptr_t lo = roots[i].lo, hi = roots[i].hi, tcb = 0;
-		if (holds_blocks(&s, lo, hi))
+	/* Not roots: our tables, every tracked mapping (judged as items or file data), glibc's
+	 * heaps (which hold every block). */
+	size_t nskip = glibc_heaps(&s, brk_heap, lines, nlines, skip);
+	for (size_t i = 0; i < ninternal; i++)
+		skip[nskip++] = (range_t){ internal[i][0], internal[i][1] };
+	for (size_t i = 0; i < self.n; i++)
+		skip[nskip++] = self.r[i];
+	for (size_t i = 0; i < npieces; i++)
+		skip[nskip++] = (range_t){ pc[i].lo, pc[i].hi };
+	pieces_to_items(&s, pc, npieces);
+	s.min = s.n ? s.blocks[0].addr : UINTPTR_MAX;
+	for (size_t i = 0; i < s.n; i++) {   /* a stale entry may reach past a later block */
+		uintptr_t end = s.blocks[i].addr + s.blocks[i].size + 1;
+		s.max = end > s.max ? end : s.max;
+	}
+	for (size_t i = 0; i < npieces; i++) {   /* runs and maps lie within the pieces */
+		if (pc[i].st.kind != AG_KIND_MMAP)
 			continue;
+		s.min = pc[i].lo < s.min ? pc[i].lo : s.min;
+		s.max = pc[i].hi > s.max ? pc[i].hi : s.max;
+	}
+	nskip = coalesce(skip, nskip);
+
+	/* A stack the program mapped or allocated itself (a fiber's, a sigaltstack) is alive
+	 * while we run on it, pointed to or not. */
+	size_t own = item_of(&s, sp);
+	if (own != SIZE_MAX)
+		visit(&s, own);
+	mark_words(&s, regs, (size_t)nregs, true);
+	drain(&s);
+	for (size_t i = 0; i < nlines; i++) {
+		uintptr_t lo = lines[i].lo, hi = lines[i].hi, tcb = 0;
 		if (threads_dead_stack(lo, hi, &tcb)) {
 			/* A finished thread's frames are garbage; its descriptor is not. */
 			if (tcb >= lo && tcb < hi)
-				scan_root(&s, tcb, tcb + 64 < hi ? tcb + 64 : hi, buf, bufwords);
+				scan_root(&s, tcb, tcb + 64 < hi ? tcb + 64 : hi, skip, nskip);
 			continue;
 		}
 		if (sp >= lo && sp < hi)
 			lo = sp;   /* our own stack: only the live part */
-		scan_root_outside(&s, lo, hi, internal, ninternal, buf, bufwords);
+		scan_root(&s, lo, hi, skip, nskip);
 	}
+	split_lost(&s);
 	account_lost(&s);
+unlock:
 	ptrtab_unlock_all();
+	maptab_unlock();
 out:
-	if (s.blocks) {
-		sys_free(s.blocks, cap * sizeof *s.blocks);
-		sys_free(s.marked, cap);
-		sys_free(s.work, cap * sizeof *s.work);
-	}
-	sys_free(roots, max_roots * sizeof *roots);
-	sys_free(buf, bufwords * sizeof *buf);
-	sys_free(internal, max_internal * sizeof *internal);
+	drop(&m_lines);
+	drop(&m_buf);
+	drop(&m_int);
+	drop(&m_pieces);
+	drop(&m_blocks);
+	drop(&m_state);
+	drop(&m_work);
+	drop(&m_maps);
+	drop(&m_mstack);
+	drop(&m_group);
+	drop(&m_runs);
+	drop(&m_rfirst);
+	drop(&m_skip);
 }

@@ -108,10 +108,23 @@ void stacks_exit_context(const ucontext_t *uc)
 	exit_context = uc;
 }
 
-uintptr_t stacks_program_sp(void)
+/* Callee-saved registers: what the program's frame still holds after its callees return. */
+static const int saved_regs[] = {
+#if defined(__x86_64__)
+	UNW_X86_64_RBX, UNW_X86_64_RBP, UNW_X86_64_R12, UNW_X86_64_R13, UNW_X86_64_R14,
+	UNW_X86_64_R15,
+#elif defined(__aarch64__)
+	UNW_AARCH64_X19, UNW_AARCH64_X20, UNW_AARCH64_X21, UNW_AARCH64_X22, UNW_AARCH64_X23,
+	UNW_AARCH64_X24, UNW_AARCH64_X25, UNW_AARCH64_X26, UNW_AARCH64_X27, UNW_AARCH64_X28,
+	UNW_AARCH64_X29,
+#endif
+};
+
+uintptr_t stacks_program_frame(uintptr_t *regs, int *nregs)
 {
 	unw_context_t uc;
 	unw_cursor_t c;
+	*nregs = 0;
 	if (exit_context)
 		memcpy(&uc, exit_context, sizeof uc);   /* on x86_64 unw_context_t is ucontext_t */
 	else if (unw_getcontext(&uc) != 0)
@@ -122,8 +135,14 @@ uintptr_t stacks_program_sp(void)
 		unw_word_t ip = 0, sp = 0;
 		unw_get_reg(&c, UNW_REG_IP, &ip);
 		unw_get_reg(&c, UNW_REG_SP, &sp);
-		if (!runtime_module((uintptr_t)ip - 1))
-			return (uintptr_t)sp;
+		if (runtime_module((uintptr_t)ip - 1))
+			continue;
+		for (size_t i = 0; i < sizeof saved_regs / sizeof *saved_regs; i++) {
+			unw_word_t v;
+			if (*nregs < STACKS_SAVED_REGS && unw_get_reg(&c, saved_regs[i], &v) == 0)
+				regs[(*nregs)++] = (uintptr_t)v;
+		}
+		return (uintptr_t)sp;
 	}
 	return 0;
 }

@@ -11,10 +11,14 @@
 void stacks_init(void);
 /* The stack pointer of the innermost frame of the calling thread that belongs to the
  * program rather than to libc, the loader or the guard (for the exit scan: the frames of the
- * exit machinery below it hold stale values, not roots).  0 when it cannot be told. */
-uintptr_t stacks_program_sp(void);
-/* While uc is set (not NULL), stacks_program_sp in this thread unwinds from uc, the saved
- * registers of a thread whose code now runs on another stack (writer.c's exit snapshot). */
+ * exit machinery below it hold stale values, not roots), and the callee-saved registers as
+ * that frame sees them (a pointer the program keeps only in a register is a root).  0 when
+ * it cannot be told. */
+#define STACKS_SAVED_REGS 16
+uintptr_t stacks_program_frame(uintptr_t *regs, int *nregs);
+/* While uc is set (not NULL), stacks_program_frame in this thread unwinds from uc, the
+ * saved registers of a thread whose code now runs on another stack (writer.c's exit
+ * snapshot). */
 void stacks_exit_context(const ucontext_t *uc);
 /* Capture and intern in one step; returns a stack id (0 = none). */
 uint32_t stacks_here(char kind);

@@ -661,13 +661,15 @@ int th_log_parse(th_log_t *log, const char *buf, size_t len)
 				break;
 			}
 		} else if (is(fl, 0, "L") || is(fl, 0, "R") || is(fl, 0, "T")) {
+			/* R has 4 fields, or 6 with the indirect pair; T 4; L 6 */
 			int r = is(fl, 0, "R") ? 1 : is(fl, 0, "T") ? 2 : 0;
-			size_t want = r ? 4 : 6;
-			if (!in_snap || nf != want) {
+			int fits = r == 1 ? nf == 4 || nf == 6 : nf == (r ? 4u : 6u);
+			if (!in_snap || !fits) {
 				bad(log, lineno, "bad L/R/T (or outside a snapshot)");
 				break;
 			}
 			int ok = 1;
+			v[3] = v[4] = 0;
 			for (size_t i = 1; i < nf; i++)
 				ok &= dec(fl->f[i], fl->n[i], &v[i - 1]) == 0;
 			long si = ok ? stack_index(log, v[0]) : -1;
@@ -690,7 +692,8 @@ int th_log_parse(th_log_t *log, const char *buf, size_t len)
 			}
 			/* Commit: L lines are deltas, R lines describe this snapshot only. */
 			for (size_t i = 0; i < log->nstacks; i++)
-				log->val[i].lost_bytes = log->val[i].lost_count = 0;
+				log->val[i].lost_bytes = log->val[i].lost_count =
+					log->val[i].indirect_bytes = log->val[i].indirect_count = 0;
 			for (size_t i = 0; i < npend; i++) {
 				th_val_t *sv = &log->val[pend[i].stack];
 				if (pend[i].is_r == 2) {
@@ -699,6 +702,8 @@ int th_log_parse(th_log_t *log, const char *buf, size_t len)
 				} else if (pend[i].is_r) {
 					sv->lost_bytes = pend[i].v[0];
 					sv->lost_count = pend[i].v[1];
+					sv->indirect_bytes = pend[i].v[2];
+					sv->indirect_count = pend[i].v[3];
 				} else {
 					sv->live_bytes = pend[i].v[0];
 					sv->live_count = pend[i].v[1];

@@ -82,6 +82,7 @@ typedef struct {
 	uint64_t live_bytes, live_count, total_bytes, total_count;
 	uint64_t lost_bytes, lost_count;
 	uint64_t peak_bytes, peak_count;     /* live at the peak (T lines) */
+	uint64_t indirect_bytes, indirect_count;   /* part of lost (R lines' optional pair) */
 } th_val_t;
 
 typedef struct {
