@@ -59,6 +59,10 @@ static int parse(args_t *a, int argc, char **argv)
 			a->o.color = 0;
 			continue;
 		}
+		if (strcmp(s, "--lost-only") == 0 && a->fail_on_ok) {
+			a->o.lost_only = 1;
+			continue;
+		}
 		if (strcmp(s, "--all-frames") == 0) {
 			a->fold.all = 1;
 			continue;

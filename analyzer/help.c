@@ -14,7 +14,7 @@ static const char overall[] =
 "SYNOPSIS\n"
 "    allocguard run [OPTIONS] -- COMMAND [ARGS...]\n"
 "    allocguard report LOG... [--json] [--top N]\n"
-"    allocguard leaks  LOG... [--json] [--top N] [--fail-on SIZE]\n"
+"    allocguard leaks  LOG... [--json] [--top N] [--fail-on SIZE] [--lost-only]\n"
 "    allocguard growth LOG... [--json] [--top N]\n"
 "    allocguard diff   LOG_A[@N] LOG_B[@M] [--json] [--top N]\n"
 "    allocguard export --format pprof|collapsed|massif|json [--snapshot N|peak]\n"
@@ -140,7 +140,7 @@ static const char leaks_help[] =
 "    allocguard leaks - blocks live at exit, by call site, lost or still reachable\n"
 "\n"
 "SYNOPSIS\n"
-"    allocguard leaks LOG... [--json] [--top N] [--fail-on SIZE]\n"
+"    allocguard leaks LOG... [--json] [--top N] [--fail-on SIZE] [--lost-only]\n"
 "\n"
 "DESCRIPTION\n"
 "    Reads the exit snapshot of LOG (the last snapshot when the process did not exit, and\n"
@@ -164,7 +164,9 @@ static const char leaks_help[] =
 "                    frame: {\"function\", \"file\", \"line\", \"module\", \"address\"}, file and line\n"
 "                    null without debug info\n"
 "    --top N         show the N largest sites (default 10; JSON: all)\n"
-"    --fail-on SIZE  exit 1 when more than SIZE bytes were lost (for test harnesses)\n";
+"    --fail-on SIZE  exit 1 when more than SIZE bytes were lost (for test harnesses)\n"
+"    --lost-only     only the lost sites (none when the log has no exit snapshot: without\n"
+"                    the exit scan nothing can be called lost)\n";
 
 static const char growth_help[] =
 "NAME\n"

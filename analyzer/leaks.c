@@ -95,8 +95,14 @@ static void json_total(json_t *j, const char *key, uint64_t bytes, uint64_t coun
 	json_obj_end(j);
 }
 
+/* Whether a site is shown: --lost-only keeps the lost ones (none when no scan decided). */
+static int shown(const leaks_t *l, const leak_site_t *s, const report_opts_t *o)
+{
+	return !o->lost_only || (l->known && !s->reachable);
+}
+
 static void print_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, size_t top,
-		       FILE *out)
+		       const report_opts_t *o, FILE *out)
 {
 	json_t j;
 	json_init(&j, out);
@@ -115,8 +121,11 @@ static void print_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, si
 	json_bool(&j, log_sampled(log));
 	json_key(&j, "sites");
 	json_arr(&j);
-	for (size_t i = 0; i < l->nsites && (!top || i < top); i++) {
+	for (size_t i = 0, n = 0; i < l->nsites && (!top || n < top); i++) {
 		const leak_site_t *s = &l->sites[i];
+		if (!shown(l, s, o))
+			continue;
+		n++;
 		json_obj(&j);
 		json_key(&j, "bytes");
 		json_u64(&j, s->bytes);
@@ -150,6 +159,24 @@ static const char *plural(uint64_t n, const char *one, const char *many)
 	return n == 1 ? one : many;
 }
 
+/* "lost: ...; still reachable: ..." for a log whose exit scan decided. */
+static void print_totals(FILE *out, const leaks_t *l, const char *a, const char *b,
+			 size_t nlost, size_t nreach, const report_opts_t *o)
+{
+	fputs("lost: ", out);
+	table_put(out, o->color, l->lost_bytes ? TONE_BAD : TONE_GOOD, a);
+	fprintf(out, " in %" PRIu64 " %s (%zu %s", l->lost_count,
+		plural(l->lost_count, "block", "blocks"), nlost, plural(nlost, "site", "sites"));
+	if (l->indirect_count) {
+		char c[40];
+		size_str(l->indirect_bytes, c, sizeof c);
+		fprintf(out, "; %s in %" PRIu64 " %s only through other lost blocks", c,
+			l->indirect_count, plural(l->indirect_count, "block", "blocks"));
+	}
+	fprintf(out, "); still reachable: %s in %" PRIu64 " %s (%zu %s)\n", b, l->reach_count,
+		plural(l->reach_count, "block", "blocks"), nreach, plural(nreach, "site", "sites"));
+}
+
 static void print_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, size_t top,
 			const report_opts_t *o, FILE *out)
 {
@@ -172,20 +199,21 @@ static void print_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, s
 	size_t nlost = 0, nreach = 0;
 	for (size_t i = 0; i < l->nsites; i++)
 		*(l->sites[i].reachable ? &nreach : &nlost) += 1;
-	fputs("lost: ", out);
-	table_put(out, o->color, l->lost_bytes ? TONE_BAD : TONE_GOOD, a);
-	fprintf(out, " in %" PRIu64 " %s (%zu %s", l->lost_count,
-		plural(l->lost_count, "block", "blocks"), nlost, plural(nlost, "site", "sites"));
-	if (l->indirect_count) {
-		char c[40];
-		size_str(l->indirect_bytes, c, sizeof c);
-		fprintf(out, "; %s in %" PRIu64 " %s only through other lost blocks", c,
-			l->indirect_count, plural(l->indirect_count, "block", "blocks"));
+	if (!l->known) {
+		/* no scan ran: nothing can be called lost or reachable */
+		fprintf(out, "live: %s in %" PRIu64 " %s (%zu %s); lost or reachable: unknown\n", b,
+			l->reach_count, plural(l->reach_count, "block", "blocks"), nreach,
+			plural(nreach, "site", "sites"));
+	} else {
+		print_totals(out, l, a, b, nlost, nreach, o);
 	}
-	fprintf(out, "); still reachable: %s in %" PRIu64 " %s (%zu %s)\n", b, l->reach_count,
-		plural(l->reach_count, "block", "blocks"), nreach, plural(nreach, "site", "sites"));
 	if (!l->nsites) {
 		fputs("nothing was live\n", out);
+		return;
+	}
+	if (o->lost_only && (!l->known || !nlost)) {
+		fputs(l->known ? "nothing was lost\n" : "no site can be called lost without an exit "
+		      "snapshot\n", out);
 		return;
 	}
 	fputc('\n', out);
@@ -193,8 +221,15 @@ static void print_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, s
 	static const col_align_t al[] = { COL_RIGHT, COL_RIGHT, COL_LEFT, COL_LEFT };
 	table_t t;
 	table_init(&t, 4, head, al);
-	for (size_t i = 0; i < l->nsites && i < top; i++) {
+	size_t rows = 0, hidden = 0;
+	for (size_t i = 0; i < l->nsites; i++) {
 		const leak_site_t *x = &l->sites[i];
+		if (!shown(l, x, o))
+			continue;
+		if (rows++ >= top) {
+			hidden++;
+			continue;
+		}
 		const ag_stack_t *st = &log->stacks[x->stack];
 		char bytes[40], count[24], label[700];
 		size_str(x->bytes, bytes, sizeof bytes);
@@ -215,9 +250,9 @@ static void print_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, s
 	}
 	table_print(&t, out, o->color);
 	table_free(&t);
-	if (l->nsites > top)
-		fprintf(out, "... and %zu more %s (--top N shows more)\n", l->nsites - top,
-			plural(l->nsites - top, "site", "sites"));
+	if (hidden)
+		fprintf(out, "... and %zu more %s (--top N shows more)\n", hidden,
+			plural(hidden, "site", "sites"));
 }
 
 int leaks_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FILE *out,
@@ -228,7 +263,7 @@ int leaks_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FIL
 	if (rc)
 		return rc;
 	if (o->json) {
-		print_json(log, sym, &l, o->top, out);
+		print_json(log, sym, &l, o->top, o, out);
 	} else {
 		qsort(l.sites, l.nsites, sizeof *l.sites, human_cmp);
 		print_human(log, sym, &l, o->top ? o->top : REPORT_DEFAULT_TOP, o, out);

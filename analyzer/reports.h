@@ -16,6 +16,7 @@ typedef struct {
 	int json;
 	size_t top;       /* sites shown; 0 = default (10 for humans, all in JSON) */
 	int color;
+	int lost_only;    /* leaks: only the lost sites */
 } report_opts_t;
 
 /* ---- leaks.c ---- */
