@@ -65,8 +65,8 @@ static void lost_sites(FILE *err, const proc_t *p)
 	size_t shown = 0;
 	for (size_t i = 0; i < p->leaks.nsites && shown < SUMMARY_SITES; i++) {
 		const leak_site_t *s = &p->leaks.sites[i];
-		if (s->reachable)
-			continue;
+		if (s->reachable || s->indirect)
+			continue;   /* the directly lost ones are where the bug is */
 		if (!sym && !(sym = symbols_open(p->log, NULL)))
 			break;
 		char label[600], bytes[40];

@@ -179,9 +179,10 @@ static int admit(uint64_t bytes, uint64_t asked, const char *what, bool commit)
 		return ENOMEM;
 	}
 	uint64_t now = before + bytes;
+	/* the thresholds crossed on the way first: a reader sees warn, critical, then cap */
+	thresholds(now, what, asked);
 	if (now > cap_bytes && (before + rearm_gap >= cap_bytes ? fire(CAP_EV_CAP) : far_refusal_due()))
 		crossed(CAP_EV_CAP, now, what, asked, true);   /* on-cap warn */
-	thresholds(now, what, asked);
 	return 0;
 }
 

@@ -144,3 +144,38 @@ Test(run_tree, an_image_with_a_log_ends_it_with_an_exec_snapshot)
 	th_rmtree(dir);
 	free(dir);
 }
+
+Test(run_tree, on_cap_abort_is_summarised_as_an_abort_with_its_final_snapshot)
+{
+	if (access(th_build("examples/cap_hit"), X_OK) != 0)
+		cr_skip_test("examples not built");
+	char *dir = strdup(th_tmpdir("abort")), cmd[2048];
+	snprintf(cmd, sizeof cmd, "%s run --cap 10M --on-cap abort -- %s malloc 1M",
+		 th_build("allocguard"), th_build("examples/cap_hit"));
+	th_run_t r = in_dir(dir, cmd);
+	cr_assert_eq(r.code, 128 + 6, "SIGABRT's status passes through: %s", th_run_desc(&r));
+	cr_assert(strstr(r.err, "aborted at the cap"), "%s", r.err);
+	cr_assert_null(strstr(r.err, "killed"), "%s", r.err);
+	cr_assert_null(strstr(r.err, "no exit snapshot"), "%s", r.err);
+	th_run_free(&r);
+	th_rmtree(dir);
+	free(dir);
+}
+
+Test(run_tree, on_cap_warn_says_the_thresholds_before_the_cap)
+{
+	if (access(th_build("examples/cap_hit"), X_OK) != 0)
+		cr_skip_test("examples not built");
+	char *dir = strdup(th_tmpdir("warnorder")), cmd[2048];
+	/* one request jumps from nothing to three times the cap */
+	snprintf(cmd, sizeof cmd, "%s run -q --cap 10M --on-cap warn -- %s malloc 30M 30M",
+		 th_build("allocguard"), th_build("examples/cap_hit"));
+	th_run_t r = in_dir(dir, cmd);
+	cr_assert_eq(r.code, 0, "%s", r.err);
+	const char *w = strstr(r.err, "allocguard: warning:"), *c = strstr(r.err, "allocguard: cap:");
+	const char *k = strstr(r.err, "allocguard: critical:");
+	cr_assert(w && k && c && w < k && k < c, "want warning, critical, cap in order:\n%s", r.err);
+	th_run_free(&r);
+	th_rmtree(dir);
+	free(dir);
+}
