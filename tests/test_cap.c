@@ -1,5 +1,6 @@
 /* test_cap.c: the cap's decisions and its edge-triggered events (preload/cap.c). */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
