@@ -76,6 +76,32 @@ int growth_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FI
 /* Parse "LOG[@N]" into a path (caller frees) and a snapshot seq (-1 = last).  A path that
  * exists as written wins over the split. */
 int diff_parse_spec(const char *spec, char **path, long long *seq);
+
+typedef struct {
+	const ag_log_t *log;
+	size_t snap;                 /* index of the snapshot read */
+	symbols_t *sym;
+} diff_side_t;
+
+typedef struct {
+	int64_t dbytes, dcount;      /* b - a, saturated */
+	uint64_t a_bytes, b_bytes;
+	const ag_log_t *log;         /* where the frames come from (b's when in both) */
+	symbols_t *sym;
+	uint32_t stack;
+} diff_site_t;
+
+typedef struct {
+	diff_side_t a, b;
+	int64_t delta_bytes, delta_count;    /* over every changed site */
+	int sampled;                 /* either log is sampled: figures are estimates */
+	diff_site_t *sites;          /* changed sites, largest change first */
+	size_t nsites;
+} diff_t;
+
+int diff_collect(const ag_log_t *a, size_t snap_a, symbols_t *sa, const ag_log_t *b,
+		 size_t snap_b, symbols_t *sb, diff_t *out);
+void diff_free(diff_t *d);
 int diff_print(const ag_log_t *a, size_t snap_a, symbols_t *sa, const ag_log_t *b,
 	       size_t snap_b, symbols_t *sb, const report_opts_t *o, FILE *out);
 
