@@ -2,9 +2,11 @@
  * process (named by what it finally exec'd) with its peak (led by what was live at it, by
  * site, when nothing was lost), cap events, how it ended and its top lost sites; then the
  * child processes that matter; then where the logs are.  The figures are the reports'
- * (report_t, leaks_t); every line starts "allocguard:" like all our messages.  Which logs
- * belong to the run is runlogs.c's decision. */
+ * (report_t, leaks_t); every line starts "allocguard:" like all our messages.  Also the
+ * hand-over once the command ended (run_finish).  Which logs belong to the run is
+ * runlogs.c's decision, starting the command run.c's. */
 #include "cli.h"
+#include "node.h"
 #include "reports.h"
 #include "runlogs.h"
 #include "sites.h"
@@ -260,4 +262,21 @@ void run_summary(FILE *err, const run_tree_t *tree, const summary_opts_t *o, uin
 	}
 	free(children);
 	free(procs);
+}
+
+uint64_t run_finish(runlogs_t *rl, const run_end_t *e)
+{
+	run_tree_t tree;
+	runlogs_collect(rl, e->pid, e->tag, &e->start, e->cmd, &tree, stderr);
+	runlogs_free(rl);
+	uint64_t lost = 0;
+	if (tree.n || !e->exec_may_have_failed) {
+		FILE *sink = e->quiet ? fopen("/dev/null", "w") : stderr;
+		run_summary(sink ? sink : stderr, &tree, &e->summary, &lost);
+		if (sink && sink != stderr)
+			fclose(sink);
+	}
+	node_side_files(tree.logs, tree.n, e->node_maps);
+	run_tree_free(&tree);
+	return lost;
 }
