@@ -16,35 +16,40 @@ const char *site_kind_name(char kind)
 	return "?";
 }
 
-void site_json_frames(json_t *j, symbols_t *sym, const ag_stack_t *st)
+void site_json_frame_fields(json_t *j, const ag_frame_t *f)
 {
 	char addr[24];
+	json_key(j, "function");
+	json_str(j, f->function);
+	json_key(j, "file");
+	json_str(j, f->file);
+	json_key(j, "line");
+	if (f->line > 0)
+		json_u64(j, (uint64_t)f->line);
+	else
+		json_null(j);
+	json_key(j, "module");
+	json_str(j, f->module);
+	json_key(j, "address");
+	snprintf(addr, sizeof addr, "0x%" PRIx64, f->address);
+	json_str(j, addr);
+	json_key(j, "offset");
+	snprintf(addr, sizeof addr, "0x%" PRIx64, f->offset);
+	json_str(j, addr);
+	if (f->path) {
+		json_key(j, "path");
+		json_str(j, f->path);
+	}
+}
+
+void site_json_frames(json_t *j, symbols_t *sym, const ag_stack_t *st)
+{
 	json_key(j, "frames");
 	json_arr(j);
 	frame_iter_t it = { 0 };
 	for (const ag_frame_t *f; (f = symbols_next(sym, st, &it));) {
 		json_obj(j);
-		json_key(j, "function");
-		json_str(j, f->function);
-		json_key(j, "file");
-		json_str(j, f->file);
-		json_key(j, "line");
-		if (f->line > 0)
-			json_u64(j, (uint64_t)f->line);
-		else
-			json_null(j);
-		json_key(j, "module");
-		json_str(j, f->module);
-		json_key(j, "address");
-		snprintf(addr, sizeof addr, "0x%" PRIx64, f->address);
-		json_str(j, addr);
-		json_key(j, "offset");
-		snprintf(addr, sizeof addr, "0x%" PRIx64, f->offset);
-		json_str(j, addr);
-		if (f->path) {
-			json_key(j, "path");
-			json_str(j, f->path);
-		}
+		site_json_frame_fields(j, f);
 		if (f->inlined) {
 			json_key(j, "inlined");
 			json_bool(j, 1);

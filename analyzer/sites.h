@@ -16,6 +16,9 @@ void sites_set_fold(const fold_opts_t *o);
 const fold_opts_t *sites_fold(void);
 
 const char *site_kind_name(char kind);
+/* One frame's fields (function, file, line, module, address, offset, path), inside an
+ * object the caller opened. */
+void site_json_frame_fields(json_t *j, const ag_frame_t *f);
 /* "frames": [...] for stack st. */
 void site_json_frames(json_t *j, symbols_t *sym, const ag_stack_t *st);
 /* The site's label (its first frame after folding, "via" the wrapper it called) into buf,
