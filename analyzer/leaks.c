@@ -199,14 +199,9 @@ static void print_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, s
 		char bytes[40], count[24], label[700];
 		size_str(x->bytes, bytes, sizeof bytes);
 		snprintf(count, sizeof count, "%" PRIu64, x->count);
-		site_label(sym, st, label, 600);
+		site_label_kind(sym, st, label, sizeof label, 600);
 		const char *status = !l->known ? "live" : x->reachable ? "reachable" :
 				     x->indirect ? "lost (indirect)" : "lost";
-		if (st->kind != 'h') {
-			char tmp[620];
-			snprintf(tmp, sizeof tmp, "[%s] %.600s", site_kind_name(st->kind), label);
-			snprintf(label, sizeof label, "%s", tmp);
-		}
 		const char *cells[] = { bytes, count, status, label };
 		tone_t tones[] = { TONE_NONE, TONE_NONE, x->reachable ? TONE_WARN : TONE_BAD,
 				   TONE_NONE };

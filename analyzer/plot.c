@@ -159,14 +159,7 @@ static int pick_top(const ag_log_t *log, symbols_t *sym, plot_t *p)
 			break;
 		p->top[p->ntop] = (uint32_t)best;
 		most[best] = 0;
-		const ag_stack_t *s = &log->stacks[best];
-		char l[180];
-		site_label(sym, s, l, sizeof l);
-		if (s->kind != 'h')
-			snprintf(p->label[p->ntop], sizeof p->label[0], "[%s] %s",
-				 site_kind_name(s->kind), l);
-		else
-			snprintf(p->label[p->ntop], sizeof p->label[0], "%s", l);
+		site_label_kind(sym, &log->stacks[best], p->label[p->ntop], sizeof p->label[0], 180);
 	}
 	snprintf(p->label[p->ntop], sizeof p->label[0], "other sites");
 	free(st);

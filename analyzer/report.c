@@ -269,14 +269,10 @@ static void human_sites(FILE *out, const report_opts_t *o, const ag_log_t *log, 
 	table_init(&t, 3, head, al);
 	for (size_t i = 0; i < n && i < top; i++) {
 		const ag_stack_t *st = &log->stacks[s[i].stack];
-		char bytes[40], count[24], label[600], full[640];
+		char bytes[40], count[24], full[640];
 		size_str(s[i].bytes, bytes, sizeof bytes);
 		snprintf(count, sizeof count, "%" PRIu64, s[i].count);
-		site_label(sym, st, label, sizeof label);
-		if (st->kind != 'h')
-			snprintf(full, sizeof full, "[%s] %s", site_kind_name(st->kind), label);
-		else
-			snprintf(full, sizeof full, "%s", label);
+		site_label_kind(sym, st, full, sizeof full, 600);
 		const char *cells[] = { bytes, count, full };
 		table_add(&t, cells, NULL);
 		site_more(&t, sym, st);

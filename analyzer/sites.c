@@ -1,5 +1,6 @@
 /* sites.c: frames and keys of call sites, shared by the reports (see sites.h). */
 #include "sites.h"
+#include "logfmt.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -113,6 +114,17 @@ void site_label(symbols_t *sym, const ag_stack_t *st, char *buf, size_t len)
 	fold_shown_human(shown_at(s, 0), buf, len);
 	add_via(s, buf, len);
 	free(s);
+}
+
+void site_label_kind(symbols_t *sym, const ag_stack_t *st, char *buf, size_t len,
+		     size_t label_len)
+{
+	char label[600];
+	site_label(sym, st, label, label_len < sizeof label ? label_len : sizeof label);
+	if (st->kind != AG_KIND_HEAP)
+		snprintf(buf, len, "[%s] %s", site_kind_name(st->kind), label);
+	else
+		snprintf(buf, len, "%s", label);
 }
 
 void site_more(table_t *t, symbols_t *sym, const ag_stack_t *st)
