@@ -95,7 +95,7 @@ static void json_total(json_t *j, const char *key, uint64_t bytes, uint64_t coun
 	json_obj_end(j);
 }
 
-static void print_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, size_t top,
+static void leaks_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, size_t top,
 		       FILE *out)
 {
 	json_t j;
@@ -150,7 +150,7 @@ static const char *plural(uint64_t n, const char *one, const char *many)
 	return n == 1 ? one : many;
 }
 
-static void print_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, size_t top,
+static void leaks_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, size_t top,
 			const report_opts_t *o, FILE *out)
 {
 	const ag_snap_t *s = &log->snaps[l->snap];
@@ -223,10 +223,10 @@ int leaks_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FIL
 	if (rc)
 		return rc;
 	if (o->json) {
-		print_json(log, sym, &l, o->top, out);
+		leaks_json(log, sym, &l, o->top, out);
 	} else {
 		qsort(l.sites, l.nsites, sizeof *l.sites, human_cmp);
-		print_human(log, sym, &l, o->top ? o->top : REPORT_DEFAULT_TOP, o, out);
+		leaks_human(log, sym, &l, o->top ? o->top : REPORT_DEFAULT_TOP, o, out);
 	}
 	if (lost_bytes)
 		*lost_bytes = l.lost_bytes;
