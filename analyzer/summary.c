@@ -63,6 +63,17 @@ static void events_line(FILE *err, const ag_log_t *log)
 		(double)e->t_ns / 1e9, a);
 }
 
+/* One site under a process's line: its bytes, blocks and label. */
+static void site_line(FILE *err, symbols_t *sym, const ag_stack_t *st, uint64_t bytes,
+		      uint64_t count)
+{
+	char label[600], b[40];
+	site_label(sym, st, label, sizeof label);
+	size_str(bytes, b, sizeof b);
+	fprintf(err, "allocguard:     %10s in %6" PRIu64 " block%s  %s\n", b, count,
+		count == 1 ? " " : "s", label);
+}
+
 static void lost_sites(FILE *err, const proc_t *p)
 {
 	symbols_t *sym = NULL;
@@ -73,11 +84,7 @@ static void lost_sites(FILE *err, const proc_t *p)
 			continue;
 		if (!sym && !(sym = symbols_open(p->log, NULL)))
 			break;
-		char label[600], bytes[40];
-		site_label(sym, &p->log->stacks[s->stack], label, sizeof label);
-		size_str(s->bytes, bytes, sizeof bytes);
-		fprintf(err, "allocguard:     %10s in %6" PRIu64 " block%s  %s\n", bytes, s->count,
-			s->count == 1 ? " " : "s", label);
+		site_line(err, sym, &p->log->stacks[s->stack], s->bytes, s->count);
 		shown++;
 	}
 	symbols_close(sym);
@@ -112,11 +119,7 @@ static void peak_sites(FILE *err, const ag_log_t *log)
 	if (sym && report_collect(log, sym, &r) == 0) {
 		for (size_t i = 0; i < r.npeak_sites && i < SUMMARY_SITES; i++) {
 			const report_site_t *s = &r.peak_sites[i];
-			char label[600], bytes[40];
-			site_label(sym, &log->stacks[s->stack], label, sizeof label);
-			size_str(s->bytes, bytes, sizeof bytes);
-			fprintf(err, "allocguard:     %10s in %6" PRIu64 " block%s  %s\n", bytes,
-				s->count, s->count == 1 ? " " : "s", label);
+			site_line(err, sym, &log->stacks[s->stack], s->bytes, s->count);
 		}
 		report_free(&r);
 	}
