@@ -26,20 +26,12 @@ void help_run_options(FILE *out);
 /* The README's options table, in Markdown, from the options table. */
 void help_options_table(FILE *out);
 
-struct run_tree;
+/* ---- summary.c: what `run` does once its command ended ---- */
 typedef struct {
 	int status;        /* the started command's wait status */
 	int verbose;       /* every process of the tree, not only the few that matter */
 	int keep_logs;     /* keep the logs of small child processes */
 } summary_opts_t;
-
-/* The summary `run` prints after the command: the started process (by what it finally
- * exec'd) first, then the child processes that matter.  Logs of small child processes
- * (nothing lost, no cap event, peak under SUMMARY_SMALL_PEAK) are removed unless
- * keep_logs.  Returns the lost bytes over the tree in *lost (0 when unknown). */
-#define SUMMARY_SMALL_PEAK (1u << 20)
-void run_summary(FILE *err, const struct run_tree *tree, const summary_opts_t *o,
-		 uint64_t *lost);
 
 /* How the started command ended, for what follows it. */
 struct runlogs;
@@ -54,9 +46,10 @@ typedef struct {
 	summary_opts_t summary;
 } run_end_t;
 
-/* What `run` does once the command ended: find and load the run's logs (runlogs.c), print
- * the summary, keep the part of node's perf maps the logs need (node.c).  Takes rl over.
- * Returns the lost bytes over the tree (0 when unknown). */
+/* Find and load the run's logs (runlogs.c); print the summary (the started process, by what
+ * it finally exec'd, first, then the child processes that matter) and remove the logs of
+ * small child processes unless keep_logs; keep the part of node's perf maps the logs need
+ * (node.c).  Takes rl over.  Returns the lost bytes over the tree (0 when unknown). */
 uint64_t run_finish(struct runlogs *rl, const run_end_t *e);
 
 #endif

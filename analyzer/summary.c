@@ -21,6 +21,9 @@
 
 #define SUMMARY_SITES 3
 #define SUMMARY_CHILDREN 3
+/* A child process with nothing lost, no cap event and a peak under this is small: its log
+ * is removed unless --keep-logs. */
+#define SUMMARY_SMALL_PEAK (1u << 20)
 
 static const char *base(const char *p)
 {
@@ -195,7 +198,8 @@ static int is_small(const proc_t *p)
 	       !p->log->damage_line && p->report.peak.bytes < SUMMARY_SMALL_PEAK;
 }
 
-void run_summary(FILE *err, const run_tree_t *tree, const summary_opts_t *o, uint64_t *lost)
+static void run_summary(FILE *err, const run_tree_t *tree, const summary_opts_t *o,
+			uint64_t *lost)
 {
 	*lost = 0;
 	if (!tree->n) {
