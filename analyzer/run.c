@@ -7,19 +7,16 @@
 #include "cli.h"
 #include "node.h"
 #include "options.h"
-#include "reports.h"
 #include "runlogs.h"
 #include "table.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
