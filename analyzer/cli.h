@@ -1,12 +1,14 @@
-/* cli.h: the subcommands behind build/allocguard (run.c, commands.c) and their help texts
- * (help.c); main.c only dispatches.  Exit codes: 0 ok, 1 a --fail-on threshold was
- * crossed, 2 bad usage or an unusable log; `run` passes the command's status through. */
+/* cli.h: the subcommands behind build/allocguard (run.c: `run`; commands.c: the ones that
+ * read logs), their help texts (help.c) and what `run` prints and does once its command
+ * ended (summary.c); main.c only dispatches.  Exit codes: 0 ok, 1 a --fail-on threshold
+ * was crossed, 2 bad usage or an unusable log; `run` passes the command's status through. */
 #ifndef ALLOCGUARD_CLI_H
 #define ALLOCGUARD_CLI_H
 
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define ALLOCGUARD_VERSION "0.1.0"
 
@@ -18,25 +20,36 @@ int cmd_report(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 
-/* Help texts; topic NULL = the overall page.  0, or ENOENT for an unknown topic. */
+/* Help texts; topic NULL = the overall page.  0, or 2 for an unknown topic. */
 int help_print(FILE *out, const char *topic);
 void help_run_options(FILE *out);
 /* The README's options table, in Markdown, from the options table. */
 void help_options_table(FILE *out);
 
-struct run_tree;
+/* ---- summary.c: what `run` does once its command ended ---- */
 typedef struct {
 	int status;        /* the started command's wait status */
 	int verbose;       /* every process of the tree, not only the few that matter */
 	int keep_logs;     /* keep the logs of small child processes */
 } summary_opts_t;
 
-/* The summary `run` prints after the command: the started process (by what it finally
- * exec'd) first, then the child processes that matter.  Logs of small child processes
- * (nothing lost, no cap event, peak under SUMMARY_SMALL_PEAK) are removed unless
- * keep_logs.  Returns the lost bytes over the tree in *lost (0 when unknown). */
-#define SUMMARY_SMALL_PEAK (1u << 20)
-void run_summary(FILE *err, const struct run_tree *tree, const summary_opts_t *o,
-		 uint64_t *lost);
+/* How the started command ended, for what follows it. */
+struct runlogs;
+typedef struct {
+	pid_t pid;                   /* the started process */
+	const char *tag;             /* the ALLOCGUARD_TAG the run set */
+	struct timespec start;       /* when it was started (CLOCK_REALTIME), a second early */
+	const char *cmd;             /* argv[0] as given */
+	int exec_may_have_failed;    /* status 126 or 127: with no log, exec failed (said) */
+	int quiet;                   /* no summary */
+	int node_maps;               /* node's perf maps are ours (node_prepare) */
+	summary_opts_t summary;
+} run_end_t;
+
+/* Find and load the run's logs (runlogs.c); print the summary (the started process, by what
+ * it finally exec'd, first, then the child processes that matter) and remove the logs of
+ * small child processes unless keep_logs; keep the part of node's perf maps the logs need
+ * (node.c).  Takes rl over.  Returns the lost bytes over the tree (0 when unknown). */
+uint64_t run_finish(struct runlogs *rl, const run_end_t *e);
 
 #endif

@@ -155,8 +155,6 @@ static symbols_t *open_symbols(const args_t *a, ag_log_t *log)
 	return sym;
 }
 
-typedef int (*single_fn)(const ag_log_t *, symbols_t *, const report_opts_t *, FILE *);
-
 /* Several logs: one report after another; in JSON, an array of the per-log documents. */
 static void between(const args_t *a, size_t i)
 {
@@ -174,77 +172,88 @@ static void after_all(const args_t *a)
 		fputs("]\n", stdout);
 }
 
-static int single(const char *name, int argc, char **argv, single_fn fn)
+/* The reports that read one log at a time, any number of logs. */
+typedef enum { PER_LOG_LEAKS, PER_LOG_GROWTH, PER_LOG_REPORT } per_log_t;
+
+/* What the logs' reports add up to; the exit status is decided from it after them all. */
+typedef struct {
+	int failed;          /* a log could not be read or reported */
+	uint64_t lost;       /* bytes lost at exit over every log (leaks) */
+} outcome_t;
+
+static int print_one(per_log_t which, const ag_log_t *log, symbols_t *sym,
+		     const report_opts_t *o, uint64_t *lost)
 {
-	args_t a = { .name = name, .minpos = 1, .maxpos = MAX_LOGS };
-	int rc = parse(&a, argc, argv);
-	if (rc)
-		return rc < 0 ? 0 : rc;
-	int status = 0;
-	for (size_t i = 0; i < a.npos; i++) {
+	switch (which) {
+	case PER_LOG_LEAKS: return leaks_print(log, sym, o, stdout, lost);
+	case PER_LOG_GROWTH: return growth_print(log, sym, o, stdout);
+	case PER_LOG_REPORT: return report_print(log, sym, o, stdout);
+	}
+	return EINVAL;
+}
+
+static outcome_t each_log(const args_t *a, per_log_t which)
+{
+	outcome_t r = { 0 };
+	for (size_t i = 0; i < a->npos; i++) {
 		ag_log_t *log;
-		if (load(a.pos[i], &log)) {
-			status = 2;
+		if (load(a->pos[i], &log)) {
+			r.failed = 1;
 			continue;
 		}
-		symbols_t *sym = open_symbols(&a, log);
-		between(&a, i);
-		rc = sym ? fn(log, sym, &a.o, stdout) : ENOMEM;
+		symbols_t *sym = open_symbols(a, log);
+		uint64_t lost = 0;
+		between(a, i);
+		int rc = sym ? print_one(which, log, sym, &a->o, &lost) : ENOMEM;
 		symbols_close(sym);
 		log_free(log);
 		if (rc) {
-			fprintf(stderr, "allocguard: %s: %s\n", name, strerror(rc));
-			status = 2;
+			fprintf(stderr, "allocguard: %s: %s\n", a->name, strerror(rc));
+			r.failed = 1;
 		}
+		r.lost = ag_sat_add(r.lost, lost);
 	}
-	after_all(&a);
-	return status;
+	after_all(a);
+	return r;
 }
 
-int cmd_growth(int argc, char **argv)
+static int exit_status(const args_t *a, const outcome_t *r)
 {
-	return single("growth", argc, argv, growth_print);
+	if (r->failed)
+		return 2;
+	if (a->have_fail_on && r->lost > a->fail_on) {
+		fflush(stdout);
+		fprintf(stderr, "allocguard: %llu bytes lost, more than --fail-on %llu\n",
+			(unsigned long long)r->lost, (unsigned long long)a->fail_on);
+		return 1;
+	}
+	return 0;
 }
 
-int cmd_report(int argc, char **argv)
+static int per_log_command(const char *name, int argc, char **argv, per_log_t which)
 {
-	return single("report", argc, argv, report_print);
+	args_t a = { .name = name, .minpos = 1, .maxpos = MAX_LOGS,
+		     .fail_on_ok = which == PER_LOG_LEAKS };
+	int rc = parse(&a, argc, argv);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	outcome_t r = each_log(&a, which);
+	return exit_status(&a, &r);
 }
 
 int cmd_leaks(int argc, char **argv)
 {
-	args_t a = { .name = "leaks", .minpos = 1, .maxpos = MAX_LOGS, .fail_on_ok = 1 };
-	int rc = parse(&a, argc, argv);
-	if (rc)
-		return rc < 0 ? 0 : rc;
-	uint64_t lost_all = 0;
-	int status = 0;
-	for (size_t i = 0; i < a.npos; i++) {
-		ag_log_t *log;
-		if (load(a.pos[i], &log)) {
-			status = 2;
-			continue;
-		}
-		symbols_t *sym = open_symbols(&a, log);
-		uint64_t lost = 0;
-		between(&a, i);
-		rc = sym ? leaks_print(log, sym, &a.o, stdout, &lost) : ENOMEM;
-		symbols_close(sym);
-		log_free(log);
-		if (rc) {
-			fprintf(stderr, "allocguard: leaks: %s\n", strerror(rc));
-			status = 2;
-		}
-		lost_all = ag_sat_add(lost_all, lost);
-	}
-	after_all(&a);
-	fflush(stdout);
-	if (!status && a.have_fail_on && lost_all > a.fail_on) {
-		fprintf(stderr, "allocguard: %llu bytes lost, more than --fail-on %llu\n",
-			(unsigned long long)lost_all, (unsigned long long)a.fail_on);
-		return 1;
-	}
-	return status;
+	return per_log_command("leaks", argc, argv, PER_LOG_LEAKS);
+}
+
+int cmd_growth(int argc, char **argv)
+{
+	return per_log_command("growth", argc, argv, PER_LOG_GROWTH);
+}
+
+int cmd_report(int argc, char **argv)
+{
+	return per_log_command("report", argc, argv, PER_LOG_REPORT);
 }
 
 static int pick(const ag_log_t *log, long long seq, size_t *snap)

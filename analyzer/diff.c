@@ -95,17 +95,9 @@ static int collect(const ag_log_t *log, size_t k, symbols_t *sym, keyed_t **out,
 	return 0;
 }
 
-typedef struct {
-	int64_t dbytes, dcount;
-	uint64_t a_bytes, b_bytes;
-	const ag_log_t *log;     /* where the frames come from */
-	symbols_t *sym;
-	uint32_t stack;
-} delta_t;
-
 static int delta_cmp(const void *a, const void *b)
 {
-	const delta_t *x = a, *y = b;
+	const diff_site_t *x = a, *y = b;
 	uint64_t ax = x->dbytes < 0 ? (uint64_t)0 - (uint64_t)x->dbytes : (uint64_t)x->dbytes;
 	uint64_t ay = y->dbytes < 0 ? (uint64_t)0 - (uint64_t)y->dbytes : (uint64_t)y->dbytes;
 	if (ax != ay)
@@ -134,15 +126,25 @@ static int64_t add_sat(int64_t x, int64_t y)
 	return x + y;
 }
 
-int diff_print(const ag_log_t *a, size_t snap_a, symbols_t *sa, const ag_log_t *b,
-	       size_t snap_b, symbols_t *sb, const report_opts_t *o, FILE *out)
+void diff_free(diff_t *d)
 {
+	free(d->sites);
+	memset(d, 0, sizeof *d);
+}
+
+int diff_collect(const ag_log_t *a, size_t snap_a, symbols_t *sa, const ag_log_t *b,
+		 size_t snap_b, symbols_t *sb, diff_t *out)
+{
+	memset(out, 0, sizeof *out);
+	out->a = (diff_side_t){ a, snap_a, sa };
+	out->b = (diff_side_t){ b, snap_b, sb };
+	out->sampled = log_sampled(a) || log_sampled(b);
 	keyed_t *ka = NULL, *kb = NULL;
 	size_t na = 0, nb = 0;
 	int rc = collect(a, snap_a, sa, &ka, &na);
 	if (!rc)
 		rc = collect(b, snap_b, sb, &kb, &nb);
-	delta_t *d = rc ? NULL : calloc(na + nb + 1, sizeof *d);
+	diff_site_t *d = rc ? NULL : calloc(na + nb + 1, sizeof *d);
 	if (rc || !d) {
 		free(ka);
 		free(kb);
@@ -151,113 +153,132 @@ int diff_print(const ag_log_t *a, size_t snap_a, symbols_t *sa, const ag_log_t *
 	size_t nd = 0, i = 0, j = 0;
 	while (i < na || j < nb) {
 		int c = i == na ? 1 : j == nb ? -1 : site_hash_cmp(&ka[i].h, &kb[j].h);
-		delta_t x = { 0 };
+		diff_site_t x = { 0 };
 		if (c < 0) {
-			x = (delta_t){ sub(0, ka[i].bytes), sub(0, ka[i].count), ka[i].bytes, 0, a, sa,
-				       ka[i].stack };
+			x = (diff_site_t){ sub(0, ka[i].bytes), sub(0, ka[i].count), ka[i].bytes, 0, a,
+					   sa, ka[i].stack };
 			i++;
 		} else if (c > 0) {
-			x = (delta_t){ sub(kb[j].bytes, 0), sub(kb[j].count, 0), 0, kb[j].bytes, b, sb,
-				       kb[j].stack };
+			x = (diff_site_t){ sub(kb[j].bytes, 0), sub(kb[j].count, 0), 0, kb[j].bytes, b,
+					   sb, kb[j].stack };
 			j++;
 		} else {
-			x = (delta_t){ sub(kb[j].bytes, ka[i].bytes), sub(kb[j].count, ka[i].count),
-				       ka[i].bytes, kb[j].bytes, b, sb, kb[j].stack };
+			x = (diff_site_t){ sub(kb[j].bytes, ka[i].bytes), sub(kb[j].count, ka[i].count),
+					   ka[i].bytes, kb[j].bytes, b, sb, kb[j].stack };
 			i++;
 			j++;
 		}
 		if (x.dbytes || x.dcount)
 			d[nd++] = x;
 	}
-	qsort(d, nd, sizeof *d, delta_cmp);
-	int64_t tb = 0, tc = 0;
-	for (size_t k = 0; k < nd; k++) {
-		tb = add_sat(tb, d[k].dbytes);
-		tc = add_sat(tc, d[k].dcount);
-	}
-	if (o->json) {
-		json_t jw;
-		json_init(&jw, out);
-		json_obj(&jw);
-		json_key(&jw, "a");
-		json_obj(&jw);
-		json_key(&jw, "log");
-		json_str(&jw, a->path);
-		json_key(&jw, "snapshot");
-		json_u64(&jw, a->snaps[snap_a].seq);
-		json_obj_end(&jw);
-		json_key(&jw, "b");
-		json_obj(&jw);
-		json_key(&jw, "log");
-		json_str(&jw, b->path);
-		json_key(&jw, "snapshot");
-		json_u64(&jw, b->snaps[snap_b].seq);
-		json_obj_end(&jw);
-		json_key(&jw, "total");
-		json_obj(&jw);
-		json_key(&jw, "delta_bytes");
-		json_i64(&jw, tb);
-		json_key(&jw, "delta_count");
-		json_i64(&jw, tc);
-		json_obj_end(&jw);
-		json_key(&jw, "sites");
-		json_arr(&jw);
-		for (size_t k = 0; k < nd && (!o->top || k < o->top); k++) {
-			json_obj(&jw);
-			json_key(&jw, "delta_bytes");
-			json_i64(&jw, d[k].dbytes);
-			json_key(&jw, "delta_count");
-			json_i64(&jw, d[k].dcount);
-			json_key(&jw, "a_bytes");
-			json_u64(&jw, d[k].a_bytes);
-			json_key(&jw, "b_bytes");
-			json_u64(&jw, d[k].b_bytes);
-			site_json_frames(&jw, d[k].sym, &d[k].log->stacks[d[k].stack]);
-			json_obj_end(&jw);
-		}
-		json_arr_end(&jw);
-		json_obj_end(&jw);
-		json_done(&jw);
-	} else {
-		size_t top = o->top ? o->top : REPORT_DEFAULT_TOP;
-		char s1[40];
-		fprintf(out, "diff: %s snapshot %" PRIu64 " (%s, %.3f s) -> %s snapshot %" PRIu64
-			" (%s, %.3f s)\n", a->path, a->snaps[snap_a].seq, a->snaps[snap_a].reason,
-			(double)a->snaps[snap_a].t_ns / 1e9, b->path, b->snaps[snap_b].seq,
-			b->snaps[snap_b].reason, (double)b->snaps[snap_b].t_ns / 1e9);
-		if (log_sampled(a) || log_sampled(b))
-			fprintf(out, "note: sampled log: byte and block figures are estimates\n");
-		size_str_signed(tb, s1, sizeof s1);
-		fprintf(out, "live bytes %s, blocks %+" PRId64 ", over %zu changed %s\n", s1, tc, nd,
-			nd == 1 ? "site" : "sites");
-		if (nd) {
-			fputc('\n', out);
-			static const char *const head[] = { "DELTA", "BLOCKS", "BEFORE", "AFTER", "SITE" };
-			static const col_align_t al[] = { COL_RIGHT, COL_RIGHT, COL_RIGHT, COL_RIGHT,
-							  COL_LEFT };
-			table_t t;
-			table_init(&t, 5, head, al);
-			for (size_t k = 0; k < nd && k < top; k++) {
-				char db[40], dc[24], bb[40], ab[40], label[600];
-				size_str_signed(d[k].dbytes, db, sizeof db);
-				snprintf(dc, sizeof dc, "%+" PRId64, d[k].dcount);
-				size_str(d[k].a_bytes, bb, sizeof bb);
-				size_str(d[k].b_bytes, ab, sizeof ab);
-				const ag_stack_t *st = &d[k].log->stacks[d[k].stack];
-				site_label(d[k].sym, st, label, sizeof label);
-				const char *cells[] = { db, dc, bb, ab, label };
-				tone_t tones[5] = { d[k].dbytes > 0 ? TONE_BAD : TONE_GOOD };
-				table_add(&t, cells, tones);
-				site_more(&t, d[k].sym, st);
-			}
-			table_print(&t, out, o->color);
-			table_free(&t);
-			if (nd > top)
-				fprintf(out, "... and %zu more sites (--top N shows more)\n", nd - top);
-		}
-	}
 	free(ka);
 	free(kb);
-	free(d);
+	qsort(d, nd, sizeof *d, delta_cmp);
+	for (size_t k = 0; k < nd; k++) {
+		out->delta_bytes = add_sat(out->delta_bytes, d[k].dbytes);
+		out->delta_count = add_sat(out->delta_count, d[k].dcount);
+	}
+	out->sites = d;
+	out->nsites = nd;
+	return 0;
+}
+
+static void json_side(json_t *j, const char *key, const diff_side_t *s)
+{
+	json_key(j, key);
+	json_obj(j);
+	json_key(j, "log");
+	json_str(j, s->log->path);
+	json_key(j, "snapshot");
+	json_u64(j, s->log->snaps[s->snap].seq);
+	json_obj_end(j);
+}
+
+static void diff_json(const diff_t *d, size_t top, FILE *out)
+{
+	json_t jw;
+	json_init(&jw, out);
+	json_obj(&jw);
+	json_side(&jw, "a", &d->a);
+	json_side(&jw, "b", &d->b);
+	json_key(&jw, "total");
+	json_obj(&jw);
+	json_key(&jw, "delta_bytes");
+	json_i64(&jw, d->delta_bytes);
+	json_key(&jw, "delta_count");
+	json_i64(&jw, d->delta_count);
+	json_obj_end(&jw);
+	json_key(&jw, "sites");
+	json_arr(&jw);
+	for (size_t k = 0; k < d->nsites && (!top || k < top); k++) {
+		const diff_site_t *x = &d->sites[k];
+		json_obj(&jw);
+		json_key(&jw, "delta_bytes");
+		json_i64(&jw, x->dbytes);
+		json_key(&jw, "delta_count");
+		json_i64(&jw, x->dcount);
+		json_key(&jw, "a_bytes");
+		json_u64(&jw, x->a_bytes);
+		json_key(&jw, "b_bytes");
+		json_u64(&jw, x->b_bytes);
+		site_json_frames(&jw, x->sym, &x->log->stacks[x->stack]);
+		json_obj_end(&jw);
+	}
+	json_arr_end(&jw);
+	json_obj_end(&jw);
+	json_done(&jw);
+}
+
+static void diff_human(const diff_t *d, size_t top, const report_opts_t *o, FILE *out)
+{
+	const ag_snap_t *sa = &d->a.log->snaps[d->a.snap], *sb = &d->b.log->snaps[d->b.snap];
+	char s1[40];
+	fprintf(out, "diff: %s snapshot %" PRIu64 " (%s, %.3f s) -> %s snapshot %" PRIu64
+		" (%s, %.3f s)\n", d->a.log->path, sa->seq, sa->reason, (double)sa->t_ns / 1e9,
+		d->b.log->path, sb->seq, sb->reason, (double)sb->t_ns / 1e9);
+	if (d->sampled)
+		fprintf(out, "note: sampled log: byte and block figures are estimates\n");
+	size_str_signed(d->delta_bytes, s1, sizeof s1);
+	fprintf(out, "live bytes %s, blocks %+" PRId64 ", over %zu changed %s\n", s1,
+		d->delta_count, d->nsites, d->nsites == 1 ? "site" : "sites");
+	if (!d->nsites)
+		return;
+	fputc('\n', out);
+	static const char *const head[] = { "DELTA", "BLOCKS", "BEFORE", "AFTER", "SITE" };
+	static const col_align_t al[] = { COL_RIGHT, COL_RIGHT, COL_RIGHT, COL_RIGHT, COL_LEFT };
+	table_t t;
+	table_init(&t, 5, head, al);
+	for (size_t k = 0; k < d->nsites && k < top; k++) {
+		const diff_site_t *x = &d->sites[k];
+		char db[40], dc[24], bb[40], ab[40], label[600];
+		size_str_signed(x->dbytes, db, sizeof db);
+		snprintf(dc, sizeof dc, "%+" PRId64, x->dcount);
+		size_str(x->a_bytes, bb, sizeof bb);
+		size_str(x->b_bytes, ab, sizeof ab);
+		const ag_stack_t *st = &x->log->stacks[x->stack];
+		site_label(x->sym, st, label, sizeof label);
+		const char *cells[] = { db, dc, bb, ab, label };
+		tone_t tones[5] = { x->dbytes > 0 ? TONE_BAD : TONE_GOOD };
+		table_add(&t, cells, tones);
+		site_more(&t, x->sym, st);
+	}
+	table_print(&t, out, o->color);
+	table_free(&t);
+	if (d->nsites > top)
+		fprintf(out, "... and %zu more sites (--top N shows more)\n", d->nsites - top);
+}
+
+int diff_print(const ag_log_t *a, size_t snap_a, symbols_t *sa, const ag_log_t *b,
+	       size_t snap_b, symbols_t *sb, const report_opts_t *o, FILE *out)
+{
+	diff_t d;
+	int rc = diff_collect(a, snap_a, sa, b, snap_b, sb, &d);
+	if (rc)
+		return rc;
+	if (o->json)
+		diff_json(&d, o->top, out);
+	else
+		diff_human(&d, o->top ? o->top : REPORT_DEFAULT_TOP, o, out);
+	diff_free(&d);
 	return 0;
 }

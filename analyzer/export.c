@@ -1,6 +1,7 @@
 /* export.c: what the exports and the plot share (see exports.h): sample types, the frames
  * of an address, frame names, and which snapshot "N" or "peak" means. */
 #include "exports.h"
+#include "reports.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -70,12 +71,10 @@ void export_frame_name(const ag_frame_t *f, char *buf, size_t len)
 
 uint64_t export_peak(const ag_log_t *log, size_t *snap)
 {
-	uint64_t peak = 0, most = 0;
+	uint64_t most = 0;
 	size_t at = 0;
 	for (size_t i = 0; i < log->nsnaps; i++) {
 		const ag_snap_t *s = &log->snaps[i];
-		if (s->peak_tracked > peak)
-			peak = s->peak_tracked;
 		if (s->tracked > most || i == 0) {
 			most = s->tracked;
 			at = i;
@@ -83,7 +82,7 @@ uint64_t export_peak(const ag_log_t *log, size_t *snap)
 	}
 	if (snap)
 		*snap = at;
-	return peak;
+	return report_peak(log).bytes;
 }
 
 int export_pick_snapshot(const ag_log_t *log, const char *spec, size_t *snap, char *msg,

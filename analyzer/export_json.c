@@ -40,23 +40,7 @@ static void put_frames(json_t *j, symbols_t *sym, const ag_stack_t *st)
 		for (size_t k = 0; k < nf; k++) {
 			const ag_frame_t *f = fr[k];
 			json_obj(j);
-			json_key(j, "function");
-			json_str(j, f->function);
-			json_key(j, "file");
-			json_str(j, f->file);
-			json_key(j, "line");
-			if (f->line > 0)
-				json_u64(j, (uint64_t)f->line);
-			else
-				json_null(j);
-			json_key(j, "module");
-			json_str(j, f->module);
-			hex(j, "address", f->address);
-			hex(j, "offset", f->offset);
-			if (f->path) {
-				json_key(j, "path");
-				json_str(j, f->path);
-			}
+			site_json_frame_fields(j, f);
 			json_key(j, "jit");
 			json_bool(j, f->jit);
 			/* all but the last of an address's frames were inlined into it */

@@ -101,7 +101,7 @@ static int shown(const leaks_t *l, const leak_site_t *s, const report_opts_t *o)
 	return !o->lost_only || (l->known && !s->reachable);
 }
 
-static void print_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, size_t top,
+static void leaks_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, size_t top,
 		       const report_opts_t *o, FILE *out)
 {
 	json_t j;
@@ -177,7 +177,7 @@ static void print_totals(FILE *out, const leaks_t *l, const char *a, const char 
 		plural(l->reach_count, "block", "blocks"), nreach, plural(nreach, "site", "sites"));
 }
 
-static void print_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, size_t top,
+static void leaks_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, size_t top,
 			const report_opts_t *o, FILE *out)
 {
 	const ag_snap_t *s = &log->snaps[l->snap];
@@ -234,14 +234,9 @@ static void print_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, s
 		char bytes[40], count[24], label[700];
 		size_str(x->bytes, bytes, sizeof bytes);
 		snprintf(count, sizeof count, "%" PRIu64, x->count);
-		site_label(sym, st, label, 600);
+		site_label_kind(sym, st, label, sizeof label, 600);
 		const char *status = !l->known ? "live" : x->reachable ? "reachable" :
 				     x->indirect ? "lost (indirect)" : "lost";
-		if (st->kind != 'h') {
-			char tmp[620];
-			snprintf(tmp, sizeof tmp, "[%s] %.600s", site_kind_name(st->kind), label);
-			snprintf(label, sizeof label, "%s", tmp);
-		}
 		const char *cells[] = { bytes, count, status, label };
 		tone_t tones[] = { TONE_NONE, TONE_NONE, x->reachable ? TONE_WARN : TONE_BAD,
 				   TONE_NONE };
@@ -263,10 +258,10 @@ int leaks_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FIL
 	if (rc)
 		return rc;
 	if (o->json) {
-		print_json(log, sym, &l, o->top, o, out);
+		leaks_json(log, sym, &l, o->top, o, out);
 	} else {
 		qsort(l.sites, l.nsites, sizeof *l.sites, human_cmp);
-		print_human(log, sym, &l, o->top ? o->top : REPORT_DEFAULT_TOP, o, out);
+		leaks_human(log, sym, &l, o->top ? o->top : REPORT_DEFAULT_TOP, o, out);
 	}
 	if (lost_bytes)
 		*lost_bytes = l.lost_bytes;

@@ -1,6 +1,7 @@
 /* node.h: what `run` does for node programs: NODE_OPTIONS that make node name its JS
  * functions (a perf map, interpreted frames included), and afterwards keeping the part of
- * each perf map the logs need beside the log instead of in /tmp.  run.c calls these. */
+ * each perf map the logs need beside the log instead of in /tmp.  run.c prepares;
+ * summary.c's run_finish keeps the maps after the summary. */
 #ifndef ALLOCGUARD_NODE_H
 #define ALLOCGUARD_NODE_H
 

@@ -159,14 +159,7 @@ static int pick_top(const ag_log_t *log, symbols_t *sym, plot_t *p)
 			break;
 		p->top[p->ntop] = (uint32_t)best;
 		most[best] = 0;
-		const ag_stack_t *s = &log->stacks[best];
-		char l[180];
-		site_label(sym, s, l, sizeof l);
-		if (s->kind != 'h')
-			snprintf(p->label[p->ntop], sizeof p->label[0], "[%s] %s",
-				 site_kind_name(s->kind), l);
-		else
-			snprintf(p->label[p->ntop], sizeof p->label[0], "%s", l);
+		site_label_kind(sym, &log->stacks[best], p->label[p->ntop], sizeof p->label[0], 180);
 	}
 	snprintf(p->label[p->ntop], sizeof p->label[0], "other sites");
 	free(st);
@@ -193,12 +186,18 @@ static int collect(const ag_log_t *log, symbols_t *sym, plot_t *p)
 		rc = pick_top(log, sym, p);
 	if (!rc)
 		rc = add_events(p, log, 0);
+	/* the figures `report` shows: its peak, final and cap */
+	report_t r;
+	if (!rc)
+		rc = report_collect(log, NULL, &r);
 	ag_stackval_t *st = rc ? NULL : calloc(log->nstacks + 1, sizeof *st);
 	if (rc || !st) {
+		if (!rc)
+			report_free(&r);
 		free(st);
 		return rc ? rc : ENOMEM;
 	}
-	p->peak = export_peak(log, NULL);
+	p->peak = r.peak.bytes;
 	for (size_t k = 0; k < n; k++) {
 		const ag_snap_t *s = &log->snaps[k];
 		p->t[k] = (double)s->t_ns / 1e9;
@@ -220,19 +219,19 @@ static int collect(const ag_log_t *log, symbols_t *sym, plot_t *p)
 		p->site[p->ntop][k] = other - sum;
 	}
 	free(st);
-	p->cap = log_option_u64(log, "cap", 0);
-	p->warn_pct = log_option_u64(log, "warn", 80);
-	p->crit_pct = log_option_u64(log, "critical", 90);
+	p->cap = r.cap.bytes;
+	p->warn_pct = r.cap.warn_pct;
+	p->crit_pct = r.cap.critical_pct;
 	scale(p);
-	char *cmd = report_command(log), pk[40], fin[40];
-	size_str(p->peak, pk, sizeof pk);
-	size_str(log->snaps[n - 1].tracked, fin, sizeof fin);
-	snprintf(p->title, sizeof p->title, "%s (pid %" PRIu64 ")", shorter(cmd), log->pid);
+	char pk[40], fin[40];
+	size_str(r.peak.bytes, pk, sizeof pk);
+	size_str(r.final.bytes, fin, sizeof fin);
+	snprintf(p->title, sizeof p->title, "%s (pid %" PRIu64 ")", shorter(r.command), log->pid);
 	snprintf(p->subtitle, sizeof p->subtitle, "peak %s tracked, final %s, %zu snapshot%s over "
-		 "%.3f s%s", pk, fin, n, n == 1 ? "" : "s", (double)log->snaps[n - 1].t_ns / 1e9,
-		 log_sampled(log) ? " (sampled: site figures are estimates)" : "");
+		 "%.3f s%s", pk, fin, r.snapshots, r.snapshots == 1 ? "" : "s", r.duration_s,
+		 r.sampled ? " (sampled: site figures are estimates)" : "");
 	snprintf(p->panel2, sizeof p->panel2, "live bytes of the top sites (stacked)");
-	free(cmd);
+	report_free(&r);
 	return 0;
 }
 

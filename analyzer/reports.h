@@ -1,6 +1,7 @@
-/* reports.h: the reports the CLI prints (leaks.c, growth.c, diff.c, report.c), each
- * reading the model and writing human or JSON text to a stream.  Argument parsing and exit
- * codes are main.c's. */
+/* reports.h: the reports (leaks.c, growth.c, diff.c, report.c).  Each collects what it
+ * shows from the model into a plain struct (X_collect, freed by X_free), which the exports,
+ * the plot and run's summary read too; X_print writes that struct as JSON or as text for
+ * people.  Arguments, loading logs and exit codes are commands.c's. */
 #ifndef ALLOCGUARD_REPORTS_H
 #define ALLOCGUARD_REPORTS_H
 
@@ -76,6 +77,32 @@ int growth_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FI
 /* Parse "LOG[@N]" into a path (caller frees) and a snapshot seq (-1 = last).  A path that
  * exists as written wins over the split. */
 int diff_parse_spec(const char *spec, char **path, long long *seq);
+
+typedef struct {
+	const ag_log_t *log;
+	size_t snap;                 /* index of the snapshot read */
+	symbols_t *sym;
+} diff_side_t;
+
+typedef struct {
+	int64_t dbytes, dcount;      /* b - a, saturated */
+	uint64_t a_bytes, b_bytes;
+	const ag_log_t *log;         /* where the frames come from (b's when in both) */
+	symbols_t *sym;
+	uint32_t stack;
+} diff_site_t;
+
+typedef struct {
+	diff_side_t a, b;
+	int64_t delta_bytes, delta_count;    /* over every changed site */
+	int sampled;                 /* either log is sampled: figures are estimates */
+	diff_site_t *sites;          /* changed sites, largest change first */
+	size_t nsites;
+} diff_t;
+
+int diff_collect(const ag_log_t *a, size_t snap_a, symbols_t *sa, const ag_log_t *b,
+		 size_t snap_b, symbols_t *sb, diff_t *out);
+void diff_free(diff_t *d);
 int diff_print(const ag_log_t *a, size_t snap_a, symbols_t *sa, const ag_log_t *b,
 	       size_t snap_b, symbols_t *sb, const report_opts_t *o, FILE *out);
 
@@ -87,16 +114,50 @@ typedef struct {
 } report_peak_t;
 
 typedef struct {
+	uint64_t bytes, heap, mapped, swapped;
+	const char *reason;          /* the last snapshot's (points into the log) */
+} report_final_t;
+
+typedef struct {
+	uint64_t bytes;              /* 0 = no cap */
+	uint64_t warn_pct, critical_pct;
+	const char *on_cap;          /* NULL when the log does not name it */
+} report_cap_t;
+
+typedef struct {
 	uint32_t stack;              /* the group's largest stack: its frames are shown */
 	uint64_t bytes, count, top;  /* top: that stack's bytes */
 	uint64_t stacks;             /* stacks merged (they fold to the same frames) */
 } report_site_t;
+
+/* The process summary.  Events and swapped files point into the log they came from. */
+typedef struct {
+	char *command;               /* report_command */
+	size_t snapshots;
+	double duration_s;           /* to the last snapshot */
+	report_peak_t peak;
+	int peak_by_site;            /* the log records sites at the peak (K/T lines) */
+	report_final_t final;
+	report_cap_t cap;
+	const ag_event_t *events;
+	size_t nevents;
+	const ag_swapfile_t *swaps;
+	size_t nswaps;
+	int sampled;                 /* per-site figures are estimates */
+	report_site_t *peak_sites;   /* live at the peak, largest first */
+	size_t npeak_sites;
+	report_site_t *sites;        /* live at the last snapshot, largest first */
+	size_t nsites;
+} report_t;
 
 report_peak_t report_peak(const ag_log_t *log);
 /* Sites live at the snapshot of state st (at_peak: at the peak), merged as sites.c groups
  * stacks, largest first.  *out is the caller's to free. */
 int report_sites(const ag_log_t *log, symbols_t *sym, const ag_stackval_t *st, int at_peak,
 		 report_site_t **out, size_t *n);
+/* sym NULL: the figures only, without the site lists (no symbolization needed). */
+int report_collect(const ag_log_t *log, symbols_t *sym, report_t *out);
+void report_free(report_t *r);
 int report_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FILE *out);
 /* The argv joined with spaces (the exe when there is none); caller frees. */
 char *report_command(const ag_log_t *log);

@@ -1,24 +1,22 @@
 /* run.c: `allocguard run [OPTIONS] -- CMD ARGS`: validates the options against the one
- * options table, preloads the library installed beside this executable, runs the command
- * with signals forwarded, passes its exit status through and summarizes the logs the run
- * wrote.  What the preload does with the settings is its own business. */
+ * options table, sets the environment (the library installed beside this executable
+ * preloaded, an absolute log pattern, the run's tag, node's flags via node.c), runs the
+ * command with signals forwarded and passes its exit status through.  Finding the run's
+ * logs and summarising them is runlogs.c's and summary.c's; what the preload does with
+ * the settings is its own business. */
 #include "cli.h"
 #include "node.h"
 #include "options.h"
-#include "reports.h"
 #include "runlogs.h"
 #include "table.h"
 
 #include <errno.h>
-#include <dirent.h>
-#include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,14 +83,21 @@ static int set_flag(ag_config_t *c, const char *flag, const char *value)
 	return 0;
 }
 
-int cmd_run(int argc, char **argv)
-{
+/* What `run` was asked, besides the preload's settings (which go to the environment). */
+typedef struct {
 	ag_config_t c;
-	char err[512];
-	uint64_t fail_on = 0;
-	int have_fail_on = 0, quiet = 0, verbose = 0, keep_logs = 0, i;
+	uint64_t fail_on;
+	int have_fail_on, quiet, verbose, keep_logs;
+	char **cmd;                  /* the command and its arguments */
+} run_args_t;
 
-	if (opt_load_env(&c, err, sizeof err)) {
+/* 0 to go on, -1 after --help or --options-table, else an exit status. */
+static int parse_args(run_args_t *r, int argc, char **argv)
+{
+	char err[512];
+	int i;
+	memset(r, 0, sizeof *r);
+	if (opt_load_env(&r->c, err, sizeof err)) {
 		say("%s", err);
 		return 2;
 	}
@@ -106,22 +111,22 @@ int cmd_run(int argc, char **argv)
 			break;
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			help_print(stdout, "run");
-			return 0;
+			return -1;
 		}
 		if (strcmp(a, "--options-table") == 0) {
 			help_options_table(stdout);
-			return 0;
+			return -1;
 		}
 		if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-			quiet = 1;
+			r->quiet = 1;
 			continue;
 		}
 		if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
-			verbose = 1;
+			r->verbose = 1;
 			continue;
 		}
 		if (strcmp(a, "--keep-logs") == 0) {
-			keep_logs = 1;
+			r->keep_logs = 1;
 			continue;
 		}
 		if (strncmp(a, "--", 2) != 0) {
@@ -151,18 +156,18 @@ int cmd_run(int argc, char **argv)
 			return 2;
 		}
 		if (strcmp(name, "fail-on-leak") == 0) {
-			if (opt_parse_size(value, &fail_on)) {
+			if (opt_parse_size(value, &r->fail_on)) {
 				say("--fail-on-leak='%s': expected SIZE: bytes with optional K, M, G, T "
 				    "suffix (powers of 1024), or N%% of memory", value);
 				return 2;
 			}
-			have_fail_on = 1;
+			r->have_fail_on = 1;
 			continue;
 		}
-		if (set_flag(&c, name, value))
+		if (set_flag(&r->c, name, value))
 			return 2;
 	}
-	if (opt_check(&c, err, sizeof err)) {
+	if (opt_check(&r->c, err, sizeof err)) {
 		say("%s", err);
 		return 2;
 	}
@@ -170,7 +175,15 @@ int cmd_run(int argc, char **argv)
 		say("run: no command given (usage: allocguard run [OPTIONS] -- COMMAND [ARGS...])");
 		return 2;
 	}
+	r->cmd = argv + i;
+	return 0;
+}
 
+/* The environment the command inherits: the library preloaded, the log pattern made
+ * absolute (into pattern) so we find the logs whatever the command does, and the run's
+ * tag.  0, or an exit status after saying why. */
+static int prepare_env(ag_config_t *c, char *pattern, size_t len)
+{
 	char lib[PATH_MAX];
 	if (find_library(lib, sizeof lib)) {
 		say("cannot find the preload library (looked for %s)", lib);
@@ -184,17 +197,15 @@ int cmd_run(int argc, char **argv)
 	setenv("LD_PRELOAD", pre, 1);
 	free(pre);
 
-	/* An absolute log pattern, so we can find the logs whatever the command does. */
-	char pattern[PATH_MAX + OPT_STR_MAX + 2];
-	if (c.log[0] == '/') {
-		snprintf(pattern, sizeof pattern, "%s", c.log);
+	if (c->log[0] == '/') {
+		snprintf(pattern, len, "%s", c->log);
 	} else {
 		char cwd[PATH_MAX];
 		if (!getcwd(cwd, sizeof cwd)) {
 			say("cannot read the current directory: %s", strerror(errno));
 			return 2;
 		}
-		snprintf(pattern, sizeof pattern, "%s/%s", cwd, c.log);
+		snprintf(pattern, len, "%s/%s", cwd, c->log);
 	}
 	if (strlen(pattern) >= OPT_STR_MAX) {
 		say("log pattern %s is too long", pattern);
@@ -203,22 +214,20 @@ int cmd_run(int argc, char **argv)
 	setenv("ALLOCGUARD_LOG", pattern, 1);
 	/* Every process that keeps the environment writes this tag into its log: how the
 	 * run's own logs are told from others' (the parent pids link the rest). */
-	if (!c.tag[0]) {
+	if (!c->tag[0]) {
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
-		snprintf(c.tag, sizeof c.tag, "run.%d.%lld%09ld", (int)getpid(),
+		snprintf(c->tag, sizeof c->tag, "run.%d.%lld%09ld", (int)getpid(),
 			 (long long)now.tv_sec, now.tv_nsec);
-		setenv("ALLOCGUARD_TAG", c.tag, 1);
+		setenv("ALLOCGUARD_TAG", c->tag, 1);
 	}
-	int node_maps = node_prepare();
+	return 0;
+}
 
-	runlogs_t *rl = runlogs_before(pattern);
-	if (!rl)
-		return 2;
-	struct timespec start;
-	clock_gettime(CLOCK_REALTIME, &start);
-	start.tv_sec -= 1;   /* file times are coarser than the clock */
-
+/* Start cmd with the forwarded signals passed on and wait for it: its pid, or -1 after
+ * saying why it could not start.  *status is its wait status. */
+static pid_t run_child(char **cmd, int *status)
+{
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = forward;
@@ -234,52 +243,68 @@ int cmd_run(int argc, char **argv)
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
-		say("cannot start %s: %s", argv[i], strerror(errno));
-		return 2;
+		say("cannot start %s: %s", cmd[0], strerror(errno));
+		return -1;
 	}
 	if (pid == 0) {
 		for (size_t k = 0; k < NFORWARDED; k++)
 			signal(forwarded[k], SIG_DFL);
 		sigprocmask(SIG_SETMASK, &saved, NULL);
-		execvp(argv[i], argv + i);
+		execvp(cmd[0], cmd);
 		int e = errno;
-		say("cannot run %s: %s", argv[i], strerror(e));
+		say("cannot run %s: %s", cmd[0], strerror(e));
 		_exit(e == ENOENT ? 127 : 126);
 	}
 	child_pid = pid;
 	sigprocmask(SIG_SETMASK, &saved, NULL);
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0) {
+	*status = 0;
+	while (waitpid(pid, status, 0) < 0) {
 		if (errno != EINTR) {
-			say("waiting for %s: %s", argv[i], strerror(errno));
-			status = 2 << 8;
+			say("waiting for %s: %s", cmd[0], strerror(errno));
+			*status = 2 << 8;
 			break;
 		}
 	}
 	child_pid = 0;
+	return pid;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	run_args_t r;
+	int rc = parse_args(&r, argc, argv);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	char pattern[PATH_MAX + OPT_STR_MAX + 2];
+	if ((rc = prepare_env(&r.c, pattern, sizeof pattern)))
+		return rc;
+	int node_maps = node_prepare();
+
+	runlogs_t *rl = runlogs_before(pattern);
+	if (!rl)
+		return 2;
+	struct timespec start;
+	clock_gettime(CLOCK_REALTIME, &start);
+	start.tv_sec -= 1;   /* file times are coarser than the clock */
+	int status;
+	pid_t pid = run_child(r.cmd, &status);
+	if (pid < 0)
+		return 2;
 	int code = WIFEXITED(status) ? WEXITSTATUS(status)
 		 : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 2;
 
-	run_tree_t tree;
-	runlogs_collect(rl, pid, c.tag, &start, argv[i], &tree, stderr);
-	runlogs_free(rl);
-	uint64_t lost = 0;
-	int exec_failed = tree.n == 0 && (code == 126 || code == 127);
-	if (!exec_failed) {
-		FILE *sink = quiet ? fopen("/dev/null", "w") : stderr;
-		summary_opts_t so = { .status = status, .verbose = verbose, .keep_logs = keep_logs };
-		run_summary(sink ? sink : stderr, &tree, &so, &lost);
-		if (sink && sink != stderr)
-			fclose(sink);
-	}
-	node_side_files(tree.logs, tree.n, node_maps);
-	if (have_fail_on && code == 0 && lost > fail_on) {
+	run_end_t end = { .pid = pid, .tag = r.c.tag, .start = start, .cmd = r.cmd[0],
+			  .exec_may_have_failed = code == 126 || code == 127,
+			  .quiet = r.quiet, .node_maps = node_maps,
+			  .summary = { .status = status, .verbose = r.verbose,
+				       .keep_logs = r.keep_logs } };
+	uint64_t lost = run_finish(rl, &end);
+	if (r.have_fail_on && code == 0 && lost > r.fail_on) {
 		char a[40], b[40];
 		size_str(lost, a, sizeof a);
-		size_str(fail_on, b, sizeof b);
+		size_str(r.fail_on, b, sizeof b);
 		say("%s lost at exit, more than --fail-on-leak %s: exit status 1", a, b);
 		code = 1;
 	}
-	run_tree_free(&tree);
 	return code;
 }

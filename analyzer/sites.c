@@ -1,5 +1,6 @@
 /* sites.c: frames and keys of call sites, shared by the reports (see sites.h). */
 #include "sites.h"
+#include "logfmt.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -16,35 +17,40 @@ const char *site_kind_name(char kind)
 	return "?";
 }
 
-void site_json_frames(json_t *j, symbols_t *sym, const ag_stack_t *st)
+void site_json_frame_fields(json_t *j, const ag_frame_t *f)
 {
 	char addr[24];
+	json_key(j, "function");
+	json_str(j, f->function);
+	json_key(j, "file");
+	json_str(j, f->file);
+	json_key(j, "line");
+	if (f->line > 0)
+		json_u64(j, (uint64_t)f->line);
+	else
+		json_null(j);
+	json_key(j, "module");
+	json_str(j, f->module);
+	json_key(j, "address");
+	snprintf(addr, sizeof addr, "0x%" PRIx64, f->address);
+	json_str(j, addr);
+	json_key(j, "offset");
+	snprintf(addr, sizeof addr, "0x%" PRIx64, f->offset);
+	json_str(j, addr);
+	if (f->path) {
+		json_key(j, "path");
+		json_str(j, f->path);
+	}
+}
+
+void site_json_frames(json_t *j, symbols_t *sym, const ag_stack_t *st)
+{
 	json_key(j, "frames");
 	json_arr(j);
 	frame_iter_t it = { 0 };
 	for (const ag_frame_t *f; (f = symbols_next(sym, st, &it));) {
 		json_obj(j);
-		json_key(j, "function");
-		json_str(j, f->function);
-		json_key(j, "file");
-		json_str(j, f->file);
-		json_key(j, "line");
-		if (f->line > 0)
-			json_u64(j, (uint64_t)f->line);
-		else
-			json_null(j);
-		json_key(j, "module");
-		json_str(j, f->module);
-		json_key(j, "address");
-		snprintf(addr, sizeof addr, "0x%" PRIx64, f->address);
-		json_str(j, addr);
-		json_key(j, "offset");
-		snprintf(addr, sizeof addr, "0x%" PRIx64, f->offset);
-		json_str(j, addr);
-		if (f->path) {
-			json_key(j, "path");
-			json_str(j, f->path);
-		}
+		site_json_frame_fields(j, f);
 		if (f->inlined) {
 			json_key(j, "inlined");
 			json_bool(j, 1);
@@ -108,6 +114,17 @@ void site_label(symbols_t *sym, const ag_stack_t *st, char *buf, size_t len)
 	fold_shown_human(shown_at(s, 0), buf, len);
 	add_via(s, buf, len);
 	free(s);
+}
+
+void site_label_kind(symbols_t *sym, const ag_stack_t *st, char *buf, size_t len,
+		     size_t label_len)
+{
+	char label[600];
+	site_label(sym, st, label, label_len < sizeof label ? label_len : sizeof label);
+	if (st->kind != AG_KIND_HEAP)
+		snprintf(buf, len, "[%s] %s", site_kind_name(st->kind), label);
+	else
+		snprintf(buf, len, "%s", label);
 }
 
 void site_more(table_t *t, symbols_t *sym, const ag_stack_t *st)

@@ -16,11 +16,18 @@ void sites_set_fold(const fold_opts_t *o);
 const fold_opts_t *sites_fold(void);
 
 const char *site_kind_name(char kind);
+/* One frame's fields (function, file, line, module, address, offset, path), inside an
+ * object the caller opened. */
+void site_json_frame_fields(json_t *j, const ag_frame_t *f);
 /* "frames": [...] for stack st. */
 void site_json_frames(json_t *j, symbols_t *sym, const ag_stack_t *st);
 /* The site's label (its first frame after folding, "via" the wrapper it called) into buf,
  * and its further frames as table_more lines. */
 void site_label(symbols_t *sym, const ag_stack_t *st, char *buf, size_t len);
+/* The label led by "[mmap] " or "[swap] " when the site is not heap; the label itself is cut
+ * to label_len - 1 characters (at most 599). */
+void site_label_kind(symbols_t *sym, const ag_stack_t *st, char *buf, size_t len,
+		     size_t label_len);
 void site_more(table_t *t, symbols_t *sym, const ag_stack_t *st);
 /* Key identifying the site across runs (kind + frame keys); caller frees. */
 char *site_key(symbols_t *sym, const ag_stack_t *st);

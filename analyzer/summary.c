@@ -1,9 +1,12 @@
 /* summary.c: the few lines `allocguard run` prints after the command ends: the started
  * process (named by what it finally exec'd) with its peak (led by what was live at it, by
- * site, when nothing was lost), cap events, how it ended and its top lost sites; then the child processes that matter; then where the logs are.  Every
- * line starts "allocguard:" like all our messages.  Which logs belong to the run is
- * runlogs.c's decision. */
+ * site, when nothing was lost), cap events, how it ended and its top lost sites; then the
+ * child processes that matter; then where the logs are.  The figures are the reports'
+ * (report_t, leaks_t); every line starts "allocguard:" like all our messages.  Also the
+ * hand-over once the command ended (run_finish).  Which logs belong to the run is
+ * runlogs.c's decision, starting the command run.c's. */
 #include "cli.h"
+#include "node.h"
 #include "reports.h"
 #include "runlogs.h"
 #include "sites.h"
@@ -18,6 +21,9 @@
 
 #define SUMMARY_SITES 3
 #define SUMMARY_CHILDREN 3
+/* A child process with nothing lost, no cap event and a peak under this is small: its log
+ * is removed unless --keep-logs. */
+#define SUMMARY_SMALL_PEAK (1u << 20)
 
 static const char *base(const char *p)
 {
@@ -27,7 +33,8 @@ static const char *base(const char *p)
 
 typedef struct {
 	ag_log_t *log;
-	uint64_t peak;
+	report_t report;     /* figures only: no site lists */
+	int have_report;
 	leaks_t leaks;
 	int have_leaks;
 	const char *end;     /* reason of the last snapshot */
@@ -38,7 +45,7 @@ static void proc_read(proc_t *p, ag_log_t *log)
 {
 	memset(p, 0, sizeof *p);
 	p->log = log;
-	p->peak = report_peak(log).bytes;
+	p->have_report = report_collect(log, NULL, &p->report) == 0;
 	p->end = log->nsnaps ? log->snaps[log->nsnaps - 1].reason : "";
 	p->have_leaks = leaks_collect(log, &p->leaks) == 0;
 }
@@ -59,6 +66,17 @@ static void events_line(FILE *err, const ag_log_t *log)
 		(double)e->t_ns / 1e9, a);
 }
 
+/* One site under a process's line: its bytes, blocks and label. */
+static void site_line(FILE *err, symbols_t *sym, const ag_stack_t *st, uint64_t bytes,
+		      uint64_t count)
+{
+	char label[600], b[40];
+	site_label(sym, st, label, sizeof label);
+	size_str(bytes, b, sizeof b);
+	fprintf(err, "allocguard:     %10s in %6" PRIu64 " block%s  %s\n", b, count,
+		count == 1 ? " " : "s", label);
+}
+
 static void lost_sites(FILE *err, const proc_t *p)
 {
 	symbols_t *sym = NULL;
@@ -69,11 +87,7 @@ static void lost_sites(FILE *err, const proc_t *p)
 			continue;   /* the directly lost ones are where the bug is */
 		if (!sym && !(sym = symbols_open(p->log, NULL)))
 			break;
-		char label[600], bytes[40];
-		site_label(sym, &p->log->stacks[s->stack], label, sizeof label);
-		size_str(s->bytes, bytes, sizeof bytes);
-		fprintf(err, "allocguard:     %10s in %6" PRIu64 " block%s  %s\n", bytes, s->count,
-			s->count == 1 ? " " : "s", label);
+		site_line(err, sym, &p->log->stacks[s->stack], s->bytes, s->count);
 		shown++;
 	}
 	symbols_close(sym);
@@ -99,31 +113,26 @@ static void ending_line(FILE *err, const proc_t *p, int status, int is_main)
 	}
 }
 
-/* The sites that made the peak, when the log says (K/T lines). */
+/* The sites that made the peak, when the log says (K/T lines): the report's, symbolized
+ * only for the started process and only when they are shown. */
 static void peak_sites(FILE *err, const ag_log_t *log)
 {
 	symbols_t *sym = symbols_open(log, NULL);
-	ag_stackval_t *st = sym ? log_state_at(log, log->nsnaps - 1) : NULL;
-	report_site_t *s = NULL;
-	size_t n = 0;
-	if (st && report_sites(log, sym, st, 1, &s, &n) == 0) {
-		for (size_t i = 0; i < n && i < SUMMARY_SITES; i++) {
-			char label[600], bytes[40];
-			site_label(sym, &log->stacks[s[i].stack], label, sizeof label);
-			size_str(s[i].bytes, bytes, sizeof bytes);
-			fprintf(err, "allocguard:     %10s in %6" PRIu64 " block%s  %s\n", bytes,
-				s[i].count, s[i].count == 1 ? " " : "s", label);
+	report_t r;
+	if (sym && report_collect(log, sym, &r) == 0) {
+		for (size_t i = 0; i < r.npeak_sites && i < SUMMARY_SITES; i++) {
+			const report_site_t *s = &r.peak_sites[i];
+			site_line(err, sym, &log->stacks[s->stack], s->bytes, s->count);
 		}
+		report_free(&r);
 	}
-	free(s);
-	free(st);
 	symbols_close(sym);
 }
 
 static void main_lines(FILE *err, const proc_t *p, const proc_t *first, int status)
 {
 	char a[40], b[40], c[40], d[40];
-	report_peak_t pk = report_peak(p->log);
+	report_peak_t pk = p->report.peak;
 	size_str(pk.bytes, a, sizeof a);
 	size_str(pk.heap, b, sizeof b);
 	size_str(pk.mapped, c, sizeof c);
@@ -134,12 +143,11 @@ static void main_lines(FILE *err, const proc_t *p, const proc_t *first, int stat
 	fprintf(err, "allocguard: pid %" PRIu64 " (%s%s): peak %s tracked (heap %s, mapped %s, "
 		"swapped %s), %zu snapshot%s\n", p->log->pid, base(p->log->exe), from, a, b, c, d,
 		p->log->nsnaps, p->log->nsnaps == 1 ? "" : "s");
-	const ag_log_t *log = p->log;
-	if (p->have_leaks && p->leaks.known && !p->leaks.lost_bytes &&
-	    log->snaps[log->nsnaps - 1].have_peak && pk.bytes) {
+	if (p->have_leaks && p->leaks.known && !p->leaks.lost_bytes && p->report.peak_by_site &&
+	    pk.bytes) {
 		fprintf(err, "allocguard:   live at the peak, by site%s:\n",
-			log_sampled(log) ? " (estimated)" : "");
-		peak_sites(err, log);
+			p->report.sampled ? " (estimated)" : "");
+		peak_sites(err, p->log);
 	}
 	events_line(err, p->log);
 	if (!p->have_leaks)
@@ -161,7 +169,7 @@ static void main_lines(FILE *err, const proc_t *p, const proc_t *first, int stat
 static void child_line(FILE *err, const proc_t *p, int removed)
 {
 	char a[40], b[40];
-	size_str(p->peak, a, sizeof a);
+	size_str(p->report.peak.bytes, a, sizeof a);
 	size_str(p->leaks.lost_bytes, b, sizeof b);
 	const char *how = p->leaks.known ? "" :
 			  strcmp(p->end, "exec") == 0 ? " (then exec'd)" : " (no exit snapshot)";
@@ -178,8 +186,8 @@ static int child_cmp(const void *x, const void *y)
 		return a->leaks.lost_bytes > b->leaks.lost_bytes ? -1 : 1;
 	if (!!a->log->nevents != !!b->log->nevents)
 		return a->log->nevents ? -1 : 1;
-	if (a->peak != b->peak)
-		return a->peak > b->peak ? -1 : 1;
+	if (a->report.peak.bytes != b->report.peak.bytes)
+		return a->report.peak.bytes > b->report.peak.bytes ? -1 : 1;
 	return a->log->pid < b->log->pid ? -1 : a->log->pid > b->log->pid;
 }
 
@@ -187,10 +195,11 @@ static int is_small(const proc_t *p)
 {
 	int ended = p->leaks.known || strcmp(p->end, "exec") == 0;
 	return p->have_leaks && ended && p->leaks.lost_bytes == 0 && !p->log->nevents &&
-	       !p->log->damage_line && p->peak < SUMMARY_SMALL_PEAK;
+	       !p->log->damage_line && p->report.peak.bytes < SUMMARY_SMALL_PEAK;
 }
 
-void run_summary(FILE *err, const run_tree_t *tree, const summary_opts_t *o, uint64_t *lost)
+static void run_summary(FILE *err, const run_tree_t *tree, const summary_opts_t *o,
+			uint64_t *lost)
 {
 	*lost = 0;
 	if (!tree->n) {
@@ -252,9 +261,29 @@ void run_summary(FILE *err, const run_tree_t *tree, const summary_opts_t *o, uin
 	if (last)
 		fprintf(err, "allocguard: details: allocguard leaks %s  (also: report, growth)\n",
 			last->log->path);
-	for (size_t i = 0; i < tree->n; i++)
+	for (size_t i = 0; i < tree->n; i++) {
 		if (procs[i].have_leaks)
 			leaks_free(&procs[i].leaks);
+		if (procs[i].have_report)
+			report_free(&procs[i].report);
+	}
 	free(children);
 	free(procs);
+}
+
+uint64_t run_finish(runlogs_t *rl, const run_end_t *e)
+{
+	run_tree_t tree;
+	runlogs_collect(rl, e->pid, e->tag, &e->start, e->cmd, &tree, stderr);
+	runlogs_free(rl);
+	uint64_t lost = 0;
+	if (tree.n || !e->exec_may_have_failed) {
+		FILE *sink = e->quiet ? fopen("/dev/null", "w") : stderr;
+		run_summary(sink ? sink : stderr, &tree, &e->summary, &lost);
+		if (sink && sink != stderr)
+			fclose(sink);
+	}
+	node_side_files(tree.logs, tree.n, e->node_maps);
+	run_tree_free(&tree);
+	return lost;
 }

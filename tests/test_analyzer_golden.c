@@ -126,3 +126,53 @@ Test(golden, diff_matches_sites_across_runs_not_addresses)
 	log_free(a);
 	log_free(b);
 }
+
+/* The collected structs are what exports and run's summary read: the figures the printers
+ * show are there without printing, and the figures need no symbols. */
+Test(golden, report_and_diff_collect_without_printing)
+{
+	ag_log_t *log = load("cap_swap.log");
+	report_t r;
+	cr_assert_eq(report_collect(log, NULL, &r), 0);
+	cr_assert_eq(r.peak.bytes, 200ull << 20);
+	cr_assert_eq(r.peak.split, 0);
+	cr_assert_eq(r.final.bytes, 200ull << 20);
+	cr_assert_str_eq(r.final.reason, "abort");
+	cr_assert_eq(r.cap.bytes, 200ull << 20);
+	cr_assert_eq(r.cap.warn_pct, 75);
+	cr_assert_eq(r.cap.critical_pct, 95);
+	cr_assert_str_eq(r.cap.on_cap, "abort");
+	cr_assert_eq(r.nevents, 3);
+	cr_assert_eq(r.nswaps, 2);
+	cr_assert(r.sampled);
+	cr_assert_eq(r.snapshots, 4);
+	cr_assert_eq(r.nsites, 0, "no symbols, no site lists");
+	report_free(&r);
+	symbols_t *sym = symbols_open(log, NULL);
+	cr_assert_eq(report_collect(log, sym, &r), 0);
+	cr_assert_eq(r.nsites, 3);
+	cr_assert_eq(r.sites[0].bytes, 100ull << 20, "largest first");
+	cr_assert_eq(r.npeak_sites, 0, "the log predates K/T lines");
+	cr_assert_eq(r.peak_by_site, 0);
+	report_free(&r);
+	symbols_close(sym);
+	log_free(log);
+
+	ag_log_t *b = load("growth_three.log");
+	symbols_t *sb = symbols_open(b, NULL);
+	diff_t d;
+	cr_assert_eq(diff_collect(b, 10, sb, b, 40, sb, &d), 0);
+	cr_assert_gt(d.nsites, 0);
+	int64_t sum = 0;
+	for (size_t i = 0; i < d.nsites; i++) {
+		sum += d.sites[i].dbytes;
+		cr_assert_eq(d.sites[i].dbytes,
+			     (int64_t)d.sites[i].b_bytes - (int64_t)d.sites[i].a_bytes);
+	}
+	cr_assert_eq(d.delta_bytes, sum);
+	cr_assert_eq(d.a.snap, 10);
+	cr_assert_eq(d.b.snap, 40);
+	diff_free(&d);
+	symbols_close(sb);
+	log_free(b);
+}

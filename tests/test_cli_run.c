@@ -386,3 +386,29 @@ Test(cli, damaged_logs_are_used_or_refused_with_one_line, .timeout = 120)
 	th_rmtree(dir);
 	free(dir);
 }
+
+/* leaks adds up what every log lost before deciding the exit status; an unreadable log
+ * makes it 2 whatever was lost. */
+Test(cli, leaks_fail_on_adds_up_every_log, .timeout = 60)
+{
+	const char *log = "tests/data/leaks_basic.log";   /* 70 KiB lost */
+	const char *one[] = { ag(), "leaks", "--fail-on", "100K", log, NULL };
+	th_run_t r = run(one);
+	cr_assert_eq(r.code, 0, "%s", r.err);
+	th_run_free(&r);
+	const char *two[] = { ag(), "leaks", "--fail-on", "100K", log, log, NULL };
+	r = run(two);
+	cr_assert_eq(r.code, 1, "%s", r.err);
+	cr_assert(strstr(r.err, "143360 bytes lost, more than --fail-on 102400"), "%s", r.err);
+	th_run_free(&r);
+	const char *bad[] = { ag(), "leaks", "--fail-on", "100K", log, log, "tests/data/none.log",
+			      NULL };
+	r = run(bad);
+	cr_assert_eq(r.code, 2, "%s", r.err);
+	th_run_free(&r);
+	const char *report[] = { ag(), "report", "--json", log, log, NULL };
+	r = run(report);
+	cr_assert_eq(r.code, 0, "%s", r.err);
+	cr_assert_eq(r.out[0], '[', "%s", r.out);
+	th_run_free(&r);
+}
