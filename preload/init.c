@@ -12,6 +12,7 @@
 #include "stacks.h"
 #include "stacktab.h"
 #include "state.h"
+#include "outbox.h"
 #include "swap.h"
 #include "sys.h"
 #include "threads.h"
@@ -26,7 +27,7 @@
 
 static void on_usr2(int sig)
 {
-	writer_request(AG_REASON_SIGNAL);
+	outbox_request(AG_REASON_SIGNAL);
 }
 
 /* One byte on a page the kernel zeroes in a child that does not share our memory
@@ -138,7 +139,6 @@ __attribute__((constructor(101))) static void allocguard_init(void)
 	sample_init(ag_config.sample);
 	mark_born_here();
 	threads_init();
-	swap_init();
 	stacks_init();
 	heap_adopt_early();
 	logwrite_init();

@@ -9,18 +9,16 @@
  * A snapshot is only complete once its E line is on disk. */
 #include "logwrite.h"
 #include "account.h"
-#include "cap.h"
 #include "fdguard.h"
 #include "fmt.h"
 #include "logbuf.h"
 #include "logfmt.h"
 #include "modules.h"
+#include "outbox.h"
 #include "peak.h"
 #include "stacktab.h"
 #include "state.h"
-#include "swap.h"
 #include "sys.h"
-#include "writer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -234,7 +232,7 @@ static void write_events(void)
 {
 	cap_event_t ev[64];
 	size_t n;
-	while ((n = cap_events_take(ev, 64)) > 0) {
+	while ((n = outbox_cap_events_take(ev, 64)) > 0) {
 		for (size_t i = 0; i < n; i++) {
 			char line[128];
 			fmt_t f;
@@ -242,7 +240,7 @@ static void write_events(void)
 			fmt_str(&f, "V ");
 			fmt_u64(&f, ev[i].t_ns);
 			fmt_chr(&f, ' ');
-			fmt_str(&f, cap_event_name(ev[i].kind));
+			fmt_str(&f, ag_cap_event_name(ev[i].kind));
 			fmt_chr(&f, ' ');
 			fmt_u64(&f, ev[i].bytes);
 			logbuf_line(&lb, &f);
@@ -255,7 +253,7 @@ static void write_swaps(void)
 {
 	swap_event_t ev;   /* one at a time: the writer's stack is small */
 	char line[PATH_MAX * 3 + 128];
-	while (swap_events_take(&ev, 1) == 1) {
+	while (outbox_swap_events_take(&ev, 1) == 1) {
 		fmt_t f;
 		fmt_init(&f, line, sizeof line);
 		fmt_str(&f, "W ");
@@ -263,7 +261,7 @@ static void write_swaps(void)
 		fmt_chr(&f, ' ');
 		fmt_u64(&f, ev.bytes);
 		fmt_chr(&f, ' ');
-		fmt_escaped(&f, ev.mode);
+		fmt_escaped(&f, ag_swap_mode_name(ev.mode));
 		fmt_chr(&f, ' ');
 		fmt_escaped(&f, ev.path);
 		logbuf_line(&lb, &f);
@@ -538,7 +536,7 @@ int64_t logwrite_snapshot(int reason, bool leaks)
 	fmt_chr(&f, ' ');
 	fmt_u64(&f, sys_now_ns() - ag_start_ns);
 	fmt_chr(&f, ' ');
-	fmt_str(&f, writer_reason_name(reason));
+	fmt_str(&f, ag_reason_name(reason));
 	logbuf_line(&lb, &f);
 	uint64_t nrec = write_records(limit, leaks);
 	nrec += write_peak(limit);

@@ -4,12 +4,13 @@
 #ifndef ALLOCGUARD_OPTIONS_H
 #define ALLOCGUARD_OPTIONS_H
 
+#include "logfmt.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 typedef enum { OPT_SIZE, OPT_PCT, OPT_DURATION, OPT_ENUM, OPT_STR, OPT_INT } opt_type_t;
 
-enum { ON_CAP_FAIL, ON_CAP_ABORT, ON_CAP_WARN };
 enum { SWAP_MODE_EAGER, SWAP_MODE_LAZY };
 
 #define OPT_STR_MAX 1024
@@ -18,7 +19,7 @@ typedef struct {
 	uint64_t cap;        /* bytes, 0 = none */
 	uint64_t warn;       /* percent */
 	uint64_t critical;   /* percent */
-	uint64_t on_cap;     /* ON_CAP_* */
+	uint64_t on_cap;     /* ag_on_cap_t */
 	uint64_t interval;   /* milliseconds, 0 = none */
 	char log[OPT_STR_MAX];
 	char swap[OPT_STR_MAX];

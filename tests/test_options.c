@@ -70,7 +70,7 @@ Test(options, defaults_match_the_contract)
 	cr_assert_eq(c.cap, 0);
 	cr_assert_eq(c.warn, 80);
 	cr_assert_eq(c.critical, 90);
-	cr_assert_eq(c.on_cap, ON_CAP_FAIL);
+	cr_assert_eq(c.on_cap, AG_ON_CAP_FAIL);
 	cr_assert_eq(c.interval, 1000);
 	cr_assert_str_eq(c.log, "allocguard.%e.%p.log");
 	cr_assert_str_eq(c.swap, "*.gguf:*.ggml:*.onnx:*.onnx.data:*.safetensors");
@@ -149,7 +149,7 @@ Test(options, env_loading)
 	setenv("ALLOCGUARD_INTERVAL", "100ms", 1);
 	cr_assert_eq(opt_load_env(&c, err, sizeof err), 0, "%s", err);
 	cr_assert_eq(c.cap, 200ull << 20);
-	cr_assert_eq(c.on_cap, ON_CAP_ABORT);
+	cr_assert_eq(c.on_cap, AG_ON_CAP_ABORT);
 	cr_assert_eq(c.interval, 100);
 	setenv("ALLOCGUARD_SAMPLE", "lots", 1);
 	cr_assert_eq(opt_load_env(&c, err, sizeof err), EINVAL);
