@@ -10,11 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *event_name(int kind)
-{
-	return kind == AG_EV_WARN ? "warn" : kind == AG_EV_CRITICAL ? "critical" : "cap";
-}
-
 char *report_command(const ag_log_t *log)
 {
 	size_t len = 1;
@@ -143,7 +138,7 @@ static void human_sites(FILE *out, const report_opts_t *o, const ag_log_t *log, 
 		size_str(s[i].bytes, bytes, sizeof bytes);
 		snprintf(count, sizeof count, "%" PRIu64, s[i].count);
 		site_label(sym, st, label, sizeof label);
-		if (st->kind != 'h')
+		if (st->kind != AG_KIND_HEAP)
 			snprintf(full, sizeof full, "[%s] %s", site_kind_name(st->kind), label);
 		else
 			snprintf(full, sizeof full, "%s", label);
@@ -174,7 +169,7 @@ int report_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FI
 		return ENOMEM;
 	}
 	uint64_t cap = log_option_u64(log, "cap", 0);
-	uint64_t warn = log_option_u64(log, "warn", 80), crit = log_option_u64(log, "critical", 90);
+	uint64_t warn = log_setting(log, "warn"), crit = log_setting(log, "critical");
 	const char *on_cap = log_option(log, "on_cap");
 	size_t top = o->top ? o->top : (o->json ? 0 : REPORT_DEFAULT_TOP);
 
@@ -235,7 +230,7 @@ int report_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FI
 		for (size_t i = 0; i < log->nevents; i++) {
 			json_obj(&j);
 			json_key(&j, "kind");
-			json_str(&j, event_name(log->events[i].kind));
+			json_str(&j, ag_cap_event_name(log->events[i].kind));
 			json_key(&j, "t_s");
 			json_num(&j, (double)log->events[i].t_ns / 1e9, 3);
 			json_key(&j, "bytes");
@@ -295,8 +290,8 @@ int report_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FI
 		for (size_t i = 0; i < log->nevents; i++) {
 			size_str(log->events[i].bytes, a, sizeof a);
 			fprintf(out, "  %-10s ", i ? "" : "events");
-			table_put(out, o->color, log->events[i].kind == AG_EV_WARN ? TONE_WARN : TONE_BAD,
-				  event_name(log->events[i].kind));
+			table_put(out, o->color, log->events[i].kind == AG_CAP_EV_WARN ? TONE_WARN : TONE_BAD,
+				  ag_cap_event_name(log->events[i].kind));
 			fprintf(out, " at %.3f s, %s tracked\n", (double)log->events[i].t_ns / 1e9, a);
 		}
 		for (size_t i = 0; i < log->nswaps; i++) {

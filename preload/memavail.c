@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 #define UNLIMITED (UINT64_C(1) << 60)   /* cgroup v1 spells "no limit" as a huge number */
 
@@ -65,6 +66,8 @@ static void one_cgroup(memavail_t *m, const char *dir, const char *limit_file,
 	fmt_str(&f, limit_file);
 	if (f.truncated || !file_u64(path, &limit) || limit >= UNLIMITED)
 		return;
+	if (!m->limit || limit < m->limit)
+		m->limit = limit;
 	fmt_init(&f, path, sizeof path);
 	fmt_str(&f, dir);
 	fmt_str(&f, "/memory.stat");
@@ -113,7 +116,7 @@ static bool has_memory(const char *controllers, size_t n)
 
 memavail_t memavail_now(void)
 {
-	memavail_t m = { UINT64_MAX, "system" };
+	memavail_t m = { UINT64_MAX, "system", 0 };
 	uint64_t kb;
 	if (field_u64("/proc/meminfo", "MemAvailable", &kb))
 		tighter(&m, kb * 1024, "system");
@@ -138,4 +141,12 @@ memavail_t memavail_now(void)
 		l = nl ? nl + 1 : NULL;
 	}
 	return m;
+}
+
+uint64_t memavail_limit(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+	uint64_t phys = (pages > 0 && psz > 0) ? (uint64_t)pages * (uint64_t)psz : 0;
+	uint64_t cg = memavail_now().limit;
+	return cg && (phys == 0 || cg < phys) ? cg : phys;
 }

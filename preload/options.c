@@ -2,6 +2,7 @@
  * stdio: the preload runs this in its constructor, before main. */
 #include "options.h"
 #include "fmt.h"
+#include "memavail.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -72,21 +73,26 @@ static const char *expected(const opt_desc_t *d)
 	return "?";
 }
 
-int opt_parse_u64(const char *s, uint64_t *out)
+int opt_parse_u64n(const char *s, size_t n, uint64_t *out)
 {
 	uint64_t v = 0;
-	if (!s || !*s)
+	if (!s || !n)
 		return EINVAL;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
 			return EINVAL;
-		uint64_t d = (uint64_t)(*s - '0');
+		uint64_t d = (uint64_t)(s[i] - '0');
 		if (v > (UINT64_MAX - d) / 10)
 			return EINVAL;
 		v = v * 10 + d;
 	}
 	*out = v;
 	return 0;
+}
+
+int opt_parse_u64(const char *s, uint64_t *out)
+{
+	return opt_parse_u64n(s, s ? strlen(s) : 0, out);
 }
 
 /* Leading decimal digits of s into *v; returns the rest, or NULL when there are none or
@@ -109,57 +115,6 @@ static const char *leading_u64(const char *s, uint64_t *v)
 	return s + n;
 }
 
-static uint64_t read_u64_file(const char *path)
-{
-	char buf[64];
-	if (fmt_read_file(path, buf, sizeof buf) <= 0)
-		return 0;
-	uint64_t v = 0;
-	if (!leading_u64(buf, &v))
-		return 0;   /* "max" or garbage: no limit */
-	return v;
-}
-
-/* The cgroup v2 path of this process ("0::/x/y"), appended to /sys/fs/cgroup. */
-static uint64_t cgroup_limit(void)
-{
-	char buf[4096];
-	if (fmt_read_file("/proc/self/cgroup", buf, sizeof buf) <= 0)
-		return 0;
-	uint64_t limit = 0;
-	char *line = strstr(buf, "0::");
-	if (line) {
-		char *path = line + 3, *end = strchr(path, '\n');
-		if (end)
-			*end = '\0';
-		char file[4300];
-		fmt_t f;
-		fmt_init(&f, file, sizeof file);
-		fmt_str(&f, "/sys/fs/cgroup");
-		if (strcmp(path, "/") != 0)
-			fmt_str(&f, path);
-		fmt_str(&f, "/memory.max");
-		if (!f.truncated)
-			limit = read_u64_file(file);
-	}
-	if (!limit) {
-		limit = read_u64_file("/sys/fs/cgroup/memory/memory.limit_in_bytes");
-		if (limit >= (UINT64_C(1) << 60))
-			limit = 0;   /* cgroup v1 spells "unlimited" as a huge number */
-	}
-	return limit;
-}
-
-uint64_t opt_memory_limit(void)
-{
-	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
-	uint64_t phys = (pages > 0 && psz > 0) ? (uint64_t)pages * (uint64_t)psz : 0;
-	uint64_t cg = cgroup_limit();
-	if (cg && (phys == 0 || cg < phys))
-		return cg;
-	return phys;
-}
-
 int opt_parse_size(const char *s, uint64_t *out)
 {
 	uint64_t v;
@@ -169,7 +124,7 @@ int opt_parse_size(const char *s, uint64_t *out)
 	if (*rest == '%' && rest[1] == '\0') {
 		if (v == 0 || v > 100)
 			return EINVAL;
-		uint64_t mem = opt_memory_limit();
+		uint64_t mem = memavail_limit();
 		if (mem == 0)
 			return EINVAL;
 		*out = mem / 100 * v + mem % 100 * v / 100;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memavail.h"
 #include "options.h"
 
 Test(options, size_suffixes)
@@ -37,7 +38,7 @@ Test(options, size_rejects_garbage)
 
 Test(options, size_percent_of_memory)
 {
-	uint64_t mem = opt_memory_limit(), v;
+	uint64_t mem = memavail_limit(), v;
 	cr_assert_gt(mem, 0);
 	cr_assert_eq(opt_parse_size("50%", &v), 0);
 	cr_assert_eq(v, mem / 100 * 50 + mem % 100 * 50 / 100, "50%% of %llu gave %llu",
