@@ -113,10 +113,12 @@
 /* Cap events, as written in V lines. */
 #define AG_CAP_EVENT_LIST(X) X(WARN, "warn") X(CRITICAL, "critical") X(CAP, "cap")
 
-/* Swap modes, as written in W lines.  A reader keeps any other passthrough-<why> it meets
- * (AG_SWAP_PASSTHROUGH is the prefix). */
+/* Swap modes, as written in W lines; the first two are also the swap_mode option's values
+ * ("O swap_mode").  A reader keeps any other passthrough-<why> it meets (AG_SWAP_PASSTHROUGH
+ * is the prefix). */
+#define AG_SWAP_FILL_LIST(X) X(EAGER, "eager") X(LAZY, "lazy")
 #define AG_SWAP_MODE_LIST(X) \
-	X(EAGER, "eager") X(LAZY, "lazy") X(EAGER_FALLBACK, "eager-fallback") \
+	AG_SWAP_FILL_LIST(X) X(EAGER_FALLBACK, "eager-fallback") \
 	X(PASSTHROUGH_SHARED_WRITABLE, "passthrough-shared-writable") \
 	X(PASSTHROUGH_MEMORY, "passthrough-memory")
 #define AG_SWAP_PASSTHROUGH "passthrough-"

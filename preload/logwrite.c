@@ -162,21 +162,6 @@ static int open_log(void)
 	return -1;
 }
 
-static void opt_line(const char *name, uint64_t v, const char *s)
-{
-	char line[OPT_STR_MAX * 3 + 64];
-	fmt_t f;
-	fmt_init(&f, line, sizeof line);
-	fmt_str(&f, "O ");
-	fmt_str(&f, name);
-	fmt_chr(&f, ' ');
-	if (s)
-		fmt_escaped(&f, s);
-	else
-		fmt_u64(&f, v);
-	logbuf_line(&lb, &f);
-}
-
 static void write_header(void)
 {
 	char line[8192];
@@ -207,20 +192,11 @@ static void write_header(void)
 		logbuf_line(&lb, &f);
 		off += n + 1;
 	}
-	static const char *const on_cap[] = { "fail", "abort", "warn" };
-	opt_line("cap", ag_config.cap, NULL);
-	opt_line("warn", ag_config.warn, NULL);
-	opt_line("critical", ag_config.critical, NULL);
-	opt_line("on_cap", 0, on_cap[ag_config.on_cap % 3]);
-	opt_line("interval_ms", ag_config.interval, NULL);
-	opt_line("sample", ag_config.sample, NULL);
-	opt_line("depth", ag_config.depth, NULL);
-	if (ag_config.tag[0])
-		opt_line("tag", 0, ag_config.tag);
-	opt_line("swap", 0, ag_config.swap);
-	opt_line("swap_min", ag_config.swap_min, NULL);
-	opt_line("chunk", ag_config.chunk, NULL);
-	opt_line("swap_mode", 0, ag_config.swap_mode == SWAP_MODE_LAZY ? "lazy" : "eager");
+	for (size_t i = 0; i < opt_count; i++) {
+		fmt_init(&f, line, sizeof line);
+		if (opt_log_line(&opt_table[i], &ag_config, &f))
+			logbuf_line(&lb, &f);
+	}
 }
 
 static int64_t count_out(int64_t units)

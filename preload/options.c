@@ -11,33 +11,36 @@
 #include <unistd.h>
 
 const opt_desc_t opt_table[] = {
-#define OPT(field, env, flag, type, def, min, max, doc) \
-	{ #field, "ALLOCGUARD_" env, flag, OPT_##type, def, min, max, doc, \
-	  offsetof(ag_config_t, field) },
+#define NO_WORDS(X)
+#define WORD_BAR(name, word) "|" word
+#define OPT(field, env, flag, type, def, min, max, words, oname, doc) \
+	{ #field, "ALLOCGUARD_" env, flag, OPT_##type, def, min, max, "" words(WORD_BAR), oname, \
+	  doc, offsetof(ag_config_t, field) },
 #include "options.def"
 #undef OPT
 };
 const size_t opt_count = sizeof opt_table / sizeof opt_table[0];
 
-static const char *const on_cap_names[] = { "fail", "abort", "warn", NULL };
-static const char *const swap_mode_names[] = { "eager", "lazy", NULL };
-
-static const char *const *enum_names(const opt_desc_t *d)
-{
-	if (strcmp(d->field, "on_cap") == 0)
-		return on_cap_names;
-	if (strcmp(d->field, "swap_mode") == 0)
-		return swap_mode_names;
-	return NULL;
-}
-
 const char *opt_enum_values(const opt_desc_t *d)
 {
-	if (strcmp(d->field, "on_cap") == 0)
-		return "fail|abort|warn";
-	if (strcmp(d->field, "swap_mode") == 0)
-		return "eager|lazy";
-	return NULL;
+	return d->words[0] ? d->words + 1 : NULL;
+}
+
+/* The position of value among d's words, or -1. */
+static int enum_value(const opt_desc_t *d, const char *value)
+{
+	size_t n = strlen(value);
+	int i = 0;
+	for (const char *w = d->words; *w == '|'; i++) {
+		const char *end = strchr(w + 1, '|');
+		size_t len = end ? (size_t)(end - w - 1) : strlen(w + 1);
+		if (len == n && memcmp(w + 1, value, n) == 0)
+			return i;
+		if (!end)
+			break;
+		w = end;
+	}
+	return -1;
 }
 
 const char *opt_type_name(const opt_desc_t *d)
@@ -205,14 +208,9 @@ int opt_set(ag_config_t *c, const opt_desc_t *d, const char *value, const char *
 		rc = opt_parse_duration(value, &v);
 		break;
 	case OPT_ENUM: {
-		const char *const *names = enum_names(d);
-		rc = EINVAL;
-		for (uint64_t i = 0; names && names[i]; i++) {
-			if (strcmp(value, names[i]) == 0) {
-				v = i;
-				rc = 0;
-			}
-		}
+		int i = enum_value(d, value);
+		rc = i < 0 ? EINVAL : 0;
+		v = i < 0 ? 0 : (uint64_t)i;
 		break;
 	}
 	case OPT_STR: {
@@ -283,6 +281,39 @@ int opt_load_env(ag_config_t *c, char *err, size_t errlen)
 			return rc;
 	}
 	return opt_check(c, err, errlen);
+}
+
+bool opt_log_line(const opt_desc_t *d, const ag_config_t *c, fmt_t *f)
+{
+	const char *at = (const char *)c + d->offset;
+	if (!d->oname || (d->type == OPT_STR && !at[0] && !d->def[0]))
+		return false;
+	fmt_str(f, "O ");
+	fmt_str(f, d->oname);
+	fmt_chr(f, ' ');
+	if (d->type == OPT_STR) {
+		fmt_escaped(f, at);
+		return true;
+	}
+	uint64_t v;
+	memcpy(&v, at, sizeof v);
+	if (d->type != OPT_ENUM) {
+		fmt_u64(f, v);
+		return true;
+	}
+	const char *w = d->words;   /* "|a|b|c": skip to the v-th word */
+	for (uint64_t i = 0; i < v && w; i++)
+		w = strchr(w + 1, '|');
+	if (!w)
+		return true;   /* out of range: an empty value, as the reader will say */
+	const char *end = strchr(w + 1, '|');
+	char word[64];
+	size_t n = end ? (size_t)(end - w - 1) : strlen(w + 1);
+	n = n < sizeof word - 1 ? n : sizeof word - 1;
+	memcpy(word, w + 1, n);
+	word[n] = '\0';
+	fmt_str(f, word);
+	return true;
 }
 
 const opt_desc_t *opt_find_flag(const char *flag)

@@ -4,14 +4,15 @@
 #ifndef ALLOCGUARD_OPTIONS_H
 #define ALLOCGUARD_OPTIONS_H
 
+#include "fmt.h"
 #include "logfmt.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef enum { OPT_SIZE, OPT_PCT, OPT_DURATION, OPT_ENUM, OPT_STR, OPT_INT } opt_type_t;
 
-enum { SWAP_MODE_EAGER, SWAP_MODE_LAZY };
 
 #define OPT_STR_MAX 1024
 
@@ -24,7 +25,7 @@ typedef struct {
 	char log[OPT_STR_MAX];
 	char swap[OPT_STR_MAX];
 	uint64_t swap_min;   /* bytes */
-	uint64_t swap_mode;  /* SWAP_MODE_* */
+	uint64_t swap_mode;  /* AG_SWAP_EAGER or AG_SWAP_LAZY */
 	uint64_t chunk;      /* bytes */
 	uint64_t sample;     /* bytes, 0 = every allocation */
 	uint64_t depth;      /* frames */
@@ -38,6 +39,8 @@ typedef struct {
 	opt_type_t type;
 	const char *def;      /* default, in the same syntax a user writes */
 	uint64_t min, max;    /* bounds of the parsed value */
+	const char *words;    /* ENUM: "|fail|abort|warn" (value = position); else "" */
+	const char *oname;    /* the log's O line name, NULL for none */
 	const char *doc;
 	size_t offset;        /* where the value lives in ag_config_t */
 } opt_desc_t;
@@ -72,5 +75,9 @@ int opt_parse_u64(const char *s, uint64_t *out);
 int opt_parse_u64n(const char *s, size_t n, uint64_t *out);
 
 const opt_desc_t *opt_find_flag(const char *flag);
+
+/* The log's O line for d ("O <oname> <value>", the value escaped), into f; false when d
+ * has no O line or is an empty string at an empty default. */
+bool opt_log_line(const opt_desc_t *d, const ag_config_t *c, fmt_t *f);
 
 #endif

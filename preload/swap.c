@@ -262,13 +262,13 @@ bool swap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off, v
 	mapstate_t st = { .kind = AG_KIND_SWAP, .prot = prot, .stack = stacks_here(AG_KIND_SWAP) };
 	int mode = AG_SWAP_EAGER;
 	void *r;
-	if (ag_config.swap_mode == SWAP_MODE_LAZY && lazy_possible()) {
+	if (ag_config.swap_mode == AG_SWAP_LAZY && lazy_possible()) {
 		bool lazy = true;
 		r = map_lazy(addr, plen, prot, flags, fd, off, &st, &lazy);
 		mode = lazy ? AG_SWAP_LAZY : AG_SWAP_EAGER_FALLBACK;
 	} else {
 		r = map_eager(addr, plen, prot, flags, fd, off, &st);
-		if (ag_config.swap_mode == SWAP_MODE_LAZY)
+		if (ag_config.swap_mode == AG_SWAP_LAZY)
 			mode = AG_SWAP_EAGER_FALLBACK;
 	}
 	if (r != MAP_FAILED) {
