@@ -152,8 +152,7 @@ int cmd_run(int argc, char **argv)
 		}
 		if (strcmp(name, "fail-on-leak") == 0) {
 			if (opt_parse_size(value, &fail_on)) {
-				say("--fail-on-leak='%s': expected SIZE: bytes with optional K, M, G, T "
-				    "suffix (powers of 1024), or N%% of memory", value);
+				say("--fail-on-leak='%s': expected %s", value, OPT_SIZE_SYNTAX);
 				return 2;
 			}
 			have_fail_on = 1;

@@ -171,3 +171,21 @@ void fmt_say(const char *msg)
 	buf[f.len++] = '\n';
 	fmt_write_all(2, buf, f.len);
 }
+
+void fmt_pattern(fmt_t *f, const char *pat, uint64_t pid, const char *exe_name)
+{
+	for (const char *p = pat; *p; p++) {
+		if (p[0] == '%' && p[1] == 'p') {
+			fmt_u64(f, pid);
+			p++;
+		} else if (p[0] == '%' && p[1] == 'e') {
+			fmt_str(f, exe_name);
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			fmt_chr(f, '%');
+			p++;
+		} else {
+			fmt_chr(f, *p);
+		}
+	}
+}

@@ -25,6 +25,9 @@ void fmt_hex(fmt_t *f, uint64_t v);
 void fmt_escaped(fmt_t *f, const char *s);
 /* Human size: "512 B", "1.5 KiB", "200.0 MiB". */
 void fmt_size(fmt_t *f, uint64_t bytes);
+/* A log path pattern with %p = pid, %e = exe_name, %% = '%' (ALLOCGUARD_LOG): the one
+ * expansion, for the preload naming its log and the CLI finding it. */
+void fmt_pattern(fmt_t *f, const char *pat, uint64_t pid, const char *exe_name);
 
 /* Read a small file (/proc, /sys) into buf, NUL-terminated, up to cap - 1 bytes; returns
  * the length, or -1 when it cannot be opened or read.  errno preserved. */

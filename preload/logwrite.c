@@ -85,30 +85,12 @@ void logwrite_init(void)
 	fmt_str(&f, ag_config.log);
 }
 
-static void expand(fmt_t *f)
-{
-	for (const char *p = pattern; *p; p++) {
-		if (p[0] == '%' && p[1] == 'p') {
-			fmt_u64(f, (uint64_t)ag_pid);
-			p++;
-		} else if (p[0] == '%' && p[1] == 'e') {
-			fmt_str(f, exe_name);
-			p++;
-		} else if (p[0] == '%' && p[1] == '%') {
-			fmt_chr(f, '%');
-			p++;
-		} else {
-			fmt_chr(f, *p);
-		}
-	}
-}
-
 static int open_log(void)
 {
 	char path[sizeof pattern + 64], first[sizeof path];
 	fmt_t f;
 	fmt_init(&f, first, sizeof first);
-	expand(&f);
+	fmt_pattern(&f, pattern, (uint64_t)ag_pid, exe_name);
 	memcpy(path, first, f.len + 1);
 	/* FIRST, FIRST.1 .. FIRST.99, then FIRST.PID.N: a fixed name shared by any number of
 	 * processes (ALLOCGUARD_LOG=/x/fixed.log) always finds a free one. */

@@ -60,7 +60,7 @@ static const char *expected(const opt_desc_t *d)
 {
 	switch (d->type) {
 	case OPT_SIZE:
-		return "SIZE: bytes with optional K, M, G, T suffix (powers of 1024), or N% of memory";
+		return OPT_SIZE_SYNTAX;
 	case OPT_PCT:
 		return "PCT: a whole number from 1 to 100";
 	case OPT_DURATION:

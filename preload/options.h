@@ -48,6 +48,10 @@ typedef struct {
 extern const opt_desc_t opt_table[];
 extern const size_t opt_count;
 
+/* The SIZE syntax, for every message about a bad SIZE. */
+#define OPT_SIZE_SYNTAX \
+	"SIZE: bytes with optional K, M, G, T suffix (powers of 1024), or N% of memory"
+
 /* The spelled-out syntax of a type, for help and error messages ("SIZE", "PCT", ...). */
 const char *opt_type_name(const opt_desc_t *d);
 /* "fail|abort|warn" for enums, NULL otherwise. */

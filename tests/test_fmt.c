@@ -56,3 +56,15 @@ Test(fmt, sizes)
 		cr_assert_str_eq(buf, cases[i].s);
 	}
 }
+
+Test(fmt, log_pattern)
+{
+	char buf[64];
+	fmt_t f;
+	fmt_init(&f, buf, sizeof buf);
+	fmt_pattern(&f, "/x/ag.%e.%p.log%%%q", 1234, "prog");
+	cr_assert_str_eq(buf, "/x/ag.prog.1234.log%%q");
+	fmt_init(&f, buf, 8);
+	fmt_pattern(&f, "%e.%p", 99, "a_long_name");
+	cr_assert(f.truncated, "a name that does not fit is said to be cut");
+}
