@@ -35,9 +35,6 @@ void cap_init(const ag_config_t *c)
 		account_keep_admitted();
 }
 
-uint64_t cap_warn_bytes(void) { return warn_bytes; }
-uint64_t cap_critical_bytes(void) { return crit_bytes; }
-
 /* Refusals of single requests far beyond the cap: at most one report a second. */
 static bool far_refusal_due(void)
 {

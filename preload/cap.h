@@ -36,8 +36,4 @@ int cap_charge(acc_kind_t kind, uint64_t bytes, const char *what);
 int cap_charge_commit(acc_kind_t kind, uint64_t bytes, const char *what);
 void cap_release(acc_kind_t kind, uint64_t bytes);
 
-/* Thresholds as bytes, for tests and the log header. */
-uint64_t cap_warn_bytes(void);
-uint64_t cap_critical_bytes(void);
-
 #endif

@@ -121,6 +121,24 @@ static bool malloc_reaches_us(void *(*m)(size_t), void (*f)(void *))
 	return ours;
 }
 
+/* A typo in a setting's name must not pass silently: one line per unknown ALLOCGUARD_*
+ * variable, not an error (a newer variable under an older preload is harmless). */
+static void say_unknown_settings(void)
+{
+	extern char **environ;
+	for (char **e = environ; e && *e; e++) {
+		char name[128], msg[256];
+		if (!opt_env_unknown(*e, name, sizeof name))
+			continue;
+		fmt_t f;
+		fmt_init(&f, msg, sizeof msg);
+		fmt_str(&f, "warning: ignoring ");
+		fmt_str(&f, name);
+		fmt_str(&f, ": no such setting (allocguard run --help lists them)");
+		fmt_say(msg);
+	}
+}
+
 __attribute__((constructor(101))) static void allocguard_init(void)
 {
 	int saved = errno;
@@ -133,6 +151,7 @@ __attribute__((constructor(101))) static void allocguard_init(void)
 		fmt_say(err);
 		_exit(2);
 	}
+	say_unknown_settings();
 	nextalloc();   /* found before any thread of ours can race for it */
 	nextalloc_check_order(malloc_reaches_us);
 	cap_init(&ag_config);

@@ -40,7 +40,7 @@ map_delta_t maptab_delta_protect(uintptr_t lo, uintptr_t hi, int prot);
 void maptab_protect(uintptr_t lo, uintptr_t hi, int prot, uint32_t stack);
 
 /* mremap: [old, old + old_len) moves to [new, new + new_len); growth takes the state of the
- * last piece.  Returns false from delta when old is not tracked at all. */
+ * last piece.  delta is zero when old is not tracked at all. */
 map_delta_t maptab_delta_remap(uintptr_t old, size_t old_len, size_t new_len);
 void maptab_remap(uintptr_t old, size_t old_len, uintptr_t new_addr, size_t new_len);
 

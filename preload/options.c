@@ -316,6 +316,23 @@ bool opt_log_line(const opt_desc_t *d, const ag_config_t *c, fmt_t *f)
 	return true;
 }
 
+bool opt_env_unknown(const char *entry, char *name, size_t namelen)
+{
+	static const char prefix[] = "ALLOCGUARD_";
+	if (strncmp(entry, prefix, sizeof prefix - 1) != 0)
+		return false;
+	size_t n = strcspn(entry, "=");
+	for (size_t i = 0; i < opt_count; i++)
+		if (strlen(opt_table[i].env) == n && memcmp(opt_table[i].env, entry, n) == 0)
+			return false;
+	if (namelen) {
+		size_t k = n < namelen - 1 ? n : namelen - 1;
+		memcpy(name, entry, k);
+		name[k] = '\0';
+	}
+	return true;
+}
+
 const opt_desc_t *opt_find_flag(const char *flag)
 {
 	for (size_t i = 0; i < opt_count; i++)

@@ -68,6 +68,11 @@ int opt_set(ag_config_t *c, const opt_desc_t *d, const char *value, const char *
  * Returns 0 or EINVAL with err filled as opt_set does. */
 int opt_load_env(ag_config_t *c, char *err, size_t errlen);
 
+/* An environment entry ("NAME=value") that looks like a setting and is none: an
+ * ALLOCGUARD_* name no option has (a typo such as ALLOCGUARD_CAPP).  Writes the name into
+ * name (cut to namelen). */
+bool opt_env_unknown(const char *entry, char *name, size_t namelen);
+
 /* Cross-field rules (warn < critical).  0 or EINVAL with err filled. */
 int opt_check(const ag_config_t *c, char *err, size_t errlen);
 

@@ -52,7 +52,7 @@ static bool candidate(int fd, char *path, size_t cap)
 	size_t dl = sizeof deleted - 1;
 	if (st.st_nlink == 0 && (size_t)n > dl && !memcmp(path + n - dl, deleted, dl))
 		path[n - dl] = '\0';
-	return glob_list_match(ag_config.swap, path) && (uint64_t)st.st_size >= ag_config.swap_min;
+	return swapglob_list_match(ag_config.swap, path) && (uint64_t)st.st_size >= ag_config.swap_min;
 }
 
 /* Fill [p, p + len) from the file, dropping the page cache behind us. */

@@ -174,3 +174,16 @@ Test(options, every_row_is_documented_and_parses_its_default)
 		cr_assert_eq(opt_set(&c, d, d->def, d->env, err, sizeof err), 0, "%s: %s", d->env, err);
 	}
 }
+
+Test(options, unknown_setting_names)
+{
+	char name[32];
+	cr_assert(opt_env_unknown("ALLOCGUARD_CAPP=1G", name, sizeof name));
+	cr_assert_str_eq(name, "ALLOCGUARD_CAPP");
+	cr_assert_not(opt_env_unknown("ALLOCGUARD_CAP=1G", name, sizeof name));
+	cr_assert_not(opt_env_unknown("ALLOCGUARD_SWAP_MODE=lazy", name, sizeof name));
+	cr_assert_not(opt_env_unknown("PATH=/bin", name, sizeof name));
+	cr_assert(opt_env_unknown("ALLOCGUARD_", name, sizeof name));
+	cr_assert(opt_env_unknown("ALLOCGUARD_A_VERY_LONG_NAME_INDEED=1", name, 8));
+	cr_assert_str_eq(name, "ALLOCGU");
+}
