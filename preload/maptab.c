@@ -2,6 +2,7 @@
  * are far rarer than mallocs, so one mutex guards the table; it is held across the syscall
  * so that the table and the kernel never disagree. */
 #include "maptab.h"
+#include "fmt.h"
 #include "logfmt.h"
 #include "stacktab.h"
 #include "sys.h"
@@ -23,6 +24,18 @@ static size_t npieces, capacity;
 void maptab_lock(void) { pthread_mutex_lock(&lock); }
 void maptab_unlock(void) { pthread_mutex_unlock(&lock); }
 void maptab_reinit_lock(void) { pthread_mutex_init(&lock, NULL); }
+
+/* A mapping moved or copied in more pieces than the fixed buffers hold loses the rest from
+ * the table (and the totals): said once. */
+static void say_dropped(void)
+{
+	static bool said;
+	if (!said) {
+		said = true;
+		fmt_say("a moved or copied mapping has more than 64 pieces; the rest are no longer "
+			"tracked");
+	}
+}
 
 static bool committed(const mapstate_t *st)
 {
@@ -219,6 +232,8 @@ void maptab_remap(uintptr_t old, size_t old_len, uintptr_t new_addr, size_t new_
 	for (size_t i = first_after(old); i < npieces && pieces[i].lo < old + keep; i++)
 		if (nmove < MOVE_MAX)
 			moving[nmove++] = pieces[i];
+		else
+			say_dropped();
 	mapstate_t none = { 0 };
 	maptab_assign(old, old + old_len, &none);
 	if (new_addr != old)
@@ -243,8 +258,11 @@ void maptab_copy(uintptr_t old, size_t len, uintptr_t new_addr)
 	enum { COPY_MAX = 64 };
 	piece_t copies[COPY_MAX];
 	size_t n = 0;
-	for (size_t i = first_after(old); i < npieces && pieces[i].lo < old + len && n < COPY_MAX;
-	     i++) {
+	for (size_t i = first_after(old); i < npieces && pieces[i].lo < old + len; i++) {
+		if (n == COPY_MAX) {
+			say_dropped();
+			break;
+		}
 		piece_t p = pieces[i];
 		p.lo = (p.lo > old ? p.lo : old) - old + new_addr;
 		p.hi = (p.hi < old + len ? p.hi : old + len) - old + new_addr;
