@@ -189,3 +189,14 @@ void fmt_pattern(fmt_t *f, const char *pat, uint64_t pid, const char *exe_name)
 		}
 	}
 }
+
+void fmt_say3(const char *before, const char *what, const char *after)
+{
+	char msg[8192];
+	fmt_t f;
+	fmt_init(&f, msg, sizeof msg);
+	fmt_str(&f, before);
+	fmt_str(&f, what);
+	fmt_str(&f, after);
+	fmt_say(msg);
+}

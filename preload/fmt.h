@@ -1,5 +1,7 @@
 /* fmt.h: malloc-free text building into a caller's fixed buffer, for messages and log
- * lines written with write(2).  Owns formatting only; where the bytes go is the caller's. */
+ * lines written with write(2); and the few raw reads and writes the preload's text needs
+ * (small /proc files, a whole buffer to a descriptor, a message to stderr).  Where log
+ * lines go is the caller's. */
 #ifndef ALLOCGUARD_FMT_H
 #define ALLOCGUARD_FMT_H
 
@@ -36,5 +38,7 @@ ssize_t fmt_read_file(const char *path, char *buf, size_t cap);
 int fmt_write_all(int fd, const char *buf, size_t len);
 /* Write "allocguard: <msg>\n" to stderr in one write(2); errno preserved. */
 void fmt_say(const char *msg);
+/* fmt_say of before, what and after joined (what is a path or a name), cut to 8 KiB. */
+void fmt_say3(const char *before, const char *what, const char *after);
 
 #endif

@@ -127,15 +127,10 @@ static void say_unknown_settings(void)
 {
 	extern char **environ;
 	for (char **e = environ; e && *e; e++) {
-		char name[128], msg[256];
-		if (!opt_env_unknown(*e, name, sizeof name))
-			continue;
-		fmt_t f;
-		fmt_init(&f, msg, sizeof msg);
-		fmt_str(&f, "warning: ignoring ");
-		fmt_str(&f, name);
-		fmt_str(&f, ": no such setting (allocguard run --help lists them)");
-		fmt_say(msg);
+		char name[128];
+		if (opt_env_unknown(*e, name, sizeof name))
+			fmt_say3("warning: ignoring ", name,
+				 ": no such setting (allocguard run --help lists them)");
 	}
 }
 

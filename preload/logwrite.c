@@ -386,13 +386,7 @@ static int reopen_log(void)
 		return fd;
 	if (fd >= 0)
 		close(fd);
-	char msg[sizeof log_path + 96];
-	fmt_t m;
-	fmt_init(&m, msg, sizeof msg);
-	fmt_str(&m, "log ");
-	fmt_str(&m, log_path);
-	fmt_str(&m, " was removed or replaced; starting a new log");
-	fmt_say(msg);
+	fmt_say3("log ", log_path, " was removed or replaced; starting a new log");
 	new_generation();
 	return -1;
 }
@@ -413,13 +407,7 @@ static int held_log(void)
 		return fd;
 	fdguard_forget();
 	close(fd);
-	char msg[sizeof log_path + 96];
-	fmt_t m;
-	fmt_init(&m, msg, sizeof msg);
-	fmt_str(&m, "log ");
-	fmt_str(&m, log_path);
-	fmt_str(&m, " was removed; starting a new log");
-	fmt_say(msg);
+	fmt_say3("log ", log_path, " was removed; starting a new log");
 	new_generation();
 	return -1;
 }
@@ -522,12 +510,7 @@ int64_t logwrite_snapshot(int reason, bool leaks)
 		result = (int64_t)seq++;
 		atomic_fetch_add(&written, 1);
 	} else {
-		char msg[160];
-		fmt_init(&f, msg, sizeof msg);
-		fmt_str(&f, "writing the log failed: ");
-		fmt_str(&f, strerrorname_np(lb.err));
-		fmt_str(&f, "; no further snapshots");
-		fmt_say(msg);
+		fmt_say3("writing the log failed: ", strerrorname_np(lb.err), "; no further snapshots");
 		disabled = true;
 	}
 	lb.fd = -1;
