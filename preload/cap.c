@@ -126,9 +126,9 @@ static int admit(uint64_t bytes, uint64_t asked, const char *what, bool commit)
 	uint64_t before;
 	if (!cap_bytes)
 		return 0;
-	if (!state_ready() || on_cap == AG_ON_CAP_WARN) {
+	if (!ag_ready() || on_cap == AG_ON_CAP_WARN) {
 		account_admit(bytes, UINT64_MAX, &before);
-		if (!state_ready())
+		if (!ag_ready())
 			return 0;
 	} else if (account_admit(bytes, cap_bytes, &before) != 0) {
 		/* A refusal latches the cap event (and opens the headroom) only when usage was

@@ -46,7 +46,7 @@ static void mark_born_here(void)
 
 static void prefork(void)
 {
-	int outer = guard_enter();
+	int outer = ag_guard_enter();
 	/* Every lock of ours, outermost first, so no child inherits one mid-update. */
 	writer_prefork();
 	maptab_lock();
@@ -54,7 +54,7 @@ static void prefork(void)
 	stacktab_lock();
 	sys_lock();
 	if (outer)
-		guard_leave();
+		ag_guard_leave();
 }
 
 static void postfork_parent(void)
@@ -78,10 +78,10 @@ static void postfork_child(void)
 	maptab_reinit_lock();
 	threads_postfork_child();
 	swap_postfork_child();
-	int outer = guard_enter();
+	int outer = ag_guard_enter();
 	writer_postfork_child();
 	if (outer)
-		guard_leave();
+		ag_guard_leave();
 }
 
 /* Run by the writer on the allocation path and before its own snapshots. */
@@ -137,7 +137,7 @@ static void say_unknown_settings(void)
 __attribute__((constructor(101))) static void allocguard_init(void)
 {
 	int saved = errno;
-	int outer = guard_enter();
+	int outer = ag_guard_enter();
 	ag_start_ns = sys_now_ns();
 	ag_pid = getpid();
 	ag_ppid = getppid();
@@ -163,7 +163,7 @@ __attribute__((constructor(101))) static void allocguard_init(void)
 	atomic_store(&ag_phase, AG_READY);
 	writer_start();
 	if (outer)
-		guard_leave();
+		ag_guard_leave();
 	errno = saved;
 }
 

@@ -231,7 +231,7 @@ static bool lazy_possible(void)
 
 bool swap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off, void **out)
 {
-	if (!ag_config.swap[0] || !state_ready() || fd < 0 || (flags & MAP_ANONYMOUS) || !len)
+	if (!ag_config.swap[0] || !ag_ready() || fd < 0 || (flags & MAP_ANONYMOUS) || !len)
 		return false;
 	size_t page = sys_page_size();
 	int type = flags & MAP_TYPE;

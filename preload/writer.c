@@ -209,10 +209,10 @@ void writer_exit(void)
 		return;
 	/* Nested in a hook (exit() from a signal handler that interrupted one): this thread
 	 * may hold a block-table lock, so no scan, only the totals and stacks. */
-	int outer = guard_enter();
+	int outer = ag_guard_enter();
 	snapshot_on_own_stack(AG_REASON_EXIT, outer);
 	if (outer)
-		guard_leave();
+		ag_guard_leave();
 }
 
 void writer_prefork(void)
