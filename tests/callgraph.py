@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """callgraph.py: which preload file calls which, from the objects' symbol tables.
 
-A file depends on another when it references a function the other defines (nm: an
-undefined symbol here, a text symbol there).  Static functions stay inside their file, so
+A file depends on another when it references a function or variable the other defines
+(nm: an undefined symbol here, a global definition there).  Static functions stay inside their file, so
 this sees every call between files, including calls through pointers taken by name.
 
   tests/callgraph.py build/preload            print the edges, then any circle
   tests/callgraph.py --check build/preload    print only circles; exit 1 if there is one
   tests/callgraph.py --dot build/preload      the graph for graphviz
+  tests/callgraph.py --layers build/preload   files by level: each calls only lower levels
   --src preload: only objects whose source is still there (a removed file's stale object
   would otherwise stay in the graph)
 """
@@ -20,7 +21,7 @@ def symbols(obj):
     out = subprocess.run(["nm", "--defined-only", obj], capture_output=True, text=True,
                          check=True).stdout
     defined = {line.split()[2] for line in out.splitlines()
-               if len(line.split()) == 3 and line.split()[1] in "TW"}
+               if len(line.split()) == 3 and line.split()[1] in "TWDBRVG"}
     out = subprocess.run(["nm", "--undefined-only", obj], capture_output=True, text=True,
                          check=True).stdout
     used = {line.split()[-1] for line in out.splitlines() if line.split()}
@@ -93,7 +94,7 @@ def main(argv):
     mode, srcdir = "list", None
     while argv and argv[0].startswith("--"):
         opt = argv.pop(0)
-        if opt in ("--check", "--dot"):
+        if opt in ("--check", "--dot", "--layers"):
             mode = opt[2:]
         elif opt == "--src" and argv:
             srcdir = argv.pop(0)
@@ -108,6 +109,23 @@ def main(argv):
             for b in sorted(edges[a]):
                 print('  "%s" -> "%s";' % (a, b))
         print("}")
+        return 0
+    if mode == "layers":
+        found = circles(edges)
+        if found:
+            print("circle among: " + " ".join(found[0]))
+            return 1
+        level = {}
+
+        def depth(v):
+            if v not in level:
+                level[v] = 1 + max((depth(w) for w in edges[v]), default=-1)
+            return level[v]
+
+        for v in edges:
+            depth(v)
+        for n in range(max(level.values()) + 1):
+            print("%d: %s" % (n, " ".join(sorted(v for v in level if level[v] == n))))
         return 0
     if mode == "list":
         for a in sorted(edges):
