@@ -6,7 +6,7 @@
  * reports'. */
 #include "model.h"
 #include "logfmt.h"
-#include "options.h"
+#include "fmt.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -67,7 +67,7 @@ static int split(reader_t *r, const char *s, size_t len, fields_t *fl)
 
 static int parse_dec(const char *s, size_t n, uint64_t *out)
 {
-	return n > 20 ? EINVAL : opt_parse_u64n(s, n, out);
+	return n > 20 ? EINVAL : fmt_parse_u64(s, n, out);
 }
 
 static int hexval(char c)

@@ -200,3 +200,20 @@ void fmt_say3(const char *before, const char *what, const char *after)
 	fmt_str(&f, after);
 	fmt_say(msg);
 }
+
+int fmt_parse_u64(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!s || !n)
+		return EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return EINVAL;
+		uint64_t d = (uint64_t)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return EINVAL;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}

@@ -25,6 +25,9 @@ void fmt_i64(fmt_t *f, int64_t v);
 void fmt_hex(fmt_t *f, uint64_t v);
 /* Percent-escape s so that it is one whitespace-free log field (see logfmt.h). */
 void fmt_escaped(fmt_t *f, const char *s);
+/* The one decimal parser: the n bytes at s, digits only, into *out; 0, or EINVAL (none,
+ * not a digit, or more than UINT64_MAX). */
+int fmt_parse_u64(const char *s, size_t n, uint64_t *out);
 /* Human size: "512 B", "1.5 KiB", "200.0 MiB". */
 void fmt_size(fmt_t *f, uint64_t bytes);
 /* A log path pattern with %p = pid, %e = exe_name, %% = '%' (ALLOCGUARD_LOG): the one

@@ -10,15 +10,10 @@
 
 #define UNLIMITED (UINT64_C(1) << 60)   /* cgroup v1 spells "no limit" as a huge number */
 
+/* Leading digits ("max" or garbage: false). */
 static bool parse_u64(const char *s, uint64_t *v)
 {
-	if (*s < '0' || *s > '9')
-		return false;   /* "max" or garbage */
-	uint64_t x = 0;
-	for (; *s >= '0' && *s <= '9'; s++)
-		x = x > (UINT64_MAX - 9) / 10 ? UINT64_MAX : x * 10 + (uint64_t)(*s - '0');
-	*v = x;
-	return true;
+	return fmt_parse_u64(s, strspn(s, "0123456789"), v) == 0;
 }
 
 static bool file_u64(const char *path, uint64_t *v)

@@ -76,46 +76,17 @@ static const char *expected(const opt_desc_t *d)
 	return "?";
 }
 
-int opt_parse_u64n(const char *s, size_t n, uint64_t *out)
-{
-	uint64_t v = 0;
-	if (!s || !n)
-		return EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return EINVAL;
-		uint64_t d = (uint64_t)(s[i] - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return EINVAL;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
-}
-
 int opt_parse_u64(const char *s, uint64_t *out)
 {
-	return opt_parse_u64n(s, s ? strlen(s) : 0, out);
+	return s ? fmt_parse_u64(s, strlen(s), out) : EINVAL;
 }
 
 /* Leading decimal digits of s into *v; returns the rest, or NULL when there are none or
  * they overflow. */
 static const char *leading_u64(const char *s, uint64_t *v)
 {
-	char digits[24];
-	size_t n = 0;
-	while (s[n] >= '0' && s[n] <= '9') {
-		if (n + 1 >= sizeof digits)
-			return NULL;
-		digits[n] = s[n];
-		n++;
-	}
-	if (n == 0)
-		return NULL;
-	digits[n] = '\0';
-	if (opt_parse_u64(digits, v))
-		return NULL;
-	return s + n;
+	size_t n = strspn(s, "0123456789");
+	return fmt_parse_u64(s, n, v) ? NULL : s + n;
 }
 
 int opt_parse_size(const char *s, uint64_t *out)

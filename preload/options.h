@@ -80,8 +80,6 @@ int opt_check(const ag_config_t *c, char *err, size_t errlen);
 int opt_parse_size(const char *s, uint64_t *out);
 int opt_parse_duration(const char *s, uint64_t *ms);
 int opt_parse_u64(const char *s, uint64_t *out);
-/* The same for the n bytes at s (a field of a log line): the one decimal parser. */
-int opt_parse_u64n(const char *s, size_t n, uint64_t *out);
 
 const opt_desc_t *opt_find_flag(const char *flag);
 
