@@ -281,7 +281,8 @@ int report_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FI
 		if (cap) {
 			size_str(cap, a, sizeof a);
 			fprintf(out, "  cap        %s, warn at %" PRIu64 "%%, critical at %" PRIu64
-				"%%, at the cap: %s\n", a, warn, crit, on_cap ? on_cap : ag_on_cap_name(AG_ON_CAP_FAIL));
+				"%%, at the cap: %s\n", a, warn, crit,
+				on_cap ? on_cap : ag_on_cap_name(AG_ON_CAP_FAIL));
 		} else {
 			fprintf(out, "  cap        none\n");
 		}
