@@ -30,7 +30,7 @@ DEPS_TEST := libcriterion-dev strace sqlite3:sqlite3 python3:python3 node:nodejs
 	libjemalloc2 libtcmalloc-minimal4 go:golang-go chromium:chromium
 
 PRELOAD_SRC := $(wildcard preload/*.c)
-SHARED_SRC := preload/fmt.c preload/options.c
+SHARED_SRC := preload/fmt.c preload/options.c preload/memavail.c
 ANALYZER_SRC := $(wildcard analyzer/*.c)
 # Files that define libc symbols or run constructors stay out of the unit-test binary.
 PRELOAD_UNIT_SRC := $(filter-out preload/hooks.c preload/init.c,$(PRELOAD_SRC))

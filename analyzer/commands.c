@@ -109,9 +109,8 @@ static int parse(args_t *a, int argc, char **argv)
 				a->o.top = (size_t)n;
 			} else {
 				if (opt_parse_size(val, &a->fail_on)) {
-					fprintf(stderr, "allocguard: --fail-on='%s': expected SIZE: bytes with "
-						"optional K, M, G, T suffix (powers of 1024), or N%% of "
-						"memory\n", val);
+					fprintf(stderr, "allocguard: --fail-on='%s': expected %s\n",
+						val, OPT_SIZE_SYNTAX);
 					return 2;
 				}
 				a->have_fail_on = 1;

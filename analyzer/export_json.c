@@ -25,11 +25,6 @@ static void hex(json_t *j, const char *key, uint64_t v)
 	json_str(j, buf);
 }
 
-static const char *event_name(int kind)
-{
-	return kind == AG_EV_WARN ? "warn" : kind == AG_EV_CRITICAL ? "critical" : "cap";
-}
-
 static void put_frames(json_t *j, symbols_t *sym, const ag_stack_t *st)
 {
 	json_key(j, "frames");
@@ -126,7 +121,7 @@ static void put_events(json_t *j, const ag_log_t *log)
 	for (size_t i = 0; i < log->nevents; i++) {
 		json_obj(j);
 		json_key(j, "kind");
-		json_str(j, event_name(log->events[i].kind));
+		json_str(j, ag_cap_event_name(log->events[i].kind));
 		json_key(j, "t_ns");
 		json_u64(j, log->events[i].t_ns);
 		json_key(j, "bytes");

@@ -397,7 +397,7 @@ verdict_t growth_verdict(const double *t, const double *y, size_t n, double *slo
 
 static int is_final(const ag_snap_t *s)
 {
-	return strcmp(s->reason, "exit") == 0 || strcmp(s->reason, "abort") == 0;
+	return s->why == AG_REASON_EXIT || s->why == AG_REASON_ABORT;
 }
 
 /* Length of the teardown at the end of the running snapshots run[0..nr): the program began
@@ -444,7 +444,7 @@ static size_t pick_snaps(const ag_log_t *log, size_t **out, growth_t *g)
 			idx[n++] = i;
 		else
 			nfinal++;
-	int exited = log->nsnaps && strcmp(log->snaps[log->nsnaps - 1].reason, "exit") == 0;
+	int exited = log->nsnaps && log->snaps[log->nsnaps - 1].why == AG_REASON_EXIT;
 	if (n >= 3) {
 		g->exit_left_out = nfinal > 0;
 		if (exited) {

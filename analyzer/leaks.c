@@ -41,7 +41,7 @@ int leaks_collect(const ag_log_t *log, leaks_t *out)
 	memset(out, 0, sizeof *out);
 	out->snap = log_final_snap(log, &out->at_exit);
 	const ag_snap_t *s = &log->snaps[out->snap];
-	out->known = out->at_exit || (strcmp(s->reason, "abort") == 0 && s->nr > 0);
+	out->known = out->at_exit || (s->why == AG_REASON_ABORT && s->nr > 0);
 	ag_stackval_t *st = log_state_at(log, out->snap);
 	out->sites = calloc(3 * log->nstacks + 1, sizeof *out->sites);
 	if (!st || !out->sites) {

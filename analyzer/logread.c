@@ -6,6 +6,7 @@
  * reports'. */
 #include "model.h"
 #include "logfmt.h"
+#include "fmt.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -66,19 +67,7 @@ static int split(reader_t *r, const char *s, size_t len, fields_t *fl)
 
 static int parse_dec(const char *s, size_t n, uint64_t *out)
 {
-	uint64_t v = 0;
-	if (n == 0 || n > 20)
-		return EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return EINVAL;
-		uint64_t d = (uint64_t)(s[i] - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return EINVAL;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
+	return n > 20 ? EINVAL : fmt_parse_u64(s, n, out);
 }
 
 static int hexval(char c)
@@ -417,13 +406,7 @@ static int rec_event(reader_t *r, const fields_t *fl, size_t *cap)
 		return rc;
 	if (parse_dec(fl->f[1], fl->n[1], &v[0]) || parse_dec(fl->f[3], fl->n[3], &v[1]))
 		return damage(r, "V line: time and bytes must be decimal numbers");
-	if (fl->n[2] == 4 && memcmp(fl->f[2], "warn", 4) == 0)
-		e.kind = AG_EV_WARN;
-	else if (fl->n[2] == 8 && memcmp(fl->f[2], "critical", 8) == 0)
-		e.kind = AG_EV_CRITICAL;
-	else if (fl->n[2] == 3 && memcmp(fl->f[2], "cap", 3) == 0)
-		e.kind = AG_EV_CAP;
-	else
+	if ((e.kind = ag_cap_event_parse(fl->f[2], fl->n[2])) < 0)
 		return damage(r, "V line: event kind must be warn, critical or cap");
 	e.t_ns = v[0];
 	e.bytes = v[1];
@@ -451,14 +434,6 @@ static int rec_swap(reader_t *r, const fields_t *fl, size_t *cap)
 	return rc;
 }
 
-static int reason_known(const char *s, size_t n)
-{
-#define X(id, name) if (n == sizeof name - 1 && memcmp(s, name, n) == 0) return 1;
-	AG_REASON_LIST(X)
-#undef X
-	return 0;
-}
-
 static int rec_begin(reader_t *r, const fields_t *fl)
 {
 	uint64_t v[2];
@@ -468,7 +443,8 @@ static int rec_begin(reader_t *r, const fields_t *fl)
 	if (r->open)
 		return damage(r, "snapshot %llu begins before snapshot %llu ended",
 			      (unsigned long long)v[0], (unsigned long long)r->cur.seq);
-	if (!reason_known(fl->f[3], fl->n[3]))
+	int why = ag_reason_parse(fl->f[3], fl->n[3]);
+	if (why < 0)
 		return damage(r, "B line: unknown snapshot reason '%.*s'",
 			      (int)(fl->n[3] > 20 ? 20 : fl->n[3]), fl->f[3]);
 	ag_log_t *log = r->log;
@@ -483,6 +459,7 @@ static int rec_begin(reader_t *r, const fields_t *fl)
 	r->cur.seq = v[0];
 	r->cur.t_ns = v[1];
 	memcpy(r->cur.reason, fl->f[3], fl->n[3]);
+	r->cur.why = why;
 	r->open = 1;
 	r->cur_line = r->line;
 	return 0;
@@ -530,7 +507,7 @@ static int rec_lost(reader_t *r, const fields_t *fl)
 		return rc;
 	if (v[2] > v[0] || v[3] > v[1])
 		return damage(r, "R line: more lost indirectly than lost");
-	if (strcmp(r->cur.reason, "exit") != 0 && strcmp(r->cur.reason, "abort") != 0)
+	if (r->cur.why != AG_REASON_EXIT && r->cur.why != AG_REASON_ABORT)
 		return damage(r, "R line in a '%s' snapshot (only exit snapshots have them)",
 			      r->cur.reason);
 	x.lost_bytes = v[0];

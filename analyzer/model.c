@@ -1,6 +1,7 @@
 /* model.c: queries on a parsed log and the replay of delta-encoded snapshots into
  * per-stack state.  Parsing is logread.c's; what the state means is the reports'. */
 #include "model.h"
+#include "options.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +19,19 @@ uint64_t log_option_u64(const ag_log_t *log, const char *name, uint64_t def)
 	const char *v = log_option(log, name);
 	if (!v || !*v)
 		return def;
-	uint64_t x = 0;
-	for (const char *p = v; *p; p++) {
-		if (*p < '0' || *p > '9' || x > (UINT64_MAX - 9) / 10)
-			return def;
-		x = x * 10 + (uint64_t)(*p - '0');
-	}
-	return x;
+	uint64_t x;
+	return opt_parse_u64(v, &x) ? def : x;
+}
+
+uint64_t log_setting(const ag_log_t *log, const char *name)
+{
+	ag_config_t d;
+	uint64_t def = 0;
+	opt_defaults(&d);
+	for (size_t i = 0; i < opt_count; i++)
+		if (strcmp(opt_table[i].field, name) == 0 && opt_table[i].type != OPT_STR)
+			memcpy(&def, (const char *)&d + opt_table[i].offset, sizeof def);
+	return log_option_u64(log, name, def);
 }
 
 int log_sampled(const ag_log_t *log)
@@ -35,7 +42,7 @@ int log_sampled(const ag_log_t *log)
 size_t log_final_snap(const ag_log_t *log, int *is_exit)
 {
 	for (size_t i = log->nsnaps; i-- > 0;) {
-		if (strcmp(log->snaps[i].reason, "exit") == 0) {
+		if (log->snaps[i].why == AG_REASON_EXIT) {
 			if (is_exit)
 				*is_exit = 1;
 			return i;

@@ -4,6 +4,8 @@
 #ifndef ALLOCGUARD_MODEL_H
 #define ALLOCGUARD_MODEL_H
 
+#include "logfmt.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,11 +27,9 @@ typedef struct {
 	uint64_t *frames;           /* innermost first */
 } ag_stack_t;
 
-enum { AG_EV_WARN, AG_EV_CRITICAL, AG_EV_CAP };
-
 typedef struct {
 	uint64_t t_ns;
-	int kind;                   /* AG_EV_* */
+	int kind;                   /* ag_cap_event_t */
 	uint64_t bytes;
 } ag_event_t;
 
@@ -58,6 +58,7 @@ typedef struct {
 typedef struct {
 	uint64_t seq, t_ns;
 	char reason[16];
+	int why;                    /* the reason as an ag_reason_t */
 	uint64_t tracked, heap, mapped, swapped, peak_tracked, peak_heap, peak_mapped;
 	/* The K line: the peak and its split by kind at that moment; have_peak = 0 in logs
 	 * written before K/T lines existed. */
@@ -129,6 +130,8 @@ void log_free(ag_log_t *log);
 /* Value of "O name", or NULL. */
 const char *log_option(const ag_log_t *log, const char *name);
 uint64_t log_option_u64(const ag_log_t *log, const char *name, uint64_t def);
+/* A numeric setting as the log's O line gives it, else its default in options.def. */
+uint64_t log_setting(const ag_log_t *log, const char *name);
 /* Sampling on: L/R figures are estimates. */
 int log_sampled(const ag_log_t *log);
 /* Index of the snapshot to read leaks from: the last "exit" one, else the last. */

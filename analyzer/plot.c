@@ -41,7 +41,7 @@ typedef struct {
 
 typedef struct {
 	double t;
-	int kind;                    /* AG_EV_* */
+	int kind;                    /* AG_CAP_EV_* */
 	uint64_t bytes;
 	uint64_t pid;
 } plot_event_t;
@@ -252,7 +252,7 @@ static int at_time(const ag_log_t *log, double offset, double t, size_t *cur)
 	if (*cur == SIZE_MAX)
 		return 0;
 	const ag_snap_t *s = &log->snaps[*cur];
-	return !(*cur + 1 == log->nsnaps && strcmp(s->reason, "exit") == 0 &&
+	return !(*cur + 1 == log->nsnaps && s->why == AG_REASON_EXIT &&
 		 offset + (double)s->t_ns / 1e9 < t - 1e-9);
 }
 
@@ -509,10 +509,9 @@ static void panel_tracked(FILE *out, const plot_t *p)
 	fprintf(out, "<g id=\"events\">\n");
 	for (size_t i = 0; i < p->nev; i++) {
 		const plot_event_t *e = &p->ev[i];
-		const char *kind = e->kind == AG_EV_WARN ? "warn"
-				 : e->kind == AG_EV_CRITICAL ? "critical" : "cap";
-		const char *color = e->kind == AG_EV_WARN ? "#c9a400"
-				  : e->kind == AG_EV_CRITICAL ? "#e07000" : "#c00000";
+		const char *kind = ag_cap_event_name(e->kind);
+		const char *color = e->kind == AG_CAP_EV_WARN ? "#c9a400"
+				  : e->kind == AG_CAP_EV_CRITICAL ? "#e07000" : "#c00000";
 		double x = px_x(p, e->t);
 		double y = px_y((double)e->bytes, p->ymax1, PANEL1_Y, PANEL1_H);
 		fprintf(out, "<g class=\"event\" data-kind=\"%s\" data-t=\"%.3f\" data-bytes=\"%"
@@ -526,7 +525,7 @@ static void panel_tracked(FILE *out, const plot_t *p)
 	if (p->nev) {
 		size_t nw = 0, nc = 0, ncap = 0;
 		for (size_t i = 0; i < p->nev; i++)
-			*(p->ev[i].kind == AG_EV_WARN ? &nw : p->ev[i].kind == AG_EV_CRITICAL ? &nc
+			*(p->ev[i].kind == AG_CAP_EV_WARN ? &nw : p->ev[i].kind == AG_CAP_EV_CRITICAL ? &nc
 			  : &ncap) += 1;
 		int ly = PANEL1_Y + 110 + (int)row * 18 + 8;
 		fprintf(out, "<text class=\"small\" x=\"%d\" y=\"%d\">events (dots): %zu warn,</text>"

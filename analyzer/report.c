@@ -10,11 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *event_name(int kind)
-{
-	return kind == AG_EV_WARN ? "warn" : kind == AG_EV_CRITICAL ? "critical" : "cap";
-}
-
 char *report_command(const ag_log_t *log)
 {
 	size_t len = 1;
@@ -131,8 +126,8 @@ int report_collect(const ag_log_t *log, symbols_t *sym, report_t *out)
 	out->final = (report_final_t){ last->tracked, last->heap, last->mapped, last->swapped,
 				       last->reason };
 	out->cap.bytes = log_option_u64(log, "cap", 0);
-	out->cap.warn_pct = log_option_u64(log, "warn", 80);
-	out->cap.critical_pct = log_option_u64(log, "critical", 90);
+	out->cap.warn_pct = log_setting(log, "warn");
+	out->cap.critical_pct = log_setting(log, "critical");
 	out->cap.on_cap = log_option(log, "on_cap");
 	out->events = log->events;
 	out->nevents = log->nevents;
@@ -227,7 +222,7 @@ static void report_json(const ag_log_t *log, symbols_t *sym, const report_t *r, 
 	for (size_t i = 0; i < r->nevents; i++) {
 		json_obj(&j);
 		json_key(&j, "kind");
-		json_str(&j, event_name(r->events[i].kind));
+		json_str(&j, ag_cap_event_name(r->events[i].kind));
 		json_key(&j, "t_s");
 		json_num(&j, (double)r->events[i].t_ns / 1e9, 3);
 		json_key(&j, "bytes");
@@ -316,8 +311,8 @@ static void report_human(const ag_log_t *log, symbols_t *sym, const report_t *r,
 	for (size_t i = 0; i < r->nevents; i++) {
 		size_str(r->events[i].bytes, a, sizeof a);
 		fprintf(out, "  %-10s ", i ? "" : "events");
-		table_put(out, o->color, r->events[i].kind == AG_EV_WARN ? TONE_WARN : TONE_BAD,
-			  event_name(r->events[i].kind));
+		table_put(out, o->color, r->events[i].kind == AG_CAP_EV_WARN ? TONE_WARN : TONE_BAD,
+			  ag_cap_event_name(r->events[i].kind));
 		fprintf(out, " at %.3f s, %s tracked\n", (double)r->events[i].t_ns / 1e9, a);
 	}
 	for (size_t i = 0; i < r->nswaps; i++) {

@@ -157,8 +157,7 @@ static int parse_args(run_args_t *r, int argc, char **argv)
 		}
 		if (strcmp(name, "fail-on-leak") == 0) {
 			if (opt_parse_size(value, &r->fail_on)) {
-				say("--fail-on-leak='%s': expected SIZE: bytes with optional K, M, G, T "
-				    "suffix (powers of 1024), or N%% of memory", value);
+				say("--fail-on-leak='%s': expected %s", value, OPT_SIZE_SYNTAX);
 				return 2;
 			}
 			r->have_fail_on = 1;

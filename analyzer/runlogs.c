@@ -5,6 +5,7 @@
  * belongs to the tree (for programs that clear their environment).  Older logs in the same
  * directory, and logs of unrelated processes writing there meanwhile, are never judged. */
 #include "runlogs.h"
+#include "fmt.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -97,24 +98,11 @@ static int expand_for(const char *pat, pid_t pid, const char *cmd, char *out, si
 {
 	const char *b = strrchr(cmd, '/');
 	b = b ? b + 1 : cmd;
-	size_t j = 0;
-	for (size_t k = 0; pat[k] && j + 32 < len; k++) {
-		if (pat[k] == '%' && pat[k + 1] == 'p') {
-			j += (size_t)snprintf(out + j, len - j, "%d", (int)pid);
-			k++;
-		} else if (pat[k] == '%' && pat[k + 1] == 'e') {
-			j += (size_t)snprintf(out + j, len - j, "%s", b);
-			k++;
-		} else if (pat[k] == '%' && pat[k + 1] == '%') {
-			out[j++] = '%';
-			k++;
-		} else {
-			out[j++] = pat[k];
-		}
-		if (j >= len)
-			return ENAMETOOLONG;
-	}
-	out[j < len ? j : len - 1] = '\0';
+	fmt_t f;
+	fmt_init(&f, out, len);
+	fmt_pattern(&f, pat, (uint64_t)pid, b);
+	if (f.truncated)
+		return ENAMETOOLONG;
 	return access(out, R_OK) == 0 ? 0 : ENOENT;
 }
 

@@ -10,9 +10,9 @@
 const char *site_kind_name(char kind)
 {
 	switch (kind) {
-	case 'h': return "heap";
-	case 'm': return "mmap";
-	case 's': return "swap";
+	case AG_KIND_HEAP: return "heap";
+	case AG_KIND_MMAP: return "mmap";
+	case AG_KIND_SWAP: return "swap";
 	}
 	return "?";
 }

@@ -37,7 +37,7 @@ typedef struct {
 	int have_report;
 	leaks_t leaks;
 	int have_leaks;
-	const char *end;     /* reason of the last snapshot */
+	int end;             /* ag_reason_t of the last snapshot, -1 without one */
 	int small;           /* a child whose log is not worth keeping */
 } proc_t;
 
@@ -46,7 +46,7 @@ static void proc_read(proc_t *p, ag_log_t *log)
 	memset(p, 0, sizeof *p);
 	p->log = log;
 	p->have_report = report_collect(log, NULL, &p->report) == 0;
-	p->end = log->nsnaps ? log->snaps[log->nsnaps - 1].reason : "";
+	p->end = log->nsnaps ? log->snaps[log->nsnaps - 1].why : -1;
 	p->have_leaks = leaks_collect(log, &p->leaks) == 0;
 }
 
@@ -61,8 +61,8 @@ static void events_line(FILE *err, const ag_log_t *log)
 	char a[40];
 	size_str(e->bytes, a, sizeof a);
 	fprintf(err, "allocguard:   cap events: %zu warn, %zu critical, %zu cap (first: %s at "
-		"%.3f s, %s)\n", n[AG_EV_WARN], n[AG_EV_CRITICAL], n[AG_EV_CAP],
-		e->kind == AG_EV_WARN ? "warn" : e->kind == AG_EV_CRITICAL ? "critical" : "cap",
+		"%.3f s, %s)\n", n[AG_CAP_EV_WARN], n[AG_CAP_EV_CRITICAL], n[AG_CAP_EV_CAP],
+		ag_cap_event_name(e->kind),
 		(double)e->t_ns / 1e9, a);
 }
 
@@ -98,10 +98,10 @@ static void ending_line(FILE *err, const proc_t *p, int status, int is_main)
 {
 	char live[40];
 	size_str(p->leaks.reach_bytes + p->leaks.lost_bytes, live, sizeof live);
-	if (strcmp(p->end, "abort") == 0) {
+	if (p->end == AG_REASON_ABORT) {
 		fprintf(err, "allocguard:   aborted at the cap (--on-cap abort); its final snapshot "
 			"shows %s live\n", live);
-	} else if (strcmp(p->end, "exec") == 0) {
+	} else if (p->end == AG_REASON_EXEC) {
 		fprintf(err, "allocguard:   replaced its image by exec (of a program not under the "
 			"guard); %s live then\n", live);
 	} else if (is_main && WIFSIGNALED(status)) {
@@ -172,7 +172,7 @@ static void child_line(FILE *err, const proc_t *p, int removed)
 	size_str(p->report.peak.bytes, a, sizeof a);
 	size_str(p->leaks.lost_bytes, b, sizeof b);
 	const char *how = p->leaks.known ? "" :
-			  strcmp(p->end, "exec") == 0 ? " (then exec'd)" : " (no exit snapshot)";
+			  p->end == AG_REASON_EXEC ? " (then exec'd)" : " (no exit snapshot)";
 	fprintf(err, "allocguard: child pid %" PRIu64 " (%s): peak %s, lost %s%s%s: %s%s\n",
 		p->log->pid, base(p->log->exe), a, b, how,
 		p->log->nevents ? ", cap events" : "", p->log->path, removed ? " (removed)" : "");
@@ -193,7 +193,7 @@ static int child_cmp(const void *x, const void *y)
 
 static int is_small(const proc_t *p)
 {
-	int ended = p->leaks.known || strcmp(p->end, "exec") == 0;
+	int ended = p->leaks.known || p->end == AG_REASON_EXEC;
 	return p->have_leaks && ended && p->leaks.lost_bytes == 0 && !p->log->nevents &&
 	       !p->log->damage_line && p->report.peak.bytes < SUMMARY_SMALL_PEAK;
 }

@@ -102,14 +102,14 @@ uint64_t account_add(acc_kind_t kind, uint64_t bytes)
 
 void account_raise_peaks(void)
 {
-	uint64_t sum = 0;
+	uint64_t sum = 0, v[ACC_KINDS];
 	for (int k = 0; k < ACC_KINDS; k++) {
-		uint64_t v = load(&kinds[k]);
-		raise_peak(&peak_kind[k], v);
-		sum += v;
+		v[k] = load(&kinds[k]);
+		raise_peak(&peak_kind[k], v[k]);
+		sum += v[k];
 	}
 	raise_peak(&peak_tracked, sum);
-	peak_moved(sum);
+	peak_moved(v);
 }
 
 void account_sub(acc_kind_t kind, uint64_t bytes)

@@ -1,11 +1,10 @@
 /* cap.c: cap thresholds, edge-triggered events and on-cap actions (see cap.h).  Runs on the
  * allocation hot path: without a cap, nothing; with one, a compare-and-swap and compares. */
 #include "cap.h"
-#include "evring.h"
 #include "fmt.h"
+#include "outbox.h"
 #include "state.h"
 #include "sys.h"
-#include "writer.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -17,10 +16,8 @@ static uint64_t cap_bytes, warn_bytes, crit_bytes, rearm_gap, headroom;
 static int on_cap;
 static uint64_t warn_pct, crit_pct;
 
-/* Which events have fired and not been re-armed: bit per cap_ev_kind_t. */
+/* Which events have fired and not been re-armed: bit per ag_cap_event_t. */
 static _Atomic unsigned fired;
-
-EVRING(events, cap_event_t, 1024);
 
 void cap_init(const ag_config_t *c)
 {
@@ -36,32 +33,6 @@ void cap_init(const ag_config_t *c)
 	headroom = cap_bytes / 16;
 	if (cap_bytes)
 		account_keep_admitted();
-}
-
-uint64_t cap_warn_bytes(void) { return warn_bytes; }
-uint64_t cap_critical_bytes(void) { return crit_bytes; }
-
-const char *cap_event_name(int kind)
-{
-	static const char *const names[] = { "warn", "critical", "cap" };
-	return (kind >= 0 && kind <= CAP_EV_CAP) ? names[kind] : "?";
-}
-
-static void queue_event(int kind, uint64_t bytes)
-{
-	uint64_t ticket;
-	cap_event_t *ev = evring_claim(&events, &ticket);
-	if (!ev)
-		return;   /* writer far behind: the message on stderr still went out */
-	ev->t_ns = sys_now_ns() - ag_start_ns;
-	ev->bytes = bytes;
-	ev->kind = kind;
-	evring_publish(&events, ticket);
-}
-
-size_t cap_events_take(cap_event_t *out, size_t max)
-{
-	return evring_take(&events, out, max);
 }
 
 /* Refusals of single requests far beyond the cap: at most one report a second. */
@@ -87,7 +58,7 @@ static void say_threshold(int kind, uint64_t now, const char *what, uint64_t req
 	char buf[300];
 	fmt_t f;
 	fmt_init(&f, buf, sizeof buf);
-	if (kind == CAP_EV_CAP) {
+	if (kind == AG_CAP_EV_CAP) {
 		fmt_str(&f, "cap: ");
 		fmt_str(&f, what);
 		fmt_str(&f, " of ");
@@ -98,15 +69,15 @@ static void say_threshold(int kind, uint64_t now, const char *what, uint64_t req
 		fmt_size(&f, cap_bytes);
 		fmt_str(&f, " cap");
 		fmt_str(&f, !acted ? ": allowed within the recovery headroom" :
-			    on_cap == ON_CAP_FAIL ? ": refused with ENOMEM" :
-			    on_cap == ON_CAP_ABORT ? ": writing a final snapshot, then aborting" :
+			    on_cap == AG_ON_CAP_FAIL ? ": refused with ENOMEM" :
+			    on_cap == AG_ON_CAP_ABORT ? ": writing a final snapshot, then aborting" :
 			    ": allowed (on-cap warn)");
 	} else {
-		fmt_str(&f, kind == CAP_EV_WARN ? "warning: " : "critical: ");
+		fmt_str(&f, kind == AG_CAP_EV_WARN ? "warning: " : "critical: ");
 		fmt_str(&f, "tracked memory ");
 		fmt_size(&f, now);
 		fmt_str(&f, " reached ");
-		fmt_u64(&f, kind == CAP_EV_WARN ? warn_pct : crit_pct);
+		fmt_u64(&f, kind == AG_CAP_EV_WARN ? warn_pct : crit_pct);
 		fmt_str(&f, "% of the ");
 		fmt_size(&f, cap_bytes);
 		fmt_str(&f, " cap");
@@ -117,9 +88,9 @@ static void say_threshold(int kind, uint64_t now, const char *what, uint64_t req
 static void crossed(int kind, uint64_t now, const char *what, uint64_t request, bool acted)
 {
 	say_threshold(kind, now, what, request, acted);
-	queue_event(kind, now);
-	writer_request(kind == CAP_EV_WARN ? AG_REASON_WARN :
-		       kind == CAP_EV_CRITICAL ? AG_REASON_CRITICAL : AG_REASON_CAP);
+	outbox_cap_event(kind, now);
+	outbox_request(kind == AG_CAP_EV_WARN ? AG_REASON_WARN :
+		       kind == AG_CAP_EV_CRITICAL ? AG_REASON_CRITICAL : AG_REASON_CAP);
 }
 
 static uint64_t sat_add(uint64_t a, uint64_t b)
@@ -131,9 +102,9 @@ static uint64_t sat_add(uint64_t a, uint64_t b)
  * recovery headroom (cap.h). */
 static bool headroom_open(uint64_t bytes, bool commit)
 {
-	if (on_cap != ON_CAP_FAIL)
+	if (on_cap != AG_ON_CAP_FAIL)
 		return false;
-	bool refused_before = atomic_load_explicit(&fired, memory_order_relaxed) & (1u << CAP_EV_CAP);
+	bool refused_before = atomic_load_explicit(&fired, memory_order_relaxed) & (1u << AG_CAP_EV_CAP);
 	return refused_before && (commit || bytes <= headroom / 16);
 }
 
@@ -141,10 +112,10 @@ static void thresholds(uint64_t now, const char *what, uint64_t asked)
 {
 	if (now < warn_bytes)
 		return;
-	if (fire(CAP_EV_WARN))
-		crossed(CAP_EV_WARN, now, what, asked, true);
-	if (now >= crit_bytes && fire(CAP_EV_CRITICAL))
-		crossed(CAP_EV_CRITICAL, now, what, asked, true);
+	if (fire(AG_CAP_EV_WARN))
+		crossed(AG_CAP_EV_WARN, now, what, asked, true);
+	if (now >= crit_bytes && fire(AG_CAP_EV_CRITICAL))
+		crossed(AG_CAP_EV_CRITICAL, now, what, asked, true);
 }
 
 /* Admission is decided on the admitted total with compare-and-swap (account_admit), so a
@@ -155,9 +126,9 @@ static int admit(uint64_t bytes, uint64_t asked, const char *what, bool commit)
 	uint64_t before;
 	if (!cap_bytes)
 		return 0;
-	if (!state_ready() || on_cap == ON_CAP_WARN) {
+	if (!ag_ready() || on_cap == AG_ON_CAP_WARN) {
 		account_admit(bytes, UINT64_MAX, &before);
-		if (!state_ready())
+		if (!ag_ready())
 			return 0;
 	} else if (account_admit(bytes, cap_bytes, &before) != 0) {
 		/* A refusal latches the cap event (and opens the headroom) only when usage was
@@ -166,14 +137,14 @@ static int admit(uint64_t bytes, uint64_t asked, const char *what, bool commit)
 		bool near = before + rearm_gap >= cap_bytes;
 		if (near && headroom_open(bytes, commit) &&
 		    account_admit(bytes, cap_bytes + headroom, &before) == 0) {
-			if (fire(CAP_EV_CAP))
-				crossed(CAP_EV_CAP, before + bytes, what, asked, false);
+			if (fire(AG_CAP_EV_CAP))
+				crossed(AG_CAP_EV_CAP, before + bytes, what, asked, false);
 			return 0;
 		}
-		if (near ? fire(CAP_EV_CAP) : far_refusal_due())
-			crossed(CAP_EV_CAP, sat_add(before, asked), what, asked, true);
-		if (on_cap == ON_CAP_ABORT) {
-			writer_sync(AG_REASON_ABORT);
+		if (near ? fire(AG_CAP_EV_CAP) : far_refusal_due())
+			crossed(AG_CAP_EV_CAP, sat_add(before, asked), what, asked, true);
+		if (on_cap == AG_ON_CAP_ABORT) {
+			outbox_sync(AG_REASON_ABORT);
 			abort();
 		}
 		return ENOMEM;
@@ -181,8 +152,8 @@ static int admit(uint64_t bytes, uint64_t asked, const char *what, bool commit)
 	uint64_t now = before + bytes;
 	/* the thresholds crossed on the way first: a reader sees warn, critical, then cap */
 	thresholds(now, what, asked);
-	if (now > cap_bytes && (before + rearm_gap >= cap_bytes ? fire(CAP_EV_CAP) : far_refusal_due()))
-		crossed(CAP_EV_CAP, now, what, asked, true);   /* on-cap warn */
+	if (now > cap_bytes && (before + rearm_gap >= cap_bytes ? fire(AG_CAP_EV_CAP) : far_refusal_due()))
+		crossed(AG_CAP_EV_CAP, now, what, asked, true);   /* on-cap warn */
 	return 0;
 }
 
@@ -222,12 +193,12 @@ static void rearm(void)
 		return;
 	uint64_t now = account_admitted();
 	unsigned clear = 0;
-	if ((f & (1u << CAP_EV_WARN)) && now + rearm_gap < warn_bytes)
-		clear |= 1u << CAP_EV_WARN;
-	if ((f & (1u << CAP_EV_CRITICAL)) && now + rearm_gap < crit_bytes)
-		clear |= 1u << CAP_EV_CRITICAL;
-	if ((f & (1u << CAP_EV_CAP)) && now + rearm_gap < cap_bytes)
-		clear |= 1u << CAP_EV_CAP;
+	if ((f & (1u << AG_CAP_EV_WARN)) && now + rearm_gap < warn_bytes)
+		clear |= 1u << AG_CAP_EV_WARN;
+	if ((f & (1u << AG_CAP_EV_CRITICAL)) && now + rearm_gap < crit_bytes)
+		clear |= 1u << AG_CAP_EV_CRITICAL;
+	if ((f & (1u << AG_CAP_EV_CAP)) && now + rearm_gap < cap_bytes)
+		clear |= 1u << AG_CAP_EV_CAP;
 	if (clear)
 		atomic_fetch_and_explicit(&fired, ~clear, memory_order_relaxed);
 }

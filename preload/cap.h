@@ -1,22 +1,15 @@
 /* cap.h: the memory cap.  Decides whether a charge may proceed, fires the edge-triggered
- * warn / critical / cap events (message, event queue for the log, snapshot request) and
- * carries out the on-cap action.  Counting itself is account.c's. */
+ * warn / critical / cap events (message; the log's event and a snapshot request go to the
+ * outbox) and carries out the on-cap action.  Counting itself is account.c's. */
 #ifndef ALLOCGUARD_CAP_H
 #define ALLOCGUARD_CAP_H
 
 #include "account.h"
 #include "options.h"
+#include "outbox.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-typedef enum { CAP_EV_WARN, CAP_EV_CRITICAL, CAP_EV_CAP } cap_ev_kind_t;
-
-typedef struct {
-	uint64_t t_ns;      /* since start */
-	uint64_t bytes;     /* tracked bytes at the event (for cap: what the charge would make) */
-	int kind;           /* cap_ev_kind_t */
-} cap_event_t;
 
 void cap_init(const ag_config_t *c);
 
@@ -42,13 +35,5 @@ int cap_charge(acc_kind_t kind, uint64_t bytes, const char *what);
  * one allocation of it; the headroom closes again when usage falls back (re-arm). */
 int cap_charge_commit(acc_kind_t kind, uint64_t bytes, const char *what);
 void cap_release(acc_kind_t kind, uint64_t bytes);
-
-/* Move queued events into out (oldest first); returns how many. */
-size_t cap_events_take(cap_event_t *out, size_t max);
-const char *cap_event_name(int kind);
-
-/* Thresholds as bytes, for tests and the log header. */
-uint64_t cap_warn_bytes(void);
-uint64_t cap_critical_bytes(void);
 
 #endif

@@ -12,9 +12,9 @@ void exec_prepare(void)
 {
 	int saved = errno;
 	/* A vfork child runs on the parent's memory with its own pid: no state may change. */
-	if (state_ready() && (pid_t)syscall(SYS_getpid) == ag_pid && guard_enter()) {
+	if (ag_ready() && (pid_t)syscall(SYS_getpid) == ag_pid && ag_guard_enter()) {
 		logwrite_exec();
-		guard_leave();
+		ag_guard_leave();
 	}
 	errno = saved;
 }

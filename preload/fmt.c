@@ -171,3 +171,49 @@ void fmt_say(const char *msg)
 	buf[f.len++] = '\n';
 	fmt_write_all(2, buf, f.len);
 }
+
+void fmt_pattern(fmt_t *f, const char *pat, uint64_t pid, const char *exe_name)
+{
+	for (const char *p = pat; *p; p++) {
+		if (p[0] == '%' && p[1] == 'p') {
+			fmt_u64(f, pid);
+			p++;
+		} else if (p[0] == '%' && p[1] == 'e') {
+			fmt_str(f, exe_name);
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			fmt_chr(f, '%');
+			p++;
+		} else {
+			fmt_chr(f, *p);
+		}
+	}
+}
+
+void fmt_say3(const char *before, const char *what, const char *after)
+{
+	char msg[8192];
+	fmt_t f;
+	fmt_init(&f, msg, sizeof msg);
+	fmt_str(&f, before);
+	fmt_str(&f, what);
+	fmt_str(&f, after);
+	fmt_say(msg);
+}
+
+int fmt_parse_u64(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!s || !n)
+		return EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return EINVAL;
+		uint64_t d = (uint64_t)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return EINVAL;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}

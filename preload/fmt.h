@@ -1,5 +1,7 @@
 /* fmt.h: malloc-free text building into a caller's fixed buffer, for messages and log
- * lines written with write(2).  Owns formatting only; where the bytes go is the caller's. */
+ * lines written with write(2); and the few raw reads and writes the preload's text needs
+ * (small /proc files, a whole buffer to a descriptor, a message to stderr).  Where log
+ * lines go is the caller's. */
 #ifndef ALLOCGUARD_FMT_H
 #define ALLOCGUARD_FMT_H
 
@@ -23,8 +25,14 @@ void fmt_i64(fmt_t *f, int64_t v);
 void fmt_hex(fmt_t *f, uint64_t v);
 /* Percent-escape s so that it is one whitespace-free log field (see logfmt.h). */
 void fmt_escaped(fmt_t *f, const char *s);
+/* The one decimal parser: the n bytes at s, digits only, into *out; 0, or EINVAL (none,
+ * not a digit, or more than UINT64_MAX). */
+int fmt_parse_u64(const char *s, size_t n, uint64_t *out);
 /* Human size: "512 B", "1.5 KiB", "200.0 MiB". */
 void fmt_size(fmt_t *f, uint64_t bytes);
+/* A log path pattern with %p = pid, %e = exe_name, %% = '%' (ALLOCGUARD_LOG): the one
+ * expansion, for the preload naming its log and the CLI finding it. */
+void fmt_pattern(fmt_t *f, const char *pat, uint64_t pid, const char *exe_name);
 
 /* Read a small file (/proc, /sys) into buf, NUL-terminated, up to cap - 1 bytes; returns
  * the length, or -1 when it cannot be opened or read.  errno preserved. */
@@ -33,5 +41,7 @@ ssize_t fmt_read_file(const char *path, char *buf, size_t cap);
 int fmt_write_all(int fd, const char *buf, size_t len);
 /* Write "allocguard: <msg>\n" to stderr in one write(2); errno preserved. */
 void fmt_say(const char *msg);
+/* fmt_say of before, what and after joined (what is a path or a name), cut to 8 KiB. */
+void fmt_say3(const char *before, const char *what, const char *after);
 
 #endif

@@ -32,10 +32,10 @@ static void *fn_pvalloc(size_t a, size_t b) { return REAL->pvalloc(a); }
 
 EXPORT void *malloc(size_t n)
 {
-	if (!guard_enter())
+	if (!ag_guard_enter())
 		return REAL->malloc(n);
 	void *p = heap_alloc(n, "malloc", fn_malloc, n, 0);
-	guard_leave();
+	ag_guard_leave();
 	return p;
 }
 
@@ -45,10 +45,10 @@ EXPORT void *calloc(size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (!guard_enter())
+	if (!ag_guard_enter())
 		return REAL->calloc(n, size);
 	void *p = heap_alloc(n * size, "calloc", fn_calloc, n, size);
-	guard_leave();
+	ag_guard_leave();
 	return p;
 }
 
@@ -61,10 +61,10 @@ EXPORT void *realloc(void *old, size_t n)
 			__builtin_memcpy(p, old, had < n ? had : n);
 		return p;
 	}
-	if (!guard_enter())
+	if (!ag_guard_enter())
 		return REAL->realloc(old, n);
 	void *p = heap_realloc(old, n, REAL->realloc);
-	guard_leave();
+	ag_guard_leave();
 	return p;
 }
 
@@ -81,30 +81,30 @@ EXPORT void free(void *p)
 {
 	if (!p || nextalloc_arena_owns(p))
 		return;
-	if (!guard_enter()) {
+	if (!ag_guard_enter()) {
 		REAL->free(p);
 		return;
 	}
 	heap_forget(p);
 	REAL->free(p);
-	guard_leave();
+	ag_guard_leave();
 }
 
 EXPORT void *memalign(size_t align, size_t n)
 {
-	if (!guard_enter())
+	if (!ag_guard_enter())
 		return REAL->memalign(align, n);
 	void *p = heap_alloc(n, "memalign", fn_memalign, align, n);
-	guard_leave();
+	ag_guard_leave();
 	return p;
 }
 
 EXPORT void *aligned_alloc(size_t align, size_t n)
 {
-	if (!guard_enter())
+	if (!ag_guard_enter())
 		return REAL->memalign(align, n);
 	void *p = heap_alloc(n, "aligned_alloc", fn_memalign, align, n);
-	guard_leave();
+	ag_guard_leave();
 	return p;
 }
 
@@ -114,11 +114,11 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 		return EINVAL;
 	int saved = errno;
 	void *p;
-	if (!guard_enter()) {
+	if (!ag_guard_enter()) {
 		p = REAL->memalign(align, n);
 	} else {
 		p = heap_alloc(n, "posix_memalign", fn_memalign, align, n);
-		guard_leave();
+		ag_guard_leave();
 	}
 	errno = saved;
 	if (!p)
@@ -129,19 +129,19 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 
 EXPORT void *valloc(size_t n)
 {
-	if (!guard_enter())
+	if (!ag_guard_enter())
 		return REAL->valloc(n);
 	void *p = heap_alloc(n, "valloc", fn_valloc, n, 0);
-	guard_leave();
+	ag_guard_leave();
 	return p;
 }
 
 EXPORT void *pvalloc(size_t n)
 {
-	if (!guard_enter())
+	if (!ag_guard_enter())
 		return REAL->pvalloc(n);
 	void *p = heap_alloc(n, "pvalloc", fn_pvalloc, n, 0);
-	guard_leave();
+	ag_guard_leave();
 	return p;
 }
 
@@ -154,10 +154,10 @@ EXPORT size_t malloc_usable_size(void *p)
 
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	if (!guard_enter())
+	if (!ag_guard_enter())
 		return sys_mmap(addr, len, prot, flags, fd, off);
 	void *r = mapping_mmap(addr, len, prot, flags, fd, off);
-	guard_leave();
+	ag_guard_leave();
 	return r;
 }
 
@@ -168,10 +168,10 @@ EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t o
 
 EXPORT int munmap(void *addr, size_t len)
 {
-	if (!guard_enter())
+	if (!ag_guard_enter())
 		return sys_munmap(addr, len);
 	int rc = mapping_munmap(addr, len);
-	guard_leave();
+	ag_guard_leave();
 	return rc;
 }
 
@@ -184,19 +184,19 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 		new_addr = __builtin_va_arg(ap, void *);
 		__builtin_va_end(ap);
 	}
-	if (!guard_enter())
+	if (!ag_guard_enter())
 		return sys_mremap(old, old_len, new_len, flags, new_addr);
 	void *r = mapping_mremap(old, old_len, new_len, flags, new_addr);
-	guard_leave();
+	ag_guard_leave();
 	return r;
 }
 
 EXPORT int mprotect(void *addr, size_t len, int prot)
 {
-	if (!guard_enter())
+	if (!ag_guard_enter())
 		return sys_mprotect(addr, len, prot);
 	int rc = mapping_mprotect(addr, len, prot);
-	guard_leave();
+	ag_guard_leave();
 	return rc;
 }
 
@@ -209,10 +209,10 @@ typedef int (*execat_fn)(int, const char *, char *const[], char *const[], int);
 
 static void *next_fn(const char *name)
 {
-	int outer = guard_enter();
+	int outer = ag_guard_enter();
 	void *f = dlsym(RTLD_NEXT, name);
 	if (outer)
-		guard_leave();
+		ag_guard_leave();
 	return f;
 }
 
@@ -303,21 +303,21 @@ extern void *__sbrk(intptr_t);   /* glibc exports no __brk: brk is a move of sbr
 
 EXPORT void *sbrk(intptr_t inc)
 {
-	if (!guard_enter())
+	if (!ag_guard_enter())
 		return __sbrk(inc);
 	void *r = mapping_sbrk(inc);
-	guard_leave();
+	ag_guard_leave();
 	return r;
 }
 
 EXPORT int brk(void *addr)
 {
-	if (!guard_enter()) {
+	if (!ag_guard_enter()) {
 		char *cur = __sbrk(0);
 		return cur == (void *)-1 || __sbrk((char *)addr - cur) == (void *)-1 ? -1 : 0;
 	}
 	int rc = mapping_brk(addr);
-	guard_leave();
+	ag_guard_leave();
 	return rc;
 }
 
@@ -363,17 +363,17 @@ EXPORT int dup3(int old, int new, int flags)
 static void *next_cached(const char *name, void **cache)
 {
 	if (!*cache) {
-		int outer = guard_enter();
+		int outer = ag_guard_enter();
 		*cache = dlsym(RTLD_NEXT, name);
 		if (outer)
-			guard_leave();
+			ag_guard_leave();
 	}
 	return *cache;
 }
 
 static void before_drop(void)
 {
-	if (state_ready() && !ag_in_hook)
+	if (ag_ready() && !ag_in_hook)
 		logwrite_create();
 }
 

@@ -12,6 +12,7 @@
 #include "stacks.h"
 #include "stacktab.h"
 #include "state.h"
+#include "outbox.h"
 #include "swap.h"
 #include "sys.h"
 #include "threads.h"
@@ -26,7 +27,7 @@
 
 static void on_usr2(int sig)
 {
-	writer_request(AG_REASON_SIGNAL);
+	outbox_request(AG_REASON_SIGNAL);
 }
 
 /* One byte on a page the kernel zeroes in a child that does not share our memory
@@ -45,7 +46,7 @@ static void mark_born_here(void)
 
 static void prefork(void)
 {
-	int outer = guard_enter();
+	int outer = ag_guard_enter();
 	/* Every lock of ours, outermost first, so no child inherits one mid-update. */
 	writer_prefork();
 	maptab_lock();
@@ -53,7 +54,7 @@ static void prefork(void)
 	stacktab_lock();
 	sys_lock();
 	if (outer)
-		guard_leave();
+		ag_guard_leave();
 }
 
 static void postfork_parent(void)
@@ -77,10 +78,10 @@ static void postfork_child(void)
 	maptab_reinit_lock();
 	threads_postfork_child();
 	swap_postfork_child();
-	int outer = guard_enter();
+	int outer = ag_guard_enter();
 	writer_postfork_child();
 	if (outer)
-		guard_leave();
+		ag_guard_leave();
 }
 
 /* Run by the writer on the allocation path and before its own snapshots. */
@@ -120,10 +121,23 @@ static bool malloc_reaches_us(void *(*m)(size_t), void (*f)(void *))
 	return ours;
 }
 
+/* A typo in a setting's name must not pass silently: one line per unknown ALLOCGUARD_*
+ * variable, not an error (a newer variable under an older preload is harmless). */
+static void say_unknown_settings(void)
+{
+	extern char **environ;
+	for (char **e = environ; e && *e; e++) {
+		char name[128];
+		if (opt_env_unknown(*e, name, sizeof name))
+			fmt_say3("warning: ignoring ", name,
+				 ": no such setting (allocguard run --help lists them)");
+	}
+}
+
 __attribute__((constructor(101))) static void allocguard_init(void)
 {
 	int saved = errno;
-	int outer = guard_enter();
+	int outer = ag_guard_enter();
 	ag_start_ns = sys_now_ns();
 	ag_pid = getpid();
 	ag_ppid = getppid();
@@ -132,13 +146,13 @@ __attribute__((constructor(101))) static void allocguard_init(void)
 		fmt_say(err);
 		_exit(2);
 	}
+	say_unknown_settings();
 	nextalloc();   /* found before any thread of ours can race for it */
 	nextalloc_check_order(malloc_reaches_us);
 	cap_init(&ag_config);
 	sample_init(ag_config.sample);
 	mark_born_here();
 	threads_init();
-	swap_init();
 	stacks_init();
 	heap_adopt_early();
 	logwrite_init();
@@ -149,7 +163,7 @@ __attribute__((constructor(101))) static void allocguard_init(void)
 	atomic_store(&ag_phase, AG_READY);
 	writer_start();
 	if (outer)
-		guard_leave();
+		ag_guard_leave();
 	errno = saved;
 }
 

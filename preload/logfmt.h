@@ -91,8 +91,14 @@
 #ifndef ALLOCGUARD_LOGFMT_H
 #define ALLOCGUARD_LOGFMT_H
 
+#include <stddef.h>
+
 #define AG_LOG_MAGIC "AGLOG"
 #define AG_LOG_VERSION 1
+
+/* The words of the format, one list per family, each X(NAME, "word"): both sides take
+ * their enums and names from here (ag_FAM_name() turns a value into its word,
+ * ag_FAM_parse(w, n) the n bytes at w into its value, -1 when unknown). */
 
 /* Stack kinds as written in S lines. */
 #define AG_KIND_HEAP 'h'
@@ -103,6 +109,60 @@
 #define AG_REASON_LIST(X) \
 	X(START, "start") X(INTERVAL, "interval") X(SIGNAL, "signal") X(WARN, "warn") \
 	X(CRITICAL, "critical") X(CAP, "cap") X(ABORT, "abort") X(EXIT, "exit") X(EXEC, "exec")
+
+/* Cap events, as written in V lines. */
+#define AG_CAP_EVENT_LIST(X) X(WARN, "warn") X(CRITICAL, "critical") X(CAP, "cap")
+
+/* Swap modes, as written in W lines; the first two are also the swap_mode option's values
+ * ("O swap_mode").  A reader keeps any other passthrough-<why> it meets (AG_SWAP_PASSTHROUGH
+ * is the prefix). */
+#define AG_SWAP_FILL_LIST(X) X(EAGER, "eager") X(LAZY, "lazy")
+#define AG_SWAP_MODE_LIST(X) \
+	AG_SWAP_FILL_LIST(X) X(EAGER_FALLBACK, "eager-fallback") \
+	X(PASSTHROUGH_SHARED_WRITABLE, "passthrough-shared-writable") \
+	X(PASSTHROUGH_MEMORY, "passthrough-memory")
+#define AG_SWAP_PASSTHROUGH "passthrough-"
+
+/* On-cap actions, as written in "O on_cap" (and given to ALLOCGUARD_ON_CAP). */
+#define AG_ON_CAP_LIST(X) X(FAIL, "fail") X(ABORT, "abort") X(WARN, "warn")
+
+#define AG_WORD_STR(name, word) word,
+
+/* Enum, name and parse functions for one list: ag_<fam>_t with values <PREFIX>_<NAME> and
+ * <PREFIX>_COUNT. */
+#define AG_WORDS(fam, PREFIX, LIST)                                                      \
+	typedef enum { LIST(AG_WORDS_ENUM_##PREFIX) PREFIX##_COUNT } ag_##fam##_t;         \
+	static inline const char *ag_##fam##_name(int v)                                  \
+	{                                                                                 \
+		static const char *const names[] = { LIST(AG_WORD_STR) };                 \
+		return v >= 0 && v < PREFIX##_COUNT ? names[v] : "?";                     \
+	}                                                                                 \
+	static inline int ag_##fam##_parse(const char *w, size_t n)                       \
+	{                                                                                 \
+		static const char *const names[] = { LIST(AG_WORD_STR) };                 \
+		for (int i = 0; i < PREFIX##_COUNT; i++)                                  \
+			if (ag_word_is(names[i], w, n))                                   \
+				return i;                                                 \
+		return -1;                                                                \
+	}
+
+/* Is the n bytes at w exactly word? */
+static inline int ag_word_is(const char *word, const char *w, size_t n)
+{
+	size_t i = 0;
+	while (i < n && word[i] && word[i] == w[i])
+		i++;
+	return i == n && !word[i];
+}
+
+#define AG_WORDS_ENUM_AG_REASON(name, word) AG_REASON_##name,
+#define AG_WORDS_ENUM_AG_CAP_EV(name, word) AG_CAP_EV_##name,
+#define AG_WORDS_ENUM_AG_SWAP(name, word) AG_SWAP_##name,
+#define AG_WORDS_ENUM_AG_ON_CAP(name, word) AG_ON_CAP_##name,
+AG_WORDS(reason, AG_REASON, AG_REASON_LIST)
+AG_WORDS(cap_event, AG_CAP_EV, AG_CAP_EVENT_LIST)
+AG_WORDS(swap_mode, AG_SWAP, AG_SWAP_MODE_LIST)
+AG_WORDS(on_cap, AG_ON_CAP, AG_ON_CAP_LIST)
 
 #define AG_LOG_MAX_FRAMES 256
 

@@ -9,18 +9,16 @@
  * A snapshot is only complete once its E line is on disk. */
 #include "logwrite.h"
 #include "account.h"
-#include "cap.h"
 #include "fdguard.h"
 #include "fmt.h"
 #include "logbuf.h"
 #include "logfmt.h"
 #include "modules.h"
+#include "outbox.h"
 #include "peak.h"
 #include "stacktab.h"
 #include "state.h"
-#include "swap.h"
 #include "sys.h"
-#include "writer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -87,30 +85,12 @@ void logwrite_init(void)
 	fmt_str(&f, ag_config.log);
 }
 
-static void expand(fmt_t *f)
-{
-	for (const char *p = pattern; *p; p++) {
-		if (p[0] == '%' && p[1] == 'p') {
-			fmt_u64(f, (uint64_t)ag_pid);
-			p++;
-		} else if (p[0] == '%' && p[1] == 'e') {
-			fmt_str(f, exe_name);
-			p++;
-		} else if (p[0] == '%' && p[1] == '%') {
-			fmt_chr(f, '%');
-			p++;
-		} else {
-			fmt_chr(f, *p);
-		}
-	}
-}
-
 static int open_log(void)
 {
 	char path[sizeof pattern + 64], first[sizeof path];
 	fmt_t f;
 	fmt_init(&f, first, sizeof first);
-	expand(&f);
+	fmt_pattern(&f, pattern, (uint64_t)ag_pid, exe_name);
 	memcpy(path, first, f.len + 1);
 	/* FIRST, FIRST.1 .. FIRST.99, then FIRST.PID.N: a fixed name shared by any number of
 	 * processes (ALLOCGUARD_LOG=/x/fixed.log) always finds a free one. */
@@ -164,21 +144,6 @@ static int open_log(void)
 	return -1;
 }
 
-static void opt_line(const char *name, uint64_t v, const char *s)
-{
-	char line[OPT_STR_MAX * 3 + 64];
-	fmt_t f;
-	fmt_init(&f, line, sizeof line);
-	fmt_str(&f, "O ");
-	fmt_str(&f, name);
-	fmt_chr(&f, ' ');
-	if (s)
-		fmt_escaped(&f, s);
-	else
-		fmt_u64(&f, v);
-	logbuf_line(&lb, &f);
-}
-
 static void write_header(void)
 {
 	char line[8192];
@@ -209,20 +174,11 @@ static void write_header(void)
 		logbuf_line(&lb, &f);
 		off += n + 1;
 	}
-	static const char *const on_cap[] = { "fail", "abort", "warn" };
-	opt_line("cap", ag_config.cap, NULL);
-	opt_line("warn", ag_config.warn, NULL);
-	opt_line("critical", ag_config.critical, NULL);
-	opt_line("on_cap", 0, on_cap[ag_config.on_cap % 3]);
-	opt_line("interval_ms", ag_config.interval, NULL);
-	opt_line("sample", ag_config.sample, NULL);
-	opt_line("depth", ag_config.depth, NULL);
-	if (ag_config.tag[0])
-		opt_line("tag", 0, ag_config.tag);
-	opt_line("swap", 0, ag_config.swap);
-	opt_line("swap_min", ag_config.swap_min, NULL);
-	opt_line("chunk", ag_config.chunk, NULL);
-	opt_line("swap_mode", 0, ag_config.swap_mode == SWAP_MODE_LAZY ? "lazy" : "eager");
+	for (size_t i = 0; i < opt_count; i++) {
+		fmt_init(&f, line, sizeof line);
+		if (opt_log_line(&opt_table[i], &ag_config, &f))
+			logbuf_line(&lb, &f);
+	}
 }
 
 static int64_t count_out(int64_t units)
@@ -234,7 +190,7 @@ static void write_events(void)
 {
 	cap_event_t ev[64];
 	size_t n;
-	while ((n = cap_events_take(ev, 64)) > 0) {
+	while ((n = outbox_cap_events_take(ev, 64)) > 0) {
 		for (size_t i = 0; i < n; i++) {
 			char line[128];
 			fmt_t f;
@@ -242,7 +198,7 @@ static void write_events(void)
 			fmt_str(&f, "V ");
 			fmt_u64(&f, ev[i].t_ns);
 			fmt_chr(&f, ' ');
-			fmt_str(&f, cap_event_name(ev[i].kind));
+			fmt_str(&f, ag_cap_event_name(ev[i].kind));
 			fmt_chr(&f, ' ');
 			fmt_u64(&f, ev[i].bytes);
 			logbuf_line(&lb, &f);
@@ -255,7 +211,7 @@ static void write_swaps(void)
 {
 	swap_event_t ev;   /* one at a time: the writer's stack is small */
 	char line[PATH_MAX * 3 + 128];
-	while (swap_events_take(&ev, 1) == 1) {
+	while (outbox_swap_events_take(&ev, 1) == 1) {
 		fmt_t f;
 		fmt_init(&f, line, sizeof line);
 		fmt_str(&f, "W ");
@@ -263,7 +219,7 @@ static void write_swaps(void)
 		fmt_chr(&f, ' ');
 		fmt_u64(&f, ev.bytes);
 		fmt_chr(&f, ' ');
-		fmt_escaped(&f, ev.mode);
+		fmt_escaped(&f, ag_swap_mode_name(ev.mode));
 		fmt_chr(&f, ' ');
 		fmt_escaped(&f, ev.path);
 		logbuf_line(&lb, &f);
@@ -430,13 +386,7 @@ static int reopen_log(void)
 		return fd;
 	if (fd >= 0)
 		close(fd);
-	char msg[sizeof log_path + 96];
-	fmt_t m;
-	fmt_init(&m, msg, sizeof msg);
-	fmt_str(&m, "log ");
-	fmt_str(&m, log_path);
-	fmt_str(&m, " was removed or replaced; starting a new log");
-	fmt_say(msg);
+	fmt_say3("log ", log_path, " was removed or replaced; starting a new log");
 	new_generation();
 	return -1;
 }
@@ -457,13 +407,7 @@ static int held_log(void)
 		return fd;
 	fdguard_forget();
 	close(fd);
-	char msg[sizeof log_path + 96];
-	fmt_t m;
-	fmt_init(&m, msg, sizeof msg);
-	fmt_str(&m, "log ");
-	fmt_str(&m, log_path);
-	fmt_str(&m, " was removed; starting a new log");
-	fmt_say(msg);
+	fmt_say3("log ", log_path, " was removed; starting a new log");
 	new_generation();
 	return -1;
 }
@@ -538,7 +482,7 @@ int64_t logwrite_snapshot(int reason, bool leaks)
 	fmt_chr(&f, ' ');
 	fmt_u64(&f, sys_now_ns() - ag_start_ns);
 	fmt_chr(&f, ' ');
-	fmt_str(&f, writer_reason_name(reason));
+	fmt_str(&f, ag_reason_name(reason));
 	logbuf_line(&lb, &f);
 	uint64_t nrec = write_records(limit, leaks);
 	nrec += write_peak(limit);
@@ -566,12 +510,7 @@ int64_t logwrite_snapshot(int reason, bool leaks)
 		result = (int64_t)seq++;
 		atomic_fetch_add(&written, 1);
 	} else {
-		char msg[160];
-		fmt_init(&f, msg, sizeof msg);
-		fmt_str(&f, "writing the log failed: ");
-		fmt_str(&f, strerrorname_np(lb.err));
-		fmt_str(&f, "; no further snapshots");
-		fmt_say(msg);
+		fmt_say3("writing the log failed: ", strerrorname_np(lb.err), "; no further snapshots");
 		disabled = true;
 	}
 	lb.fd = -1;

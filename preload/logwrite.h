@@ -15,9 +15,10 @@ void logwrite_create(void);
 /* Write one snapshot; with leaks, R lines from the exit scan are included.  Returns the
  * snapshot's sequence number, or -1 when logging is off or failed. */
 int64_t logwrite_snapshot(int reason, bool leaks);
+/* Snapshots written so far, across generations. */
 uint64_t logwrite_written(void);
 /* Before an exec: a final "exec" snapshot when this image has a log, else nothing. */
-void logwrite_exec(void);   /* snapshots written so far, across generations */
+void logwrite_exec(void);
 
 void logwrite_lock(void);
 void logwrite_unlock(void);

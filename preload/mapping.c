@@ -3,6 +3,7 @@
  * make the syscall, then record the new layout or undo the charge. */
 #include "mapping.h"
 #include "logfmt.h"
+#include "mapcharge.h"
 #include "maptab.h"
 #include "stacks.h"
 #include "swap.h"
@@ -48,7 +49,7 @@ static void *map_file_fresh(void *addr, size_t len, int prot, int flags, int fd,
 	if (r != MAP_FAILED) {
 		int saved = errno;
 		maptab_lock();
-		maptab_drop_stale((uintptr_t)r, (uintptr_t)r + page_up(len));
+		mapcharge_drop_stale((uintptr_t)r, (uintptr_t)r + page_up(len));
 		swap_unmapped((uintptr_t)r, (uintptr_t)r + page_up(len));
 		maptab_unlock();
 		errno = saved;
@@ -70,12 +71,13 @@ static void *map_anon_fresh(void *addr, size_t len, int prot, int flags, int fd,
 	if (r != MAP_FAILED) {
 		uintptr_t lo = (uintptr_t)r;
 		map_delta_t d = maptab_delta_assign(lo, lo + plen, st);
-		if (maptab_charge(&d, "mmap", false)) {
+		if (mapcharge_charge(&d, "mmap", false)) {
 			sys_munmap(r, len);
 			r = MAP_FAILED;
 			saved = ENOMEM;
 		} else {
 			maptab_assign(lo, lo + plen, st);
+			mapcharge_gained();
 			swap_unmapped(lo, lo + plen);
 		}
 		errno = saved;
@@ -115,18 +117,19 @@ void *mapping_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t of
 		d = maptab_delta_assign((uintptr_t)addr, (uintptr_t)addr + plen, &st);
 	else if (prot != PROT_NONE)
 		d.d[ACC_MAPPED] = (int64_t)plen;
-	if (maptab_charge(&d, "mmap", false)) {
+	if (mapcharge_charge(&d, "mmap", false)) {
 		maptab_unlock();
 		errno = ENOMEM;
 		return MAP_FAILED;
 	}
 	void *r = sys_mmap(addr, len, prot, flags, fd, off);
 	if (r == MAP_FAILED) {
-		maptab_uncharge(&d);
+		mapcharge_uncharge(&d);
 	} else {
 		if (!fixed)
-			maptab_drop_stale((uintptr_t)r, (uintptr_t)r + plen);
+			mapcharge_drop_stale((uintptr_t)r, (uintptr_t)r + plen);
 		maptab_assign((uintptr_t)r, (uintptr_t)r + plen, &st);
+		mapcharge_gained();
 		swap_unmapped((uintptr_t)r, (uintptr_t)r + plen);   /* it replaced whatever was there */
 		errno = saved;
 	}
@@ -141,10 +144,10 @@ int mapping_munmap(void *addr, size_t len)
 	mapstate_t none = { 0 };
 	maptab_lock();
 	map_delta_t d = maptab_delta_assign(lo, hi, &none);
-	maptab_charge(&d, NULL, false);   /* only releases */
+	mapcharge_charge(&d, NULL, false);   /* only releases */
 	int rc = sys_munmap(addr, len);
 	if (rc != 0) {
-		maptab_uncharge(&d);
+		mapcharge_uncharge(&d);
 	} else {
 		maptab_assign(lo, hi, &none);
 		swap_unmapped(lo, hi);
@@ -168,16 +171,17 @@ int mapping_mprotect(void *addr, size_t len, int prot)
 		maptab_lock();
 		d = maptab_delta_protect(lo, hi, prot);
 	}
-	if (maptab_charge(&d, "mprotect", true)) {
+	if (mapcharge_charge(&d, "mprotect", true)) {
 		maptab_unlock();
 		errno = ENOMEM;
 		return -1;
 	}
 	int rc = sys_mprotect(addr, len, prot);
 	if (rc != 0) {
-		maptab_uncharge(&d);
+		mapcharge_uncharge(&d);
 	} else {
 		maptab_protect(lo, hi, prot, stack);
+		mapcharge_gained();
 		errno = saved;
 	}
 	maptab_unlock();
@@ -202,24 +206,26 @@ void *mapping_mremap(void *old, size_t old_len, size_t new_len, int flags, void 
 		for (int k = 0; k < ACC_KINDS; k++)
 			d.d[k] += over.d[k];
 	}
-	if (maptab_charge(&d, "mremap", false)) {
+	if (mapcharge_charge(&d, "mremap", false)) {
 		maptab_unlock();
 		errno = ENOMEM;
 		return MAP_FAILED;
 	}
 	void *r = sys_mremap(old, old_len, new_len, flags, new_addr);
 	if (r == MAP_FAILED) {
-		maptab_uncharge(&d);
+		mapcharge_uncharge(&d);
 	} else {
 		uintptr_t n = (uintptr_t)r;
 		if (n != o && !(flags & MREMAP_FIXED))
-			maptab_drop_stale(n, n + nlen);   /* a fresh range: see maptab_drop_stale */
+			mapcharge_drop_stale(n, n + nlen);   /* a fresh range: see mapcharge_drop_stale */
 		if (copy) {
 			maptab_assign(n, n + nlen, &none);
 			maptab_copy(o, olen, n);
+			mapcharge_gained();
 			swap_copied(o, olen, n);
 		} else if (old_len) {
 			maptab_remap(o, olen, n, nlen);
+			mapcharge_gained();
 			swap_remapped(o, olen, n, nlen);
 		}
 		errno = saved;
@@ -245,20 +251,20 @@ static int break_move(intptr_t inc, void **old)
 		d.d[ACC_MAPPED] = inc;
 	else if (inc < 0)
 		d.d[ACC_MAPPED] = -(int64_t)((uint64_t)-inc < brk_charged ? (uint64_t)-inc : brk_charged);
-	if (maptab_charge(&d, "sbrk", false)) {
+	if (mapcharge_charge(&d, "sbrk", false)) {
 		maptab_unlock();
 		errno = ENOMEM;
 		return -1;
 	}
 	void *r = __sbrk(inc);
 	if (r == (void *)-1) {
-		maptab_uncharge(&d);
+		mapcharge_uncharge(&d);
 		maptab_unlock();
 		return -1;
 	}
 	brk_charged += (uint64_t)d.d[ACC_MAPPED];
 	if (inc > 0)
-		account_raise_peaks();
+		mapcharge_gained();
 	maptab_unlock();
 	*old = r;
 	errno = saved;

@@ -2,7 +2,7 @@
  * are far rarer than mallocs, so one mutex guards the table; it is held across the syscall
  * so that the table and the kernel never disagree. */
 #include "maptab.h"
-#include "cap.h"
+#include "fmt.h"
 #include "logfmt.h"
 #include "stacktab.h"
 #include "sys.h"
@@ -24,6 +24,18 @@ static size_t npieces, capacity;
 void maptab_lock(void) { pthread_mutex_lock(&lock); }
 void maptab_unlock(void) { pthread_mutex_unlock(&lock); }
 void maptab_reinit_lock(void) { pthread_mutex_init(&lock, NULL); }
+
+/* A mapping moved or copied in more pieces than the fixed buffers hold loses the rest from
+ * the table (and the totals): said once. */
+static void say_dropped(void)
+{
+	static bool said;
+	if (!said) {
+		said = true;
+		fmt_say("a moved or copied mapping has more than 64 pieces; the rest are no longer "
+			"tracked");
+	}
+}
 
 static bool committed(const mapstate_t *st)
 {
@@ -153,7 +165,6 @@ void maptab_assign(uintptr_t lo, uintptr_t hi, const mapstate_t *st)
 	p.st.origin = origin;
 	insert_at(i, &p);
 	piece_gained(&p);
-	account_raise_peaks();
 }
 
 map_delta_t maptab_delta_protect(uintptr_t lo, uintptr_t hi, int prot)
@@ -188,7 +199,6 @@ void maptab_protect(uintptr_t lo, uintptr_t hi, int prot, uint32_t stack)
 		if (!was && now)
 			piece_gained(p);
 	}
-	account_raise_peaks();
 }
 
 map_delta_t maptab_delta_remap(uintptr_t old, size_t old_len, size_t new_len)
@@ -222,6 +232,8 @@ void maptab_remap(uintptr_t old, size_t old_len, uintptr_t new_addr, size_t new_
 	for (size_t i = first_after(old); i < npieces && pieces[i].lo < old + keep; i++)
 		if (nmove < MOVE_MAX)
 			moving[nmove++] = pieces[i];
+		else
+			say_dropped();
 	mapstate_t none = { 0 };
 	maptab_assign(old, old + old_len, &none);
 	if (new_addr != old)
@@ -246,8 +258,11 @@ void maptab_copy(uintptr_t old, size_t len, uintptr_t new_addr)
 	enum { COPY_MAX = 64 };
 	piece_t copies[COPY_MAX];
 	size_t n = 0;
-	for (size_t i = first_after(old); i < npieces && pieces[i].lo < old + len && n < COPY_MAX;
-	     i++) {
+	for (size_t i = first_after(old); i < npieces && pieces[i].lo < old + len; i++) {
+		if (n == COPY_MAX) {
+			say_dropped();
+			break;
+		}
 		piece_t p = pieces[i];
 		p.lo = (p.lo > old ? p.lo : old) - old + new_addr;
 		p.hi = (p.hi < old + len ? p.hi : old + len) - old + new_addr;
@@ -255,14 +270,6 @@ void maptab_copy(uintptr_t old, size_t len, uintptr_t new_addr)
 	}
 	for (size_t i = 0; i < n; i++)
 		maptab_assign(copies[i].lo, copies[i].hi, &copies[i].st);
-}
-
-void maptab_drop_stale(uintptr_t lo, uintptr_t hi)
-{
-	mapstate_t none = { 0 };
-	map_delta_t d = maptab_delta_assign(lo, hi, &none);
-	maptab_charge(&d, NULL, false);   /* only releases */
-	maptab_assign(lo, hi, &none);
 }
 
 mapstate_t maptab_state_at(uintptr_t addr)
@@ -279,36 +286,4 @@ size_t maptab_list(maptab_piece_t *out, size_t max)
 	for (size_t i = 0; i < npieces && i < max; i++)
 		out[i] = (maptab_piece_t){ pieces[i].lo, pieces[i].hi, pieces[i].st };
 	return npieces;
-}
-
-static const char *const kind_what[ACC_KINDS] = { "malloc", "mmap", "swapped mmap" };
-
-int maptab_charge(const map_delta_t *d, const char *what, bool commit)
-{
-	for (int k = 0; k < ACC_KINDS; k++) {
-		if (d->d[k] <= 0)
-			continue;
-		const char *name = what ? what : kind_what[k];
-		if (commit ? cap_charge_commit((acc_kind_t)k, (uint64_t)d->d[k], name)
-			   : cap_charge((acc_kind_t)k, (uint64_t)d->d[k], name)) {
-			for (int j = 0; j < k; j++)
-				if (d->d[j] > 0)
-					cap_release((acc_kind_t)j, (uint64_t)d->d[j]);
-			return ENOMEM;
-		}
-	}
-	for (int k = 0; k < ACC_KINDS; k++)
-		if (d->d[k] < 0)
-			cap_release((acc_kind_t)k, (uint64_t)-d->d[k]);
-	return 0;
-}
-
-void maptab_uncharge(const map_delta_t *d)
-{
-	for (int k = 0; k < ACC_KINDS; k++) {
-		if (d->d[k] > 0)
-			cap_release((acc_kind_t)k, (uint64_t)d->d[k]);
-		else if (d->d[k] < 0)
-			account_add((acc_kind_t)k, (uint64_t)-d->d[k]);
-	}
 }

@@ -40,7 +40,7 @@ map_delta_t maptab_delta_protect(uintptr_t lo, uintptr_t hi, int prot);
 void maptab_protect(uintptr_t lo, uintptr_t hi, int prot, uint32_t stack);
 
 /* mremap: [old, old + old_len) moves to [new, new + new_len); growth takes the state of the
- * last piece.  Returns false from delta when old is not tracked at all. */
+ * last piece.  delta is zero when old is not tracked at all. */
 map_delta_t maptab_delta_remap(uintptr_t old, size_t old_len, size_t new_len);
 void maptab_remap(uintptr_t old, size_t old_len, uintptr_t new_addr, size_t new_len);
 
@@ -48,10 +48,6 @@ void maptab_remap(uintptr_t old, size_t old_len, uintptr_t new_addr, size_t new_
  * stays mapped, so both count.  delta is what the copy adds. */
 map_delta_t maptab_delta_copy(uintptr_t old, size_t len);
 void maptab_copy(uintptr_t old, size_t len, uintptr_t new_addr);
-
-/* The kernel just handed out [lo, hi) afresh, so anything still tracked there was unmapped
- * behind our back (a raw munmap syscall): release it from the totals and forget it. */
-void maptab_drop_stale(uintptr_t lo, uintptr_t hi);
 
 /* The state at addr (kind 0 when untracked). */
 mapstate_t maptab_state_at(uintptr_t addr);
@@ -63,11 +59,5 @@ typedef struct {
 	mapstate_t st;
 } maptab_piece_t;
 size_t maptab_list(maptab_piece_t *out, size_t max);
-
-/* Apply a delta to the totals through the cap: positive parts are charged (refused: ENOMEM,
- * nothing charged), negative parts released.  Used by the mapping hooks; commit says the
- * bytes are a reservation being made accessible (see cap_charge_commit). */
-int maptab_charge(const map_delta_t *d, const char *what, bool commit);
-void maptab_uncharge(const map_delta_t *d);
 
 #endif

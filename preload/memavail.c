@@ -6,18 +6,14 @@
 
 #include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 #define UNLIMITED (UINT64_C(1) << 60)   /* cgroup v1 spells "no limit" as a huge number */
 
+/* Leading digits ("max" or garbage: false). */
 static bool parse_u64(const char *s, uint64_t *v)
 {
-	if (*s < '0' || *s > '9')
-		return false;   /* "max" or garbage */
-	uint64_t x = 0;
-	for (; *s >= '0' && *s <= '9'; s++)
-		x = x > (UINT64_MAX - 9) / 10 ? UINT64_MAX : x * 10 + (uint64_t)(*s - '0');
-	*v = x;
-	return true;
+	return fmt_parse_u64(s, strspn(s, "0123456789"), v) == 0;
 }
 
 static bool file_u64(const char *path, uint64_t *v)
@@ -65,6 +61,8 @@ static void one_cgroup(memavail_t *m, const char *dir, const char *limit_file,
 	fmt_str(&f, limit_file);
 	if (f.truncated || !file_u64(path, &limit) || limit >= UNLIMITED)
 		return;
+	if (!m->limit || limit < m->limit)
+		m->limit = limit;
 	fmt_init(&f, path, sizeof path);
 	fmt_str(&f, dir);
 	fmt_str(&f, "/memory.stat");
@@ -113,7 +111,7 @@ static bool has_memory(const char *controllers, size_t n)
 
 memavail_t memavail_now(void)
 {
-	memavail_t m = { UINT64_MAX, "system" };
+	memavail_t m = { UINT64_MAX, "system", 0 };
 	uint64_t kb;
 	if (field_u64("/proc/meminfo", "MemAvailable", &kb))
 		tighter(&m, kb * 1024, "system");
@@ -138,4 +136,12 @@ memavail_t memavail_now(void)
 		l = nl ? nl + 1 : NULL;
 	}
 	return m;
+}
+
+uint64_t memavail_limit(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+	uint64_t phys = (pages > 0 && psz > 0) ? (uint64_t)pages * (uint64_t)psz : 0;
+	uint64_t cg = memavail_now().limit;
+	return cg && (phys == 0 || cg < phys) ? cg : phys;
 }

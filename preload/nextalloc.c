@@ -243,13 +243,8 @@ bool nextalloc_check_order(bool (*reached_us)(void *(*)(size_t), void (*)(void *
 		dl_iterate_phdr(first_definer, lib);
 		who = lib;
 	}
-	char msg[512];
-	fmt_t f;
-	fmt_init(&f, msg, sizeof msg);
-	fmt_str(&f, "malloc is served by ");
-	fmt_str(&f, who);
-	fmt_str(&f, ", which comes before the guard: its blocks are not seen and the cap cannot be "
-		"enforced on them (put liballocguard.so first in LD_PRELOAD)");
-	fmt_say(msg);
+	fmt_say3("malloc is served by ", who,
+		 ", which comes before the guard: its blocks are not seen and the cap cannot be "
+		 "enforced on them (put liballocguard.so first in LD_PRELOAD)");
 	return true;
 }

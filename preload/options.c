@@ -2,6 +2,7 @@
  * stdio: the preload runs this in its constructor, before main. */
 #include "options.h"
 #include "fmt.h"
+#include "memavail.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,33 +11,36 @@
 #include <unistd.h>
 
 const opt_desc_t opt_table[] = {
-#define OPT(field, env, flag, type, def, min, max, doc) \
-	{ #field, "ALLOCGUARD_" env, flag, OPT_##type, def, min, max, doc, \
-	  offsetof(ag_config_t, field) },
+#define NO_WORDS(X)
+#define WORD_BAR(name, word) "|" word
+#define OPT(field, env, flag, type, def, min, max, words, oname, doc) \
+	{ #field, "ALLOCGUARD_" env, flag, OPT_##type, def, min, max, "" words(WORD_BAR), oname, \
+	  doc, offsetof(ag_config_t, field) },
 #include "options.def"
 #undef OPT
 };
 const size_t opt_count = sizeof opt_table / sizeof opt_table[0];
 
-static const char *const on_cap_names[] = { "fail", "abort", "warn", NULL };
-static const char *const swap_mode_names[] = { "eager", "lazy", NULL };
-
-static const char *const *enum_names(const opt_desc_t *d)
-{
-	if (strcmp(d->field, "on_cap") == 0)
-		return on_cap_names;
-	if (strcmp(d->field, "swap_mode") == 0)
-		return swap_mode_names;
-	return NULL;
-}
-
 const char *opt_enum_values(const opt_desc_t *d)
 {
-	if (strcmp(d->field, "on_cap") == 0)
-		return "fail|abort|warn";
-	if (strcmp(d->field, "swap_mode") == 0)
-		return "eager|lazy";
-	return NULL;
+	return d->words[0] ? d->words + 1 : NULL;
+}
+
+/* The position of value among d's words, or -1. */
+static int enum_value(const opt_desc_t *d, const char *value)
+{
+	size_t n = strlen(value);
+	int i = 0;
+	for (const char *w = d->words; *w == '|'; i++) {
+		const char *end = strchr(w + 1, '|');
+		size_t len = end ? (size_t)(end - w - 1) : strlen(w + 1);
+		if (len == n && memcmp(w + 1, value, n) == 0)
+			return i;
+		if (!end)
+			break;
+		w = end;
+	}
+	return -1;
 }
 
 const char *opt_type_name(const opt_desc_t *d)
@@ -56,7 +60,7 @@ static const char *expected(const opt_desc_t *d)
 {
 	switch (d->type) {
 	case OPT_SIZE:
-		return "SIZE: bytes with optional K, M, G, T suffix (powers of 1024), or N% of memory";
+		return OPT_SIZE_SYNTAX;
 	case OPT_PCT:
 		return "PCT: a whole number from 1 to 100";
 	case OPT_DURATION:
@@ -74,90 +78,15 @@ static const char *expected(const opt_desc_t *d)
 
 int opt_parse_u64(const char *s, uint64_t *out)
 {
-	uint64_t v = 0;
-	if (!s || !*s)
-		return EINVAL;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return EINVAL;
-		uint64_t d = (uint64_t)(*s - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return EINVAL;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
+	return s ? fmt_parse_u64(s, strlen(s), out) : EINVAL;
 }
 
 /* Leading decimal digits of s into *v; returns the rest, or NULL when there are none or
  * they overflow. */
 static const char *leading_u64(const char *s, uint64_t *v)
 {
-	char digits[24];
-	size_t n = 0;
-	while (s[n] >= '0' && s[n] <= '9') {
-		if (n + 1 >= sizeof digits)
-			return NULL;
-		digits[n] = s[n];
-		n++;
-	}
-	if (n == 0)
-		return NULL;
-	digits[n] = '\0';
-	if (opt_parse_u64(digits, v))
-		return NULL;
-	return s + n;
-}
-
-static uint64_t read_u64_file(const char *path)
-{
-	char buf[64];
-	if (fmt_read_file(path, buf, sizeof buf) <= 0)
-		return 0;
-	uint64_t v = 0;
-	if (!leading_u64(buf, &v))
-		return 0;   /* "max" or garbage: no limit */
-	return v;
-}
-
-/* The cgroup v2 path of this process ("0::/x/y"), appended to /sys/fs/cgroup. */
-static uint64_t cgroup_limit(void)
-{
-	char buf[4096];
-	if (fmt_read_file("/proc/self/cgroup", buf, sizeof buf) <= 0)
-		return 0;
-	uint64_t limit = 0;
-	char *line = strstr(buf, "0::");
-	if (line) {
-		char *path = line + 3, *end = strchr(path, '\n');
-		if (end)
-			*end = '\0';
-		char file[4300];
-		fmt_t f;
-		fmt_init(&f, file, sizeof file);
-		fmt_str(&f, "/sys/fs/cgroup");
-		if (strcmp(path, "/") != 0)
-			fmt_str(&f, path);
-		fmt_str(&f, "/memory.max");
-		if (!f.truncated)
-			limit = read_u64_file(file);
-	}
-	if (!limit) {
-		limit = read_u64_file("/sys/fs/cgroup/memory/memory.limit_in_bytes");
-		if (limit >= (UINT64_C(1) << 60))
-			limit = 0;   /* cgroup v1 spells "unlimited" as a huge number */
-	}
-	return limit;
-}
-
-uint64_t opt_memory_limit(void)
-{
-	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
-	uint64_t phys = (pages > 0 && psz > 0) ? (uint64_t)pages * (uint64_t)psz : 0;
-	uint64_t cg = cgroup_limit();
-	if (cg && (phys == 0 || cg < phys))
-		return cg;
-	return phys;
+	size_t n = strspn(s, "0123456789");
+	return fmt_parse_u64(s, n, v) ? NULL : s + n;
 }
 
 int opt_parse_size(const char *s, uint64_t *out)
@@ -169,7 +98,7 @@ int opt_parse_size(const char *s, uint64_t *out)
 	if (*rest == '%' && rest[1] == '\0') {
 		if (v == 0 || v > 100)
 			return EINVAL;
-		uint64_t mem = opt_memory_limit();
+		uint64_t mem = memavail_limit();
 		if (mem == 0)
 			return EINVAL;
 		*out = mem / 100 * v + mem % 100 * v / 100;
@@ -250,14 +179,9 @@ int opt_set(ag_config_t *c, const opt_desc_t *d, const char *value, const char *
 		rc = opt_parse_duration(value, &v);
 		break;
 	case OPT_ENUM: {
-		const char *const *names = enum_names(d);
-		rc = EINVAL;
-		for (uint64_t i = 0; names && names[i]; i++) {
-			if (strcmp(value, names[i]) == 0) {
-				v = i;
-				rc = 0;
-			}
-		}
+		int i = enum_value(d, value);
+		rc = i < 0 ? EINVAL : 0;
+		v = i < 0 ? 0 : (uint64_t)i;
 		break;
 	}
 	case OPT_STR: {
@@ -328,6 +252,56 @@ int opt_load_env(ag_config_t *c, char *err, size_t errlen)
 			return rc;
 	}
 	return opt_check(c, err, errlen);
+}
+
+bool opt_log_line(const opt_desc_t *d, const ag_config_t *c, fmt_t *f)
+{
+	const char *at = (const char *)c + d->offset;
+	if (!d->oname || (d->type == OPT_STR && !at[0] && !d->def[0]))
+		return false;
+	fmt_str(f, "O ");
+	fmt_str(f, d->oname);
+	fmt_chr(f, ' ');
+	if (d->type == OPT_STR) {
+		fmt_escaped(f, at);
+		return true;
+	}
+	uint64_t v;
+	memcpy(&v, at, sizeof v);
+	if (d->type != OPT_ENUM) {
+		fmt_u64(f, v);
+		return true;
+	}
+	const char *w = d->words;   /* "|a|b|c": skip to the v-th word */
+	for (uint64_t i = 0; i < v && w; i++)
+		w = strchr(w + 1, '|');
+	if (!w)
+		return true;   /* out of range: an empty value, as the reader will say */
+	const char *end = strchr(w + 1, '|');
+	char word[64];
+	size_t n = end ? (size_t)(end - w - 1) : strlen(w + 1);
+	n = n < sizeof word - 1 ? n : sizeof word - 1;
+	memcpy(word, w + 1, n);
+	word[n] = '\0';
+	fmt_str(f, word);
+	return true;
+}
+
+bool opt_env_unknown(const char *entry, char *name, size_t namelen)
+{
+	static const char prefix[] = "ALLOCGUARD_";
+	if (strncmp(entry, prefix, sizeof prefix - 1) != 0)
+		return false;
+	size_t n = strcspn(entry, "=");
+	for (size_t i = 0; i < opt_count; i++)
+		if (strlen(opt_table[i].env) == n && memcmp(opt_table[i].env, entry, n) == 0)
+			return false;
+	if (namelen) {
+		size_t k = n < namelen - 1 ? n : namelen - 1;
+		memcpy(name, entry, k);
+		name[k] = '\0';
+	}
+	return true;
 }
 
 const opt_desc_t *opt_find_flag(const char *flag)

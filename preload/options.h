@@ -4,13 +4,15 @@
 #ifndef ALLOCGUARD_OPTIONS_H
 #define ALLOCGUARD_OPTIONS_H
 
+#include "fmt.h"
+#include "logfmt.h"
+
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef enum { OPT_SIZE, OPT_PCT, OPT_DURATION, OPT_ENUM, OPT_STR, OPT_INT } opt_type_t;
 
-enum { ON_CAP_FAIL, ON_CAP_ABORT, ON_CAP_WARN };
-enum { SWAP_MODE_EAGER, SWAP_MODE_LAZY };
 
 #define OPT_STR_MAX 1024
 
@@ -18,12 +20,12 @@ typedef struct {
 	uint64_t cap;        /* bytes, 0 = none */
 	uint64_t warn;       /* percent */
 	uint64_t critical;   /* percent */
-	uint64_t on_cap;     /* ON_CAP_* */
+	uint64_t on_cap;     /* ag_on_cap_t */
 	uint64_t interval;   /* milliseconds, 0 = none */
 	char log[OPT_STR_MAX];
 	char swap[OPT_STR_MAX];
 	uint64_t swap_min;   /* bytes */
-	uint64_t swap_mode;  /* SWAP_MODE_* */
+	uint64_t swap_mode;  /* AG_SWAP_EAGER or AG_SWAP_LAZY */
 	uint64_t chunk;      /* bytes */
 	uint64_t sample;     /* bytes, 0 = every allocation */
 	uint64_t depth;      /* frames */
@@ -37,12 +39,18 @@ typedef struct {
 	opt_type_t type;
 	const char *def;      /* default, in the same syntax a user writes */
 	uint64_t min, max;    /* bounds of the parsed value */
+	const char *words;    /* ENUM: "|fail|abort|warn" (value = position); else "" */
+	const char *oname;    /* the log's O line name, NULL for none */
 	const char *doc;
 	size_t offset;        /* where the value lives in ag_config_t */
 } opt_desc_t;
 
 extern const opt_desc_t opt_table[];
 extern const size_t opt_count;
+
+/* The SIZE syntax, for every message about a bad SIZE. */
+#define OPT_SIZE_SYNTAX \
+	"SIZE: bytes with optional K, M, G, T suffix (powers of 1024), or N% of memory"
 
 /* The spelled-out syntax of a type, for help and error messages ("SIZE", "PCT", ...). */
 const char *opt_type_name(const opt_desc_t *d);
@@ -60,6 +68,11 @@ int opt_set(ag_config_t *c, const opt_desc_t *d, const char *value, const char *
  * Returns 0 or EINVAL with err filled as opt_set does. */
 int opt_load_env(ag_config_t *c, char *err, size_t errlen);
 
+/* An environment entry ("NAME=value") that looks like a setting and is none: an
+ * ALLOCGUARD_* name no option has (a typo such as ALLOCGUARD_CAPP).  Writes the name into
+ * name (cut to namelen). */
+bool opt_env_unknown(const char *entry, char *name, size_t namelen);
+
 /* Cross-field rules (warn < critical).  0 or EINVAL with err filled. */
 int opt_check(const ag_config_t *c, char *err, size_t errlen);
 
@@ -68,10 +81,10 @@ int opt_parse_size(const char *s, uint64_t *out);
 int opt_parse_duration(const char *s, uint64_t *ms);
 int opt_parse_u64(const char *s, uint64_t *out);
 
-/* Memory this process may use: its cgroup's limit when one is set, else physical memory.
- * 0 when unknown. */
-uint64_t opt_memory_limit(void);
-
 const opt_desc_t *opt_find_flag(const char *flag);
+
+/* The log's O line for d ("O <oname> <value>", the value escaped), into f; false when d
+ * has no O line or is an empty string at an empty default. */
+bool opt_log_line(const opt_desc_t *d, const ag_config_t *c, fmt_t *f);
 
 #endif

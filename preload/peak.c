@@ -6,25 +6,23 @@
  * its accounting (or between our CAS and the epoch bump) when the peak moves: the per-site
  * figures at the peak can then be off by at most one block per other thread in flight. */
 #include "peak.h"
-#include "account.h"
 
 _Atomic uint64_t peak_epoch_now = 1;
 static _Atomic uint64_t mark;
 static _Atomic uint64_t at_heap, at_mapped, at_swapped;
 
-void peak_moved(uint64_t tracked)
+void peak_moved(const uint64_t kinds[ACC_KINDS])
 {
+	uint64_t tracked = kinds[ACC_HEAP] + kinds[ACC_MAPPED] + kinds[ACC_SWAPPED];
 	uint64_t cur = atomic_load_explicit(&mark, memory_order_relaxed);
 	while (tracked > cur) {
 		if (!atomic_compare_exchange_weak_explicit(&mark, &cur, tracked, memory_order_relaxed,
 							   memory_order_relaxed))
 			continue;
 		atomic_fetch_add_explicit(&peak_epoch_now, 1, memory_order_acq_rel);
-		account_totals_t t;
-		account_read(&t);
-		atomic_store_explicit(&at_heap, t.heap, memory_order_relaxed);
-		atomic_store_explicit(&at_mapped, t.mapped, memory_order_relaxed);
-		atomic_store_explicit(&at_swapped, t.swapped, memory_order_relaxed);
+		atomic_store_explicit(&at_heap, kinds[ACC_HEAP], memory_order_relaxed);
+		atomic_store_explicit(&at_mapped, kinds[ACC_MAPPED], memory_order_relaxed);
+		atomic_store_explicit(&at_swapped, kinds[ACC_SWAPPED], memory_order_relaxed);
 		return;
 	}
 }

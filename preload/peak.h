@@ -5,6 +5,8 @@
 #ifndef ALLOCGUARD_PEAK_H
 #define ALLOCGUARD_PEAK_H
 
+#include "account.h"
+
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -17,10 +19,11 @@ static inline uint64_t peak_epoch(void)
 	return atomic_load_explicit(&peak_epoch_now, memory_order_acquire);
 }
 
-/* The tracked total just reached `tracked`; if that is above every earlier one, the peak
- * moved: a new epoch, and the totals by kind are noted.  Call after the stacks of the
- * allocation that got there were updated, so it counts at the peak. */
-void peak_moved(uint64_t tracked);
+/* The totals by kind (indexed by acc_kind_t) were just read;
+ * if their sum is above every earlier one, the peak moved: a new epoch, and the totals by
+ * kind are noted.  Call after the stacks of the allocation that got there were updated, so
+ * it counts at the peak. */
+void peak_moved(const uint64_t kinds[ACC_KINDS]);
 
 typedef struct {
 	uint64_t tracked, heap, mapped, swapped;

@@ -27,7 +27,7 @@ extern __thread int ag_in_hook;
 
 /* Enter a hook: false when this thread is already inside one (the caller must then pass
  * the call straight through, untracked). */
-static inline bool guard_enter(void)
+static inline bool ag_guard_enter(void)
 {
 	if (ag_in_hook)
 		return false;
@@ -35,12 +35,12 @@ static inline bool guard_enter(void)
 	return true;
 }
 
-static inline void guard_leave(void)
+static inline void ag_guard_leave(void)
 {
 	ag_in_hook = 0;
 }
 
-static inline bool state_ready(void)
+static inline bool ag_ready(void)
 {
 	return atomic_load_explicit(&ag_phase, memory_order_acquire) == AG_READY;
 }

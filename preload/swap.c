@@ -1,14 +1,15 @@
 /* swap.c: model-file mmap swap (see swap.h).  Decides which file mappings are served from
  * anonymous memory, charges the cap, maps and fills (eagerly here with swapfill.c, or on
- * first touch through uffd.c), records the piece in maptab and queues the log's W events.
+ * first touch through uffd.c), records the piece in maptab and posts the log's W events.
  * Runs on the mmap hook path: no malloc, no stdio. */
 #include "swap.h"
-#include "evring.h"
 #include "fmt.h"
 #include "swapglob.h"
 #include "logfmt.h"
+#include "mapcharge.h"
 #include "maptab.h"
 #include "memavail.h"
+#include "outbox.h"
 #include "stacks.h"
 #include "state.h"
 #include "swapfill.h"
@@ -27,31 +28,6 @@
  * model is never held in memory twice. */
 #define FADVISE_WINDOW ((size_t)64 << 20)
 #define RW (PROT_READ | PROT_WRITE)
-
-EVRING(events, swap_event_t, 64);
-
-void swap_init(void) {}
-
-static void queue_event(uint64_t bytes, const char *mode, const char *path)
-{
-	uint64_t ticket;
-	swap_event_t *ev = evring_claim(&events, &ticket);
-	if (!ev)
-		return;   /* the writer is far behind: drop, as cap.c does */
-	ev->t_ns = sys_now_ns() - ag_start_ns;
-	ev->bytes = bytes;
-	fmt_t f;
-	fmt_init(&f, ev->mode, sizeof ev->mode);
-	fmt_str(&f, mode);
-	fmt_init(&f, ev->path, sizeof ev->path);
-	fmt_str(&f, path);
-	evring_publish(&events, ticket);
-}
-
-size_t swap_events_take(swap_event_t *out, size_t max)
-{
-	return evring_take(&events, out, max);
-}
 
 /* The file behind fd, when it is a model file we should serve: regular, readable, named by
  * a swap glob, big enough. */
@@ -76,7 +52,7 @@ static bool candidate(int fd, char *path, size_t cap)
 	size_t dl = sizeof deleted - 1;
 	if (st.st_nlink == 0 && (size_t)n > dl && !memcmp(path + n - dl, deleted, dl))
 		path[n - dl] = '\0';
-	return glob_list_match(ag_config.swap, path) && (uint64_t)st.st_size >= ag_config.swap_min;
+	return swapglob_list_match(ag_config.swap, path) && (uint64_t)st.st_size >= ag_config.swap_min;
 }
 
 /* Fill [p, p + len) from the file, dropping the page cache behind us. */
@@ -108,7 +84,7 @@ static map_delta_t delta_for(uintptr_t lo, size_t len, bool fixed, const mapstat
 /* [lo, hi) is gone (a failed MAP_FIXED replaced it): release it like a munmap would. */
 static void drop_range(uintptr_t lo, uintptr_t hi)
 {
-	maptab_drop_stale(lo, hi);
+	mapcharge_drop_stale(lo, hi);
 	uffd_forget(lo, hi);
 }
 
@@ -122,7 +98,7 @@ static void *map_eager(void *addr, size_t len, int prot, int flags, int fd, off_
 	bool fixed = (flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE);
 	maptab_lock();
 	map_delta_t d = delta_for((uintptr_t)addr, len, fixed, st);
-	if (maptab_charge(&d, "swapped mmap", false)) {
+	if (mapcharge_charge(&d, "swapped mmap", false)) {
 		maptab_unlock();
 		errno = ENOMEM;
 		return MAP_FAILED;
@@ -142,15 +118,16 @@ static void *map_eager(void *addr, size_t len, int prot, int flags, int fd, off_
 	if (err) {
 		if (p != MAP_FAILED)
 			sys_munmap(p, len);
-		maptab_uncharge(&d);
+		mapcharge_uncharge(&d);
 		maptab_unlock();
 		errno = err;
 		return MAP_FAILED;
 	}
 	void *r = fixed ? addr : p;
 	if (!fixed)
-		maptab_drop_stale((uintptr_t)r, (uintptr_t)r + len);   /* see maptab_drop_stale */
+		mapcharge_drop_stale((uintptr_t)r, (uintptr_t)r + len);   /* see mapcharge_drop_stale */
 	maptab_assign((uintptr_t)r, (uintptr_t)r + len, st);
+	mapcharge_gained();
 	uffd_forget((uintptr_t)r, (uintptr_t)r + len);
 	maptab_unlock();
 	return r;
@@ -171,7 +148,7 @@ static void *map_lazy(void *addr, size_t len, int prot, int flags, int fd, off_t
 	size_t chunk = (ag_config.chunk + page - 1) & ~(page - 1);
 	maptab_lock();
 	map_delta_t d = delta_for((uintptr_t)addr, len, fixed, st);
-	if (maptab_charge(&d, "swapped mmap", false)) {
+	if (mapcharge_charge(&d, "swapped mmap", false)) {
 		maptab_unlock();
 		close(own);
 		errno = ENOMEM;
@@ -193,7 +170,7 @@ static void *map_lazy(void *addr, size_t len, int prot, int flags, int fd, off_t
 	if (err) {
 		if (own >= 0)
 			close(own);
-		maptab_uncharge(&d);
+		mapcharge_uncharge(&d);
 		if (fixed && p != MAP_FAILED)
 			drop_range((uintptr_t)addr, (uintptr_t)addr + len);
 		maptab_unlock();
@@ -201,8 +178,9 @@ static void *map_lazy(void *addr, size_t len, int prot, int flags, int fd, off_t
 		return MAP_FAILED;
 	}
 	if (!fixed)
-		maptab_drop_stale((uintptr_t)p, (uintptr_t)p + len);
+		mapcharge_drop_stale((uintptr_t)p, (uintptr_t)p + len);
 	maptab_assign((uintptr_t)p, (uintptr_t)p + len, st);
+	mapcharge_gained();
 	maptab_unlock();
 	return p;
 }
@@ -253,7 +231,7 @@ static bool lazy_possible(void)
 
 bool swap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off, void **out)
 {
-	if (!ag_config.swap[0] || !state_ready() || fd < 0 || (flags & MAP_ANONYMOUS) || !len)
+	if (!ag_config.swap[0] || !ag_ready() || fd < 0 || (flags & MAP_ANONYMOUS) || !len)
 		return false;
 	size_t page = sys_page_size();
 	int type = flags & MAP_TYPE;
@@ -271,30 +249,30 @@ bool swap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off, v
 		return false;
 	}
 	if (type != MAP_PRIVATE && (prot & PROT_WRITE)) {
-		queue_event(len, "passthrough-shared-writable", path);   /* writes must reach the file */
+		outbox_swap_event(AG_SWAP_PASSTHROUGH_SHARED_WRITABLE, len, path);   /* writes must reach the file */
 		errno = saved;
 		return false;
 	}
 	size_t plen = (len + page - 1) & ~(page - 1);
 	if (!fits_in_memory(plen, path)) {
-		queue_event(plen, "passthrough-memory", path);
+		outbox_swap_event(AG_SWAP_PASSTHROUGH_MEMORY, plen, path);
 		errno = saved;
 		return false;
 	}
 	mapstate_t st = { .kind = AG_KIND_SWAP, .prot = prot, .stack = stacks_here(AG_KIND_SWAP) };
-	const char *mode = "eager";
+	int mode = AG_SWAP_EAGER;
 	void *r;
-	if (ag_config.swap_mode == SWAP_MODE_LAZY && lazy_possible()) {
+	if (ag_config.swap_mode == AG_SWAP_LAZY && lazy_possible()) {
 		bool lazy = true;
 		r = map_lazy(addr, plen, prot, flags, fd, off, &st, &lazy);
-		mode = lazy ? "lazy" : "eager-fallback";
+		mode = lazy ? AG_SWAP_LAZY : AG_SWAP_EAGER_FALLBACK;
 	} else {
 		r = map_eager(addr, plen, prot, flags, fd, off, &st);
-		if (ag_config.swap_mode == SWAP_MODE_LAZY)
-			mode = "eager-fallback";
+		if (ag_config.swap_mode == AG_SWAP_LAZY)
+			mode = AG_SWAP_EAGER_FALLBACK;
 	}
 	if (r != MAP_FAILED) {
-		queue_event(plen, mode, path);
+		outbox_swap_event(mode, plen, path);
 		errno = saved;
 	}
 	*out = r;

@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-void swap_init(void);
 /* true when the mapping was handled here (*out is the result, MAP_FAILED with errno set on
  * failure); false to let the mapping through untouched. */
 bool swap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off, void **out);
@@ -21,16 +20,5 @@ void swap_remapped(uintptr_t old, size_t old_len, uintptr_t new_addr, size_t new
 void swap_copied(uintptr_t old, size_t len, uintptr_t new_addr);
 /* In a fork child (from the atfork handler): keep lazily served regions working. */
 void swap_postfork_child(void);
-
-/* One model-file mapping, for the log's W line. */
-typedef struct {
-	uint64_t t_ns;          /* since start */
-	uint64_t bytes;         /* swapped (page-rounded) or passed-through length */
-	char mode[40];          /* eager, lazy, eager-fallback, passthrough-<why> */
-	char path[PATH_MAX];
-} swap_event_t;
-
-/* Move queued events into out (oldest first); returns how many. */
-size_t swap_events_take(swap_event_t *out, size_t max);
 
 #endif

@@ -54,7 +54,7 @@ static bool match_one(const char *pat, size_t plen, size_t p, unsigned char c, s
 	return (unsigned char)pat[p] == c;
 }
 
-bool glob_match(const char *pat, size_t plen, const char *s)
+bool swapglob_match(const char *pat, size_t plen, const char *s)
 {
 	size_t p = 0, star_p = 0, next;
 	const char *star_s = NULL;
@@ -81,14 +81,14 @@ bool glob_match(const char *pat, size_t plen, const char *s)
 	return p == plen;
 }
 
-bool glob_list_match(const char *list, const char *path)
+bool swapglob_list_match(const char *list, const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
 	while (*list) {
 		const char *colon = strchr(list, ':');
 		size_t n = colon ? (size_t)(colon - list) : strlen(list);
-		if (n && (glob_match(list, n, base) || glob_match(list, n, path)))
+		if (n && (swapglob_match(list, n, base) || swapglob_match(list, n, path)))
 			return true;
 		if (!colon)
 			break;

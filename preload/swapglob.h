@@ -8,8 +8,8 @@
 #include <stddef.h>
 
 /* Whether s matches the pattern pat[0..plen). */
-bool glob_match(const char *pat, size_t plen, const char *s);
+bool swapglob_match(const char *pat, size_t plen, const char *s);
 /* Whether path, or its basename, matches one of the ':'-separated patterns in list. */
-bool glob_list_match(const char *list, const char *path);
+bool swapglob_list_match(const char *list, const char *path);
 
 #endif

@@ -1,6 +1,7 @@
 /* sys.c: raw syscalls and internal memory for the preload (see sys.h).  Nothing here calls
  * malloc or any hooked libc function. */
 #include "sys.h"
+#include "fmt.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -53,13 +54,20 @@ void *sys_alloc(size_t bytes, bool reserve)
 	errno = saved;
 	if (p == MAP_FAILED)
 		return NULL;
+	static bool said;
+	bool say = false;
 	pthread_mutex_lock(&regions_lock);
 	if (nregions < SYS_MAX_REGIONS) {
 		regions[nregions].lo = (uintptr_t)p;
 		regions[nregions].hi = (uintptr_t)p + bytes;
 		nregions++;
+	} else if (!said) {
+		said = say = true;
 	}
 	pthread_mutex_unlock(&regions_lock);
+	if (say)
+		fmt_say("internal region table full: the exit scan may see some of allocguard's "
+			"own memory as the program's");
 	return p;
 }
 

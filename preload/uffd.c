@@ -384,10 +384,15 @@ static void follow(uintptr_t old, size_t old_len, uintptr_t new_addr, size_t new
 	lazy_t moved[MOVE_MAX];
 	size_t n = 0;
 	pthread_mutex_lock(&lock);
-	for (size_t i = 0; i < ntab && n < MOVE_MAX; i++) {
+	for (size_t i = 0; i < ntab; i++) {
 		lazy_t m = tab[i];
 		if (m.hi <= old || old + keep <= m.lo)
 			continue;
+		if (n == MOVE_MAX) {
+			say_once(&said_lost, "a moved lazily swapped region has more than 32 pieces; "
+				 "the unread pages of the rest now read as zeros", 0);
+			break;
+		}
 		m.lo = (m.lo > old ? m.lo : old) + delta;
 		m.hi = (m.hi < old + keep ? m.hi : old + keep) + delta;
 		m.org += delta;

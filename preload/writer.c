@@ -1,10 +1,10 @@
-/* writer.c: the snapshot writer thread (see writer.h).  Requests are bits in an atomic word
- * and a futex wake-up, so hooks and signal handlers can ask without blocking and without a
- * file descriptor the program could close or see; the thread runs with every signal blocked
- * and writes snapshots off the allocation path. */
+/* writer.c: the snapshot writer thread (see writer.h).  It drains the requests posted to
+ * the outbox (outbox.h); the thread runs with every signal blocked and writes snapshots off
+ * the allocation path. */
 #include "writer.h"
 #include "fmt.h"
 #include "logwrite.h"
+#include "outbox.h"
 #include "reach.h"
 #include "stacks.h"
 #include "state.h"
@@ -13,12 +13,10 @@
 #include "threads.h"
 
 #include <errno.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -32,8 +30,6 @@
 /* How often the writer looks whether the program has ended without exiting. */
 #define CHECK_MS 1000
 
-static _Atomic uint32_t wake;        /* futex word: bumped on every request */
-static _Atomic unsigned pending;
 static _Atomic bool running;
 static _Atomic bool starting;
 static uint64_t first_due;            /* CLOCK_MONOTONIC of the first interval snapshot, 0 = none */
@@ -93,25 +89,6 @@ static void snapshot_on_own_stack(int reason, bool scan)
 	atomic_store(&own_stack_busy, false);
 }
 
-const char *writer_reason_name(int reason)
-{
-	static const char *const names[] = {
-#define X(name, str) str,
-		AG_REASON_LIST(X)
-#undef X
-	};
-	return (reason >= 0 && reason < AG_REASON_COUNT) ? names[reason] : "interval";
-}
-
-void writer_request(int reason)
-{
-	int saved = errno;
-	atomic_fetch_or(&pending, 1u << reason);
-	atomic_fetch_add(&wake, 1);
-	syscall(SYS_futex, &wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-	errno = saved;
-}
-
 /* The most telling reason among the pending bits. */
 static int pick(unsigned bits)
 {
@@ -123,13 +100,6 @@ static int pick(unsigned bits)
 	return AG_REASON_INTERVAL;
 }
 
-static void sleep_until_woken(uint32_t seen, uint64_t ms)
-{
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
-	if (atomic_load(&pending) == 0)
-		syscall(SYS_futex, &wake, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
-}
-
 static void *writer_main(void *arg)
 {
 	ag_in_hook = 1;   /* anything we call that allocates is passed straight to libc */
@@ -137,15 +107,15 @@ static void *writer_main(void *arg)
 	uint64_t period = ag_config.interval * 1000000ull;
 	uint64_t next = first_due;
 	while (atomic_load(&ag_phase) == AG_READY) {
-		uint32_t seen = atomic_load(&wake);
+		uint32_t seen = outbox_wake_seq();
 		uint64_t ms = CHECK_MS;
 		if (period) {
 			uint64_t now = sys_now_ns();
 			uint64_t left = next > now ? (next - now + 999999) / 1000000 : 0;
 			ms = left < ms ? left : ms;
 		}
-		sleep_until_woken(seen, ms);
-		unsigned bits = atomic_exchange(&pending, 0);
+		outbox_wait(seen, ms);
+		unsigned bits = outbox_requests_take();
 		if (period && sys_now_ns() >= next) {
 			bits |= 1u << AG_REASON_INTERVAL;
 			while (next <= sys_now_ns())
@@ -190,10 +160,30 @@ int writer_start(void)
 	return 0;
 }
 
+/* The abort action's snapshot, served for the outbox (outbox_sync). */
+static void sync_snapshot(int reason)
+{
+	check_child();
+	if (!atomic_load(&running) || pthread_equal(pthread_self(), atomic_load(&writer_tid_self))) {
+		snapshot_on_own_stack(reason, false);
+		return;
+	}
+	uint64_t before = logwrite_written();
+	outbox_request(reason);
+	/* Bounded wait: a stuck writer must not keep an aborting process alive. */
+	for (int i = 0; i < 500 && logwrite_written() == before; i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	if (logwrite_written() == before)
+		snapshot_on_own_stack(reason, false);
+}
+
 void writer_arm(void)
 {
 	if (!own_stack)
 		own_stack = sys_alloc(OWN_STACK, true);
+	outbox_serve_sync(sync_snapshot);
 	first_due = ag_config.interval ? sys_now_ns() + ag_config.interval * 1000000ull : 0;
 }
 
@@ -204,29 +194,11 @@ void writer_tick(void)
 		return;
 	/* Until it starts, the clock on every allocation: a slow allocator (a daemon's 4 KiB
 	 * every 100 ms) must get its first interval snapshot on time. */
-	if (!atomic_load_explicit(&pending, memory_order_relaxed)) {
+	if (!outbox_requests_waiting()) {
 		if (!first_due || sys_now_ns() < first_due)
 			return;
 	}
 	writer_start();
-}
-
-void writer_sync(int reason)
-{
-	check_child();
-	if (!atomic_load(&running) || pthread_equal(pthread_self(), atomic_load(&writer_tid_self))) {
-		snapshot_on_own_stack(reason, false);
-		return;
-	}
-	uint64_t before = logwrite_written();
-	writer_request(reason);
-	/* Bounded wait: a stuck writer must not keep an aborting process alive. */
-	for (int i = 0; i < 500 && logwrite_written() == before; i++) {
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-	if (logwrite_written() == before)
-		snapshot_on_own_stack(reason, false);
 }
 
 void writer_exit(void)
@@ -237,10 +209,10 @@ void writer_exit(void)
 		return;
 	/* Nested in a hook (exit() from a signal handler that interrupted one): this thread
 	 * may hold a block-table lock, so no scan, only the totals and stacks. */
-	int outer = guard_enter();
+	int outer = ag_guard_enter();
 	snapshot_on_own_stack(AG_REASON_EXIT, outer);
 	if (outer)
-		guard_leave();
+		ag_guard_leave();
 }
 
 void writer_prefork(void)
@@ -258,6 +230,6 @@ void writer_postfork_child(void)
 	logwrite_child();
 	atomic_store(&running, false);
 	atomic_store(&starting, false);
-	atomic_store(&pending, 0);
+	outbox_requests_take();   /* the parent's requests are the parent's */
 	writer_arm();
 }

@@ -1,20 +1,13 @@
 /* writer.h: the background snapshot writer.  Anyone (hooks, signal handlers, the cap) may
- * ask for a snapshot; only the writer thread, or the exiting thread, writes one. */
+ * ask for a snapshot through the outbox (outbox.h); only the writer thread, or the exiting
+ * thread, writes one. */
 #ifndef ALLOCGUARD_WRITER_H
 #define ALLOCGUARD_WRITER_H
 
 #include "logfmt.h"
 
-typedef enum {
-#define X(name, str) AG_REASON_##name,
-	AG_REASON_LIST(X)
-#undef X
-	AG_REASON_COUNT
-} ag_reason_t;
-
-const char *writer_reason_name(int reason);
-
-/* Arm the writer: the first interval snapshot is due one interval from now. */
+/* Arm the writer: the first interval snapshot is due one interval from now, and it serves
+ * the outbox's synchronous requests (outbox_sync: wait, bounded, until it is on disk). */
 void writer_arm(void);
 /* Start the writer thread (the constructor does, so SIGUSR2 is served even in a process
  * that sits idle). */
@@ -23,10 +16,6 @@ int writer_start(void);
  * in a fork child, which gets its thread only once it lives long enough to need one (most
  * children exec at once).  Cheap otherwise. */
 void writer_tick(void);
-/* Ask for a snapshot; async-signal-safe, never blocks. */
-void writer_request(int reason);
-/* Ask for a snapshot and wait (bounded) until it is on disk: the abort action. */
-void writer_sync(int reason);
 /* Final snapshot with the reachability scan, in the calling (exiting) thread. */
 void writer_exit(void);
 /* check runs the fork-child reset in a process made without fork()'s handlers (a raw

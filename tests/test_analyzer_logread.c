@@ -203,7 +203,7 @@ Test(logread, escapes_and_repeated_modules)
 	cr_assert(log_sampled(log));
 	cr_assert_eq(log->nswaps, 1);
 	cr_assert_eq(log->nevents, 1);
-	cr_assert_eq(log->events[0].kind, AG_EV_WARN);
+	cr_assert_eq(log->events[0].kind, AG_CAP_EV_WARN);
 	cr_assert_eq(log->njitmaps, 1);
 	log_free(log);
 }

@@ -26,12 +26,12 @@ static void setup(uint64_t cap, int on_cap)
 
 static size_t take(cap_event_t *ev, size_t max)
 {
-	return cap_events_take(ev, max);
+	return outbox_cap_events_take(ev, max);
 }
 
 Test(cap, refuses_exactly_past_the_cap)
 {
-	setup(1000, ON_CAP_FAIL);
+	setup(1000, AG_ON_CAP_FAIL);
 	cr_assert_eq(cap_charge(ACC_HEAP, 600, "malloc"), 0);
 	cr_assert_eq(cap_charge(ACC_HEAP, 400, "malloc"), 0, "reaching the cap exactly is allowed");
 	cr_assert_eq(cap_charge(ACC_HEAP, 1, "malloc"), ENOMEM);
@@ -44,27 +44,25 @@ Test(cap, refuses_exactly_past_the_cap)
 
 Test(cap, thresholds_fire_once_per_crossing_and_rearm)
 {
-	setup(1000, ON_CAP_FAIL);
+	setup(1000, AG_ON_CAP_FAIL);
 	cap_event_t ev[16];
-	cr_assert_eq(cap_warn_bytes(), 800);
-	cr_assert_eq(cap_critical_bytes(), 900);
 	cap_charge(ACC_HEAP, 790, "malloc");
 	cr_assert_eq(take(ev, 16), 0);
 	cap_charge(ACC_HEAP, 20, "malloc");
 	cap_charge(ACC_HEAP, 5, "malloc");
 	size_t n = take(ev, 16);
 	cr_assert_eq(n, 1);
-	cr_assert_eq(ev[0].kind, CAP_EV_WARN);
+	cr_assert_eq(ev[0].kind, AG_CAP_EV_WARN);
 	cr_assert_eq(ev[0].bytes, 810);
 	cap_charge(ACC_HEAP, 100, "malloc");   /* 915: critical */
 	n = take(ev, 16);
 	cr_assert_eq(n, 1);
-	cr_assert_eq(ev[0].kind, CAP_EV_CRITICAL);
+	cr_assert_eq(ev[0].kind, AG_CAP_EV_CRITICAL);
 	cr_assert_eq(cap_charge(ACC_HEAP, 100, "malloc"), ENOMEM);
 	cr_assert_eq(cap_charge(ACC_HEAP, 100, "malloc"), ENOMEM);
 	n = take(ev, 16);
 	cr_assert_eq(n, 1, "one cap event per episode, not per refusal");
-	cr_assert_eq(ev[0].kind, CAP_EV_CAP);
+	cr_assert_eq(ev[0].kind, AG_CAP_EV_CAP);
 	/* hovering just under the warn line does not re-arm it */
 	cap_release(ACC_HEAP, 125);            /* 790 */
 	cap_charge(ACC_HEAP, 20, "malloc");    /* 810 */
@@ -74,26 +72,26 @@ Test(cap, thresholds_fire_once_per_crossing_and_rearm)
 	cap_charge(ACC_HEAP, 500, "malloc");   /* 810 */
 	n = take(ev, 16);
 	cr_assert_eq(n, 1);
-	cr_assert_eq(ev[0].kind, CAP_EV_WARN);
+	cr_assert_eq(ev[0].kind, AG_CAP_EV_WARN);
 }
 
 Test(cap, warn_action_reports_but_allows)
 {
-	setup(1000, ON_CAP_WARN);
+	setup(1000, AG_ON_CAP_WARN);
 	cr_assert_eq(cap_charge(ACC_HEAP, 1500, "malloc"), 0);
 	cr_assert_eq(account_tracked(), 1500);
 	cap_event_t ev[16];
 	size_t n = take(ev, 16);
 	cr_assert_eq(n, 3);
 	/* in the order a reader expects: the thresholds crossed on the way, then the cap */
-	cr_assert_eq(ev[0].kind, CAP_EV_WARN);
-	cr_assert_eq(ev[1].kind, CAP_EV_CRITICAL);
-	cr_assert_eq(ev[2].kind, CAP_EV_CAP);
+	cr_assert_eq(ev[0].kind, AG_CAP_EV_WARN);
+	cr_assert_eq(ev[1].kind, AG_CAP_EV_CRITICAL);
+	cr_assert_eq(ev[2].kind, AG_CAP_EV_CAP);
 }
 
 Test(cap, no_cap_means_no_events)
 {
-	setup(0, ON_CAP_FAIL);
+	setup(0, AG_ON_CAP_FAIL);
 	cr_assert_eq(cap_charge(ACC_HEAP, UINT64_C(1) << 45, "malloc"), 0);
 	cap_event_t ev[4];
 	cr_assert_eq(take(ev, 4), 0);
@@ -101,14 +99,14 @@ Test(cap, no_cap_means_no_events)
 
 Test(cap, abort_action_raises_sigabrt, .signal = SIGABRT)
 {
-	setup(1000, ON_CAP_ABORT);
+	setup(1000, AG_ON_CAP_ABORT);
 	cap_charge(ACC_HEAP, 2000, "malloc");
 }
 
 Test(cap, recovery_headroom_after_a_refusal)
 {
 	const uint64_t M = 1 << 20;
-	setup(160 * M, ON_CAP_FAIL);   /* headroom = cap/16 = 10 MiB, small = 640 KiB */
+	setup(160 * M, AG_ON_CAP_FAIL);   /* headroom = cap/16 = 10 MiB, small = 640 KiB */
 	cr_assert_eq(cap_charge(ACC_HEAP, 159 * M, "malloc"), 0);
 	cr_assert_eq(cap_charge(ACC_HEAP, 100 * 1024, "malloc"), 0);
 	cr_assert_eq(cap_charge(ACC_HEAP, 2 * M, "malloc"), ENOMEM, "first crossing is refused");
@@ -124,14 +122,14 @@ Test(cap, recovery_headroom_after_a_refusal)
 Test(cap, the_first_commit_past_the_cap_is_refused_too)
 {
 	const uint64_t M = 1 << 20;
-	setup(160 * M, ON_CAP_FAIL);
+	setup(160 * M, AG_ON_CAP_FAIL);
 	cr_assert_eq(cap_charge(ACC_HEAP, 159 * M, "malloc"), 0);
 	cap_event_t ev[8];
-	cap_events_take(ev, 8);
+	outbox_cap_events_take(ev, 8);
 	cr_assert_eq(cap_charge_commit(ACC_MAPPED, 2 * M, "mprotect"), ENOMEM);
-	size_t n = cap_events_take(ev, 8);
+	size_t n = outbox_cap_events_take(ev, 8);
 	cr_assert_eq(n, 1);
-	cr_assert_eq(ev[0].kind, CAP_EV_CAP);
+	cr_assert_eq(ev[0].kind, AG_CAP_EV_CAP);
 	cr_assert_eq(cap_charge_commit(ACC_MAPPED, 2 * M, "mprotect"), 0,
 		     "after the refusal, a runtime's commits may use the headroom");
 	cap_release(ACC_MAPPED, 2 * M);
@@ -142,7 +140,7 @@ Test(cap, the_first_commit_past_the_cap_is_refused_too)
 
 Test(cap, abort_action_has_no_headroom, .signal = SIGABRT)
 {
-	setup(1000, ON_CAP_ABORT);
+	setup(1000, AG_ON_CAP_ABORT);
 	cap_charge(ACC_HEAP, 900, "malloc");
 	cap_charge_commit(ACC_MAPPED, 200, "mprotect");
 }
@@ -150,16 +148,16 @@ Test(cap, abort_action_has_no_headroom, .signal = SIGABRT)
 Test(cap, a_huge_refusal_far_below_the_cap_opens_no_headroom)
 {
 	const uint64_t M = 1 << 20;
-	setup(160 * M, ON_CAP_FAIL);
+	setup(160 * M, AG_ON_CAP_FAIL);
 	cr_assert_eq(cap_charge(ACC_HEAP, 10 * M, "malloc"), 0);
 	cr_assert_eq(cap_charge(ACC_HEAP, 1024 * M, "malloc"), ENOMEM);
 	cap_event_t ev[8];
-	cr_assert_eq(cap_events_take(ev, 8), 1, "the refusal is reported");
+	cr_assert_eq(outbox_cap_events_take(ev, 8), 1, "the refusal is reported");
 	cr_assert_eq(cap_charge(ACC_HEAP, 150 * M, "malloc"), 0);
 	cr_assert_eq(cap_charge(ACC_HEAP, 64 * 1024, "malloc"), ENOMEM,
 		     "the climb is refused at the cap itself");
-	size_t n = cap_events_take(ev, 8);
-	cr_assert_eq(ev[n - 1].kind, CAP_EV_CAP, "and reported as a crossing of its own");
+	size_t n = outbox_cap_events_take(ev, 8);
+	cr_assert_eq(ev[n - 1].kind, AG_CAP_EV_CAP, "and reported as a crossing of its own");
 	cr_assert_eq(cap_charge(ACC_HEAP, 4096, "malloc"), 0, "now the headroom is open");
 }
 
@@ -193,7 +191,7 @@ static void *ask_small(void *arg)
 
 Test(cap, a_refusal_is_invisible_to_other_threads)
 {
-	setup(UINT64_C(1) << 30, ON_CAP_FAIL);
+	setup(UINT64_C(1) << 30, AG_ON_CAP_FAIL);
 	long refused = 0, failed[3] = { 0 };
 	pthread_t huge, small[3];
 	pthread_create(&huge, NULL, ask_huge, &refused);
@@ -219,7 +217,7 @@ Test(cap, a_refusal_is_invisible_to_other_threads)
  * the block table's limit are counted clamped). */
 Test(cap, the_message_names_the_size_asked_for)
 {
-	setup(UINT64_C(1) << 30, ON_CAP_FAIL);
+	setup(UINT64_C(1) << 30, AG_ON_CAP_FAIL);
 	char path[] = "/tmp/agtest-capmsg-XXXXXX";
 	int fd = mkstemp(path);
 	cr_assert_geq(fd, 0);

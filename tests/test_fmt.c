@@ -1,5 +1,6 @@
 /* test_fmt.c: malloc-free formatting (preload/fmt.c). */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdint.h>
 
 #include "fmt.h"
@@ -55,4 +56,29 @@ Test(fmt, sizes)
 		fmt_size(&f, cases[i].v);
 		cr_assert_str_eq(buf, cases[i].s);
 	}
+}
+
+Test(fmt, log_pattern)
+{
+	char buf[64];
+	fmt_t f;
+	fmt_init(&f, buf, sizeof buf);
+	fmt_pattern(&f, "/x/ag.%e.%p.log%%%q", 1234, "prog");
+	cr_assert_str_eq(buf, "/x/ag.prog.1234.log%%q");
+	fmt_init(&f, buf, 8);
+	fmt_pattern(&f, "%e.%p", 99, "a_long_name");
+	cr_assert(f.truncated, "a name that does not fit is said to be cut");
+}
+
+Test(fmt, parse_u64)
+{
+	uint64_t v = 7;
+	cr_assert_eq(fmt_parse_u64("18446744073709551615", 20, &v), 0);
+	cr_assert_eq(v, UINT64_MAX);
+	cr_assert_eq(fmt_parse_u64("18446744073709551616", 20, &v), EINVAL, "overflow");
+	cr_assert_eq(fmt_parse_u64("12x", 2, &v), 0, "only the n bytes count");
+	cr_assert_eq(v, 12);
+	cr_assert_eq(fmt_parse_u64("12x", 3, &v), EINVAL);
+	cr_assert_eq(fmt_parse_u64("", 0, &v), EINVAL);
+	cr_assert_eq(v, 12, "a rejected value is not stored");
 }

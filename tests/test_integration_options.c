@@ -133,3 +133,19 @@ Test(integration_options, cap_percent_of_memory)
 	th_strv_free(v, n);
 	th_run_free(&r);
 }
+
+/* A misspelt setting is said once, and the program runs as it would bare. */
+Test(integration_options, unknown_setting_warns_once)
+{
+	const char *argv[] = { th_build("examples/leaks"), NULL };
+	const char *env[] = { logpat, "ALLOCGUARD_CAPP=1G", NULL };
+	th_run_t bare, r;
+	cr_assert_eq(th_run(&bare, argv, NULL, 0, 30), 0);
+	cr_assert_eq(th_run(&r, argv, env, 1, 30), 0);
+	cr_expect(r.exited && r.code == bare.code, "%s", th_run_desc(&r));
+	cr_expect_str_eq(r.out, bare.out);
+	cr_expect_eq(th_count_lines(r.err, "allocguard: warning: ignoring ALLOCGUARD_CAPP"), 1,
+		     "stderr: %s", r.err);
+	th_run_free(&bare);
+	th_run_free(&r);
+}

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include "logfmt.h"
+#include "mapcharge.h"
 #include "maptab.h"
 #include "stacktab.h"
 
@@ -119,11 +120,11 @@ Test(maptab, charge_and_uncharge_balance_the_totals)
 	map_delta_t d = { { 0 } };
 	d.d[ACC_MAPPED] = 5 * PG;
 	d.d[ACC_SWAPPED] = -0;
-	cr_assert_eq(maptab_charge(&d, "mmap", false), 0);
+	cr_assert_eq(mapcharge_charge(&d, "mmap", false), 0);
 	account_read(&mid);
 	cr_assert_eq(mid.mapped - before.mapped, 5 * PG);
 	cr_assert_eq(mid.tracked - before.tracked, 5 * PG);
-	maptab_uncharge(&d);
+	mapcharge_uncharge(&d);
 	account_read(&after);
 	cr_assert_eq(after.mapped, before.mapped);
 	cr_assert_eq(after.tracked, before.tracked);
@@ -155,15 +156,15 @@ Test(maptab, stale_range_is_released_once)
 	account_totals_t before, mid, after;
 	account_read(&before);
 	map_delta_t d = maptab_delta_assign(A(1100), A(1120), &rw);
-	cr_assert_eq(maptab_charge(&d, "mmap", false), 0);
+	cr_assert_eq(mapcharge_charge(&d, "mmap", false), 0);
 	maptab_assign(A(1100), A(1120), &rw);
 	account_read(&mid);
 	cr_assert_eq(mid.mapped - before.mapped, 20 * PG);
-	maptab_drop_stale(A(1110), A(1130));
+	mapcharge_drop_stale(A(1110), A(1130));
 	account_read(&after);
 	cr_assert_eq(after.mapped - before.mapped, 10 * PG, "only the stale half is released");
 	cr_assert_eq(live(s), 10 * PG);
-	maptab_drop_stale(A(1100), A(1110));
+	mapcharge_drop_stale(A(1100), A(1110));
 	account_read(&after);
 	cr_assert_eq(after.mapped, before.mapped);
 	cr_assert_eq(live(s), 0);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memavail.h"
 #include "options.h"
 
 Test(options, size_suffixes)
@@ -37,7 +38,7 @@ Test(options, size_rejects_garbage)
 
 Test(options, size_percent_of_memory)
 {
-	uint64_t mem = opt_memory_limit(), v;
+	uint64_t mem = memavail_limit(), v;
 	cr_assert_gt(mem, 0);
 	cr_assert_eq(opt_parse_size("50%", &v), 0);
 	cr_assert_eq(v, mem / 100 * 50 + mem % 100 * 50 / 100, "50%% of %llu gave %llu",
@@ -70,7 +71,7 @@ Test(options, defaults_match_the_contract)
 	cr_assert_eq(c.cap, 0);
 	cr_assert_eq(c.warn, 80);
 	cr_assert_eq(c.critical, 90);
-	cr_assert_eq(c.on_cap, ON_CAP_FAIL);
+	cr_assert_eq(c.on_cap, AG_ON_CAP_FAIL);
 	cr_assert_eq(c.interval, 1000);
 	cr_assert_str_eq(c.log, "allocguard.%e.%p.log");
 	cr_assert_str_eq(c.swap, "*.gguf:*.ggml:*.onnx:*.onnx.data:*.safetensors");
@@ -149,7 +150,7 @@ Test(options, env_loading)
 	setenv("ALLOCGUARD_INTERVAL", "100ms", 1);
 	cr_assert_eq(opt_load_env(&c, err, sizeof err), 0, "%s", err);
 	cr_assert_eq(c.cap, 200ull << 20);
-	cr_assert_eq(c.on_cap, ON_CAP_ABORT);
+	cr_assert_eq(c.on_cap, AG_ON_CAP_ABORT);
 	cr_assert_eq(c.interval, 100);
 	setenv("ALLOCGUARD_SAMPLE", "lots", 1);
 	cr_assert_eq(opt_load_env(&c, err, sizeof err), EINVAL);
@@ -172,4 +173,17 @@ Test(options, every_row_is_documented_and_parses_its_default)
 		cr_assert_eq(opt_find_flag(d->flag), d);
 		cr_assert_eq(opt_set(&c, d, d->def, d->env, err, sizeof err), 0, "%s: %s", d->env, err);
 	}
+}
+
+Test(options, unknown_setting_names)
+{
+	char name[32];
+	cr_assert(opt_env_unknown("ALLOCGUARD_CAPP=1G", name, sizeof name));
+	cr_assert_str_eq(name, "ALLOCGUARD_CAPP");
+	cr_assert_not(opt_env_unknown("ALLOCGUARD_CAP=1G", name, sizeof name));
+	cr_assert_not(opt_env_unknown("ALLOCGUARD_SWAP_MODE=lazy", name, sizeof name));
+	cr_assert_not(opt_env_unknown("PATH=/bin", name, sizeof name));
+	cr_assert(opt_env_unknown("ALLOCGUARD_", name, sizeof name));
+	cr_assert(opt_env_unknown("ALLOCGUARD_A_VERY_LONG_NAME_INDEED=1", name, 8));
+	cr_assert_str_eq(name, "ALLOCGU");
 }

@@ -1,0 +1,64 @@
+/* test_layering.c: the preload's files call each other downhill only: no circle among them
+ * (tests/callgraph.py reads who calls whom from the objects' symbol tables).  And the
+ * checker itself still sees a circle when there is one. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "helpers.h"
+
+static void check(const char *objdir, const char *srcdir, th_run_t *r)
+{
+	const char *argv[] = { "python3", th_root("tests/callgraph.py"), "--check", "--src",
+			       srcdir, objdir, NULL };
+	cr_assert_eq(th_run(r, argv, NULL, 0, 60), 0, "cannot run tests/callgraph.py");
+}
+
+Test(layering, no_circle_among_preload_files)
+{
+	th_run_t r;
+	check(th_build("preload"), th_root("preload"), &r);
+	cr_assert(r.exited && r.code == 0, "the preload's files call each other in a circle "
+		  "(%s):\n%s%s", th_run_desc(&r), r.out ? r.out : "", r.err ? r.err : "");
+	th_run_free(&r);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f, "%s", path);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void compile(const char *dir, const char *name)
+{
+	char src[512], obj[512];
+	snprintf(src, sizeof src, "%s/%s.c", dir, name);
+	snprintf(obj, sizeof obj, "%s/%s.o", dir, name);
+	const char *argv[] = { "cc", "-c", src, "-o", obj, NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, NULL, 0, 60), 0);
+	cr_assert(r.exited && r.code == 0, "cc %s: %s", src, r.err ? r.err : "");
+	th_run_free(&r);
+}
+
+Test(layering, the_checker_finds_a_circle)
+{
+	char dir[256];
+	snprintf(dir, sizeof dir, "%s", th_tmpdir("layering"));
+	char path[512];
+	snprintf(path, sizeof path, "%s/low.c", dir);
+	write_file(path, "int high_f(void);\nint low_f(void) { return high_f(); }\n");
+	snprintf(path, sizeof path, "%s/high.c", dir);
+	write_file(path, "int low_f(void);\nint high_f(void) { return 1; }\n"
+			 "int high_g(void) { return low_f(); }\n");
+	compile(dir, "low");
+	compile(dir, "high");
+	th_run_t r;
+	check(dir, dir, &r);
+	cr_assert(r.exited && r.code == 1, "a circle was not reported (%s)", th_run_desc(&r));
+	cr_assert(r.out && strstr(r.out, "circle among: high.c low.c"), "%s", r.out ? r.out : "");
+	th_run_free(&r);
+	th_rmtree(dir);
+}
