@@ -172,14 +172,24 @@ static double lag1(const pt_t *f, size_t m)
 
 /* Mann-Kendall: z of the count of rising minus falling pairs, its variance widened by
  * (1 + r1) / (1 - r1) for a positive lag-1 autocorrelation r1 (an effective sample size
- * correction); *mono is +1 or -1 when every pair rises or every pair falls. */
+ * correction); *mono is +1 (-1) when no pair falls (rises) and at least two thirds of the
+ * steps from one point to the next rise (fall): a few snapshots of a leak that started after
+ * the first one (0, 0, 2 MiB, 5 MiB, 9 MiB) are a trend, a single step (0, 0, 5, 5) is not. */
 static double mann_kendall(const pt_t *f, size_t m, int *mono)
 {
-	long s = 0, max = (long)(m * (m - 1) / 2);
+	long s = 0, ups = 0, downs = 0, steps_up = 0, steps_down = 0;
 	for (size_t i = 0; i < m; i++)
-		for (size_t j = i + 1; j < m; j++)
-			s += (f[j].y > f[i].y) - (f[j].y < f[i].y);
-	*mono = max && s == max ? 1 : max && s == -max ? -1 : 0;
+		for (size_t j = i + 1; j < m; j++) {
+			ups += f[j].y > f[i].y;
+			downs += f[j].y < f[i].y;
+		}
+	s = ups - downs;
+	for (size_t i = 1; i < m; i++) {
+		steps_up += f[i].y > f[i - 1].y;
+		steps_down += f[i].y < f[i - 1].y;
+	}
+	long need = m > 1 ? ((long)(m - 1) * 2 + 2) / 3 : 1;
+	*mono = m > 1 && !downs && steps_up >= need ? 1 : m > 1 && !ups && steps_down >= need ? -1 : 0;
 	double var = (double)m * (double)(m - 1) * (double)(2 * m + 5) / 18.0;
 	double r1 = lag1(f, m);
 	if (r1 > 0)
