@@ -285,3 +285,16 @@ Test(growth, noisy_release_is_shrinking_at_its_rate)
 		cr_assert(fabs(slope + 3e6) < 0.25 * 3e6, "seed %llu: slope %f", s, slope);
 	}
 }
+
+/* A short run: a leak that began after the first snapshot (0, 0, then rising) is growing;
+ * one step up that then holds is not a trend. */
+Test(growth, few_snapshots_of_a_late_leak_grow_a_single_step_does_not)
+{
+	double t[] = { 0.2, 0.4, 0.6, 0.8, 1.0, 1.2 };
+	double late[] = { 0, 0, 2e6, 5e6, 9e6, 13e6 };
+	double step[] = { 0, 0, 5e6, 5e6, 5e6, 5e6 };
+	double slope;
+	cr_assert_eq(growth_verdict(t, late, 6, &slope), VERDICT_GROWING);
+	cr_assert_gt(slope, 0);
+	cr_assert_neq(growth_verdict(t, step, 6, &slope), VERDICT_GROWING);
+}
