@@ -175,11 +175,11 @@ bool ptrtab_remove(uintptr_t addr, ptr_entry_t *out)
 #define ADDR_BITS 48
 #define NLEAVES ((size_t)1 << (ADDR_BITS - LEAF_SHIFT))
 #define LEAF_WORDS ((size_t)1 << (LEAF_SHIFT - GRAIN_SHIFT - 6))   /* 16 MiB of bits */
-#define PAGE_WORDS 512                     /* words per 4 KiB page of bits */
-#define SUMMARY_WORDS (LEAF_WORDS / PAGE_WORDS / 64)
+#define LINE_WORDS 8                       /* words per cache line of bits */
+#define SUMMARY_WORDS (LEAF_WORDS / LINE_WORDS / 64)
 
 typedef struct {
-	_Atomic uint64_t touched[SUMMARY_WORDS];   /* a bit per page of bits ever written */
+	_Atomic uint64_t touched[SUMMARY_WORDS];   /* a bit per line of bits ever written */
 	_Atomic uint64_t bits[LEAF_WORDS];
 } leaf_t;
 
@@ -206,7 +206,11 @@ static void *install(_Atomic(void *) *slot, size_t bytes)
 	return p;
 }
 
-static leaf_t *leaf_of(uintptr_t addr, bool make)
+/* The last leaf this thread used: a heap is mostly one leaf, so this saves two loads. */
+static __thread uintptr_t last_base = UINTPTR_MAX;
+static __thread leaf_t *last_leaf;
+
+static leaf_t *leaf_slow(uintptr_t addr, bool make)
 {
 	_Atomic(leaf_t *) *dir = atomic_load_explicit(&leaves, memory_order_acquire);
 	if (!dir) {
@@ -218,9 +222,20 @@ static leaf_t *leaf_of(uintptr_t addr, bool make)
 	}
 	_Atomic(leaf_t *) *slot = &dir[addr >> LEAF_SHIFT];
 	leaf_t *l = atomic_load_explicit(slot, memory_order_acquire);
-	if (l || !make)
-		return l;
-	return install((_Atomic(void *) *)slot, sizeof(leaf_t));
+	if (!l && make)
+		l = install((_Atomic(void *) *)slot, sizeof(leaf_t));
+	if (l) {
+		last_base = addr >> LEAF_SHIFT;
+		last_leaf = l;
+	}
+	return l;
+}
+
+static inline leaf_t *leaf_of(uintptr_t addr, bool make)
+{
+	if (__builtin_expect(addr >> LEAF_SHIFT == last_base, 1))
+		return last_leaf;
+	return leaf_slow(addr, make);
 }
 
 static inline size_t bit_of(uintptr_t addr)
@@ -237,10 +252,10 @@ int ptrtab_mark(uintptr_t addr)
 		return ENOMEM;
 	size_t b = bit_of(addr), w = b >> 6;
 	uint64_t m = UINT64_C(1) << (b & 63);
-	size_t pg = w / PAGE_WORDS;
-	uint64_t pm = UINT64_C(1) << (pg & 63);
-	if (!(atomic_load_explicit(&l->touched[pg >> 6], memory_order_relaxed) & pm))
-		atomic_fetch_or_explicit(&l->touched[pg >> 6], pm, memory_order_relaxed);
+	size_t ln = w / LINE_WORDS;
+	uint64_t lm = UINT64_C(1) << (ln & 63);
+	if (!(atomic_load_explicit(&l->touched[ln >> 6], memory_order_relaxed) & lm))
+		atomic_fetch_or_explicit(&l->touched[ln >> 6], lm, memory_order_relaxed);
 	uint64_t old = atomic_fetch_or_explicit(&l->bits[w], m, memory_order_relaxed);
 	return old & m ? EEXIST : 0;
 }
@@ -267,27 +282,32 @@ bool ptrtab_unmark(uintptr_t addr)
 	return true;
 }
 
+static void walk_leaf(uintptr_t base, leaf_t *l, void (*fn)(uintptr_t addr, void *arg),
+		      void *arg)
+{
+	for (size_t sw = 0; sw < SUMMARY_WORDS; sw++) {
+		uint64_t lines = atomic_load_explicit(&l->touched[sw], memory_order_relaxed);
+		for (; lines; lines &= lines - 1) {
+			size_t w0 = (sw * 64 + (size_t)__builtin_ctzll(lines)) * LINE_WORDS;
+			for (size_t w = w0; w < w0 + LINE_WORDS; w++) {
+				uint64_t v = atomic_load_explicit(&l->bits[w], memory_order_relaxed);
+				for (; v; v &= v - 1) {
+					size_t b = w * 64 + (size_t)__builtin_ctzll(v);
+					fn(base | ((uintptr_t)b << GRAIN_SHIFT), arg);
+				}
+			}
+		}
+	}
+}
+
 /* Calls fn(addr, arg) for every marked address, in address order. */
 static void walk_marks(void (*fn)(uintptr_t addr, void *arg), void *arg)
 {
 	_Atomic(leaf_t *) *dir = atomic_load_explicit(&leaves, memory_order_acquire);
 	for (size_t i = 0; dir && i < NLEAVES; i++) {
 		leaf_t *l = atomic_load_explicit(&dir[i], memory_order_acquire);
-		if (!l)
-			continue;
-		for (size_t pg = 0; pg < LEAF_WORDS / PAGE_WORDS; pg++) {
-			if (!(atomic_load_explicit(&l->touched[pg >> 6], memory_order_relaxed) &
-			      (UINT64_C(1) << (pg & 63))))
-				continue;
-			for (size_t w = pg * PAGE_WORDS; w < (pg + 1) * PAGE_WORDS; w++) {
-				uint64_t v = atomic_load_explicit(&l->bits[w], memory_order_relaxed);
-				while (v) {
-					size_t b = w * 64 + (size_t)__builtin_ctzll(v);
-					v &= v - 1;
-					fn(((uintptr_t)i << LEAF_SHIFT) | ((uintptr_t)b << GRAIN_SHIFT), arg);
-				}
-			}
-		}
+		if (l)
+			walk_leaf((uintptr_t)i << LEAF_SHIFT, l, fn, arg);
 	}
 }
 
