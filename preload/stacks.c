@@ -10,7 +10,8 @@
  * part of this thread's stack that an unwind has walked.  Each return address is written by
  * the call that made the frame, so a different path differs in some slot (a stale copy of
  * the same address at the same place, left in a frame that grew, is the one way to fool
- * it).  The table is global and direct-mapped; a record is replaced under a sequence lock. */
+ * it).  The table is global and 4-way set-associative; a record is replaced under a sequence
+ * lock. */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
@@ -123,13 +124,12 @@ static uint32_t chain_index(uintptr_t slot0, uintptr_t ret0, char kind)
 	return (uint32_t)(h >> 40) & (CHAIN_SLOTS - 1);
 }
 
-static uint32_t chain_find(const uintptr_t *slot, char kind)
+/* Chains come in sets of CHAIN_WAYS: look-alike paths (one slot and return address, other
+ * callers further out) share a set instead of evicting each other. */
+#define CHAIN_WAYS 4u
+
+static uint32_t chain_try(chain_t *c, uintptr_t slot0, char kind)
 {
-	chain_t *t = atomic_load_explicit(&chains, memory_order_acquire);
-	if (!t || !slot)
-		return 0;
-	uintptr_t slot0 = (uintptr_t)slot;
-	chain_t *c = &t[chain_index(slot0, *slot, kind)];
 	uint32_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
 	if ((seq & 1) || c->slot0 != slot0 || c->kind != kind || !c->n || c->n > CHAIN_FRAMES)
 		return 0;
@@ -142,6 +142,21 @@ static uint32_t chain_find(const uintptr_t *slot, char kind)
 	uint32_t id = c->id;
 	atomic_thread_fence(memory_order_acquire);
 	return atomic_load_explicit(&c->seq, memory_order_relaxed) == seq ? id : 0;
+}
+
+static uint32_t chain_find(const uintptr_t *slot, char kind)
+{
+	chain_t *t = atomic_load_explicit(&chains, memory_order_acquire);
+	if (!t || !slot)
+		return 0;
+	uintptr_t slot0 = (uintptr_t)slot;
+	chain_t *set = &t[chain_index(slot0, *slot, kind) & ~(CHAIN_WAYS - 1)];
+	for (uint32_t w = 0; w < CHAIN_WAYS; w++) {
+		uint32_t id = chain_try(&set[w], slot0, kind);
+		if (id)
+			return id;
+	}
+	return 0;
 }
 
 static void chain_keep(const uintptr_t *slot, char kind, const uintptr_t *frames,
@@ -159,7 +174,9 @@ static void chain_keep(const uintptr_t *slot, char kind, const uintptr_t *frames
 		}
 	}
 	uintptr_t slot0 = (uintptr_t)slot;
-	chain_t *c = &t[chain_index(slot0, frames[0] + 1, kind)];
+	static __thread unsigned turn __attribute__((tls_model("initial-exec")));
+	chain_t *c = &t[(chain_index(slot0, frames[0] + 1, kind) & ~(CHAIN_WAYS - 1)) +
+			(turn++ & (CHAIN_WAYS - 1))];
 	uint32_t seq = atomic_load_explicit(&c->seq, memory_order_relaxed);
 	if ((seq & 1) || !atomic_compare_exchange_strong(&c->seq, &seq, seq + 1))
 		return;   /* another thread is writing it */
