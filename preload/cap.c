@@ -162,6 +162,15 @@ int cap_admit(uint64_t bytes, uint64_t asked, const char *what)
 	return admit(bytes, asked, what, false);
 }
 
+int cap_admit_slack(uint64_t bytes)
+{
+	uint64_t before;
+	if (!cap_bytes)
+		return 0;
+	return account_admit(bytes, state_ready() && on_cap != ON_CAP_WARN ? cap_bytes : UINT64_MAX,
+			     &before);
+}
+
 void cap_obtained(acc_kind_t kind, uint64_t bytes)
 {
 	account_obtained(kind, bytes);

@@ -21,6 +21,11 @@ void cap_init(const ag_config_t *c);
 int cap_admit(uint64_t bytes, uint64_t asked, const char *what);
 void cap_obtained(acc_kind_t kind, uint64_t bytes);
 void cap_unadmit(uint64_t bytes);
+/* Admit bytes more for memory already obtained beyond what was admitted (an allocator's
+ * rounding, when a block is counted at its usable size), quietly: 0, or ENOMEM when they
+ * would take the admitted total past the cap (the caller then counts the block at its
+ * admitted size instead).  No events: nothing is refused to the program. */
+int cap_admit_slack(uint64_t bytes);
 /* Admit and count at once, for callers that count memory before asking for it (the
  * mapping table).  Returns 0 (charged) or ENOMEM (refused: nothing charged). */
 int cap_charge(acc_kind_t kind, uint64_t bytes, const char *what);

@@ -3,11 +3,22 @@
  * (so the totals and peaks only ever hold memory the program got); it is removed from
  * ptrtab before libc frees it (so a racing malloc that gets the same address cannot be
  * confused with it); totals use the exact requested size, stacks use the (possibly
- * sampled) weight. */
+ * sampled) weight.
+ *
+ * With sampling, a block that is not sampled has no stack and needs no table slot: it is
+ * only marked (ptrtab_mark) and counted at the allocator's usable size, which free reads
+ * again before the real free, so what comes off is exactly what went on.  The totals then
+ * exceed the requested bytes by the allocator's rounding of the live unsampled blocks
+ * (glibc: under 24 bytes a block below the mmap threshold, under a page above it; the
+ * log's heap total is in those units).  The cap stays exact: the rounding is admitted
+ * under the cap like the request, and when it does not fit the block is kept in the
+ * table at its requested size instead.  A block freed behind our back (RTLD_DEEPBIND
+ * libc free) whose address comes back is taken out at the new block's usable size. */
 #include "heap.h"
 #include "cap.h"
 #include "fmt.h"
 #include "logfmt.h"
+#include "nextalloc.h"
 #include "ptrtab.h"
 #include "sample.h"
 #include "stacks.h"
@@ -41,16 +52,49 @@ static void stack_drop(uint32_t stack, uint64_t size)
 	stacktab_free(stack, wb, wc);
 }
 
+static size_t usable(void *p)
+{
+	return nextalloc()->usable(p);
+}
+
+/* An unsampled block: marked and counted at its usable size (see the top).  false when it
+ * must go to the table instead (no malloc_usable_size, no room, the rounding over the cap),
+ * with nothing changed. */
+static bool track_unsized(void *p, uint64_t size, uint64_t obtained)
+{
+	uint64_t got = usable(p);
+	if (got < size || got > PTRTAB_MAX_SIZE)
+		return false;
+	if (got > size && cap_admit_slack(got - size))
+		return false;
+	int rc = ptrtab_mark((uintptr_t)p);
+	if (rc == ENOMEM) {
+		if (got > size)
+			cap_unadmit(got - size);
+		return false;
+	}
+	cap_obtained(ACC_HEAP, obtained + (got - size));
+	if (rc == EEXIST)
+		cap_release(ACC_HEAP, got);   /* the block here before was freed without us */
+	account_raise_peaks();
+	return true;
+}
+
 /* Count `obtained` more bytes (0 when the block was already counted), attribute the
  * block and remember it.  If it cannot be remembered it is released from the totals, so a
  * later free of it changes nothing. */
 static void track(void *p, uint64_t size, uint64_t obtained)
 {
+	writer_tick();
+	bool sampled = sample_take(size);
+	if (!sampled && track_unsized(p, size, obtained))
+		return;
 	if (obtained)
 		cap_obtained(ACC_HEAP, obtained);
-	writer_tick();
+	if (sample_active() && ptrtab_unmark((uintptr_t)p))
+		cap_release(ACC_HEAP, usable(p));   /* an unsized block here was freed without us */
 	uint32_t stack = 0;
-	if (sample_take(size)) {
+	if (sampled) {
 		stack = stacks_here(AG_KIND_HEAP);
 		if (stack)
 			stack_take(stack, size);
@@ -82,6 +126,7 @@ static bool adopt_one(uint32_t stack, uint64_t size)
 
 void heap_adopt_early(void)
 {
+	ptrtab_unsized_sizer(usable);
 	/* a stack of no frames: the analyzer names it "(before allocguard started)" */
 	static const uintptr_t none[1];
 	uint32_t stack = stacktab_intern(AG_KIND_HEAP, none, 0);
@@ -110,10 +155,23 @@ void *heap_alloc(size_t bytes, const char *what, heap_fn_t fn, size_t a, size_t 
 void heap_forget(void *p)
 {
 	ptr_entry_t e;
+	if (p && sample_active() && ptrtab_unmark((uintptr_t)p)) {
+		cap_release(ACC_HEAP, usable(p));
+		return;
+	}
 	if (!p || !ptrtab_remove((uintptr_t)p, &e))
 		return;
 	stack_drop(e.stack, e.size);
 	cap_release(ACC_HEAP, e.size);
+}
+
+/* A failed realloc leaves the old block as it was: remember it again. */
+static void restore(void *old, const ptr_entry_t *e, bool marked)
+{
+	if (marked)
+		ptrtab_mark((uintptr_t)old);
+	else
+		ptrtab_insert((uintptr_t)old, e->size, e->stack, NULL);
 }
 
 void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t))
@@ -124,12 +182,15 @@ void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t))
 		return real_realloc(old, 0);
 	}
 	ptr_entry_t e = { 0 };
-	bool had = old && ptrtab_remove((uintptr_t)old, &e);
+	bool marked = old && sample_active() && ptrtab_unmark((uintptr_t)old);
+	bool had = marked || (old && ptrtab_remove((uintptr_t)old, &e));
+	if (marked)
+		e.size = usable(old);   /* how it was counted; stack 0 */
 	uint64_t size = clamp(n), before = had ? e.size : 0;
 	uint64_t grow = size > before ? size - before : 0;
 	if (grow && cap_admit(grow, n - before, "realloc")) {
 		if (had)
-			ptrtab_insert((uintptr_t)old, e.size, e.stack, NULL);
+			restore(old, &e, marked);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -138,7 +199,7 @@ void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t))
 		if (grow)
 			cap_unadmit(grow);
 		if (had)
-			ptrtab_insert((uintptr_t)old, e.size, e.stack, NULL);
+			restore(old, &e, marked);
 		return NULL;
 	}
 	if (had)

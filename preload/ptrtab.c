@@ -1,11 +1,14 @@
 /* ptrtab.c: sharded linear-probing hash table of live blocks (see ptrtab.h).  Each shard has
  * its own mutex and table; tables live on internal memory and double at 70% load.  Deletion
- * shifts later entries back, so there are no tombstones. */
+ * shifts later entries back, so there are no tombstones.  Unsized entries are bits in a
+ * two-level bitmap: a directory of 1 GiB leaves, each with a summary of its touched pages
+ * so that a walk reads only those. */
 #include "ptrtab.h"
 #include "sys.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #define NSHARDS 256
@@ -165,18 +168,185 @@ bool ptrtab_remove(uintptr_t addr, ptr_entry_t *out)
 	return true;
 }
 
+/* ---- unsized entries ---- */
+
+#define GRAIN_SHIFT 3                      /* a bit per 8 bytes: tcmalloc aligns to 8 */
+#define LEAF_SHIFT 30
+#define ADDR_BITS 48
+#define NLEAVES ((size_t)1 << (ADDR_BITS - LEAF_SHIFT))
+#define LEAF_WORDS ((size_t)1 << (LEAF_SHIFT - GRAIN_SHIFT - 6))   /* 16 MiB of bits */
+#define LINE_WORDS 8                       /* words per cache line of bits */
+#define SUMMARY_WORDS (LEAF_WORDS / LINE_WORDS / 64)
+
+typedef struct {
+	_Atomic uint64_t touched[SUMMARY_WORDS];   /* a bit per line of bits ever written */
+	_Atomic uint64_t bits[LEAF_WORDS];
+} leaf_t;
+
+static _Atomic(_Atomic(leaf_t *) *) leaves;      /* NLEAVES pointers, on first mark */
+static _Atomic bool held;
+static size_t (*sizer)(void *);
+
+void ptrtab_unsized_sizer(size_t (*size_of)(void *))
+{
+	sizer = size_of;
+}
+
+static void *install(_Atomic(void *) *slot, size_t bytes)
+{
+	void *p = atomic_load_explicit(slot, memory_order_acquire);
+	if (p)
+		return p;
+	void *fresh = sys_alloc(bytes, true);
+	if (!fresh)
+		return NULL;
+	if (atomic_compare_exchange_strong(slot, &p, fresh))
+		return fresh;
+	sys_free(fresh, bytes);
+	return p;
+}
+
+/* The last leaf this thread used: a heap is mostly one leaf, so this saves two loads. */
+static __thread uintptr_t last_base = UINTPTR_MAX;
+static __thread leaf_t *last_leaf;
+
+static leaf_t *leaf_slow(uintptr_t addr, bool make)
+{
+	_Atomic(leaf_t *) *dir = atomic_load_explicit(&leaves, memory_order_acquire);
+	if (!dir) {
+		if (!make)
+			return NULL;
+		dir = install((_Atomic(void *) *)&leaves, NLEAVES * sizeof *dir);
+		if (!dir)
+			return NULL;
+	}
+	_Atomic(leaf_t *) *slot = &dir[addr >> LEAF_SHIFT];
+	leaf_t *l = atomic_load_explicit(slot, memory_order_acquire);
+	if (!l && make)
+		l = install((_Atomic(void *) *)slot, sizeof(leaf_t));
+	if (l) {
+		last_base = addr >> LEAF_SHIFT;
+		last_leaf = l;
+	}
+	return l;
+}
+
+static inline leaf_t *leaf_of(uintptr_t addr, bool make)
+{
+	if (__builtin_expect(addr >> LEAF_SHIFT == last_base, 1))
+		return last_leaf;
+	return leaf_slow(addr, make);
+}
+
+static inline size_t bit_of(uintptr_t addr)
+{
+	return (addr & (((uintptr_t)1 << LEAF_SHIFT) - 1)) >> GRAIN_SHIFT;
+}
+
+int ptrtab_mark(uintptr_t addr)
+{
+	if (addr >> ADDR_BITS)
+		return ENOMEM;
+	leaf_t *l = leaf_of(addr, true);
+	if (!l)
+		return ENOMEM;
+	size_t b = bit_of(addr), w = b >> 6;
+	uint64_t m = UINT64_C(1) << (b & 63);
+	size_t ln = w / LINE_WORDS;
+	uint64_t lm = UINT64_C(1) << (ln & 63);
+	if (!(atomic_load_explicit(&l->touched[ln >> 6], memory_order_relaxed) & lm))
+		atomic_fetch_or_explicit(&l->touched[ln >> 6], lm, memory_order_relaxed);
+	uint64_t old = atomic_fetch_or_explicit(&l->bits[w], m, memory_order_relaxed);
+	return old & m ? EEXIST : 0;
+}
+
+bool ptrtab_unmark(uintptr_t addr)
+{
+	if (addr >> ADDR_BITS)
+		return false;
+	leaf_t *l = leaf_of(addr, false);
+	if (!l)
+		return false;
+	size_t b = bit_of(addr);
+	uint64_t m = UINT64_C(1) << (b & 63);
+	/* seq_cst with the load of held and with the store in ptrtab_collect: either the walk
+	 * does not see this bit, or we see held and wait for the scan to finish */
+	uint64_t old = atomic_fetch_and(&l->bits[b >> 6], ~m);
+	if (!(old & m))
+		return false;
+	if (atomic_load(&held)) {
+		shard_t *s = shard_of(mix(addr));
+		pthread_mutex_lock(&s->lock);
+		pthread_mutex_unlock(&s->lock);
+	}
+	return true;
+}
+
+static void walk_leaf(uintptr_t base, leaf_t *l, void (*fn)(uintptr_t addr, void *arg),
+		      void *arg)
+{
+	for (size_t sw = 0; sw < SUMMARY_WORDS; sw++) {
+		uint64_t lines = atomic_load_explicit(&l->touched[sw], memory_order_relaxed);
+		for (; lines; lines &= lines - 1) {
+			size_t w0 = (sw * 64 + (size_t)__builtin_ctzll(lines)) * LINE_WORDS;
+			for (size_t w = w0; w < w0 + LINE_WORDS; w++) {
+				uint64_t v = atomic_load_explicit(&l->bits[w], memory_order_relaxed);
+				for (; v; v &= v - 1) {
+					size_t b = w * 64 + (size_t)__builtin_ctzll(v);
+					fn(base | ((uintptr_t)b << GRAIN_SHIFT), arg);
+				}
+			}
+		}
+	}
+}
+
+/* Calls fn(addr, arg) for every marked address, in address order. */
+static void walk_marks(void (*fn)(uintptr_t addr, void *arg), void *arg)
+{
+	_Atomic(leaf_t *) *dir = atomic_load_explicit(&leaves, memory_order_acquire);
+	for (size_t i = 0; dir && i < NLEAVES; i++) {
+		leaf_t *l = atomic_load_explicit(&dir[i], memory_order_acquire);
+		if (l)
+			walk_leaf((uintptr_t)i << LEAF_SHIFT, l, fn, arg);
+	}
+}
+
+static void count_mark(uintptr_t addr, void *arg)
+{
+	(*(size_t *)arg)++;
+}
+
+typedef struct {
+	ptr_entry_t *out;
+	size_t n, max;
+} collect_t;
+
+static void collect_mark(uintptr_t addr, void *arg)
+{
+	collect_t *c = arg;
+	if (c->n < c->max) {
+		size_t size = sizer ? sizer((void *)addr) : 0;
+		c->out[c->n] = (ptr_entry_t){ .addr = addr, .size = size > PTRTAB_MAX_SIZE ?
+							       PTRTAB_MAX_SIZE : size };
+	}
+	c->n++;
+}
+
 size_t ptrtab_count(void)
 {
 	/* racy sum without the locks: a hint for sizing, exact when nothing runs */
 	size_t n = 0;
 	for (int i = 0; i < NSHARDS; i++)
 		n += __atomic_load_n(&shards[i].used, __ATOMIC_RELAXED);
+	walk_marks(count_mark, &n);
 	return n;
 }
 
 size_t ptrtab_collect(ptr_entry_t *out, size_t max, bool hold)
 {
 	size_t n = 0;
+	if (hold)
+		atomic_store(&held, true);
 	for (int i = 0; i < NSHARDS; i++) {
 		shard_t *s = &shards[i];
 		pthread_mutex_lock(&s->lock);
@@ -190,7 +360,9 @@ size_t ptrtab_collect(ptr_entry_t *out, size_t max, bool hold)
 		if (!hold)
 			pthread_mutex_unlock(&s->lock);
 	}
-	return n;
+	collect_t c = { out, n, max };
+	walk_marks(collect_mark, &c);
+	return c.n;
 }
 
 void ptrtab_adopt(uint32_t stack, bool (*take)(uint32_t stack, uint64_t size))
@@ -216,12 +388,14 @@ void ptrtab_lock_all(void)
 
 void ptrtab_unlock_all(void)
 {
+	atomic_store(&held, false);
 	for (int i = 0; i < NSHARDS; i++)
 		pthread_mutex_unlock(&shards[i].lock);
 }
 
 void ptrtab_reinit_locks(void)
 {
+	atomic_store(&held, false);
 	for (int i = 0; i < NSHARDS; i++)
 		pthread_mutex_init(&shards[i].lock, NULL);
 }

@@ -24,7 +24,7 @@ int ptrtab_insert(uintptr_t addr, uint64_t size, uint32_t stack, ptr_entry_t *re
 /* Remove addr; false when it was not tracked. */
 bool ptrtab_remove(uintptr_t addr, ptr_entry_t *out);
 bool ptrtab_lookup(uintptr_t addr, ptr_entry_t *out);
-size_t ptrtab_count(void);
+size_t ptrtab_count(void);   /* entries and marks; marks are counted by a walk (slow) */
 
 /* Copy every entry into out (up to max) and return the total count.  With hold, the shards
  * stay locked afterwards (no block can be freed) until ptrtab_unlock_all(). */
@@ -33,6 +33,20 @@ size_t ptrtab_collect(ptr_entry_t *out, size_t max, bool hold);
 /* Give the stack to every unattributed entry (stack 0) for which take(stack, size) says
  * yes; once, in the constructor, for the blocks allocated before it. */
 void ptrtab_adopt(uint32_t stack, bool (*take)(uint32_t stack, uint64_t size));
+
+/* Unsized entries: blocks that sampling left out (heap.c) are only marked, one bit per 8
+ * bytes of address space in a lazily mapped two-level bitmap, so they cost about a bit per
+ * granule of heap instead of a table slot, and marking and unmarking are one atomic each
+ * with no lock.  Their size is not kept: ptrtab_collect asks size_of (set once with
+ * ptrtab_unsized_sizer) and reports them with stack 0.  ptrtab_mark returns 0, EEXIST
+ * when addr was already marked (the earlier block was freed behind our back), or ENOMEM
+ * (no room for the bitmap, or an address past 2^48: nothing marked, keep the block in
+ * the table instead).  ptrtab_unmark says whether addr was marked; while the shards are
+ * held by ptrtab_collect it waits for ptrtab_unlock_all before returning true, so a held
+ * scan never sees an unsized block freed under it. */
+int ptrtab_mark(uintptr_t addr);
+bool ptrtab_unmark(uintptr_t addr);
+void ptrtab_unsized_sizer(size_t (*size_of)(void *));
 
 /* fork support and the exit scan. */
 void ptrtab_lock_all(void);

@@ -182,6 +182,36 @@ static void sort_blocks(ptr_entry_t *a, size_t n)
 	}
 }
 
+/* Radix sort by address (11-bit digits of addr >> 3, a pass skipped when every block has
+ * the same digit): linear where heapsort's n log n cache misses took most of the exit of a
+ * program with a million blocks.  tmp holds n entries, then 2048 counters. */
+#define RADIX_BITS 11
+static void radix_sort_blocks(ptr_entry_t *a, size_t n, ptr_entry_t *tmp)
+{
+	size_t *count = (size_t *)(tmp + n);
+	ptr_entry_t *from = a, *to = tmp;
+	for (int shift = 3; shift < 64; shift += RADIX_BITS) {
+		memset(count, 0, sizeof(size_t) << RADIX_BITS);
+		for (size_t i = 0; i < n; i++)
+			count[(from[i].addr >> shift) & ((1u << RADIX_BITS) - 1)]++;
+		if (n && count[(from[0].addr >> shift) & ((1u << RADIX_BITS) - 1)] == n)
+			continue;
+		size_t sum = 0;
+		for (size_t d = 0; d < (1u << RADIX_BITS); d++) {
+			size_t c = count[d];
+			count[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			to[count[(from[i].addr >> shift) & ((1u << RADIX_BITS) - 1)]++] = from[i];
+		ptr_entry_t *t = from;
+		from = to;
+		to = t;
+	}
+	if (from != a)
+		memcpy(a, from, n * sizeof *a);
+}
+
 static void sort_ranges(range_t *a, size_t n)
 {
 	for (size_t start = n / 2; start-- > 0;) {
@@ -724,7 +754,15 @@ void reach_scan(void)
 		maptab_unlock();
 		goto out;
 	}
-	sort_blocks(s.blocks, s.n);
+	{
+		mem_t m_tmp = { 0 };
+		ptr_entry_t *tmp = grab(&m_tmp, s.n * sizeof *tmp + (sizeof(size_t) << RADIX_BITS));
+		if (tmp)
+			radix_sort_blocks(s.blocks, s.n, tmp);
+		else
+			sort_blocks(s.blocks, s.n);
+		drop(&m_tmp);
+	}
 	const maptab_piece_t *pc = m_pieces.p;
 	s.maps = grab(&m_maps, npieces * sizeof *s.maps);
 	s.map_stack = grab(&m_mstack, npieces * sizeof *s.map_stack);

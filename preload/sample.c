@@ -17,6 +17,11 @@ void sample_init(uint64_t mean_bytes)
 	mean = mean_bytes;
 }
 
+bool sample_active(void)
+{
+	return mean != 0;
+}
+
 static double uniform01(void)
 {
 	if (!rng)

@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 void sample_init(uint64_t mean_bytes);
+/* Whether sampling is on (ALLOCGUARD_SAMPLE > 0): some blocks are then not sampled. */
+bool sample_active(void);
 /* Whether this allocation of size bytes (by the calling thread) is sampled. */
 bool sample_take(uint64_t size);
 /* Estimated bytes and count (COUNT_ONE units) that one sampled block of size stands for. */

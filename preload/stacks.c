@@ -1,6 +1,17 @@
 /* stacks.c: stack capture with libunwind (see stacks.h).  unw_backtrace with a per-thread
  * cache is libunwind's fast path; frames inside liballocguard.so itself are dropped by
- * address, so the result does not depend on inlining. */
+ * address, so the result does not depend on inlining.
+ *
+ * In front of it, a cache of chains already seen.  The guard's own frames keep frame
+ * pointers, so the slot holding the program's return address into the hook is found in a
+ * few loads.  A chain unwound once is remembered under (that slot's address, its return
+ * address, kind) with, per frame, where its return address sat relative to that slot; it
+ * is reused only when every one of those return addresses is found in place again, on the
+ * part of this thread's stack that an unwind has walked.  Each return address is written by
+ * the call that made the frame, so a different path differs in some slot (a stale copy of
+ * the same address at the same place, left in a frame that grew, is the one way to fool
+ * it).  The table is global and 4-way set-associative; a record is replaced under a sequence
+ * lock. */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
@@ -11,8 +22,10 @@
 #include "stacktab.h"
 #include "state.h"
 #include "threads.h"
+#include "sys.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <link.h>
 #include <string.h>
 #include <stdatomic.h>
@@ -68,22 +81,198 @@ static int stacks_capture(uintptr_t *frames, int max)
 	return depth;
 }
 
-uint32_t stacks_here(char kind)
+#define CHAIN_FRAMES 64
+#define CHAIN_SLOTS 4096u
+
+typedef struct {
+	_Atomic uint32_t seq;      /* odd while being written */
+	uint32_t id;
+	uint16_t n;
+	char kind;
+	uintptr_t slot0;           /* address of the first return address */
+	uint32_t off[CHAIN_FRAMES];   /* of each return address, from slot0 */
+	uintptr_t ret[CHAIN_FRAMES];
+} chain_t;
+
+static _Atomic(chain_t *) chains;
+static __thread uintptr_t stack_lo __attribute__((tls_model("initial-exec")));
+static __thread uintptr_t stack_hi __attribute__((tls_model("initial-exec")));
+static __thread int stack_known __attribute__((tls_model("initial-exec")));
+
+/* The slot holding the return address from the hook into the program, by following the
+ * guard's own frame pointers; NULL if the chain leaves the stack's order. */
+static __attribute__((noinline)) const uintptr_t *program_slot(void)
 {
-	threads_note();
-	int max = (int)ag_config.depth;
-	if (max <= 0 || max > AG_LOG_MAX_FRAMES)
-		max = AG_LOG_MAX_FRAMES;
-	uintptr_t frames[max + SELF_FRAMES];   /* 576 bytes at the default depth */
-	int depth = stacks_capture(frames, max);
-	if (depth <= 0)
+	const uintptr_t *fp = __builtin_frame_address(0);
+	for (int i = 0; i < SELF_FRAMES + 8 && fp; i++) {
+		uintptr_t ret = fp[1];
+		if (ret < self_lo || ret >= self_hi)
+			return &fp[1];
+		const uintptr_t *up = (const uintptr_t *)fp[0];
+		if (up <= fp)
+			return NULL;
+		fp = up;
+	}
+	return NULL;
+}
+
+static uint32_t chain_index(uintptr_t slot0, uintptr_t ret0, char kind)
+{
+	uint64_t h = (slot0 >> 3) * UINT64_C(0x9e3779b97f4a7c15) ^ ret0 ^ (uint64_t)kind;
+	h ^= h >> 29;
+	h *= UINT64_C(0xbf58476d1ce4e5b9);
+	return (uint32_t)(h >> 40) & (CHAIN_SLOTS - 1);
+}
+
+/* Chains come in sets of CHAIN_WAYS: look-alike paths (one slot and return address, other
+ * callers further out) share a set instead of evicting each other. */
+#define CHAIN_WAYS 4u
+
+static uint32_t chain_try(chain_t *c, uintptr_t slot0, char kind)
+{
+	uint32_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+	if ((seq & 1) || c->slot0 != slot0 || c->kind != kind || !c->n || c->n > CHAIN_FRAMES)
 		return 0;
+	uint16_t n = c->n;
+	if (stack_known != 1 || slot0 < stack_lo || slot0 + c->off[n - 1] + sizeof(uintptr_t) > stack_hi)
+		return 0;
+	for (uint16_t k = 0; k < n; k++)
+		if (*(const uintptr_t *)(slot0 + c->off[k]) != c->ret[k])
+			return 0;
+	uint32_t id = c->id;
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&c->seq, memory_order_relaxed) == seq ? id : 0;
+}
+
+static uint32_t chain_find(const uintptr_t *slot, char kind)
+{
+	chain_t *t = atomic_load_explicit(&chains, memory_order_acquire);
+	if (!t || !slot)
+		return 0;
+	uintptr_t slot0 = (uintptr_t)slot;
+	chain_t *set = &t[chain_index(slot0, *slot, kind) & ~(CHAIN_WAYS - 1)];
+	for (uint32_t w = 0; w < CHAIN_WAYS; w++) {
+		uint32_t id = chain_try(&set[w], slot0, kind);
+		if (id)
+			return id;
+	}
+	return 0;
+}
+
+static void chain_keep(const uintptr_t *slot, char kind, const uintptr_t *frames,
+		       const uintptr_t *at, int n, uint32_t id)
+{
+	chain_t *t = atomic_load_explicit(&chains, memory_order_acquire);
+	if (!t) {
+		chain_t *fresh = sys_alloc(CHAIN_SLOTS * sizeof *fresh, true);
+		if (!fresh)
+			return;
+		if (!atomic_compare_exchange_strong(&chains, &t, fresh)) {
+			sys_free(fresh, CHAIN_SLOTS * sizeof *fresh);
+		} else {
+			t = fresh;
+		}
+	}
+	uintptr_t slot0 = (uintptr_t)slot;
+	static __thread unsigned turn __attribute__((tls_model("initial-exec")));
+	chain_t *c = &t[(chain_index(slot0, frames[0] + 1, kind) & ~(CHAIN_WAYS - 1)) +
+			(turn++ & (CHAIN_WAYS - 1))];
+	uint32_t seq = atomic_load_explicit(&c->seq, memory_order_relaxed);
+	if ((seq & 1) || !atomic_compare_exchange_strong(&c->seq, &seq, seq + 1))
+		return;   /* another thread is writing it */
+	c->slot0 = slot0;
+	c->kind = kind;
+	c->id = id;
+	c->n = (uint16_t)n;
+	for (int k = 0; k < n; k++) {
+		c->off[k] = (uint32_t)(at[k] - slot0);
+		c->ret[k] = frames[k] + 1;
+	}
+	atomic_store_explicit(&c->seq, seq + 2, memory_order_release);
+}
+
+/* Where each return address of a chain unw_backtrace gave sits: the first slot above the
+ * previous one that holds it, within this thread's stack.  false when one is not found. */
+static bool find_slots(uintptr_t slot0, const uintptr_t *frames, int n, uintptr_t *at,
+		       uintptr_t hi)
+{
+	uintptr_t p = slot0;
+	for (int k = 0; k < n; k++) {
+		uintptr_t want = frames[k] + 1;
+		while (p + sizeof(uintptr_t) <= hi && *(const uintptr_t *)p != want)
+			p += sizeof(uintptr_t);
+		if (p + sizeof(uintptr_t) > hi || p - slot0 > UINT32_MAX)
+			return false;
+		at[k] = p;
+		p += sizeof(uintptr_t);
+	}
+	return true;
+}
+
+#if defined(__x86_64__)
+#define CHAIN_CACHE 1
+#else
+#define CHAIN_CACHE 0   /* the return-address slot rule above is x86_64's */
+#endif
+
+static uint32_t intern(char kind, const uintptr_t *frames, int depth)
+{
 	/* a new stack may be the first sign of a dlopen'ed object: remember it now, while it
 	 * is loaded (the id read before interning orders it after any earlier dlclose) */
 	uint32_t next = stacktab_limit();
 	uint32_t id = stacktab_intern(kind, frames, depth);
 	if (id >= next)
 		modules_note(next);
+	return id;
+}
+
+/* This thread's own stack, once: chains are cached and reused only there (not on a
+ * sigaltstack or a fiber's stack), so every slot read lies in memory that stays mapped.
+ * pthread_getattr_np allocates, so it is asked only from a heap hook, after the real
+ * allocator returned (never from an mmap the allocator makes while holding its lock). */
+static bool on_own_stack(uintptr_t slot0, bool may_ask)
+{
+	if (!stack_known && may_ask) {
+		pthread_attr_t a;
+		void *lo;
+		size_t size;
+		stack_known = -1;
+		if (pthread_getattr_np(pthread_self(), &a) == 0) {
+			if (pthread_attr_getstack(&a, &lo, &size) == 0) {
+				stack_lo = (uintptr_t)lo;
+				stack_hi = (uintptr_t)lo + size;
+				stack_known = 1;
+			}
+			pthread_attr_destroy(&a);
+		}
+	}
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	return stack_known == 1 && sp >= stack_lo && slot0 > sp && slot0 < stack_hi;
+}
+
+uint32_t stacks_here(char kind)
+{
+	threads_note();
+	int max = (int)ag_config.depth;
+	if (max <= 0 || max > AG_LOG_MAX_FRAMES)
+		max = AG_LOG_MAX_FRAMES;
+	const uintptr_t *slot = NULL;
+	if (CHAIN_CACHE && max <= CHAIN_FRAMES) {
+		slot = program_slot();
+		uint32_t id = chain_find(slot, kind);
+		if (id)
+			return id;
+	}
+	uintptr_t frames[max + SELF_FRAMES];   /* 576 bytes at the default depth */
+	int depth = stacks_capture(frames, max);
+	if (depth <= 0)
+		return 0;
+	uint32_t id = intern(kind, frames, depth);
+	uintptr_t at[CHAIN_FRAMES];
+	/* cached only when the frame pointers and the unwinder agree on the first frame */
+	if (id && slot && *slot == frames[0] + 1 && on_own_stack((uintptr_t)slot, kind == AG_KIND_HEAP) &&
+	    find_slots((uintptr_t)slot, frames, depth, at, stack_hi))
+		chain_keep(slot, kind, frames, at, depth, id);
 	return id;
 }
 

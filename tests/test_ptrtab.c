@@ -1,6 +1,7 @@
 /* test_ptrtab.c: the live-block table (preload/ptrtab.c), against a reference model and
  * under concurrent use. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -122,4 +123,89 @@ Test(ptrtab, reinserting_an_address_hands_back_the_stale_entry)
 	cr_assert(ptrtab_remove(addr_of(4, 1), &e));
 	cr_assert_eq(e.size, 200);
 	cr_assert_not(ptrtab_remove(addr_of(4, 1), &e), "one entry per address");
+}
+
+/* ---- unsized entries (marks) ---- */
+
+static size_t size_by_addr(void *p)
+{
+	return ((uintptr_t)p >> 3) % 1000 + 1;
+}
+
+Test(ptrtab, marks_are_set_once_and_cleared_once)
+{
+	uintptr_t a = addr_of(5, 7);
+	cr_assert_eq(ptrtab_mark(a), 0);
+	cr_assert_eq(ptrtab_mark(a), EEXIST, "a second mark says the first block was lost");
+	cr_assert(ptrtab_unmark(a));
+	cr_assert_not(ptrtab_unmark(a), "unmarked twice");
+	cr_assert_not(ptrtab_unmark(addr_of(5, 8)), "never marked");
+	cr_assert_not(ptrtab_unmark(addr_of(5, 8) + 8), "a neighbour 8 bytes on");
+	cr_assert_eq(ptrtab_mark((uintptr_t)1 << 48), ENOMEM, "past the bitmap: keep it in the table");
+}
+
+/* Marks are collected with entries, sized by the sizer, with stack 0, in address order among
+ * themselves; neighbours 8 bytes apart (tcmalloc's smallest blocks) are told apart. */
+Test(ptrtab, collect_and_count_include_marks)
+{
+	ptrtab_unsized_sizer(size_by_addr);
+	size_t before = ptrtab_count();
+	enum { N = 3000 };
+	for (unsigned i = 0; i < N; i++)
+		cr_assert_eq(ptrtab_mark(addr_of(6, 0) + (uintptr_t)i * 8 + (i % 7) * 4096), 0);
+	ptrtab_insert(addr_of(6, 1 << 20), 77, 9, NULL);
+	cr_assert_eq(ptrtab_count(), before + N + 1);
+	size_t cap = before + N + 16;
+	ptr_entry_t *all = calloc(cap, sizeof *all);
+	size_t n = ptrtab_collect(all, cap, false);
+	cr_assert_eq(n, before + N + 1);
+	size_t marks = 0;
+	uintptr_t last = 0;
+	for (size_t i = 0; i < n; i++) {
+		if ((all[i].addr >> 40) != 6)
+			continue;
+		if (all[i].stack == 9) {
+			cr_assert_eq(all[i].size, 77);
+			continue;
+		}
+		cr_assert_eq(all[i].stack, 0);
+		cr_assert_eq(all[i].size, size_by_addr((void *)all[i].addr));
+		cr_assert_gt(all[i].addr, last, "marks out of address order");
+		last = all[i].addr;
+		marks++;
+	}
+	cr_assert_eq(marks, N);
+	free(all);
+	for (unsigned i = 0; i < N; i++)
+		cr_assert(ptrtab_unmark(addr_of(6, 0) + (uintptr_t)i * 8 + (i % 7) * 4096));
+	ptr_entry_t e;
+	ptrtab_remove(addr_of(6, 1 << 20), &e);
+	cr_assert_eq(ptrtab_count(), before);
+}
+
+/* Threads marking and unmarking disjoint addresses that share bitmap words. */
+static void *mark_churn(void *arg)
+{
+	uintptr_t base = addr_of(7, 0) + (uintptr_t)arg * 8;
+	for (int round = 0; round < 200; round++) {
+		for (uintptr_t i = 0; i < 512; i++)
+			if (ptrtab_mark(base + i * 32) != 0)
+				return (void *)1;
+		for (uintptr_t i = 0; i < 512; i++)
+			if (!ptrtab_unmark(base + i * 32))
+				return (void *)1;
+	}
+	return NULL;
+}
+
+Test(ptrtab, concurrent_marks_in_shared_words)
+{
+	pthread_t t[4];
+	for (uintptr_t i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, mark_churn, (void *)i);
+	for (int i = 0; i < 4; i++) {
+		void *rc;
+		pthread_join(t[i], &rc);
+		cr_assert_null(rc, "thread %d lost a mark", i);
+	}
 }
