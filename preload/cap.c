@@ -167,7 +167,7 @@ int cap_admit_slack(uint64_t bytes)
 	uint64_t before;
 	if (!cap_bytes)
 		return 0;
-	return account_admit(bytes, state_ready() && on_cap != ON_CAP_WARN ? cap_bytes : UINT64_MAX,
+	return account_admit(bytes, ag_ready() && on_cap != AG_ON_CAP_WARN ? cap_bytes : UINT64_MAX,
 			     &before);
 }
 
