@@ -8,11 +8,13 @@
 #include "logwrite.h"
 #include "mapping.h"
 #include "nextalloc.h"
+#include "stacks.h"
 #include "state.h"
 #include "sys.h"
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -207,19 +209,21 @@ typedef int (*execv_fn)(const char *, char *const[]);
 typedef int (*fexec_fn)(int, char *const[], char *const[]);
 typedef int (*execat_fn)(int, const char *, char *const[], char *const[], int);
 
-static void *next_fn(const char *name)
+/* The next definition of name (libc's), looked up once into *cache. */
+static void *next_cached(const char *name, void **cache)
 {
-	int outer = ag_guard_enter();
-	void *f = dlsym(RTLD_NEXT, name);
-	if (outer)
-		ag_guard_leave();
-	return f;
+	if (!*cache) {
+		int outer = ag_guard_enter();
+		*cache = dlsym(RTLD_NEXT, name);
+		if (outer)
+			ag_guard_leave();
+	}
+	return *cache;
 }
 
 #define CALL_NEXT(type, name, ...) do { \
-		static type real; \
-		if (!real) \
-			real = (type)next_fn(name); \
+		static void *fn; \
+		type real = (type)next_cached(name, &fn); \
 		if (!real) { \
 			errno = ENOSYS; \
 			return -1; \
@@ -360,16 +364,6 @@ EXPORT int dup3(int old, int new, int flags)
 /* Privileges: before the program gives up the right to create its log (another user, a
  * chroot), the log is created and held open (logwrite.c).  The real calls are glibc's,
  * which apply a uid change to every thread. */
-static void *next_cached(const char *name, void **cache)
-{
-	if (!*cache) {
-		int outer = ag_guard_enter();
-		*cache = dlsym(RTLD_NEXT, name);
-		if (outer)
-			ag_guard_leave();
-	}
-	return *cache;
-}
 
 static void before_drop(void)
 {
@@ -442,3 +436,18 @@ __asm__(".text\n"
 	"	jmp fdguard_syscall_error\n"
 	"	.cfi_endproc\n"
 	".size syscall, .-syscall\n");
+
+/* glibc's pthread_getattr_np holds the thread's lock while it reallocs: an allocation hook
+ * must not ask for its own thread's stack then (stacks.c). */
+EXPORT int pthread_getattr_np(pthread_t th, pthread_attr_t *attr)
+{
+	static void *fn;
+	int (*real)(pthread_t, pthread_attr_t *) =
+		(int (*)(pthread_t, pthread_attr_t *))next_cached("pthread_getattr_np", &fn);
+	if (!real)
+		return ENOSYS;
+	stacks_getattr(1);
+	int rc = real(th, attr);
+	stacks_getattr(-1);
+	return rc;
+}

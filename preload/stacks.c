@@ -98,6 +98,12 @@ static _Atomic(chain_t *) chains;
 static __thread uintptr_t stack_lo __attribute__((tls_model("initial-exec")));
 static __thread uintptr_t stack_hi __attribute__((tls_model("initial-exec")));
 static __thread int stack_known __attribute__((tls_model("initial-exec")));
+static __thread int in_getattr __attribute__((tls_model("initial-exec")));
+
+void stacks_getattr(int delta)
+{
+	in_getattr += delta;
+}
 
 /* The slot holding the return address from the hook into the program, by following the
  * guard's own frame pointers; NULL if the chain leaves the stack's order. */
@@ -232,7 +238,7 @@ static uint32_t intern(char kind, const uintptr_t *frames, int depth)
  * allocator returned (never from an mmap the allocator makes while holding its lock). */
 static bool on_own_stack(uintptr_t slot0, bool may_ask)
 {
-	if (!stack_known && may_ask) {
+	if (!stack_known && may_ask && !in_getattr) {
 		pthread_attr_t a;
 		void *lo;
 		size_t size;

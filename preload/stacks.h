@@ -20,6 +20,9 @@ uintptr_t stacks_program_frame(uintptr_t *regs, int *nregs);
  * saved registers of a thread whose code now runs on another stack (writer.c's exit
  * snapshot). */
 void stacks_exit_context(const ucontext_t *uc);
+/* The calling thread enters (+1) or leaves (-1) pthread_getattr_np, which holds the
+ * thread's lock: meanwhile its stack bounds are not asked for (hooks.c). */
+void stacks_getattr(int delta);
 /* Capture and intern in one step; returns a stack id (0 = none). */
 uint32_t stacks_here(char kind);
 
