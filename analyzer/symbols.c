@@ -27,11 +27,31 @@ typedef struct {
 	char *name;
 } jit_sym_t;
 
+/* A module's symbols sorted by address, built on its first lookup: dwfl_module_addrname
+ * scans the whole symbol table on every call, which for a binary like node (100k symbols)
+ * and 10k distinct addresses takes seconds; a binary search finds the few symbols that can
+ * hold an address, and libdw's choice among them is replayed on those (symtab_name). */
+typedef struct {
+	uint64_t lo, size;
+	uint64_t maxhi;        /* the highest end of the sized entries up to this one */
+	const char *name;      /* in the ELF's string table, alive as long as the Dwfl */
+	int idx;               /* index in libdw's symbol table: its order breaks ties */
+	int rank;              /* binding: global 3, weak 2, local 1 */
+	int global;            /* in libdw's global part of the table (searched first) */
+} sym_t;
+
+typedef struct {
+	sym_t *v;
+	size_t n;
+	int built;             /* 1: v is the table; -1: could not be built (use libdw) */
+} symtab_t;
+
 typedef struct {
 	int usable;            /* reported to its layer's dwfl */
 	int layer;             /* which Dwfl: modules that overlap go to different ones */
 	const char *why;       /* when not: said once, when a frame first lands in it */
 	int said;
+	symtab_t syms;
 } mod_state_t;
 
 typedef struct {
@@ -513,6 +533,122 @@ as_is:
 	f->function = strdup(raw);
 }
 
+static int sym_cmp(const void *a, const void *b)
+{
+	const sym_t *x = a, *y = b;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int symtab_build(symtab_t *t, Dwfl_Module *mod)
+{
+	int n = dwfl_module_getsymtab(mod), first_global = dwfl_module_getsymtab_first_global(mod);
+	if (n <= 0 || first_global < 0)
+		return ENOENT;
+	t->v = malloc((size_t)n * sizeof *t->v);
+	if (!t->v)
+		return ENOMEM;
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr a;
+		GElf_Word shndx;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &a, &shndx, NULL, NULL);
+		int type = GELF_ST_TYPE(sym.st_info), bind = GELF_ST_BIND(sym.st_info);
+		/* the symbols libdw's own address search considers */
+		if (!name || !*name || sym.st_shndx == SHN_UNDEF || type == STT_SECTION ||
+		    type == STT_FILE || type == STT_TLS)
+			continue;
+		t->v[t->n++] = (sym_t){ a, sym.st_size, 0, name, i,
+					bind == STB_GLOBAL ? 3 : bind == STB_WEAK ? 2 :
+					bind == STB_LOCAL ? 1 : 0, first_global == 0 || i >= first_global };
+	}
+	qsort(t->v, t->n, sizeof *t->v, sym_cmp);
+	uint64_t m = 0;   /* over sized symbols only: a label ends nothing */
+	for (size_t i = 0; i < t->n; i++) {
+		uint64_t end = t->v[i].lo + t->v[i].size;
+		if (t->v[i].size && end > m)
+			m = end;
+		t->v[i].maxhi = m;
+	}
+	return 0;
+}
+
+static int idx_cmp(const void *a, const void *b)
+{
+	const sym_t *x = *(const sym_t *const *)a, *y = *(const sym_t *const *)b;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* libdw's choice among the sized symbols of one pass that hold the address, met in the
+ * order of its table: closer, or a stronger binding; at the same address a smaller or
+ * more strongly bound one, else the first. */
+static const sym_t *pass_pick(const sym_t **c, size_t n)
+{
+	qsort(c, n, sizeof *c, idx_cmp);
+	const sym_t *b = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const sym_t *e = c[i];
+		if (!b || b->lo < e->lo || b->rank < e->rank ||
+		    (b->lo == e->lo && ((b->size > e->size && b->rank <= e->rank) ||
+					(b->size >= e->size && b->rank < e->rank))))
+			b = e;
+	}
+	return b;
+}
+
+#define SYMTAB_MAX_HOLDERS 256
+
+/* The name dwfl_module_addrname gives addr: global symbols holding it first, then local
+ * ones, then the closest label (sizeless symbol) above the end of every sized one. */
+static const char *symtab_name(symtab_t *t, Dwfl_Module *mod, uint64_t addr)
+{
+	if (!t->built)
+		t->built = symtab_build(t, mod) ? -1 : 1;
+	if (t->built < 0)
+		return dwfl_module_addrname(mod, addr);
+	size_t lo = 0, hi = t->n;
+	while (lo < hi) {   /* first entry starting above addr */
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->v[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	uint64_t min_label = t->v[lo - 1].maxhi;
+	const sym_t *glob[SYMTAB_MAX_HOLDERS], *local[SYMTAB_MAX_HOLDERS], *label = NULL;
+	size_t ng = 0, nl = 0, steps = 0;
+	int label_done = 0;
+	for (size_t i = lo; i-- > 0;) {
+		const sym_t *e = &t->v[i];
+		if (e->maxhi <= addr && label_done)
+			break;   /* nothing at or before i holds addr */
+		if (++steps > 4096 || ng == SYMTAB_MAX_HOLDERS || nl == SYMTAB_MAX_HOLDERS)
+			return dwfl_module_addrname(mod, addr);   /* pathological: libdw's scan */
+		if (!e->size) {
+			if (!label_done && e->lo >= min_label)
+				label = e;
+			label_done = 1;
+		} else {
+			if (e->lo < min_label)
+				label_done = 1;
+			if (addr - e->lo < e->size) {
+				if (e->global)
+					glob[ng++] = e;
+				else
+					local[nl++] = e;
+			}
+		}
+	}
+	if (ng)
+		return pass_pick(glob, ng)->name;
+	if (nl && !(label && label->global && label->lo == addr))
+		return pass_pick(local, nl)->name;
+	return label ? label->name : NULL;
+}
+
 static ag_frame_t *resolve(symbols_t *s, uint64_t addr, size_t mi)
 {
 	ag_frame_t *f = calloc(1, sizeof *f);
@@ -528,7 +664,7 @@ static ag_frame_t *resolve(symbols_t *s, uint64_t addr, size_t mi)
 		if (s->mods[mi].usable) {
 			Dwfl_Module *mod = dwfl_addrmodule(s->dwfl[s->mods[mi].layer], addr);
 			if (mod) {
-				const char *name = dwfl_module_addrname(mod, addr);
+				const char *name = symtab_name(&s->mods[mi].syms, mod, addr);
 				if (name && *name)
 					f->function = demangled(name);
 				Dwfl_Line *l = dwfl_module_getsrc(mod, addr);
@@ -635,6 +771,8 @@ void symbols_close(symbols_t *s)
 		free(s->jit[i].name);
 	free(s->jit);
 	free(s->jit_path);
+	for (size_t i = 0; s->mods && i < s->log->nmodules; i++)
+		free(s->mods[i].syms.v);
 	free(s->mods);
 	free(s);
 }
