@@ -168,6 +168,10 @@ static uint64_t hash64(uint64_t x)
 /* Stack id -> index; values stored +1 so 0 means empty. */
 static int idx_find(const ag_log_t *log, uint64_t id, uint32_t *out)
 {
+	if (id < log->dense_cap && log->idx_dense[id]) {
+		*out = log->idx_dense[id] - 1;
+		return 0;
+	}
 	if (!log->idx_cap)
 		return ENOENT;
 	size_t mask = log->idx_cap - 1;
@@ -183,6 +187,22 @@ static int idx_find(const ag_log_t *log, uint64_t id, uint32_t *out)
 
 static int idx_insert(ag_log_t *log, uint64_t id, uint32_t val)
 {
+	/* dense while ids stay within a few times the stacks seen: bounded by the input */
+	if (id < 4 * (uint64_t)log->nstacks + 65536) {
+		if (id >= log->dense_cap) {
+			size_t nc = log->dense_cap ? log->dense_cap : 65536;
+			while (nc <= id)
+				nc *= 2;
+			uint32_t *d = realloc(log->idx_dense, nc * sizeof *d);
+			if (!d)
+				return ENOMEM;
+			memset(d + log->dense_cap, 0, (nc - log->dense_cap) * sizeof *d);
+			log->idx_dense = d;
+			log->dense_cap = nc;
+		}
+		log->idx_dense[id] = val + 1;
+		return 0;
+	}
 	if ((log->nstacks + 1) * 2 > log->idx_cap) {
 		size_t nc = log->idx_cap ? log->idx_cap * 2 : 256;
 		uint64_t *k = calloc(nc, sizeof *k);
@@ -936,5 +956,6 @@ void log_free(ag_log_t *log)
 	free(log->snaps);
 	free(log->idx_keys);
 	free(log->idx_vals);
+	free(log->idx_dense);
 	free(log);
 }

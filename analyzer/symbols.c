@@ -75,7 +75,32 @@ struct symbols {
 	char *jit_path;
 	cache_slot_t *cache;
 	size_t cache_cap, cache_n;
+	/* frames are carved from chunks: a million addresses are a million frames, and one
+	 * malloc (and free) each was a tenth of a large log's analysis */
+	struct frame_chunk *chunks;
+	size_t chunk_used;
 };
+
+#define FRAME_CHUNK 1024
+struct frame_chunk {
+	struct frame_chunk *next;
+	ag_frame_t f[FRAME_CHUNK];
+};
+
+static ag_frame_t *frame_new(symbols_t *s)
+{
+	if (!s->chunks || s->chunk_used == FRAME_CHUNK) {
+		struct frame_chunk *c = malloc(sizeof *c);
+		if (!c)
+			return NULL;
+		c->next = s->chunks;
+		s->chunks = c;
+		s->chunk_used = 0;
+	}
+	ag_frame_t *f = &s->chunks->f[s->chunk_used++];
+	memset(f, 0, sizeof *f);
+	return f;
+}
 
 static char *debuginfo_path_default = NULL;
 static const Dwfl_Callbacks offline_callbacks = {
@@ -441,7 +466,7 @@ static void call_site(Dwarf_Die *cu, Dwarf_Die *die, ag_frame_t *f)
  * inlined code, f becomes the innermost inlined function and gets one outer frame per
  * level, each at its call site, the last one being the symbol's function.  On any DWARF
  * failure f stays as it is: one frame is still right, only less detailed. */
-static void expand_inlined(Dwfl_Module *mod, uint64_t addr, ag_frame_t *f)
+static void expand_inlined(symbols_t *s, Dwfl_Module *mod, uint64_t addr, ag_frame_t *f)
 {
 	Dwarf_Addr bias;
 	Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &bias);
@@ -467,10 +492,9 @@ static void expand_inlined(Dwfl_Module *mod, uint64_t addr, ag_frame_t *f)
 			break;
 		if (tag != DW_TAG_inlined_subroutine)
 			continue;
-		ag_frame_t *o = calloc(1, sizeof *o);
 		char *name = die_function(&scopes[i]);
-		if (!o || !name) {
-			free(o);
+		ag_frame_t *o = name ? frame_new(s) : NULL;
+		if (!o) {
 			free(name);
 			break;
 		}
@@ -651,7 +675,7 @@ static const char *symtab_name(symtab_t *t, Dwfl_Module *mod, uint64_t addr)
 
 static ag_frame_t *resolve(symbols_t *s, uint64_t addr, size_t mi)
 {
-	ag_frame_t *f = calloc(1, sizeof *f);
+	ag_frame_t *f = frame_new(s);
 	if (!f)
 		return NULL;
 	f->address = addr;
@@ -672,7 +696,7 @@ static ag_frame_t *resolve(symbols_t *s, uint64_t addr, size_t mi)
 				const char *src = l ? dwfl_lineinfo(l, NULL, &lineno, NULL, NULL, NULL)
 						    : NULL;
 				set_source(f, src, lineno);
-				expand_inlined(mod, addr, f);
+				expand_inlined(s, mod, addr, f);
 			}
 		}
 		return f;
@@ -708,7 +732,7 @@ static const ag_frame_t *lookup(symbols_t *s, uint64_t addr, uint64_t stack_id)
 		size_t nc = s->cache_cap * 2;
 		cache_slot_t *n = calloc(nc, sizeof *n);
 		if (!n)
-			return f;   /* leaks f rather than fail; only under ENOMEM */
+			return f;   /* uncached rather than fail; only under ENOMEM */
 		for (size_t k = 0; k < s->cache_cap; k++) {
 			if (!s->cache[k].frame)
 				continue;
@@ -759,14 +783,17 @@ void symbols_close(symbols_t *s)
 	for (size_t i = 0; s->cache && i < s->cache_cap; i++) {
 		ag_frame_t *f = s->cache[i].frame;
 		while (f) {
-			ag_frame_t *o = (ag_frame_t *)f->outer;
 			free((char *)f->function);
 			free((char *)f->path);
-			free(f);
-			f = o;
+			f = (ag_frame_t *)f->outer;
 		}
 	}
 	free(s->cache);
+	while (s->chunks) {
+		struct frame_chunk *c = s->chunks;
+		s->chunks = c->next;
+		free(c);
+	}
 	for (size_t i = 0; i < s->njit; i++)
 		free(s->jit[i].name);
 	free(s->jit);
