@@ -717,11 +717,18 @@ const char *symbols_module_of(symbols_t *s, uint64_t addr)
 	return mi == SIZE_MAX ? NULL : s->log->modules[mi].path;
 }
 
+/* Fibonacci hashing: the product's top bits spread addresses that differ anywhere. */
+static size_t slot_of(uint64_t addr, size_t mask)
+{
+	return (size_t)((addr * 0x9e3779b97f4a7c15ULL) >> 32 ^ (addr * 0x9e3779b97f4a7c15ULL) >> 43) &
+	       mask;
+}
+
 static const ag_frame_t *lookup(symbols_t *s, uint64_t addr, uint64_t stack_id)
 {
 	size_t mi = module_of(s, addr, stack_id);
 	size_t mask = s->cache_cap - 1;
-	size_t i = (size_t)((addr * 0x9e3779b97f4a7c15ULL) >> 20) & mask;
+	size_t i = slot_of(addr, mask);
 	for (; s->cache[i].frame; i = (i + 1) & mask)
 		if (s->cache[i].addr == addr && s->cache[i].mod == mi)
 			return s->cache[i].frame;
@@ -736,7 +743,7 @@ static const ag_frame_t *lookup(symbols_t *s, uint64_t addr, uint64_t stack_id)
 		for (size_t k = 0; k < s->cache_cap; k++) {
 			if (!s->cache[k].frame)
 				continue;
-			size_t j = (size_t)((s->cache[k].addr * 0x9e3779b97f4a7c15ULL) >> 20) & (nc - 1);
+			size_t j = slot_of(s->cache[k].addr, nc - 1);
 			while (n[j].frame)
 				j = (j + 1) & (nc - 1);
 			n[j] = s->cache[k];
@@ -745,7 +752,7 @@ static const ag_frame_t *lookup(symbols_t *s, uint64_t addr, uint64_t stack_id)
 		s->cache = n;
 		s->cache_cap = nc;
 		mask = nc - 1;
-		i = (size_t)((addr * 0x9e3779b97f4a7c15ULL) >> 20) & mask;
+		i = slot_of(addr, mask);
 		while (s->cache[i].frame)
 			i = (i + 1) & mask;
 	}
