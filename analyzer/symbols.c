@@ -79,6 +79,7 @@ struct symbols {
 	 * malloc (and free) each was a tenth of a large log's analysis */
 	struct frame_chunk *chunks;
 	size_t chunk_used;
+	struct cu_index *cus;        /* scope indexes of the CUs met so far (a list) */
 };
 
 #define FRAME_CHUNK 1024
@@ -466,12 +467,185 @@ static void call_site(Dwarf_Die *cu, Dwarf_Die *die, ag_frame_t *f)
  * inlined code, f becomes the innermost inlined function and gets one outer frame per
  * level, each at its call site, the last one being the symbol's function.  On any DWARF
  * failure f stays as it is: one frame is still right, only less detailed. */
+/* A CU's subprograms and inlined calls with their address ranges, walked once: the
+ * scopes at an address are then a binary search away, where dwarf_getscopes and
+ * dwarf_getscopes_die walk the CU's whole tree for every address (most of the analysis
+ * of a program with large CUs, such as CPython's ceval.c). */
+typedef struct {
+	Dwarf_Die die;
+	int parent;                /* enclosing entry, -1 at the top */
+	int depth;
+	int tag;                   /* DW_TAG_subprogram or DW_TAG_inlined_subroutine */
+} scope_t;
+
+typedef struct {
+	uint64_t lo, hi, maxhi;    /* maxhi: the highest hi up to this range (sorted by lo) */
+	int scope;
+} scope_range_t;
+
+struct cu_index {
+	struct cu_index *next;
+	const void *key;           /* the CU DIE's place in .debug_info */
+	scope_t *sc;
+	size_t nsc, capsc;
+	scope_range_t *rg;
+	size_t nrg, caprg;
+	int ok;
+};
+
+#define CU_INDEX_MAX_DEPTH 64
+
+static int cu_add(struct cu_index *x, Dwarf_Die *d, int parent, int depth, int tag)
+{
+	if (x->nsc == x->capsc) {
+		size_t nc = x->capsc ? x->capsc * 2 : 64;
+		scope_t *n = realloc(x->sc, nc * sizeof *n);
+		if (!n)
+			return -1;
+		x->sc = n;
+		x->capsc = nc;
+	}
+	int me = (int)x->nsc++;
+	x->sc[me] = (scope_t){ *d, parent, depth, tag };
+	Dwarf_Addr base, lo, hi;
+	ptrdiff_t off = 0;
+	while ((off = dwarf_ranges(d, off, &base, &lo, &hi)) > 0) {
+		if (lo >= hi)
+			continue;
+		if (x->nrg == x->caprg) {
+			size_t nc = x->caprg ? x->caprg * 2 : 64;
+			scope_range_t *n = realloc(x->rg, nc * sizeof *n);
+			if (!n)
+				return -1;
+			x->rg = n;
+			x->caprg = nc;
+		}
+		x->rg[x->nrg++] = (scope_range_t){ lo, hi, 0, me };
+	}
+	return me;
+}
+
+/* Children of d: subprograms and inlined calls are entries; blocks, namespaces and types
+ * (C++ methods) are looked into. */
+static int cu_walk(struct cu_index *x, Dwarf_Die *d, int parent, int depth)
+{
+	Dwarf_Die c;
+	if (depth > CU_INDEX_MAX_DEPTH || dwarf_child(d, &c) != 0)
+		return 0;
+	do {
+		int tag = dwarf_tag(&c), inner = parent;
+		switch (tag) {
+		case DW_TAG_subprogram:
+		case DW_TAG_inlined_subroutine:
+			if ((inner = cu_add(x, &c, parent, depth, tag)) < 0)
+				return -1;
+			break;
+		case DW_TAG_lexical_block:
+		case DW_TAG_try_block:
+		case DW_TAG_catch_block:
+		case DW_TAG_namespace:
+		case DW_TAG_module:
+		case DW_TAG_class_type:
+		case DW_TAG_structure_type:
+		case DW_TAG_union_type:
+			break;
+		default:
+			continue;
+		}
+		if (dwarf_haschildren(&c) && cu_walk(x, &c, inner, depth + 1))
+			return -1;
+	} while (dwarf_siblingof(&c, &c) == 0);
+	return 0;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const scope_range_t *x = a, *y = b;
+	return x->lo != y->lo ? (x->lo < y->lo ? -1 : 1) : (x->scope > y->scope) - (x->scope < y->scope);
+}
+
+static struct cu_index *cu_index_of(symbols_t *s, Dwarf_Die *cu)
+{
+	for (struct cu_index *x = s->cus; x; x = x->next)
+		if (x->key == cu->addr)
+			return x;
+	struct cu_index *x = calloc(1, sizeof *x);
+	if (!x)
+		return NULL;
+	x->key = cu->addr;
+	x->next = s->cus;
+	s->cus = x;
+	x->ok = cu_walk(x, cu, -1, 0) == 0;
+	if (x->ok && x->nrg) {
+		qsort(x->rg, x->nrg, sizeof *x->rg, range_cmp);
+		uint64_t m = 0;
+		for (size_t i = 0; i < x->nrg; i++)
+			x->rg[i].maxhi = m = x->rg[i].hi > m ? x->rg[i].hi : m;
+	}
+	return x;
+}
+
+/* The innermost indexed scope holding pc, -1 when none; -2 when the index cannot say. */
+static int cu_innermost(const struct cu_index *x, uint64_t pc)
+{
+	if (!x || !x->ok)
+		return -2;
+	size_t lo = 0, hi = x->nrg;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (x->rg[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	int best = -1;
+	for (size_t i = lo; i-- > 0 && x->rg[i].maxhi > pc;) {
+		const scope_range_t *r = &x->rg[i];
+		if (pc < r->hi && (best < 0 || x->sc[r->scope].depth > x->sc[best].depth))
+			best = r->scope;
+	}
+	return best;
+}
+
+static void cu_index_free(symbols_t *s)
+{
+	while (s->cus) {
+		struct cu_index *x = s->cus;
+		s->cus = x->next;
+		free(x->sc);
+		free(x->rg);
+		free(x);
+	}
+}
+
+static void expand_chain(symbols_t *s, Dwarf_Die *cu, Dwarf_Die *scopes, int n, ag_frame_t *f);
+
 static void expand_inlined(symbols_t *s, Dwfl_Module *mod, uint64_t addr, ag_frame_t *f)
 {
 	Dwarf_Addr bias;
 	Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &bias);
 	Dwarf_Die *scopes = NULL, *chain = NULL;
-	int n = cu ? dwarf_getscopes(cu, addr - bias, &scopes) : 0;
+	if (!cu)
+		return;   /* no DWARF here: f stays the symbol's function */
+	int in = cu_innermost(cu_index_of(s, cu), addr - bias);
+	if (in >= -1) {
+		/* the concrete nesting from the index: inlined in inlined ... in the subprogram */
+		const struct cu_index *x = cu_index_of(s, cu);
+		int n = 0;
+		for (int k = in; k >= 0 && x->sc[k].tag == DW_TAG_inlined_subroutine; k = x->sc[k].parent)
+			n++;
+		if (n && (chain = malloc((size_t)n * sizeof *chain))) {
+			n = 0;
+			for (int k = in; k >= 0 && x->sc[k].tag == DW_TAG_inlined_subroutine;
+			     k = x->sc[k].parent)
+				chain[n++] = x->sc[k].die;
+		} else {
+			n = 0;
+		}
+		expand_chain(s, cu, chain, n, f);
+		return;
+	}
+	int n = dwarf_getscopes(cu, addr - bias, &scopes);
 	/* getscopes continues from an inlined instance into its abstract definition; the
 	 * concrete nesting (inlined in inlined in the subprogram) is getscopes_die's */
 	int first = 0;
@@ -483,7 +657,13 @@ static void expand_inlined(symbols_t *s, Dwfl_Module *mod, uint64_t addr, ag_fra
 	else
 		n = 0;
 	free(scopes);
-	scopes = chain;
+	expand_chain(s, cu, chain, n, f);
+}
+
+/* f becomes the innermost of the n scopes (a concrete chain, innermost first; freed here),
+ * each outer one a frame at its call site, the last one the symbol's function. */
+static void expand_chain(symbols_t *s, Dwarf_Die *cu, Dwarf_Die *scopes, int n, ag_frame_t *f)
+{
 	char *outermost = (char *)f->function;
 	ag_frame_t *cur = f;
 	for (int i = 0; i < n; i++) {
@@ -796,6 +976,7 @@ void symbols_close(symbols_t *s)
 		}
 	}
 	free(s->cache);
+	cu_index_free(s);
 	while (s->chunks) {
 		struct frame_chunk *c = s->chunks;
 		s->chunks = c->next;
