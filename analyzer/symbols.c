@@ -80,6 +80,7 @@ struct symbols {
 	struct frame_chunk *chunks;
 	size_t chunk_used;
 	struct cu_index *cus;        /* scope indexes of the CUs met so far (a list) */
+	uint64_t *mod_maxhi;         /* the highest hi of modules 0..i: module_of stops there */
 };
 
 #define FRAME_CHUNK 1024
@@ -323,6 +324,11 @@ symbols_t *symbols_open(const ag_log_t *log, FILE *err)
 		symbols_close(s);
 		return NULL;
 	}
+	if ((s->mod_maxhi = malloc((log->nmodules ? log->nmodules : 1) * sizeof *s->mod_maxhi))) {
+		uint64_t m = 0;
+		for (size_t i = 0; i < log->nmodules; i++)
+			s->mod_maxhi[i] = m = log->modules[i].hi > m ? log->modules[i].hi : m;
+	}
 	elf_version(EV_CURRENT);
 	/* modules are sorted by lo: a layer is free for one when its last module ended */
 	uint64_t layer_end[MAX_LAYERS] = { 0 };
@@ -377,6 +383,8 @@ static size_t module_of(const symbols_t *s, uint64_t addr, uint64_t stack_id)
 	uint64_t best_gone = 0, late_gone = 0;
 	for (size_t i = lo, k = 0; i-- > 0 && k < 64; k++) {
 		const ag_module_t *m = &log->modules[i];
+		if (s->mod_maxhi && s->mod_maxhi[i] <= addr)
+			break;   /* no module at or below i reaches addr */
 		if (addr >= m->hi)
 			continue;
 		uint64_t gone = m->gone_from ? m->gone_from : UINT64_MAX;
@@ -977,6 +985,7 @@ void symbols_close(symbols_t *s)
 	}
 	free(s->cache);
 	cu_index_free(s);
+	free(s->mod_maxhi);
 	while (s->chunks) {
 		struct frame_chunk *c = s->chunks;
 		s->chunks = c->next;
