@@ -287,24 +287,30 @@ int cmd_diff(int argc, char **argv)
 	ag_log_t *la = NULL, *lb = NULL;
 	size_t ka = 0, kb = 0;
 	rc = load(pa, &la);
-	if (!rc)
+	/* two snapshots of one log: read and symbolize it once */
+	int same = !rc && strcmp(pa, pb) == 0;
+	if (!rc && !same)
 		rc = load(pb, &lb);
+	else if (same)
+		lb = la;
 	if (!rc)
 		rc = pick(la, sa, &ka);
 	if (!rc)
 		rc = pick(lb, sb, &kb);
 	if (!rc) {
-		symbols_t *ya = open_symbols(&a, la), *yb = open_symbols(&a, lb);
+		symbols_t *ya = open_symbols(&a, la), *yb = same ? ya : open_symbols(&a, lb);
 		int e = ya && yb ? diff_print(la, ka, ya, lb, kb, yb, &a.o, stdout) : ENOMEM;
 		symbols_close(ya);
-		symbols_close(yb);
+		if (!same)
+			symbols_close(yb);
 		if (e) {
 			fprintf(stderr, "allocguard: diff: %s\n", strerror(e));
 			rc = 2;
 		}
 	}
 	log_free(la);
-	log_free(lb);
+	if (lb != la)
+		log_free(lb);
 	free(pa);
 	free(pb);
 	return rc;

@@ -157,6 +157,10 @@ static uint64_t hash64(uint64_t x)
 /* Stack id -> index; values stored +1 so 0 means empty. */
 static int idx_find(const ag_log_t *log, uint64_t id, uint32_t *out)
 {
+	if (id < log->dense_cap && log->idx_dense[id]) {
+		*out = log->idx_dense[id] - 1;
+		return 0;
+	}
 	if (!log->idx_cap)
 		return ENOENT;
 	size_t mask = log->idx_cap - 1;
@@ -172,6 +176,22 @@ static int idx_find(const ag_log_t *log, uint64_t id, uint32_t *out)
 
 static int idx_insert(ag_log_t *log, uint64_t id, uint32_t val)
 {
+	/* dense while ids stay within a few times the stacks seen: bounded by the input */
+	if (id < 4 * (uint64_t)log->nstacks + 65536) {
+		if (id >= log->dense_cap) {
+			size_t nc = log->dense_cap ? log->dense_cap : 65536;
+			while (nc <= id)
+				nc *= 2;
+			uint32_t *d = realloc(log->idx_dense, nc * sizeof *d);
+			if (!d)
+				return ENOMEM;
+			memset(d + log->dense_cap, 0, (nc - log->dense_cap) * sizeof *d);
+			log->idx_dense = d;
+			log->dense_cap = nc;
+		}
+		log->idx_dense[id] = val + 1;
+		return 0;
+	}
 	if ((log->nstacks + 1) * 2 > log->idx_cap) {
 		size_t nc = log->idx_cap ? log->idx_cap * 2 : 256;
 		uint64_t *k = calloc(nc, sizeof *k);
@@ -677,8 +697,73 @@ static void say(char *msg, size_t msglen, const char *name, size_t line, const c
 	snprintf(msg, msglen, "%s:%zu: %s", name, line, what);
 }
 
-int log_parse(const char *name, const char *buf, size_t len, ag_log_t **out, char *msg,
-	      size_t msglen)
+/* Where the lines come from: a buffer held whole (log_parse), or a file read in chunks
+ * (log_load), so a large log's text is never held whole: only the line being read. */
+typedef struct {
+	const char *buf;           /* the bytes not yet handed out start at buf + pos */
+	size_t len, pos;
+	FILE *f;                   /* NULL: buf is all there is */
+	char *own;                 /* the file's window, cap bytes */
+	size_t cap;
+	int eof, err;
+} src_t;
+
+#define SRC_CHUNK (1u << 20)
+
+/* Read more of the file into the window, keeping the unread bytes.  0 at the end. */
+static size_t src_fill(src_t *src)
+{
+	if (!src->f || src->eof || src->err)
+		return 0;
+	if (src->pos) {
+		memmove(src->own, src->own + src->pos, src->len - src->pos);
+		src->len -= src->pos;
+		src->pos = 0;
+	}
+	if (src->cap - src->len < SRC_CHUNK / 2) {
+		size_t nc = src->cap ? src->cap * 2 : SRC_CHUNK;
+		char *nb = realloc(src->own, nc);
+		if (!nb) {
+			src->err = ENOMEM;
+			return 0;
+		}
+		src->own = nb;
+		src->cap = nc;
+	}
+	src->buf = src->own;
+	size_t n = fread(src->own + src->len, 1, src->cap - src->len, src->f);
+	if (n == 0) {
+		if (ferror(src->f))
+			src->err = EIO;
+		src->eof = 1;
+	}
+	src->len += n;
+	return n;
+}
+
+/* The next line (without its newline): 1; 0 at the end of the input; -1 when the rest has
+ * no newline (*avail is how much is left then). */
+static int src_line(src_t *src, const char **line, size_t *n, size_t *avail)
+{
+	for (;;) {
+		const char *s = src->buf + src->pos;
+		size_t left = src->len - src->pos;
+		const char *nl = left ? memchr(s, '\n', left < AG_MAX_LINE + 1 ? left : AG_MAX_LINE + 1)
+				      : NULL;
+		if (nl) {
+			*line = s;
+			*n = (size_t)(nl - s);
+			src->pos += *n + 1;
+			return 1;
+		}
+		if (left <= AG_MAX_LINE && src_fill(src))
+			continue;
+		*avail = left;
+		return left ? -1 : 0;
+	}
+}
+
+static int parse_src(const char *name, src_t *src, ag_log_t **out, char *msg, size_t msglen)
 {
 	char why[200] = "";
 	reader_t r = { 0 };
@@ -693,31 +778,32 @@ int log_parse(const char *name, const char *buf, size_t len, ag_log_t **out, cha
 	r.whylen = sizeof why;
 	*out = NULL;
 
-	size_t head = len < 6 ? len : 6;
-	if (head && memcmp(buf, AG_LOG_MAGIC " ", head) != 0) {
+	while (src->len - src->pos < 6 && src_fill(src))
+		;
+	size_t head = src->len - src->pos < 6 ? src->len - src->pos : 6;
+	if (head && memcmp(src->buf + src->pos, AG_LOG_MAGIC " ", head) != 0) {
 		say(msg, msglen, name, 1, "not an allocguard log (no 'AGLOG <version>' first line)");
 		log_free(log);
 		return EINVAL;
 	}
-	size_t pos = 0;
 	int rc = 0;
 	fields_t *fl = malloc(sizeof *fl);
 	if (!fl) {
 		log_free(log);
 		return ENOMEM;
 	}
-	while (pos < len && !rc) {
+	while (!rc) {
+		const char *s;
+		size_t n, avail = 0;
+		int got = src_line(src, &s, &n, &avail);
+		if (got == 0)
+			break;
 		r.line++;
-		const char *s = buf + pos;
-		size_t avail = len - pos;
-		const char *nl = memchr(s, '\n', avail < AG_MAX_LINE + 1 ? avail : AG_MAX_LINE + 1);
-		if (!nl) {
+		if (got < 0) {
 			rc = avail > AG_MAX_LINE ? damage(&r, "line longer than %u bytes", AG_MAX_LINE)
 						 : damage(&r, "last line is cut off (no newline)");
 			break;
 		}
-		size_t n = (size_t)(nl - s);
-		pos += n + 1;
 		if (memchr(s, '\0', n)) {
 			rc = damage(&r, "NUL byte in line");
 			break;
@@ -820,6 +906,13 @@ int log_parse(const char *name, const char *buf, size_t len, ag_log_t **out, cha
 	return 0;
 }
 
+int log_parse(const char *name, const char *buf, size_t len, ag_log_t **out, char *msg,
+	      size_t msglen)
+{
+	src_t src = { .buf = buf, .len = len };
+	return parse_src(name, &src, out, msg, msglen);
+}
+
 int log_load(const char *path, ag_log_t **out, char *msg, size_t msglen)
 {
 	FILE *f = fopen(path, "rb");
@@ -834,41 +927,20 @@ int log_load(const char *path, ag_log_t **out, char *msg, size_t msglen)
 		snprintf(msg, msglen, "%s: is a directory, not a log", path);
 		return EISDIR;
 	}
-	size_t cap = 1 << 16, len = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		if (len == cap) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		size_t n = fread(buf + len, 1, cap - len, f);
-		if (n == 0)
-			break;
-		len += n;
-		/* not a log (say /dev/zero): the first bytes are enough for the parser to refuse
-		 * it, and reading on might never end */
-		if (len >= 6 && memcmp(buf, AG_LOG_MAGIC " ", 6) != 0)
-			break;
-	}
-	int err = ferror(f);
+	/* read as parsed: not a log (say /dev/zero) is refused on its first bytes, and reading
+	 * on might never end */
+	src_t src = { .f = f, .buf = "" };
+	*out = NULL;
+	int rc = parse_src(path, &src, out, msg, msglen);
 	fclose(f);
-	if (!buf) {
-		snprintf(msg, msglen, "%s: out of memory reading the log", path);
-		return ENOMEM;
+	free(src.own);
+	if (src.err) {
+		log_free(*out);
+		*out = NULL;
+		snprintf(msg, msglen, src.err == ENOMEM ? "%s: out of memory reading the log"
+			 : "%s: read error", path);
+		return src.err;
 	}
-	if (err) {
-		free(buf);
-		snprintf(msg, msglen, "%s: read error", path);
-		return EIO;
-	}
-	int rc = log_parse(path, buf, len, out, msg, msglen);
-	free(buf);
 	if (rc == ENOMEM)
 		snprintf(msg, msglen, "%s: out of memory reading the log", path);
 	return rc;
@@ -913,5 +985,6 @@ void log_free(ag_log_t *log)
 	free(log->snaps);
 	free(log->idx_keys);
 	free(log->idx_vals);
+	free(log->idx_dense);
 	free(log);
 }

@@ -100,6 +100,10 @@ typedef struct {
 	uint64_t *idx_keys;
 	uint32_t *idx_vals;
 	size_t idx_cap;
+	/* ... and, for ids up to a few times the stack count (the writer numbers them 1, 2, 3,
+	 * ...), a flat table: one load per L line instead of a hash probe */
+	uint32_t *idx_dense;
+	size_t dense_cap;
 	/* The first damage met: reading stopped there.  line 0 = none. */
 	size_t damage_line;
 	char damage[256];

@@ -300,17 +300,19 @@ void site_group_more(table_t *t, symbols_t *sym, const ag_stack_t *rep,
 }
 
 typedef struct {
-	char *key;
+	site_hash_t h;
 	uint32_t stack;
 } keyed_t;
 
 static int keyed_cmp(const void *a, const void *b)
 {
 	const keyed_t *x = a, *y = b;
-	int c = strcmp(x->key, y->key);
+	int c = site_hash_cmp(&x->h, &y->h);
 	return c ? c : (x->stack > y->stack) - (x->stack < y->stack);
 }
 
+/* Stacks are grouped by 128-bit hashes of their shown keys, each key freed once hashed:
+ * a million stacks keep 24 bytes each, not a million key strings. */
 uint32_t *site_groups(const ag_log_t *log, symbols_t *sym)
 {
 	size_t n = log->nstacks;
@@ -318,17 +320,23 @@ uint32_t *site_groups(const ag_log_t *log, symbols_t *sym)
 	keyed_t *k = calloc(n ? n : 1, sizeof *k);
 	int ok = rep && k;
 	for (size_t i = 0; ok && i < n; i++) {
+		char *key = fold_site_key(sym, &log->stacks[i], &fold_now);
 		k[i].stack = (uint32_t)i;
-		ok = (k[i].key = fold_site_key(sym, &log->stacks[i], &fold_now)) != NULL;
+		if (!(ok = key != NULL))
+			break;
+		k[i].h.a = 0xcbf29ce484222325ULL;
+		k[i].h.b = 0x2545f4914f6cdd1dULL;
+		hash_bytes(&k[i].h, key, strlen(key));
+		k[i].h.a ^= k[i].h.b >> 29;
+		k[i].h.b ^= k[i].h.a * 0xff51afd7ed558ccdULL;
+		free(key);
 	}
 	if (ok) {
 		qsort(k, n, sizeof *k, keyed_cmp);
 		for (size_t i = 0; i < n; i++)
-			rep[k[i].stack] = i && strcmp(k[i].key, k[i - 1].key) == 0 ?
+			rep[k[i].stack] = i && site_hash_cmp(&k[i].h, &k[i - 1].h) == 0 ?
 					  rep[k[i - 1].stack] : k[i].stack;
 	}
-	for (size_t i = 0; k && i < n; i++)
-		free(k[i].key);
 	free(k);
 	if (!ok) {
 		free(rep);

@@ -27,11 +27,31 @@ typedef struct {
 	char *name;
 } jit_sym_t;
 
+/* A module's symbols sorted by address, built on its first lookup: dwfl_module_addrname
+ * scans the whole symbol table on every call, which for a binary like node (100k symbols)
+ * and 10k distinct addresses takes seconds; a binary search finds the few symbols that can
+ * hold an address, and libdw's choice among them is replayed on those (symtab_name). */
+typedef struct {
+	uint64_t lo, size;
+	uint64_t maxhi;        /* the highest end of the sized entries up to this one */
+	const char *name;      /* in the ELF's string table, alive as long as the Dwfl */
+	int idx;               /* index in libdw's symbol table: its order breaks ties */
+	int rank;              /* binding: global 3, weak 2, local 1 */
+	int global;            /* in libdw's global part of the table (searched first) */
+} sym_t;
+
+typedef struct {
+	sym_t *v;
+	size_t n;
+	int built;             /* 1: v is the table; -1: could not be built (use libdw) */
+} symtab_t;
+
 typedef struct {
 	int usable;            /* reported to its layer's dwfl */
 	int layer;             /* which Dwfl: modules that overlap go to different ones */
 	const char *why;       /* when not: said once, when a frame first lands in it */
 	int said;
+	symtab_t syms;
 } mod_state_t;
 
 typedef struct {
@@ -55,7 +75,34 @@ struct symbols {
 	char *jit_path;
 	cache_slot_t *cache;
 	size_t cache_cap, cache_n;
+	/* frames are carved from chunks: a million addresses are a million frames, and one
+	 * malloc (and free) each was a tenth of a large log's analysis */
+	struct frame_chunk *chunks;
+	size_t chunk_used;
+	struct cu_index *cus;        /* scope indexes of the CUs met so far (a list) */
+	uint64_t *mod_maxhi;         /* the highest hi of modules 0..i: module_of stops there */
 };
+
+#define FRAME_CHUNK 1024
+struct frame_chunk {
+	struct frame_chunk *next;
+	ag_frame_t f[FRAME_CHUNK];
+};
+
+static ag_frame_t *frame_new(symbols_t *s)
+{
+	if (!s->chunks || s->chunk_used == FRAME_CHUNK) {
+		struct frame_chunk *c = malloc(sizeof *c);
+		if (!c)
+			return NULL;
+		c->next = s->chunks;
+		s->chunks = c;
+		s->chunk_used = 0;
+	}
+	ag_frame_t *f = &s->chunks->f[s->chunk_used++];
+	memset(f, 0, sizeof *f);
+	return f;
+}
 
 static char *debuginfo_path_default = NULL;
 static const Dwfl_Callbacks offline_callbacks = {
@@ -277,6 +324,11 @@ symbols_t *symbols_open(const ag_log_t *log, FILE *err)
 		symbols_close(s);
 		return NULL;
 	}
+	if ((s->mod_maxhi = malloc((log->nmodules ? log->nmodules : 1) * sizeof *s->mod_maxhi))) {
+		uint64_t m = 0;
+		for (size_t i = 0; i < log->nmodules; i++)
+			s->mod_maxhi[i] = m = log->modules[i].hi > m ? log->modules[i].hi : m;
+	}
 	elf_version(EV_CURRENT);
 	/* modules are sorted by lo: a layer is free for one when its last module ended */
 	uint64_t layer_end[MAX_LAYERS] = { 0 };
@@ -331,6 +383,8 @@ static size_t module_of(const symbols_t *s, uint64_t addr, uint64_t stack_id)
 	uint64_t best_gone = 0, late_gone = 0;
 	for (size_t i = lo, k = 0; i-- > 0 && k < 64; k++) {
 		const ag_module_t *m = &log->modules[i];
+		if (s->mod_maxhi && s->mod_maxhi[i] <= addr)
+			break;   /* no module at or below i reaches addr */
 		if (addr >= m->hi)
 			continue;
 		uint64_t gone = m->gone_from ? m->gone_from : UINT64_MAX;
@@ -421,12 +475,185 @@ static void call_site(Dwarf_Die *cu, Dwarf_Die *die, ag_frame_t *f)
  * inlined code, f becomes the innermost inlined function and gets one outer frame per
  * level, each at its call site, the last one being the symbol's function.  On any DWARF
  * failure f stays as it is: one frame is still right, only less detailed. */
-static void expand_inlined(Dwfl_Module *mod, uint64_t addr, ag_frame_t *f)
+/* A CU's subprograms and inlined calls with their address ranges, walked once: the
+ * scopes at an address are then a binary search away, where dwarf_getscopes and
+ * dwarf_getscopes_die walk the CU's whole tree for every address (most of the analysis
+ * of a program with large CUs, such as CPython's ceval.c). */
+typedef struct {
+	Dwarf_Die die;
+	int parent;                /* enclosing entry, -1 at the top */
+	int depth;
+	int tag;                   /* DW_TAG_subprogram or DW_TAG_inlined_subroutine */
+} scope_t;
+
+typedef struct {
+	uint64_t lo, hi, maxhi;    /* maxhi: the highest hi up to this range (sorted by lo) */
+	int scope;
+} scope_range_t;
+
+struct cu_index {
+	struct cu_index *next;
+	const void *key;           /* the CU DIE's place in .debug_info */
+	scope_t *sc;
+	size_t nsc, capsc;
+	scope_range_t *rg;
+	size_t nrg, caprg;
+	int ok;
+};
+
+#define CU_INDEX_MAX_DEPTH 64
+
+static int cu_add(struct cu_index *x, Dwarf_Die *d, int parent, int depth, int tag)
+{
+	if (x->nsc == x->capsc) {
+		size_t nc = x->capsc ? x->capsc * 2 : 64;
+		scope_t *n = realloc(x->sc, nc * sizeof *n);
+		if (!n)
+			return -1;
+		x->sc = n;
+		x->capsc = nc;
+	}
+	int me = (int)x->nsc++;
+	x->sc[me] = (scope_t){ *d, parent, depth, tag };
+	Dwarf_Addr base, lo, hi;
+	ptrdiff_t off = 0;
+	while ((off = dwarf_ranges(d, off, &base, &lo, &hi)) > 0) {
+		if (lo >= hi)
+			continue;
+		if (x->nrg == x->caprg) {
+			size_t nc = x->caprg ? x->caprg * 2 : 64;
+			scope_range_t *n = realloc(x->rg, nc * sizeof *n);
+			if (!n)
+				return -1;
+			x->rg = n;
+			x->caprg = nc;
+		}
+		x->rg[x->nrg++] = (scope_range_t){ lo, hi, 0, me };
+	}
+	return me;
+}
+
+/* Children of d: subprograms and inlined calls are entries; blocks, namespaces and types
+ * (C++ methods) are looked into. */
+static int cu_walk(struct cu_index *x, Dwarf_Die *d, int parent, int depth)
+{
+	Dwarf_Die c;
+	if (depth > CU_INDEX_MAX_DEPTH || dwarf_child(d, &c) != 0)
+		return 0;
+	do {
+		int tag = dwarf_tag(&c), inner = parent;
+		switch (tag) {
+		case DW_TAG_subprogram:
+		case DW_TAG_inlined_subroutine:
+			if ((inner = cu_add(x, &c, parent, depth, tag)) < 0)
+				return -1;
+			break;
+		case DW_TAG_lexical_block:
+		case DW_TAG_try_block:
+		case DW_TAG_catch_block:
+		case DW_TAG_namespace:
+		case DW_TAG_module:
+		case DW_TAG_class_type:
+		case DW_TAG_structure_type:
+		case DW_TAG_union_type:
+			break;
+		default:
+			continue;
+		}
+		if (dwarf_haschildren(&c) && cu_walk(x, &c, inner, depth + 1))
+			return -1;
+	} while (dwarf_siblingof(&c, &c) == 0);
+	return 0;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const scope_range_t *x = a, *y = b;
+	return x->lo != y->lo ? (x->lo < y->lo ? -1 : 1) : (x->scope > y->scope) - (x->scope < y->scope);
+}
+
+static struct cu_index *cu_index_of(symbols_t *s, Dwarf_Die *cu)
+{
+	for (struct cu_index *x = s->cus; x; x = x->next)
+		if (x->key == cu->addr)
+			return x;
+	struct cu_index *x = calloc(1, sizeof *x);
+	if (!x)
+		return NULL;
+	x->key = cu->addr;
+	x->next = s->cus;
+	s->cus = x;
+	x->ok = cu_walk(x, cu, -1, 0) == 0;
+	if (x->ok && x->nrg) {
+		qsort(x->rg, x->nrg, sizeof *x->rg, range_cmp);
+		uint64_t m = 0;
+		for (size_t i = 0; i < x->nrg; i++)
+			x->rg[i].maxhi = m = x->rg[i].hi > m ? x->rg[i].hi : m;
+	}
+	return x;
+}
+
+/* The innermost indexed scope holding pc, -1 when none; -2 when the index cannot say. */
+static int cu_innermost(const struct cu_index *x, uint64_t pc)
+{
+	if (!x || !x->ok)
+		return -2;
+	size_t lo = 0, hi = x->nrg;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (x->rg[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	int best = -1;
+	for (size_t i = lo; i-- > 0 && x->rg[i].maxhi > pc;) {
+		const scope_range_t *r = &x->rg[i];
+		if (pc < r->hi && (best < 0 || x->sc[r->scope].depth > x->sc[best].depth))
+			best = r->scope;
+	}
+	return best;
+}
+
+static void cu_index_free(symbols_t *s)
+{
+	while (s->cus) {
+		struct cu_index *x = s->cus;
+		s->cus = x->next;
+		free(x->sc);
+		free(x->rg);
+		free(x);
+	}
+}
+
+static void expand_chain(symbols_t *s, Dwarf_Die *cu, Dwarf_Die *scopes, int n, ag_frame_t *f);
+
+static void expand_inlined(symbols_t *s, Dwfl_Module *mod, uint64_t addr, ag_frame_t *f)
 {
 	Dwarf_Addr bias;
 	Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &bias);
 	Dwarf_Die *scopes = NULL, *chain = NULL;
-	int n = cu ? dwarf_getscopes(cu, addr - bias, &scopes) : 0;
+	if (!cu)
+		return;   /* no DWARF here: f stays the symbol's function */
+	int in = cu_innermost(cu_index_of(s, cu), addr - bias);
+	if (in >= -1) {
+		/* the concrete nesting from the index: inlined in inlined ... in the subprogram */
+		const struct cu_index *x = cu_index_of(s, cu);
+		int n = 0;
+		for (int k = in; k >= 0 && x->sc[k].tag == DW_TAG_inlined_subroutine; k = x->sc[k].parent)
+			n++;
+		if (n && (chain = malloc((size_t)n * sizeof *chain))) {
+			n = 0;
+			for (int k = in; k >= 0 && x->sc[k].tag == DW_TAG_inlined_subroutine;
+			     k = x->sc[k].parent)
+				chain[n++] = x->sc[k].die;
+		} else {
+			n = 0;
+		}
+		expand_chain(s, cu, chain, n, f);
+		return;
+	}
+	int n = dwarf_getscopes(cu, addr - bias, &scopes);
 	/* getscopes continues from an inlined instance into its abstract definition; the
 	 * concrete nesting (inlined in inlined in the subprogram) is getscopes_die's */
 	int first = 0;
@@ -438,7 +665,13 @@ static void expand_inlined(Dwfl_Module *mod, uint64_t addr, ag_frame_t *f)
 	else
 		n = 0;
 	free(scopes);
-	scopes = chain;
+	expand_chain(s, cu, chain, n, f);
+}
+
+/* f becomes the innermost of the n scopes (a concrete chain, innermost first; freed here),
+ * each outer one a frame at its call site, the last one the symbol's function. */
+static void expand_chain(symbols_t *s, Dwarf_Die *cu, Dwarf_Die *scopes, int n, ag_frame_t *f)
+{
 	char *outermost = (char *)f->function;
 	ag_frame_t *cur = f;
 	for (int i = 0; i < n; i++) {
@@ -447,10 +680,9 @@ static void expand_inlined(Dwfl_Module *mod, uint64_t addr, ag_frame_t *f)
 			break;
 		if (tag != DW_TAG_inlined_subroutine)
 			continue;
-		ag_frame_t *o = calloc(1, sizeof *o);
 		char *name = die_function(&scopes[i]);
-		if (!o || !name) {
-			free(o);
+		ag_frame_t *o = name ? frame_new(s) : NULL;
+		if (!o) {
 			free(name);
 			break;
 		}
@@ -513,9 +745,125 @@ as_is:
 	f->function = strdup(raw);
 }
 
+static int sym_cmp(const void *a, const void *b)
+{
+	const sym_t *x = a, *y = b;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int symtab_build(symtab_t *t, Dwfl_Module *mod)
+{
+	int n = dwfl_module_getsymtab(mod), first_global = dwfl_module_getsymtab_first_global(mod);
+	if (n <= 0 || first_global < 0)
+		return ENOENT;
+	t->v = malloc((size_t)n * sizeof *t->v);
+	if (!t->v)
+		return ENOMEM;
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr a;
+		GElf_Word shndx;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &a, &shndx, NULL, NULL);
+		int type = GELF_ST_TYPE(sym.st_info), bind = GELF_ST_BIND(sym.st_info);
+		/* the symbols libdw's own address search considers */
+		if (!name || !*name || sym.st_shndx == SHN_UNDEF || type == STT_SECTION ||
+		    type == STT_FILE || type == STT_TLS)
+			continue;
+		t->v[t->n++] = (sym_t){ a, sym.st_size, 0, name, i,
+					bind == STB_GLOBAL ? 3 : bind == STB_WEAK ? 2 :
+					bind == STB_LOCAL ? 1 : 0, first_global == 0 || i >= first_global };
+	}
+	qsort(t->v, t->n, sizeof *t->v, sym_cmp);
+	uint64_t m = 0;   /* over sized symbols only: a label ends nothing */
+	for (size_t i = 0; i < t->n; i++) {
+		uint64_t end = t->v[i].lo + t->v[i].size;
+		if (t->v[i].size && end > m)
+			m = end;
+		t->v[i].maxhi = m;
+	}
+	return 0;
+}
+
+static int idx_cmp(const void *a, const void *b)
+{
+	const sym_t *x = *(const sym_t *const *)a, *y = *(const sym_t *const *)b;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* libdw's choice among the sized symbols of one pass that hold the address, met in the
+ * order of its table: closer, or a stronger binding; at the same address a smaller or
+ * more strongly bound one, else the first. */
+static const sym_t *pass_pick(const sym_t **c, size_t n)
+{
+	qsort(c, n, sizeof *c, idx_cmp);
+	const sym_t *b = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const sym_t *e = c[i];
+		if (!b || b->lo < e->lo || b->rank < e->rank ||
+		    (b->lo == e->lo && ((b->size > e->size && b->rank <= e->rank) ||
+					(b->size >= e->size && b->rank < e->rank))))
+			b = e;
+	}
+	return b;
+}
+
+#define SYMTAB_MAX_HOLDERS 256
+
+/* The name dwfl_module_addrname gives addr: global symbols holding it first, then local
+ * ones, then the closest label (sizeless symbol) above the end of every sized one. */
+static const char *symtab_name(symtab_t *t, Dwfl_Module *mod, uint64_t addr)
+{
+	if (!t->built)
+		t->built = symtab_build(t, mod) ? -1 : 1;
+	if (t->built < 0)
+		return dwfl_module_addrname(mod, addr);
+	size_t lo = 0, hi = t->n;
+	while (lo < hi) {   /* first entry starting above addr */
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->v[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	uint64_t min_label = t->v[lo - 1].maxhi;
+	const sym_t *glob[SYMTAB_MAX_HOLDERS], *local[SYMTAB_MAX_HOLDERS], *label = NULL;
+	size_t ng = 0, nl = 0, steps = 0;
+	int label_done = 0;
+	for (size_t i = lo; i-- > 0;) {
+		const sym_t *e = &t->v[i];
+		if (e->maxhi <= addr && label_done)
+			break;   /* nothing at or before i holds addr */
+		if (++steps > 4096 || ng == SYMTAB_MAX_HOLDERS || nl == SYMTAB_MAX_HOLDERS)
+			return dwfl_module_addrname(mod, addr);   /* pathological: libdw's scan */
+		if (!e->size) {
+			if (!label_done && e->lo >= min_label)
+				label = e;
+			label_done = 1;
+		} else {
+			if (e->lo < min_label)
+				label_done = 1;
+			if (addr - e->lo < e->size) {
+				if (e->global)
+					glob[ng++] = e;
+				else
+					local[nl++] = e;
+			}
+		}
+	}
+	if (ng)
+		return pass_pick(glob, ng)->name;
+	if (nl && !(label && label->global && label->lo == addr))
+		return pass_pick(local, nl)->name;
+	return label ? label->name : NULL;
+}
+
 static ag_frame_t *resolve(symbols_t *s, uint64_t addr, size_t mi)
 {
-	ag_frame_t *f = calloc(1, sizeof *f);
+	ag_frame_t *f = frame_new(s);
 	if (!f)
 		return NULL;
 	f->address = addr;
@@ -528,7 +876,7 @@ static ag_frame_t *resolve(symbols_t *s, uint64_t addr, size_t mi)
 		if (s->mods[mi].usable) {
 			Dwfl_Module *mod = dwfl_addrmodule(s->dwfl[s->mods[mi].layer], addr);
 			if (mod) {
-				const char *name = dwfl_module_addrname(mod, addr);
+				const char *name = symtab_name(&s->mods[mi].syms, mod, addr);
 				if (name && *name)
 					f->function = demangled(name);
 				Dwfl_Line *l = dwfl_module_getsrc(mod, addr);
@@ -536,7 +884,7 @@ static ag_frame_t *resolve(symbols_t *s, uint64_t addr, size_t mi)
 				const char *src = l ? dwfl_lineinfo(l, NULL, &lineno, NULL, NULL, NULL)
 						    : NULL;
 				set_source(f, src, lineno);
-				expand_inlined(mod, addr, f);
+				expand_inlined(s, mod, addr, f);
 			}
 		}
 		return f;
@@ -557,11 +905,18 @@ const char *symbols_module_of(symbols_t *s, uint64_t addr)
 	return mi == SIZE_MAX ? NULL : s->log->modules[mi].path;
 }
 
+/* Fibonacci hashing: the product's top bits spread addresses that differ anywhere. */
+static size_t slot_of(uint64_t addr, size_t mask)
+{
+	return (size_t)((addr * 0x9e3779b97f4a7c15ULL) >> 32 ^ (addr * 0x9e3779b97f4a7c15ULL) >> 43) &
+	       mask;
+}
+
 static const ag_frame_t *lookup(symbols_t *s, uint64_t addr, uint64_t stack_id)
 {
 	size_t mi = module_of(s, addr, stack_id);
 	size_t mask = s->cache_cap - 1;
-	size_t i = (size_t)((addr * 0x9e3779b97f4a7c15ULL) >> 20) & mask;
+	size_t i = slot_of(addr, mask);
 	for (; s->cache[i].frame; i = (i + 1) & mask)
 		if (s->cache[i].addr == addr && s->cache[i].mod == mi)
 			return s->cache[i].frame;
@@ -572,11 +927,11 @@ static const ag_frame_t *lookup(symbols_t *s, uint64_t addr, uint64_t stack_id)
 		size_t nc = s->cache_cap * 2;
 		cache_slot_t *n = calloc(nc, sizeof *n);
 		if (!n)
-			return f;   /* leaks f rather than fail; only under ENOMEM */
+			return f;   /* uncached rather than fail; only under ENOMEM */
 		for (size_t k = 0; k < s->cache_cap; k++) {
 			if (!s->cache[k].frame)
 				continue;
-			size_t j = (size_t)((s->cache[k].addr * 0x9e3779b97f4a7c15ULL) >> 20) & (nc - 1);
+			size_t j = slot_of(s->cache[k].addr, nc - 1);
 			while (n[j].frame)
 				j = (j + 1) & (nc - 1);
 			n[j] = s->cache[k];
@@ -585,7 +940,7 @@ static const ag_frame_t *lookup(symbols_t *s, uint64_t addr, uint64_t stack_id)
 		s->cache = n;
 		s->cache_cap = nc;
 		mask = nc - 1;
-		i = (size_t)((addr * 0x9e3779b97f4a7c15ULL) >> 20) & mask;
+		i = slot_of(addr, mask);
 		while (s->cache[i].frame)
 			i = (i + 1) & mask;
 	}
@@ -623,18 +978,25 @@ void symbols_close(symbols_t *s)
 	for (size_t i = 0; s->cache && i < s->cache_cap; i++) {
 		ag_frame_t *f = s->cache[i].frame;
 		while (f) {
-			ag_frame_t *o = (ag_frame_t *)f->outer;
 			free((char *)f->function);
 			free((char *)f->path);
-			free(f);
-			f = o;
+			f = (ag_frame_t *)f->outer;
 		}
 	}
 	free(s->cache);
+	cu_index_free(s);
+	free(s->mod_maxhi);
+	while (s->chunks) {
+		struct frame_chunk *c = s->chunks;
+		s->chunks = c->next;
+		free(c);
+	}
 	for (size_t i = 0; i < s->njit; i++)
 		free(s->jit[i].name);
 	free(s->jit);
 	free(s->jit_path);
+	for (size_t i = 0; s->mods && i < s->log->nmodules; i++)
+		free(s->mods[i].syms.v);
 	free(s->mods);
 	free(s);
 }

@@ -24,11 +24,15 @@ done
 TMP=$(mktemp -d /tmp/agsuite.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT INT TERM
 
+# python3 may be a shim (pyenv's is a bash script that execs the interpreter): run the
+# interpreter itself, or heaptrack traces the shim and nothing of Python.
+PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || echo python3)
+
 workload_cmd() {
 	case $1 in
 	churn)  echo "$B/examples/mtbench 2 1000000" ;;
 	sqlite) echo "sqlite3 :memory: -init /dev/null < $HERE/work/sqlite.sql" ;;
-	python) echo "python3 $HERE/work/py_work.py" ;;
+	python) echo "$PYTHON $HERE/work/py_work.py" ;;
 	node)   echo "node $HERE/work/node_work.js" ;;
 	live)   echo "$B/examples/live_blocks 1000000" ;;
 	esac
