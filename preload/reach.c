@@ -144,42 +144,48 @@ static size_t root_candidates(const char *maps, size_t len, range_t *out, size_t
 	return n;
 }
 
-static void sort_blocks(ptr_entry_t *a, size_t n)
+/* Heapsort by an address key: no allocation, O(n log n) worst case.  Elements are at
+ * most 32 bytes (blocks and ranges). */
+static void heap_sort(void *base, size_t n, size_t size, uintptr_t (*key)(const void *))
 {
-	/* heapsort: no allocation, O(n log n) worst case */
-	for (size_t start = n / 2; start-- > 0;) {
-		for (size_t root = start;;) {
-			size_t child = 2 * root + 1;
-			if (child >= n)
-				break;
-			if (child + 1 < n && a[child].addr < a[child + 1].addr)
-				child++;
-			if (a[root].addr >= a[child].addr)
-				break;
-			ptr_entry_t t = a[root];
-			a[root] = a[child];
-			a[child] = t;
-			root = child;
+	char *a = base, t[32];
+#define AT(i) (a + (i) * size)
+#define SWAP(i, j) (memcpy(t, AT(i), size), memcpy(AT(i), AT(j), size), memcpy(AT(j), t, size))
+	for (size_t start = n / 2, end = n; end > 1;) {
+		size_t root;
+		if (start > 0) {
+			root = --start;        /* building the heap */
+		} else {
+			end--;
+			SWAP(0, end);          /* taking its largest out */
+			root = 0;
 		}
-	}
-	for (size_t end = n; end-- > 1;) {
-		ptr_entry_t t = a[0];
-		a[0] = a[end];
-		a[end] = t;
-		for (size_t root = 0;;) {
+		for (;;) {
 			size_t child = 2 * root + 1;
 			if (child >= end)
 				break;
-			if (child + 1 < end && a[child].addr < a[child + 1].addr)
+			if (child + 1 < end && key(AT(child)) < key(AT(child + 1)))
 				child++;
-			if (a[root].addr >= a[child].addr)
+			if (key(AT(root)) >= key(AT(child)))
 				break;
-			t = a[root];
-			a[root] = a[child];
-			a[child] = t;
+			SWAP(root, child);
 			root = child;
 		}
 	}
+#undef SWAP
+#undef AT
+}
+
+_Static_assert(sizeof(ptr_entry_t) <= 32 && sizeof(range_t) <= 32, "heap_sort's swap buffer");
+
+static uintptr_t block_key(const void *e)
+{
+	return ((const ptr_entry_t *)e)->addr;
+}
+
+static uintptr_t range_key(const void *e)
+{
+	return ((const range_t *)e)->lo;
 }
 
 /* Radix sort by address (11-bit digits of addr >> 3, a pass skipped when every block has
@@ -210,43 +216,6 @@ static void radix_sort_blocks(ptr_entry_t *a, size_t n, ptr_entry_t *tmp)
 	}
 	if (from != a)
 		memcpy(a, from, n * sizeof *a);
-}
-
-static void sort_ranges(range_t *a, size_t n)
-{
-	for (size_t start = n / 2; start-- > 0;) {
-		for (size_t root = start;;) {
-			size_t child = 2 * root + 1;
-			if (child >= n)
-				break;
-			if (child + 1 < n && a[child].lo < a[child + 1].lo)
-				child++;
-			if (a[root].lo >= a[child].lo)
-				break;
-			range_t t = a[root];
-			a[root] = a[child];
-			a[child] = t;
-			root = child;
-		}
-	}
-	for (size_t end = n; end-- > 1;) {
-		range_t t = a[0];
-		a[0] = a[end];
-		a[end] = t;
-		for (size_t root = 0;;) {
-			size_t child = 2 * root + 1;
-			if (child >= end)
-				break;
-			if (child + 1 < end && a[child].lo < a[child + 1].lo)
-				child++;
-			if (a[root].lo >= a[child].lo)
-				break;
-			t = a[root];
-			a[root] = a[child];
-			a[child] = t;
-			root = child;
-		}
-	}
 }
 
 /* Copy len bytes at addr through the kernel; returns how many could be read (0 when the
@@ -471,7 +440,7 @@ static void drain(scan_t *s)
 /* Sort and merge ranges in place; returns how many disjoint ones are left. */
 static size_t coalesce(range_t *r, size_t n)
 {
-	sort_ranges(r, n);
+	heap_sort(r, n, sizeof *r, range_key);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (r[i].hi <= r[i].lo)
@@ -760,7 +729,7 @@ void reach_scan(void)
 		if (tmp)
 			radix_sort_blocks(s.blocks, s.n, tmp);
 		else
-			sort_blocks(s.blocks, s.n);
+			heap_sort(s.blocks, s.n, sizeof *s.blocks, block_key);
 		drop(&m_tmp);
 	}
 	const maptab_piece_t *pc = m_pieces.p;
