@@ -203,6 +203,19 @@ void modules_note(uint32_t next_stack)
 	atomic_store(&rec_busy, 0);
 }
 
+/* "<type> <bias> <lo> <hi> " of a remembered object, the start of its M and U lines. */
+static void rec_line(fmt_t *f, char *line, size_t len, const char *type, const rec_t *r)
+{
+	fmt_init(f, line, len);
+	fmt_str(f, type);
+	fmt_hex(f, r->bias);
+	fmt_chr(f, ' ');
+	fmt_hex(f, r->lo);
+	fmt_chr(f, ' ');
+	fmt_hex(f, r->hi);
+	fmt_chr(f, ' ');
+}
+
 /* M and U lines of the remembered objects that are gone, each once per log. */
 static void write_gone(logbuf_t *lb, bool fresh)
 {
@@ -218,28 +231,14 @@ static void write_gone(logbuf_t *lb, bool fresh)
 		r->written = write_epoch;
 		char line[REC_PATH * 3 + 300];
 		fmt_t f;
-		fmt_init(&f, line, sizeof line);
-		fmt_str(&f, "M ");
-		fmt_hex(&f, r->bias);
-		fmt_chr(&f, ' ');
-		fmt_hex(&f, r->lo);
-		fmt_chr(&f, ' ');
-		fmt_hex(&f, r->hi);
-		fmt_chr(&f, ' ');
+		rec_line(&f, line, sizeof line, "M ", r);
 		fmt_str(&f, r->id[0] ? r->id : "-");
 		fmt_chr(&f, ' ');
 		fmt_escaped(&f, r->path);
 		if (f.truncated)
 			continue;
 		logbuf_line(lb, &f);
-		fmt_init(&f, line, sizeof line);
-		fmt_str(&f, "U ");
-		fmt_hex(&f, r->bias);
-		fmt_chr(&f, ' ');
-		fmt_hex(&f, r->lo);
-		fmt_chr(&f, ' ');
-		fmt_hex(&f, r->hi);
-		fmt_chr(&f, ' ');
+		rec_line(&f, line, sizeof line, "U ", r);
 		fmt_u64(&f, r->gone_from);
 		fmt_chr(&f, ' ');
 		fmt_escaped(&f, r->path);
