@@ -85,6 +85,27 @@ void logwrite_init(void)
 	fmt_str(&f, ag_config.log);
 }
 
+/* Whether the log at path was written by this process's image before an exec (same pid):
+ * then taking the next name is expected and not worth a line.  Called inside fdguard's
+ * brief-descriptor section (log_fd). */
+static bool earlier_image(const char *path)
+{
+	char head[256];
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, head, sizeof head - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	head[n] = '\0';
+	const char *p = strstr(head, "\nP ");
+	uint64_t pid = 0;
+	for (p = p ? p + 3 : NULL; p && *p >= '0' && *p <= '9'; p++)
+		pid = pid * 10 + (uint64_t)(*p - '0');
+	return pid && pid == (uint64_t)ag_pid;
+}
+
 static int open_log(void)
 {
 	char path[sizeof pattern + 64], first[sizeof path];
@@ -104,7 +125,7 @@ static int open_log(void)
 				log_ino = st.st_ino;
 			}
 			memcpy(log_path, path, strlen(path) + 1);
-			if (i > 1) {
+			if (i > 1 && !earlier_image(first)) {
 				char msg[sizeof path * 2 + 64];
 				fmt_t m;
 				fmt_init(&m, msg, sizeof msg);

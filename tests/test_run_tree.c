@@ -179,3 +179,24 @@ Test(run_tree, on_cap_warn_says_the_thresholds_before_the_cap)
 	th_rmtree(dir);
 	free(dir);
 }
+
+Test(run_tree, an_exec_chain_takes_the_next_log_name_quietly)
+{
+	char *dir = strdup(th_tmpdir("chain")), env[700], env2[64];
+	snprintf(env, sizeof env, "ALLOCGUARD_LOG=%s/ag.%%p.log", dir);
+	snprintf(env2, sizeof env2, "ALLOCGUARD_INTERVAL=20ms");
+	const char *argv[] = { "sh", "-c", "sleep 0.3; exec sh -c 'exit 0'", NULL };
+	const char *envs[] = { env, env2, NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, envs, 1, 60), 0);
+	cr_assert_eq(r.code, 0, "%s", th_run_desc(&r));
+	/* the shell's image and the one it exec'd: one pid, two logs, no message about it */
+	char **names;
+	size_t n = th_list(dir, "ag.", &names);
+	cr_assert_eq(n, 2, "%zu logs", n);
+	th_strv_free(names, n);
+	cr_assert_null(strstr(r.err, "exists"), "%s", r.err);
+	th_run_free(&r);
+	th_rmtree(dir);
+	free(dir);
+}
