@@ -77,19 +77,27 @@ static void site_line(FILE *err, symbols_t *sym, const ag_stack_t *st, uint64_t 
 		count == 1 ? " " : "s", label);
 }
 
+/* The top directly lost sites (where the bug is), one row per site as the reports show it:
+ * the stacks that fold to the same frames merged, as `allocguard leaks` does. */
 static void lost_sites(FILE *err, const proc_t *p)
 {
-	symbols_t *sym = NULL;
+	if (!p->leaks.lost_bytes)
+		return;
+	symbols_t *sym = symbols_open(p->log, NULL);
+	leaks_t merged;
+	if (!sym || sites_merge(p->log, sym) || leaks_collect(p->log, &merged)) {
+		symbols_close(sym);
+		return;
+	}
 	size_t shown = 0;
-	for (size_t i = 0; i < p->leaks.nsites && shown < SUMMARY_SITES; i++) {
-		const leak_site_t *s = &p->leaks.sites[i];
+	for (size_t i = 0; i < merged.nsites && shown < SUMMARY_SITES; i++) {
+		const leak_site_t *s = &merged.sites[i];
 		if (s->reachable || s->indirect)
-			continue;   /* the directly lost ones are where the bug is */
-		if (!sym && !(sym = symbols_open(p->log, NULL)))
-			break;
+			continue;
 		site_line(err, sym, &p->log->stacks[s->stack], s->bytes, s->count);
 		shown++;
 	}
+	leaks_free(&merged);
 	symbols_close(sym);
 }
 

@@ -200,3 +200,24 @@ Test(run_tree, an_exec_chain_takes_the_next_log_name_quietly)
 	th_rmtree(dir);
 	free(dir);
 }
+
+Test(run_tree, the_summary_merges_stacks_that_fold_to_one_site)
+{
+	if (access(th_build("examples/deep_twice"), X_OK) != 0)
+		cr_skip_test("examples not built");
+	char *dir = strdup(th_tmpdir("merge")), cmd[2048];
+	snprintf(cmd, sizeof cmd, "%s run -- %s", th_build("allocguard"),
+		 th_build("examples/deep_twice"));
+	th_run_t r = in_dir(dir, cmd);
+	cr_assert_eq(r.code, 0, "%s", r.err);
+	const char *row = strstr(r.err, "leak (deep_twice.c:");
+	const char *bol = row;
+	while (bol && bol > r.err && bol[-1] != '\n')
+		bol--;
+	cr_assert(row && strstr(bol, "1000 B in") && strstr(bol, "10 blocks") &&
+		  strstr(bol, "1000 B in") < row, "one row of 10 blocks for the leak's two "
+		  "stacks:\n%s", r.err);
+	th_run_free(&r);
+	th_rmtree(dir);
+	free(dir);
+}
