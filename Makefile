@@ -27,7 +27,7 @@ ANALYZER_LIBS := -ldw -lelf -lprotobuf-c -lz -lm -pthread
 DEPS_BUILD := gcc libc6-dev pkg-config libunwind-dev libdw-dev libelf-dev zlib1g-dev \
 	libprotobuf-c-dev protobuf-c-compiler
 DEPS_TEST := libcriterion-dev strace sqlite3:sqlite3 python3:python3 node:nodejs valgrind \
-	libjemalloc2 libtcmalloc-minimal4 go:golang-go chromium:chromium
+	libjemalloc2 libtcmalloc-minimal4 go:golang-go chromium:chromium libc6-dbg
 
 PRELOAD_SRC := $(wildcard preload/*.c)
 SHARED_SRC := preload/fmt.c preload/options.c preload/memavail.c
