@@ -128,24 +128,6 @@ static int unescape(reader_t *r, const char *s, size_t n, char **out)
 	return 0;
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t nc = *cap ? *cap * 2 : 16;
-	while (nc < need)
-		nc *= 2;
-	void *p = realloc(*arr, nc * elem);
-	if (!p)
-		return ENOMEM;
-	*arr = p;
-	*cap = nc;
-	return 0;
-}
-
-#define PUSH(arr, n, cap, val) \
-	(grow((void **)&(arr), &(cap), (n) + 1, sizeof *(arr)) ? ENOMEM : ((arr)[(n)++] = (val), 0))
-
 static uint64_t hash64(uint64_t x)
 {
 	x ^= x >> 33;
@@ -266,7 +248,7 @@ static int rec_arg(reader_t *r, const fields_t *fl)
 	int rc;
 	if ((rc = want_fields(r, fl, 2, "A")) || (rc = unescape(r, fl->f[1], fl->n[1], &s)))
 		return rc;
-	if ((rc = PUSH(log->argv, log->argc, r->cap_argv, s)))
+	if ((rc = AG_PUSH(log->argv, log->argc, r->cap_argv, s)))
 		free(s);
 	return rc;
 }
@@ -283,7 +265,7 @@ static int rec_option(reader_t *r, const fields_t *fl)
 		return rc;
 	}
 	/* kept in order: log_option() reads the last value of a name */
-	if ((rc = PUSH(log->opts, log->nopts, r->cap_opts, o))) {
+	if ((rc = AG_PUSH(log->opts, log->nopts, r->cap_opts, o))) {
 		free(o.name);
 		free(o.value);
 	}
@@ -317,7 +299,7 @@ static int rec_module(reader_t *r, const fields_t *fl, size_t *cap)
 		return rc;
 	}
 	/* modules are re-sent after dlopen: the repeats go in dedupe_modules() */
-	if ((rc = PUSH(log->modules, log->nmodules, *cap, m))) {
+	if ((rc = AG_PUSH(log->modules, log->nmodules, *cap, m))) {
 		free(m.build_id);
 		free(m.path);
 	}
@@ -386,7 +368,7 @@ static int rec_stack(reader_t *r, const fields_t *fl, size_t *cap)
 		return same ? 0 : damage(r, "stack %llu defined twice, differently",
 					 (unsigned long long)s.id);
 	}
-	int rc = PUSH(log->stacks, log->nstacks, *cap, s);
+	int rc = AG_PUSH(log->stacks, log->nstacks, *cap, s);
 	if (!rc)
 		rc = idx_insert(log, s.id, (uint32_t)(log->nstacks - 1));
 	if (rc)
@@ -412,7 +394,7 @@ static int rec_jit(reader_t *r, const fields_t *fl)
 		free(s);
 		return damage(r, "more than 64 JIT maps");
 	}
-	if ((rc = PUSH(log->jitmaps, log->njitmaps, r->cap_jit, s)))
+	if ((rc = AG_PUSH(log->jitmaps, log->njitmaps, r->cap_jit, s)))
 		free(s);
 	return rc;
 }
@@ -430,7 +412,7 @@ static int rec_event(reader_t *r, const fields_t *fl, size_t *cap)
 		return damage(r, "V line: event kind must be warn, critical or cap");
 	e.t_ns = v[0];
 	e.bytes = v[1];
-	return PUSH(r->log->events, r->log->nevents, *cap, e);
+	return AG_PUSH(r->log->events, r->log->nevents, *cap, e);
 }
 
 static int rec_swap(reader_t *r, const fields_t *fl, size_t *cap)
@@ -447,7 +429,7 @@ static int rec_swap(reader_t *r, const fields_t *fl, size_t *cap)
 		free(w.mode);
 		return rc;
 	}
-	if ((rc = PUSH(r->log->swaps, r->log->nswaps, *cap, w))) {
+	if ((rc = AG_PUSH(r->log->swaps, r->log->nswaps, *cap, w))) {
 		free(w.mode);
 		free(w.path);
 	}
@@ -512,7 +494,7 @@ static int rec_live(reader_t *r, const fields_t *fl)
 	l.live_count = v[1];
 	l.total_bytes = v[2];
 	l.total_count = v[3];
-	return PUSH(r->cur.l, r->cur.nl, r->cur_cap_l, l);
+	return AG_PUSH(r->cur.l, r->cur.nl, r->cur_cap_l, l);
 }
 
 static int rec_lost(reader_t *r, const fields_t *fl)
@@ -534,7 +516,7 @@ static int rec_lost(reader_t *r, const fields_t *fl)
 	x.lost_count = v[1];
 	x.indirect_bytes = v[2];
 	x.indirect_count = v[3];
-	return PUSH(r->cur.r, r->cur.nr, r->cur_cap_r, x);
+	return AG_PUSH(r->cur.r, r->cur.nr, r->cur_cap_r, x);
 }
 
 /* Raise one figure to a floor it must not be below; names the first disagreement. */
@@ -613,7 +595,7 @@ static int rec_at_peak(reader_t *r, const fields_t *fl)
 		return rc;
 	t.bytes = v[0];
 	t.count = v[1];
-	return PUSH(r->cur.t, r->cur.nt, r->cur_cap_t, t);
+	return AG_PUSH(r->cur.t, r->cur.nt, r->cur_cap_t, t);
 }
 
 static int rec_end(reader_t *r, const fields_t *fl, size_t *cap)
@@ -642,7 +624,7 @@ static int rec_end(reader_t *r, const fields_t *fl, size_t *cap)
 	if (s->heap > UINT64_MAX - s->mapped || s->heap + s->mapped > UINT64_MAX - s->swapped)
 		return damage(r, "snapshot %llu: E line totals overflow", (unsigned long long)v[0]);
 	agree(r, s);
-	if ((rc = PUSH(r->log->snaps, r->log->nsnaps, *cap, r->cur)))
+	if ((rc = AG_PUSH(r->log->snaps, r->log->nsnaps, *cap, r->cur)))
 		return rc;
 	memset(&r->cur, 0, sizeof r->cur);
 	r->open = 0;

@@ -1,8 +1,10 @@
 /* model.c: queries on a parsed log and the replay of delta-encoded snapshots into
- * per-stack state.  Parsing is logread.c's; what the state means is the reports'. */
+ * per-stack state, and the growable arrays the reader and symbolizer fill.  Parsing is
+ * logread.c's; what the state means is the reports'. */
 #include "model.h"
 #include "options.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,4 +113,19 @@ void log_warn_damage(const ag_log_t *log, FILE *err)
 	fprintf(err, "allocguard: %s:%zu: %s; using the %zu complete snapshot%s before it\n",
 		log->path, log->damage_line, log->damage, log->nsnaps,
 		log->nsnaps == 1 ? "" : "s");
+}
+
+int ag_grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t nc = *cap ? *cap * 2 : 16;
+	while (nc < need)
+		nc *= 2;
+	void *p = realloc(*arr, nc * elem);
+	if (!p)
+		return ENOMEM;
+	*arr = p;
+	*cap = nc;
+	return 0;
 }

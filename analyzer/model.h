@@ -154,6 +154,13 @@ ag_stackval_t *log_state_at(const ag_log_t *log, size_t snap);
 void log_warn_damage(const ag_log_t *log, FILE *err);
 
 /* Sums of sizes saturate: crafted or huge figures must never wrap to a small one. */
+/* Grow the array *arr of *cap elements of elem bytes to hold need (doubling); 0 or ENOMEM.
+ * AG_PUSH appends val, growing as needed. */
+int ag_grow(void **arr, size_t *cap, size_t need, size_t elem);
+#define AG_PUSH(arr, n, cap, val) \
+	(ag_grow((void **)&(arr), &(cap), (n) + 1, sizeof *(arr)) ? ENOMEM : \
+	 ((arr)[(n)++] = (val), 0))
+
 static inline uint64_t ag_sat_add(uint64_t a, uint64_t b)
 {
 	return a + b < a ? UINT64_MAX : a + b;

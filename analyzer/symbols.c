@@ -505,30 +505,16 @@ struct cu_index {
 
 static int cu_add(struct cu_index *x, Dwarf_Die *d, int parent, int depth, int tag)
 {
-	if (x->nsc == x->capsc) {
-		size_t nc = x->capsc ? x->capsc * 2 : 64;
-		scope_t *n = realloc(x->sc, nc * sizeof *n);
-		if (!n)
-			return -1;
-		x->sc = n;
-		x->capsc = nc;
-	}
-	int me = (int)x->nsc++;
-	x->sc[me] = (scope_t){ *d, parent, depth, tag };
+	int me = (int)x->nsc;
+	if (AG_PUSH(x->sc, x->nsc, x->capsc, ((scope_t){ *d, parent, depth, tag })))
+		return -1;
 	Dwarf_Addr base, lo, hi;
 	ptrdiff_t off = 0;
 	while ((off = dwarf_ranges(d, off, &base, &lo, &hi)) > 0) {
 		if (lo >= hi)
 			continue;
-		if (x->nrg == x->caprg) {
-			size_t nc = x->caprg ? x->caprg * 2 : 64;
-			scope_range_t *n = realloc(x->rg, nc * sizeof *n);
-			if (!n)
-				return -1;
-			x->rg = n;
-			x->caprg = nc;
-		}
-		x->rg[x->nrg++] = (scope_range_t){ lo, hi, 0, me };
+		if (AG_PUSH(x->rg, x->nrg, x->caprg, ((scope_range_t){ lo, hi, 0, me })))
+			return -1;
 	}
 	return me;
 }
