@@ -94,6 +94,16 @@ while [ "$rep" -le "$RUNS" ]; do
 	rep=$((rep + 1))
 done
 
+# One node run with a snapshot every 100 ms: a log of many snapshots to analyse.
+ANALYSED=$WORKLOADS
+case " $WORKLOADS " in
+*" node "*)
+	mkdir -p "$TMP/node.interval"
+	env LD_PRELOAD="$LIB" ALLOCGUARD_INTERVAL=100ms ALLOCGUARD_LOG="$TMP/node.interval/ag.%p.log" \
+		$(workload_cmd node) >/dev/null 2>&1 || echo "bench: node at 100ms failed" >&2
+	ANALYSED="$WORKLOADS node@100ms" ;;
+esac
+
 # Analysis time of each allocguard command on the guard's log of a workload, against
 # heaptrack_print on heaptrack's trace of the same workload (median of 3).
 time_cmd() {
@@ -105,6 +115,7 @@ time_cmd() {
 		i=$((i + 1))
 	done
 	median 1 < "$TMP/at"
+	median 2 < "$TMP/at" >> "$TMP/rss"
 }
 
 out=$B/bench.md
@@ -132,20 +143,32 @@ out=$B/bench.md
 	done
 	echo
 	echo "Analysis of the logs above (seconds, median of 3; the guard's log of each workload's"
-	echo "first run, every allocation recorded, against heaptrack_print on heaptrack's trace):"
+	echo "first run, every allocation recorded, against heaptrack_print on heaptrack's trace;"
+	echo "\"node@100ms\" is one more node run with a snapshot every 100 ms, the case of many"
+	echo "snapshots; max RSS is the largest of the allocguard commands):"
 	echo
-	echo "| workload | report | leaks | growth | diff | heaptrack_print |"
-	echo "|---|---|---|---|---|---|"
-	for w in $WORKLOADS; do
-		log=$(ls -S "$TMP/$w.guard.1"/ag.*.log 2>/dev/null | head -n 1 || true)
+	echo "| workload | report | leaks | growth | diff | export pprof | export json | max RSS | heaptrack_print | log | trace |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|"
+	for w in $ANALYSED; do
+		case $w in
+		node@100ms) dir=$TMP/node.interval; htdir=$TMP/node.heaptrack.1 ;;
+		*) dir=$TMP/$w.guard.1; htdir=$TMP/$w.heaptrack.1 ;;
+		esac
+		log=$(ls -S "$dir"/ag.*.log 2>/dev/null | head -n 1 || true)
 		[ -n "$log" ] || continue
+		: > "$TMP/rss"
 		r=$(time_cmd "$AG report $log")
 		l=$(time_cmd "$AG leaks $log")
 		g=$(time_cmd "$AG growth $log")
 		d=$(time_cmd "$AG diff $log@0 $log")
-		ht=$(ls "$TMP/$w.heaptrack.1"/ht.* 2>/dev/null | head -n 1 || true)
+		pp=$(time_cmd "$AG export --format pprof -o $TMP/p.pb.gz $log")
+		js=$(time_cmd "$AG export --format json -o $TMP/p.json $log")
+		rss=$(sort -n "$TMP/rss" | tail -n 1)
+		ht=$(ls "$htdir"/ht.* 2>/dev/null | head -n 1 || true)
 		h=$([ -n "$ht" ] && time_cmd "heaptrack_print $ht" || echo "-")
-		echo "| $w | $r | $l | $g | $d | $h |"
+		lsz=$(human "$(du -cb "$dir"/ag.*.log | tail -n 1 | cut -f1)")
+		tsz=$([ -n "$ht" ] && human "$(du -b "$ht" | cut -f1)" || echo "-")
+		echo "| $w | $r | $l | $g | $d | $pp | $js | $(human $((rss * 1024))) | $h | $lsz | $tsz |"
 	done
 } > "$out"
 cat "$out"
