@@ -701,7 +701,6 @@ typedef struct {
 } src_t;
 
 #define SRC_CHUNK (1u << 20)
-#define SRC_IN (256u * 1024)
 
 /* Room for at least SRC_CHUNK / 2 more bytes in the window, the unread bytes kept. */
 static int src_room(src_t *src)
