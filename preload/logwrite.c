@@ -92,7 +92,7 @@ void logwrite_init(void)
  * brief-descriptor section (log_fd). */
 static bool earlier_image(const char *path)
 {
-	char head[256], raw[4096];
+	char head[256], raw[1024];   /* gzip: 1 KB inflates to far more than the P line */
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return false;
