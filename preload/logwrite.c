@@ -467,7 +467,12 @@ static int log_fd(void)
 	}
 	lb.fd = fd;
 	if (fd >= 0 && !headed) {
-		logbuf_begin(&lb, ag_config.log_compress != 0);
+		static bool plain_said;
+		if (!logbuf_begin(&lb, ag_config.log_compress != 0) && ag_config.log_compress &&
+		    !plain_said) {
+			fmt_say("cannot start the log's compression (no memory); writing it as text");
+			plain_said = true;
+		}
 		write_header();
 		modules_seen = modules_write(&lb, true);
 		headed = true;
