@@ -20,7 +20,9 @@ BASE_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -Wshadow \
 PRELOAD_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 	-fno-builtin -fno-omit-frame-pointer -fno-stack-protector
 ANALYZER_CFLAGS := $(BASE_CFLAGS) -Ianalyzer
-PRELOAD_LIBS := -lunwind -ldl -lm -pthread
+# zlib (the gzip log) linked in statically with its symbols hidden: the program's own zlib,
+# of whatever version, is never bound to ours nor ours to it.
+PRELOAD_LIBS := -Wl,--exclude-libs,libz.a -l:libz.a -lunwind -ldl -lm -pthread
 ANALYZER_LIBS := -ldw -lelf -lprotobuf-c -lz -lm -pthread
 
 # Packages: cmd:pkg is satisfied by a command on PATH.

@@ -3,7 +3,9 @@
  * complete and matches); reading stops at the first damage, which is recorded, not fatal,
  * as long as one snapshot before it is usable.  Figures that merely disagree are not
  * damage: they are made to agree and noted (agree()).  What the figures mean is the
- * reports'. */
+ * reports'.  A log may be a gzip stream (preload/logbuf.h), read through inflate as it
+ * arrives: a stream cut anywhere yields the text before the cut, which then reads by the
+ * same rule as a cut text log; a corrupt stream is damage where its text stops. */
 #include "model.h"
 #include "logfmt.h"
 #include "fmt.h"
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #define MAX_FIELDS (AG_LOG_MAX_FRAMES + 8)
 
@@ -680,23 +683,28 @@ static void say(char *msg, size_t msglen, const char *name, size_t line, const c
 }
 
 /* Where the lines come from: a buffer held whole (log_parse), or a file read in chunks
- * (log_load), so a large log's text is never held whole: only the line being read. */
+ * (log_load), so a large log's text is never held whole: only the line being read.  Either
+ * may be gzip: then the text is inflated into the window as it is needed. */
 typedef struct {
 	const char *buf;           /* the bytes not yet handed out start at buf + pos */
 	size_t len, pos;
-	FILE *f;                   /* NULL: buf is all there is */
-	char *own;                 /* the file's window, cap bytes */
+	FILE *f;                   /* NULL: buf (or, gzip, raw) is all there is */
+	char *own;                 /* the window, cap bytes */
 	size_t cap;
 	int eof, err;
+	int gz;                    /* inflating */
+	z_stream zs;
+	unsigned char *in;         /* gzip from a file: its input chunk, in_cap bytes */
+	size_t in_cap;
+	int in_eof;                /* no more input */
+	char zwhy[160];            /* the compressed stream is damaged: how */
 } src_t;
 
 #define SRC_CHUNK (1u << 20)
 
-/* Read more of the file into the window, keeping the unread bytes.  0 at the end. */
-static size_t src_fill(src_t *src)
+/* Room for at least SRC_CHUNK / 2 more bytes in the window, the unread bytes kept. */
+static int src_room(src_t *src)
 {
-	if (!src->f || src->eof || src->err)
-		return 0;
 	if (src->pos) {
 		memmove(src->own, src->own + src->pos, src->len - src->pos);
 		src->len -= src->pos;
@@ -713,6 +721,71 @@ static size_t src_fill(src_t *src)
 		src->cap = nc;
 	}
 	src->buf = src->own;
+	return 1;
+}
+
+/* Inflate more text into the window.  A cut stream ends quietly (the text before the cut
+ * reads as a cut text log does); a bad one ends with zwhy set. */
+static size_t gz_fill(src_t *src)
+{
+	z_stream *zs = &src->zs;
+	size_t got = 0;
+	while (!got && !src->eof) {
+		if (!zs->avail_in && !src->in_eof) {
+			size_t n = src->f ? fread(src->in, 1, src->in_cap, src->f) : 0;
+			if (n == 0) {
+				src->in_eof = 1;
+				if (src->f && ferror(src->f))
+					src->err = EIO;
+			}
+			zs->next_in = src->in;
+			zs->avail_in = (uInt)n;
+		}
+		zs->next_out = (Bytef *)src->own + src->len;
+		zs->avail_out = (uInt)(src->cap - src->len > (1u << 30) ? (1u << 30)
+									 : src->cap - src->len);
+		uInt before = zs->avail_out;
+		int rc = inflate(zs, Z_NO_FLUSH);
+		got = before - zs->avail_out;
+		src->len += got;
+		if (rc == Z_STREAM_END) {
+			/* another gzip member may follow (text written after a finish) */
+			if (!zs->avail_in && !src->in_eof && src->f) {
+				size_t n = fread(src->in, 1, src->in_cap, src->f);
+				zs->next_in = src->in;
+				zs->avail_in = (uInt)n;
+				if (n == 0)
+					src->in_eof = 1;
+			}
+			if (!zs->avail_in)
+				src->eof = 1;
+			else if (inflateReset(zs) != Z_OK)
+				src->err = ENOMEM;
+		} else if (rc == Z_MEM_ERROR) {
+			src->err = ENOMEM;
+		} else if (rc == Z_BUF_ERROR || (rc == Z_OK && !got)) {
+			if (!zs->avail_in && src->in_eof)
+				src->eof = 1;   /* cut: the stream ends without its trailer */
+		} else if (rc != Z_OK) {
+			snprintf(src->zwhy, sizeof src->zwhy, "compressed data is damaged (%s)",
+				 zs->msg ? zs->msg : "zlib error");
+			src->eof = 1;
+		}
+		if (src->err)
+			src->eof = 1;
+	}
+	return got;
+}
+
+/* Read more of the file into the window, keeping the unread bytes.  0 at the end. */
+static size_t src_fill(src_t *src)
+{
+	if ((!src->f && !src->gz) || src->eof || src->err)
+		return 0;
+	if (!src_room(src))
+		return 0;
+	if (src->gz)
+		return gz_fill(src);
 	size_t n = fread(src->own + src->len, 1, src->cap - src->len, src->f);
 	if (n == 0) {
 		if (ferror(src->f))
@@ -721,6 +794,54 @@ static size_t src_fill(src_t *src)
 	}
 	src->len += n;
 	return n;
+}
+
+/* Start inflating when the input is gzip: the raw bytes at buf (log_parse), or the file's
+ * first bytes, read into the window and taken over as the first input chunk.  0, or ENOMEM. */
+static int src_start(src_t *src)
+{
+	const unsigned char *raw;
+	size_t rawlen;
+	if (src->f) {
+		while (src->len < 2 && src_fill(src))
+			;
+		raw = (const unsigned char *)src->own;
+		rawlen = src->len;
+	} else {
+		raw = (const unsigned char *)src->buf;
+		rawlen = src->len;
+	}
+	if (rawlen < 2 || raw[0] != 0x1f || raw[1] != 0x8b)
+		return src->err;
+	memset(&src->zs, 0, sizeof src->zs);
+	if (inflateInit2(&src->zs, 15 + 16) != Z_OK)
+		return src->err = ENOMEM;
+	src->gz = 1;
+	src->eof = 0;
+	if (src->f) {
+		/* the window's bytes are the first input chunk; a new window for the text */
+		src->in = (unsigned char *)src->own;
+		src->in_cap = src->cap;
+		src->zs.next_in = src->in;
+		src->zs.avail_in = (uInt)src->len;
+		src->own = NULL;
+		src->cap = 0;
+	} else {
+		src->zs.next_in = (Bytef *)raw;
+		src->zs.avail_in = (uInt)rawlen;
+		src->in_eof = 1;
+	}
+	src->buf = "";
+	src->len = src->pos = 0;
+	return 0;
+}
+
+static void src_end(src_t *src)
+{
+	if (src->gz)
+		inflateEnd(&src->zs);
+	free(src->in);
+	free(src->own);
 }
 
 /* The next line (without its newline): 1; 0 at the end of the input; -1 when the rest has
@@ -760,6 +881,10 @@ static int parse_src(const char *name, src_t *src, ag_log_t **out, char *msg, si
 	r.whylen = sizeof why;
 	*out = NULL;
 
+	if (src_start(src) == ENOMEM) {
+		log_free(log);
+		return ENOMEM;
+	}
 	while (src->len - src->pos < 6 && src_fill(src))
 		;
 	size_t head = src->len - src->pos < 6 ? src->len - src->pos : 6;
@@ -778,9 +903,14 @@ static int parse_src(const char *name, src_t *src, ag_log_t **out, char *msg, si
 		const char *s;
 		size_t n, avail = 0;
 		int got = src_line(src, &s, &n, &avail);
-		if (got == 0)
+		if (got == 0 && !src->zwhy[0])
 			break;
 		r.line++;
+		if (got <= 0 && src->zwhy[0]) {
+			/* where the text stops, the stream's damage is the reason */
+			rc = damage(&r, "%s", src->zwhy);
+			break;
+		}
 		if (got < 0) {
 			rc = avail > AG_MAX_LINE ? damage(&r, "line longer than %u bytes", AG_MAX_LINE)
 						 : damage(&r, "last line is cut off (no newline)");
@@ -892,7 +1022,14 @@ int log_parse(const char *name, const char *buf, size_t len, ag_log_t **out, cha
 	      size_t msglen)
 {
 	src_t src = { .buf = buf, .len = len };
-	return parse_src(name, &src, out, msg, msglen);
+	int rc = parse_src(name, &src, out, msg, msglen);
+	src_end(&src);
+	if (rc == 0 && src.err) {   /* out of memory inflating */
+		log_free(*out);
+		*out = NULL;
+		rc = src.err;
+	}
+	return rc;
 }
 
 int log_load(const char *path, ag_log_t **out, char *msg, size_t msglen)
@@ -915,7 +1052,7 @@ int log_load(const char *path, ag_log_t **out, char *msg, size_t msglen)
 	*out = NULL;
 	int rc = parse_src(path, &src, out, msg, msglen);
 	fclose(f);
-	free(src.own);
+	src_end(&src);
 	if (src.err) {
 		log_free(*out);
 		*out = NULL;

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 static const char *const perf_flags[] = {
 	"--perf-basic-prof", "--perf-prof", "--perf-basic-prof-only-functions", NULL,
@@ -118,10 +119,41 @@ static void append_j(const char *logpath, const char *mappath)
 	fmt_str(&f, "J ");
 	fmt_escaped(&f, mappath);
 	fmt_chr(&f, '\n');
-	int fd = open(logpath, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open(logpath, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	if (write(fd, line, f.len) != (ssize_t)f.len)
+	/* A compressed log gets the line as one more gzip member; or, when its stream was
+	 * never finished (the process was killed: it ends in a sync flush's 00 00 ff ff), as
+	 * a stored deflate block that continues it. */
+	unsigned char magic[2], tail[4], gz[sizeof line + 64];
+	const char *out = line;
+	size_t n = f.len;
+	off_t end = lseek(fd, 0, SEEK_END);
+	if (pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b && end >= 4 &&
+	    pread(fd, tail, 4, end - 4) == 4 && !memcmp(tail, "\0\0\xff\xff", 4)) {
+		gz[0] = 0;   /* BFINAL 0, stored */
+		gz[1] = (unsigned char)f.len;
+		gz[2] = (unsigned char)(f.len >> 8);
+		gz[3] = (unsigned char)~gz[1];
+		gz[4] = (unsigned char)~gz[2];
+		memcpy(gz + 5, line, f.len);
+		out = (const char *)gz;
+		n = f.len + 5;
+	} else if (pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+		z_stream zs = { 0 };
+		if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK) {
+			zs.next_in = (Bytef *)line;
+			zs.avail_in = (uInt)f.len;
+			zs.next_out = gz;
+			zs.avail_out = sizeof gz;
+			n = deflate(&zs, Z_FINISH) == Z_STREAM_END ? sizeof gz - zs.avail_out : 0;
+			deflateEnd(&zs);
+		} else {
+			n = 0;
+		}
+		out = (const char *)gz;
+	}
+	if (!n || write(fd, out, n) != (ssize_t)n)
 		fprintf(stderr, "allocguard: %s: could not name its JS symbol map\n", logpath);
 	close(fd);
 }

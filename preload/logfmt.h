@@ -87,7 +87,21 @@
  *
  * Durability rule: a snapshot counts only when its E line is complete (ends in '\n') and
  * matches its B line and record count.  A log cut at any byte therefore yields exactly the
- * complete snapshots before the cut.  Lines of other types are usable once complete. */
+ * complete snapshots before the cut.  Lines of other types are usable once complete.
+ *
+ * Container: the text above is written as a gzip stream (RFC 1952; deflate, level 6) unless
+ * ALLOCGUARD_LOG_COMPRESS=0, which writes it plain; a reader tells them apart by the gzip
+ * magic (1f 8b) and reads both.  The writer does a sync flush (Z_SYNC_FLUSH: the stream so
+ * far ends on a byte boundary with 00 00 ff ff, and inflates to every byte written) after
+ * the header and after every snapshot's E line, so a snapshot is durable, as in a text log,
+ * once its flush is on disk.  The last snapshot of an image's log (exit, exec, abort) ends
+ * the gzip member (Z_FINISH: its CRC-32 and length follow); text written after that (more
+ * snapshots after all, or `allocguard run` naming node's JIT map in a J line) is a further
+ * gzip member, or, after an unfinished stream, a stored deflate block continuing it.  A
+ * reader inflates as it reads: a stream cut anywhere yields the text before the cut, read
+ * by the durability rule; a stream that fails to inflate (a changed byte, a bad CRC) is
+ * damage where its text stops, and the complete snapshots before it are used.  The records
+ * are the same in both containers (AG_LOG_VERSION is not the container's). */
 #ifndef ALLOCGUARD_LOGFMT_H
 #define ALLOCGUARD_LOGFMT_H
 

@@ -6,7 +6,9 @@
  * out of the program's reach (its close-everything loops get EBADF, its dup2 onto that
  * number moves ours), and every snapshot checks it is still our file: when the program took
  * it anyway (raw syscalls) the path is reopened; when the file was removed, a new log starts.
- * A snapshot is only complete once its E line is on disk. */
+ * A snapshot is only complete once its E line is on disk.  The file is a gzip stream unless
+ * ALLOCGUARD_LOG_COMPRESS=0 (logbuf.h): flushed (sync) after the header and after every
+ * snapshot, finished after the snapshot that ends this image's log (exit, exec, abort). */
 #include "logwrite.h"
 #include "account.h"
 #include "fdguard.h"
@@ -90,14 +92,20 @@ void logwrite_init(void)
  * brief-descriptor section (log_fd). */
 static bool earlier_image(const char *path)
 {
-	char head[256];
+	char head[256], raw[1024];   /* gzip: 1 KB inflates to far more than the P line */
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return false;
-	ssize_t n = read(fd, head, sizeof head - 1);
+	ssize_t n = read(fd, raw, sizeof raw);
 	close(fd);
 	if (n <= 0)
 		return false;
+	if (logbuf_is_gz(raw, (size_t)n)) {
+		n = (ssize_t)logbuf_gunzip_head(&lb, raw, (size_t)n, head, sizeof head - 1);
+	} else {
+		n = n < (ssize_t)sizeof head ? n : (ssize_t)sizeof head - 1;
+		memcpy(head, raw, (size_t)n);
+	}
 	head[n] = '\0';
 	const char *p = strstr(head, "\nP ");
 	uint64_t pid = 0;
@@ -393,6 +401,7 @@ static void new_generation(void)
 	headed = false;
 	gen++;
 	seq = 0;
+	lb.gz = false;   /* that file's stream is given up; the next file begins its own */
 	modules_seen = 0;
 	jit_said = false;
 }
@@ -458,6 +467,12 @@ static int log_fd(void)
 	}
 	lb.fd = fd;
 	if (fd >= 0 && !headed) {
+		static bool plain_said;
+		if (!logbuf_begin(&lb, ag_config.log_compress != 0) && ag_config.log_compress &&
+		    !plain_said) {
+			fmt_say("cannot start the log's compression (no memory); writing it as text");
+			plain_said = true;
+		}
 		write_header();
 		modules_seen = modules_write(&lb, true);
 		headed = true;
@@ -527,7 +542,11 @@ int64_t logwrite_snapshot(int reason, bool leaks)
 		fmt_u64(&f, fields[i]);
 	}
 	logbuf_line(&lb, &f);
-	if (logbuf_flush(&lb) == 0) {
+	/* the last snapshot of this image's log ends the gzip member (zcat reads it whole);
+	 * if more comes after all (an exit snapshot's atexit handlers exec), a new one starts */
+	bool last = reason == AG_REASON_EXIT || reason == AG_REASON_EXEC ||
+		    reason == AG_REASON_ABORT;
+	if ((last ? logbuf_finish(&lb) : logbuf_flush(&lb)) == 0) {
 		result = (int64_t)seq++;
 		atomic_fetch_add(&written, 1);
 	} else {
@@ -561,6 +580,7 @@ void logwrite_child(void)
 	lb.fd = -1;
 	lb.len = 0;
 	lb.err = 0;
+	lb.gz = false;   /* the parent's deflate state is the parent's: a new file, a new stream */
 	disabled = false;
 	new_generation();
 }

@@ -23,6 +23,7 @@ typedef struct {
 	uint64_t on_cap;     /* ag_on_cap_t */
 	uint64_t interval;   /* milliseconds, 0 = none */
 	char log[OPT_STR_MAX];
+	uint64_t log_compress;   /* 1 = gzip stream, 0 = plain text */
 	char swap[OPT_STR_MAX];
 	uint64_t swap_min;   /* bytes */
 	uint64_t swap_mode;  /* AG_SWAP_EAGER or AG_SWAP_LAZY */

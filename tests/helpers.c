@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 extern char **environ;
 
@@ -296,7 +297,7 @@ void th_rmtree(const char *dir)
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-char *th_slurp(const char *path, size_t *len)
+char *th_slurp_raw(const char *path, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -309,6 +310,57 @@ char *th_slurp(const char *path, size_t *len)
 	if (len)
 		*len = b.len;
 	return b.p;
+}
+
+char *th_gunzip(const char *raw, size_t n, size_t *len, int *status)
+{
+	buf_t b = {0};
+	buf_add(&b, "", 0);
+	z_stream zs;
+	memset(&zs, 0, sizeof zs);
+	int st = 0;
+	if (inflateInit2(&zs, 15 + 16) != Z_OK)
+		abort();
+	zs.next_in = (Bytef *)raw;
+	zs.avail_in = (uInt)n;
+	char out[65536];
+	for (;;) {
+		zs.next_out = (Bytef *)out;
+		zs.avail_out = sizeof out;
+		int rc = inflate(&zs, Z_NO_FLUSH);
+		buf_add(&b, out, sizeof out - zs.avail_out);
+		if (rc == Z_STREAM_END) {
+			if (!zs.avail_in)
+				break;
+			inflateReset(&zs);   /* the next gzip member */
+		} else if (rc == Z_BUF_ERROR || (rc == Z_OK && !zs.avail_in && zs.avail_out)) {
+			st = 1;   /* cut */
+			break;
+		} else if (rc != Z_OK) {
+			st = 2;   /* damaged */
+			break;
+		}
+	}
+	inflateEnd(&zs);
+	if (len)
+		*len = b.len;
+	if (status)
+		*status = st;
+	return b.p;
+}
+
+char *th_slurp(const char *path, size_t *len)
+{
+	size_t n;
+	char *raw = th_slurp_raw(path, &n);
+	if (!raw || n < 2 || (unsigned char)raw[0] != 0x1f || (unsigned char)raw[1] != 0x8b) {
+		if (len && raw)
+			*len = n;
+		return raw;
+	}
+	char *text = th_gunzip(raw, n, len, NULL);
+	free(raw);
+	return text;
 }
 
 static int cmpstr(const void *a, const void *b)

@@ -48,8 +48,14 @@ int th_have_cmd(const char *cmd);
 char *th_tmpdir(const char *tag);
 /* rm -rf dir, unless AG_KEEP is set in the environment. */
 void th_rmtree(const char *dir);
-/* Whole file, NUL-terminated; NULL on error. */
+/* Whole file, NUL-terminated; NULL on error.  A gzip file (a compressed log) is given
+ * inflated: its text up to the end, a cut or damage. */
 char *th_slurp(const char *path, size_t *len);
+/* Whole file as it is on disk, NUL-terminated; NULL on error. */
+char *th_slurp_raw(const char *path, size_t *len);
+/* Inflate the gzip stream (any number of members) in the n bytes at raw: the text up to its
+ * end, a cut (*status 1) or damage (*status 2); 0 = whole.  NUL-terminated, caller frees. */
+char *th_gunzip(const char *raw, size_t n, size_t *len, int *status);
 /* Paths of regular files in dir whose names start with prefix (sorted; caller frees with
  * th_strv_free).  Returns the count. */
 size_t th_list(const char *dir, const char *prefix, char ***out);

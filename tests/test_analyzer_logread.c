@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #include "helpers.h"
 #include "model.h"
@@ -334,4 +336,205 @@ Test(logread, peak_records)
 	expect_damage("B 1 2 interval\nT 9 1 1\n", 8, "never defined");
 	expect_damage("K 1 1 0 0\n", 7, "outside a snapshot");
 	expect_damage("B 1 2 interval\nK 1 1 0 0\nK 1 1 0 0\n", 9, "two K lines");
+}
+
+/* ---- gzip logs (issue 13): the preload's container, read through inflate ---- */
+
+/* text as the preload writes it: gzip, a sync flush after every E line (and after the
+ * first `head` bytes, the header), finished at the end unless `open_end`. */
+static char *gz_like_preload(const char *text, size_t len, size_t head, int open_end,
+			     size_t *out_len)
+{
+	z_stream zs = { 0 };
+	size_t cap = len + len / 4 + 4096, at = 0;
+	char *out = malloc(cap);
+	cr_assert(out && deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+	zs.next_out = (Bytef *)out;
+	zs.avail_out = (uInt)cap;
+	while (at < len) {
+		size_t end = len;
+		const char *e = at < head ? NULL : strstr(text + at, "\nE ");
+		if (at < head)
+			end = head;
+		else if (e && memchr(e + 1, '\n', len - (size_t)(e + 1 - text)))
+			end = (size_t)((const char *)memchr(e + 1, '\n', len - (size_t)(e + 1 - text)) -
+				       text) + 1;
+		zs.next_in = (Bytef *)text + at;
+		zs.avail_in = (uInt)(end - at);
+		cr_assert_eq(deflate(&zs, Z_SYNC_FLUSH), Z_OK);
+		at = end;
+	}
+	if (!open_end)
+		cr_assert_eq(deflate(&zs, Z_FINISH), Z_STREAM_END);
+	*out_len = cap - zs.avail_out;
+	deflateEnd(&zs);
+	return out;
+}
+
+/* Every cut of a gzip log reads as the cut of the text that zlib inflates from it. */
+Test(logread, gzip_every_cut_yields_the_complete_snapshots_of_its_text)
+{
+	size_t len, glen;
+	char *buf = fixture("leaks_basic.log", &len), msg[300];
+	char *gz = gz_like_preload(buf, len, 100, 0, &glen);
+	for (size_t cut = 0; cut <= glen; cut++) {
+		size_t m;
+		char *text = th_gunzip(gz, cut, &m, NULL);
+		ag_log_t *want = NULL, *got = NULL;
+		char wmsg[300];
+		int wrc = log_parse("cut.log", text, m, &want, wmsg, sizeof wmsg);
+		int rc = log_parse("cut.log", gz, cut, &got, msg, sizeof msg);
+		cr_assert_eq(rc, wrc, "cut at %zu of %zu: %s / %s", cut, glen, msg, wmsg);
+		if (rc) {   /* one byte is no gzip magic yet: "not a log", not "empty" */
+			if (cut >= 2)
+				cr_assert_str_eq(msg, wmsg, "cut at %zu", cut);
+		} else {
+			cr_assert(got->nsnaps == want->nsnaps && got->damage_line == want->damage_line,
+				  "cut at %zu: %zu snapshots (damage at %zu), the text gives %zu (%zu)",
+				  cut, got->nsnaps, got->damage_line, want->nsnaps, want->damage_line);
+		}
+		log_free(want);
+		log_free(got);
+		free(text);
+	}
+	ag_log_t *log;
+	cr_assert_eq(log_parse("whole.log", gz, glen, &log, msg, sizeof msg), 0, "%s", msg);
+	cr_assert_eq(log->nsnaps, 3);
+	cr_assert_eq(log->damage_line, 0, "%s", log->damage);
+	log_free(log);
+	free(gz);
+	free(buf);
+}
+
+static ag_log_t *parse_gz_expect(const char *gz, size_t n, size_t nsnaps, size_t line,
+				 const char *what)
+{
+	ag_log_t *log = NULL;
+	char msg[300];
+	cr_assert_eq(log_parse("g.log", gz, n, &log, msg, sizeof msg), 0, "%s", msg);
+	cr_assert_eq(log->nsnaps, nsnaps, "%s", log->damage);
+	cr_assert_eq(log->damage_line, line, "damage at %zu: %s", log->damage_line, log->damage);
+	if (what)
+		cr_assert(strstr(log->damage, what) && !strchr(log->damage, '\n'), "'%s' lacks '%s'",
+			  log->damage, what);
+	return log;
+}
+
+/* A bad CRC, bytes after the end, a second member, and the stored block `run` appends to
+ * an unfinished stream (node's J line). */
+Test(logread, gzip_members_trailers_and_damage)
+{
+	size_t len, glen;
+	char *buf = fixture("leaks_basic.log", &len);
+	char *gz = gz_like_preload(buf, len, 100, 0, &glen);
+	size_t lines = th_nlines(buf);
+
+	/* the CRC: every snapshot was inflated before it, the damage is after the last line */
+	char *bad = malloc(glen + 64);
+	memcpy(bad, gz, glen);
+	bad[glen - 6] ^= 1;
+	log_free(parse_gz_expect(bad, glen, 3, lines + 1, "compressed data is damaged"));
+	/* bytes that are no gzip member after the end */
+	memcpy(bad, gz, glen);
+	memcpy(bad + glen, "J /tmp/x\n", 9);
+	log_free(parse_gz_expect(bad, glen + 9, 3, lines + 1, "compressed data is damaged"));
+
+	/* a second member (text written after a finish) reads on */
+	const char *more = "J /tmp/perf-1.map\n";
+	size_t mlen;
+	char *m2 = gz_like_preload(more, strlen(more), 0, 0, &mlen);
+	char *two = malloc(glen + mlen);
+	memcpy(two, gz, glen);
+	memcpy(two + glen, m2, mlen);
+	ag_log_t *log = parse_gz_expect(two, glen + mlen, 3, 0, NULL);
+	cr_assert_eq(log->njitmaps, 1);
+	log_free(log);
+
+	/* an unfinished stream (the writer was killed) continued by a stored block */
+	size_t olen;
+	char *open = gz_like_preload(buf, len, 100, 1, &olen);
+	cr_assert(!memcmp(open + olen - 4, "\0\0\xff\xff", 4));
+	char *cont = malloc(olen + 64);
+	memcpy(cont, open, olen);
+	size_t n = strlen(more);
+	unsigned char hdr[5] = { 0, (unsigned char)n, (unsigned char)(n >> 8),
+				 (unsigned char)~n, (unsigned char)(~n >> 8) };
+	memcpy(cont + olen, hdr, 5);
+	memcpy(cont + olen + 5, more, n);
+	log = parse_gz_expect(cont, olen + 5 + n, 3, 0, NULL);
+	cr_assert_eq(log->njitmaps, 1);
+	log_free(log);
+
+	/* garbage in place of the stream: refused with one line, nothing to keep */
+	memcpy(bad, gz, glen);
+	memset(bad + 10, 0xff, 8);
+	char msg[300];
+	cr_assert_eq(log_parse("g.log", bad, glen, &log, msg, sizeof msg), EINVAL);
+	cr_assert(!strchr(msg, '\n') && strstr(msg, "g.log:"), "%s", msg);
+	free(cont);
+	free(open);
+	free(two);
+	free(m2);
+	free(bad);
+	free(gz);
+	free(buf);
+}
+
+/* A large gzip log from a file (many input chunks, the window grown and reused) reads as
+ * its text does. */
+Test(logread, gzip_file_in_many_chunks_reads_as_its_text)
+{
+	size_t cap = 24u << 20, len = 0;
+	char *text = malloc(cap);
+	srand(7);
+	len += (size_t)sprintf(text, "AGLOG 1\nP 7 1 5 /bin/x\nA x\n");
+	enum { NS = 20000, NSNAP = 4 };
+	for (int s = 1; s <= NS; s++) {
+		len += (size_t)sprintf(text + len, "S %d h", s);
+		for (int f = 0; f < 12; f++)
+			len += (size_t)sprintf(text + len, " %x%06x", 0x400 + rand() % 0x100,
+					       rand() & 0xffffff);
+		text[len++] = '\n';
+	}
+	for (int k = 0; k < NSNAP; k++) {
+		len += (size_t)sprintf(text + len, "B %d %d %s\n", k, k + 1, k ? "interval" : "start");
+		uint64_t tot = 0;
+		for (int s = 1; s <= NS; s++) {
+			unsigned b = 16u * (1 + (unsigned)(rand() % 1000));
+			tot += b;
+			len += (size_t)sprintf(text + len, "L %d %u 1 %u %d\n", s, b, b * (k + 1) + 16000,
+					       k + 1001);
+		}
+		len += (size_t)sprintf(text + len, "E %d %llu %llu 0 0 %llu %llu 0 %d\n", k,
+				       (unsigned long long)tot, (unsigned long long)tot,
+				       (unsigned long long)tot * 2, (unsigned long long)tot * 2, NS);
+	}
+	cr_assert_lt(len, cap);
+	size_t glen;
+	char *gz = gz_like_preload(text, len, 1000, 0, &glen);
+	cr_assert_gt(glen, 3u << 19, "the compressed log (%zu bytes) should span several input "
+		     "chunks of 1 MiB", glen);
+	char path[] = "/tmp/agtest-gzXXXXXX";
+	int fd = mkstemp(path);
+	cr_assert(fd >= 0 && write(fd, gz, glen) == (ssize_t)glen);
+	close(fd);
+	ag_log_t *want, *got;
+	char msg[300];
+	cr_assert_eq(log_parse("x", text, len, &want, msg, sizeof msg), 0, "%s", msg);
+	cr_assert_eq(log_load(path, &got, msg, sizeof msg), 0, "%s", msg);
+	cr_assert_eq(want->nsnaps, NSNAP);
+	cr_assert_eq(got->nsnaps, want->nsnaps);
+	cr_assert_eq(got->nstacks, want->nstacks);
+	cr_assert_eq(got->damage_line, 0, "%s", got->damage);
+	cr_assert_eq(got->snaps[NSNAP - 1].tracked, want->snaps[NSNAP - 1].tracked);
+	/* cut inside: the complete snapshots before the cut, quietly or with a cut line */
+	cr_assert_eq(truncate(path, (off_t)(glen - glen / 12)), 0);
+	log_free(got);
+	cr_assert_eq(log_load(path, &got, msg, sizeof msg), 0, "%s", msg);
+	cr_assert(got->nsnaps >= 1 && got->nsnaps < NSNAP, "%zu", got->nsnaps);
+	unlink(path);
+	log_free(got);
+	log_free(want);
+	free(gz);
+	free(text);
 }
