@@ -17,6 +17,7 @@
 #include <time.h>
 
 #define NSHARDS 256
+#define HOT static inline __attribute__((always_inline))
 #define MIN_SLOTS 256
 
 /* A compact slot: a = address >> 3 (45 bits) | stack << 45, 0 when empty. */
@@ -101,8 +102,8 @@ static inline size_t next(size_t i, size_t n)
 
 static inline bool fits_compact(uintptr_t addr, uint64_t size, uint32_t stack)
 {
-	return !(addr & 7) && !((uint64_t)addr >> (C_ADDR_BITS + 3)) && size <= UINT32_MAX &&
-	       stack < C_STACK_LIMIT;
+	return !(((uint64_t)addr & 7) | ((uint64_t)addr >> (C_ADDR_BITS + 3)) | (size >> 32) |
+		 ((uint64_t)stack >> (64 - C_ADDR_BITS)));
 }
 
 /* ---- slot access; w is a constant at every call, so each table gets its own code ---- */
@@ -185,7 +186,7 @@ static int grow(shard_t *s, table_t *t, int w)
 }
 
 /* The slot holding addr, or (size_t)-1. */
-static inline size_t find(const table_t *t, uintptr_t addr, uint64_t h, int w)
+HOT size_t find(const table_t *t, uintptr_t addr, uint64_t h, int w)
 {
 	if (!t->used)
 		return (size_t)-1;
@@ -197,7 +198,7 @@ static inline size_t find(const table_t *t, uintptr_t addr, uint64_t h, int w)
 }
 
 /* Backward-shift deletion: pull later members of the probe run into the hole. */
-static void delete_at(table_t *t, size_t hole, int w)
+HOT void delete_at(table_t *t, size_t hole, int w)
 {
 	size_t j = hole, n = t->n;
 	for (;;) {
@@ -217,7 +218,7 @@ static void delete_at(table_t *t, size_t hole, int w)
 	t->used--;
 }
 
-static bool tab_take(table_t *t, uintptr_t addr, uint64_t h, int w, ptr_entry_t *out)
+HOT bool tab_take(table_t *t, uintptr_t addr, uint64_t h, int w, ptr_entry_t *out)
 {
 	size_t i = find(t, addr, h, w);
 	if (i == (size_t)-1)
@@ -228,7 +229,7 @@ static bool tab_take(table_t *t, uintptr_t addr, uint64_t h, int w, ptr_entry_t 
 }
 
 /* Insert or overwrite e; the entry overwritten goes to *old (old->addr != 0). */
-static int put(shard_t *s, table_t *t, ptr_entry_t e, uint64_t h, int w, ptr_entry_t *old)
+HOT int put(shard_t *s, table_t *t, ptr_entry_t e, uint64_t h, int w, ptr_entry_t *old)
 {
 	if ((t->used + 1) * 4 > t->n * 3 && grow(s, t, w) && t->used + 1 >= t->n)
 		return ENOMEM;   /* could not grow, and no room left either */
