@@ -83,7 +83,7 @@ static bool track_unsized(void *p, uint64_t size, uint64_t obtained)
 /* Count `obtained` more bytes (0 when the block was already counted), attribute the
  * block and remember it.  If it cannot be remembered it is released from the totals, so a
  * later free of it changes nothing. */
-static void track(void *p, uint64_t size, uint64_t obtained)
+static void track(void *p, uint64_t size, uint64_t obtained, const uintptr_t *caller)
 {
 	writer_tick();
 	bool sampled = sample_take(size);
@@ -95,7 +95,7 @@ static void track(void *p, uint64_t size, uint64_t obtained)
 		cap_release(ACC_HEAP, usable(p));   /* an unsized block here was freed without us */
 	uint32_t stack = 0;
 	if (sampled) {
-		stack = stacks_here(AG_KIND_HEAP);
+		stack = stacks_here_from(AG_KIND_HEAP, caller);
 		if (stack)
 			stack_take(stack, size);
 	}
@@ -134,7 +134,8 @@ void heap_adopt_early(void)
 		ptrtab_adopt(stack, adopt_one);
 }
 
-void *heap_alloc(size_t bytes, const char *what, heap_fn_t fn, size_t a, size_t b)
+void *heap_alloc(size_t bytes, const char *what, heap_fn_t fn, size_t a, size_t b,
+		 const uintptr_t *caller)
 {
 	int saved = errno;
 	uint64_t size = clamp(bytes);
@@ -147,7 +148,7 @@ void *heap_alloc(size_t bytes, const char *what, heap_fn_t fn, size_t a, size_t 
 		cap_unadmit(size);
 		return NULL;
 	}
-	track(p, size, size);
+	track(p, size, size, caller);
 	errno = saved;
 	return p;
 }
@@ -174,7 +175,8 @@ static void restore(void *old, const ptr_entry_t *e, bool marked)
 		ptrtab_insert((uintptr_t)old, e->size, e->stack, NULL);
 }
 
-void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t))
+void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t),
+		   const uintptr_t *caller)
 {
 	int saved = errno;
 	if (n == 0 && old) {
@@ -206,7 +208,7 @@ void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t))
 		stack_drop(e.stack, e.size);
 	if (before > size)
 		cap_release(ACC_HEAP, before - size);
-	track(p, size, grow);
+	track(p, size, grow, caller);
 	errno = saved;
 	return p;
 }
