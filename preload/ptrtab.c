@@ -312,6 +312,7 @@ typedef struct {
 } leaf_t;
 
 static _Atomic(_Atomic(leaf_t *) *) leaves;      /* NLEAVES pointers, on first mark */
+static _Atomic uint64_t present[NLEAVES / 64];   /* a bit per leaf installed, for walks */
 static _Atomic bool held;
 static size_t (*sizer)(void *);
 
@@ -350,8 +351,12 @@ static leaf_t *leaf_slow(uintptr_t addr, bool make)
 	}
 	_Atomic(leaf_t *) *slot = &dir[addr >> LEAF_SHIFT];
 	leaf_t *l = atomic_load_explicit(slot, memory_order_acquire);
-	if (!l && make)
+	if (!l && make) {
+		/* before the leaf is published, so a walk never misses a published leaf */
+		size_t i = addr >> LEAF_SHIFT;
+		atomic_fetch_or(&present[i / 64], UINT64_C(1) << (i % 64));
 		l = install((_Atomic(void *) *)slot, sizeof(leaf_t));
+	}
 	if (l) {
 		last_base = addr >> LEAF_SHIFT;
 		last_leaf = l;
@@ -431,10 +436,14 @@ static void walk_leaf(uintptr_t base, leaf_t *l, void (*fn)(uintptr_t addr, void
 static void walk_marks(void (*fn)(uintptr_t addr, void *arg), void *arg)
 {
 	_Atomic(leaf_t *) *dir = atomic_load_explicit(&leaves, memory_order_acquire);
-	for (size_t i = 0; dir && i < NLEAVES; i++) {
-		leaf_t *l = atomic_load_explicit(&dir[i], memory_order_acquire);
-		if (l)
-			walk_leaf((uintptr_t)i << LEAF_SHIFT, l, fn, arg);
+	for (size_t pw = 0; dir && pw < NLEAVES / 64; pw++) {
+		uint64_t bits = atomic_load(&present[pw]);
+		for (; bits; bits &= bits - 1) {
+			size_t i = pw * 64 + (size_t)__builtin_ctzll(bits);
+			leaf_t *l = atomic_load_explicit(&dir[i], memory_order_acquire);
+			if (l)
+				walk_leaf((uintptr_t)i << LEAF_SHIFT, l, fn, arg);
+		}
 	}
 }
 
