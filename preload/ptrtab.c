@@ -36,6 +36,7 @@ typedef struct {
 	void *mem;        /* the mapping slots sit in, at a per-shard cache colour */
 	size_t n;         /* slots, or 0 before the first insert */
 	size_t used;
+	size_t limit;     /* used at which it grows: 75% of n */
 } table_t;
 
 enum { COMPACT, WIDE };
@@ -169,7 +170,8 @@ static int grow(shard_t *s, table_t *t, int w)
 	char *mem = sys_alloc(n * slot_bytes(w) + colour(s), false);
 	if (!mem)
 		return ENOMEM;
-	table_t fresh = { .slots = mem + colour(s), .mem = mem, .n = n, .used = t->used };
+	table_t fresh = { .slots = mem + colour(s), .mem = mem, .n = n, .used = t->used,
+			  .limit = n / 4 * 3 };
 	for (size_t i = 0; i < t->n; i++) {
 		uintptr_t a = slot_addr(t, i, w);
 		if (!a)
@@ -231,7 +233,7 @@ HOT bool tab_take(table_t *t, uintptr_t addr, uint64_t h, int w, ptr_entry_t *ou
 /* Insert or overwrite e; the entry overwritten goes to *old (old->addr != 0). */
 HOT int put(shard_t *s, table_t *t, ptr_entry_t e, uint64_t h, int w, ptr_entry_t *old)
 {
-	if ((t->used + 1) * 4 > t->n * 3 && grow(s, t, w) && t->used + 1 >= t->n)
+	if (t->used >= t->limit && grow(s, t, w) && t->used + 1 >= t->n)
 		return ENOMEM;   /* could not grow, and no room left either */
 	size_t i = home(h, t->n);
 	for (uintptr_t a; (a = slot_addr(t, i, w)); i = next(i, t->n)) {
@@ -246,7 +248,42 @@ HOT int put(shard_t *s, table_t *t, ptr_entry_t e, uint64_t h, int w, ptr_entry_
 	return 0;
 }
 
+/* The common insert: a compact entry for a new address into a table with room, in a shard
+ * with no wide entries.  false (nothing changed) for anything else. */
+HOT bool insert_fast(table_t *t, uintptr_t addr, uint64_t size, uint32_t stack, uint64_t h)
+{
+	if (t->used >= t->limit)
+		return false;
+	cslot_t *sl = t->slots;
+	uint64_t key = (uint64_t)addr >> 3;
+	size_t i = home(h, t->n);
+	for (uint64_t a; (a = sl[i].a); i = next(i, t->n))
+		if ((a & C_ADDR_MASK) == key)
+			return false;
+	sl[i].a = key | (uint64_t)stack << C_ADDR_BITS;
+	sl[i].size = (uint32_t)size;
+	t->used++;
+	return true;
+}
+
+static __attribute__((noinline)) int insert_slow(uintptr_t addr, uint64_t size, uint32_t stack,
+						 ptr_entry_t *replaced);
+
 int ptrtab_insert(uintptr_t addr, uint64_t size, uint32_t stack, ptr_entry_t *replaced)
+{
+	if (fits_compact(addr, size, stack)) {
+		uint64_t h = mix(addr);
+		shard_t *s = shard_of(h);
+		lock(s);
+		bool done = !s->t[WIDE].used && insert_fast(&s->t[COMPACT], addr, size, stack, h);
+		unlock(s);
+		if (done)
+			return 0;
+	}
+	return insert_slow(addr, size, stack, replaced);
+}
+
+static int insert_slow(uintptr_t addr, uint64_t size, uint32_t stack, ptr_entry_t *replaced)
 {
 	ptr_entry_t e = { .addr = addr, .size = size > PTRTAB_MAX_SIZE ? PTRTAB_MAX_SIZE : size,
 			  .stack = stack > PTRTAB_MAX_STACK ? 0 : stack };
@@ -291,7 +328,7 @@ bool ptrtab_remove(uintptr_t addr, ptr_entry_t *out)
 	shard_t *s = shard_of(h);
 	lock(s);
 	bool found = tab_take(&s->t[COMPACT], addr, h, COMPACT, out) ||
-		     tab_take(&s->t[WIDE], addr, h, WIDE, out);
+		     (s->t[WIDE].used && tab_take(&s->t[WIDE], addr, h, WIDE, out));
 	unlock(s);
 	return found;
 }
