@@ -179,7 +179,10 @@ static int grow(shard_t *s, table_t *t, int w)
 		size_t j = home(mix(a), n);
 		while (slot_addr(&fresh, j, w))
 			j = next(j, n);
-		slot_put(&fresh, j, slot_get(t, i, w), w);
+		if (w == WIDE)
+			((ptr_entry_t *)fresh.slots)[j] = ((const ptr_entry_t *)t->slots)[i];
+		else
+			((cslot_t *)fresh.slots)[j] = ((const cslot_t *)t->slots)[i];
 	}
 	if (t->n)
 		sys_free(t->mem, t->n * slot_bytes(w) + colour(s));
