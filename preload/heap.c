@@ -31,6 +31,27 @@
 
 static _Atomic int table_said;
 
+/* Without a cap the admitted total is not kept and no cap event can fire: admitting is
+ * nothing and releasing is only the count (cap.h). */
+static inline int admit(uint64_t bytes, uint64_t asked, const char *what)
+{
+	return cap_on() ? cap_admit(bytes, asked, what) : 0;
+}
+
+static inline void unadmit(uint64_t bytes)
+{
+	if (cap_on())
+		cap_unadmit(bytes);
+}
+
+static inline void release(uint64_t bytes)
+{
+	if (cap_on())
+		cap_release(ACC_HEAP, bytes);
+	else
+		account_sub(ACC_HEAP, bytes);
+}
+
 static uint64_t clamp(size_t n)
 {
 	return n > PTRTAB_MAX_SIZE ? PTRTAB_MAX_SIZE : (uint64_t)n;
@@ -65,17 +86,17 @@ static bool track_unsized(void *p, uint64_t size, uint64_t obtained)
 	uint64_t got = usable(p);
 	if (got < size || got > PTRTAB_MAX_SIZE)
 		return false;
-	if (got > size && cap_admit_slack(got - size))
+	if (got > size && cap_on() && cap_admit_slack(got - size))
 		return false;
 	int rc = ptrtab_mark((uintptr_t)p);
 	if (rc == ENOMEM) {
 		if (got > size)
-			cap_unadmit(got - size);
+			unadmit(got - size);
 		return false;
 	}
 	cap_obtained(ACC_HEAP, obtained + (got - size));
 	if (rc == EEXIST)
-		cap_release(ACC_HEAP, got);   /* the block here before was freed without us */
+		release(got);   /* the block here before was freed without us */
 	account_raise_peaks();
 	return true;
 }
@@ -92,7 +113,7 @@ static void track(void *p, uint64_t size, uint64_t obtained, const uintptr_t *ca
 	if (obtained)
 		cap_obtained(ACC_HEAP, obtained);
 	if (sample_active() && ptrtab_unmark((uintptr_t)p))
-		cap_release(ACC_HEAP, usable(p));   /* an unsized block here was freed without us */
+		release(usable(p));   /* an unsized block here was freed without us */
 	uint32_t stack = 0;
 	if (sampled) {
 		stack = stacks_here_from(AG_KIND_HEAP, caller);
@@ -105,11 +126,11 @@ static void track(void *p, uint64_t size, uint64_t obtained, const uintptr_t *ca
 	if (stale.addr) {
 		/* the previous block at this address was freed without us: forget it now */
 		stack_drop(stale.stack, stale.size);
-		cap_release(ACC_HEAP, stale.size);
+		release(stale.size);
 	}
 	if (rc != 0) {
 		stack_drop(stack, size);
-		cap_release(ACC_HEAP, size);
+		release(size);
 		if (!atomic_exchange(&table_said, 1))
 			fmt_say("out of memory for the block table: some blocks are not tracked");
 	}
@@ -139,13 +160,13 @@ void *heap_alloc(size_t bytes, const char *what, heap_fn_t fn, size_t a, size_t 
 {
 	int saved = errno;
 	uint64_t size = clamp(bytes);
-	if (cap_admit(size, bytes, what)) {
+	if (admit(size, bytes, what)) {
 		errno = ENOMEM;
 		return NULL;
 	}
 	void *p = fn(a, b);
 	if (!p) {
-		cap_unadmit(size);
+		unadmit(size);
 		return NULL;
 	}
 	track(p, size, size, caller);
@@ -157,13 +178,13 @@ void heap_forget(void *p)
 {
 	ptr_entry_t e;
 	if (p && sample_active() && ptrtab_unmark((uintptr_t)p)) {
-		cap_release(ACC_HEAP, usable(p));
+		release(usable(p));
 		return;
 	}
 	if (!p || !ptrtab_remove((uintptr_t)p, &e))
 		return;
 	stack_drop(e.stack, e.size);
-	cap_release(ACC_HEAP, e.size);
+	release(e.size);
 }
 
 /* A failed realloc leaves the old block as it was: remember it again. */
@@ -190,7 +211,7 @@ void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t),
 		e.size = usable(old);   /* how it was counted; stack 0 */
 	uint64_t size = clamp(n), before = had ? e.size : 0;
 	uint64_t grow = size > before ? size - before : 0;
-	if (grow && cap_admit(grow, n - before, "realloc")) {
+	if (grow && admit(grow, n - before, "realloc")) {
 		if (had)
 			restore(old, &e, marked);
 		errno = ENOMEM;
@@ -199,7 +220,7 @@ void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t),
 	void *p = real_realloc(old, n);
 	if (!p) {
 		if (grow)
-			cap_unadmit(grow);
+			unadmit(grow);
 		if (had)
 			restore(old, &e, marked);
 		return NULL;
@@ -207,7 +228,7 @@ void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t),
 	if (had)
 		stack_drop(e.stack, e.size);
 	if (before > size)
-		cap_release(ACC_HEAP, before - size);
+		release(before - size);
 	track(p, size, grow, caller);
 	errno = saved;
 	return p;
