@@ -52,11 +52,6 @@ static inline void release(uint64_t bytes)
 		account_sub(ACC_HEAP, bytes);
 }
 
-static uint64_t clamp(size_t n)
-{
-	return n > PTRTAB_MAX_SIZE ? PTRTAB_MAX_SIZE : (uint64_t)n;
-}
-
 static void stack_take(uint32_t stack, uint64_t size)
 {
 	uint64_t wb, wc;
@@ -155,23 +150,19 @@ void heap_adopt_early(void)
 		ptrtab_adopt(stack, adopt_one);
 }
 
-void *heap_alloc(size_t bytes, const char *what, heap_fn_t fn, size_t a, size_t b,
-		 const uintptr_t *caller)
+int heap_admit(uint64_t size, size_t bytes, const char *what)
 {
-	int saved = errno;
-	uint64_t size = clamp(bytes);
-	if (admit(size, bytes, what)) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	void *p = fn(a, b);
-	if (!p) {
-		unadmit(size);
-		return NULL;
-	}
+	return admit(size, bytes, what);
+}
+
+void heap_unadmit(uint64_t size)
+{
+	unadmit(size);
+}
+
+void heap_track(void *p, uint64_t size, const uintptr_t *caller)
+{
 	track(p, size, size, caller);
-	errno = saved;
-	return p;
 }
 
 void heap_forget(void *p)
@@ -209,7 +200,7 @@ void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t),
 	bool had = marked || (old && ptrtab_remove((uintptr_t)old, &e));
 	if (marked)
 		e.size = usable(old);   /* how it was counted; stack 0 */
-	uint64_t size = clamp(n), before = had ? e.size : 0;
+	uint64_t size = heap_clamp(n), before = had ? e.size : 0;
 	uint64_t grow = size > before ? size - before : 0;
 	if (grow && admit(grow, n - before, "realloc")) {
 		if (had)
