@@ -519,6 +519,15 @@ size_t ptrtab_count(void)
 	return n;
 }
 
+size_t ptrtab_slot_bytes(void)
+{
+	size_t bytes = 0;
+	for (int i = 0; i < NSHARDS; i++)
+		for (int w = COMPACT; w <= WIDE; w++)
+			bytes += __atomic_load_n(&shards[i].t[w].n, __ATOMIC_RELAXED) * slot_bytes(w);
+	return bytes;
+}
+
 static size_t collect_table(const table_t *t, int w, ptr_entry_t *out, size_t n, size_t max)
 {
 	for (size_t j = 0; j < t->n; j++) {

@@ -282,3 +282,20 @@ Test(ptrtab, growth_keeps_every_entry)
 	}
 	cr_assert_eq(ptrtab_count(), before);
 }
+
+/* Bookkeeping per live block: 12-byte slots at 50-75% load once every shard is past its
+ * first size, so at most 24 bytes a block (the issue's bound), and never below 12. */
+Test(ptrtab, a_live_block_costs_at_most_24_bytes_of_slots)
+{
+	enum { N = 400000 };
+	for (unsigned i = 0; i < N; i++)
+		cr_assert_eq(ptrtab_insert(addr_of(8, i), 32 + i % 100, i % 5000 + 1, NULL), 0);
+	size_t n = ptrtab_count(), bytes = ptrtab_slot_bytes();
+	cr_assert_geq(n, N);
+	cr_assert_leq(bytes, (size_t)24 * n, "%zu bytes of slots for %zu blocks", bytes, n);
+	cr_assert_geq(bytes, (size_t)12 * n);
+	for (unsigned i = 0; i < N; i++) {
+		ptr_entry_t e;
+		cr_assert(ptrtab_remove(addr_of(8, i), &e));
+	}
+}
