@@ -299,3 +299,41 @@ Test(ptrtab, a_live_block_costs_at_most_24_bytes_of_slots)
 		cr_assert(ptrtab_remove(addr_of(8, i), &e));
 	}
 }
+
+/* Threads sharing shards, each with compact and wide entries of its own: every entry comes
+ * back with its own size and stack. */
+static uint64_t mixed_size(unsigned i)
+{
+	return i % 3 == 0 ? (UINT64_C(1) << 33) + i : i + 1;
+}
+
+static void *churn_mixed(void *arg)
+{
+	unsigned tag = (unsigned)(uintptr_t)arg;
+	for (unsigned round = 0; round < 10; round++) {
+		for (unsigned i = 0; i < 20000; i++)
+			if (ptrtab_insert(addr_of(tag, i), mixed_size(i), tag, NULL) != 0)
+				return (void *)1;
+		for (unsigned i = 0; i < 20000; i++) {
+			ptr_entry_t e;
+			if (!ptrtab_remove(addr_of(tag, i), &e) || e.size != mixed_size(i) ||
+			    e.stack != tag)
+				return (void *)2;
+		}
+	}
+	return NULL;
+}
+
+Test(ptrtab, concurrent_compact_and_wide_entries)
+{
+	pthread_t t[4];
+	size_t before = ptrtab_count();
+	for (unsigned i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, churn_mixed, (void *)(uintptr_t)(20 + i));
+	for (unsigned i = 0; i < 4; i++) {
+		void *rc;
+		pthread_join(t[i], &rc);
+		cr_assert_null(rc, "thread %u failed with %p", i, rc);
+	}
+	cr_assert_eq(ptrtab_count(), before);
+}
