@@ -100,16 +100,24 @@ uint64_t account_add(acc_kind_t kind, uint64_t bytes)
 	return k;
 }
 
+static __attribute__((noinline)) void raise_all(uint64_t h, uint64_t m, uint64_t s)
+{
+	uint64_t v[ACC_KINDS] = { [ACC_HEAP] = h, [ACC_MAPPED] = m, [ACC_SWAPPED] = s };
+	for (int k = 0; k < ACC_KINDS; k++)
+		raise_peak(&peak_kind[k], v[k]);
+	raise_peak(&peak_tracked, h + m + s);
+	peak_moved(v);
+}
+
 void account_raise_peaks(void)
 {
-	uint64_t sum = 0, v[ACC_KINDS];
-	for (int k = 0; k < ACC_KINDS; k++) {
-		v[k] = load(&kinds[k]);
-		raise_peak(&peak_kind[k], v[k]);
-		sum += v[k];
-	}
-	raise_peak(&peak_tracked, sum);
-	peak_moved(v);
+	_Static_assert(ACC_KINDS == 3, "the kinds are read one by one");
+	uint64_t h = load(&kinds[ACC_HEAP]), m = load(&kinds[ACC_MAPPED]);
+	uint64_t s = load(&kinds[ACC_SWAPPED]);
+	/* the common case, below every peak, is loads only (peak_tracked >= the peak mark) */
+	if (h > load(&peak_kind[ACC_HEAP]) || m > load(&peak_kind[ACC_MAPPED]) ||
+	    s > load(&peak_kind[ACC_SWAPPED]) || peak_above(h + m + s))
+		raise_all(h, m, s);
 }
 
 void account_sub(acc_kind_t kind, uint64_t bytes)

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+uint64_t cap_limit;
 static uint64_t cap_bytes, warn_bytes, crit_bytes, rearm_gap, headroom;
 static int on_cap;
 static uint64_t warn_pct, crit_pct;
@@ -33,6 +34,7 @@ void cap_init(const ag_config_t *c)
 	headroom = cap_bytes / 16;
 	if (cap_bytes)
 		account_keep_admitted();
+	cap_limit = cap_bytes;
 }
 
 /* Refusals of single requests far beyond the cap: at most one report a second. */
@@ -169,11 +171,6 @@ int cap_admit_slack(uint64_t bytes)
 		return 0;
 	return account_admit(bytes, ag_ready() && on_cap != AG_ON_CAP_WARN ? cap_bytes : UINT64_MAX,
 			     &before);
-}
-
-void cap_obtained(acc_kind_t kind, uint64_t bytes)
-{
-	account_obtained(kind, bytes);
 }
 
 static int charge(acc_kind_t kind, uint64_t bytes, const char *what, bool commit)

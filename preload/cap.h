@@ -8,6 +8,7 @@
 #include "options.h"
 #include "outbox.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,8 +20,21 @@ void cap_init(const ag_config_t *c);
  * either cap_obtained (the memory was obtained: it counts in its kind) or cap_unadmit (it
  * was not). */
 int cap_admit(uint64_t bytes, uint64_t asked, const char *what);
-void cap_obtained(acc_kind_t kind, uint64_t bytes);
 void cap_unadmit(uint64_t bytes);
+
+static inline void cap_obtained(acc_kind_t kind, uint64_t bytes)
+{
+	account_obtained(kind, bytes);
+}
+
+/* The limit in bytes, 0 without a cap; set once by cap_init.  Without a cap, admitting is
+ * nothing and releasing is only counting, so the heap hooks ask cap_on() first. */
+extern uint64_t cap_limit;
+
+static inline bool cap_on(void)
+{
+	return cap_limit != 0;
+}
 /* Admit bytes more for memory already obtained beyond what was admitted (an allocator's
  * rounding, when a block is counted at its usable size), quietly: 0, or ENOMEM when they
  * would take the admitted total past the cap (the caller then counts the block at its

@@ -31,9 +31,25 @@
 
 static _Atomic int table_said;
 
-static uint64_t clamp(size_t n)
+/* Without a cap the admitted total is not kept and no cap event can fire: admitting is
+ * nothing and releasing is only the count (cap.h). */
+static inline int admit(uint64_t bytes, uint64_t asked, const char *what)
 {
-	return n > PTRTAB_MAX_SIZE ? PTRTAB_MAX_SIZE : (uint64_t)n;
+	return cap_on() ? cap_admit(bytes, asked, what) : 0;
+}
+
+static inline void unadmit(uint64_t bytes)
+{
+	if (cap_on())
+		cap_unadmit(bytes);
+}
+
+static inline void release(uint64_t bytes)
+{
+	if (cap_on())
+		cap_release(ACC_HEAP, bytes);
+	else
+		account_sub(ACC_HEAP, bytes);
 }
 
 static void stack_take(uint32_t stack, uint64_t size)
@@ -65,17 +81,17 @@ static bool track_unsized(void *p, uint64_t size, uint64_t obtained)
 	uint64_t got = usable(p);
 	if (got < size || got > PTRTAB_MAX_SIZE)
 		return false;
-	if (got > size && cap_admit_slack(got - size))
+	if (got > size && cap_on() && cap_admit_slack(got - size))
 		return false;
 	int rc = ptrtab_mark((uintptr_t)p);
 	if (rc == ENOMEM) {
 		if (got > size)
-			cap_unadmit(got - size);
+			unadmit(got - size);
 		return false;
 	}
 	cap_obtained(ACC_HEAP, obtained + (got - size));
 	if (rc == EEXIST)
-		cap_release(ACC_HEAP, got);   /* the block here before was freed without us */
+		release(got);   /* the block here before was freed without us */
 	account_raise_peaks();
 	return true;
 }
@@ -83,7 +99,7 @@ static bool track_unsized(void *p, uint64_t size, uint64_t obtained)
 /* Count `obtained` more bytes (0 when the block was already counted), attribute the
  * block and remember it.  If it cannot be remembered it is released from the totals, so a
  * later free of it changes nothing. */
-static void track(void *p, uint64_t size, uint64_t obtained)
+static void track(void *p, uint64_t size, uint64_t obtained, const uintptr_t *caller)
 {
 	writer_tick();
 	bool sampled = sample_take(size);
@@ -92,10 +108,10 @@ static void track(void *p, uint64_t size, uint64_t obtained)
 	if (obtained)
 		cap_obtained(ACC_HEAP, obtained);
 	if (sample_active() && ptrtab_unmark((uintptr_t)p))
-		cap_release(ACC_HEAP, usable(p));   /* an unsized block here was freed without us */
+		release(usable(p));   /* an unsized block here was freed without us */
 	uint32_t stack = 0;
 	if (sampled) {
-		stack = stacks_here(AG_KIND_HEAP);
+		stack = stacks_here_from(AG_KIND_HEAP, caller);
 		if (stack)
 			stack_take(stack, size);
 	}
@@ -105,11 +121,11 @@ static void track(void *p, uint64_t size, uint64_t obtained)
 	if (stale.addr) {
 		/* the previous block at this address was freed without us: forget it now */
 		stack_drop(stale.stack, stale.size);
-		cap_release(ACC_HEAP, stale.size);
+		release(stale.size);
 	}
 	if (rc != 0) {
 		stack_drop(stack, size);
-		cap_release(ACC_HEAP, size);
+		release(size);
 		if (!atomic_exchange(&table_said, 1))
 			fmt_say("out of memory for the block table: some blocks are not tracked");
 	}
@@ -134,35 +150,32 @@ void heap_adopt_early(void)
 		ptrtab_adopt(stack, adopt_one);
 }
 
-void *heap_alloc(size_t bytes, const char *what, heap_fn_t fn, size_t a, size_t b)
+int heap_admit(uint64_t size, size_t bytes, const char *what)
 {
-	int saved = errno;
-	uint64_t size = clamp(bytes);
-	if (cap_admit(size, bytes, what)) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	void *p = fn(a, b);
-	if (!p) {
-		cap_unadmit(size);
-		return NULL;
-	}
-	track(p, size, size);
-	errno = saved;
-	return p;
+	return admit(size, bytes, what);
+}
+
+void heap_unadmit(uint64_t size)
+{
+	unadmit(size);
+}
+
+void heap_track(void *p, uint64_t size, const uintptr_t *caller)
+{
+	track(p, size, size, caller);
 }
 
 void heap_forget(void *p)
 {
 	ptr_entry_t e;
 	if (p && sample_active() && ptrtab_unmark((uintptr_t)p)) {
-		cap_release(ACC_HEAP, usable(p));
+		release(usable(p));
 		return;
 	}
 	if (!p || !ptrtab_remove((uintptr_t)p, &e))
 		return;
 	stack_drop(e.stack, e.size);
-	cap_release(ACC_HEAP, e.size);
+	release(e.size);
 }
 
 /* A failed realloc leaves the old block as it was: remember it again. */
@@ -174,7 +187,8 @@ static void restore(void *old, const ptr_entry_t *e, bool marked)
 		ptrtab_insert((uintptr_t)old, e->size, e->stack, NULL);
 }
 
-void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t))
+void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t),
+		   const uintptr_t *caller)
 {
 	int saved = errno;
 	if (n == 0 && old) {
@@ -186,9 +200,9 @@ void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t))
 	bool had = marked || (old && ptrtab_remove((uintptr_t)old, &e));
 	if (marked)
 		e.size = usable(old);   /* how it was counted; stack 0 */
-	uint64_t size = clamp(n), before = had ? e.size : 0;
+	uint64_t size = heap_clamp(n), before = had ? e.size : 0;
 	uint64_t grow = size > before ? size - before : 0;
-	if (grow && cap_admit(grow, n - before, "realloc")) {
+	if (grow && admit(grow, n - before, "realloc")) {
 		if (had)
 			restore(old, &e, marked);
 		errno = ENOMEM;
@@ -197,7 +211,7 @@ void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t))
 	void *p = real_realloc(old, n);
 	if (!p) {
 		if (grow)
-			cap_unadmit(grow);
+			unadmit(grow);
 		if (had)
 			restore(old, &e, marked);
 		return NULL;
@@ -205,8 +219,8 @@ void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t))
 	if (had)
 		stack_drop(e.stack, e.size);
 	if (before > size)
-		cap_release(ACC_HEAP, before - size);
-	track(p, size, grow);
+		release(before - size);
+	track(p, size, grow, caller);
 	errno = saved;
 	return p;
 }

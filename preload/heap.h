@@ -4,16 +4,53 @@
 #ifndef ALLOCGUARD_HEAP_H
 #define ALLOCGUARD_HEAP_H
 
+#include "cap.h"
+#include "ptrtab.h"
+
+#include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The real allocator, called as fn(a, b): malloc(a), calloc(a, b), memalign(a, b). */
 typedef void *(*heap_fn_t)(size_t a, size_t b);
 
+/* The steps of heap_alloc (below): admit a request under the cap (0, or ENOMEM), give an
+ * admission back when the allocator failed, and track a block it returned. */
+int heap_admit(uint64_t size, size_t bytes, const char *what);
+void heap_unadmit(uint64_t size);
+void heap_track(void *p, uint64_t size, const uintptr_t *caller);
+
+static inline uint64_t heap_clamp(size_t n)
+{
+	return n > PTRTAB_MAX_SIZE ? PTRTAB_MAX_SIZE : (uint64_t)n;
+}
+
 /* Charge `bytes`, call fn(a, b), track the result.  NULL with errno ENOMEM when the cap
- * refuses; otherwise fn's result with the caller's errno kept on success. */
-void *heap_alloc(size_t bytes, const char *what, heap_fn_t fn, size_t a, size_t b);
+ * refuses; otherwise fn's result with the caller's errno kept on success.  caller: the
+ * hook's STACKS_CALLER (stacks.h), or NULL.  Inline so that each hook calls its allocator
+ * directly, and without a cap calls nothing before it. */
+static inline __attribute__((always_inline)) void *
+heap_alloc(size_t bytes, const char *what, heap_fn_t fn, size_t a, size_t b,
+	   const uintptr_t *caller)
+{
+	int saved = errno;
+	uint64_t size = heap_clamp(bytes);
+	if (cap_on() && heap_admit(size, bytes, what)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	void *p = fn(a, b);
+	if (!p) {
+		heap_unadmit(size);
+		return NULL;
+	}
+	heap_track(p, size, caller);
+	errno = saved;
+	return p;
+}
 /* realloc semantics (glibc's, including realloc(p, 0) freeing p) around real_realloc. */
-void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t));
+void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t),
+		   const uintptr_t *caller);
 /* Attribute the blocks allocated before the constructor (libstdc++'s emergency pool, ...)
  * to one frameless stack, so they are counted and judged at exit like any other. */
 void heap_adopt_early(void);

@@ -36,7 +36,7 @@ EXPORT void *malloc(size_t n)
 {
 	if (!ag_guard_enter())
 		return REAL->malloc(n);
-	void *p = heap_alloc(n, "malloc", fn_malloc, n, 0);
+	void *p = heap_alloc(n, "malloc", fn_malloc, n, 0, STACKS_CALLER);
 	ag_guard_leave();
 	return p;
 }
@@ -49,7 +49,7 @@ EXPORT void *calloc(size_t n, size_t size)
 	}
 	if (!ag_guard_enter())
 		return REAL->calloc(n, size);
-	void *p = heap_alloc(n * size, "calloc", fn_calloc, n, size);
+	void *p = heap_alloc(n * size, "calloc", fn_calloc, n, size, STACKS_CALLER);
 	ag_guard_leave();
 	return p;
 }
@@ -65,7 +65,7 @@ EXPORT void *realloc(void *old, size_t n)
 	}
 	if (!ag_guard_enter())
 		return REAL->realloc(old, n);
-	void *p = heap_realloc(old, n, REAL->realloc);
+	void *p = heap_realloc(old, n, REAL->realloc, STACKS_CALLER);
 	ag_guard_leave();
 	return p;
 }
@@ -96,7 +96,7 @@ EXPORT void *memalign(size_t align, size_t n)
 {
 	if (!ag_guard_enter())
 		return REAL->memalign(align, n);
-	void *p = heap_alloc(n, "memalign", fn_memalign, align, n);
+	void *p = heap_alloc(n, "memalign", fn_memalign, align, n, STACKS_CALLER);
 	ag_guard_leave();
 	return p;
 }
@@ -105,7 +105,7 @@ EXPORT void *aligned_alloc(size_t align, size_t n)
 {
 	if (!ag_guard_enter())
 		return REAL->memalign(align, n);
-	void *p = heap_alloc(n, "aligned_alloc", fn_memalign, align, n);
+	void *p = heap_alloc(n, "aligned_alloc", fn_memalign, align, n, STACKS_CALLER);
 	ag_guard_leave();
 	return p;
 }
@@ -119,7 +119,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 	if (!ag_guard_enter()) {
 		p = REAL->memalign(align, n);
 	} else {
-		p = heap_alloc(n, "posix_memalign", fn_memalign, align, n);
+		p = heap_alloc(n, "posix_memalign", fn_memalign, align, n, STACKS_CALLER);
 		ag_guard_leave();
 	}
 	errno = saved;
@@ -133,7 +133,7 @@ EXPORT void *valloc(size_t n)
 {
 	if (!ag_guard_enter())
 		return REAL->valloc(n);
-	void *p = heap_alloc(n, "valloc", fn_valloc, n, 0);
+	void *p = heap_alloc(n, "valloc", fn_valloc, n, 0, STACKS_CALLER);
 	ag_guard_leave();
 	return p;
 }
@@ -142,7 +142,7 @@ EXPORT void *pvalloc(size_t n)
 {
 	if (!ag_guard_enter())
 		return REAL->pvalloc(n);
-	void *p = heap_alloc(n, "pvalloc", fn_pvalloc, n, 0);
+	void *p = heap_alloc(n, "pvalloc", fn_pvalloc, n, 0, STACKS_CALLER);
 	ag_guard_leave();
 	return p;
 }

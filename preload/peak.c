@@ -8,15 +8,15 @@
 #include "peak.h"
 
 _Atomic uint64_t peak_epoch_now = 1;
-static _Atomic uint64_t mark;
+_Atomic uint64_t peak_mark;
 static _Atomic uint64_t at_heap, at_mapped, at_swapped;
 
 void peak_moved(const uint64_t kinds[ACC_KINDS])
 {
 	uint64_t tracked = kinds[ACC_HEAP] + kinds[ACC_MAPPED] + kinds[ACC_SWAPPED];
-	uint64_t cur = atomic_load_explicit(&mark, memory_order_relaxed);
+	uint64_t cur = atomic_load_explicit(&peak_mark, memory_order_relaxed);
 	while (tracked > cur) {
-		if (!atomic_compare_exchange_weak_explicit(&mark, &cur, tracked, memory_order_relaxed,
+		if (!atomic_compare_exchange_weak_explicit(&peak_mark, &cur, tracked, memory_order_relaxed,
 							   memory_order_relaxed))
 			continue;
 		atomic_fetch_add_explicit(&peak_epoch_now, 1, memory_order_acq_rel);
@@ -29,7 +29,7 @@ void peak_moved(const uint64_t kinds[ACC_KINDS])
 
 void peak_read(peak_totals_t *p)
 {
-	p->tracked = atomic_load_explicit(&mark, memory_order_relaxed);
+	p->tracked = atomic_load_explicit(&peak_mark, memory_order_relaxed);
 	p->heap = atomic_load_explicit(&at_heap, memory_order_relaxed);
 	p->mapped = atomic_load_explicit(&at_mapped, memory_order_relaxed);
 	p->swapped = atomic_load_explicit(&at_swapped, memory_order_relaxed);

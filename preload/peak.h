@@ -8,6 +8,7 @@
 #include "account.h"
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Starts at 1: a stack record's epoch starts at 0, so a stack never touched since it was
@@ -24,6 +25,14 @@ static inline uint64_t peak_epoch(void)
  * kind are noted.  Call after the stacks of the allocation that got there were updated, so
  * it counts at the peak. */
 void peak_moved(const uint64_t kinds[ACC_KINDS]);
+
+/* The highest tracked total peak_moved has seen: a total at or under it moves nothing. */
+extern _Atomic uint64_t peak_mark;
+
+static inline bool peak_above(uint64_t tracked)
+{
+	return tracked > atomic_load_explicit(&peak_mark, memory_order_relaxed);
+}
 
 typedef struct {
 	uint64_t tracked, heap, mapped, swapped;

@@ -1,5 +1,9 @@
 /* ptrtab.c: sharded linear-probing hash table of live blocks (see ptrtab.h).  Each shard has
- * its own mutex and table; tables live on internal memory and double at 70% load.  Deletion
+ * a spin lock and two tables on internal memory: compact 12-byte slots for the usual block
+ * (8-aligned address under 2^48, size under 4 GiB, stack id under 2^19) and 16-byte wide
+ * slots for the rest, looked at only when the shard has any.  A table grows by half at 75%
+ * load, so it is 50-75% full (12-24 bytes per block) once past its first size; its length
+ * need not be a power of two (a slot's home is a multiply-shift of the hash).  Deletion
  * shifts later entries back, so there are no tombstones.  Unsized entries are bits in a
  * two-level bitmap: a directory of 1 GiB leaves, each with a summary of its touched pages
  * so that a walk reads only those. */
@@ -7,30 +11,71 @@
 #include "sys.h"
 
 #include <errno.h>
-#include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #define NSHARDS 256
+#define HOT static inline __attribute__((always_inline))
 #define MIN_SLOTS 256
 
+/* A compact slot: a = address >> 3 (45 bits) | stack << 45, 0 when empty. */
+#define C_ADDR_BITS 45
+#define C_ADDR_MASK ((UINT64_C(1) << C_ADDR_BITS) - 1)
+#define C_STACK_LIMIT (UINT32_C(1) << (64 - C_ADDR_BITS))
+
+typedef struct __attribute__((packed, aligned(4))) {
+	uint64_t a;
+	uint32_t size;
+} cslot_t;
+_Static_assert(sizeof(cslot_t) == 12, "compact slots are 12 bytes");
+
 typedef struct {
-	_Alignas(64) pthread_mutex_t lock;
-	ptr_entry_t *slots;
+	void *slots;      /* cslot_t (compact) or ptr_entry_t (wide) */
 	void *mem;        /* the mapping slots sit in, at a per-shard cache colour */
-	size_t mask;      /* slots - 1, or 0 before the first insert */
+	size_t n;         /* slots, or 0 before the first insert */
 	size_t used;
+	size_t limit;     /* used at which it grows: 75% of n */
+} table_t;
+
+enum { COMPACT, WIDE };
+
+typedef struct {
+	_Alignas(64) _Atomic int lock;
+	table_t t[2];
 } shard_t;
 
-static shard_t shards[NSHARDS] = {
-#define S1 { .lock = PTHREAD_MUTEX_INITIALIZER }
-#define S8 S1, S1, S1, S1, S1, S1, S1, S1
-#define S64 S8, S8, S8, S8, S8, S8, S8, S8
-	S64, S64, S64, S64
-#undef S64
-#undef S8
-#undef S1
-};
+static shard_t shards[NSHARDS];
+
+/* Held for a few dozen instructions, except while a table grows or the exit scan holds
+ * every shard: spin briefly, then yield, then sleep, so a long hold costs no CPU. */
+static void lock_wait(shard_t *s)
+{
+	for (unsigned spins = 0; atomic_load_explicit(&s->lock, memory_order_relaxed); spins++) {
+		if (spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+			__builtin_ia32_pause();
+#endif
+		} else if (spins < 1000) {
+			sched_yield();
+		} else {
+			struct timespec ts = { 0, 50000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
+static inline void lock(shard_t *s)
+{
+	while (atomic_exchange_explicit(&s->lock, 1, memory_order_acquire))
+		lock_wait(s);
+}
+
+static inline void unlock(shard_t *s)
+{
+	atomic_store_explicit(&s->lock, 0, memory_order_release);
+}
 
 static inline uint64_t mix(uintptr_t a)
 {
@@ -46,17 +91,70 @@ static inline shard_t *shard_of(uint64_t h)
 	return &shards[h & (NSHARDS - 1)];
 }
 
-static inline size_t home(uint64_t h, size_t mask)
+static inline size_t home(uint64_t h, size_t n)
 {
-	return (size_t)(h >> 8) & mask;
+	return (size_t)(((h >> 32) * (uint64_t)n) >> 32);
 }
 
-static void place(ptr_entry_t *slots, size_t mask, ptr_entry_t e)
+static inline size_t next(size_t i, size_t n)
 {
-	size_t i = home(mix(e.addr), mask);
-	while (slots[i].addr)
-		i = (i + 1) & mask;
-	slots[i] = e;
+	return i + 1 == n ? 0 : i + 1;
+}
+
+static inline bool fits_compact(uintptr_t addr, uint64_t size, uint32_t stack)
+{
+	return !(((uint64_t)addr & 7) | ((uint64_t)addr >> (C_ADDR_BITS + 3)) | (size >> 32) |
+		 ((uint64_t)stack >> (64 - C_ADDR_BITS)));
+}
+
+/* ---- slot access; w is a constant at every call, so each table gets its own code ---- */
+
+static inline uintptr_t slot_addr(const table_t *t, size_t i, int w)
+{
+	if (w == WIDE)
+		return ((const ptr_entry_t *)t->slots)[i].addr;
+	return (uintptr_t)((((const cslot_t *)t->slots)[i].a & C_ADDR_MASK) << 3);
+}
+
+static inline ptr_entry_t slot_get(const table_t *t, size_t i, int w)
+{
+	if (w == WIDE)
+		return ((const ptr_entry_t *)t->slots)[i];
+	const cslot_t *c = &((const cslot_t *)t->slots)[i];
+	return (ptr_entry_t){ .addr = (uintptr_t)((c->a & C_ADDR_MASK) << 3), .size = c->size,
+			      .stack = (uint32_t)(c->a >> C_ADDR_BITS) };
+}
+
+static inline void slot_put(table_t *t, size_t i, ptr_entry_t e, int w)
+{
+	if (w == WIDE) {
+		((ptr_entry_t *)t->slots)[i] = e;
+		return;
+	}
+	cslot_t *c = &((cslot_t *)t->slots)[i];
+	c->a = ((uint64_t)e.addr >> 3) | ((uint64_t)e.stack << C_ADDR_BITS);
+	c->size = (uint32_t)e.size;
+}
+
+static inline void slot_move(table_t *t, size_t to, size_t from, int w)
+{
+	if (w == WIDE)
+		((ptr_entry_t *)t->slots)[to] = ((ptr_entry_t *)t->slots)[from];
+	else
+		((cslot_t *)t->slots)[to] = ((cslot_t *)t->slots)[from];
+}
+
+static inline void slot_clear(table_t *t, size_t i, int w)
+{
+	if (w == WIDE)
+		((ptr_entry_t *)t->slots)[i].addr = 0;
+	else
+		((cslot_t *)t->slots)[i].a = 0;
+}
+
+static inline size_t slot_bytes(int w)
+{
+	return w == WIDE ? sizeof(ptr_entry_t) : sizeof(cslot_t);
 }
 
 /* Every table starts on a page; without an offset, slot i of every shard would compete
@@ -66,106 +164,176 @@ static size_t colour(const shard_t *s)
 	return (size_t)(s - shards) % 64 * 64;
 }
 
-static int grow(shard_t *s)
+static int grow(shard_t *s, table_t *t, int w)
 {
-	size_t n = s->mask ? (s->mask + 1) * 2 : MIN_SLOTS;
-	char *mem = sys_alloc(n * sizeof(ptr_entry_t) + colour(s), false);
+	size_t n = t->n ? t->n + t->n / 2 : MIN_SLOTS;
+	char *mem = sys_alloc(n * slot_bytes(w) + colour(s), false);
 	if (!mem)
 		return ENOMEM;
-	ptr_entry_t *slots = (ptr_entry_t *)(mem + colour(s));
-	if (s->mask) {
-		for (size_t i = 0; i <= s->mask; i++)
-			if (s->slots[i].addr)
-				place(slots, n - 1, s->slots[i]);
-		sys_free(s->mem, (s->mask + 1) * sizeof *slots + colour(s));
+	table_t fresh = { .slots = mem + colour(s), .mem = mem, .n = n, .used = t->used,
+			  .limit = n / 4 * 3 };
+	for (size_t i = 0; i < t->n; i++) {
+		uintptr_t a = slot_addr(t, i, w);
+		if (!a)
+			continue;
+		size_t j = home(mix(a), n);
+		while (slot_addr(&fresh, j, w))
+			j = next(j, n);
+		if (w == WIDE)
+			((ptr_entry_t *)fresh.slots)[j] = ((const ptr_entry_t *)t->slots)[i];
+		else
+			((cslot_t *)fresh.slots)[j] = ((const cslot_t *)t->slots)[i];
 	}
-	s->mem = mem;
-	s->slots = slots;
-	s->mask = n - 1;
+	if (t->n)
+		sys_free(t->mem, t->n * slot_bytes(w) + colour(s));
+	*t = fresh;
 	return 0;
 }
 
-int ptrtab_insert(uintptr_t addr, uint64_t size, uint32_t stack, ptr_entry_t *replaced)
+/* The slot holding addr, or (size_t)-1. */
+HOT size_t find(const table_t *t, uintptr_t addr, uint64_t h, int w)
 {
-	uint64_t h = mix(addr);
-	shard_t *s = shard_of(h);
-	int rc = 0;
-	pthread_mutex_lock(&s->lock);
-	if (!s->mask || (s->used + 1) * 10 > (s->mask + 1) * 7) {
-		rc = grow(s);
-		if (rc && s->mask && s->used < s->mask)
-			rc = 0;   /* could not grow, but there is still room */
-	}
-	if (!rc) {
-		size_t i = home(h, s->mask);
-		while (s->slots[i].addr && s->slots[i].addr != addr)
-			i = (i + 1) & s->mask;
-		if (!s->slots[i].addr)
-			s->used++;
-		else if (replaced)
-			*replaced = s->slots[i];
-		s->slots[i].addr = addr;
-		s->slots[i].size = size > PTRTAB_MAX_SIZE ? PTRTAB_MAX_SIZE : size;
-		s->slots[i].stack = stack > PTRTAB_MAX_STACK ? 0 : stack;
-	}
-	pthread_mutex_unlock(&s->lock);
-	return rc;
+	if (!t->used)
+		return (size_t)-1;
+	size_t i = home(h, t->n);
+	for (uintptr_t a; (a = slot_addr(t, i, w)); i = next(i, t->n))
+		if (a == addr)
+			return i;
+	return (size_t)-1;
 }
 
-static ptr_entry_t *find(shard_t *s, uintptr_t addr, uint64_t h)
+/* Backward-shift deletion: pull later members of the probe run into the hole. */
+HOT void delete_at(table_t *t, size_t hole, int w)
 {
-	if (!s->mask)
-		return NULL;
-	size_t i = home(h, s->mask);
-	while (s->slots[i].addr) {
-		if (s->slots[i].addr == addr)
-			return &s->slots[i];
-		i = (i + 1) & s->mask;
+	size_t j = hole, n = t->n;
+	for (;;) {
+		j = next(j, n);
+		uintptr_t a = slot_addr(t, j, w);
+		if (!a)
+			break;
+		size_t k = home(mix(a), n);
+		/* Move j into the hole unless its home lies cyclically in (hole, j]. */
+		bool stays = hole <= j ? (hole < k && k <= j) : (hole < k || k <= j);
+		if (!stays) {
+			slot_move(t, hole, j, w);
+			hole = j;
+		}
 	}
-	return NULL;
+	slot_clear(t, hole, w);
+	t->used--;
+}
+
+HOT bool tab_take(table_t *t, uintptr_t addr, uint64_t h, int w, ptr_entry_t *out)
+{
+	size_t i = find(t, addr, h, w);
+	if (i == (size_t)-1)
+		return false;
+	*out = slot_get(t, i, w);
+	delete_at(t, i, w);
+	return true;
+}
+
+/* Insert or overwrite e; the entry overwritten goes to *old (old->addr != 0). */
+HOT int put(shard_t *s, table_t *t, ptr_entry_t e, uint64_t h, int w, ptr_entry_t *old)
+{
+	if (t->used >= t->limit && grow(s, t, w) && t->used + 1 >= t->n)
+		return ENOMEM;   /* could not grow, and no room left either */
+	size_t i = home(h, t->n);
+	for (uintptr_t a; (a = slot_addr(t, i, w)); i = next(i, t->n)) {
+		if (a == e.addr) {
+			*old = slot_get(t, i, w);
+			slot_put(t, i, e, w);
+			return 0;
+		}
+	}
+	slot_put(t, i, e, w);
+	t->used++;
+	return 0;
+}
+
+/* The common insert: a compact entry for a new address into a table with room, in a shard
+ * with no wide entries.  false (nothing changed) for anything else. */
+HOT bool insert_fast(table_t *t, uintptr_t addr, uint64_t size, uint32_t stack, uint64_t h)
+{
+	if (t->used >= t->limit)
+		return false;
+	cslot_t *sl = t->slots;
+	uint64_t key = (uint64_t)addr >> 3;
+	size_t i = home(h, t->n);
+	for (uint64_t a; (a = sl[i].a); i = next(i, t->n))
+		if ((a & C_ADDR_MASK) == key)
+			return false;
+	sl[i].a = key | (uint64_t)stack << C_ADDR_BITS;
+	sl[i].size = (uint32_t)size;
+	t->used++;
+	return true;
+}
+
+static __attribute__((noinline)) int insert_slow(uintptr_t addr, uint64_t size, uint32_t stack,
+						 ptr_entry_t *replaced);
+
+int ptrtab_insert(uintptr_t addr, uint64_t size, uint32_t stack, ptr_entry_t *replaced)
+{
+	if (fits_compact(addr, size, stack)) {
+		uint64_t h = mix(addr);
+		shard_t *s = shard_of(h);
+		lock(s);
+		bool done = !s->t[WIDE].used && insert_fast(&s->t[COMPACT], addr, size, stack, h);
+		unlock(s);
+		if (done)
+			return 0;
+	}
+	return insert_slow(addr, size, stack, replaced);
+}
+
+static int insert_slow(uintptr_t addr, uint64_t size, uint32_t stack, ptr_entry_t *replaced)
+{
+	ptr_entry_t e = { .addr = addr, .size = size > PTRTAB_MAX_SIZE ? PTRTAB_MAX_SIZE : size,
+			  .stack = stack > PTRTAB_MAX_STACK ? 0 : stack };
+	int w = fits_compact(addr, e.size, e.stack) ? COMPACT : WIDE;
+	uint64_t h = mix(addr);
+	shard_t *s = shard_of(h);
+	ptr_entry_t old = { 0 };
+	lock(s);
+	/* the address may sit in the other table, with a size or stack of the other kind */
+	if (w == COMPACT)
+		tab_take(&s->t[WIDE], addr, h, WIDE, &old);
+	else
+		tab_take(&s->t[COMPACT], addr, h, COMPACT, &old);
+	int rc = w == COMPACT ? put(s, &s->t[COMPACT], e, h, COMPACT, &old) :
+				put(s, &s->t[WIDE], e, h, WIDE, &old);
+	unlock(s);
+	if (replaced && old.addr)
+		*replaced = old;
+	return rc;
 }
 
 bool ptrtab_lookup(uintptr_t addr, ptr_entry_t *out)
 {
 	uint64_t h = mix(addr);
 	shard_t *s = shard_of(h);
-	pthread_mutex_lock(&s->lock);
-	ptr_entry_t *e = find(s, addr, h);
-	if (e)
-		*out = *e;
-	pthread_mutex_unlock(&s->lock);
-	return e != NULL;
+	lock(s);
+	size_t i = find(&s->t[COMPACT], addr, h, COMPACT);
+	bool found = i != (size_t)-1;
+	if (found) {
+		*out = slot_get(&s->t[COMPACT], i, COMPACT);
+	} else if ((i = find(&s->t[WIDE], addr, h, WIDE)) != (size_t)-1) {
+		*out = slot_get(&s->t[WIDE], i, WIDE);
+		found = true;
+	}
+	unlock(s);
+	return found;
 }
 
 bool ptrtab_remove(uintptr_t addr, ptr_entry_t *out)
 {
 	uint64_t h = mix(addr);
 	shard_t *s = shard_of(h);
-	pthread_mutex_lock(&s->lock);
-	ptr_entry_t *e = find(s, addr, h);
-	if (!e) {
-		pthread_mutex_unlock(&s->lock);
-		return false;
-	}
-	*out = *e;
-	/* Backward-shift deletion: pull later members of the probe run into the hole. */
-	size_t hole = (size_t)(e - s->slots), j = hole;
-	for (;;) {
-		j = (j + 1) & s->mask;
-		if (!s->slots[j].addr)
-			break;
-		size_t k = home(mix(s->slots[j].addr), s->mask);
-		/* Move j into the hole unless its home lies cyclically in (hole, j]. */
-		bool stays = hole <= j ? (hole < k && k <= j) : (hole < k || k <= j);
-		if (!stays) {
-			s->slots[hole] = s->slots[j];
-			hole = j;
-		}
-	}
-	s->slots[hole].addr = 0;
-	s->used--;
-	pthread_mutex_unlock(&s->lock);
-	return true;
+	lock(s);
+	bool found = tab_take(&s->t[COMPACT], addr, h, COMPACT, out) ||
+		     (s->t[WIDE].used && tab_take(&s->t[WIDE], addr, h, WIDE, out));
+	unlock(s);
+	return found;
 }
 
 /* ---- unsized entries ---- */
@@ -184,6 +352,7 @@ typedef struct {
 } leaf_t;
 
 static _Atomic(_Atomic(leaf_t *) *) leaves;      /* NLEAVES pointers, on first mark */
+static _Atomic uint64_t present[NLEAVES / 64];   /* a bit per leaf installed, for walks */
 static _Atomic bool held;
 static size_t (*sizer)(void *);
 
@@ -222,8 +391,12 @@ static leaf_t *leaf_slow(uintptr_t addr, bool make)
 	}
 	_Atomic(leaf_t *) *slot = &dir[addr >> LEAF_SHIFT];
 	leaf_t *l = atomic_load_explicit(slot, memory_order_acquire);
-	if (!l && make)
+	if (!l && make) {
+		/* before the leaf is published, so a walk never misses a published leaf */
+		size_t i = addr >> LEAF_SHIFT;
+		atomic_fetch_or(&present[i / 64], UINT64_C(1) << (i % 64));
 		l = install((_Atomic(void *) *)slot, sizeof(leaf_t));
+	}
 	if (l) {
 		last_base = addr >> LEAF_SHIFT;
 		last_leaf = l;
@@ -276,8 +449,7 @@ bool ptrtab_unmark(uintptr_t addr)
 		return false;
 	if (atomic_load(&held)) {
 		shard_t *s = shard_of(mix(addr));
-		pthread_mutex_lock(&s->lock);
-		pthread_mutex_unlock(&s->lock);
+		lock_wait(s);   /* until ptrtab_unlock_all */
 	}
 	return true;
 }
@@ -304,10 +476,14 @@ static void walk_leaf(uintptr_t base, leaf_t *l, void (*fn)(uintptr_t addr, void
 static void walk_marks(void (*fn)(uintptr_t addr, void *arg), void *arg)
 {
 	_Atomic(leaf_t *) *dir = atomic_load_explicit(&leaves, memory_order_acquire);
-	for (size_t i = 0; dir && i < NLEAVES; i++) {
-		leaf_t *l = atomic_load_explicit(&dir[i], memory_order_acquire);
-		if (l)
-			walk_leaf((uintptr_t)i << LEAF_SHIFT, l, fn, arg);
+	for (size_t pw = 0; dir && pw < NLEAVES / 64; pw++) {
+		uint64_t bits = atomic_load(&present[pw]);
+		for (; bits; bits &= bits - 1) {
+			size_t i = pw * 64 + (size_t)__builtin_ctzll(bits);
+			leaf_t *l = atomic_load_explicit(&dir[i], memory_order_acquire);
+			if (l)
+				walk_leaf((uintptr_t)i << LEAF_SHIFT, l, fn, arg);
+		}
 	}
 }
 
@@ -337,8 +513,30 @@ size_t ptrtab_count(void)
 	/* racy sum without the locks: a hint for sizing, exact when nothing runs */
 	size_t n = 0;
 	for (int i = 0; i < NSHARDS; i++)
-		n += __atomic_load_n(&shards[i].used, __ATOMIC_RELAXED);
+		for (int w = COMPACT; w <= WIDE; w++)
+			n += __atomic_load_n(&shards[i].t[w].used, __ATOMIC_RELAXED);
 	walk_marks(count_mark, &n);
+	return n;
+}
+
+size_t ptrtab_slot_bytes(void)
+{
+	size_t bytes = 0;
+	for (int i = 0; i < NSHARDS; i++)
+		for (int w = COMPACT; w <= WIDE; w++)
+			bytes += __atomic_load_n(&shards[i].t[w].n, __ATOMIC_RELAXED) * slot_bytes(w);
+	return bytes;
+}
+
+static size_t collect_table(const table_t *t, int w, ptr_entry_t *out, size_t n, size_t max)
+{
+	for (size_t j = 0; j < t->n; j++) {
+		if (!slot_addr(t, j, w))
+			continue;
+		if (n < max)
+			out[n] = slot_get(t, j, w);
+		n++;
+	}
 	return n;
 }
 
@@ -349,53 +547,58 @@ size_t ptrtab_collect(ptr_entry_t *out, size_t max, bool hold)
 		atomic_store(&held, true);
 	for (int i = 0; i < NSHARDS; i++) {
 		shard_t *s = &shards[i];
-		pthread_mutex_lock(&s->lock);
-		for (size_t j = 0; s->mask && j <= s->mask; j++) {
-			if (!s->slots[j].addr)
-				continue;
-			if (n < max)
-				out[n] = s->slots[j];
-			n++;
-		}
+		lock(s);
+		n = collect_table(&s->t[COMPACT], COMPACT, out, n, max);
+		n = collect_table(&s->t[WIDE], WIDE, out, n, max);
 		if (!hold)
-			pthread_mutex_unlock(&s->lock);
+			unlock(s);
 	}
 	collect_t c = { out, n, max };
 	walk_marks(collect_mark, &c);
 	return c.n;
 }
 
+static void adopt_table(table_t *t, int w, uint32_t stack,
+			bool (*take)(uint32_t stack, uint64_t size))
+{
+	for (size_t j = 0; j < t->n; j++) {
+		if (!slot_addr(t, j, w))
+			continue;
+		ptr_entry_t e = slot_get(t, j, w);
+		if (e.stack || (w == COMPACT && stack >= C_STACK_LIMIT) || !take(stack, e.size))
+			continue;
+		e.stack = stack;
+		slot_put(t, j, e, w);
+	}
+}
+
 void ptrtab_adopt(uint32_t stack, bool (*take)(uint32_t stack, uint64_t size))
 {
 	for (int i = 0; i < NSHARDS; i++) {
 		shard_t *s = &shards[i];
-		pthread_mutex_lock(&s->lock);
-		for (size_t j = 0; s->mask && j <= s->mask; j++) {
-			if (!s->slots[j].addr || s->slots[j].stack)
-				continue;
-			if (take(stack, s->slots[j].size))
-				s->slots[j].stack = stack;
-		}
-		pthread_mutex_unlock(&s->lock);
+		lock(s);
+		adopt_table(&s->t[COMPACT], COMPACT, stack, take);
+		adopt_table(&s->t[WIDE], WIDE, stack, take);
+		unlock(s);
 	}
 }
 
 void ptrtab_lock_all(void)
 {
 	for (int i = 0; i < NSHARDS; i++)
-		pthread_mutex_lock(&shards[i].lock);
+		lock(&shards[i]);
 }
 
 void ptrtab_unlock_all(void)
 {
 	atomic_store(&held, false);
 	for (int i = 0; i < NSHARDS; i++)
-		pthread_mutex_unlock(&shards[i].lock);
+		unlock(&shards[i]);
 }
 
 void ptrtab_reinit_locks(void)
 {
 	atomic_store(&held, false);
 	for (int i = 0; i < NSHARDS; i++)
-		pthread_mutex_init(&shards[i].lock, NULL);
+		atomic_store(&shards[i].lock, 0);
 }

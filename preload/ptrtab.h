@@ -25,6 +25,8 @@ int ptrtab_insert(uintptr_t addr, uint64_t size, uint32_t stack, ptr_entry_t *re
 bool ptrtab_remove(uintptr_t addr, ptr_entry_t *out);
 bool ptrtab_lookup(uintptr_t addr, ptr_entry_t *out);
 size_t ptrtab_count(void);   /* entries and marks; marks are counted by a walk (slow) */
+/* Bytes of slots the sized entries occupy now (racy without a quiet table; for tests). */
+size_t ptrtab_slot_bytes(void);
 
 /* Copy every entry into out (up to max) and return the total count.  With hold, the shards
  * stay locked afterwards (no block can be freed) until ptrtab_unlock_all(). */

@@ -3,23 +3,17 @@
  * past the countdown, so P(sampled) = 1 - exp(-size/mean) and weighting each sample by the
  * inverse of that probability keeps byte and count estimates unbiased. */
 #include "sample.h"
-#include "stacktab.h"
 #include "sys.h"
 
 #include <math.h>
 
-static uint64_t mean;
-static __thread int64_t countdown __attribute__((tls_model("initial-exec")));
+uint64_t sample_mean;
+__thread int64_t sample_countdown __attribute__((tls_model("initial-exec")));
 static __thread uint64_t rng __attribute__((tls_model("initial-exec")));
 
 void sample_init(uint64_t mean_bytes)
 {
-	mean = mean_bytes;
-}
-
-bool sample_active(void)
-{
-	return mean != 0;
+	sample_mean = mean_bytes;
 }
 
 static double uniform01(void)
@@ -35,31 +29,24 @@ static double uniform01(void)
 
 static int64_t next_interval(void)
 {
-	double v = -log(uniform01()) * (double)mean;
+	double v = -log(uniform01()) * (double)sample_mean;
 	return v < 1.0 ? 1 : (int64_t)v;
 }
 
-bool sample_take(uint64_t size)
+bool sample_take_slow(uint64_t size)
 {
-	if (!mean)
-		return true;
-	if (countdown == 0)
-		countdown = next_interval();   /* first use in this thread: never 0 afterwards */
-	countdown -= (int64_t)(size > INT64_MAX / 2 ? INT64_MAX / 2 : size);
-	if (countdown > 0)
+	if (sample_countdown == 0)
+		sample_countdown = next_interval();   /* first use in this thread: never 0 afterwards */
+	sample_countdown -= (int64_t)(size > INT64_MAX / 2 ? INT64_MAX / 2 : size);
+	if (sample_countdown > 0)
 		return false;
-	countdown = next_interval();
+	sample_countdown = next_interval();
 	return true;
 }
 
-void sample_weight(uint64_t size, uint64_t *bytes, uint64_t *count)
+void sample_weight_slow(uint64_t size, uint64_t *bytes, uint64_t *count)
 {
-	if (!mean) {
-		*bytes = size;
-		*count = COUNT_ONE;
-		return;
-	}
-	double p = -expm1(-(double)(size ? size : 1) / (double)mean);   /* P(sampled) */
+	double p = -expm1(-(double)(size ? size : 1) / (double)sample_mean);   /* P(sampled) */
 	*bytes = (uint64_t)((double)size / p + 0.5);
 	*count = (uint64_t)((double)COUNT_ONE / p + 0.5);
 }

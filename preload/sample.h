@@ -7,12 +7,47 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "stacktab.h"
+
 void sample_init(uint64_t mean_bytes);
+
+/* Read-only after init; the per-thread countdown in bytes (0 until the thread's first
+ * sampled-mode allocation).  Inline so that an allocation that is not sampled, or any
+ * allocation without sampling, costs no call. */
+extern uint64_t sample_mean;
+extern __thread int64_t sample_countdown __attribute__((tls_model("initial-exec")));
+
+bool sample_take_slow(uint64_t size);
+void sample_weight_slow(uint64_t size, uint64_t *bytes, uint64_t *count);
+
 /* Whether sampling is on (ALLOCGUARD_SAMPLE > 0): some blocks are then not sampled. */
-bool sample_active(void);
+static inline bool sample_active(void)
+{
+	return sample_mean != 0;
+}
+
 /* Whether this allocation of size bytes (by the calling thread) is sampled. */
-bool sample_take(uint64_t size);
+static inline bool sample_take(uint64_t size)
+{
+	if (!sample_mean)
+		return true;
+	int64_t left = sample_countdown - (int64_t)size;
+	if (__builtin_expect(size < (UINT64_C(1) << 40) && left > 0 && sample_countdown, 1)) {
+		sample_countdown = left;
+		return false;
+	}
+	return sample_take_slow(size);
+}
+
 /* Estimated bytes and count (COUNT_ONE units) that one sampled block of size stands for. */
-void sample_weight(uint64_t size, uint64_t *bytes, uint64_t *count);
+static inline void sample_weight(uint64_t size, uint64_t *bytes, uint64_t *count)
+{
+	if (sample_mean) {
+		sample_weight_slow(size, bytes, count);
+		return;
+	}
+	*bytes = size;
+	*count = COUNT_ONE;
+}
 
 #endif

@@ -256,15 +256,17 @@ static bool on_own_stack(uintptr_t slot0, bool may_ask)
 	return stack_known == 1 && sp >= stack_lo && slot0 > sp && slot0 < stack_hi;
 }
 
-uint32_t stacks_here(char kind)
+uint32_t stacks_here_from(char kind, const uintptr_t *slot)
 {
 	threads_note();
 	int max = (int)ag_config.depth;
 	if (max <= 0 || max > AG_LOG_MAX_FRAMES)
 		max = AG_LOG_MAX_FRAMES;
-	const uintptr_t *slot = NULL;
-	if (CHAIN_CACHE && max <= CHAIN_FRAMES) {
-		slot = program_slot();
+	if (!CHAIN_CACHE || max > CHAIN_FRAMES) {
+		slot = NULL;
+	} else {
+		if (!slot || (*slot >= self_lo && *slot < self_hi))
+			slot = program_slot();
 		uint32_t id = chain_find(slot, kind);
 		if (id)
 			return id;
@@ -280,6 +282,11 @@ uint32_t stacks_here(char kind)
 	    find_slots((uintptr_t)slot, frames, depth, at, stack_hi))
 		chain_keep(slot, kind, frames, at, depth, id);
 	return id;
+}
+
+uint32_t stacks_here(char kind)
+{
+	return stacks_here_from(kind, NULL);
 }
 
 static bool runtime_module(uintptr_t ip)

@@ -25,5 +25,10 @@ void stacks_exit_context(const ucontext_t *uc);
 void stacks_getattr(int delta);
 /* Capture and intern in one step; returns a stack id (0 = none). */
 uint32_t stacks_here(char kind);
+/* The same, given where the hook's return address into its caller sits (STACKS_CALLER in
+ * the hook): the chain cache then needs no walk over the guard's own frames.  A slot whose
+ * return address is in the guard (a hook called by another) or NULL means "find it". */
+uint32_t stacks_here_from(char kind, const uintptr_t *slot);
+#define STACKS_CALLER ((const uintptr_t *)__builtin_frame_address(0) + 1)
 
 #endif

@@ -209,3 +209,131 @@ Test(ptrtab, concurrent_marks_in_shared_words)
 		cr_assert_null(rc, "thread %d lost a mark", i);
 	}
 }
+
+/* ---- compact and wide slots ---- */
+
+/* Entries that do not fit a compact slot (an address not 8-aligned or past 2^48, a size of
+ * 4 GiB or more, a stack id of 2^19 or more) keep every field, and an address moves between
+ * the two kinds of slot when reinserted with the other kind of entry. */
+Test(ptrtab, entries_too_big_for_a_compact_slot_keep_every_field)
+{
+	struct {
+		uintptr_t addr;
+		uint64_t size;
+		uint32_t stack;
+	} cases[] = {
+		{ addr_of(6, 1) + 4, 10, 1 },                       /* 4-aligned */
+		{ (UINT64_C(1) << 50) + 64, 20, 2 },                /* past 2^48 */
+		{ addr_of(6, 2), UINT64_C(5) << 30, 3 },            /* 5 GiB */
+		{ addr_of(6, 3), 30, (UINT32_C(1) << 19) + 5 },     /* a large stack id */
+		{ addr_of(6, 4), UINT32_MAX, (UINT32_C(1) << 19) - 1 },   /* the largest compact */
+	};
+	size_t before = ptrtab_count();
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+		cr_assert_eq(ptrtab_insert(cases[i].addr, cases[i].size, cases[i].stack, NULL), 0);
+	cr_assert_eq(ptrtab_count() - before, sizeof cases / sizeof *cases);
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		ptr_entry_t e;
+		cr_assert(ptrtab_lookup(cases[i].addr, &e), "case %zu", i);
+		cr_assert_eq(e.addr, cases[i].addr);
+		cr_assert_eq(e.size, cases[i].size, "case %zu", i);
+		cr_assert_eq(e.stack, cases[i].stack, "case %zu", i);
+	}
+	/* wide -> compact -> wide at one address: one entry, the stale one handed back */
+	ptr_entry_t stale = { 0 }, e;
+	cr_assert_eq(ptrtab_insert(cases[2].addr, 40, 4, &stale), 0);
+	cr_assert_eq(stale.size, cases[2].size);
+	cr_assert_eq(ptrtab_insert(cases[2].addr, UINT64_C(6) << 30, 5, &stale), 0);
+	cr_assert_eq(stale.size, 40);
+	cr_assert_eq(stale.stack, 4);
+	cr_assert_eq(ptrtab_count() - before, sizeof cases / sizeof *cases);
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+		cr_assert(ptrtab_remove(cases[i].addr, &e), "case %zu", i);
+	cr_assert_eq(e.size, UINT32_MAX);
+	cr_assert_eq(ptrtab_count(), before);
+	cr_assert_not(ptrtab_remove(cases[2].addr, &e));
+}
+
+/* Many blocks in one go: the tables grow (by half, several times) without losing or
+ * duplicating an entry, mixed compact and wide, and shrink back by removal. */
+Test(ptrtab, growth_keeps_every_entry)
+{
+	enum { N = 300000 };
+	size_t before = ptrtab_count();
+	for (unsigned i = 0; i < N; i++) {
+		uintptr_t a = addr_of(7, i) + (i % 7 == 0 ? 8 : 0);
+		uint64_t size = i % 11 == 0 ? (UINT64_C(1) << 33) + i : i;
+		cr_assert_eq(ptrtab_insert(a, size, i % 1000 + 1, NULL), 0);
+	}
+	cr_assert_eq(ptrtab_count() - before, N);
+	for (unsigned i = 0; i < N; i += 2) {
+		ptr_entry_t e;
+		uintptr_t a = addr_of(7, i) + (i % 7 == 0 ? 8 : 0);
+		cr_assert(ptrtab_remove(a, &e));
+		cr_assert_eq(e.size, i % 11 == 0 ? (UINT64_C(1) << 33) + i : i);
+		cr_assert_eq(e.stack, i % 1000 + 1);
+	}
+	for (unsigned i = 1; i < N; i += 2) {
+		ptr_entry_t e;
+		uintptr_t a = addr_of(7, i) + (i % 7 == 0 ? 8 : 0);
+		cr_assert(ptrtab_lookup(a, &e));
+		cr_assert_eq(e.stack, i % 1000 + 1);
+		cr_assert(ptrtab_remove(a, &e));
+	}
+	cr_assert_eq(ptrtab_count(), before);
+}
+
+/* Bookkeeping per live block: 12-byte slots at 50-75% load once every shard is past its
+ * first size, so at most 24 bytes a block (the issue's bound), and never below 12. */
+Test(ptrtab, a_live_block_costs_at_most_24_bytes_of_slots)
+{
+	enum { N = 400000 };
+	for (unsigned i = 0; i < N; i++)
+		cr_assert_eq(ptrtab_insert(addr_of(8, i), 32 + i % 100, i % 5000 + 1, NULL), 0);
+	size_t n = ptrtab_count(), bytes = ptrtab_slot_bytes();
+	cr_assert_geq(n, N);
+	cr_assert_leq(bytes, (size_t)24 * n, "%zu bytes of slots for %zu blocks", bytes, n);
+	cr_assert_geq(bytes, (size_t)12 * n);
+	for (unsigned i = 0; i < N; i++) {
+		ptr_entry_t e;
+		cr_assert(ptrtab_remove(addr_of(8, i), &e));
+	}
+}
+
+/* Threads sharing shards, each with compact and wide entries of its own: every entry comes
+ * back with its own size and stack. */
+static uint64_t mixed_size(unsigned i)
+{
+	return i % 3 == 0 ? (UINT64_C(1) << 33) + i : i + 1;
+}
+
+static void *churn_mixed(void *arg)
+{
+	unsigned tag = (unsigned)(uintptr_t)arg;
+	for (unsigned round = 0; round < 10; round++) {
+		for (unsigned i = 0; i < 20000; i++)
+			if (ptrtab_insert(addr_of(tag, i), mixed_size(i), tag, NULL) != 0)
+				return (void *)1;
+		for (unsigned i = 0; i < 20000; i++) {
+			ptr_entry_t e;
+			if (!ptrtab_remove(addr_of(tag, i), &e) || e.size != mixed_size(i) ||
+			    e.stack != tag)
+				return (void *)2;
+		}
+	}
+	return NULL;
+}
+
+Test(ptrtab, concurrent_compact_and_wide_entries)
+{
+	pthread_t t[4];
+	size_t before = ptrtab_count();
+	for (unsigned i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, churn_mixed, (void *)(uintptr_t)(20 + i));
+	for (unsigned i = 0; i < 4; i++) {
+		void *rc;
+		pthread_join(t[i], &rc);
+		cr_assert_null(rc, "thread %u failed with %p", i, rc);
+	}
+	cr_assert_eq(ptrtab_count(), before);
+}
