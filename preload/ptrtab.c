@@ -52,6 +52,7 @@ static shard_t shards[NSHARDS];
  * every shard: spin briefly, then yield, then sleep, so a long hold costs no CPU. */
 static void lock_wait(shard_t *s)
 {
+	int saved = errno;   /* the hooks' callers see errno as they left it (EINTR here) */
 	for (unsigned spins = 0; atomic_load_explicit(&s->lock, memory_order_relaxed); spins++) {
 		if (spins < 64) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -64,6 +65,7 @@ static void lock_wait(shard_t *s)
 			nanosleep(&ts, NULL);
 		}
 	}
+	errno = saved;
 }
 
 static inline void lock(shard_t *s)
