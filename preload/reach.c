@@ -386,11 +386,19 @@ static size_t range_of(const range_t *r, size_t n, uintptr_t addr)
 	return a && addr < r[a - 1].hi ? a - 1 : SIZE_MAX;
 }
 
-/* The item (block, or mapping piece after the blocks) holding addr, or SIZE_MAX. */
-static size_t item_of(const scan_t *s, uintptr_t addr)
+/* The item (block, or mapping piece after the blocks) holding addr, or SIZE_MAX.  Most
+ * words fail the range check: it is inlined, the search is not. */
+static size_t item_search(const scan_t *s, uintptr_t addr);
+
+static inline size_t item_of(const scan_t *s, uintptr_t addr)
 {
 	if (addr < s->min || addr >= s->max)
 		return SIZE_MAX;
+	return item_search(s, addr);
+}
+
+__attribute__((noinline)) static size_t item_search(const scan_t *s, uintptr_t addr)
+{
 	size_t b = block_of(s, addr);
 	if (b != SIZE_MAX)
 		return b;
