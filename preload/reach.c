@@ -209,34 +209,67 @@ static uintptr_t range_key(const void *e)
 	return ((const range_t *)e)->lo;
 }
 
-/* Radix sort by address (11-bit digits of addr >> 3, a pass skipped when every block has
- * the same digit): linear where heapsort's n log n cache misses took most of the exit of a
- * program with a million blocks.  tmp holds n entries, then 2048 counters. */
+/* In-place MSD radix sort by address (American flag sort): the digit is the top bits of
+ * the range the bucket's addresses span, so clustered heaps take two or three passes, and
+ * no scratch copy of the blocks is needed (it was as large as the blocks: peak memory at
+ * exit).  count holds 2 << RADIX_BITS counters per level of depth; a level takes at least
+ * 4 bits off the span, so 16 levels cover any 64-bit range. */
 #define RADIX_BITS 11
-static void radix_sort_blocks(ptr_entry_t *a, size_t n, ptr_entry_t *tmp)
+#define RADIX_DEPTH 16
+#define RADIX_SMALL 24
+static void flag_sort(ptr_entry_t *a, size_t n, size_t *count)
 {
-	size_t *count = (size_t *)(tmp + n);
-	ptr_entry_t *from = a, *to = tmp;
-	for (int shift = 3; shift < 64; shift += RADIX_BITS) {
-		memset(count, 0, sizeof(size_t) << RADIX_BITS);
-		for (size_t i = 0; i < n; i++)
-			count[(from[i].addr >> shift) & ((1u << RADIX_BITS) - 1)]++;
-		if (n && count[(from[0].addr >> shift) & ((1u << RADIX_BITS) - 1)] == n)
-			continue;
-		size_t sum = 0;
-		for (size_t d = 0; d < (1u << RADIX_BITS); d++) {
-			size_t c = count[d];
-			count[d] = sum;
-			sum += c;
+	if (n < RADIX_SMALL) {
+		for (size_t i = 1; i < n; i++) {
+			ptr_entry_t v = a[i];
+			size_t j = i;
+			for (; j > 0 && a[j - 1].addr > v.addr; j--)
+				a[j] = a[j - 1];
+			a[j] = v;
 		}
-		for (size_t i = 0; i < n; i++)
-			to[count[(from[i].addr >> shift) & ((1u << RADIX_BITS) - 1)]++] = from[i];
-		ptr_entry_t *t = from;
-		from = to;
-		to = t;
+		return;
 	}
-	if (from != a)
-		memcpy(a, from, n * sizeof *a);
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	for (size_t i = 0; i < n; i++) {
+		lo = a[i].addr < lo ? a[i].addr : lo;
+		hi = a[i].addr > hi ? a[i].addr : hi;
+	}
+	if (lo == hi)
+		return;
+	unsigned span = 64 - (unsigned)__builtin_clzl(hi - lo);   /* bits of addr - lo */
+	unsigned bits = 63 - (unsigned)__builtin_clzl(n);         /* about one block a bucket */
+	bits = bits > RADIX_BITS ? RADIX_BITS : bits;
+	bits = bits > span ? span : bits;
+	unsigned shift = span - bits;
+	size_t nb = (size_t)1 << bits, *end = count, *next = count + nb;
+#define DIGIT(e) (((e).addr - lo) >> shift)
+	memset(end, 0, nb * sizeof *end);
+	for (size_t i = 0; i < n; i++)
+		end[DIGIT(a[i])]++;
+	for (size_t b = 0, sum = 0; b < nb; b++) {
+		next[b] = sum;
+		sum += end[b];
+		end[b] = sum;
+	}
+	for (size_t b = 0; b < nb; b++) {
+		while (next[b] < end[b]) {
+			ptr_entry_t v = a[next[b]];
+			size_t d = DIGIT(v);
+			while (d != b) {
+				ptr_entry_t t = a[next[d]];
+				a[next[d]++] = v;
+				v = t;
+				d = DIGIT(v);
+			}
+			a[next[b]++] = v;
+		}
+	}
+#undef DIGIT
+	if (!shift)
+		return;   /* a bucket is one address */
+	for (size_t b = 0, from = 0; b < nb; from = end[b++])
+		if (end[b] - from > 1)
+			flag_sort(a + from, end[b] - from, count + (2 << RADIX_BITS));
 }
 
 typedef struct {
@@ -940,13 +973,13 @@ void reach_scan(void)
 		goto out;
 	}
 	{
-		mem_t m_tmp = { 0 };
-		ptr_entry_t *tmp = grab(&m_tmp, s.n * sizeof *tmp + (sizeof(size_t) << RADIX_BITS));
-		if (tmp)
-			radix_sort_blocks(s.blocks, s.n, tmp);
+		mem_t m_count = { 0 };
+		size_t *count = grab(&m_count, (RADIX_DEPTH + 1) * sizeof(size_t) * (2 << RADIX_BITS));
+		if (count)
+			flag_sort(s.blocks, s.n, count);
 		else
 			heap_sort(s.blocks, s.n, sizeof *s.blocks, block_key);
-		drop(&m_tmp);
+		drop(&m_count);
 	}
 	const maptab_piece_t *pc = m_pieces.p;
 	s.maps = grab(&m_maps, npieces * sizeof *s.maps);
