@@ -360,9 +360,9 @@ static size_t block_of(const scan_t *s, uintptr_t addr)
 	return addr < e->addr + size ? cand : SIZE_MAX;
 }
 
-/* Build the block index over the sorted blocks.  A cluster has at most one slot per block,
- * so the index takes at most 4 bytes a block; false (binary search instead) when memory is
- * short or the counts do not fit. */
+/* Build the block index over the sorted blocks.  A cluster has about one slot per four
+ * blocks, so the index takes about a byte a block; false (binary search instead) when
+ * memory is short or the counts do not fit. */
 #define CLUSTER_GAP ((uintptr_t)256 * 1024)
 static bool index_blocks(scan_t *s, mem_t *m_clusters, mem_t *m_slots)
 {
@@ -372,7 +372,7 @@ static bool index_blocks(scan_t *s, mem_t *m_clusters, mem_t *m_slots)
 	for (size_t i = 1; i < s->n; i++)
 		nc += s->blocks[i].addr - s->blocks[i - 1].addr >= CLUSTER_GAP;
 	cluster_t *cl = grab(m_clusters, nc * sizeof *cl);
-	uint32_t *slots = grab(m_slots, s->n * sizeof *slots);
+	uint32_t *slots = grab(m_slots, (s->n / 4 + nc) * sizeof *slots);
 	if (!cl || !slots)
 		return false;
 	size_t base = 0, c = 0;
@@ -387,7 +387,7 @@ static bool index_blocks(scan_t *s, mem_t *m_clusters, mem_t *m_slots)
 		}
 		uintptr_t span = s->blocks[end - 1].addr - lo;
 		unsigned shift = 4;
-		while ((span >> shift) + 1 > end - first)
+		while ((span >> shift) + 1 > (end - first + 3) / 4)
 			shift++;
 		uintptr_t nslots = (span >> shift) + 1;
 		size_t j = first;
