@@ -320,8 +320,7 @@ static size_t block_of_sorted(const scan_t *s, uintptr_t addr)
 }
 
 /* The same through the index: the cluster by a binary search over the (few) clusters,
- * then the slot, then a search among the blocks starting in that slot (rarely more than
- * one or two). */
+ * then the slot, then a search among the blocks starting in that slot (about four). */
 static size_t block_of(const scan_t *s, uintptr_t addr)
 {
 	if (!s->clusters)
