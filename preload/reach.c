@@ -210,13 +210,15 @@ static uintptr_t range_key(const void *e)
 }
 
 /* In-place MSD radix sort by address (American flag sort): the digit is the top bits of
- * the range the bucket's addresses span, so clustered heaps take two or three passes, and
+ * the range the bucket's addresses span, so clustered heaps take a few passes, and
  * no scratch copy of the blocks is needed (it was as large as the blocks: peak memory at
  * exit).  count holds 2 << RADIX_BITS counters per level of depth; a level takes at least
  * 4 bits off the span, so 16 levels cover any 64-bit range. */
 #define RADIX_BITS 11
 #define RADIX_DEPTH 16
 #define RADIX_SMALL 24
+#define RADIX_LARGE 4096
+#define RADIX_LARGE_BITS 6
 static void flag_sort(ptr_entry_t *a, size_t n, size_t *count)
 {
 	if (n < RADIX_SMALL) {
@@ -237,8 +239,11 @@ static void flag_sort(ptr_entry_t *a, size_t n, size_t *count)
 	if (lo == hi)
 		return;
 	unsigned span = 64 - (unsigned)__builtin_clzl(hi - lo);   /* bits of addr - lo */
-	unsigned bits = 63 - (unsigned)__builtin_clzl(n);         /* about one block a bucket */
-	bits = bits > RADIX_BITS ? RADIX_BITS : bits;
+	/* About one block a bucket; a large array in few buckets, whose write cursors stay
+	 * in the cache and the TLB (the swaps are a chain of dependent loads). */
+	unsigned bits = 63 - (unsigned)__builtin_clzl(n);
+	unsigned most = n > RADIX_LARGE ? RADIX_LARGE_BITS : RADIX_BITS;
+	bits = bits > most ? most : bits;
 	bits = bits > span ? span : bits;
 	unsigned shift = span - bits;
 	size_t nb = (size_t)1 << bits, *end = count, *next = count + nb;
