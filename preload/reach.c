@@ -296,6 +296,34 @@ static void drop(mem_t *m)
 	m->p = NULL;
 }
 
+/* Sort the collected blocks by address.  ptrtab_collect lists the table's entries in hash
+ * order, then the unsized blocks (those sampling left out) in address order: when that
+ * sorted tail is most of the array, only the head is sorted, then merged into it. */
+static void sort_blocks(ptr_entry_t *a, size_t n)
+{
+	size_t head = n ? n - 1 : 0;   /* a[head .. n) is sorted */
+	while (head > 0 && a[head - 1].addr < a[head].addr)
+		head--;
+	mem_t m_count = { 0 }, m_tmp = { 0 };
+	size_t *count = grab(&m_count, (RADIX_DEPTH + 1) * sizeof(size_t) * (2 << RADIX_BITS));
+	ptr_entry_t *tmp = head && head <= n / 2 ? grab(&m_tmp, head * sizeof *tmp) : NULL;
+	if (!count) {
+		heap_sort(a, n, sizeof *a, block_key);
+	} else if (!tmp) {
+		flag_sort(a, n, count);
+	} else {
+		flag_sort(a, head, count);
+		memcpy(tmp, a, head * sizeof *tmp);
+		size_t i = 0, j = head, w = 0;   /* w < j while i < head: no entry is overwritten */
+		while (i < head && j < n)
+			a[w++] = tmp[i].addr < a[j].addr ? tmp[i++] : a[j++];
+		while (i < head)
+			a[w++] = tmp[i++];
+	}
+	drop(&m_tmp);
+	drop(&m_count);
+}
+
 /* Copy len bytes at addr through the kernel; returns how many could be read (0 when the
  * first page is unreadable). */
 static size_t peek(const scan_t *s, uintptr_t addr, void *out, size_t len)
@@ -976,15 +1004,7 @@ void reach_scan(void)
 		maptab_unlock();
 		goto out;
 	}
-	{
-		mem_t m_count = { 0 };
-		size_t *count = grab(&m_count, (RADIX_DEPTH + 1) * sizeof(size_t) * (2 << RADIX_BITS));
-		if (count)
-			flag_sort(s.blocks, s.n, count);
-		else
-			heap_sort(s.blocks, s.n, sizeof *s.blocks, block_key);
-		drop(&m_count);
-	}
+	sort_blocks(s.blocks, s.n);
 	const maptab_piece_t *pc = m_pieces.p;
 	s.maps = grab(&m_maps, npieces * sizeof *s.maps);
 	s.map_stack = grab(&m_mstack, npieces * sizeof *s.map_stack);
