@@ -86,7 +86,7 @@ typedef struct {
 	 * array, so that finding the block holding an address takes no binary search over
 	 * all blocks. */
 	cluster_t *clusters;
-	size_t nclusters;
+	size_t nclusters, hint;
 	uint32_t *slots;
 	/* Pre-scanned blocks (see prescan): the items block i points to are
 	 * edges[off[i] .. off[i + 1]); a block whose bit in done is clear is read when
@@ -354,20 +354,25 @@ static size_t block_of_sorted(const scan_t *s, uintptr_t addr)
 
 /* The same through the index: the cluster by a binary search over the (few) clusters,
  * then the slot, then a search among the blocks starting in that slot (about four). */
-static size_t block_of(const scan_t *s, uintptr_t addr)
+static size_t block_of(scan_t *s, uintptr_t addr)
 {
 	if (!s->clusters)
 		return block_of_sorted(s, addr);
-	size_t a = 0, b = s->nclusters;
-	while (a < b) {
-		size_t m = (a + b) / 2;
-		if (s->clusters[m].lo <= addr)
-			a = m + 1;
-		else
-			b = m;
+	size_t a = s->hint + 1;   /* the cluster of the last lookup, most often right again */
+	if (s->clusters[a - 1].lo > addr || (a < s->nclusters && s->clusters[a].lo <= addr)) {
+		a = 0;
+		size_t b = s->nclusters;
+		while (a < b) {
+			size_t m = (a + b) / 2;
+			if (s->clusters[m].lo <= addr)
+				a = m + 1;
+			else
+				b = m;
+		}
+		if (a == 0)
+			return SIZE_MAX;
+		s->hint = a - 1;
 	}
-	if (a == 0)
-		return SIZE_MAX;
 	const cluster_t *c = &s->clusters[a - 1];
 	if (addr >= c->hi)
 		return SIZE_MAX;
@@ -453,16 +458,16 @@ static size_t range_of(const range_t *r, size_t n, uintptr_t addr)
 
 /* The item (block, or mapping piece after the blocks) holding addr, or SIZE_MAX.  Most
  * words fail the range check: it is inlined, the search is not. */
-static size_t item_search(const scan_t *s, uintptr_t addr);
+static size_t item_search(scan_t *s, uintptr_t addr);
 
-static inline size_t item_of(const scan_t *s, uintptr_t addr)
+static inline size_t item_of(scan_t *s, uintptr_t addr)
 {
 	if (addr < s->min || addr >= s->max)
 		return SIZE_MAX;
 	return item_search(s, addr);
 }
 
-__attribute__((noinline)) static size_t item_search(const scan_t *s, uintptr_t addr)
+__attribute__((noinline)) static size_t item_search(scan_t *s, uintptr_t addr)
 {
 	size_t b = block_of(s, addr);
 	if (b != SIZE_MAX)
