@@ -995,7 +995,8 @@ void reach_scan(void)
 		drop(&m_pieces);
 	}
 	for (;;) {
-		cap = ptrtab_count() + ptrtab_count() / 8 + 1024;
+		cap = ptrtab_count();   /* a walk of the unsized marks: once */
+		cap += cap / 8 + 1024;
 		s.blocks = grab(&m_blocks, cap * sizeof *s.blocks);
 		if (!s.blocks)
 			break;
