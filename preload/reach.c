@@ -15,7 +15,11 @@
  *   piece, with MAP_FIXED or mprotect) share one fate: a pointer anywhere into it, reserved
  *   pages included, keeps them all, since runtimes keep the reservation's base.
  * - Lost items are split as memcheck does: an item pointed to by another lost item is
- *   indirectly lost; the rest (one per unreached cycle) are directly lost. */
+ *   indirectly lost; the rest (one per unreached cycle) are directly lost.
+ * - Each block's words are read once: the pre-scan reads the blocks in address order, many
+ *   to a read, and keeps what each points to (edges); marking and the lost split follow
+ *   the edges.  A block the pre-scan could not read whole, or left past its budget, is
+ *   read when reached, as memory was before. */
 
 #include "reach.h"
 #include "fmt.h"
@@ -571,8 +575,8 @@ static void prescan(scan_t *s, size_t budget)
 				remote[k - 1].iov_len = local[k - 1].iov_len = hi - lo;
 				continue;
 			}
-			if (k == BATCH || bytes + len > room)
-				break;
+			if (k == BATCH || bytes + len > room || (k && e->addr < hi))
+				break;   /* a segment never overlaps the one before (stale entries) */
 			lo = e->addr;
 			hi = end;
 			local[k] = (struct iovec){ (char *)s->buf + bytes, len };
