@@ -32,6 +32,7 @@
 #include "sys.h"
 #include "threads.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <link.h>
 #include <string.h>
@@ -402,20 +403,22 @@ static size_t block_of(scan_t *s, uintptr_t addr)
 }
 
 /* Build the block index over the sorted blocks.  A cluster has about one slot per four
- * blocks, so the index takes about a byte a block; false (binary search instead) when
- * memory is short or the counts do not fit. */
+ * blocks, so the index takes about a byte a block.  0, or ENOENT, ENOMEM or EOVERFLOW
+ * (then block_of searches the sorted blocks). */
 #define CLUSTER_GAP ((uintptr_t)256 * 1024)
-static bool index_blocks(scan_t *s, mem_t *m_clusters, mem_t *m_slots)
+static int index_blocks(scan_t *s, mem_t *m_clusters, mem_t *m_slots)
 {
-	if (!s->n || s->n >= UINT32_MAX)
-		return false;
+	if (!s->n)
+		return ENOENT;
+	if (s->n >= UINT32_MAX)
+		return EOVERFLOW;
 	size_t nc = 1;
 	for (size_t i = 1; i < s->n; i++)
 		nc += s->blocks[i].addr - s->blocks[i - 1].addr >= CLUSTER_GAP;
 	cluster_t *cl = grab(m_clusters, nc * sizeof *cl);
 	uint32_t *slots = grab(m_slots, (s->n / 4 + nc) * sizeof *slots);
 	if (!cl || !slots)
-		return false;
+		return ENOMEM;
 	size_t base = 0, c = 0;
 	for (size_t first = 0, end; first < s->n; first = end) {
 		uintptr_t lo = s->blocks[first].addr, hi = 0;
@@ -444,7 +447,7 @@ static bool index_blocks(scan_t *s, mem_t *m_clusters, mem_t *m_slots)
 	s->clusters = cl;
 	s->nclusters = c;
 	s->slots = slots;
-	return true;
+	return 0;
 }
 
 static size_t range_of(const range_t *r, size_t n, uintptr_t addr)
@@ -1030,7 +1033,7 @@ void reach_scan(void)
 	/* Edges take 4 bytes each: a few per block; past that, blocks are read when reached. */
 	size_t budget = 4 * s.n + 65536;
 	budget = budget < UINT32_MAX ? budget : UINT32_MAX - 1;
-	if (index_blocks(&s, &m_clusters, &m_slots) && s.n + npieces < UINT32_MAX) {
+	if (index_blocks(&s, &m_clusters, &m_slots) == 0 && s.n + npieces < UINT32_MAX) {
 		s.off = grab(&m_off, (s.n + 1) * sizeof *s.off);
 		s.edges = grab(&m_edges, budget * sizeof *s.edges);
 		s.done = grab(&m_done, (s.n + 63) / 64 * sizeof *s.done);

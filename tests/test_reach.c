@@ -1,4 +1,4 @@
-/* test_reach_scan.c: the exit scan (preload/reach.c) at scale: lost, direct and indirect
+/* test_reach.c: the exit scan (preload/reach.c) at scale: lost, direct and indirect
  * figures exact to the byte on examples/live_blocks' "shapes" workload, which reaches
  * every path of the scan's block reads (blocks read together in address order and kept as
  * edges, blocks past the edge budget or larger than the read buffer read when reached,
@@ -75,19 +75,19 @@ static void shapes(const char *n)
 	free(out);
 }
 
-Test(reach_scan, shapes_exact_small, .timeout = 120)
+Test(reach, shapes_exact_small, .timeout = 120)
 {
 	shapes("3000");
 }
 
-Test(reach_scan, shapes_exact_past_the_edge_budget, .timeout = 300)
+Test(reach, shapes_exact_past_the_edge_budget, .timeout = 300)
 {
 	shapes("100000");
 }
 
 /* The benchmark's list: its head dies with main's frame, so the whole list is lost, one
  * node directly and the rest through it (memcheck says the same). */
-Test(reach_scan, long_list_one_direct_rest_indirect, .timeout = 120)
+Test(reach, long_list_one_direct_rest_indirect, .timeout = 120)
 {
 	const char *argv[] = { th_build("examples/live_blocks"), "200000", NULL };
 	sums_t s;
