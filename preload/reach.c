@@ -15,7 +15,11 @@
  *   piece, with MAP_FIXED or mprotect) share one fate: a pointer anywhere into it, reserved
  *   pages included, keeps them all, since runtimes keep the reservation's base.
  * - Lost items are split as memcheck does: an item pointed to by another lost item is
- *   indirectly lost; the rest (one per unreached cycle) are directly lost. */
+ *   indirectly lost; the rest (one per unreached cycle) are directly lost.
+ * - Each block's words are read once: the pre-scan reads the blocks in address order, many
+ *   to a read, and keeps what each points to (edges); marking and the lost split follow
+ *   the edges.  A block the pre-scan could not read whole, or left past its budget, is
+ *   read when reached, as memory was before. */
 
 #include "reach.h"
 #include "fmt.h"
@@ -28,6 +32,7 @@
 #include "sys.h"
 #include "threads.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <link.h>
 #include <string.h>
@@ -47,6 +52,16 @@ typedef struct {
 #define ARENA_HEAP_MAX ((uintptr_t)2 * 4 * 1024 * 1024 * sizeof(long))   /* HEAP_MAX_SIZE */
 
 enum { UNSEEN = 0, REACHED, LOST_DIRECT, LOST_INDIRECT };
+
+/* A run of blocks (first .. end - 1) whose starts are less than CLUSTER_GAP apart; slot k
+ * covers the starts in [lo + (k << shift), lo + ((k + 1) << shift)): slots[base + k] is the
+ * index (from first) of the first block starting at or after it. */
+typedef struct {
+	uintptr_t lo, hi;           /* first start; the greatest end in the cluster */
+	size_t first, end, base;
+	uintptr_t nslots;
+	unsigned shift;
+} cluster_t;
 enum { VEC_PAGES = 4096, BATCH = 256 };
 
 typedef struct {
@@ -72,6 +87,17 @@ typedef struct {
 	size_t bufwords;
 	pid_t self;
 	uintptr_t page;
+	/* The block index (see index_blocks): clusters of nearby blocks, each with a slot
+	 * array, so that finding the block holding an address takes no binary search over
+	 * all blocks. */
+	cluster_t *clusters;
+	size_t nclusters, hint;
+	uint32_t *slots;
+	/* Pre-scanned blocks (see prescan): the items block i points to are
+	 * edges[off[i] .. off[i + 1]); a block whose bit in done is clear is read when
+	 * reached, as before. */
+	uint32_t *off, *edges;
+	uint64_t *done;
 } scan_t;
 
 static char *read_maps(size_t *len, size_t *cap)
@@ -188,34 +214,119 @@ static uintptr_t range_key(const void *e)
 	return ((const range_t *)e)->lo;
 }
 
-/* Radix sort by address (11-bit digits of addr >> 3, a pass skipped when every block has
- * the same digit): linear where heapsort's n log n cache misses took most of the exit of a
- * program with a million blocks.  tmp holds n entries, then 2048 counters. */
+/* In-place MSD radix sort by address (American flag sort): the digit is the top bits of
+ * the range the bucket's addresses span, so clustered heaps take a few passes, and
+ * no scratch copy of the blocks is needed (it was as large as the blocks: peak memory at
+ * exit).  count holds 2 << RADIX_BITS counters per level of depth; a level takes at least
+ * 4 bits off the span, so 16 levels cover any 64-bit range. */
 #define RADIX_BITS 11
-static void radix_sort_blocks(ptr_entry_t *a, size_t n, ptr_entry_t *tmp)
+#define RADIX_DEPTH 16
+#define RADIX_SMALL 24
+#define RADIX_LARGE 4096
+#define RADIX_LARGE_BITS 6
+static void flag_sort(ptr_entry_t *a, size_t n, size_t *count)
 {
-	size_t *count = (size_t *)(tmp + n);
-	ptr_entry_t *from = a, *to = tmp;
-	for (int shift = 3; shift < 64; shift += RADIX_BITS) {
-		memset(count, 0, sizeof(size_t) << RADIX_BITS);
-		for (size_t i = 0; i < n; i++)
-			count[(from[i].addr >> shift) & ((1u << RADIX_BITS) - 1)]++;
-		if (n && count[(from[0].addr >> shift) & ((1u << RADIX_BITS) - 1)] == n)
-			continue;
-		size_t sum = 0;
-		for (size_t d = 0; d < (1u << RADIX_BITS); d++) {
-			size_t c = count[d];
-			count[d] = sum;
-			sum += c;
+	if (n < RADIX_SMALL) {
+		for (size_t i = 1; i < n; i++) {
+			ptr_entry_t v = a[i];
+			size_t j = i;
+			for (; j > 0 && a[j - 1].addr > v.addr; j--)
+				a[j] = a[j - 1];
+			a[j] = v;
 		}
-		for (size_t i = 0; i < n; i++)
-			to[count[(from[i].addr >> shift) & ((1u << RADIX_BITS) - 1)]++] = from[i];
-		ptr_entry_t *t = from;
-		from = to;
-		to = t;
+		return;
 	}
-	if (from != a)
-		memcpy(a, from, n * sizeof *a);
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	for (size_t i = 0; i < n; i++) {
+		lo = a[i].addr < lo ? a[i].addr : lo;
+		hi = a[i].addr > hi ? a[i].addr : hi;
+	}
+	if (lo == hi)
+		return;
+	unsigned span = 64 - (unsigned)__builtin_clzl(hi - lo);   /* bits of addr - lo */
+	/* About one block a bucket; a large array in few buckets, whose write cursors stay
+	 * in the cache and the TLB (the swaps are a chain of dependent loads). */
+	unsigned bits = 63 - (unsigned)__builtin_clzl(n);
+	unsigned most = n > RADIX_LARGE ? RADIX_LARGE_BITS : RADIX_BITS;
+	bits = bits > most ? most : bits;
+	bits = bits > span ? span : bits;
+	unsigned shift = span - bits;
+	size_t nb = (size_t)1 << bits, *end = count, *next = count + nb;
+#define DIGIT(e) (((e).addr - lo) >> shift)
+	memset(end, 0, nb * sizeof *end);
+	for (size_t i = 0; i < n; i++)
+		end[DIGIT(a[i])]++;
+	for (size_t b = 0, sum = 0; b < nb; b++) {
+		next[b] = sum;
+		sum += end[b];
+		end[b] = sum;
+	}
+	for (size_t b = 0; b < nb; b++) {
+		while (next[b] < end[b]) {
+			ptr_entry_t v = a[next[b]];
+			size_t d = DIGIT(v);
+			while (d != b) {
+				ptr_entry_t t = a[next[d]];
+				a[next[d]++] = v;
+				v = t;
+				d = DIGIT(v);
+			}
+			a[next[b]++] = v;
+		}
+	}
+#undef DIGIT
+	if (!shift)
+		return;   /* a bucket is one address */
+	for (size_t b = 0, from = 0; b < nb; from = end[b++])
+		if (end[b] - from > 1)
+			flag_sort(a + from, end[b] - from, count + (2 << RADIX_BITS));
+}
+
+typedef struct {
+	void *p;
+	size_t bytes;
+} mem_t;
+
+static void *grab(mem_t *m, size_t bytes)
+{
+	m->bytes = bytes ? bytes : 1;
+	m->p = sys_alloc(m->bytes, true);
+	return m->p;
+}
+
+static void drop(mem_t *m)
+{
+	if (m->p)
+		sys_free(m->p, m->bytes);
+	m->p = NULL;
+}
+
+/* Sort the collected blocks by address.  ptrtab_collect lists the table's entries in hash
+ * order, then the unsized blocks (those sampling left out) in address order: when that
+ * sorted tail is most of the array, only the head is sorted, then merged into it. */
+static void sort_blocks(ptr_entry_t *a, size_t n)
+{
+	size_t head = n ? n - 1 : 0;   /* a[head .. n) is sorted */
+	while (head > 0 && a[head - 1].addr < a[head].addr)
+		head--;
+	mem_t m_count = { 0 }, m_tmp = { 0 };
+	size_t *count = grab(&m_count, (RADIX_DEPTH + 1) * sizeof(size_t) * (2 << RADIX_BITS));
+	ptr_entry_t *tmp = head && head <= n / 2 ? grab(&m_tmp, head * sizeof *tmp) : NULL;
+	if (!count) {
+		heap_sort(a, n, sizeof *a, block_key);
+	} else if (!tmp) {
+		flag_sort(a, n, count);
+	} else {
+		flag_sort(a, head, count);
+		memcpy(tmp, a, head * sizeof *tmp);
+		size_t i = 0, j = head, w = 0;   /* w < j while i < head: no entry is overwritten */
+		while (i < head && j < n)
+			a[w++] = tmp[i].addr < a[j].addr ? tmp[i++] : a[j++];
+		while (i < head)
+			a[w++] = tmp[i++];
+	}
+	drop(&m_tmp);
+	drop(&m_count);
 }
 
 /* Copy len bytes at addr through the kernel; returns how many could be read (0 when the
@@ -227,8 +338,9 @@ static size_t peek(const scan_t *s, uintptr_t addr, void *out, size_t len)
 	return got > 0 ? (size_t)got : 0;
 }
 
-/* Index of the block containing addr (interior pointers count), or SIZE_MAX. */
-static size_t block_of(const scan_t *s, uintptr_t addr)
+/* Index of the block containing addr (interior pointers count), or SIZE_MAX: the last
+ * block starting at or below addr, if addr is inside it. */
+static size_t block_of_sorted(const scan_t *s, uintptr_t addr)
 {
 	size_t a = 0, b = s->n;
 	while (a < b) {
@@ -245,6 +357,99 @@ static size_t block_of(const scan_t *s, uintptr_t addr)
 	return addr < e->addr + size ? a - 1 : SIZE_MAX;
 }
 
+/* The same through the index: the cluster by a binary search over the (few) clusters,
+ * then the slot, then a search among the blocks starting in that slot (about four). */
+static size_t block_of(scan_t *s, uintptr_t addr)
+{
+	if (!s->clusters)
+		return block_of_sorted(s, addr);
+	size_t a = s->hint + 1;   /* the cluster of the last lookup, most often right again */
+	if (s->clusters[a - 1].lo > addr || (a < s->nclusters && s->clusters[a].lo <= addr)) {
+		a = 0;
+		size_t b = s->nclusters;
+		while (a < b) {
+			size_t m = (a + b) / 2;
+			if (s->clusters[m].lo <= addr)
+				a = m + 1;
+			else
+				b = m;
+		}
+		if (a == 0)
+			return SIZE_MAX;
+		s->hint = a - 1;
+	}
+	const cluster_t *c = &s->clusters[a - 1];
+	if (addr >= c->hi)
+		return SIZE_MAX;
+	uintptr_t k = (addr - c->lo) >> c->shift;
+	size_t cand;
+	if (k >= c->nslots) {
+		cand = c->end - 1;
+	} else {
+		size_t lo = c->first + s->slots[c->base + k];
+		size_t hi = k + 1 < c->nslots ? c->first + s->slots[c->base + k + 1] : c->end;
+		while (lo < hi) {   /* first block in the slot starting past addr */
+			size_t m = (lo + hi) / 2;
+			if (s->blocks[m].addr <= addr)
+				lo = m + 1;
+			else
+				hi = m;
+		}
+		cand = lo - 1;   /* lo > first: the cluster's first block starts at c->lo <= addr */
+	}
+	const ptr_entry_t *e = &s->blocks[cand];
+	uint64_t size = e->size ? e->size : 1;
+	return addr < e->addr + size ? cand : SIZE_MAX;
+}
+
+/* Build the block index over the sorted blocks.  A cluster has about one slot per four
+ * blocks, so the index takes about a byte a block.  0, or ENOENT, ENOMEM or EOVERFLOW
+ * (then block_of searches the sorted blocks). */
+#define CLUSTER_GAP ((uintptr_t)256 * 1024)
+static int index_blocks(scan_t *s, mem_t *m_clusters, mem_t *m_slots)
+{
+	if (!s->n)
+		return ENOENT;
+	if (s->n >= UINT32_MAX)
+		return EOVERFLOW;
+	size_t nc = 1;
+	for (size_t i = 1; i < s->n; i++)
+		nc += s->blocks[i].addr - s->blocks[i - 1].addr >= CLUSTER_GAP;
+	cluster_t *cl = grab(m_clusters, nc * sizeof *cl);
+	uint32_t *slots = grab(m_slots, (s->n / 4 + nc) * sizeof *slots);
+	if (!cl || !slots)
+		return ENOMEM;
+	size_t base = 0, c = 0;
+	for (size_t first = 0, end; first < s->n; first = end) {
+		uintptr_t lo = s->blocks[first].addr, hi = 0;
+		for (end = first; end < s->n; end++) {
+			const ptr_entry_t *e = &s->blocks[end];
+			if (end > first && e->addr - s->blocks[end - 1].addr >= CLUSTER_GAP)
+				break;
+			uintptr_t eend = e->addr + (e->size ? e->size : 1);
+			hi = eend > hi ? eend : hi;
+		}
+		uintptr_t span = s->blocks[end - 1].addr - lo;
+		unsigned shift = 4;
+		while ((span >> shift) + 1 > (end - first + 3) / 4)
+			shift++;
+		uintptr_t nslots = (span >> shift) + 1;
+		size_t j = first;
+		for (uintptr_t k = 0; k < nslots; k++) {
+			uintptr_t bound = lo + (k << shift);
+			while (j < end && s->blocks[j].addr < bound)
+				j++;
+			slots[base + k] = (uint32_t)(j - first);
+		}
+		cl[c++] = (cluster_t){ lo, hi, first, end, base, nslots, shift };
+		base += nslots;
+	}
+	s->clusters = cl;
+	s->nclusters = c;
+	s->slots = slots;
+	return 0;
+}
+
 static size_t range_of(const range_t *r, size_t n, uintptr_t addr)
 {
 	size_t a = 0, b = n;
@@ -258,11 +463,19 @@ static size_t range_of(const range_t *r, size_t n, uintptr_t addr)
 	return a && addr < r[a - 1].hi ? a - 1 : SIZE_MAX;
 }
 
-/* The item (block, or mapping piece after the blocks) holding addr, or SIZE_MAX. */
-static size_t item_of(const scan_t *s, uintptr_t addr)
+/* The item (block, or mapping piece after the blocks) holding addr, or SIZE_MAX.  Most
+ * words fail the range check: it is inlined, the search is not. */
+static size_t item_search(scan_t *s, uintptr_t addr);
+
+static inline size_t item_of(scan_t *s, uintptr_t addr)
 {
 	if (addr < s->min || addr >= s->max)
 		return SIZE_MAX;
+	return item_search(s, addr);
+}
+
+__attribute__((noinline)) static size_t item_search(scan_t *s, uintptr_t addr)
+{
 	size_t b = block_of(s, addr);
 	if (b != SIZE_MAX)
 		return b;
@@ -321,6 +534,97 @@ static void mark_words(scan_t *s, const uintptr_t *w, size_t nwords, bool root)
 		if (root && it < s->n && next_chunk_header(s, &s->blocks[it], w[i]))
 			continue;
 		visit(s, it);
+	}
+}
+
+static bool prescanned(const scan_t *s, size_t i)
+{
+	return i < s->n && s->done && (s->done[i / 64] >> (i % 64) & 1);
+}
+
+/* Whether the pre-scan reads block e itself (else it is read when reached, as before). */
+static bool prescan_reads(const ptr_entry_t *e, size_t room)
+{
+	size_t len = e->size & ~(uint64_t)(sizeof(uintptr_t) - 1);
+	return !(e->addr & (sizeof(uintptr_t) - 1)) && len <= room;
+}
+
+/* Read every block once, in address order, neighbours (less than PRESCAN_GAP apart) merged
+ * into one large read, and keep the items each one points to as edges: marking then
+ * follows edges instead of making a read per reached block (a linked list made one
+ * syscall per node).  Each block is scanned once either way: every block is reached from
+ * the roots or from a lost leader.  Stops keeping edges at budget; the blocks left (and
+ * those not readable whole, or too large for the buffer) are read when reached. */
+#define PRESCAN_GAP 256
+static void prescan(scan_t *s, size_t budget)
+{
+	size_t room = s->bufwords * sizeof *s->buf, nedges = 0, i = 0;
+	struct iovec *local = s->local, *remote = s->remote;
+	s->off[0] = 0;
+	while (i < s->n) {
+		/* Gather blocks i .. j - 1 into at most BATCH merged segments. */
+		size_t k = 0, bytes = 0, j = i;
+		uintptr_t lo = 0, hi = 0;
+		for (; j < s->n; j++) {
+			const ptr_entry_t *e = &s->blocks[j];
+			size_t len = e->size & ~(uint64_t)(sizeof(uintptr_t) - 1);
+			if (!len || !prescan_reads(e, room))
+				continue;
+			uintptr_t end = e->addr + len;
+			if (k && e->addr <= hi + PRESCAN_GAP &&
+			    bytes - (hi - lo) + ((end > hi ? end : hi) - lo) <= room) {
+				bytes += end > hi ? end - hi : 0;
+				hi = end > hi ? end : hi;
+				remote[k - 1].iov_len = local[k - 1].iov_len = hi - lo;
+				continue;
+			}
+			if (k == BATCH || bytes + len > room || (k && e->addr < hi))
+				break;   /* a segment never overlaps the one before (stale entries) */
+			lo = e->addr;
+			hi = end;
+			local[k] = (struct iovec){ (char *)s->buf + bytes, len };
+			remote[k] = (struct iovec){ (void *)lo, len };
+			bytes += len;
+			k++;
+		}
+		ssize_t r = k ? process_vm_readv(s->self, local, k, remote, k, 0) : 0;
+		size_t got = r > 0 ? (size_t)r : 0;
+		/* Keep the edges of blocks i .. j - 1, up to the first one not read whole. */
+		size_t q = 0, before = 0, x = i;
+		for (; x < j; x++) {
+			const ptr_entry_t *e = &s->blocks[x];
+			size_t len = e->size & ~(uint64_t)(sizeof(uintptr_t) - 1);
+			bool read = len && prescan_reads(e, room);
+			if (read) {
+				while (e->addr >= (uintptr_t)remote[q].iov_base + remote[q].iov_len)
+					before += remote[q++].iov_len;
+				size_t at = before + (e->addr - (uintptr_t)remote[q].iov_base);
+				if (at + len > got) {
+					if (x > i)
+						break;   /* retried from here in the next round */
+					s->off[x + 1] = (uint32_t)nedges;   /* read when reached */
+					continue;
+				}
+				const uintptr_t *w = (const uintptr_t *)((const char *)s->buf + at);
+				for (size_t t = 0; t < len / sizeof *w; t++) {
+					size_t it = item_of(s, w[t]);
+					if (it == SIZE_MAX)
+						continue;
+					if (nedges == budget) {
+						for (size_t y = x; y < s->n; y++)
+							s->off[y + 1] = (uint32_t)s->off[x];
+						return;
+					}
+					s->edges[nedges++] = (uint32_t)it;
+				}
+			} else if (len) {
+				s->off[x + 1] = (uint32_t)nedges;   /* read when reached */
+				continue;
+			}
+			s->off[x + 1] = (uint32_t)nedges;
+			s->done[x / 64] |= (uint64_t)1 << (x % 64);
+		}
+		i = x;
 	}
 }
 
@@ -385,7 +689,7 @@ static size_t batch(scan_t *s, struct iovec *local, struct iovec *remote, size_t
 	size_t k = 0, bytes = 0, room = s->bufwords * sizeof *s->buf;
 	while (s->nwork && k < max) {
 		size_t i = s->work[s->nwork - 1];
-		if (i >= s->n)
+		if (i >= s->n || prescanned(s, i))
 			break;
 		size_t len = s->blocks[i].size & ~(uint64_t)(sizeof(uintptr_t) - 1);
 		if (bytes + len > room)
@@ -406,6 +710,13 @@ static void drain(scan_t *s)
 {
 	struct iovec *local = s->local, *remote = s->remote;
 	while (s->nwork) {
+		size_t top = s->work[s->nwork - 1];
+		if (prescanned(s, top)) {
+			s->nwork--;
+			for (uint32_t e = s->off[top]; e < s->off[top + 1]; e++)
+				visit(s, s->edges[e]);
+			continue;
+		}
 		size_t k = batch(s, local, remote, BATCH);
 		if (!k) {
 			if (!s->nwork)
@@ -633,25 +944,6 @@ static void pieces_to_items(scan_t *s, const maptab_piece_t *pc, size_t n)
 	}
 }
 
-typedef struct {
-	void *p;
-	size_t bytes;
-} mem_t;
-
-static void *grab(mem_t *m, size_t bytes)
-{
-	m->bytes = bytes ? bytes : 1;
-	m->p = sys_alloc(m->bytes, true);
-	return m->p;
-}
-
-static void drop(mem_t *m)
-{
-	if (m->p)
-		sys_free(m->p, m->bytes);
-	m->p = NULL;
-}
-
 void reach_scan(void)
 {
 	/* Frames of exit(), the loader's destructor loop and ours hold stale values: start the
@@ -670,7 +962,8 @@ void reach_scan(void)
 		return;
 	mem_t m_lines = { 0 }, m_buf = { 0 }, m_int = { 0 }, m_pieces = { 0 }, m_blocks = { 0 },
 	      m_state = { 0 }, m_work = { 0 }, m_maps = { 0 }, m_mstack = { 0 }, m_skip = { 0 },
-	      m_group = { 0 }, m_runs = { 0 }, m_rfirst = { 0 };
+	      m_group = { 0 }, m_runs = { 0 }, m_rfirst = { 0 }, m_clusters = { 0 },
+	      m_slots = { 0 }, m_off = { 0 }, m_edges = { 0 }, m_done = { 0 };
 	size_t max_lines = maps_len / 20 + 16, max_internal = 4096;
 	range_t brk_heap = { 0, 0 };
 	range_t *lines = grab(&m_lines, max_lines * sizeof *lines);
@@ -709,7 +1002,8 @@ void reach_scan(void)
 		drop(&m_pieces);
 	}
 	for (;;) {
-		cap = ptrtab_count() + ptrtab_count() / 8 + 1024;
+		cap = ptrtab_count();   /* a walk of the unsized marks: once */
+		cap += cap / 8 + 1024;
 		s.blocks = grab(&m_blocks, cap * sizeof *s.blocks);
 		if (!s.blocks)
 			break;
@@ -723,15 +1017,7 @@ void reach_scan(void)
 		maptab_unlock();
 		goto out;
 	}
-	{
-		mem_t m_tmp = { 0 };
-		ptr_entry_t *tmp = grab(&m_tmp, s.n * sizeof *tmp + (sizeof(size_t) << RADIX_BITS));
-		if (tmp)
-			radix_sort_blocks(s.blocks, s.n, tmp);
-		else
-			heap_sort(s.blocks, s.n, sizeof *s.blocks, block_key);
-		drop(&m_tmp);
-	}
+	sort_blocks(s.blocks, s.n);
 	const maptab_piece_t *pc = m_pieces.p;
 	s.maps = grab(&m_maps, npieces * sizeof *s.maps);
 	s.map_stack = grab(&m_mstack, npieces * sizeof *s.map_stack);
@@ -744,6 +1030,16 @@ void reach_scan(void)
 	if (!s.maps || !s.map_stack || !s.group || !s.runs || !s.run_first || !s.state || !s.work ||
 	    !skip)
 		goto unlock;
+	/* Edges take 4 bytes each: a few per block; past that, blocks are read when reached. */
+	size_t budget = 4 * s.n + 65536;
+	budget = budget < UINT32_MAX ? budget : UINT32_MAX - 1;
+	if (index_blocks(&s, &m_clusters, &m_slots) == 0 && s.n + npieces < UINT32_MAX) {
+		s.off = grab(&m_off, (s.n + 1) * sizeof *s.off);
+		s.edges = grab(&m_edges, budget * sizeof *s.edges);
+		s.done = grab(&m_done, (s.n + 63) / 64 * sizeof *s.done);
+		if (!s.off || !s.edges || !s.done)
+			s.done = NULL;
+	}
 	/* last: every table of ours must be in the list, above all those holding addresses */
 	size_t ninternal = sys_internal_regions(internal, max_internal);
 
@@ -769,6 +1065,8 @@ void reach_scan(void)
 		s.max = pc[i].hi > s.max ? pc[i].hi : s.max;
 	}
 	nskip = coalesce(skip, nskip);
+	if (s.done)
+		prescan(&s, budget);
 
 	/* A stack the program mapped or allocated itself (a fiber's, a sigaltstack) is alive
 	 * while we run on it, pointed to or not. */
@@ -808,4 +1106,9 @@ out:
 	drop(&m_runs);
 	drop(&m_rfirst);
 	drop(&m_skip);
+	drop(&m_clusters);
+	drop(&m_slots);
+	drop(&m_off);
+	drop(&m_edges);
+	drop(&m_done);
 }
