@@ -4,6 +4,7 @@
 #                               under DIR, with an optional #fragment), write OUT.dom (the
 #                               DOM after scripts ran) and OUT.png (a 1200x900 screenshot)
 #   browser.sh - FILE OUT       the same for a local FILE opened as file:// (no server)
+# AG_BROWSER_BUDGET: the virtual time budget in ms (default 4000).
 # Exit 77 when chromium or python3 is missing, 1 when the page could not be rendered.
 set -u
 dir=$1 page=$2 out=$3
@@ -35,7 +36,7 @@ fi
 # budget lets the page's scripts fetch and draw before the DOM is taken.
 flags="--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
 	--disable-background-networking --disable-component-update --disable-sync
-	--user-data-dir=$profile --virtual-time-budget=4000 --window-size=1200,900"
+	--user-data-dir=$profile --virtual-time-budget=${AG_BROWSER_BUDGET:-4000} --window-size=1200,900"
 # shellcheck disable=SC2086
 timeout 90 chromium $flags --dump-dom "$url" >"$out.dom" 2>"$out.err" || exit 1
 # shellcheck disable=SC2086

@@ -20,6 +20,9 @@ char *xt_ag(const char *const *args);
 /* tests/browser.sh DIR PAGE OUT: 0 rendered, 77 no browser, else failed.  On 0, *dom is
  * the DOM text (caller frees). */
 int xt_browser(const char *dir, const char *page, const char *out, char **dom);
+/* The same with a virtual time budget of budget_ms for the page's scripts (0: 4000). */
+int xt_browser_budget(const char *dir, const char *page, const char *out, char **dom,
+		      unsigned budget_ms);
 /* The numbers of a data-points="t:v t:v" attribute of the element with id, into t and v
  * (up to max); returns how many, or 0 when there is no such element. */
 size_t xt_points(const char *svg, const char *id, double *t, double *v, size_t max);

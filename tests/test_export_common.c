@@ -83,11 +83,15 @@ char *xt_ag(const char *const *args)
 	return out;
 }
 
-int xt_browser(const char *dir, const char *page, const char *out, char **dom)
+int xt_browser_budget(const char *dir, const char *page, const char *out, char **dom,
+		      unsigned budget_ms)
 {
 	const char *argv[] = { "sh", th_root("tests/browser.sh"), dir, page, out, NULL };
+	char budget[40];
+	snprintf(budget, sizeof budget, "AG_BROWSER_BUDGET=%u", budget_ms ? budget_ms : 4000);
+	const char *env[] = { budget, NULL };
 	th_run_t r;
-	cr_assert_eq(th_run(&r, argv, NULL, 0, 240), 0);
+	cr_assert_eq(th_run(&r, argv, env, 0, 240), 0);
 	int code = r.exited ? r.code : 1;
 	if (code && code != 77)
 		cr_log_error("browser.sh %s: %s\n%s", page, th_run_desc(&r), r.err);
@@ -98,6 +102,11 @@ int xt_browser(const char *dir, const char *page, const char *out, char **dom)
 	snprintf(path, sizeof path, "%s.dom", out);
 	*dom = th_slurp(path, NULL);
 	return *dom ? 0 : 1;
+}
+
+int xt_browser(const char *dir, const char *page, const char *out, char **dom)
+{
+	return xt_browser_budget(dir, page, out, dom, 0);
 }
 
 /* The start of the element with id="id", or NULL. */
