@@ -301,15 +301,32 @@ Test(cli, grower_pool_and_churn_verdicts, .timeout = 120)
 	snprintf(out, sizeof out, "--out=%s/ag.%%p.log", dir);
 	const char *a[] = { ag(), "run", "-q", "--interval", "100ms", out, "--",
 			    th_build("examples/grower"), NULL };
-	th_run_t r = run(a);
-	cr_assert_eq(r.code, 0, "%s", r.err);
-	char *path = only_log(dir);
-	const char *g[] = { ag(), "growth", "--json", path, NULL };
-	th_run_t q = run(g);
-	cr_assert_eq(q.code, 0, "%s", q.err);
+	/* A program starved of the CPU for the last part of its run (a loaded machine: ticks of
+	 * 10 ms stretch to hundreds) really does rise and then stay level in its snapshots, and
+	 * is rightly a plateau; that is told apart from a wrong verdict by a second run. */
+	th_run_t q;
+	char *path = NULL;
+	const char *first = NULL;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (attempt) {
+			cr_log_warn("grow_steady not judged growing (a stalled run?): once more");
+			unlink(path);
+			free(path);
+			th_run_free(&q);
+		}
+		th_run_t r = run(a);
+		cr_assert_eq(r.code, 0, "%s", r.err);
+		th_run_free(&r);
+		path = only_log(dir);
+		const char *g[] = { ag(), "growth", "--json", path, NULL };
+		q = run(g);
+		cr_assert_eq(q.code, 0, "%s", q.err);
+		first = strstr(q.out, "\"verdict\": ");
+		if (first && strncmp(first, "\"verdict\": \"growing\"", 20) == 0)
+			break;
+	}
 	/* sites come sorted by slope: the grower first, growing, its slope within 35% of the
 	 * rate it really grew at (64 KiB a tick; ticks stretch on a loaded machine) */
-	const char *first = strstr(q.out, "\"verdict\": ");
 	cr_assert_not_null(first, "%s", q.out);
 	cr_assert(strncmp(first, "\"verdict\": \"growing\"", 20) == 0, "%.300s", first);
 	const char *fn = strstr(first, "\"function\": ");
@@ -342,7 +359,6 @@ Test(cli, grower_pool_and_churn_verdicts, .timeout = 120)
 		cr_assert(vd && strncmp(vd, "\"verdict\": \"growing\"", 20) != 0, "churn grows");
 	}
 	th_run_free(&q);
-	th_run_free(&r);
 	free(path);
 	th_rmtree(dir);
 	free(dir);
