@@ -83,7 +83,7 @@ typedef struct {
 
 static shown_t *shown_of(symbols_t *sym, const ag_stack_t *st, shown_t *s)
 {
-	s->nfr = fold_expand(sym, st, s->fr, AG_FOLD_MAX_FRAMES);
+	s->nfr = fold_expand_shown(sym, st, s->fr, AG_FOLD_MAX_FRAMES, &fold_now, SHOWN_MAX);
 	s->n = fold_shown(s->fr, s->nfr, &fold_now, s->idx, SHOWN_MAX);
 	return s;
 }
