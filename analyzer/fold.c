@@ -163,10 +163,21 @@ int fold_js(const ag_frame_t *f, char *name, size_t nlen, char *script, size_t s
 	return 1;
 }
 
+static int is_runtime(const ag_frame_t *f);
+
+/* Every frame is asked once per stack it is in: the verdict stays with the frame (frames
+ * live as long as their symbols_t, which only ever fills them in). */
 int fold_is_runtime(const ag_frame_t *f)
 {
 	if (!f)
 		return 1;
+	if (!f->runtime)
+		((ag_frame_t *)f)->runtime = is_runtime(f) ? 2 : 1;
+	return f->runtime == 2;
+}
+
+static int is_runtime(const ag_frame_t *f)
+{
 	if (!f->function) {
 		/* node's binary without a name, or JIT code with no perf-map entry */
 		const char *b = base_name(f->module);

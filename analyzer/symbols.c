@@ -484,6 +484,8 @@ typedef struct {
 	int parent;                /* enclosing entry, -1 at the top */
 	int depth;
 	int tag;                   /* DW_TAG_subprogram or DW_TAG_inlined_subroutine */
+	int sub;                   /* a subprogram whose inside is indexed on demand: its
+				    * index in subs; -1 otherwise */
 } scope_t;
 
 typedef struct {
@@ -491,47 +493,69 @@ typedef struct {
 	int scope;
 } scope_range_t;
 
+typedef struct {
+	scope_range_t *rg;
+	size_t nrg, caprg;
+} range_list_t;
+
+/* The inside of one subprogram: its inlined calls and nested scopes, walked the first time
+ * an address falls in it. */
+typedef struct {
+	int scope;
+	int state;                 /* 0 not walked, 1 indexed, -1 could not be */
+	range_list_t r;
+} sub_index_t;
+
+/* The CU's top level is walked once (subprograms and what holds them); the inside of each
+ * subprogram only when an address lands in it: a stack touches a few functions of a CU,
+ * and the insides (parameters, variables, blocks, inlined calls) are most of its DIEs. */
 struct cu_index {
 	struct cu_index *next;
 	const void *key;           /* the CU DIE's place in .debug_info */
 	scope_t *sc;
 	size_t nsc, capsc;
-	scope_range_t *rg;
-	size_t nrg, caprg;
+	range_list_t top;
+	int c_lang;                /* the CU is C: its types need not be looked into */
+	sub_index_t *subs;
+	size_t nsubs, capsubs;
 	int ok;
 };
 
 #define CU_INDEX_MAX_DEPTH 64
 
-static int cu_add(struct cu_index *x, Dwarf_Die *d, int parent, int depth, int tag)
+static int cu_add(struct cu_index *x, range_list_t *r, Dwarf_Die *d, int parent, int depth,
+		  int tag)
 {
 	int me = (int)x->nsc;
-	if (AG_PUSH(x->sc, x->nsc, x->capsc, ((scope_t){ *d, parent, depth, tag })))
+	if (AG_PUSH(x->sc, x->nsc, x->capsc, ((scope_t){ *d, parent, depth, tag, -1 })))
 		return -1;
 	Dwarf_Addr base, lo, hi;
 	ptrdiff_t off = 0;
 	while ((off = dwarf_ranges(d, off, &base, &lo, &hi)) > 0) {
 		if (lo >= hi)
 			continue;
-		if (AG_PUSH(x->rg, x->nrg, x->caprg, ((scope_range_t){ lo, hi, 0, me })))
+		if (AG_PUSH(r->rg, r->nrg, r->caprg, ((scope_range_t){ lo, hi, 0, me })))
 			return -1;
 	}
 	return me;
 }
 
-/* Children of d: subprograms and inlined calls are entries; blocks, namespaces and types
- * (C++ methods) are looked into. */
-static int cu_walk(struct cu_index *x, Dwarf_Die *d, int parent, int depth)
+/* Children of d into r: subprograms and inlined calls are entries; blocks, namespaces and
+ * types (C++ methods) are looked into.  With lazy, a subprogram with an address range is
+ * not looked into now: it gets a sub_index_t, filled by cu_sub on demand. */
+static int cu_walk(struct cu_index *x, range_list_t *r, Dwarf_Die *d, int parent, int depth,
+		   int lazy)
 {
 	Dwarf_Die c;
 	if (depth > CU_INDEX_MAX_DEPTH || dwarf_child(d, &c) != 0)
 		return 0;
 	do {
 		int tag = dwarf_tag(&c), inner = parent;
+		size_t had = r->nrg;
 		switch (tag) {
 		case DW_TAG_subprogram:
 		case DW_TAG_inlined_subroutine:
-			if ((inner = cu_add(x, &c, parent, depth, tag)) < 0)
+			if ((inner = cu_add(x, r, &c, parent, depth, tag)) < 0)
 				return -1;
 			break;
 		case DW_TAG_lexical_block:
@@ -539,14 +563,25 @@ static int cu_walk(struct cu_index *x, Dwarf_Die *d, int parent, int depth)
 		case DW_TAG_catch_block:
 		case DW_TAG_namespace:
 		case DW_TAG_module:
+			break;
 		case DW_TAG_class_type:
 		case DW_TAG_structure_type:
 		case DW_TAG_union_type:
+			if (x->c_lang)
+				continue;   /* a C struct holds no functions */
 			break;
 		default:
 			continue;
 		}
-		if (dwarf_haschildren(&c) && cu_walk(x, &c, inner, depth + 1))
+		if (!dwarf_haschildren(&c))
+			continue;
+		if (lazy && tag == DW_TAG_subprogram && r->nrg > had) {
+			x->sc[inner].sub = (int)x->nsubs;
+			if (AG_PUSH(x->subs, x->nsubs, x->capsubs, ((sub_index_t){ .scope = inner })))
+				return -1;
+			continue;
+		}
+		if (cu_walk(x, r, &c, inner, depth + 1, lazy))
 			return -1;
 	} while (dwarf_siblingof(&c, &c) == 0);
 	return 0;
@@ -556,6 +591,16 @@ static int range_cmp(const void *a, const void *b)
 {
 	const scope_range_t *x = a, *y = b;
 	return x->lo != y->lo ? (x->lo < y->lo ? -1 : 1) : (x->scope > y->scope) - (x->scope < y->scope);
+}
+
+static void ranges_sort(range_list_t *r)
+{
+	if (!r->nrg)
+		return;
+	qsort(r->rg, r->nrg, sizeof *r->rg, range_cmp);
+	uint64_t m = 0;
+	for (size_t i = 0; i < r->nrg; i++)
+		r->rg[i].maxhi = m = r->rg[i].hi > m ? r->rg[i].hi : m;
 }
 
 static struct cu_index *cu_index_of(symbols_t *s, Dwarf_Die *cu)
@@ -569,36 +614,69 @@ static struct cu_index *cu_index_of(symbols_t *s, Dwarf_Die *cu)
 	x->key = cu->addr;
 	x->next = s->cus;
 	s->cus = x;
-	x->ok = cu_walk(x, cu, -1, 0) == 0;
-	if (x->ok && x->nrg) {
-		qsort(x->rg, x->nrg, sizeof *x->rg, range_cmp);
-		uint64_t m = 0;
-		for (size_t i = 0; i < x->nrg; i++)
-			x->rg[i].maxhi = m = x->rg[i].hi > m ? x->rg[i].hi : m;
+	switch (dwarf_srclang(cu)) {
+	case DW_LANG_C89:
+	case DW_LANG_C:
+	case DW_LANG_C99:
+	case DW_LANG_C11:
+		x->c_lang = 1;
 	}
+	x->ok = cu_walk(x, &x->top, cu, -1, 0, 1) == 0;
+	if (x->ok)
+		ranges_sort(&x->top);
 	return x;
 }
 
-/* The innermost indexed scope holding pc, -1 when none; -2 when the index cannot say. */
-static int cu_innermost(const struct cu_index *x, uint64_t pc)
+/* The inside of the subprogram with sub index k, walked now if it was not yet. */
+static const range_list_t *cu_sub(struct cu_index *x, int k)
 {
-	if (!x || !x->ok)
-		return -2;
-	size_t lo = 0, hi = x->nrg;
+	sub_index_t *u = &x->subs[k];
+	if (!u->state) {
+		scope_t sc = x->sc[u->scope];   /* x->sc moves as the walk adds to it */
+		range_list_t r = { 0 };
+		u->state = cu_walk(x, &r, &sc.die, u->scope, sc.depth + 1, 0) ? -1 : 1;
+		u = &x->subs[k];
+		ranges_sort(&r);
+		u->r = r;
+	}
+	return u->state > 0 ? &u->r : NULL;
+}
+
+/* The deepest scope of r holding pc, better than *best (deeper); 0, or -1 when the inside
+ * of a subprogram holding pc cannot be indexed. */
+static int ranges_innermost(struct cu_index *x, const range_list_t *r, uint64_t pc, int *best)
+{
+	size_t lo = 0, hi = r->nrg;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (x->rg[mid].lo <= pc)
+		if (r->rg[mid].lo <= pc)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	int best = -1;
-	for (size_t i = lo; i-- > 0 && x->rg[i].maxhi > pc;) {
-		const scope_range_t *r = &x->rg[i];
-		if (pc < r->hi && (best < 0 || x->sc[r->scope].depth > x->sc[best].depth))
-			best = r->scope;
+	for (size_t i = lo; i-- > 0 && r->rg[i].maxhi > pc;) {
+		const scope_range_t *g = &r->rg[i];
+		if (pc >= g->hi)
+			continue;
+		if (*best < 0 || x->sc[g->scope].depth > x->sc[*best].depth)
+			*best = g->scope;
+		int k = x->sc[g->scope].sub;
+		if (k >= 0) {
+			const range_list_t *in = cu_sub(x, k);
+			if (!in || ranges_innermost(x, in, pc, best))
+				return -1;
+		}
 	}
-	return best;
+	return 0;
+}
+
+/* The innermost indexed scope holding pc, -1 when none; -2 when the index cannot say. */
+static int cu_innermost(struct cu_index *x, uint64_t pc)
+{
+	if (!x || !x->ok)
+		return -2;
+	int best = -1;
+	return ranges_innermost(x, &x->top, pc, &best) ? -2 : best;
 }
 
 static void cu_index_free(symbols_t *s)
@@ -606,8 +684,11 @@ static void cu_index_free(symbols_t *s)
 	while (s->cus) {
 		struct cu_index *x = s->cus;
 		s->cus = x->next;
+		for (size_t k = 0; k < x->nsubs; k++)
+			free(x->subs[k].r.rg);
+		free(x->subs);
 		free(x->sc);
-		free(x->rg);
+		free(x->top.rg);
 		free(x);
 	}
 }

@@ -22,6 +22,8 @@ typedef struct ag_frame {
 	int inlined;             /* an inlined call: `outer` is the frame it was inlined into */
 	const struct ag_frame *outer;  /* next frame outward at the same address; NULL for the
 					* function actually running there */
+	unsigned char runtime;   /* fold.c's verdict, kept with the frame: 0 not known yet,
+				  * 1 the program's own, 2 runtime */
 } ag_frame_t;
 
 typedef struct symbols symbols_t;
