@@ -17,6 +17,21 @@ const char *site_kind_name(char kind)
 	return "?";
 }
 
+/* "0x" and v in lower-case hex, as "0x%" PRIx64 writes it (snprintf was a fifth of a large
+ * export). */
+static const char *hex_of(uint64_t v, char buf[24])
+{
+	static const char d[] = "0123456789abcdef";
+	char *p = buf + 23;
+	*p = '\0';
+	do
+		*--p = d[v & 15];
+	while (v >>= 4);
+	*--p = 'x';
+	*--p = '0';
+	return p;
+}
+
 void site_json_frame_fields(json_t *j, const ag_frame_t *f)
 {
 	char addr[24];
@@ -32,11 +47,9 @@ void site_json_frame_fields(json_t *j, const ag_frame_t *f)
 	json_key(j, "module");
 	json_str(j, f->module);
 	json_key(j, "address");
-	snprintf(addr, sizeof addr, "0x%" PRIx64, f->address);
-	json_str(j, addr);
+	json_str(j, hex_of(f->address, addr));
 	json_key(j, "offset");
-	snprintf(addr, sizeof addr, "0x%" PRIx64, f->offset);
-	json_str(j, addr);
+	json_str(j, hex_of(f->offset, addr));
 	if (f->path) {
 		json_key(j, "path");
 		json_str(j, f->path);

@@ -15,6 +15,8 @@ typedef struct ag_frame {
 	const char *file;        /* basename of the source file; NULL without debug info */
 	const char *path;        /* the source file as DWARF names it; NULL without */
 	int line;                /* 0 when unknown */
+	unsigned char runtime;   /* fold.c's verdict, kept with the frame: 0 not known yet,
+				  * 1 the program's own, 2 runtime */
 	const char *module;      /* module (or JIT map) path; NULL when outside every module */
 	uint64_t address;        /* as recorded */
 	uint64_t offset;         /* address - bias: the ELF virtual address */
@@ -22,8 +24,6 @@ typedef struct ag_frame {
 	int inlined;             /* an inlined call: `outer` is the frame it was inlined into */
 	const struct ag_frame *outer;  /* next frame outward at the same address; NULL for the
 					* function actually running there */
-	unsigned char runtime;   /* fold.c's verdict, kept with the frame: 0 not known yet,
-				  * 1 the program's own, 2 runtime */
 } ag_frame_t;
 
 typedef struct symbols symbols_t;
