@@ -81,6 +81,7 @@ struct symbols {
 	size_t chunk_used;
 	struct cu_index *cus;        /* scope indexes of the CUs met so far (a list) */
 	uint64_t *mod_maxhi;         /* the highest hi of modules 0..i: module_of stops there */
+	void *memo;                  /* symbols_memo */
 };
 
 #define FRAME_CHUNK 1024
@@ -1035,10 +1036,16 @@ const ag_frame_t *symbols_next(symbols_t *s, const ag_stack_t *st, frame_iter_t 
 	return it->f = NULL;
 }
 
+void **symbols_memo(symbols_t *s)
+{
+	return &s->memo;
+}
+
 void symbols_close(symbols_t *s)
 {
 	if (!s)
 		return;
+	free(s->memo);
 	for (int k = 0; k < MAX_LAYERS; k++)
 		if (s->dwfl[k])
 			dwfl_end(s->dwfl[k]);

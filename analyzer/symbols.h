@@ -39,6 +39,11 @@ void symbols_close(symbols_t *s);
  * is in none (JIT code). */
 const char *symbols_module_of(symbols_t *s, uint64_t addr);
 
+/* One slot where the reports keep what they derived from this symbols_t's names (the site
+ * groups: sites.c), so a second report over the same log does not derive it again.  The
+ * pointer is free()d by symbols_close. */
+void **symbols_memo(symbols_t *s);
+
 /* Walks a stack's frames with inlined calls expanded, innermost first:
  *   frame_iter_t it = { 0 };
  *   for (const ag_frame_t *f; (f = symbols_next(sym, st, &it)); ) ...
