@@ -22,10 +22,70 @@
 typedef struct node {
 	uint64_t addr;
 	uint32_t inl;               /* which of the address's inline frames */
+	int hashed;                 /* its children are in the tree's kids_t too */
 	uint64_t bytes;
 	struct node **kid;
 	size_t nkid, capkid;
 } node_t;
+
+/* The children of nodes with many of them (the root of a log of a million sites has a
+ * million), found by hash: a scan of the children per frame made the tree quadratic. */
+#define KIDS_HASHED_FROM 16
+
+typedef struct {
+	node_t **slot;             /* children of hashed nodes, by (parent, addr, inl) */
+	const node_t **parent;
+	size_t cap, n;
+} kids_t;
+
+static size_t kid_hash(const node_t *parent, uint64_t addr, uint32_t inl, size_t mask)
+{
+	uint64_t h = ((uint64_t)(uintptr_t)parent * 0x9e3779b97f4a7c15ULL) ^ addr ^
+		     ((uint64_t)inl << 56);
+	h *= 0xff51afd7ed558ccdULL;
+	return (size_t)(h ^ h >> 29) & mask;
+}
+
+static int kids_put(kids_t *m, const node_t *parent, node_t *c)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		size_t nc = m->cap ? m->cap * 2 : 1024;
+		node_t **ns = calloc(nc, sizeof *ns);
+		const node_t **np = calloc(nc, sizeof *np);
+		if (!ns || !np) {
+			free(ns);
+			free(np);
+			return ENOMEM;
+		}
+		for (size_t i = 0; i < m->cap; i++) {
+			if (!m->slot[i])
+				continue;
+			size_t j = kid_hash(m->parent[i], m->slot[i]->addr, m->slot[i]->inl, nc - 1);
+			while (ns[j])
+				j = (j + 1) & (nc - 1);
+			ns[j] = m->slot[i];
+			np[j] = m->parent[i];
+		}
+		free(m->slot);
+		free(m->parent);
+		m->slot = ns;
+		m->parent = np;
+		m->cap = nc;
+	}
+	size_t j = kid_hash(parent, c->addr, c->inl, m->cap - 1);
+	while (m->slot[j])
+		j = (j + 1) & (m->cap - 1);
+	m->slot[j] = c;
+	m->parent[j] = parent;
+	m->n++;
+	return 0;
+}
+
+static void kids_free(kids_t *m)
+{
+	free(m->slot);
+	free(m->parent);
+}
 
 static void tree_free(node_t *n)
 {
@@ -37,11 +97,19 @@ static void tree_free(node_t *n)
 	free(n);
 }
 
-static node_t *child(node_t *n, uint64_t addr, uint32_t inl)
+/* The child of n for (addr, inl), added when missing; m NULL: found by a scan. */
+static node_t *child(kids_t *m, node_t *n, uint64_t addr, uint32_t inl)
 {
-	for (size_t i = 0; i < n->nkid; i++)
-		if (n->kid[i]->addr == addr && n->kid[i]->inl == inl)
-			return n->kid[i];
+	if (m && n->hashed) {
+		for (size_t j = kid_hash(n, addr, inl, m->cap - 1); m->slot[j];
+		     j = (j + 1) & (m->cap - 1))
+			if (m->parent[j] == n && m->slot[j]->addr == addr && m->slot[j]->inl == inl)
+				return m->slot[j];
+	} else {
+		for (size_t i = 0; i < n->nkid; i++)
+			if (n->kid[i]->addr == addr && n->kid[i]->inl == inl)
+				return n->kid[i];
+	}
 	if (n->nkid == n->capkid) {
 		size_t nc = n->capkid ? n->capkid * 2 : 4;
 		node_t **nk = realloc(n->kid, nc * sizeof *nk);
@@ -56,6 +124,14 @@ static node_t *child(node_t *n, uint64_t addr, uint32_t inl)
 	c->addr = addr;
 	c->inl = inl;
 	n->kid[n->nkid++] = c;
+	if (m && n->hashed && kids_put(m, n, c))
+		return NULL;   /* c is n's child already: freed with the tree */
+	if (m && !n->hashed && n->nkid >= KIDS_HASHED_FROM) {
+		for (size_t i = 0; i < n->nkid; i++)
+			if (kids_put(m, n, n->kid[i]))
+				return NULL;
+		n->hashed = 1;
+	}
 	return c;
 }
 
@@ -63,6 +139,7 @@ static node_t *child(node_t *n, uint64_t addr, uint32_t inl)
 static node_t *tree_build(const ag_log_t *log, symbols_t *sym, const ag_stackval_t *st)
 {
 	node_t *root = calloc(1, sizeof *root);
+	kids_t m = { 0 };
 	if (!root)
 		return NULL;
 	for (size_t i = 0; i < log->nstacks; i++) {
@@ -76,16 +153,18 @@ static node_t *tree_build(const ag_log_t *log, symbols_t *sym, const ag_stackval
 			const ag_frame_t *fr[EXPORT_MAX_INLINE];
 			size_t nf = export_frames(sym, s->frames[k], fr, EXPORT_MAX_INLINE);
 			for (size_t j = 0; j < nf && n; j++) {
-				n = child(n, s->frames[k], (uint32_t)j);
+				n = child(&m, n, s->frames[k], (uint32_t)j);
 				if (n)
 					n->bytes += b;
 			}
 		}
 		if (!n) {
+			kids_free(&m);
 			tree_free(root);
 			return NULL;
 		}
 	}
+	kids_free(&m);
 	return root;
 }
 
@@ -158,7 +237,7 @@ static int put_tree(FILE *out, const ag_log_t *log, symbols_t *sym, size_t snap,
 		return ENOMEM;
 	if (root->bytes < total) {
 		/* the peak fell between snapshots, or bytes no stack accounts for */
-		node_t *rest = child(root, 0, UNATTRIBUTED);
+		node_t *rest = child(NULL, root, 0, UNATTRIBUTED);
 		if (!rest) {
 			tree_free(root);
 			return ENOMEM;

@@ -405,12 +405,14 @@ static int collect(pp_t *c, size_t snap, export_sample_t def)
 	return 0;
 }
 
-/* gzip (not raw deflate): what pprof and the profile stores expect on the wire. */
+/* gzip (not raw deflate): what pprof and the profile stores expect on the wire.  The
+ * fastest level: on a profile of a million sites level 9 took 90% of the export (30x level
+ * 1's time) for an output 3% smaller (none at all than level 6's). */
 static int write_gzip(const uint8_t *buf, size_t len, FILE *out)
 {
 	z_stream z;
 	memset(&z, 0, sizeof z);
-	if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+	if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 		return ENOMEM;
 	unsigned char chunk[65536];
 	z.next_in = (unsigned char *)buf;

@@ -163,10 +163,21 @@ int fold_js(const ag_frame_t *f, char *name, size_t nlen, char *script, size_t s
 	return 1;
 }
 
+static int is_runtime(const ag_frame_t *f);
+
+/* Every frame is asked once per stack it is in: the verdict stays with the frame (frames
+ * live as long as their symbols_t, which only ever fills them in). */
 int fold_is_runtime(const ag_frame_t *f)
 {
 	if (!f)
 		return 1;
+	if (!f->runtime)
+		((ag_frame_t *)f)->runtime = is_runtime(f) ? 2 : 1;
+	return f->runtime == 2;
+}
+
+static int is_runtime(const ag_frame_t *f)
+{
 	if (!f->function) {
 		/* node's binary without a name, or JIT code with no perf-map entry */
 		const char *b = base_name(f->module);
@@ -237,7 +248,18 @@ static int runtime_module(const char *path)
 
 size_t fold_expand(symbols_t *sym, const ag_stack_t *st, fold_frame_t *out, size_t max)
 {
-	size_t n = 0;
+	return fold_expand_shown(sym, st, out, max, NULL, 0);
+}
+
+size_t fold_expand_shown(symbols_t *sym, const ag_stack_t *st, fold_frame_t *out, size_t max,
+			 const fold_opts_t *o, size_t shown_max)
+{
+	size_t n = 0, own = 0, want = 0;
+	if (shown_max) {
+		want = wanted(o) < shown_max ? wanted(o) : shown_max;
+		if (o && o->all && want < max)
+			max = want;
+	}
 	for (uint32_t i = 0; i < st->nframes && n < max; i++) {
 		if (runtime_module(symbols_module_of(sym, st->frames[i]))) {
 			out[n++] = (fold_frame_t){ NULL, st->frames[i] };
@@ -245,8 +267,11 @@ size_t fold_expand(symbols_t *sym, const ag_stack_t *st, fold_frame_t *out, size
 		}
 		frame_iter_t it = { .next = i };
 		for (const ag_frame_t *f = symbols_next(sym, st, &it); f && it.index == i && n < max;
-		     f = symbols_next(sym, st, &it))
+		     f = symbols_next(sym, st, &it)) {
 			out[n++] = (fold_frame_t){ f, st->frames[i] };
+			if (want && !(o && o->all) && !fold_is_runtime(f) && ++own == want)
+				return n;
+		}
 	}
 	return n;
 }
@@ -297,8 +322,8 @@ void fold_shown_human(const fold_frame_t *x, char *buf, size_t len)
 char *fold_site_key(symbols_t *sym, const ag_stack_t *st, const fold_opts_t *o)
 {
 	fold_frame_t fr[AG_FOLD_MAX_FRAMES];
-	size_t nfr = fold_expand(sym, st, fr, AG_FOLD_MAX_FRAMES);
 	uint32_t idx[64];
+	size_t nfr = fold_expand_shown(sym, st, fr, AG_FOLD_MAX_FRAMES, o, sizeof idx / sizeof idx[0]);
 	size_t n = fold_shown(fr, nfr, o, idx, sizeof idx / sizeof idx[0]);
 	size_t cap = 8 + n * 1100, len;
 	char *k = malloc(cap);

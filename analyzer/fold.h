@@ -38,6 +38,10 @@ typedef struct {
 	uint64_t addr;
 } fold_frame_t;
 size_t fold_expand(symbols_t *sym, const ag_stack_t *st, fold_frame_t *out, size_t max);
+/* The same, stopping once the frames fold_shown(..., o, idx, shown_max) shows are all in out:
+ * the frames past them are never resolved. */
+size_t fold_expand_shown(symbols_t *sym, const ag_stack_t *st, fold_frame_t *out, size_t max,
+			 const fold_opts_t *o, size_t shown_max);
 /* Indexes (into fr) of the frames shown for the site, at most max (and at most o->frames):
  * the program's own frames in order; when every frame is runtime, the innermost ones as
  * recorded.  Returns how many. */

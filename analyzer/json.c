@@ -3,19 +3,61 @@
 #include "json.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 void json_init(json_t *j, FILE *f)
 {
-	memset(j, 0, sizeof *j);
 	j->f = f;
+	j->depth = 0;
+	j->after_key = 0;
+	j->n = 0;
+	memset(j->count, 0, sizeof j->count);
+}
+
+static void flush(json_t *j)
+{
+	if (j->n)
+		fwrite(j->buf, 1, j->n, j->f);
+	j->n = 0;
+}
+
+static void put(json_t *j, const char *s, size_t n)
+{
+	if (j->n + n > sizeof j->buf) {
+		flush(j);
+		if (n > sizeof j->buf) {
+			fwrite(s, 1, n, j->f);
+			return;
+		}
+	}
+	memcpy(j->buf + j->n, s, n);
+	j->n += n;
+}
+
+static void put_c(json_t *j, char c)
+{
+	if (j->n == sizeof j->buf)
+		flush(j);
+	j->buf[j->n++] = c;
+}
+
+static void put_s(json_t *j, const char *s)
+{
+	put(j, s, strlen(s));
 }
 
 static void indent(json_t *j)
 {
-	fputc('\n', j->f);
+	static const char spaces[] = "\n                                                                ";
+	size_t n = 1 + 2 * (size_t)j->depth;
+	if (n <= sizeof spaces - 1) {
+		put(j, spaces, n);
+		return;
+	}
+	put_c(j, '\n');
 	for (int i = 0; i < j->depth; i++)
-		fputs("  ", j->f);
+		put(j, "  ", 2);
 }
 
 /* Separator and indentation before a value or key at the current level. */
@@ -27,7 +69,7 @@ static void before(json_t *j)
 	}
 	if (j->depth > 0) {
 		if (j->count[j->depth])
-			fputc(',', j->f);
+			put_c(j, ',');
 		indent(j);
 	}
 	j->count[j->depth]++;
@@ -36,7 +78,7 @@ static void before(json_t *j)
 static void nest_open(json_t *j, char c)
 {
 	before(j);
-	fputc(c, j->f);
+	put_c(j, c);
 	if (j->depth + 1 < JSON_MAX_DEPTH)
 		j->depth++;
 	j->count[j->depth] = 0;
@@ -49,7 +91,7 @@ static void nest_close(json_t *j, char c)
 		j->depth--;
 	if (had)
 		indent(j);
-	fputc(c, j->f);
+	put_c(j, c);
 }
 
 void json_obj(json_t *j) { nest_open(j, '{'); }
@@ -57,11 +99,13 @@ void json_obj_end(json_t *j) { nest_close(j, '}'); }
 void json_arr(json_t *j) { nest_open(j, '['); }
 void json_arr_end(json_t *j) { nest_close(j, ']'); }
 
+static void escape(json_t *j, const char *str);
+
 void json_key(json_t *j, const char *k)
 {
 	before(j);
-	json_escape(j->f, k);
-	fputs(": ", j->f);
+	escape(j, k);
+	put(j, ": ", 2);
 	j->after_key = 1;
 }
 
@@ -87,57 +131,88 @@ static int utf8_len(const unsigned char *s)
 	return n;
 }
 
-void json_escape(FILE *f, const char *str)
+/* Runs of bytes that stand for themselves go out in one piece. */
+static void escape(json_t *j, const char *str)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	fputc('"', f);
+	const unsigned char *s = (const unsigned char *)str, *run = s;
+	put_c(j, '"');
 	while (*s) {
 		unsigned char c = *s;
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			s++;
+			continue;
+		}
+		int n = c >= 0x80 ? utf8_len(s) : 0;
+		if (n) {
+			s += n;
+			continue;
+		}
+		put(j, (const char *)run, (size_t)(s - run));
 		switch (c) {
-		case '"': fputs("\\\"", f); s++; continue;
-		case '\\': fputs("\\\\", f); s++; continue;
-		case '\n': fputs("\\n", f); s++; continue;
-		case '\r': fputs("\\r", f); s++; continue;
-		case '\t': fputs("\\t", f); s++; continue;
-		case '\b': fputs("\\b", f); s++; continue;
-		case '\f': fputs("\\f", f); s++; continue;
+		case '"': put(j, "\\\"", 2); break;
+		case '\\': put(j, "\\\\", 2); break;
+		case '\n': put(j, "\\n", 2); break;
+		case '\r': put(j, "\\r", 2); break;
+		case '\t': put(j, "\\t", 2); break;
+		case '\b': put(j, "\\b", 2); break;
+		case '\f': put(j, "\\f", 2); break;
+		default:
+			if (c < 0x20 || c == 0x7f) {
+				char u[8];
+				snprintf(u, sizeof u, "\\u%04x", c);
+				put(j, u, 6);
+			} else {
+				put(j, "\\ufffd", 6);
+			}
 		}
-		if (c < 0x20 || c == 0x7f) {
-			fprintf(f, "\\u%04x", c);
-			s++;
-			continue;
-		}
-		int n = utf8_len(s);
-		if (!n) {
-			fputs("\\ufffd", f);
-			s++;
-			continue;
-		}
-		fwrite(s, 1, (size_t)n, f);
-		s += n;
+		run = ++s;
 	}
-	fputc('"', f);
+	put(j, (const char *)run, (size_t)(s - run));
+	put_c(j, '"');
+}
+
+void json_escape(FILE *f, const char *s)
+{
+	json_t *j = malloc(sizeof *j);
+	if (!j)
+		return;
+	json_init(j, f);
+	escape(j, s);
+	flush(j);
+	free(j);
 }
 
 void json_str(json_t *j, const char *s)
 {
 	before(j);
 	if (s)
-		json_escape(j->f, s);
+		escape(j, s);
 	else
-		fputs("null", j->f);
+		put(j, "null", 4);
+}
+
+static void put_u64(json_t *j, uint64_t v)
+{
+	char d[24];
+	size_t i = sizeof d;
+	do
+		d[--i] = (char)('0' + v % 10);
+	while (v /= 10);
+	put(j, d + i, sizeof d - i);
 }
 
 void json_u64(json_t *j, uint64_t v)
 {
 	before(j);
-	fprintf(j->f, "%llu", (unsigned long long)v);
+	put_u64(j, v);
 }
 
 void json_i64(json_t *j, int64_t v)
 {
 	before(j);
-	fprintf(j->f, "%lld", (long long)v);
+	if (v < 0)
+		put_c(j, '-');
+	put_u64(j, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
 }
 
 void json_num(json_t *j, double v, int decimals)
@@ -151,22 +226,26 @@ void json_num(json_t *j, double v, int decimals)
 	snprintf(buf, sizeof buf, "%.*f", decimals, v);
 	if (strcmp(buf, "-0") == 0 || (buf[0] == '-' && strspn(buf + 1, "0.") == strlen(buf + 1)))
 		memmove(buf, buf + 1, strlen(buf));   /* no negative zero */
-	fputs(buf, j->f);
+	put_s(j, buf);
 }
 
 void json_bool(json_t *j, int v)
 {
 	before(j);
-	fputs(v ? "true" : "false", j->f);
+	if (v)
+		put(j, "true", 4);
+	else
+		put(j, "false", 5);
 }
 
 void json_null(json_t *j)
 {
 	before(j);
-	fputs("null", j->f);
+	put(j, "null", 4);
 }
 
 void json_done(json_t *j)
 {
-	fputc('\n', j->f);
+	put_c(j, '\n');
+	flush(j);
 }

@@ -1,5 +1,8 @@
 /* json.h: a small streaming JSON writer (pretty-printed, two-space indent) for the
- * reports' --json output.  Owns syntax and string escaping; the shapes are the reports'. */
+ * reports' --json output.  Owns syntax and string escaping; the shapes are the reports'.
+ * Output is gathered in the writer's own buffer and reaches the FILE in blocks (an export
+ * of a large log is gigabytes): nothing else may write to the FILE between json_init and
+ * json_done, which flushes. */
 #ifndef ALLOCGUARD_JSON_H
 #define ALLOCGUARD_JSON_H
 
@@ -8,11 +11,15 @@
 
 #define JSON_MAX_DEPTH 32
 
+#define JSON_BUF 16384
+
 typedef struct {
 	FILE *f;
 	int depth;
 	int count[JSON_MAX_DEPTH];   /* values written at each level */
 	int after_key;
+	size_t n;                    /* bytes waiting in buf */
+	char buf[JSON_BUF];
 } json_t;
 
 void json_init(json_t *j, FILE *f);
@@ -27,7 +34,7 @@ void json_i64(json_t *j, int64_t v);
 void json_num(json_t *j, double v, int decimals);   /* non-finite writes 0 */
 void json_bool(json_t *j, int v);
 void json_null(json_t *j);
-/* Finish: a newline after the top-level value. */
+/* Finish: a newline after the top-level value; everything written reaches the FILE. */
 void json_done(json_t *j);
 
 /* Write s as a JSON string literal (with quotes) to f. */

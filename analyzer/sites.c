@@ -17,6 +17,21 @@ const char *site_kind_name(char kind)
 	return "?";
 }
 
+/* "0x" and v in lower-case hex, as "0x%" PRIx64 writes it (snprintf was a fifth of a large
+ * export). */
+static const char *hex_of(uint64_t v, char buf[24])
+{
+	static const char d[] = "0123456789abcdef";
+	char *p = buf + 23;
+	*p = '\0';
+	do
+		*--p = d[v & 15];
+	while (v >>= 4);
+	*--p = 'x';
+	*--p = '0';
+	return p;
+}
+
 void site_json_frame_fields(json_t *j, const ag_frame_t *f)
 {
 	char addr[24];
@@ -32,11 +47,9 @@ void site_json_frame_fields(json_t *j, const ag_frame_t *f)
 	json_key(j, "module");
 	json_str(j, f->module);
 	json_key(j, "address");
-	snprintf(addr, sizeof addr, "0x%" PRIx64, f->address);
-	json_str(j, addr);
+	json_str(j, hex_of(f->address, addr));
 	json_key(j, "offset");
-	snprintf(addr, sizeof addr, "0x%" PRIx64, f->offset);
-	json_str(j, addr);
+	json_str(j, hex_of(f->offset, addr));
 	if (f->path) {
 		json_key(j, "path");
 		json_str(j, f->path);
@@ -83,7 +96,7 @@ typedef struct {
 
 static shown_t *shown_of(symbols_t *sym, const ag_stack_t *st, shown_t *s)
 {
-	s->nfr = fold_expand(sym, st, s->fr, AG_FOLD_MAX_FRAMES);
+	s->nfr = fold_expand_shown(sym, st, s->fr, AG_FOLD_MAX_FRAMES, &fold_now, SHOWN_MAX);
 	s->n = fold_shown(s->fr, s->nfr, &fold_now, s->idx, SHOWN_MAX);
 	return s;
 }
@@ -311,10 +324,48 @@ static int keyed_cmp(const void *a, const void *b)
 	return c ? c : (x->stack > y->stack) - (x->stack < y->stack);
 }
 
+/* The groups last computed over a symbols_t's log: merging the model (sites_merge) keeps
+ * every stack's frames, so the report that follows finds the same groups here. */
+typedef struct {
+	const ag_log_t *log;
+	fold_opts_t fold;
+	size_t n;
+	uint32_t rep[];
+} groups_memo_t;
+
+static uint32_t *groups_remembered(const ag_log_t *log, symbols_t *sym)
+{
+	const groups_memo_t *m = *symbols_memo(sym);
+	if (!m || m->log != log || m->n != log->nstacks || m->fold.all != fold_now.all ||
+	    m->fold.frames != fold_now.frames)
+		return NULL;
+	uint32_t *rep = malloc((m->n ? m->n : 1) * sizeof *rep);
+	if (rep)
+		memcpy(rep, m->rep, m->n * sizeof *rep);
+	return rep;
+}
+
+static void groups_remember(const ag_log_t *log, symbols_t *sym, const uint32_t *rep)
+{
+	void **slot = symbols_memo(sym);
+	groups_memo_t *m = malloc(sizeof *m + (log->nstacks ? log->nstacks : 1) * sizeof *rep);
+	if (!m)
+		return;   /* computed again next time */
+	m->log = log;
+	m->fold = fold_now;
+	m->n = log->nstacks;
+	memcpy(m->rep, rep, m->n * sizeof *rep);
+	free(*slot);
+	*slot = m;
+}
+
 /* Stacks are grouped by 128-bit hashes of their shown keys, each key freed once hashed:
  * a million stacks keep 24 bytes each, not a million key strings. */
 uint32_t *site_groups(const ag_log_t *log, symbols_t *sym)
 {
+	uint32_t *known = groups_remembered(log, sym);
+	if (known)
+		return known;
 	size_t n = log->nstacks;
 	uint32_t *rep = malloc((n ? n : 1) * sizeof *rep);
 	keyed_t *k = calloc(n ? n : 1, sizeof *k);
@@ -342,6 +393,7 @@ uint32_t *site_groups(const ag_log_t *log, symbols_t *sym)
 		free(rep);
 		return NULL;
 	}
+	groups_remember(log, sym, rep);
 	return rep;
 }
 

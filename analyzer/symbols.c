@@ -1,8 +1,10 @@
 /* symbols.c: the symbolizer (see symbols.h).  One Dwfl per log with every M module reported
  * at its recorded bias, after checking the file's build-id against the log's (falling back
  * to /usr/lib/debug/.build-id, else to module+offset, said once per module).  libdw stays
- * in this file. */
+ * in this file and dwline.c, which reads the line tables of the CUs met (libdw's own reading
+ * decodes and sorts every row of a CU). */
 #include "symbols.h"
+#include "dwline.h"
 
 #include <dlfcn.h>
 #include <dwarf.h>
@@ -81,6 +83,7 @@ struct symbols {
 	size_t chunk_used;
 	struct cu_index *cus;        /* scope indexes of the CUs met so far (a list) */
 	uint64_t *mod_maxhi;         /* the highest hi of modules 0..i: module_of stops there */
+	void *memo;                  /* symbols_memo */
 };
 
 #define FRAME_CHUNK 1024
@@ -457,16 +460,25 @@ static char *die_function(Dwarf_Die *die)
 	return NULL;
 }
 
+static dwline_t *cu_lines(symbols_t *s, Dwarf_Die *cu);
+
 /* Where an inlined subroutine was called from: DW_AT_call_file/call_line. */
-static void call_site(Dwarf_Die *cu, Dwarf_Die *die, ag_frame_t *f)
+static void call_site(symbols_t *s, Dwarf_Die *cu, Dwarf_Die *die, ag_frame_t *f)
 {
 	Dwarf_Attribute a;
 	Dwarf_Word file, line;
 	Dwarf_Files *files;
 	size_t nfiles;
 	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &a), &file) != 0 ||
-	    dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &a), &line) != 0 ||
-	    dwarf_getsrcfiles(cu, &files, &nfiles) != 0 || file >= nfiles)
+	    dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &a), &line) != 0)
+		return;
+	const dwline_t *dl = cu_lines(s, cu);
+	if (dl) {
+		if (file < dwline_nfiles(dl))
+			set_source(f, dwline_file(dl, file), (int)line);
+		return;
+	}
+	if (dwarf_getsrcfiles(cu, &files, &nfiles) != 0 || file >= nfiles)
 		return;
 	set_source(f, dwarf_filesrc(files, file, NULL, NULL), (int)line);
 }
@@ -484,6 +496,8 @@ typedef struct {
 	int parent;                /* enclosing entry, -1 at the top */
 	int depth;
 	int tag;                   /* DW_TAG_subprogram or DW_TAG_inlined_subroutine */
+	int sub;                   /* a subprogram whose inside is indexed on demand: its
+				    * index in subs; -1 otherwise */
 } scope_t;
 
 typedef struct {
@@ -491,47 +505,71 @@ typedef struct {
 	int scope;
 } scope_range_t;
 
+typedef struct {
+	scope_range_t *rg;
+	size_t nrg, caprg;
+} range_list_t;
+
+/* The inside of one subprogram: its inlined calls and nested scopes, walked the first time
+ * an address falls in it. */
+typedef struct {
+	int scope;
+	int state;                 /* 0 not walked, 1 indexed, -1 could not be */
+	range_list_t r;
+} sub_index_t;
+
+/* The CU's top level is walked once (subprograms and what holds them); the inside of each
+ * subprogram only when an address lands in it: a stack touches a few functions of a CU,
+ * and the insides (parameters, variables, blocks, inlined calls) are most of its DIEs. */
 struct cu_index {
 	struct cu_index *next;
 	const void *key;           /* the CU DIE's place in .debug_info */
 	scope_t *sc;
 	size_t nsc, capsc;
-	scope_range_t *rg;
-	size_t nrg, caprg;
+	range_list_t top;
+	int c_lang;                /* the CU is C: its types need not be looked into */
+	dwline_t *lines;           /* its line table, read on first use (NULL: libdw's) */
+	int lines_read;
+	sub_index_t *subs;
+	size_t nsubs, capsubs;
 	int ok;
 };
 
 #define CU_INDEX_MAX_DEPTH 64
 
-static int cu_add(struct cu_index *x, Dwarf_Die *d, int parent, int depth, int tag)
+static int cu_add(struct cu_index *x, range_list_t *r, Dwarf_Die *d, int parent, int depth,
+		  int tag)
 {
 	int me = (int)x->nsc;
-	if (AG_PUSH(x->sc, x->nsc, x->capsc, ((scope_t){ *d, parent, depth, tag })))
+	if (AG_PUSH(x->sc, x->nsc, x->capsc, ((scope_t){ *d, parent, depth, tag, -1 })))
 		return -1;
 	Dwarf_Addr base, lo, hi;
 	ptrdiff_t off = 0;
 	while ((off = dwarf_ranges(d, off, &base, &lo, &hi)) > 0) {
 		if (lo >= hi)
 			continue;
-		if (AG_PUSH(x->rg, x->nrg, x->caprg, ((scope_range_t){ lo, hi, 0, me })))
+		if (AG_PUSH(r->rg, r->nrg, r->caprg, ((scope_range_t){ lo, hi, 0, me })))
 			return -1;
 	}
 	return me;
 }
 
-/* Children of d: subprograms and inlined calls are entries; blocks, namespaces and types
- * (C++ methods) are looked into. */
-static int cu_walk(struct cu_index *x, Dwarf_Die *d, int parent, int depth)
+/* Children of d into r: subprograms and inlined calls are entries; blocks, namespaces and
+ * types (C++ methods) are looked into.  With lazy, a subprogram with an address range is
+ * not looked into now: it gets a sub_index_t, filled by cu_sub on demand. */
+static int cu_walk(struct cu_index *x, range_list_t *r, Dwarf_Die *d, int parent, int depth,
+		   int lazy)
 {
 	Dwarf_Die c;
 	if (depth > CU_INDEX_MAX_DEPTH || dwarf_child(d, &c) != 0)
 		return 0;
 	do {
 		int tag = dwarf_tag(&c), inner = parent;
+		size_t had = r->nrg;
 		switch (tag) {
 		case DW_TAG_subprogram:
 		case DW_TAG_inlined_subroutine:
-			if ((inner = cu_add(x, &c, parent, depth, tag)) < 0)
+			if ((inner = cu_add(x, r, &c, parent, depth, tag)) < 0)
 				return -1;
 			break;
 		case DW_TAG_lexical_block:
@@ -539,14 +577,25 @@ static int cu_walk(struct cu_index *x, Dwarf_Die *d, int parent, int depth)
 		case DW_TAG_catch_block:
 		case DW_TAG_namespace:
 		case DW_TAG_module:
+			break;
 		case DW_TAG_class_type:
 		case DW_TAG_structure_type:
 		case DW_TAG_union_type:
+			if (x->c_lang)
+				continue;   /* a C struct holds no functions */
 			break;
 		default:
 			continue;
 		}
-		if (dwarf_haschildren(&c) && cu_walk(x, &c, inner, depth + 1))
+		if (!dwarf_haschildren(&c))
+			continue;
+		if (lazy && tag == DW_TAG_subprogram && r->nrg > had) {
+			x->sc[inner].sub = (int)x->nsubs;
+			if (AG_PUSH(x->subs, x->nsubs, x->capsubs, ((sub_index_t){ .scope = inner })))
+				return -1;
+			continue;
+		}
+		if (cu_walk(x, r, &c, inner, depth + 1, lazy))
 			return -1;
 	} while (dwarf_siblingof(&c, &c) == 0);
 	return 0;
@@ -556,6 +605,16 @@ static int range_cmp(const void *a, const void *b)
 {
 	const scope_range_t *x = a, *y = b;
 	return x->lo != y->lo ? (x->lo < y->lo ? -1 : 1) : (x->scope > y->scope) - (x->scope < y->scope);
+}
+
+static void ranges_sort(range_list_t *r)
+{
+	if (!r->nrg)
+		return;
+	qsort(r->rg, r->nrg, sizeof *r->rg, range_cmp);
+	uint64_t m = 0;
+	for (size_t i = 0; i < r->nrg; i++)
+		r->rg[i].maxhi = m = r->rg[i].hi > m ? r->rg[i].hi : m;
 }
 
 static struct cu_index *cu_index_of(symbols_t *s, Dwarf_Die *cu)
@@ -569,36 +628,82 @@ static struct cu_index *cu_index_of(symbols_t *s, Dwarf_Die *cu)
 	x->key = cu->addr;
 	x->next = s->cus;
 	s->cus = x;
-	x->ok = cu_walk(x, cu, -1, 0) == 0;
-	if (x->ok && x->nrg) {
-		qsort(x->rg, x->nrg, sizeof *x->rg, range_cmp);
-		uint64_t m = 0;
-		for (size_t i = 0; i < x->nrg; i++)
-			x->rg[i].maxhi = m = x->rg[i].hi > m ? x->rg[i].hi : m;
+	switch (dwarf_srclang(cu)) {
+	case DW_LANG_C89:
+	case DW_LANG_C:
+	case DW_LANG_C99:
+	case DW_LANG_C11:
+		x->c_lang = 1;
 	}
+	x->ok = cu_walk(x, &x->top, cu, -1, 0, 1) == 0;
+	if (x->ok)
+		ranges_sort(&x->top);
 	return x;
 }
 
-/* The innermost indexed scope holding pc, -1 when none; -2 when the index cannot say. */
-static int cu_innermost(const struct cu_index *x, uint64_t pc)
+/* The CU's line table, read here once; NULL when libdw must read it. */
+static dwline_t *cu_lines(symbols_t *s, Dwarf_Die *cu)
 {
-	if (!x || !x->ok)
-		return -2;
-	size_t lo = 0, hi = x->nrg;
+	struct cu_index *x = cu_index_of(s, cu);
+	if (!x)
+		return NULL;
+	if (!x->lines_read) {
+		x->lines_read = 1;
+		x->lines = dwline_open(cu);
+	}
+	return x->lines;
+}
+
+/* The inside of the subprogram with sub index k, walked now if it was not yet. */
+static const range_list_t *cu_sub(struct cu_index *x, int k)
+{
+	sub_index_t *u = &x->subs[k];
+	if (!u->state) {
+		scope_t sc = x->sc[u->scope];   /* x->sc moves as the walk adds to it */
+		range_list_t r = { 0 };
+		u->state = cu_walk(x, &r, &sc.die, u->scope, sc.depth + 1, 0) ? -1 : 1;
+		u = &x->subs[k];
+		ranges_sort(&r);
+		u->r = r;
+	}
+	return u->state > 0 ? &u->r : NULL;
+}
+
+/* The deepest scope of r holding pc, better than *best (deeper); 0, or -1 when the inside
+ * of a subprogram holding pc cannot be indexed. */
+static int ranges_innermost(struct cu_index *x, const range_list_t *r, uint64_t pc, int *best)
+{
+	size_t lo = 0, hi = r->nrg;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (x->rg[mid].lo <= pc)
+		if (r->rg[mid].lo <= pc)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	int best = -1;
-	for (size_t i = lo; i-- > 0 && x->rg[i].maxhi > pc;) {
-		const scope_range_t *r = &x->rg[i];
-		if (pc < r->hi && (best < 0 || x->sc[r->scope].depth > x->sc[best].depth))
-			best = r->scope;
+	for (size_t i = lo; i-- > 0 && r->rg[i].maxhi > pc;) {
+		const scope_range_t *g = &r->rg[i];
+		if (pc >= g->hi)
+			continue;
+		if (*best < 0 || x->sc[g->scope].depth > x->sc[*best].depth)
+			*best = g->scope;
+		int k = x->sc[g->scope].sub;
+		if (k >= 0) {
+			const range_list_t *in = cu_sub(x, k);
+			if (!in || ranges_innermost(x, in, pc, best))
+				return -1;
+		}
 	}
-	return best;
+	return 0;
+}
+
+/* The innermost indexed scope holding pc, -1 when none; -2 when the index cannot say. */
+static int cu_innermost(struct cu_index *x, uint64_t pc)
+{
+	if (!x || !x->ok)
+		return -2;
+	int best = -1;
+	return ranges_innermost(x, &x->top, pc, &best) ? -2 : best;
 }
 
 static void cu_index_free(symbols_t *s)
@@ -606,8 +711,12 @@ static void cu_index_free(symbols_t *s)
 	while (s->cus) {
 		struct cu_index *x = s->cus;
 		s->cus = x->next;
+		for (size_t k = 0; k < x->nsubs; k++)
+			free(x->subs[k].r.rg);
+		free(x->subs);
+		dwline_free(x->lines);
 		free(x->sc);
-		free(x->rg);
+		free(x->top.rg);
 		free(x);
 	}
 }
@@ -673,7 +782,7 @@ static void expand_chain(symbols_t *s, Dwarf_Die *cu, Dwarf_Die *scopes, int n, 
 			break;
 		}
 		*o = (ag_frame_t){ .module = f->module, .address = f->address, .offset = f->offset };
-		call_site(cu, &scopes[i], o);
+		call_site(s, cu, &scopes[i], o);
 		cur->function = name;
 		cur->inlined = 1;
 		cur->outer = o;
@@ -847,6 +956,24 @@ static const char *symtab_name(symtab_t *t, Dwfl_Module *mod, uint64_t addr)
 	return label ? label->name : NULL;
 }
 
+/* f's source line: from the CU's line table as dwline.c reads it, else libdw's. */
+static void set_lines(symbols_t *s, Dwfl_Module *mod, uint64_t addr, ag_frame_t *f)
+{
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &bias);
+	dwline_t *dl = cu ? cu_lines(s, cu) : NULL;
+	const char *src = NULL;
+	int lineno = 0;
+	if (dl) {
+		if (dwline_find(dl, addr - bias, &src, &lineno) == 0)
+			set_source(f, src, lineno);
+		return;
+	}
+	Dwfl_Line *l = dwfl_module_getsrc(mod, addr);
+	src = l ? dwfl_lineinfo(l, NULL, &lineno, NULL, NULL, NULL) : NULL;
+	set_source(f, src, lineno);
+}
+
 static ag_frame_t *resolve(symbols_t *s, uint64_t addr, size_t mi)
 {
 	ag_frame_t *f = frame_new(s);
@@ -865,11 +992,7 @@ static ag_frame_t *resolve(symbols_t *s, uint64_t addr, size_t mi)
 				const char *name = symtab_name(&s->mods[mi].syms, mod, addr);
 				if (name && *name)
 					f->function = demangled(name);
-				Dwfl_Line *l = dwfl_module_getsrc(mod, addr);
-				int lineno = 0;
-				const char *src = l ? dwfl_lineinfo(l, NULL, &lineno, NULL, NULL, NULL)
-						    : NULL;
-				set_source(f, src, lineno);
+				set_lines(s, mod, addr, f);
 				expand_inlined(s, mod, addr, f);
 			}
 		}
@@ -954,10 +1077,16 @@ const ag_frame_t *symbols_next(symbols_t *s, const ag_stack_t *st, frame_iter_t 
 	return it->f = NULL;
 }
 
+void **symbols_memo(symbols_t *s)
+{
+	return &s->memo;
+}
+
 void symbols_close(symbols_t *s)
 {
 	if (!s)
 		return;
+	free(s->memo);
 	for (int k = 0; k < MAX_LAYERS; k++)
 		if (s->dwfl[k])
 			dwfl_end(s->dwfl[k]);

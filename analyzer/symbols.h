@@ -15,6 +15,8 @@ typedef struct ag_frame {
 	const char *file;        /* basename of the source file; NULL without debug info */
 	const char *path;        /* the source file as DWARF names it; NULL without */
 	int line;                /* 0 when unknown */
+	unsigned char runtime;   /* fold.c's verdict, kept with the frame: 0 not known yet,
+				  * 1 the program's own, 2 runtime */
 	const char *module;      /* module (or JIT map) path; NULL when outside every module */
 	uint64_t address;        /* as recorded */
 	uint64_t offset;         /* address - bias: the ELF virtual address */
@@ -36,6 +38,11 @@ void symbols_close(symbols_t *s);
 /* The path of the module addr lies in, without resolving anything (cheap); NULL when it
  * is in none (JIT code). */
 const char *symbols_module_of(symbols_t *s, uint64_t addr);
+
+/* One slot where the reports keep what they derived from this symbols_t's names (the site
+ * groups: sites.c), so a second report over the same log does not derive it again.  The
+ * pointer is free()d by symbols_close. */
+void **symbols_memo(symbols_t *s);
 
 /* Walks a stack's frames with inlined calls expanded, innermost first:
  *   frame_iter_t it = { 0 };

@@ -65,3 +65,60 @@ Test(json, nests_and_formats_numbers)
 			      "  \"empty\": {}\n}\n");
 	free(out);
 }
+
+/* The writer buffers its output: values that straddle its buffer, a string longer than the
+ * buffer (escapes inside it) and deep indentation come out whole and in order. */
+Test(json, output_crosses_the_buffer_whole)
+{
+	char *out;
+	size_t len;
+	FILE *f = open_memstream(&out, &len);
+	size_t nlong = 3 * JSON_BUF + 7;
+	char *lng = malloc(nlong + 1);
+	cr_assert_not_null(lng);
+	for (size_t i = 0; i < nlong; i++)
+		lng[i] = i % 1000 == 999 ? '"' : (char)('a' + i % 26);
+	lng[nlong] = '\0';
+	json_t *j = malloc(sizeof *j);
+	cr_assert_not_null(j);
+	json_init(j, f);
+	json_arr(j);
+	for (int i = 0; i < 3000; i++) {
+		json_i64(j, INT64_MIN + i);
+		json_str(j, "x\ty");
+	}
+	json_str(j, lng);
+	for (int d = 0; d < 40; d++)
+		json_arr(j);
+	json_u64(j, 7);
+	for (int d = 0; d < 40; d++)
+		json_arr_end(j);
+	json_arr_end(j);
+	json_done(j);
+	fclose(f);
+
+	/* the same document written by hand */
+	char *want;
+	size_t wlen;
+	FILE *w = open_memstream(&want, &wlen);
+	fputc('[', w);
+	for (int i = 0; i < 3000; i++)
+		fprintf(w, "%s\n  %lld,\n  \"x\\ty\"", i ? "," : "", (long long)(INT64_MIN + i));
+	fputs(",\n  \"", w);
+	for (size_t i = 0; i < nlong; i++)
+		fputs(lng[i] == '"' ? "\\\"" : (char[]){ lng[i], 0 }, w);
+	fputs("\",", w);
+	/* JSON_MAX_DEPTH caps the indentation: deeper levels indent as the deepest */
+	for (int d = 0; d < 40; d++) {
+		int lvl = d + 1 < JSON_MAX_DEPTH - 1 ? d + 1 : JSON_MAX_DEPTH - 1;
+		fprintf(w, "\n%*s[", 2 * lvl, "");
+	}
+	fprintf(w, "\n%*s7", 2 * (JSON_MAX_DEPTH - 1), "");
+	fclose(w);
+	cr_assert_eq(strncmp(out, want, wlen), 0, "the buffered output differs from the document");
+	cr_assert_eq(out[len - 1], '\n');
+	free(want);
+	free(out);
+	free(lng);
+	free(j);
+}

@@ -361,6 +361,87 @@ Test(symbols, inlined_calls_are_frames_of_their_own)
 	th_rmtree(dir);
 }
 
+/* C at -O2: the same inline chain, and the caller's own return address as a second frame. */
+static const char prog_inl_c[] = MODULE_PRINTER
+"__attribute__((noinline)) void probe(int n, void *outer_ret) {\n"
+"  printf(\"S 1 h %lx %lx\\n\", (unsigned long)__builtin_return_address(0) - 1,\n"
+"         (unsigned long)outer_ret - 1);\n"
+"}\n"
+"struct holder { int a; struct { int b; } in; };\n"
+"__attribute__((always_inline)) static inline int inner_step(int n) {\n"
+"  probe(n, __builtin_return_address(0)); /* MARK-INNER */\n"
+"  return n + 1;\n"
+"}\n"
+"__attribute__((always_inline)) static inline int middle_step(int n) {\n"
+"  return inner_step(n * 3) * 2; /* MARK-MIDDLE */\n"
+"}\n"
+"__attribute__((noinline)) int outer_fn(int n) {\n"
+"  struct holder h = { n, { n } };\n"
+"  return middle_step(h.a + h.in.b) + 7; /* MARK-OUTER */\n"
+"}\n"
+"int main(int argc, char **argv) {\n"
+"  dl_iterate_phdr(cb, argv[1]);\n"
+"  return outer_fn(argc) == 0; /* MARK-MAIN */\n"
+"}\n";
+
+static char *frames_json(symbols_t *s, const ag_stack_t *st)
+{
+	char *text;
+	size_t len;
+	FILE *out = open_memstream(&text, &len);
+	json_t *j = malloc(sizeof *j);
+	cr_assert_not_null(j);
+	json_init(j, out);
+	json_obj(j);
+	site_json_frames(j, s, st);
+	json_obj_end(j);
+	json_done(j);
+	fclose(out);
+	free(j);
+	return text;
+}
+
+/* Human views resolve a stack only up to its last shown frame, and a subprogram's inlined
+ * calls are indexed when an address first lands in it: what is resolved later (the JSON of
+ * every frame) must be what a symbolizer resolving everything at once gives. */
+Test(symbols, frames_resolved_late_match_frames_resolved_at_once)
+{
+	build_with(prog_inl_c, "cc", "c", "-O2");
+	ag_log_t *log = log_of_run(exe, NULL);
+	const ag_stack_t *st = &log->stacks[0];
+	cr_assert_eq(st->nframes, 2);
+	symbols_t *lazy = symbols_open(log, stderr);
+	fold_opts_t one = { .frames = 1 };
+	char *key = fold_site_key(lazy, st, &one), want[200];
+	snprintf(want, sizeof want, "h;inner_step|planted.c|%d", line_of(prog_inl_c, "MARK-INNER"));
+	cr_assert_str_eq(key, want);
+	free(key);
+	char *late = frames_json(lazy, st);
+	symbols_t *full = symbols_open(log, stderr);
+	char *once = frames_json(full, st);
+	cr_assert_str_eq(late, once);
+	const char *order[] = { "inner_step", "middle_step", "outer_fn", "main" };
+	const char *marks[] = { "MARK-INNER", "MARK-MIDDLE", "MARK-OUTER", "MARK-MAIN" };
+	const char *p = late;
+	for (size_t i = 0; i < 4; i++) {
+		char fn[100], line[100];
+		snprintf(fn, sizeof fn, "\"function\": \"%s\"", order[i]);
+		snprintf(line, sizeof line, "\"line\": %d", line_of(prog_inl_c, marks[i]));
+		const char *q = strstr(p, fn);
+		cr_assert_not_null(q, "%s missing after the previous frame:\n%s", order[i], late);
+		const char *l = strstr(q, line);
+		cr_assert(l && (!strstr(q + 1, "\"function\"") || l < strstr(q + 1, "\"function\"")),
+			  "%s not at line %d:\n%s", order[i], line_of(prog_inl_c, marks[i]), late);
+		p = q + 1;
+	}
+	free(late);
+	free(once);
+	symbols_close(full);
+	symbols_close(lazy);
+	log_free(log);
+	th_rmtree(dir);
+}
+
 /* Two libraries opened, used and dlclose'd in turn before any snapshot; the second is
  * usually placed where the first was.  Each allocation is still named by its own library's
  * function, file and line: the preload remembers a module when a stack first meets it, and
