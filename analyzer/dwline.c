@@ -23,10 +23,6 @@ struct dwline {
 	size_t nfiles;
 	uint32_t *sorted;      /* row indexes in libdw's order, once asked often */
 	size_t queries;
-	size_t *runs;          /* starts of the runs of rows whose addresses do not go down
-				* (a sequence each, usually), and nrows at the end */
-	size_t nruns;
-	int mode;              /* dwline_force's */
 };
 
 #define DWLINE_SORT_AFTER 48
@@ -154,7 +150,6 @@ void dwline_free(dwline_t *l)
 	free(l->files);
 	free(l->rows);
 	free(l->sorted);
-	free(l->runs);
 	free(l);
 }
 
@@ -377,23 +372,6 @@ static int run_program(dwline_t *l, rd_t *r, unsigned addrsz, unsigned min_len, 
 	return 0;
 }
 
-/* Rows come in sequences, each going up in address (only DW_LNE_set_address goes back):
- * within a run a binary search finds an address. */
-static int find_runs(dwline_t *l)
-{
-	size_t n = 1;
-	for (size_t i = 1; i < l->nrows; i++)
-		n += l->rows[i].addr < l->rows[i - 1].addr;
-	if (!(l->runs = malloc((n + 1) * sizeof *l->runs)))
-		return -1;
-	l->nruns = 0;
-	for (size_t i = 0; i < l->nrows; i++)
-		if (!i || l->rows[i].addr < l->rows[i - 1].addr)
-			l->runs[l->nruns++] = i;
-	l->runs[l->nruns] = l->nrows;
-	return 0;
-}
-
 dwline_t *dwline_open(Dwarf_Die *cu)
 {
 	Dwarf_Half version;
@@ -497,7 +475,7 @@ dwline_t *dwline_open(Dwarf_Die *cu)
 		goto out;   /* libdw's consistency check */
 	rd_t pr = { prog, r.end, 0 };
 	ok = run_program(l, &pr, addrsz, min_len, (int)dflt, line_base, line_range, opcode_base,
-			 lens) == 0 && find_runs(l) == 0;
+			 lens) == 0;
 out:
 	if (!ok) {
 		dwline_free(l);
@@ -549,59 +527,12 @@ static const row_t *find_sorted(const dwline_t *l, uint64_t addr)
 	return x->end ? NULL : x;
 }
 
-/* The same row as the scan, run by run: in each, the last row not above addr, and before
- * it the last that is not an end at that address; the highest address wins, and at equal
- * addresses the later run. */
-static const row_t *find_in_runs(const dwline_t *l, uint64_t addr)
-{
-	const row_t *best = NULL;
-	uint64_t at = 0;
-	int any = 0;
-	for (size_t r = 0; r < l->nruns; r++) {
-		size_t lo = l->runs[r], hi = l->runs[r + 1];
-		if (l->rows[lo].addr > addr)
-			continue;
-		while (lo < hi) {   /* first row of the run above addr */
-			size_t mid = lo + (hi - lo) / 2;
-			if (l->rows[mid].addr <= addr)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		uint64_t a = l->rows[lo - 1].addr;
-		const row_t *last = NULL;
-		for (size_t i = lo; i-- > l->runs[r] && l->rows[i].addr == a;)
-			if (!l->rows[i].end) {
-				last = &l->rows[i];
-				break;
-			}
-		if (!any || a > at) {
-			any = 1;
-			at = a;
-			best = last;
-		} else if (a == at && last) {
-			best = last;
-		}
-	}
-	return any && at != l->maxaddr ? best : NULL;
-}
-
-void dwline_force(dwline_t *l, int mode)
-{
-	l->mode = mode;
-}
-
 int dwline_find(dwline_t *l, uint64_t addr, const char **file, int *line)
 {
 	const row_t *best = NULL;
 	if (!l->nrows)
 		return -1;
-	++l->queries;
-	int mode = l->mode ? l->mode : l->nruns * 16 <= l->nrows ? 2
-		: l->queries > DWLINE_SORT_AFTER ? 3 : 1;
-	if (mode == 2) {
-		best = find_in_runs(l, addr);
-	} else if (mode == 3 && sorted_rows(l)) {
+	if (++l->queries > DWLINE_SORT_AFTER && sorted_rows(l)) {
 		best = find_sorted(l, addr);
 	} else {
 		/* the row libdw's sorted search lands on: the highest address not above addr,

@@ -23,9 +23,6 @@ int dwline_find(dwline_t *l, uint64_t addr, const char **file, int *line);
 /* File idx of the table as dwarf_getsrcfiles numbers them; NULL when out of range. */
 const char *dwline_file(const dwline_t *l, uint64_t idx);
 size_t dwline_nfiles(const dwline_t *l);
-/* How dwline_find searches, for the tests: 0 its own choice, 1 a scan of every row, 2 a
- * binary search per run of rows, 3 libdw's order (sorted once).  The answers are the same. */
-void dwline_force(dwline_t *l, int mode);
 void dwline_free(dwline_t *l);
 
 #endif

@@ -38,19 +38,13 @@ static size_t compare_file(const char *path)
 		Dwarf_Files *files;
 		size_t nl, nf;
 		int lok = dwarf_getsrclines(&cu, &lines, &nl) == 0;
-		dwline_t *scan = dwline_open(&cu), *sorted = dwline_open(&cu),
-			 *runs = dwline_open(&cu), *chosen = dwline_open(&cu);
+		dwline_t *scan = dwline_open(&cu), *sorted = dwline_open(&cu);
 		if (!scan) {
 			cr_assert_not(lok, "%s: dwline refused a table libdw reads (CU %s)", path,
 				      dwarf_diename(&cu));
 			dwline_free(sorted);
-			dwline_free(runs);
-			dwline_free(chosen);
 			continue;
 		}
-		dwline_force(scan, 1);
-		dwline_force(runs, 2);
-		dwline_force(sorted, 3);
 		cr_assert(lok, "%s: dwline read a table libdw refuses", path);
 		read++;
 		cr_assert_eq(dwarf_getsrcfiles(&cu, &files, &nf), 0);
@@ -70,24 +64,17 @@ static size_t compare_file(const char *path)
 				int wl = 0, gl = 0;
 				if (w)
 					dwarf_lineno(w, &wl);
-				/* every way of searching, the scan on a sample of the rows */
-				dwline_t *ways[] = { runs, sorted, chosen, scan };
-				size_t nways = asked++ % 8 == 0 ? 4 : 3;
-				for (size_t k = 0; k < nways; k++) {
-					int got = dwline_find(ways[k], a + d, &gf, &gl) == 0;
-					cr_assert_eq(got, w != NULL, "%s: row at %#lx (way %zu): found "
-						     "%d, libdw %d", path, (unsigned long)(a + d), k, got,
-						     w != NULL);
-					cr_assert(!got || (same(gf, wf) && gl == wl),
-						  "%s: %#lx (way %zu): %s:%d vs %s:%d", path,
-						  (unsigned long)(a + d), k, gf, gl, wf, wl);
-				}
+				/* the first CU queries stay on the scan; the rest pass the sort threshold */
+				dwline_t *use = asked++ < 40 ? scan : sorted;
+				int got = dwline_find(use, a + d, &gf, &gl) == 0;
+				cr_assert_eq(got, w != NULL, "%s: row at %#lx: found %d, libdw %d", path,
+					     (unsigned long)(a + d), got, w != NULL);
+				cr_assert(!got || (same(gf, wf) && gl == wl), "%s: %#lx: %s:%d vs %s:%d",
+					  path, (unsigned long)(a + d), gf, gl, wf, wl);
 			}
 		}
 		dwline_free(scan);
 		dwline_free(sorted);
-		dwline_free(runs);
-		dwline_free(chosen);
 	}
 	dwarf_end(dbg);
 	close(fd);
