@@ -1,10 +1,8 @@
 /* symbols.c: the symbolizer (see symbols.h).  One Dwfl per log with every M module reported
  * at its recorded bias, after checking the file's build-id against the log's (falling back
  * to /usr/lib/debug/.build-id, else to module+offset, said once per module).  libdw stays
- * in this file and dwline.c, which reads the line tables of the CUs met (libdw's own reading
- * decodes and sorts every row of a CU). */
+ * in this file. */
 #include "symbols.h"
-#include "dwline.h"
 
 #include <dlfcn.h>
 #include <dwarf.h>
@@ -460,25 +458,16 @@ static char *die_function(Dwarf_Die *die)
 	return NULL;
 }
 
-static dwline_t *cu_lines(symbols_t *s, Dwarf_Die *cu);
-
 /* Where an inlined subroutine was called from: DW_AT_call_file/call_line. */
-static void call_site(symbols_t *s, Dwarf_Die *cu, Dwarf_Die *die, ag_frame_t *f)
+static void call_site(Dwarf_Die *cu, Dwarf_Die *die, ag_frame_t *f)
 {
 	Dwarf_Attribute a;
 	Dwarf_Word file, line;
 	Dwarf_Files *files;
 	size_t nfiles;
 	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &a), &file) != 0 ||
-	    dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &a), &line) != 0)
-		return;
-	const dwline_t *dl = cu_lines(s, cu);
-	if (dl) {
-		if (file < dwline_nfiles(dl))
-			set_source(f, dwline_file(dl, file), (int)line);
-		return;
-	}
-	if (dwarf_getsrcfiles(cu, &files, &nfiles) != 0 || file >= nfiles)
+	    dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &a), &line) != 0 ||
+	    dwarf_getsrcfiles(cu, &files, &nfiles) != 0 || file >= nfiles)
 		return;
 	set_source(f, dwarf_filesrc(files, file, NULL, NULL), (int)line);
 }
@@ -528,8 +517,6 @@ struct cu_index {
 	size_t nsc, capsc;
 	range_list_t top;
 	int c_lang;                /* the CU is C: its types need not be looked into */
-	dwline_t *lines;           /* its line table, read on first use (NULL: libdw's) */
-	int lines_read;
 	sub_index_t *subs;
 	size_t nsubs, capsubs;
 	int ok;
@@ -641,19 +628,6 @@ static struct cu_index *cu_index_of(symbols_t *s, Dwarf_Die *cu)
 	return x;
 }
 
-/* The CU's line table, read here once; NULL when libdw must read it. */
-static dwline_t *cu_lines(symbols_t *s, Dwarf_Die *cu)
-{
-	struct cu_index *x = cu_index_of(s, cu);
-	if (!x)
-		return NULL;
-	if (!x->lines_read) {
-		x->lines_read = 1;
-		x->lines = dwline_open(cu);
-	}
-	return x->lines;
-}
-
 /* The inside of the subprogram with sub index k, walked now if it was not yet. */
 static const range_list_t *cu_sub(struct cu_index *x, int k)
 {
@@ -714,7 +688,6 @@ static void cu_index_free(symbols_t *s)
 		for (size_t k = 0; k < x->nsubs; k++)
 			free(x->subs[k].r.rg);
 		free(x->subs);
-		dwline_free(x->lines);
 		free(x->sc);
 		free(x->top.rg);
 		free(x);
@@ -782,7 +755,7 @@ static void expand_chain(symbols_t *s, Dwarf_Die *cu, Dwarf_Die *scopes, int n, 
 			break;
 		}
 		*o = (ag_frame_t){ .module = f->module, .address = f->address, .offset = f->offset };
-		call_site(s, cu, &scopes[i], o);
+		call_site(cu, &scopes[i], o);
 		cur->function = name;
 		cur->inlined = 1;
 		cur->outer = o;
@@ -956,24 +929,6 @@ static const char *symtab_name(symtab_t *t, Dwfl_Module *mod, uint64_t addr)
 	return label ? label->name : NULL;
 }
 
-/* f's source line: from the CU's line table as dwline.c reads it, else libdw's. */
-static void set_lines(symbols_t *s, Dwfl_Module *mod, uint64_t addr, ag_frame_t *f)
-{
-	Dwarf_Addr bias;
-	Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &bias);
-	dwline_t *dl = cu ? cu_lines(s, cu) : NULL;
-	const char *src = NULL;
-	int lineno = 0;
-	if (dl) {
-		if (dwline_find(dl, addr - bias, &src, &lineno) == 0)
-			set_source(f, src, lineno);
-		return;
-	}
-	Dwfl_Line *l = dwfl_module_getsrc(mod, addr);
-	src = l ? dwfl_lineinfo(l, NULL, &lineno, NULL, NULL, NULL) : NULL;
-	set_source(f, src, lineno);
-}
-
 static ag_frame_t *resolve(symbols_t *s, uint64_t addr, size_t mi)
 {
 	ag_frame_t *f = frame_new(s);
@@ -992,7 +947,11 @@ static ag_frame_t *resolve(symbols_t *s, uint64_t addr, size_t mi)
 				const char *name = symtab_name(&s->mods[mi].syms, mod, addr);
 				if (name && *name)
 					f->function = demangled(name);
-				set_lines(s, mod, addr, f);
+				Dwfl_Line *l = dwfl_module_getsrc(mod, addr);
+				int lineno = 0;
+				const char *src = l ? dwfl_lineinfo(l, NULL, &lineno, NULL, NULL, NULL)
+						    : NULL;
+				set_source(f, src, lineno);
 				expand_inlined(s, mod, addr, f);
 			}
 		}
