@@ -187,7 +187,11 @@ static void leaks_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, s
 		exe = strrchr(exe, '/') + 1;
 	fprintf(out, "leaks in %s (pid %" PRIu64 ", %s), snapshot %" PRIu64 " (%s) at %.3f s\n",
 		log->path, log->pid, exe, s->seq, s->reason, (double)s->t_ns / 1e9);
-	if (!l->at_exit)
+	if (!l->at_exit && s->why == AG_REASON_EXEC)
+		fprintf(out, "note: the process replaced its image (exec) after this snapshot, so the "
+			"log has no exit snapshot; showing what was live then%s\n",
+			l->known ? "" : ", reachability unknown");
+	else if (!l->at_exit)
 		fprintf(out, "note: the log has no exit snapshot (the process did not exit normally?); "
 			"showing what was live at its last snapshot%s\n",
 			l->known ? "" : ", reachability unknown");

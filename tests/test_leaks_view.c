@@ -78,3 +78,37 @@ Test(leaks_view, a_killed_process_is_only_live)
 	th_rmtree(dir);
 	free(dir);
 }
+
+/* An image replaced by exec ends its log with an exec snapshot: the view says so (not "did
+ * not exit normally"), shows what was live then, and judges nothing. */
+Test(leaks_view, an_exec_image_says_exec)
+{
+	char *dir = strdup(th_tmpdir("execimg")), cmd[1200], log[600];
+	snprintf(log, sizeof log, "%s/x.%%e.%%p.log", dir);
+	snprintf(cmd, sizeof cmd, "ALLOCGUARD_INTERVAL=20ms ALLOCGUARD_LOG=%s LD_PRELOAD=%s "
+		 "bash -c 'x=$(echo hi); sleep 0.3; exec true'", log, th_preload());
+	const char *sh[] = { "sh", "-c", cmd, NULL };
+	th_run_t k = ag(sh);
+	cr_assert_eq(k.code, 0, "%s", th_run_desc(&k));
+	/* the subshell's bash exits; the one that ran exec ends in an exec snapshot */
+	char **names;
+	size_t n = th_list(dir, "x.bash.", &names), execs = 0;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(log, sizeof log, "%s", names[i]);   /* th_list gives whole paths */
+		const char *argv[] = { th_build("allocguard"), "leaks", log, NULL };
+		th_run_t a = ag(argv);
+		cr_assert_eq(a.code, 0, "%s", a.err);
+		cr_assert_null(strstr(a.out, "did not exit normally"), "%s", a.out);
+		if (strstr(a.out, "(exec)")) {
+			execs++;
+			cr_assert(strstr(a.out, "replaced its image (exec)"), "%s", a.out);
+			cr_assert(strstr(a.out, "lost or reachable: unknown"), "%s", a.out);
+		}
+		th_run_free(&a);
+	}
+	cr_assert_eq(execs, 1, "%zu logs of bash, %zu end in exec", n, execs);
+	th_strv_free(names, n);
+	th_run_free(&k);
+	th_rmtree(dir);
+	free(dir);
+}
