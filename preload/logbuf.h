@@ -2,7 +2,7 @@
  * and appended here; the buffer goes out with write(2) when full and when the caller makes
  * the bytes durable (logbuf_flush, at snapshot end).
  *
- * A stream begun compressed (logbuf_begin) is a gzip stream: deflate (level 6) with a
+ * A stream begun compressed (logbuf_begin) is a gzip stream: deflate (level 1, the fastest) with a
  * sync flush at every logbuf_flush, so each flushed prefix inflates to exactly the text
  * appended before it, and a finish (logbuf_finish: the gzip trailer, `zcat` reads the file
  * cleanly) at the log's last snapshot; text appended after a finish starts a new gzip

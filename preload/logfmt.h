@@ -89,7 +89,7 @@
  * matches its B line and record count.  A log cut at any byte therefore yields exactly the
  * complete snapshots before the cut.  Lines of other types are usable once complete.
  *
- * Container: the text above is written as a gzip stream (RFC 1952; deflate, level 6) unless
+ * Container: the text above is written as a gzip stream (RFC 1952; deflate, level 1) unless
  * ALLOCGUARD_LOG_COMPRESS=0, which writes it plain; a reader tells them apart by the gzip
  * magic (1f 8b) and reads both.  The writer does a sync flush (Z_SYNC_FLUSH: the stream so
  * far ends on a byte boundary with 00 00 ff ff, and inflates to every byte written) after
