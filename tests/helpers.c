@@ -811,6 +811,35 @@ int th_log_load(th_log_t *log, const char *path)
 	return rc;
 }
 
+int th_run_one_log(const char *tag, const char *const *argv, const char *const *env_add,
+		   int timeout_s, th_run_t *r, th_log_t *log, char *why, size_t wlen)
+{
+	memset(log, 0, sizeof *log);
+	char *dir = strdup(th_tmpdir(tag));
+	char pat[600];
+	snprintf(pat, sizeof pat, "ALLOCGUARD_LOG=%s/ag.%%p.log", dir);
+	const char *env[32] = { pat };
+	size_t ne = 1;
+	for (size_t i = 0; env_add && env_add[i] && ne < 31; i++)
+		env[ne++] = env_add[i];
+	env[ne] = NULL;
+	int rc = -1;
+	char **logs = NULL;
+	size_t n = 0;
+	if (th_run(r, argv, env, 1, timeout_s) != 0)
+		snprintf(why, wlen, "%s did not start", argv[0]);
+	else if ((n = th_list(dir, "ag.", &logs)) != 1)
+		snprintf(why, wlen, "%s: %zu logs, not one (%s)", argv[0], n, th_run_desc(r));
+	else if (th_log_load(log, logs[0]) != 0)
+		snprintf(why, wlen, "%s: the log does not read: %s", argv[0], log->damage);
+	else
+		rc = 0;
+	th_strv_free(logs, n);
+	th_rmtree(dir);
+	free(dir);
+	return rc;
+}
+
 void th_log_free(th_log_t *log)
 {
 	for (size_t i = 0; i < log->nstacks; i++)

@@ -148,6 +148,12 @@ typedef struct {
  * (even if damaged later), -1 otherwise.  Never reads past len. */
 int th_log_parse(th_log_t *log, const char *buf, size_t len);
 int th_log_load(th_log_t *log, const char *path);
+/* Run argv under the guard (env_add, and ALLOCGUARD_LOG into a fresh directory named after
+ * tag) for at most timeout_s, and load the one log it wrote; the directory is removed.
+ * Returns 0, or -1 with the reason in why (the run failed to start, not exactly one log,
+ * a log that does not read).  *r holds the run either way: th_run_free it. */
+int th_run_one_log(const char *tag, const char *const *argv, const char *const *env_add,
+		   int timeout_s, th_run_t *r, th_log_t *log, char *why, size_t wlen);
 void th_log_free(th_log_t *log);
 const char *th_log_opt(const th_log_t *log, const char *name);
 /* Index of the last snapshot with this reason, or -1. */

@@ -2,6 +2,7 @@
  * (the JVM's threads do) must not deadlock on the thread lock glibc holds while it reallocs
  * inside it (preload/stacks.c asks for its own stack bounds from an allocation hook). */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 

@@ -72,22 +72,12 @@ typedef struct {
 static int guarded(const char *const *argv, const char *const *env_in, guard_t *g)
 {
 	memset(g, 0, sizeof *g);
-	char *dir = strdup(th_tmpdir("vg"));
-	char pat[600];
-	snprintf(pat, sizeof pat, "ALLOCGUARD_LOG=%s/ag.%%p.log", dir);
-	const char *env[16] = { pat };
-	size_t ne = 1;
-	for (size_t i = 0; env_in && env_in[i] && ne < 15; i++)
-		env[ne++] = env_in[i];
-	env[ne] = NULL;
 	th_run_t r;
-	cr_assert_eq(th_run(&r, argv, env, 1, 120), 0);
-	cr_assert(r.exited, "%s under the guard: %s\n%s", argv[0], th_run_desc(&r), r.err);
-	char **logs;
-	size_t n = th_list(dir, "ag.", &logs);
-	cr_assert_eq(n, 1, "%s: %zu logs", argv[0], n);
 	th_log_t log;
-	cr_assert_eq(th_log_load(&log, logs[0]), 0);
+	char why[300];
+	cr_assert_eq(th_run_one_log("vg", argv, env_in, 120, &r, &log, why, sizeof why), 0,
+		     "%s", why);
+	cr_assert(r.exited, "%s under the guard: %s\n%s", argv[0], th_run_desc(&r), r.err);
 	cr_assert_geq(th_log_find(&log, "exit"), 0, "%s: no exit snapshot", argv[0]);
 	for (size_t i = 0; i < log.nstacks; i++) {
 		const th_val_t *v = &log.val[i];
@@ -111,9 +101,6 @@ static int guarded(const char *const *argv, const char *const *env_in, guard_t *
 	g->out = strdup(r.out);
 	int code = r.code;
 	th_log_free(&log);
-	th_strv_free(logs, n);
-	th_rmtree(dir);
-	free(dir);
 	th_run_free(&r);
 	return code;
 }

@@ -19,22 +19,12 @@ static void run_guarded(const char *const *argv, const char *const *env_in, sums
 			char **out)
 {
 	memset(s, 0, sizeof *s);
-	char *dir = strdup(th_tmpdir("reach"));
-	char pat[600];
-	snprintf(pat, sizeof pat, "ALLOCGUARD_LOG=%s/ag.%%p.log", dir);
-	const char *env[8] = { pat };
-	size_t ne = 1;
-	for (size_t i = 0; env_in && env_in[i] && ne < 7; i++)
-		env[ne++] = env_in[i];
-	env[ne] = NULL;
 	th_run_t r;
-	cr_assert_eq(th_run(&r, argv, env, 1, 300), 0);
-	cr_assert(r.exited && r.code == 0, "%s: %s\n%s", argv[0], th_run_desc(&r), r.err);
-	char **logs;
-	size_t n = th_list(dir, "ag.", &logs);
-	cr_assert_eq(n, 1, "%zu logs", n);
 	th_log_t log;
-	cr_assert_eq(th_log_load(&log, logs[0]), 0);
+	char why[300];
+	cr_assert_eq(th_run_one_log("reach", argv, env_in, 300, &r, &log, why, sizeof why), 0,
+		     "%s", why);
+	cr_assert(r.exited && r.code == 0, "%s: %s\n%s", argv[0], th_run_desc(&r), r.err);
 	cr_assert_geq(th_log_find(&log, "exit"), 0, "no exit snapshot");
 	for (size_t i = 0; i < log.nstacks; i++) {
 		if (log.stacks[i].kind != 'h')
@@ -49,10 +39,7 @@ static void run_guarded(const char *const *argv, const char *const *env_in, sums
 	}
 	*out = strdup(r.out);
 	th_log_free(&log);
-	th_strv_free(logs, n);
 	th_run_free(&r);
-	th_rmtree(dir);
-	free(dir);
 }
 
 static void shapes(const char *n)
