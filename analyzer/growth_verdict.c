@@ -1,8 +1,10 @@
-/* growth_verdict.c: the verdict on one series of live bytes over time: growing (a leak), plateau (rose, then level), flat (churn
- * or constant) or shrinking.   The method, which `growth --help` tells the user:
- *  - floor: the series is cut into blocks of 2 or more consecutive snapshots (at most 32) and each block
- *    keeps its minimum, so memory taken and given back within a block (churn) cannot hide
- *    memory never given back (a leak), and one spike cannot make a trend;
+/* growth_verdict.c: the verdict on one series of live bytes over time: growing (a leak),
+ * plateau (rose, then level), flat (churn or constant) or shrinking.  The method, which
+ * `growth --help` tells the user:
+ *  - floor: the series is cut into blocks of 2 or more consecutive snapshots (at most 32)
+ *    and each block keeps its minimum, so memory taken and given back within a block
+ *    (churn) cannot hide memory never given back (a leak), and one spike cannot make a
+ *    trend;
  *  - change point: a continuous two-segment line is fitted to the floor at every knee that
  *    leaves at least 15% of the run after it, and kept when it fits far better than one
  *    line (an F test): a rise before the knee and a level after it is a plateau; a rise
