@@ -153,27 +153,39 @@ static uint64_t sat_u64(double v)
 	return v <= 0 ? 0 : v >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)v;
 }
 
+/* A path's series at the picked snapshots, and its peak there. */
 typedef struct {
-	site_hash_t h;
-	uint64_t peak;
 	uint32_t stack;
+	uint64_t peak;
 } member_t;
 
 static int member_cmp(const void *a, const void *b)
 {
 	const member_t *x = a, *y = b;
-	int c = site_hash_cmp(&x->h, &y->h);
-	if (c)
-		return c;
-	/* the biggest stack of a group represents it */
 	if (x->peak != y->peak)
 		return x->peak > y->peak ? -1 : 1;
 	return x->stack < y->stack ? -1 : x->stack > y->stack;
 }
 
+static double rank_of(const growth_site_t *s)
+{
+	return s->hidden && s->hidden->slope > s->slope ? s->hidden->slope : s->slope;
+}
+
 static int gsite_cmp(const void *a, const void *b)
 {
 	const growth_site_t *x = a, *y = b;
+	double rx = rank_of(x), ry = rank_of(y);
+	if (rx != ry)
+		return rx > ry ? -1 : 1;
+	if (x->peak != y->peak)
+		return x->peak > y->peak ? -1 : 1;
+	return x->stack < y->stack ? -1 : x->stack > y->stack;
+}
+
+static int trend_cmp(const void *a, const void *b)
+{
+	const growth_trend_t *x = a, *y = b;
 	if (x->slope != y->slope)
 		return x->slope > y->slope ? -1 : 1;
 	if (x->peak != y->peak)
@@ -183,72 +195,132 @@ static int gsite_cmp(const void *a, const void *b)
 
 void growth_free(growth_t *g)
 {
-	for (size_t i = 0; i < g->nsites; i++)
+	for (size_t i = 0; i < g->nsites; i++) {
 		free(g->sites[i].stacks);
+		free(g->sites[i].paths);
+	}
 	free(g->sites);
 	memset(g, 0, sizeof *g);
 }
 
-/* Stacks are grouped by their chain of function names (module+offset where there is no
- * name): a pool filled at one line and topped up at another of the same function is one
- * pool, and its trend is the sum's. */
+/* The series being judged: its times, and a buffer for its live bytes. */
+typedef struct {
+	const changes_t *cx;
+	const size_t *pick;
+	size_t np;
+	const double *t;
+	double *y;
+} series_t;
+
+/* Judge y (filled): 0, or 1 when it held nothing at the snapshots read. */
+static int judge(const series_t *x, uint32_t stack, growth_trend_t *out)
+{
+	double peak = 0;
+	for (size_t p = 0; p < x->np; p++)
+		if (x->y[p] > peak)
+			peak = x->y[p];
+	if (!(peak > 0))
+		return 1;
+	out->stack = stack;
+	out->verdict = growth_verdict(x->t, x->y, x->np, &out->slope);
+	out->first = sat_u64(x->y[0]);
+	out->last = sat_u64(x->y[x->np - 1]);
+	out->peak = sat_u64(peak);
+	return 0;
+}
+
+/* Paths judged on their own: at most this many per site, the biggest. */
+#define GROWTH_MAX_PATHS 64
+
+/* Site gs of paths m[0..n) (biggest first): its own series, then each path's. */
+static int judge_site(const series_t *x, const member_t *m, size_t n, growth_site_t *gs)
+{
+	gs->stacks = malloc(n * sizeof *gs->stacks);
+	size_t np = n > 1 ? (n < GROWTH_MAX_PATHS ? n : GROWTH_MAX_PATHS) : 0;
+	gs->paths = np ? calloc(np, sizeof *gs->paths) : NULL;
+	if (!gs->stacks || (np && !gs->paths))
+		return ENOMEM;
+	memset(x->y, 0, x->np * sizeof *x->y);
+	for (size_t k = 0; k < n; k++) {
+		gs->stacks[gs->nstacks++] = m[k].stack;
+		changes_add(x->cx, m[k].stack, x->pick, x->np, x->y);
+	}
+	growth_trend_t own;
+	if (judge(x, m[0].stack, &own))
+		return 1;
+	gs->stack = own.stack;
+	gs->verdict = own.verdict;
+	gs->slope = own.slope;
+	gs->first = own.first;
+	gs->last = own.last;
+	gs->peak = own.peak;
+	for (size_t k = 0; k < np; k++) {
+		memset(x->y, 0, x->np * sizeof *x->y);
+		changes_add(x->cx, m[k].stack, x->pick, x->np, x->y);
+		if (!judge(x, m[k].stack, &gs->paths[gs->npaths]))
+			gs->npaths++;
+	}
+	qsort(gs->paths, gs->npaths, sizeof *gs->paths, trend_cmp);
+	if (gs->verdict != VERDICT_GROWING && gs->npaths &&
+	    gs->paths[0].verdict == VERDICT_GROWING)
+		gs->hidden = &gs->paths[0];
+	return 0;
+}
+
+/* Stacks are grouped by site (sites.h); a site's trend is its paths' sum, and each path
+ * of a site of several is judged too. */
 static int group_sites(const ag_log_t *log, symbols_t *sym, const changes_t *cx,
 		       const size_t *pick, size_t np, const double *t, growth_t *g)
 {
 	size_t ns = log->nstacks, nm = 0;
+	uint32_t *of = sites_of(log, sym);
 	member_t *mem = calloc(ns + 1, sizeof *mem);
 	double *y = calloc(np + 1, sizeof *y);
 	g->sites = calloc(ns + 1, sizeof *g->sites);
-	if (!mem || !y || !g->sites) {
-		free(mem);
-		free(y);
-		return ENOMEM;
-	}
-	for (size_t s = 0; s < ns; s++) {
+	int rc = of && mem && y && g->sites ? 0 : ENOMEM;
+	for (size_t s = 0; !rc && s < ns; s++) {
 		uint64_t peak = 0;
 		for (size_t e = cx->off[s]; e < cx->off[s + 1]; e++)
 			if (cx->c[e].live > peak)
 				peak = cx->c[e].live;
-		if (!peak)
-			continue;
-		mem[nm].peak = peak;
-		mem[nm].stack = (uint32_t)s;
-		site_hash(sym, &log->stacks[s], 1, &mem[nm].h);
-		nm++;
+		if (peak)
+			mem[nm++] = (member_t){ (uint32_t)s, peak };
 	}
-	qsort(mem, nm, sizeof *mem, member_cmp);
-	int rc = 0;
-	for (size_t i = 0, j; i < nm; i = j) {
-		for (j = i + 1; j < nm && site_hash_cmp(&mem[j].h, &mem[i].h) == 0; j++)
-			;
+	if (!rc)
+		qsort(mem, nm, sizeof *mem, member_cmp);
+	/* members laid out site by site, each site's biggest first: count, place */
+	size_t *start = rc ? NULL : calloc(ns + 2, sizeof *start);
+	member_t *by = rc ? NULL : malloc((nm + 1) * sizeof *by);
+	if (!rc && (!start || !by))
+		rc = ENOMEM;
+	for (size_t i = 0; !rc && i < nm; i++)
+		start[of[mem[i].stack] + 2]++;
+	for (size_t k = 0; !rc && k < ns; k++)
+		start[k + 2] += start[k + 1];
+	for (size_t i = 0; !rc && i < nm; i++)
+		by[start[of[mem[i].stack] + 1]++] = mem[i];
+	series_t x = { cx, pick, np, t, y };
+	for (size_t k = 0; !rc && k < ns; k++) {
+		size_t a = start[k], b = start[k + 1];
+		if (a == b)
+			continue;
 		growth_site_t *gs = &g->sites[g->nsites];
-		gs->stacks = malloc((j - i) * sizeof *gs->stacks);
-		if (!gs->stacks) {
+		gs->id = (uint32_t)k;
+		int r = judge_site(&x, by + a, b - a, gs);
+		if (r == ENOMEM)
 			rc = ENOMEM;
-			break;
-		}
-		memset(y, 0, np * sizeof *y);
-		for (size_t k = i; k < j; k++) {
-			gs->stacks[gs->nstacks++] = mem[k].stack;
-			changes_add(cx, mem[k].stack, pick, np, y);
-		}
-		double peak = 0;
-		for (size_t p = 0; p < np; p++)
-			if (y[p] > peak)
-				peak = y[p];
-		if (!(peak > 0)) {   /* held memory only between the snapshots read */
+		if (r) {   /* held memory only between the snapshots read */
 			free(gs->stacks);
+			free(gs->paths);
 			memset(gs, 0, sizeof *gs);
 			continue;
 		}
-		gs->stack = mem[i].stack;
-		gs->verdict = growth_verdict(t, y, np, &gs->slope);
-		gs->first = sat_u64(y[0]);
-		gs->last = sat_u64(y[np - 1]);
-		gs->peak = sat_u64(peak);
 		g->nsites++;
 	}
+	free(of);
 	free(mem);
+	free(by);
+	free(start);
 	free(y);
 	return rc;
 }
@@ -283,6 +355,56 @@ int growth_collect(const ag_log_t *log, symbols_t *sym, growth_t *g)
 	return rc;
 }
 
+static void json_trend(json_t *j, const growth_trend_t *x)
+{
+	json_key(j, "verdict");
+	json_str(j, verdict_name(x->verdict));
+	json_key(j, "slope_bytes_per_s");
+	json_num(j, x->slope, 1);
+	json_key(j, "first_bytes");
+	json_u64(j, x->first);
+	json_key(j, "last_bytes");
+	json_u64(j, x->last);
+	json_key(j, "peak_bytes");
+	json_u64(j, x->peak);
+}
+
+static void json_site(json_t *j, const ag_log_t *log, symbols_t *sym, const growth_site_t *s)
+{
+	const ag_stack_t *rep = &log->stacks[s->stack];
+	growth_trend_t own = { s->stack, s->verdict, s->slope, s->first, s->last, s->peak };
+	json_trend(j, &own);
+	json_key(j, "kind");
+	json_str(j, site_kind_name(rep->kind));
+	json_key(j, "stack");
+	json_u64(j, rep->id);
+	json_key(j, "stacks");
+	json_arr(j);
+	for (size_t k = 0; k < s->nstacks; k++)
+		json_u64(j, log->stacks[s->stacks[k]].id);
+	json_arr_end(j);
+	json_key(j, "growing_path");
+	json_bool(j, s->hidden != NULL);
+	json_key(j, "site");
+	site_json_site(j, sym, rep);
+	site_json_frames(j, sym, rep);
+	json_key(j, "paths");
+	json_arr(j);
+	growth_trend_t one = own;
+	const growth_trend_t *p = s->npaths ? s->paths : &one;
+	for (size_t k = 0; k < (s->npaths ? s->npaths : 1); k++) {
+		json_obj(j);
+		json_trend(j, &p[k]);
+		json_key(j, "bytes");
+		json_u64(j, p[k].last);
+		json_key(j, "stack");
+		json_u64(j, log->stacks[p[k].stack].id);
+		site_json_frames(j, sym, &log->stacks[p[k].stack]);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
 static void growth_json(const ag_log_t *log, symbols_t *sym, const growth_t *g,
 			const report_opts_t *o, FILE *out)
 {
@@ -300,33 +422,75 @@ static void growth_json(const ag_log_t *log, symbols_t *sym, const growth_t *g,
 	json_key(&j, "sites");
 	json_arr(&j);
 	for (size_t i = 0; i < g->nsites && (!o->top || i < o->top); i++) {
-		const growth_site_t *s = &g->sites[i];
 		json_obj(&j);
-		json_key(&j, "verdict");
-		json_str(&j, verdict_name(s->verdict));
-		json_key(&j, "slope_bytes_per_s");
-		json_num(&j, s->slope, 1);
-		json_key(&j, "first_bytes");
-		json_u64(&j, s->first);
-		json_key(&j, "last_bytes");
-		json_u64(&j, s->last);
-		json_key(&j, "peak_bytes");
-		json_u64(&j, s->peak);
-		json_key(&j, "kind");
-		json_str(&j, site_kind_name(log->stacks[s->stack].kind));
-		json_key(&j, "stack");
-		json_u64(&j, log->stacks[s->stack].id);
-		json_key(&j, "stacks");
-		json_arr(&j);
-		for (size_t k = 0; k < s->nstacks; k++)
-			json_u64(&j, log->stacks[s->stacks[k]].id);
-		json_arr_end(&j);
-		site_json_frames(&j, sym, &log->stacks[s->stack]);
+		json_site(&j, log, sym, &g->sites[i]);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
 	json_obj_end(&j);
 	json_done(&j);
+}
+
+static tone_t verdict_tone(verdict_t v)
+{
+	return v == VERDICT_GROWING ? TONE_BAD : v == VERDICT_PLATEAU ? TONE_WARN : TONE_GOOD;
+}
+
+/* Under a site of several paths: each path shown, "+85.0 KiB/s growing" before it. */
+static void path_lines(table_t *tb, const ag_log_t *log, symbols_t *sym,
+		       const growth_site_t *s)
+{
+	size_t n = s->npaths < sites_paths() ? s->npaths : sites_paths();
+	uint32_t stacks[64];
+	char value[64][64];
+	const char *values[64];
+	if (n > 64)
+		n = 64;
+	for (size_t k = 0; k < n; k++) {
+		char slope[40];
+		rate_str(s->paths[k].slope, slope, sizeof slope);
+		snprintf(value[k], sizeof value[k], "%s %s", slope, verdict_name(s->paths[k].verdict));
+		stacks[k] = s->paths[k].stack;
+		values[k] = value[k];
+	}
+	site_more_stacks(tb, log, sym, stacks, values, n, s->nstacks);
+}
+
+static void growth_rows(table_t *tb, const ag_log_t *log, symbols_t *sym, const growth_t *g,
+			size_t top)
+{
+	size_t n = g->nsites < top ? g->nsites : top;
+	const site_t **rows = calloc(n + 1, sizeof *rows);
+	site_t *as = calloc(n + 1, sizeof *as);
+	char *labels = malloc(n * 640 + 1);
+	for (size_t i = 0; rows && as && labels && i < n; i++) {
+		as[i] = (site_t){ .id = g->sites[i].id, .stack = g->sites[i].stack,
+				  .kind = log->stacks[g->sites[i].stack].kind };
+		rows[i] = &as[i];
+	}
+	if (rows && as && labels)
+		sites_labels(log, sym, rows, n, labels, 640);
+	for (size_t i = 0; rows && as && labels && i < n; i++) {
+		const growth_site_t *s = &g->sites[i];
+		char slope[40], first[40], last[40], peak[40], verdict[64];
+		rate_str(s->slope, slope, sizeof slope);
+		size_str(s->first, first, sizeof first);
+		size_str(s->last, last, sizeof last);
+		size_str(s->peak, peak, sizeof peak);
+		snprintf(verdict, sizeof verdict, "%s%s", verdict_name(s->verdict),
+			 s->hidden ? ", a path growing" : "");
+		const char *cells[] = { slope, first, last, peak, verdict, labels + i * 640 };
+		tone_t tones[6] = { 0 };
+		tones[4] = verdict_tone(s->hidden ? VERDICT_GROWING : s->verdict);
+		table_add(tb, cells, tones);
+		if (s->npaths)
+			path_lines(tb, log, sym, s);
+		else
+			site_more(tb, sym, &log->stacks[s->stack]);
+	}
+	free(rows);
+	free(as);
+	free(labels);
 }
 
 static void growth_human(const ag_log_t *log, symbols_t *sym, const growth_t *g,
@@ -344,12 +508,16 @@ static void growth_human(const ag_log_t *log, symbols_t *sym, const growth_t *g,
 	if (g->snaps < 4)
 		fprintf(out, "note: fewer than 4 snapshots: verdicts rest on very little "
 			"(use --interval for more)\n");
-	size_t count[4] = { 0 };
-	for (size_t i = 0; i < g->nsites; i++)
+	size_t count[4] = { 0 }, hidden = 0;
+	for (size_t i = 0; i < g->nsites; i++) {
 		count[g->sites[i].verdict]++;
-	fprintf(out, "%zu growing, %zu plateau, %zu flat, %zu shrinking\n",
-		count[VERDICT_GROWING], count[VERDICT_PLATEAU], count[VERDICT_FLAT],
-		count[VERDICT_SHRINKING]);
+		hidden += g->sites[i].hidden != NULL;
+	}
+	fprintf(out, "%zu growing, %zu plateau, %zu flat, %zu shrinking", count[VERDICT_GROWING],
+		count[VERDICT_PLATEAU], count[VERDICT_FLAT], count[VERDICT_SHRINKING]);
+	if (hidden)
+		fprintf(out, "; %zu more with a growing path", hidden);
+	fputc('\n', out);
 	if (!g->nsites)
 		return;
 	fputc('\n', out);
@@ -358,28 +526,7 @@ static void growth_human(const ag_log_t *log, symbols_t *sym, const growth_t *g,
 					  COL_LEFT };
 	table_t tb;
 	table_init(&tb, 6, head, al);
-	for (size_t i = 0; i < g->nsites && i < top; i++) {
-		const growth_site_t *s = &g->sites[i];
-		const ag_stack_t *rep = &log->stacks[s->stack];
-		const ag_stack_t **all = malloc(s->nstacks * sizeof *all);
-		if (!all)
-			break;
-		for (size_t k = 0; k < s->nstacks; k++)
-			all[k] = &log->stacks[s->stacks[k]];
-		char slope[40], first[40], last[40], peak[40], label[600];
-		rate_str(s->slope, slope, sizeof slope);
-		size_str(s->first, first, sizeof first);
-		size_str(s->last, last, sizeof last);
-		size_str(s->peak, peak, sizeof peak);
-		site_group_label(sym, rep, all, s->nstacks, label, sizeof label);
-		const char *cells[] = { slope, first, last, peak, verdict_name(s->verdict), label };
-		tone_t tones[6] = { 0 };
-		tones[4] = s->verdict == VERDICT_GROWING ? TONE_BAD
-			 : s->verdict == VERDICT_PLATEAU ? TONE_WARN : TONE_GOOD;
-		table_add(&tb, cells, tones);
-		site_group_more(&tb, sym, rep, all, s->nstacks);
-		free(all);
-	}
+	growth_rows(&tb, log, sym, g, top);
 	table_print(&tb, out, o->color);
 	table_free(&tb);
 	if (g->nsites > top)

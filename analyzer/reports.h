@@ -67,13 +67,28 @@ const char *verdict_name(verdict_t v);
  * in bytes/s shown with it (growing: the rate it grows at now; plateau: the level's ~0). */
 verdict_t growth_verdict(const double *t, const double *y, size_t n, double *slope);
 
+/* One series judged: a site's (the sum of its paths) or one path's (its stack). */
 typedef struct {
-	uint32_t stack;              /* the group's biggest stack: its frames stand for it */
-	uint32_t *stacks;            /* every stack of the group (same call chain), biggest first */
-	size_t nstacks;
+	uint32_t stack;              /* the path's stack; for a site, its biggest path's */
 	verdict_t verdict;
 	double slope;                /* bytes/s, as growth_verdict */
-	uint64_t first, last, peak;  /* live bytes of the group (saturated, never wrapped) */
+	uint64_t first, last, peak;  /* live bytes (saturated, never wrapped) */
+} growth_trend_t;
+
+typedef struct {
+	uint32_t id;                 /* the site (sites.h) */
+	uint32_t stack;              /* its biggest path's stack: its frames stand for it */
+	uint32_t *stacks;            /* every path's stack, biggest first */
+	size_t nstacks;
+	verdict_t verdict;           /* the site's own series */
+	double slope;
+	uint64_t first, last, peak;
+	/* Sites of several paths: each path judged on its own, steepest first. */
+	growth_trend_t *paths;
+	size_t npaths;
+	/* The steepest growing path of a site that is not itself growing, else NULL: it ranks
+	 * the site and is reported under it. */
+	const growth_trend_t *hidden;
 } growth_site_t;
 
 typedef struct {
@@ -81,7 +96,7 @@ typedef struct {
 	size_t teardown;             /* interval snapshots left out as the program's exit */
 	int exit_left_out;           /* the exit snapshot was left out */
 	double duration_s;           /* from the first snapshot read to the last */
-	growth_site_t *sites;        /* sorted by slope, steepest first */
+	growth_site_t *sites;        /* steepest first (a hidden growing path's slope counts) */
 	size_t nsites;
 } growth_t;
 

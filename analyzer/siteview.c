@@ -118,7 +118,8 @@ void sites_labels(const ag_log_t *log, symbols_t *sym, const site_t *const *site
 	char *same = calloc(n + 1, 1);
 	for (size_t i = 0; same && i < n; i++)
 		for (size_t k = i + 1; k < n; k++)
-			if (strcmp(labels + i * len, labels + k * len) == 0)
+			if (sites[i]->id != sites[k]->id &&
+			    strcmp(labels + i * len, labels + k * len) == 0)
 				same[i] = same[k] = 1;
 	for (size_t i = 0; same && i < n; i++) {
 		if (!same[i])
@@ -184,18 +185,13 @@ static void path_value(const site_path_t *p, site_order_t order, char *buf, size
 		snprintf(buf, len, "%" PRIu64, site_fig_by(&p->fig, order));
 }
 
-void site_more_paths(table_t *t, const ag_log_t *log, symbols_t *sym, const site_t *s,
-		     size_t max_paths, site_order_t order)
+void site_more_stacks(table_t *t, const ag_log_t *log, symbols_t *sym,
+		      const uint32_t *stacks, const char *const *values, size_t n, size_t total)
 {
-	if (s->npaths == 1) {
-		site_more(t, sym, &log->stacks[s->stack]);
-		return;
-	}
-	size_t n = s->npaths < max_paths ? s->npaths : max_paths;
 	unsigned frames = sites_fold()->frames ? sites_fold()->frames : FOLD_DEFAULT_FRAMES;
-	walk_t **w = calloc(n, sizeof *w);
+	walk_t **w = calloc(n + 1, sizeof *w);
 	for (size_t i = 0; w && i < n; i++)
-		w[i] = walk_of(sym, &log->stacks[s->paths[i].stack], OWN_MAX);
+		w[i] = walk_of(sym, &log->stacks[stacks[i]], OWN_MAX);
 	for (size_t i = 0; w && i < n; i++) {
 		if (!w[i])
 			continue;
@@ -209,20 +205,42 @@ void site_more_paths(table_t *t, const ag_log_t *log, symbols_t *sym, const site
 			if (d < w[i]->nown && (extra == (size_t)-1 || d > extra))
 				extra = d;
 		}
-		char value[40], line[1400];
-		path_value(&s->paths[i], order, value, sizeof value);
-		path_line(w[i], frames, extra, value, line, sizeof line);
+		char line[1400];
+		path_line(w[i], frames, extra, values[i], line, sizeof line);
 		table_more(t, line);
 	}
 	for (size_t i = 0; w && i < n; i++)
 		free(w[i]);
 	free(w);
-	if (s->npaths > n) {
+	if (total > n) {
 		char line[120];
 		snprintf(line, sizeof line, "... and %zu more paths (--paths N shows more)",
-			 s->npaths - n);
+			 total - n);
 		table_more(t, line);
 	}
+}
+
+void site_more_paths(table_t *t, const ag_log_t *log, symbols_t *sym, const site_t *s,
+		     size_t max_paths, site_order_t order)
+{
+	if (s->npaths == 1) {
+		site_more(t, sym, &log->stacks[s->stack]);
+		return;
+	}
+	size_t n = s->npaths < max_paths ? s->npaths : max_paths;
+	uint32_t *stacks = malloc(n * sizeof *stacks);
+	char (*value)[40] = malloc(n * sizeof *value);
+	const char **values = malloc(n * sizeof *values);
+	for (size_t i = 0; stacks && value && values && i < n; i++) {
+		stacks[i] = s->paths[i].stack;
+		path_value(&s->paths[i], order, value[i], sizeof value[i]);
+		values[i] = value[i];
+	}
+	if (stacks && value && values)
+		site_more_stacks(t, log, sym, stacks, values, n, s->npaths);
+	free(stacks);
+	free(value);
+	free(values);
 }
 
 /* The figure columns of a row, by the table's order. */
@@ -267,7 +285,7 @@ void sites_table(FILE *out, int color, const ag_log_t *log, symbols_t *sym,
 		more = n - top;
 		n = top;
 	}
-	const site_t **rows = malloc(n * sizeof *rows);
+	const site_t **rows = calloc(n, sizeof *rows);
 	char *labels = malloc(n * 640);
 	if (!rows || !labels) {
 		free(rows);
