@@ -115,12 +115,21 @@ typedef struct {
 	symbols_t *sym;
 } diff_side_t;
 
+/* One stack's live figures on one side, keyed by its site (sites.h's site_identity). */
+typedef struct {
+	site_hash_t h;
+	uint64_t bytes, count;
+	uint32_t stack;
+} diff_path_t;
+
 typedef struct {
 	int64_t dbytes, dcount;      /* b - a, saturated */
 	uint64_t a_bytes, b_bytes;
 	const ag_log_t *log;         /* where the frames come from (b's when in both) */
 	symbols_t *sym;
-	uint32_t stack;
+	uint32_t stack;              /* that side's largest path */
+	const diff_path_t *paths;    /* that side's paths of the site, largest first */
+	size_t npaths;
 } diff_site_t;
 
 typedef struct {
@@ -129,6 +138,7 @@ typedef struct {
 	int sampled;                 /* either log is sampled: figures are estimates */
 	diff_site_t *sites;          /* changed sites, largest change first */
 	size_t nsites;
+	diff_path_t *pa, *pb;        /* each side's paths, by site */
 } diff_t;
 
 int diff_collect(const ag_log_t *a, size_t snap_a, symbols_t *sa, const ag_log_t *b,

@@ -360,7 +360,7 @@ static void sites_remember(const ag_log_t *log, symbols_t *sym, const uint32_t *
  * whatever --frames and --all-frames show. */
 static const fold_opts_t site_fold = { 1, 0 };
 
-static void site_identity(symbols_t *sym, const ag_stack_t *st, site_hash_t *h)
+void site_identity(symbols_t *sym, const ag_stack_t *st, site_hash_t *h)
 {
 	fold_frame_t fr[AG_FOLD_MAX_FRAMES];
 	uint32_t first;
