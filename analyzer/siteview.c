@@ -147,7 +147,9 @@ static void own_key(const walk_t *w, size_t k, char *buf, size_t len)
 		snprintf(buf, len, "node@%" PRIx64, x->addr);
 }
 
-/* The first own frame, from shown on, where walk a differs from walk b; nown when none. */
+/* The first own frame, from shown on, where walk a differs from walk b: by key (function,
+ * file, line), else by address (two calls of one function without line numbers); nown
+ * when none. */
 static size_t first_difference(const walk_t *a, const walk_t *b, size_t from)
 {
 	char ka[1100], kb[1100];
@@ -157,6 +159,9 @@ static size_t first_difference(const walk_t *a, const walk_t *b, size_t from)
 		if (strcmp(ka, kb) != 0)
 			return k;
 	}
+	for (size_t k = from; k < a->nown && k < b->nown; k++)
+		if (a->fr[a->own[k]].addr != b->fr[b->own[k]].addr)
+			return k;
 	return a->nown;
 }
 
@@ -227,17 +232,27 @@ void site_more_paths(table_t *t, const ag_log_t *log, symbols_t *sym, const site
 		site_more(t, sym, &log->stacks[s->stack]);
 		return;
 	}
-	size_t n = s->npaths < max_paths ? s->npaths : max_paths;
-	uint32_t *stacks = malloc(n * sizeof *stacks);
-	char (*value)[40] = malloc(n * sizeof *value);
-	const char **values = malloc(n * sizeof *values);
+	size_t shown = 0;   /* paths that hold some of the row's figure */
+	while (shown < s->npaths && site_fig_by(&s->paths[shown].fig, order))
+		shown++;
+	if (order == SITES_BY_BYTES)
+		while (shown < s->npaths && (s->paths[shown].fig.bytes || s->paths[shown].fig.count))
+			shown++;
+	if (shown == 1) {
+		site_more(t, sym, &log->stacks[s->paths[0].stack]);
+		return;
+	}
+	size_t n = shown < max_paths ? shown : max_paths;
+	uint32_t *stacks = malloc((n + 1) * sizeof *stacks);
+	char (*value)[40] = malloc((n + 1) * sizeof *value);
+	const char **values = malloc((n + 1) * sizeof *values);
 	for (size_t i = 0; stacks && value && values && i < n; i++) {
 		stacks[i] = s->paths[i].stack;
 		path_value(&s->paths[i], order, value[i], sizeof value[i]);
 		values[i] = value[i];
 	}
 	if (stacks && value && values)
-		site_more_stacks(t, log, sym, stacks, values, n, s->npaths);
+		site_more_stacks(t, log, sym, stacks, values, n, shown);
 	free(stacks);
 	free(value);
 	free(values);
