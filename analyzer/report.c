@@ -247,7 +247,10 @@ static void report_json(const ag_log_t *log, symbols_t *sym, const report_t *r, 
 		json_key(&j, "bytes");
 		json_u64(&j, r->events[i].bytes);
 		json_key(&j, "request");
-		json_u64(&j, r->events[i].request);
+		if (log->version >= 2)
+			json_u64(&j, r->events[i].request);
+		else
+			json_null(&j);   /* not recorded */
 		if (r->events[i].have_stack) {
 			const ag_stack_t *st = &log->stacks[r->events[i].stack];
 			json_key(&j, "site");
