@@ -436,24 +436,14 @@ static tone_t verdict_tone(verdict_t v)
 	return v == VERDICT_GROWING ? TONE_BAD : v == VERDICT_PLATEAU ? TONE_WARN : TONE_GOOD;
 }
 
-/* Under a site of several paths: each path shown, "+85.0 KiB/s growing" before it. */
-static void path_lines(table_t *tb, const ag_log_t *log, symbols_t *sym,
-		       const growth_site_t *s)
+/* "+85.0 KiB/s growing" before a path under its site. */
+static void growth_path(const void *arg, size_t k, uint32_t *stack, char *buf, size_t len)
 {
-	size_t n = s->npaths < sites_paths() ? s->npaths : sites_paths();
-	uint32_t stacks[64];
-	char value[64][64];
-	const char *values[64];
-	if (n > 64)
-		n = 64;
-	for (size_t k = 0; k < n; k++) {
-		char slope[40];
-		rate_str(s->paths[k].slope, slope, sizeof slope);
-		snprintf(value[k], sizeof value[k], "%s %s", slope, verdict_name(s->paths[k].verdict));
-		stacks[k] = s->paths[k].stack;
-		values[k] = value[k];
-	}
-	site_more_stacks(tb, log, sym, stacks, values, n, s->nstacks);
+	const growth_site_t *s = arg;
+	char slope[40];
+	rate_str(s->paths[k].slope, slope, sizeof slope);
+	snprintf(buf, len, "%s %s", slope, verdict_name(s->paths[k].verdict));
+	*stack = s->paths[k].stack;
 }
 
 static void growth_rows(table_t *tb, const ag_log_t *log, symbols_t *sym, const growth_t *g,
@@ -484,7 +474,7 @@ static void growth_rows(table_t *tb, const ag_log_t *log, symbols_t *sym, const 
 		tones[4] = verdict_tone(s->hidden ? VERDICT_GROWING : s->verdict);
 		table_add(tb, cells, tones);
 		if (s->npaths)
-			path_lines(tb, log, sym, s);
+			site_more_each(tb, log, sym, s->npaths, s->nstacks, growth_path, s);
 		else
 			site_more(tb, sym, &log->stacks[s->stack]);
 	}

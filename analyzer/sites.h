@@ -117,10 +117,12 @@ void sites_labels(const ag_log_t *log, symbols_t *sym, const site_t *const *site
  * value(path) is the figure printed (the row's own column, e.g. bytes or calls). */
 void site_more_paths(table_t *t, const ag_log_t *log, symbols_t *sym, const site_t *s,
 		     size_t max_paths, site_order_t order);
-/* The same for n paths given by their stacks, each line led by values[i]; total is how
- * many paths the site has ("... and K more paths" when more than n). */
-void site_more_stacks(table_t *t, const ag_log_t *log, symbols_t *sym,
-		      const uint32_t *stacks, const char *const *values, size_t n, size_t total);
+/* The same for a report's own paths: the first --paths of npaths, path k's stack and the
+ * figure leading its line given by each(arg, k, &stack, buf, len); total is how many paths
+ * the site has ("... and K more paths"). */
+typedef void (*site_path_fn)(const void *arg, size_t k, uint32_t *stack, char *buf, size_t len);
+void site_more_each(table_t *t, const ag_log_t *log, symbols_t *sym, size_t npaths,
+		    size_t total, site_path_fn each, const void *arg);
 /* "\nTITLE:\n" and a table of the first top sites of set (in its order) whose figure by
  * order is not 0, each with its paths beneath; nothing at all when there is none (no empty
  * heading).  Columns: BYTES BLOCKS, or CALLS TEMPORARY, or TEMPORARY CALLS, then SITE. */
