@@ -88,6 +88,9 @@ uint32_t *sites_of(const ag_log_t *log, symbols_t *sym);
 /* The site's identity of stack st as a hash, the same across runs (diff matches sites of
  * two logs by it): kind and the key of its first own frame. */
 void site_identity(symbols_t *sym, const ag_stack_t *st, site_hash_t *h);
+/* The same with the site frame's function in place of its line: the sites of one function
+ * share it (growth weighs a site against its function's other sites). */
+void site_function_identity(symbols_t *sym, const ag_stack_t *st, site_hash_t *h);
 /* The sites of the stacks whose figures (fig[i] for log->stacks[i]) are not all zero,
  * each with its paths; sorted by order.  0 or ENOMEM (out then empty). */
 int sites_collect(const ag_log_t *log, symbols_t *sym, const site_fig_t *fig,

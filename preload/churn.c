@@ -20,7 +20,7 @@ _Atomic uint64_t *churn_row(void)
 
 void churn_temporary(void)
 {
-	churn_me.ptr = 0;
+	churn_me.hidden = 0;
 	if (churn_me.stack)
 		stacktab_temporary(churn_me.stack, churn_me.count);
 }

@@ -12,9 +12,12 @@
 
 #include "logfmt.h"
 
-/* The calling thread's last allocation, and its histogram shard (NULL until its first). */
+/* The calling thread's last allocation, and its histogram shard (NULL until its first).
+ * The address is kept disguised (CHURN_HIDE): the exit scan reads threads' TLS for
+ * pointers, and ours must not make the program's last block look reachable. */
+#define CHURN_HIDE ((uintptr_t)0xa5c3f00fd2e1b44bULL)
 typedef struct {
-	const void *ptr;
+	uintptr_t hidden;            /* the address ^ CHURN_HIDE; 0 = none */
 	uint32_t stack;              /* 0: not sampled */
 	uint32_t count;              /* its weight, COUNT_ONE units */
 	_Atomic uint64_t *row;
@@ -29,7 +32,7 @@ void churn_temporary(void);
 static inline void churn_alloc(const void *p, uint64_t size, uint32_t stack, uint64_t count)
 {
 	churn_thread_t *m = &churn_me;
-	m->ptr = p;
+	m->hidden = (uintptr_t)p ^ CHURN_HIDE;
 	m->stack = stack;
 	m->count = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
 	_Atomic uint64_t *row = m->row;
@@ -42,7 +45,7 @@ static inline void churn_alloc(const void *p, uint64_t size, uint32_t stack, uin
  * thread's last one. */
 static inline void churn_free(const void *p)
 {
-	if (__builtin_expect(p == churn_me.ptr, 0) && p)
+	if (__builtin_expect(((uintptr_t)p ^ CHURN_HIDE) == churn_me.hidden, 0) && p)
 		churn_temporary();
 }
 
