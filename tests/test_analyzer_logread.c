@@ -123,8 +123,8 @@ Test(logread, newer_version_is_refused_clearly)
 {
 	ag_log_t *log;
 	char msg[300];
-	cr_assert_eq(parse_str("AGLOG 2\nP 1 1 1 x\n", &log, msg, sizeof msg), EINVAL);
-	cr_assert_str_eq(msg, "t.log:1: log version 2 is newer than this allocguard (1)");
+	cr_assert_eq(parse_str("AGLOG 3\nP 1 1 1 x\n", &log, msg, sizeof msg), EINVAL);
+	cr_assert_str_eq(msg, "t.log:1: log version 3 is newer than this allocguard (2)");
 }
 
 Test(logread, empty_and_foreign_files_are_refused)

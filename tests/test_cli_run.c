@@ -344,7 +344,8 @@ Test(cli, grower_pool_and_churn_verdicts, .timeout = 120)
 	size_t npool = 0;
 	for (const char *p = q.out; (p = strstr(p, "\"site\": {")); p++) {
 		const char *fnp = strstr(p, "\"function\": ");
-		if (!fnp || strncmp(fnp, "\"function\": \"pool_warm\"", 25) != 0)
+		static const char want[] = "\"function\": \"pool_warm\"";
+		if (!fnp || strncmp(fnp, want, sizeof want - 1) != 0)
 			continue;
 		const char *vp = NULL;
 		for (const char *s = q.out; (s = strstr(s, "\"verdict\": ")) && s < p; s++)
