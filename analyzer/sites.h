@@ -115,9 +115,9 @@ void site_json_site(json_t *j, symbols_t *sym, const ag_stack_t *st);
 void sites_labels(const ag_log_t *log, symbols_t *sym, const site_t *const *sites, size_t n,
 		  char *labels, size_t len);
 /* The lines under a site's row: for one path, its caller frames ("from main (a.c:9)");
- * for several, up to max_paths of them, each "BYTES from caller, from caller..." with the
- * frame that tells it apart from the other paths shown when the frames shown agree.
- * value(path) is the figure printed (the row's own column, e.g. bytes or calls). */
+ * for several, up to max_paths of those that hold some of the row's figure (order), each
+ * led by that figure ("292.9 KiB from route_a (r.c:3) from main (r.c:9)"), and followed
+ * by the frame that tells it apart from another path shown whose frames shown agree. */
 void site_more_paths(table_t *t, const ag_log_t *log, symbols_t *sym, const site_t *s,
 		     size_t max_paths, site_order_t order);
 /* The same for a report's own paths: the first --paths of npaths, path k's stack and the
