@@ -96,8 +96,9 @@ static bool earlier_image(const char *path)
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return false;
+	fdguard_brief(fd);
 	ssize_t n = read(fd, raw, sizeof raw);
-	close(fd);
+	fdguard_brief_close(fd);
 	if (n <= 0)
 		return false;
 	if (logbuf_is_gz(raw, (size_t)n)) {
@@ -127,6 +128,7 @@ static int open_log(void)
 		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_APPEND,
 			      0600);
 		if (fd >= 0) {
+			fdguard_brief(fd);
 			struct stat st;
 			if (fstat(fd, &st) == 0) {
 				log_dev = st.st_dev;
@@ -411,11 +413,13 @@ static void new_generation(void)
 static int reopen_log(void)
 {
 	int fd = open(log_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0)
+		fdguard_brief(fd);
 	struct stat st;
 	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == log_dev && st.st_ino == log_ino)
 		return fd;
 	if (fd >= 0)
-		close(fd);
+		fdguard_brief_close(fd);
 	fmt_say3("log ", log_path, " was removed or replaced; starting a new log");
 	new_generation();
 	return -1;
@@ -436,7 +440,7 @@ static int held_log(void)
 	if (st.st_nlink > 0)
 		return fd;
 	fdguard_forget();
-	close(fd);
+	sys_close(fd);
 	fmt_say3("log ", log_path, " was removed; starting a new log");
 	new_generation();
 	return -1;
@@ -576,7 +580,7 @@ void logwrite_child(void)
 	int inherited = fdguard_held();   /* the parent's file: the child starts its own */
 	fdguard_forget();
 	if (inherited >= 0)
-		close(inherited);
+		sys_close(inherited);
 	lb.fd = -1;
 	lb.len = 0;
 	lb.err = 0;

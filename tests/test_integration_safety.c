@@ -1,0 +1,88 @@
+/* test_integration_safety.c: the guard never makes its host hang, crash or misbehave where
+ * the program bare does not: descriptor calls that never return (cancelled, jumped out of,
+ * lingering), refused descriptor arguments, and the other cases of docs/design-safety.md.
+ * Each program is also run bare, which must behave the same.  Races repeat; STRESS=1 (make
+ * stress) runs the long forms. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+TestSuite(safety, .timeout = 600);
+
+static int runs(int quick, int stress)
+{
+	return getenv("STRESS") ? stress : quick;
+}
+
+/* Run argv bare and under the guard (with env): both must exit 0 and print want, and the
+ * guard's run must leave one readable log with an exit snapshot. */
+static void same_as_bare(const char *const *argv, const char *const *env, const char *want,
+			 int timeout_s)
+{
+	th_run_t bare;
+	cr_assert_eq(th_run(&bare, argv, NULL, 0, timeout_s), 0);
+	cr_assert(bare.exited && bare.code == 0, "bare %s %s: %s\n%s", argv[0], argv[1],
+		  th_run_desc(&bare), bare.out);
+	th_run_free(&bare);
+	th_run_t r;
+	th_log_t log;
+	char why[800];
+	int rc = th_run_one_log("safety", argv, env, timeout_s, &r, &log, why, sizeof why);
+	cr_assert(r.exited && r.code == 0, "%s %s under the guard: %s\nstdout: %s\nstderr: %s",
+		  argv[0], argv[1], th_run_desc(&r), r.out, r.err);
+	cr_expect(strstr(r.out, want), "%s %s: stdout %s", argv[0], argv[1], r.out);
+	cr_expect_eq(rc, 0, "%s", why);
+	if (rc == 0)
+		cr_expect_geq(th_log_find(&log, "exit"), 0, "%s %s: no exit snapshot", argv[0],
+			      argv[1]);
+	th_log_free(&log);
+	th_run_free(&r);
+}
+
+/* A thread cancelled inside a blocking close(): the guard's later descriptor sections (its
+ * log, created at exit with no interval) used to wait for that close forever. */
+Test(safety, thread_cancelled_inside_close)
+{
+	const char *argv[] = { th_build("examples/fdhang"), "cancel", NULL };
+	const char *iv0[] = { "ALLOCGUARD_INTERVAL=0", NULL };
+	const char *iv1[] = { "ALLOCGUARD_INTERVAL=1s", NULL };
+	for (int i = 0; i < runs(2, 10); i++) {
+		same_as_bare(argv, iv0, "ok cancel", 25);
+		same_as_bare(argv, iv1, "ok cancel", 25);
+	}
+}
+
+/* A signal handler siglongjmps out of a blocking close() in one thread; another exits. */
+Test(safety, siglongjmp_out_of_close)
+{
+	const char *argv[] = { th_build("examples/fdhang"), "jump", NULL };
+	const char *iv0[] = { "ALLOCGUARD_INTERVAL=0", NULL };
+	const char *iv1[] = { "ALLOCGUARD_INTERVAL=10ms", NULL };
+	for (int i = 0; i < runs(2, 10); i++) {
+		same_as_bare(argv, iv0, "ok jump", 25);
+		same_as_bare(argv, iv1, "ok jump", 25);
+	}
+}
+
+/* exit() while another thread blocks in close() for 60 s (SO_LINGER): the exit must not
+ * wait for it (a run that waits is killed by the 25 s limit). */
+Test(safety, exit_does_not_wait_for_a_lingering_close)
+{
+	const char *argv[] = { th_build("examples/fdhang"), "linger", "60", NULL };
+	const char *env[] = { "ALLOCGUARD_INTERVAL=10ms", NULL };
+	same_as_bare(argv, env, "ok linger", 25);
+}
+
+/* dup2(fd, -1), dup3(fd, -1, 0) fail with EBADF at once (they looped until the log existed:
+ * forever with no interval); close_range(10, 5, 0) fails with EINVAL. */
+Test(safety, refused_descriptor_arguments)
+{
+	const char *argv[] = { th_build("examples/fdhang"), "badfd", NULL };
+	const char *iv0[] = { "ALLOCGUARD_INTERVAL=0", NULL };
+	const char *iv1[] = { "ALLOCGUARD_INTERVAL=1s", NULL };
+	same_as_bare(argv, iv0, "ok badfd", 25);
+	same_as_bare(argv, iv1, "ok badfd", 25);
+}
