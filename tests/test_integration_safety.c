@@ -86,3 +86,30 @@ Test(safety, refused_descriptor_arguments)
 	same_as_bare(argv, iv0, "ok badfd", 25);
 	same_as_bare(argv, iv1, "ok badfd", 25);
 }
+
+/* fork() from a signal handler that interrupted an allocation holding a block-table shard:
+ * the fork preparation waited for that shard, held by its own thread. */
+Test(safety, fork_in_a_signal_handler_during_allocation)
+{
+	const char *argv[] = { th_build("examples/forksig"), "200", NULL };
+	const char *env[] = { "ALLOCGUARD_INTERVAL=0", NULL };
+	for (int i = 0; i < runs(3, 20); i++)
+		same_as_bare(argv, env, "forks=200", 60);
+}
+
+/* Threads that only allocate are cancelled: never inside malloc or free (a waiting shard
+ * lock slept in nanosleep, a cancellation point; in C++ a free in a noexcept destructor then
+ * terminates the program). */
+Test(safety, malloc_and_free_are_not_cancellation_points)
+{
+	const char *argv[] = { th_build("examples/cancelalloc"), "40", "32", NULL };
+	for (int i = 0; i < runs(2, 10); i++) {
+		th_run_t r;
+		cr_assert_eq(th_run(&r, argv, NULL, 1, 120), 0);
+		cr_assert(r.exited && r.code == 0, "%s", th_run_desc(&r));
+		cr_expect_eq(th_kv(r.out, "cancels"), 1280, "%s", r.out);
+		cr_expect_eq(th_kv(r.out, "inside"), 0, "run %d: cancelled inside malloc or free: %s",
+			     i, r.out);
+		th_run_free(&r);
+	}
+}
