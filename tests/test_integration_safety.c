@@ -113,3 +113,35 @@ Test(safety, malloc_and_free_are_not_cancellation_points)
 		th_run_free(&r);
 	}
 }
+
+/* A daemon closes stderr and opens its data file on descriptor 2: the guard's warning and
+ * critical lines must not be written into it (they are still in the log). */
+Test(safety, warnings_never_go_into_what_descriptor_2_became)
+{
+	for (int i = 0; i < runs(2, 5); i++) {
+		char *dir = strdup(th_tmpdir("fd2"));
+		char data[700];
+		snprintf(data, sizeof data, "%s/data.txt", dir);
+		const char *argv[] = { th_build("examples/stderr_reused"), data, NULL };
+		const char *env[] = { "ALLOCGUARD_CAP=10M", "ALLOCGUARD_INTERVAL=10ms", NULL };
+		th_run_t r;
+		th_log_t log;
+		char why[800];
+		int rc = th_run_one_log("fd2log", argv, env, 60, &r, &log, why, sizeof why);
+		cr_assert(r.exited && r.code == 0, "%s", th_run_desc(&r));
+		cr_expect_eq(th_kv(r.out, "records"), 100, "%s", r.out);
+		char *got = th_slurp(data, NULL);
+		cr_assert(got, "no data file");
+		cr_expect_eq(th_count_lines(got, "record "), 100, "%s", got);
+		cr_expect_eq(th_nlines(got), 100, "run %d: lines not the program's in its file:\n%s",
+			     i, got);
+		cr_expect_eq(rc, 0, "%s", why);
+		if (rc == 0)
+			cr_expect_geq(th_log_events(&log, "critical"), 1, "the event is still logged");
+		free(got);
+		th_log_free(&log);
+		th_run_free(&r);
+		th_rmtree(dir);
+		free(dir);
+	}
+}
