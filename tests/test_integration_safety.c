@@ -145,3 +145,41 @@ Test(safety, warnings_never_go_into_what_descriptor_2_became)
 		free(dir);
 	}
 }
+
+/* close(0) then open() must return 0: the guard's own descriptors (its /proc reads every
+ * snapshot, creating its log) took the number in between. */
+Test(safety, lowest_free_descriptor_stays_the_programs)
+{
+	const char *argv[] = { th_build("examples/lowfd"), "3000", NULL };
+	const char *env[] = { "ALLOCGUARD_INTERVAL=10ms", NULL };
+	for (int i = 0; i < runs(2, 10); i++) {
+		th_run_t r;
+		th_log_t log;
+		char why[800];
+		int rc = th_run_one_log("lowfd", argv, env, 120, &r, &log, why, sizeof why);
+		cr_assert(r.exited && r.code == 0, "%s", th_run_desc(&r));
+		cr_expect_eq(th_kv(r.out, "iterations"), 3000, "%s", r.out);
+		cr_expect_eq(th_kv(r.out, "wrong"), 0, "run %d: open() did not return 0: %s", i, r.out);
+		cr_expect_eq(rc, 0, "%s", why);
+		th_log_free(&log);
+		th_run_free(&r);
+	}
+}
+
+/* A program that holds every descriptor its limit (64) allows when it exits, with no
+ * snapshot before: the log's descriptor was reserved at start-up, so the log is there. */
+Test(safety, every_descriptor_in_use_at_exit_still_logs)
+{
+	const char *argv[] = { th_build("examples/lowfd"), "10", "full", NULL };
+	const char *env[] = { "ALLOCGUARD_INTERVAL=0", NULL };
+	th_run_t r;
+	th_log_t log;
+	char why[800];
+	int rc = th_run_one_log("fdfull", argv, env, 60, &r, &log, why, sizeof why);
+	cr_assert(r.exited && r.code == 0, "%s", th_run_desc(&r));
+	cr_expect_eq(th_kv(r.out, "emfile"), 1, "the program did not fill its table: %s", r.out);
+	cr_assert_eq(rc, 0, "%s\nstderr: %s", why, r.err);
+	cr_expect_geq(th_log_find(&log, "exit"), 0, "no exit snapshot");
+	th_log_free(&log);
+	th_run_free(&r);
+}
