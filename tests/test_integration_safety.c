@@ -183,3 +183,24 @@ Test(safety, every_descriptor_in_use_at_exit_still_logs)
 	th_log_free(&log);
 	th_run_free(&r);
 }
+
+/* Two threads call exit() at once: the log was empty or missing (the second ended the
+ * process in the middle of the first's exit snapshot).  Now one line says so and the log
+ * has its exit snapshot. */
+Test(safety, two_threads_calling_exit)
+{
+	const char *argv[] = { th_build("examples/exit_twice"), NULL };
+	for (int i = 0; i < runs(5, 30); i++) {
+		th_run_t r;
+		th_log_t log;
+		char why[800];
+		int rc = th_run_one_log("exit2", argv, NULL, 60, &r, &log, why, sizeof why);
+		cr_assert(r.exited && r.code == 0, "%s", th_run_desc(&r));
+		cr_expect_eq(rc, 0, "run %d: %s", i, why);
+		if (rc == 0)
+			cr_expect_geq(th_log_find(&log, "exit"), 0, "run %d: no exit snapshot", i);
+		cr_expect_leq(th_count_lines(r.err, "allocguard:"), 1, "%s", r.err);
+		th_log_free(&log);
+		th_run_free(&r);
+	}
+}
