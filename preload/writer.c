@@ -125,6 +125,7 @@ static void *writer_main(void *arg)
 		}
 		if (bits && atomic_load(&ag_phase) == AG_READY)
 			logwrite_snapshot(pick(bits), false);
+		stacks_say_pending();
 		if (threads_only_internal_left()) {
 			/* main called pthread_exit and its last thread has ended: glibc would now
 			 * exit(0), but it still counts us.  Exit as it would, as a program thread. */
@@ -247,6 +248,7 @@ void writer_exit(void)
 		return;
 	}
 	atomic_store(&exit_snapshot_started, true);
+	stacks_say_pending();
 	/* Nested in a hook (exit() from a signal handler that interrupted one): this thread
 	 * may hold a block-table lock, so no scan, only the totals and stacks. */
 	int outer = ag_guard_enter();

@@ -204,3 +204,16 @@ Test(safety, two_threads_calling_exit)
 		th_run_free(&r);
 	}
 }
+
+/* malloc in a signal handler on an 8 KiB sigaltstack, and in a thread with about 5 KiB of
+ * stack left: bare glibc manages both; unwinding with libunwind there overflowed the
+ * stack (SIGSEGV).  The stack is then taken by frame pointers, and one line says so. */
+Test(safety, allocation_with_little_stack_left)
+{
+	const char *alt[] = { th_build("examples/smallstack"), "altstack", "10", NULL };
+	const char *thr[] = { th_build("examples/smallstack"), "thread", "10", "5000", NULL };
+	for (int i = 0; i < runs(2, 10); i++) {
+		same_as_bare(alt, NULL, "ok altstack blocks=40", 60);
+		same_as_bare(thr, NULL, "ok thread blocks=10", 60);
+	}
+}
