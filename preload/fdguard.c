@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <sched.h>
 #include <sys/resource.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -44,50 +43,76 @@ extern int __close(int);
 static _Atomic int held = -1;
 static pthread_mutex_t held_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Guard sections and program calls exclude each other (a Dekker pair of counters); a
- * thread inside a guard section (a signal handler there closing something) never waits. */
-static _Atomic int guard_active, program_active;
+/* Guard sections (the guard's own brief descriptor) and the program's descriptor calls.
+ * Only the guard publishes state: the program's calls wait (boundedly) for a section to
+ * end and keep no state of their own across the real call, so a call that never returns
+ * (a thread cancelled inside close, a signal handler that siglongjmps out of it, a close
+ * lingering for seconds) can hold nothing up.  The guard never waits for the program. */
+static _Atomic uint32_t sections;       /* futex word: guard sections in progress */
+static _Atomic int brief[2] = { -1, -1 };   /* the section's descriptors, once opened */
 static __thread int in_guard __attribute__((tls_model("initial-exec")));
-static __thread int in_program __attribute__((tls_model("initial-exec")));
+
+/* A section is a few system calls; a longer one (the guard's thread stopped, or a jump out
+ * of it) is given up on after this, so the program is never held for longer. */
+#define SECTION_WAIT_MS 200
 
 void fdguard_begin(void)
 {
-	if (in_guard++ || in_program)
-		return;   /* nested, or exit() from a signal handler inside a program call */
-	for (;;) {
-		atomic_fetch_add(&guard_active, 1);
-		if (atomic_load(&program_active) == 0)
-			return;
-		atomic_fetch_sub(&guard_active, 1);
-		while (atomic_load(&program_active))
-			sched_yield();
+	if (in_guard++ == 0)
+		atomic_fetch_add(&sections, 1);
+}
+
+void fdguard_brief(int fd)
+{
+	int expected = -1;
+	if (!atomic_compare_exchange_strong(&brief[0], &expected, fd))
+		atomic_store(&brief[1], fd);
+}
+
+static void unbrief(int fd)
+{
+	for (int i = 0; i < 2; i++) {
+		int expected = fd;
+		atomic_compare_exchange_strong(&brief[i], &expected, -1);
 	}
+}
+
+void fdguard_brief_close(int fd)
+{
+	raw6(SYS_close, fd, 0, 0, 0, 0, 0);
+	unbrief(fd);
 }
 
 void fdguard_end(void)
 {
-	if (--in_guard == 0 && !in_program)
-		atomic_fetch_sub(&guard_active, 1);
-}
-
-static void program_begin(void)
-{
-	if (in_guard || in_program++)
-		return;
-	for (;;) {
-		atomic_fetch_add(&program_active, 1);
-		if (atomic_load(&guard_active) == 0)
-			return;
-		atomic_fetch_sub(&program_active, 1);
-		while (atomic_load(&guard_active))
-			sched_yield();
+	if (--in_guard == 0) {
+		atomic_store(&brief[0], -1);
+		atomic_store(&brief[1], -1);
+		if (atomic_fetch_sub(&sections, 1) == 1)
+			raw6(SYS_futex, (long)&sections, FUTEX_WAKE_PRIVATE, 0x7fffffff, 0, 0, 0);
 	}
 }
 
-static void program_end(void)
+/* Before a program call that could close or replace a descriptor: no guard section in
+ * another thread.  A raw futex wait: not a cancellation point, errno untouched. */
+static void program_wait(void)
 {
-	if (!in_guard && --in_program == 0)
-		atomic_fetch_sub(&program_active, 1);
+	if (in_guard)
+		return;   /* a signal handler inside our own section: it must not wait for itself */
+	for (int waited = 0; waited < SECTION_WAIT_MS; waited += 10) {
+		uint32_t n = atomic_load(&sections);
+		if (n == 0)
+			return;
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		raw6(SYS_futex, (long)&sections, FUTEX_WAIT_PRIVATE, n, (long)&ts, 0, 0);
+	}
+}
+
+/* A number the program must not close or replace: ours. */
+static bool guards(int fd)
+{
+	return fd >= 0 && (fd == atomic_load(&held) || fd == atomic_load(&brief[0]) ||
+			   fd == atomic_load(&brief[1]));
 }
 
 void fdguard_lock(void) { pthread_mutex_lock(&held_lock); }
@@ -96,10 +121,11 @@ void fdguard_unlock(void) { pthread_mutex_unlock(&held_lock); }
 void fdguard_reinit_lock(void)
 {
 	pthread_mutex_init(&held_lock, NULL);
-	/* Only the forking thread lives on, and it was in neither kind of section. */
-	atomic_store(&guard_active, 0);
-	atomic_store(&program_active, 0);
-	in_guard = in_program = 0;
+	/* Only the forking thread lives on, and it was in no section. */
+	atomic_store(&sections, 0);
+	atomic_store(&brief[0], -1);
+	atomic_store(&brief[1], -1);
+	in_guard = 0;
 }
 int fdguard_held(void) { return atomic_load(&held); }
 void fdguard_forget(void) { atomic_store(&held, -1); }
@@ -120,7 +146,7 @@ int fdguard_hold(int fd)
 {
 	int n = (int)raw6(SYS_fcntl, fd, F_DUPFD_CLOEXEC, high_number(), 0, 0, 0);
 	if (n >= 0) {
-		raw6(SYS_close, fd, 0, 0, 0, 0, 0);
+		fdguard_brief_close(fd);
 		fd = n;
 	}
 	atomic_store(&held, fd);
@@ -129,16 +155,12 @@ int fdguard_hold(int fd)
 
 int fdguard_close(int fd)
 {
-	program_begin();
-	int r;
-	if (fd >= 0 && fd == atomic_load(&held)) {
+	program_wait();
+	if (guards(fd)) {
 		errno = EBADF;   /* what the program gets for any number it never opened */
-		r = -1;
-	} else {
-		r = __close(fd);
+		return -1;
 	}
-	program_end();
-	return r;
+	return __close(fd);   /* a cancellation point, as the program expects; nothing after */
 }
 
 static int close_span(unsigned lo, unsigned hi, int flags)
@@ -162,10 +184,12 @@ static int close_range_skipping_held(unsigned lo, unsigned hi, int flags)
 
 int fdguard_close_range(unsigned lo, unsigned hi, int flags)
 {
-	program_begin();
-	int r = close_range_skipping_held(lo, hi, flags);
-	program_end();
-	return r;
+	if (lo > hi) {
+		errno = EINVAL;   /* as the kernel answers; the spans below would skip it */
+		return -1;
+	}
+	program_wait();
+	return close_range_skipping_held(lo, hi, flags);
 }
 
 void fdguard_closefrom(int lo)
@@ -173,17 +197,16 @@ void fdguard_closefrom(int lo)
 	int saved = errno;
 	if (lo < 0)
 		lo = 0;
-	program_begin();
+	program_wait();
 	if (close_range_skipping_held((unsigned)lo, ~0u, 0) != 0) {
 		/* No close_range (Linux < 5.9): one by one, up to the limit. */
 		struct rlimit rl;
 		long max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1u << 20)
 				   ? (long)rl.rlim_cur : 1 << 20;
 		for (long fd = lo; fd < max; fd++)
-			if (fd != atomic_load(&held))
+			if (!guards((int)fd))
 				raw6(SYS_close, fd, 0, 0, 0, 0, 0);
 	}
-	program_end();
 	errno = saved;
 }
 
@@ -255,19 +278,15 @@ long fdguard_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a
 
 int fdguard_dup3(int old, int new, int flags, bool is_dup2)
 {
-	/* make_room may wait for a snapshot (held_lock), which may wait for program calls to
-	 * drain: so outside the program section, and checked again inside it, where no new
-	 * number can be held. */
-	for (;;) {
-		if (old != new)
-			make_room(new);
-		program_begin();
-		if (old == new || new != atomic_load(&held))
+	/* A negative or equal target is the kernel's to refuse (or, for dup2, a no-op):
+	 * nothing of ours can be in the way. */
+	for (int tries = 0; new >= 0 && old != new && tries < 3; tries++) {
+		make_room(new);
+		program_wait();   /* a section may have taken the number meanwhile: look again */
+		if (!guards(new))
 			break;
-		program_end();
 	}
 	long r = is_dup2 ? raw6(SYS_dup2, old, new, 0, 0, 0, 0)
 			 : raw6(SYS_dup3, old, new, flags, 0, 0, 0);
-	program_end();
 	return r < 0 ? (int)fdguard_syscall_error(r) : (int)r;
 }

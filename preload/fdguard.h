@@ -3,10 +3,13 @@
  * high number, is invisible to the program's close, close_range and closefrom (EBADF, as
  * for any number the program never opened) and moves out of the way of its dup2/dup3; the
  * guard uses it only between fdguard_lock and fdguard_unlock.
- * While the guard has a descriptor of its own open for a moment (creating the log, reading
- * a /proc file: fdguard_begin .. fdguard_end), the program's close, close_range, closefrom,
- * dup2 and dup3 wait, so they can never close our number and hand it to the program's next
- * open in the middle; both sides are short.
+ * While the guard has a descriptor of its own open for a moment (creating or reopening the
+ * log: fdguard_begin .. fdguard_end), the program's close, close_range, closefrom, dup2 and
+ * dup3 wait for the section to end (at most SECTION_WAIT_MS), and its number, published
+ * with fdguard_brief, answers EBADF like the held one.  Only the guard's side keeps state:
+ * a program call that never returns (cancelled, jumped out of, lingering) holds nothing up.
+ * The guard opens such brief descriptors only to create or reopen its log, never on a
+ * timer, so the program's "lowest free number" is left alone while it runs.
  * 2. libunwind's memory validation never uses a descriptor.
  * libunwind 1.6 validates an address by write()ing one byte of it into a private pipe
  * (a static mem_validate_pipe[2]; it read()s the pipe empty first and re-creates it with
@@ -38,6 +41,9 @@ void fdguard_reinit_lock(void);   /* fork child */
 /* Around the guard's own open .. close of a descriptor (any thread; may nest). */
 void fdguard_begin(void);
 void fdguard_end(void);
+/* The section's descriptor, published as soon as it is opened (closed by the guard). */
+void fdguard_brief(int fd);
+void fdguard_brief_close(int fd);
 
 /* The program's calls (hooks.c). */
 int fdguard_close(int fd);

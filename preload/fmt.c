@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 void fmt_init(fmt_t *f, char *buf, size_t cap)
@@ -163,7 +165,9 @@ int fmt_write_all(int fd, const char *buf, size_t len)
 {
 	int saved = errno, rc = 0;
 	while (len) {
-		ssize_t n = write(fd, buf, len);
+		/* the system call, not libc's write: that one is a cancellation point, and
+		 * this runs on the allocation path */
+		ssize_t n = syscall(SYS_write, fd, buf, len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -177,8 +181,40 @@ int fmt_write_all(int fd, const char *buf, size_t len)
 	return rc;
 }
 
+/* What descriptor 2 was when the process started: a program that later closes its stderr
+ * and opens a file of its own there (a daemon's data file) must not get our lines in it. */
+static enum { STDERR_UNKNOWN, STDERR_KNOWN, STDERR_NONE } stderr_state;
+static dev_t stderr_dev;
+static ino_t stderr_ino;
+
+void fmt_say_init(void)
+{
+	struct stat st;
+	if (fstat(2, &st) != 0) {
+		stderr_state = STDERR_NONE;
+		return;
+	}
+	stderr_dev = st.st_dev;
+	stderr_ino = st.st_ino;
+	stderr_state = STDERR_KNOWN;
+}
+
+bool fmt_stderr_ours(void)
+{
+	if (stderr_state == STDERR_UNKNOWN)
+		return true;   /* before start-up: what the program was started with */
+	struct stat st;
+	int saved = errno;
+	bool same = stderr_state == STDERR_KNOWN && fstat(2, &st) == 0 &&
+		    st.st_dev == stderr_dev && st.st_ino == stderr_ino;
+	errno = saved;
+	return same;
+}
+
 void fmt_say(const char *msg)
 {
+	if (!fmt_stderr_ours())
+		return;
 	char buf[1024];
 	fmt_t f;
 	fmt_init(&f, buf, sizeof buf - 1);

@@ -5,6 +5,7 @@
 #ifndef ALLOCGUARD_FMT_H
 #define ALLOCGUARD_FMT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -44,6 +45,10 @@ ssize_t fmt_read_file(const char *path, char *buf, size_t cap);
 int fmt_write_all(int fd, const char *buf, size_t len);
 /* Write "allocguard: <msg>\n" to stderr in one write(2); errno preserved. */
 void fmt_say(const char *msg);
+/* Note what descriptor 2 is (start-up); fmt_say then writes only while it is still that
+ * file (a daemon that closed stderr and opened its data file there gets nothing). */
+void fmt_say_init(void);
+bool fmt_stderr_ours(void);
 /* fmt_say of before, what and after joined (what is a path or a name), cut to 8 KiB. */
 void fmt_say3(const char *before, const char *what, const char *after);
 

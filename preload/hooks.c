@@ -11,6 +11,7 @@
 #include "stacks.h"
 #include "state.h"
 #include "sys.h"
+#include "writer.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -450,4 +451,16 @@ EXPORT int pthread_getattr_np(pthread_t th, pthread_attr_t *attr)
 	int rc = real(th, attr);
 	stacks_getattr(-1);
 	return rc;
+}
+
+/* exit() from a second thread while the first is ending the process would end it in the
+ * middle of the exit snapshot (writer.c). */
+EXPORT void exit(int status)
+{
+	static void *fn;
+	void (*real)(int) = (void (*)(int))next_cached("exit", &fn);
+	writer_exit_called();
+	if (real)
+		real(status);
+	_exit(status);
 }

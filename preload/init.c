@@ -139,6 +139,7 @@ __attribute__((constructor(101))) static void allocguard_init(void)
 	int saved = errno;
 	int outer = ag_guard_enter();
 	ag_start_ns = sys_now_ns();
+	fmt_say_init();
 	ag_pid = getpid();
 	ag_ppid = getppid();
 	char err[OPT_STR_MAX + 256];

@@ -16,6 +16,7 @@
 #include "churn.h"
 #include "logbuf.h"
 #include "logfmt.h"
+#include "logfile.h"
 #include "modules.h"
 #include "outbox.h"
 #include "peak.h"
@@ -38,6 +39,7 @@ static char exe[4096], exe_name[256];
 static char cmdline[16384];
 static size_t cmdline_len;
 static bool disabled;                       /* open failed: said once, no more tries */
+static bool reserved;                       /* fdguard holds the unnamed log (logfile.h) */
 static bool created;                        /* the file of this generation exists */
 static bool headed;                         /* and has its header */
 static char log_path[OPT_STR_MAX + 4200];
@@ -68,6 +70,16 @@ static void read_cmdline(void)
 	cmdline_len = n > 0 ? (size_t)n : 0;
 }
 
+/* The log's descriptor, before the program runs (logfile.h). */
+static void reserve(void)
+{
+	char first[sizeof pattern + 64];
+	fmt_t f;
+	fmt_init(&f, first, sizeof first);
+	fmt_pattern(&f, pattern, (uint64_t)ag_pid, exe_name);
+	reserved = !f.truncated && logfile_reserve(first) >= 0;
+}
+
 void logwrite_init(void)
 {
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -86,33 +98,7 @@ void logwrite_init(void)
 		}
 	}
 	fmt_str(&f, ag_config.log);
-}
-
-/* Whether the log at path was written by this process's image before an exec (same pid):
- * then taking the next name is expected and not worth a line.  Called inside fdguard's
- * brief-descriptor section (log_fd). */
-static bool earlier_image(const char *path)
-{
-	char head[256], raw[1024];   /* gzip: 1 KB inflates to far more than the P line */
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, raw, sizeof raw);
-	close(fd);
-	if (n <= 0)
-		return false;
-	if (logbuf_is_gz(raw, (size_t)n)) {
-		n = (ssize_t)logbuf_gunzip_head(&lb, raw, (size_t)n, head, sizeof head - 1);
-	} else {
-		n = n < (ssize_t)sizeof head ? n : (ssize_t)sizeof head - 1;
-		memcpy(head, raw, (size_t)n);
-	}
-	head[n] = '\0';
-	const char *p = strstr(head, "\nP ");
-	uint64_t pid = 0;
-	for (p = p ? p + 3 : NULL; p && *p >= '0' && *p <= '9'; p++)
-		pid = pid * 10 + (uint64_t)(*p - '0');
-	return pid && pid == (uint64_t)ag_pid;
+	reserve();
 }
 
 static int open_log(void)
@@ -125,8 +111,7 @@ static int open_log(void)
 	/* FIRST, FIRST.1 .. FIRST.99, then FIRST.PID.N: a fixed name shared by any number of
 	 * processes (ALLOCGUARD_LOG=/x/fixed.log) always finds a free one. */
 	for (uint64_t i = 1; i < 100 + 1000000; i++) {
-		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_APPEND,
-			      0600);
+		int fd = logfile_create_at(path, &reserved);
 		if (fd >= 0) {
 			struct stat st;
 			if (fstat(fd, &st) == 0) {
@@ -134,7 +119,7 @@ static int open_log(void)
 				log_ino = st.st_ino;
 			}
 			memcpy(log_path, path, strlen(path) + 1);
-			if (i > 1 && !earlier_image(first)) {
+			if (i > 1 && !logfile_earlier_image(&lb, first, (uint64_t)ag_pid)) {
 				char msg[sizeof path * 2 + 64];
 				fmt_t m;
 				fmt_init(&m, msg, sizeof msg);
@@ -421,11 +406,13 @@ static void new_generation(void)
 static int reopen_log(void)
 {
 	int fd = open(log_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0)
+		fdguard_brief(fd);
 	struct stat st;
 	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == log_dev && st.st_ino == log_ino)
 		return fd;
 	if (fd >= 0)
-		close(fd);
+		fdguard_brief_close(fd);
 	fmt_say3("log ", log_path, " was removed or replaced; starting a new log");
 	new_generation();
 	return -1;
@@ -446,7 +433,7 @@ static int held_log(void)
 	if (st.st_nlink > 0)
 		return fd;
 	fdguard_forget();
-	close(fd);
+	sys_close(fd);
 	fmt_say3("log ", log_path, " was removed; starting a new log");
 	new_generation();
 	return -1;
@@ -471,7 +458,7 @@ static int log_fd(void)
 		fd = open_log();
 		disabled = fd < 0;
 		created = !disabled;
-		if (created)
+		if (created && fd != fdguard_held())
 			fd = fdguard_hold(fd);
 		fdguard_end();
 	}
@@ -582,11 +569,12 @@ void logwrite_child(void)
 	int inherited = fdguard_held();   /* the parent's file: the child starts its own */
 	fdguard_forget();
 	if (inherited >= 0)
-		close(inherited);
+		sys_close(inherited);
 	lb.fd = -1;
 	lb.len = 0;
 	lb.err = 0;
 	lb.gz = false;   /* the parent's deflate state is the parent's: a new file, a new stream */
 	disabled = false;
 	new_generation();
+	reserve();   /* still inside fork(): the child's program has not run yet */
 }

@@ -8,6 +8,7 @@
  * two-level bitmap: a directory of 1 GiB leaves, each with a summary of its touched pages
  * so that a walk reads only those. */
 #include "ptrtab.h"
+#include "shardlock.h"
 #include "sys.h"
 
 #include <errno.h>
@@ -42,42 +43,14 @@ typedef struct {
 enum { COMPACT, WIDE };
 
 typedef struct {
-	_Alignas(64) _Atomic int lock;
+	_Alignas(64) shardlock_t lock;
 	table_t t[2];
 } shard_t;
 
 static shard_t shards[NSHARDS];
 
-/* Held for a few dozen instructions, except while a table grows or the exit scan holds
- * every shard: spin briefly, then yield, then sleep, so a long hold costs no CPU. */
-static void lock_wait(shard_t *s)
-{
-	int saved = errno;   /* the hooks' callers see errno as they left it (EINTR here) */
-	for (unsigned spins = 0; atomic_load_explicit(&s->lock, memory_order_relaxed); spins++) {
-		if (spins < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-			__builtin_ia32_pause();
-#endif
-		} else if (spins < 1000) {
-			sched_yield();
-		} else {
-			struct timespec ts = { 0, 50000 };
-			nanosleep(&ts, NULL);
-		}
-	}
-	errno = saved;
-}
-
-static inline void lock(shard_t *s)
-{
-	while (atomic_exchange_explicit(&s->lock, 1, memory_order_acquire))
-		lock_wait(s);
-}
-
-static inline void unlock(shard_t *s)
-{
-	atomic_store_explicit(&s->lock, 0, memory_order_release);
-}
+static inline void lock(shard_t *s) { shardlock_lock(&s->lock); }
+static inline void unlock(shard_t *s) { shardlock_unlock(&s->lock); }
 
 static inline uint64_t mix(uintptr_t a)
 {
@@ -451,7 +424,7 @@ bool ptrtab_unmark(uintptr_t addr)
 		return false;
 	if (atomic_load(&held)) {
 		shard_t *s = shard_of(mix(addr));
-		lock_wait(s);   /* until ptrtab_unlock_all */
+		shardlock_wait(&s->lock);   /* until ptrtab_unlock_all */
 	}
 	return true;
 }
@@ -585,22 +558,40 @@ void ptrtab_adopt(uint32_t stack, bool (*take)(uint32_t stack, uint64_t size))
 	}
 }
 
+/* fork() from a signal handler that interrupted this thread inside the table: the shards it
+ * holds stay its own (the interrupted code releases them, in the parent and in the child). */
+static __thread uint64_t forking_skipped[NSHARDS / 64] __attribute__((tls_model("initial-exec")));
+
 void ptrtab_lock_all(void)
 {
-	for (int i = 0; i < NSHARDS; i++)
-		lock(&shards[i]);
+	for (int i = 0; i < NSHARDS; i++) {
+		bool mine = shardlock_mine(&shards[i].lock);
+		if (mine)
+			forking_skipped[i / 64] |= UINT64_C(1) << (i % 64);
+		else
+			lock(&shards[i]);
+	}
+}
+
+static bool skipped(int i)
+{
+	return forking_skipped[i / 64] >> (i % 64) & 1;
 }
 
 void ptrtab_unlock_all(void)
 {
 	atomic_store(&held, false);
 	for (int i = 0; i < NSHARDS; i++)
-		unlock(&shards[i]);
+		if (!skipped(i))
+			unlock(&shards[i]);
+	memset(forking_skipped, 0, sizeof forking_skipped);
 }
 
 void ptrtab_reinit_locks(void)
 {
 	atomic_store(&held, false);
 	for (int i = 0; i < NSHARDS; i++)
-		atomic_store(&shards[i].lock, 0);
+		if (!skipped(i))
+			unlock(&shards[i]);
+	memset(forking_skipped, 0, sizeof forking_skipped);
 }

@@ -17,6 +17,7 @@
 
 #include "stacks.h"
 #include "fdguard.h"
+#include "fmt.h"
 #include "logfmt.h"
 #include "modules.h"
 #include "stacktab.h"
@@ -26,6 +27,7 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <signal.h>
 #include <link.h>
 #include <string.h>
 #include <stdatomic.h>
@@ -236,7 +238,7 @@ static uint32_t intern(char kind, const uintptr_t *frames, int depth)
  * sigaltstack or a fiber's stack), so every slot read lies in memory that stays mapped.
  * pthread_getattr_np allocates, so it is asked only from a heap hook, after the real
  * allocator returned (never from an mmap the allocator makes while holding its lock). */
-static bool on_own_stack(uintptr_t slot0, bool may_ask)
+static void know_stack(bool may_ask)
 {
 	if (!stack_known && may_ask && !in_getattr) {
 		pthread_attr_t a;
@@ -252,8 +254,66 @@ static bool on_own_stack(uintptr_t slot0, bool may_ask)
 			pthread_attr_destroy(&a);
 		}
 	}
+}
+
+static bool on_own_stack(uintptr_t slot0, bool may_ask)
+{
+	know_stack(may_ask);
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 	return stack_known == 1 && sp >= stack_lo && slot0 > sp && slot0 < stack_hi;
+}
+
+/* libunwind's unw_backtrace needs about 3.3 KB of stack (a cursor and a context of 1 KB
+ * each, and its frames); below this much left, the frame-pointer walk instead. */
+#define UNWIND_ROOM (12 * 1024)
+static _Atomic bool low_stack_seen, low_stack_said;
+
+/* Is there room below us to unwind?  If not, [*lo, *hi) is the stack we are on. */
+static bool room_to_unwind(bool may_ask, uintptr_t *lo, uintptr_t *hi)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	know_stack(may_ask);
+	if (stack_known == 1 && sp >= stack_lo && sp < stack_hi) {
+		*lo = stack_lo;
+		*hi = stack_hi;
+	} else {
+		stack_t ss;   /* a signal handler's alternate stack, or one we cannot size */
+		if (sigaltstack(NULL, &ss) != 0 || !(ss.ss_flags & SS_ONSTACK))
+			return true;   /* a fiber's stack: unwound as any (docs/design-safety.md) */
+		*lo = (uintptr_t)ss.ss_sp;
+		*hi = (uintptr_t)ss.ss_sp + ss.ss_size;
+	}
+	return sp < *lo || sp - *lo >= UNWIND_ROOM;
+}
+
+/* The program's frames by their frame pointers, reading only [sp, hi): as deep as the
+ * program keeps frame pointers and this stack goes (a handler's frames on its own stack). */
+static int fp_walk(uintptr_t *frames, int max, uintptr_t hi)
+{
+	const uintptr_t *slot = program_slot();
+	if (!slot || max <= 0)
+		return 0;
+	frames[0] = slot[0] - 1;
+	int n = 1;
+	uintptr_t fp = slot[-1], below = (uintptr_t)slot;
+	while (n < max && fp > below && fp % sizeof(uintptr_t) == 0 && fp + 16 <= hi) {
+		uintptr_t ret = ((const uintptr_t *)fp)[1];
+		if (!ret)
+			break;
+		frames[n++] = ret - 1;
+		below = fp;
+		fp = ((const uintptr_t *)fp)[0];
+	}
+	atomic_store_explicit(&low_stack_seen, true, memory_order_relaxed);
+	return n;
+}
+
+void stacks_say_pending(void)
+{
+	if (atomic_load(&low_stack_seen) && !atomic_exchange(&low_stack_said, true))
+		fmt_say("allocations made with little stack left (a signal handler's alternate "
+			"stack, a nearly full thread stack) have their stacks recorded by frame "
+			"pointers only, possibly shorter");
 }
 
 uint32_t stacks_here_from(char kind, const uintptr_t *slot)
@@ -272,6 +332,11 @@ uint32_t stacks_here_from(char kind, const uintptr_t *slot)
 			return id;
 	}
 	uintptr_t frames[max + SELF_FRAMES];   /* 576 bytes at the default depth */
+	uintptr_t lo = 0, hi = 0;
+	if (!room_to_unwind(kind == AG_KIND_HEAP, &lo, &hi)) {
+		int n = fp_walk(frames, max, hi);
+		return n > 0 ? intern(kind, frames, n) : 0;
+	}
 	int depth = stacks_capture(frames, max);
 	if (depth <= 0)
 		return 0;

@@ -23,6 +23,9 @@ void stacks_exit_context(const ucontext_t *uc);
 /* The calling thread enters (+1) or leaves (-1) pthread_getattr_np, which holds the
  * thread's lock: meanwhile its stack bounds are not asked for (hooks.c). */
 void stacks_getattr(int delta);
+/* One line, once, when some stacks were recorded by the frame-pointer walk for lack of
+ * stack to unwind on (said by the writer, never on the small stack itself). */
+void stacks_say_pending(void);
 /* Capture and intern in one step; returns a stack id (0 = none). */
 uint32_t stacks_here(char kind);
 /* The same, given where the hook's return address into its caller sits (STACKS_CALLER in

@@ -130,6 +130,11 @@ uint64_t sys_wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+int sys_close(int fd)
+{
+	return (int)syscall(SYS_close, fd);
+}
+
 pid_t sys_gettid(void)
 {
 	return (pid_t)syscall(SYS_gettid);

@@ -31,6 +31,9 @@ void sys_reinit_lock(void);
 uint64_t sys_now_ns(void);      /* CLOCK_MONOTONIC */
 uint64_t sys_wall_ns(void);     /* CLOCK_REALTIME */
 pid_t sys_gettid(void);
+/* close(2) past our own hook (which refuses the guard's numbers) and never a cancellation
+ * point. */
+int sys_close(int fd);
 size_t sys_page_size(void);
 
 #endif

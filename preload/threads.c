@@ -127,7 +127,13 @@ static char task_state(pid_t tid)
 	fmt_u64(&f, (uint64_t)tid);
 	fmt_str(&f, "/stat");
 	fdguard_begin();   /* the program cannot close our descriptor and reuse it meanwhile */
-	ssize_t n = fmt_read_file(path, buf, sizeof buf);
+	ssize_t n = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		fdguard_brief(fd);
+		n = read(fd, buf, sizeof buf - 1);
+		fdguard_brief_close(fd);
+	}
 	fdguard_end();
 	if (n <= 0)
 		return 0;
@@ -138,21 +144,35 @@ static char task_state(pid_t tid)
 	return paren && paren[1] == ' ' ? paren[2] : 0;
 }
 
+/* Has the main thread ended (pthread_exit from main)?  Asked every second, so without a
+ * descriptor: the kernel empties a thread's robust-futex list head (which glibc registers
+ * for every thread) when the thread exits; only then is /proc asked. */
+static bool main_ended(pid_t pid)
+{
+	void *head = NULL;
+	size_t len = 0;
+	if (syscall(SYS_get_robust_list, pid, &head, &len) == 0 && head)
+		return false;
+	char st = task_state(pid);
+	return st == 'Z' || st == 'X';
+}
+
 bool threads_only_internal_left(void)
 {
 	pid_t pid = getpid();
-	char st = task_state(pid);
-	if (st != 'Z' && st != 'X')
-		return false;   /* the usual case: main is running, one small read a check */
+	if (!main_ended(pid))
+		return false;   /* the usual case: main is running */
 	fdguard_begin();
 	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		fdguard_end();
 		return false;
 	}
+	fdguard_brief(fd);
 	char buf[4096];
 	bool others = false;
 	long n;
+	/* A thread other than the leader is reaped as it ends: listed means still running. */
 	while (!others && (n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
 		for (long off = 0; off < n && !others;) {
 			struct dirent64 *d = (struct dirent64 *)(buf + off);
@@ -162,13 +182,10 @@ bool threads_only_internal_left(void)
 			pid_t tid = 0;
 			for (const char *c = d->d_name; *c >= '0' && *c <= '9'; c++)
 				tid = tid * 10 + (*c - '0');
-			if (tid == pid || is_internal(tid))
-				continue;
-			char ts = task_state(tid);
-			others = ts != 0 && ts != 'Z' && ts != 'X';
+			others = tid != pid && !is_internal(tid);
 		}
 	}
-	close(fd);
+	fdguard_brief_close(fd);
 	fdguard_end();
 	return !others;
 }

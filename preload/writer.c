@@ -10,6 +10,7 @@
 #include "state.h"
 #include "sys.h"
 
+#include "shardlock.h"
 #include "threads.h"
 
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -123,6 +125,7 @@ static void *writer_main(void *arg)
 		}
 		if (bits && atomic_load(&ag_phase) == AG_READY)
 			logwrite_snapshot(pick(bits), false);
+		stacks_say_pending();
 		if (threads_only_internal_left()) {
 			/* main called pthread_exit and its last thread has ended: glibc would now
 			 * exit(0), but it still counts us.  Exit as it would, as a program thread. */
@@ -201,18 +204,58 @@ void writer_tick(void)
 	writer_start();
 }
 
+/* Which thread ends the process (the first to call exit, or to reach the destructor), and
+ * whether its exit snapshot is written: a second thread calling exit() must not end the
+ * process in the middle of it (undefined in C, common in practice). */
+static _Atomic uint32_t exit_owner;
+static _Atomic bool exit_snapshot_started, exit_snapshot_done;
+
+static bool claim_exit(void)
+{
+	uint32_t me = shardlock_self(), expected = 0;
+	return atomic_compare_exchange_strong(&exit_owner, &expected, me) || expected == me;
+}
+
+/* Until the other thread's exit snapshot is written, at most a minute (it is ours and
+ * bounded; the bound only guards against that thread having been stopped). */
+static void wait_exit_snapshot(void)
+{
+	for (int i = 0; i < 6000 && !atomic_load(&exit_snapshot_done); i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		syscall(SYS_nanosleep, &ts, NULL);
+	}
+}
+
+void writer_exit_called(void)
+{
+	if (claim_exit())
+		return;
+	static _Atomic bool said;
+	if (!atomic_exchange(&said, true))
+		fmt_say("two threads called exit(); the exit snapshot is written before either "
+			"ends the process");
+	writer_exit();
+}
+
 void writer_exit(void)
 {
 	check_child();
+	claim_exit();
 	int expected = AG_READY;
-	if (!atomic_compare_exchange_strong(&ag_phase, &expected, AG_FINISHED))
+	if (!atomic_compare_exchange_strong(&ag_phase, &expected, AG_FINISHED)) {
+		if (atomic_load(&exit_snapshot_started))
+			wait_exit_snapshot();
 		return;
+	}
+	atomic_store(&exit_snapshot_started, true);
+	stacks_say_pending();
 	/* Nested in a hook (exit() from a signal handler that interrupted one): this thread
 	 * may hold a block-table lock, so no scan, only the totals and stacks. */
 	int outer = ag_guard_enter();
 	snapshot_on_own_stack(AG_REASON_EXIT, outer);
 	if (outer)
 		ag_guard_leave();
+	atomic_store(&exit_snapshot_done, true);
 }
 
 void writer_prefork(void)
@@ -228,6 +271,9 @@ void writer_postfork_parent(void)
 void writer_postfork_child(void)
 {
 	logwrite_child();
+	atomic_store(&exit_owner, 0);   /* the parent's exit, if it was exiting, is the parent's */
+	atomic_store(&exit_snapshot_started, false);
+	atomic_store(&exit_snapshot_done, false);
 	atomic_store(&running, false);
 	atomic_store(&starting, false);
 	outbox_requests_take();   /* the parent's requests are the parent's */

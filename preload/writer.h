@@ -18,6 +18,9 @@ int writer_start(void);
 void writer_tick(void);
 /* Final snapshot with the reachability scan, in the calling (exiting) thread. */
 void writer_exit(void);
+/* The program called exit() (hooks.c): a second thread doing so while the first ends the
+ * process writes (or waits for) the exit snapshot first. */
+void writer_exit_called(void);
 /* check runs the fork-child reset in a process made without fork()'s handlers (a raw
  * clone() child); the writer calls it on the allocation path and before its snapshots. */
 void writer_watch_children(void (*check)(void));
