@@ -133,9 +133,17 @@ $(B)/speedscope/.ready: | $(B)/.deps-test
 		touch $@; \
 	else echo "  (speedscope setup failed, see $(B)/speedscope-setup.log: its test will skip)"; fi
 
+# puppeteer-core (drives headless Chromium) for the page's browser test, from the npm
+# registry.  Best effort, as above.
+$(B)/puppeteer/.ready: | $(B)/.deps-test
+	$(Q)mkdir -p $(B)/puppeteer && if command -v npm >/dev/null 2>&1 && npm install --no-audit \
+		--no-fund --prefix $(B)/puppeteer puppeteer-core >$(B)/puppeteer-setup.log 2>&1; then \
+		touch $@; \
+	else echo "  (puppeteer-core setup failed, see $(B)/puppeteer-setup.log: its test will skip)"; fi
+
 # Tests run from the top directory; they find the build through AG_BUILD.
 test: all examples $(B)/.deps-test $(B)/test_suite $(B)/nlc/.ready $(B)/ort/.ready \
-	$(B)/speedscope/.ready
+	$(B)/speedscope/.ready $(B)/puppeteer/.ready
 	$(Q)AG_BUILD=$(abspath $(B)) AG_ROOT=$(CURDIR) $(B)/test_suite --jobs 2 $(TEST_ARGS)
 
 # The long forms of the stress tests (races, hosts): STRESS=1 makes each loop many times.

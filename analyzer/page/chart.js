@@ -34,21 +34,23 @@ AG.path = function (f, t, y, tmax, ymax) {
   return d;
 };
 
-/* Legend rows at the right of a panel; a label is never written twice. */
+/* Legend rows at the right of a panel; a label is never written twice.  A long label is
+ * cut at " from " onto a second line, so what tells two sites apart stays in sight. */
 AG.legend = function (g, f, items) {
-  const seen = new Set();
-  let row = 0;
+  const seen = new Set(), cut = (t) => (t.length > 40 ? t.slice(0, 39) + '…' : t);
+  let y = f.t + 8;
   for (const it of items) {
     if (seen.has(it.label)) continue;
     seen.add(it.label);
-    const x = f.l + f.iw + 16, y = f.t + 8 + row++ * 18;
-    const li = AG.svg('g', { class: 'legend-item', 'data-label': it.label });
+    const x = f.l + f.iw + 16, at = it.label.indexOf(' from ');
+    const lines = at > 0 && it.label.length > 40 ? [it.label.slice(0, at), it.label.slice(at + 1)] : [it.label];
+    const li = AG.svg('g', { class: 'legend-item', 'data-label': it.label }, [AG.svg('title', { text: it.label })]);
     if (it.dot) li.appendChild(AG.svg('circle', { cx: x + 9, cy: y - 4, r: 4.5, fill: it.color }));
     else li.appendChild(AG.svg('line', { x1: x, x2: x + 18, y1: y - 4, y2: y - 4, stroke: it.color,
       'stroke-width': it.width || 2, 'stroke-dasharray': it.dash }));
-    li.appendChild(AG.svg('text', { x: x + 24, y, text: it.label.length > 34 ? it.label.slice(0, 33) + '…' : it.label },
-      [AG.svg('title', { text: it.label })]));
+    lines.forEach((t, k) => li.appendChild(AG.svg('text', { x: x + 24 + (k ? 8 : 0), y: y + k * 13, text: cut(t) })));
     g.appendChild(li);
+    y += 18 + (lines.length - 1) * 13;
   }
 };
 

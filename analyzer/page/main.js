@@ -6,6 +6,15 @@ AG.st = { proc: 0, sel: -1, view: 'peak', focus: null, sort: 'rank', open: new S
 
 AG.proc = function () { return AG.data[AG.st.proc]; };
 
+/* A log of one snapshot holds its figures from the start to that snapshot: two points. */
+AG.widen = function (p) {
+  const s = p.series;
+  if (s.t.length !== 1) return;
+  for (const k in s) s[k] = k === 't' ? [0, Math.max(s.t[0], 1e-3)] : [s[k][0], s[k][0]];
+  for (const site of p.sites) if (site.series) site.series = [site.series[0], site.series[0]];
+};
+AG.data.forEach(AG.widen);
+
 /* A site chosen (a band, a growth row) or, from its own row, chosen or let go (toggle). */
 AG.pick = function (i, toggle) {
   AG.st.sel = toggle && AG.st.sel === i ? -1 : i;

@@ -60,7 +60,7 @@ AG.siteRow = function (p, i, cols, st, names, pick, redraw) {
   const cells = cols.map((c) => {
     if (c.key === 'label') {
       const kids = [AG.el('span', { class: 'swatch', style: 'background:' + (st.bands.includes(i) ? AG.siteColor(i) : 'transparent') }),
-        AG.el('span', { class: 'name', text: names[i] })];
+        AG.el('span', { class: 'name', text: s.label })];
       for (const from of (s.shown || []).slice(1)) kids.push(AG.el('div', { class: 'from', text: 'from ' + from }));
       return AG.el('td', { class: 'label' }, kids);
     }
