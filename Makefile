@@ -28,7 +28,7 @@ ANALYZER_LIBS := -ldw -lelf -lprotobuf-c -lz -lm -pthread
 # Packages: cmd:pkg is satisfied by a command on PATH.
 DEPS_BUILD := gcc libc6-dev pkg-config libunwind-dev libdw-dev libelf-dev zlib1g-dev \
 	libprotobuf-c-dev protobuf-c-compiler
-DEPS_TEST := libcriterion-dev strace sqlite3:sqlite3 python3:python3 node:nodejs valgrind \
+DEPS_TEST := libcriterion-dev strace heaptrack sqlite3:sqlite3 python3:python3 node:nodejs valgrind \
 	libjemalloc2 libtcmalloc-minimal4 go:golang-go chromium:chromium libc6-dbg
 
 PRELOAD_SRC := $(wildcard preload/*.c)

@@ -27,6 +27,7 @@ typedef struct {
 	int fail_on_ok, have_fail_on;
 	uint64_t fail_on;
 	fold_opts_t fold;
+	size_t paths;                /* --paths N; 0 = default */
 } args_t;
 
 static int usage_error(const char *name, const char *what, const char *arg)
@@ -65,6 +66,19 @@ static int parse(args_t *a, int argc, char **argv)
 		}
 		if (strcmp(s, "--all-frames") == 0) {
 			a->fold.all = 1;
+			continue;
+		}
+		if (strncmp(s, "--paths", 7) == 0 && (s[7] == '\0' || s[7] == '=')) {
+			uint64_t n;
+			val = s[7] == '=' ? s + 8 : i + 1 < argc ? argv[++i] : NULL;
+			if (!val)
+				return usage_error(a->name, "--paths needs a number", NULL);
+			if (opt_parse_u64(val, &n) || n == 0 || n > 1000000) {
+				fprintf(stderr, "allocguard: --paths='%s': expected a whole number from "
+					"1 to 1000000\n", val);
+				return 2;
+			}
+			a->paths = (size_t)n;
 			continue;
 		}
 		if (strncmp(s, "--frames", 8) == 0 && (s[8] == '\0' || s[8] == '=')) {
@@ -128,6 +142,7 @@ static int parse(args_t *a, int argc, char **argv)
 	if (a->o.color < 0)
 		a->o.color = a->o.json ? 0 : table_color_for(stdout);
 	sites_set_fold(&a->fold);
+	sites_set_paths(a->paths);
 	return 0;
 }
 
@@ -142,16 +157,9 @@ static int load(const char *path, ag_log_t **log)
 	return 0;
 }
 
-/* Human views show one row per site as folded: merge the model's stacks accordingly.  JSON
- * keeps every stack with every frame. */
 static symbols_t *open_symbols(const args_t *a, ag_log_t *log)
 {
-	symbols_t *sym = symbols_open(log, stderr);
-	if (sym && !a->o.json && sites_merge(log, sym)) {
-		symbols_close(sym);
-		return NULL;
-	}
-	return sym;
+	return symbols_open(log, stderr);
 }
 
 /* Several logs: one report after another; in JSON, an array of the per-log documents. */

@@ -30,26 +30,32 @@ int diff_parse_spec(const char *spec, char **path, long long *seq)
 	return *path ? 0 : ENOMEM;
 }
 
-typedef struct {
-	site_hash_t h;
-	uint64_t bytes, count;
-	uint32_t stack;      /* a representative stack, for frames */
-} keyed_t;
+typedef diff_path_t keyed_t;
 
+/* By site, each site's largest path first. */
 static int keyed_cmp(const void *a, const void *b)
 {
 	const keyed_t *x = a, *y = b;
 	int c = site_hash_cmp(&x->h, &y->h);
 	if (c)
 		return c;
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
 	return x->stack < y->stack ? -1 : x->stack > y->stack;
 }
+
+/* A site of one side: its paths v[lo..hi) and their sums. */
+typedef struct {
+	size_t lo, hi;
+	uint64_t bytes, count;
+} span_t;
 
 /* Live figures at snapshot k, summed per site and sorted by the site's hash.  Replays only
  * the L records (a stack's last value up to k wins), so time follows the log's records and
  * memory the number of stacks; sites are matched by 128-bit hashes of their keys, not by
  * strings, so a million sites cost a few tens of MB. */
-static int collect(const ag_log_t *log, size_t k, symbols_t *sym, keyed_t **out, size_t *n)
+static int collect(const ag_log_t *log, size_t k, symbols_t *sym, keyed_t **out,
+		   span_t **spans, size_t *n)
 {
 	uint64_t (*live)[2] = calloc(log->nstacks + 1, sizeof *live);
 	keyed_t *v = NULL;
@@ -65,8 +71,11 @@ static int collect(const ag_log_t *log, size_t k, symbols_t *sym, keyed_t **out,
 	for (size_t i = 0; i < log->nstacks; i++)
 		m += live[i][0] || live[i][1];
 	v = calloc(m + 1, sizeof *v);
-	if (!v) {
+	span_t *sp = calloc(m + 1, sizeof *sp);
+	if (!v || !sp) {
 		free(live);
+		free(v);
+		free(sp);
 		return ENOMEM;
 	}
 	m = 0;
@@ -76,21 +85,22 @@ static int collect(const ag_log_t *log, size_t k, symbols_t *sym, keyed_t **out,
 		v[m].bytes = live[i][0];
 		v[m].count = live[i][1];
 		v[m].stack = (uint32_t)i;
-		site_hash(sym, &log->stacks[i], 0, &v[m].h);
+		site_identity(sym, &log->stacks[i], &v[m].h);
 		m++;
 	}
 	free(live);
 	qsort(v, m, sizeof *v, keyed_cmp);
 	size_t j = 0;
 	for (size_t i = 0; i < m; i++) {
-		if (j && site_hash_cmp(&v[j - 1].h, &v[i].h) == 0) {
-			v[j - 1].bytes = ag_sat_add(v[j - 1].bytes, v[i].bytes);
-			v[j - 1].count = ag_sat_add(v[j - 1].count, v[i].count);
-			continue;
-		}
-		v[j++] = v[i];
+		if (!j || site_hash_cmp(&v[sp[j - 1].lo].h, &v[i].h) != 0)
+			sp[j++] = (span_t){ i, i, 0, 0 };
+		span_t *x = &sp[j - 1];
+		x->hi = i + 1;
+		x->bytes = ag_sat_add(x->bytes, v[i].bytes);
+		x->count = ag_sat_add(x->count, v[i].count);
 	}
 	*out = v;
+	*spans = sp;
 	*n = j;
 	return 0;
 }
@@ -129,6 +139,8 @@ static int64_t add_sat(int64_t x, int64_t y)
 void diff_free(diff_t *d)
 {
 	free(d->sites);
+	free(d->pa);
+	free(d->pb);
 	memset(d, 0, sizeof *d);
 }
 
@@ -140,39 +152,37 @@ int diff_collect(const ag_log_t *a, size_t snap_a, symbols_t *sa, const ag_log_t
 	out->b = (diff_side_t){ b, snap_b, sb };
 	out->sampled = log_sampled(a) || log_sampled(b);
 	keyed_t *ka = NULL, *kb = NULL;
+	span_t *xa = NULL, *xb = NULL;
 	size_t na = 0, nb = 0;
-	int rc = collect(a, snap_a, sa, &ka, &na);
+	int rc = collect(a, snap_a, sa, &ka, &xa, &na);
 	if (!rc)
-		rc = collect(b, snap_b, sb, &kb, &nb);
+		rc = collect(b, snap_b, sb, &kb, &xb, &nb);
 	diff_site_t *d = rc ? NULL : calloc(na + nb + 1, sizeof *d);
 	if (rc || !d) {
 		free(ka);
 		free(kb);
+		free(xa);
+		free(xb);
 		return rc ? rc : ENOMEM;
 	}
 	size_t nd = 0, i = 0, j = 0;
 	while (i < na || j < nb) {
-		int c = i == na ? 1 : j == nb ? -1 : site_hash_cmp(&ka[i].h, &kb[j].h);
-		diff_site_t x = { 0 };
-		if (c < 0) {
-			x = (diff_site_t){ sub(0, ka[i].bytes), sub(0, ka[i].count), ka[i].bytes, 0, a,
-					   sa, ka[i].stack };
-			i++;
-		} else if (c > 0) {
-			x = (diff_site_t){ sub(kb[j].bytes, 0), sub(kb[j].count, 0), 0, kb[j].bytes, b,
-					   sb, kb[j].stack };
-			j++;
-		} else {
-			x = (diff_site_t){ sub(kb[j].bytes, ka[i].bytes), sub(kb[j].count, ka[i].count),
-					   ka[i].bytes, kb[j].bytes, b, sb, kb[j].stack };
-			i++;
-			j++;
-		}
+		int c = i == na ? 1 : j == nb ? -1 : site_hash_cmp(&ka[xa[i].lo].h, &kb[xb[j].lo].h);
+		const span_t *p = c < 0 ? &xa[i] : &xb[j];
+		const keyed_t *pk = c < 0 ? ka : kb;
+		uint64_t ab = c <= 0 ? xa[i].bytes : 0, ac = c <= 0 ? xa[i].count : 0;
+		uint64_t bb = c >= 0 ? xb[j].bytes : 0, bc = c >= 0 ? xb[j].count : 0;
+		diff_site_t x = { sub(bb, ab), sub(bc, ac), ab, bb, c < 0 ? a : b, c < 0 ? sa : sb,
+				  pk[p->lo].stack, pk + p->lo, p->hi - p->lo };
+		i += c <= 0;
+		j += c >= 0;
 		if (x.dbytes || x.dcount)
 			d[nd++] = x;
 	}
-	free(ka);
-	free(kb);
+	free(xa);
+	free(xb);
+	out->pa = ka;
+	out->pb = kb;
 	qsort(d, nd, sizeof *d, delta_cmp);
 	for (size_t k = 0; k < nd; k++) {
 		out->delta_bytes = add_sat(out->delta_bytes, d[k].dbytes);
@@ -221,12 +231,49 @@ static void diff_json(const diff_t *d, size_t top, FILE *out)
 		json_u64(&jw, x->a_bytes);
 		json_key(&jw, "b_bytes");
 		json_u64(&jw, x->b_bytes);
+		json_key(&jw, "kind");
+		json_str(&jw, site_kind_name(x->log->stacks[x->stack].kind));
+		json_key(&jw, "site");
+		site_json_site(&jw, x->sym, &x->log->stacks[x->stack]);
 		site_json_frames(&jw, x->sym, &x->log->stacks[x->stack]);
+		json_key(&jw, "paths");
+		json_arr(&jw);
+		for (size_t p = 0; p < x->npaths; p++) {
+			json_obj(&jw);
+			json_key(&jw, "bytes");
+			json_u64(&jw, x->paths[p].bytes);
+			json_key(&jw, "count");
+			json_u64(&jw, x->paths[p].count);
+			site_json_frames(&jw, x->sym, &x->log->stacks[x->paths[p].stack]);
+			json_obj_end(&jw);
+		}
+		json_arr_end(&jw);
 		json_obj_end(&jw);
 	}
 	json_arr_end(&jw);
 	json_obj_end(&jw);
 	json_done(&jw);
+}
+
+/* Under a site of several paths: the paths of the side shown, with their live bytes. */
+static void diff_paths(table_t *t, const diff_site_t *x)
+{
+	if (x->npaths < 2) {
+		site_more(t, x->sym, &x->log->stacks[x->stack]);
+		return;
+	}
+	size_t n = x->npaths < sites_paths() ? x->npaths : sites_paths();
+	uint32_t stacks[64];
+	char value[64][40];
+	const char *values[64];
+	if (n > 64)
+		n = 64;
+	for (size_t k = 0; k < n; k++) {
+		stacks[k] = x->paths[k].stack;
+		size_str(x->paths[k].bytes, value[k], sizeof value[k]);
+		values[k] = value[k];
+	}
+	site_more_stacks(t, x->log, x->sym, stacks, values, n, x->npaths);
 }
 
 static void diff_human(const diff_t *d, size_t top, const report_opts_t *o, FILE *out)
@@ -256,11 +303,11 @@ static void diff_human(const diff_t *d, size_t top, const report_opts_t *o, FILE
 		size_str(x->a_bytes, bb, sizeof bb);
 		size_str(x->b_bytes, ab, sizeof ab);
 		const ag_stack_t *st = &x->log->stacks[x->stack];
-		site_label(x->sym, st, label, sizeof label);
+		site_label_kind(x->sym, st, label, sizeof label, sizeof label);
 		const char *cells[] = { db, dc, bb, ab, label };
 		tone_t tones[5] = { x->dbytes > 0 ? TONE_BAD : TONE_GOOD };
 		table_add(&t, cells, tones);
-		site_more(&t, x->sym, st);
+		diff_paths(&t, x);
 	}
 	table_print(&t, out, o->color);
 	table_free(&t);

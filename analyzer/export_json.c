@@ -146,11 +146,11 @@ static void put_events(json_t *j, const ag_log_t *log)
 	json_arr_end(j);
 }
 
-/* Each site with its frames, and "group": the index of the first site of the ones that
- * fold to the same shown frames (the reports' merged sites add up their groups). */
+/* Each stack with its frames, and "group": the index of the first stack of its site (the
+ * reports' sites add up their groups: sites.h). */
 static void put_sites(json_t *j, const ag_log_t *log, symbols_t *sym)
 {
-	uint32_t *group = site_groups(log, sym);
+	uint32_t *group = sites_of(log, sym);
 	json_key(j, "sites");
 	json_arr(j);
 	for (size_t i = 0; i < log->nstacks; i++) {

@@ -25,15 +25,52 @@ static int site_cmp(const void *a, const void *b)
 	return x->indirect - y->indirect;
 }
 
-static int group(const leak_site_t *s)
+static int row_cmp(const void *a, const void *b)
 {
-	return s->reachable ? 2 : s->indirect;
+	const leak_row_t *x = a, *y = b;
+	const site_t *p = x->site, *q = y->site;
+	if (p->fig.bytes != q->fig.bytes)
+		return p->fig.bytes > q->fig.bytes ? -1 : 1;
+	if (p->fig.count != q->fig.count)
+		return p->fig.count > q->fig.count ? -1 : 1;
+	if (p->id != q->id)
+		return p->id < q->id ? -1 : 1;
+	return (int)x->status - (int)y->status;
 }
 
 static int human_cmp(const void *a, const void *b)
 {
-	int ga = group(a), gb = group(b);
-	return ga != gb ? ga - gb : site_cmp(a, b);
+	const leak_row_t *x = a, *y = b;
+	return x->status != y->status ? (int)x->status - (int)y->status : row_cmp(a, b);
+}
+
+int leaks_group(const ag_log_t *log, symbols_t *sym, leaks_t *out)
+{
+	site_fig_t *fig = calloc(3 * (log->nstacks + 1), sizeof *fig);
+	if (!fig)
+		return ENOMEM;
+	for (size_t i = 0; i < out->nsites; i++) {
+		const leak_site_t *x = &out->sites[i];
+		leak_status_t k = x->reachable ? LEAK_REACHABLE : x->indirect ? LEAK_INDIRECT
+									    : LEAK_LOST;
+		fig[k * (log->nstacks + 1) + x->stack] = (site_fig_t){ x->bytes, x->count, 0, 0 };
+	}
+	int rc = 0;
+	size_t n = 0;
+	for (int k = 0; k < 3 && !rc; k++) {
+		rc = sites_collect(log, sym, fig + k * (log->nstacks + 1), SITES_BY_BYTES,
+				   &out->set[k]);
+		n += out->set[k].nsites;
+	}
+	free(fig);
+	out->rows = rc ? NULL : calloc(n + 1, sizeof *out->rows);
+	if (!out->rows)
+		return ENOMEM;
+	for (int k = 0; k < 3; k++)
+		for (size_t i = 0; i < out->set[k].nsites; i++)
+			out->rows[out->nrows++] = (leak_row_t){ &out->set[k].sites[i], k };
+	qsort(out->rows, out->nrows, sizeof *out->rows, row_cmp);
+	return 0;
 }
 
 int leaks_collect(const ag_log_t *log, leaks_t *out)
@@ -81,6 +118,9 @@ int leaks_collect(const ag_log_t *log, leaks_t *out)
 void leaks_free(leaks_t *l)
 {
 	free(l->sites);
+	for (int k = 0; k < 3; k++)
+		sites_free(&l->set[k]);
+	free(l->rows);
 	memset(l, 0, sizeof *l);
 }
 
@@ -96,9 +136,9 @@ static void json_total(json_t *j, const char *key, uint64_t bytes, uint64_t coun
 }
 
 /* Whether a site is shown: --lost-only keeps the lost ones (none when no scan decided). */
-static int shown(const leaks_t *l, const leak_site_t *s, const report_opts_t *o)
+static int shown(const leaks_t *l, const leak_row_t *s, const report_opts_t *o)
 {
-	return !o->lost_only || (l->known && !s->reachable);
+	return !o->lost_only || (l->known && s->status != LEAK_REACHABLE);
 }
 
 static void leaks_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, size_t top,
@@ -121,32 +161,31 @@ static void leaks_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, si
 	json_bool(&j, log_sampled(log));
 	json_key(&j, "sites");
 	json_arr(&j);
-	for (size_t i = 0, n = 0; i < l->nsites && (!top || n < top); i++) {
-		const leak_site_t *s = &l->sites[i];
-		if (!shown(l, s, o))
+	for (size_t i = 0, n = 0; i < l->nrows && (!top || n < top); i++) {
+		const leak_row_t *r = &l->rows[i];
+		if (!shown(l, r, o))
 			continue;
 		n++;
+		const ag_stack_t *st = &log->stacks[r->site->stack];
 		json_obj(&j);
 		json_key(&j, "bytes");
-		json_u64(&j, s->bytes);
+		json_u64(&j, r->site->fig.bytes);
 		json_key(&j, "count");
-		json_u64(&j, s->count);
+		json_u64(&j, r->site->fig.count);
 		json_key(&j, "reachable");
-		json_bool(&j, s->reachable);
-		if (!s->reachable) {
+		json_bool(&j, r->status == LEAK_REACHABLE);
+		if (r->status != LEAK_REACHABLE) {
 			json_key(&j, "indirect");
-			json_bool(&j, s->indirect);
+			json_bool(&j, r->status == LEAK_INDIRECT);
 		}
-		json_key(&j, "kind");
-		json_str(&j, site_kind_name(log->stacks[s->stack].kind));
 		json_key(&j, "stack");
-		json_u64(&j, log->stacks[s->stack].id);
-		if (!log->stacks[s->stack].nframes) {
+		json_u64(&j, st->id);
+		if (!st->nframes) {
 			/* no frames: blocks allocated before the guard's constructor ran */
 			json_key(&j, "before_start");
 			json_bool(&j, 1);
 		}
-		site_json_frames(&j, sym, &log->stacks[s->stack]);
+		site_json(&j, log, sym, r->site, 0);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
@@ -201,8 +240,8 @@ static void leaks_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, s
 	size_str(l->lost_bytes, a, sizeof a);
 	size_str(l->reach_bytes, b, sizeof b);
 	size_t nlost = 0, nreach = 0;
-	for (size_t i = 0; i < l->nsites; i++)
-		*(l->sites[i].reachable ? &nreach : &nlost) += 1;
+	for (size_t i = 0; i < l->nrows; i++)
+		*(l->rows[i].status == LEAK_REACHABLE ? &nreach : &nlost) += 1;
 	if (!l->known) {
 		/* no scan ran: nothing can be called lost or reachable */
 		fprintf(out, "live: %s in %" PRIu64 " %s (%zu %s); lost or reachable: unknown\n", b,
@@ -211,7 +250,7 @@ static void leaks_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, s
 	} else {
 		print_totals(out, l, a, b, nlost, nreach, o);
 	}
-	if (!l->nsites) {
+	if (!l->nrows) {
 		fputs("nothing was live\n", out);
 		return;
 	}
@@ -225,28 +264,39 @@ static void leaks_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, s
 	static const col_align_t al[] = { COL_RIGHT, COL_RIGHT, COL_LEFT, COL_LEFT };
 	table_t t;
 	table_init(&t, 4, head, al);
-	size_t rows = 0, hidden = 0;
-	for (size_t i = 0; i < l->nsites; i++) {
-		const leak_site_t *x = &l->sites[i];
-		if (!shown(l, x, o))
+	size_t rows = 0, hidden = 0, n = 0;
+	const site_t **pick = malloc((l->nrows + 1) * sizeof *pick);
+	const leak_row_t **row = malloc((l->nrows + 1) * sizeof *row);
+	char *labels = malloc((top < l->nrows ? top : l->nrows) * 640 + 1);
+	for (size_t i = 0; pick && row && labels && i < l->nrows; i++) {
+		if (!shown(l, &l->rows[i], o))
 			continue;
 		if (rows++ >= top) {
 			hidden++;
 			continue;
 		}
-		const ag_stack_t *st = &log->stacks[x->stack];
-		char bytes[40], count[24], label[700];
-		size_str(x->bytes, bytes, sizeof bytes);
-		snprintf(count, sizeof count, "%" PRIu64, x->count);
-		site_label_kind(sym, st, label, sizeof label, 600);
-		const char *status = !l->known ? "live" : x->reachable ? "reachable" :
-				     x->indirect ? "lost (indirect)" : "lost";
-		const char *cells[] = { bytes, count, status, label };
-		tone_t tones[] = { TONE_NONE, TONE_NONE, x->reachable ? TONE_WARN : TONE_BAD,
+		row[n] = &l->rows[i];
+		pick[n++] = l->rows[i].site;
+	}
+	if (pick && row && labels)
+		sites_labels(log, sym, pick, n, labels, 640);
+	for (size_t i = 0; pick && row && labels && i < n; i++) {
+		const site_t *x = pick[i];
+		char bytes[40], count[24];
+		size_str(x->fig.bytes, bytes, sizeof bytes);
+		snprintf(count, sizeof count, "%" PRIu64, x->fig.count);
+		leak_status_t k = row[i]->status;
+		const char *status = !l->known ? "live" : k == LEAK_REACHABLE ? "reachable" :
+				     k == LEAK_INDIRECT ? "lost (indirect)" : "lost";
+		const char *cells[] = { bytes, count, status, labels + i * 640 };
+		tone_t tones[] = { TONE_NONE, TONE_NONE, k == LEAK_REACHABLE ? TONE_WARN : TONE_BAD,
 				   TONE_NONE };
 		table_add(&t, cells, tones);
-		site_more(&t, sym, st);
+		site_more_paths(&t, log, sym, x, sites_paths(), SITES_BY_BYTES);
 	}
+	free(pick);
+	free(row);
+	free(labels);
 	table_print(&t, out, o->color);
 	table_free(&t);
 	if (hidden)
@@ -259,12 +309,14 @@ int leaks_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FIL
 {
 	leaks_t l;
 	int rc = leaks_collect(log, &l);
+	if (!rc && (rc = leaks_group(log, sym, &l)))
+		leaks_free(&l);
 	if (rc)
 		return rc;
 	if (o->json) {
 		leaks_json(log, sym, &l, o->top, o, out);
 	} else {
-		qsort(l.sites, l.nsites, sizeof *l.sites, human_cmp);
+		qsort(l.rows, l.nrows, sizeof *l.rows, human_cmp);
 		leaks_human(log, sym, &l, o->top ? o->top : REPORT_DEFAULT_TOP, o, out);
 	}
 	if (lost_bytes)

@@ -486,13 +486,17 @@ static int stack_ref(reader_t *r, const fields_t *fl, uint32_t *idx, const char 
 static int rec_live(reader_t *r, const fields_t *fl)
 {
 	ag_lrec_t l;
-	uint64_t v[4];
+	uint64_t v[5] = { 0 };
 	int rc;
-	if ((rc = want_fields(r, fl, 6, "L")) || (rc = stack_ref(r, fl, &l.stack, "L")) ||
-	    (rc = nums(r, fl, 2, 4, v, "L")))
+	size_t want = r->log->version >= 2 ? 7 : 6;
+	if ((rc = want_fields(r, fl, want, "L")) || (rc = stack_ref(r, fl, &l.stack, "L")) ||
+	    (rc = nums(r, fl, 2, want - 2, v, "L")))
 		return rc;
 	if (v[0] > v[2] || v[1] > v[3])
 		return damage(r, "L line: more live than ever allocated");
+	if (v[4] > v[3])
+		return damage(r, "L line: more temporary allocations than allocations");
+	l.temp_count = v[4];
 	l.live_bytes = v[0];
 	l.live_count = v[1];
 	l.total_bytes = v[2];
@@ -585,6 +589,22 @@ static int rec_peak(reader_t *r, const fields_t *fl)
 	r->cur.at_peak_heap = v[1];
 	r->cur.at_peak_mapped = v[2];
 	r->cur.at_peak_swapped = v[3];
+	return 0;
+}
+
+static int rec_sizes(reader_t *r, const fields_t *fl)
+{
+	int rc;
+	if (!r->open)
+		return damage(r, "Z line outside a snapshot");
+	if (r->cur.have_sizes)
+		return damage(r, "snapshot %llu has two Z lines", (unsigned long long)r->cur.seq);
+	if (fl->count < 2 || fl->count > 1 + AG_SIZE_BUCKETS)
+		return damage(r, "Z line has %zu fields, expected 2 to %d", fl->count,
+			      1 + AG_SIZE_BUCKETS);
+	if ((rc = nums(r, fl, 1, fl->count - 1, r->cur.sizes, "Z")))
+		return rc;
+	r->cur.have_sizes = 1;
 	return 0;
 }
 
@@ -966,6 +986,7 @@ static int parse_src(const char *name, src_t *src, ag_log_t **out, char *msg, si
 		case 'R': rc = rec_lost(&r, fl); break;
 		case 'K': rc = rec_peak(&r, fl); break;
 		case 'T': rc = rec_at_peak(&r, fl); break;
+		case 'Z': rc = rec_sizes(&r, fl); break;
 		case 'E': rc = rec_end(&r, fl, &cap_snap); break;
 		default:
 			rc = damage(&r, "unknown record type '%c'",

@@ -72,6 +72,7 @@ void log_apply(const ag_log_t *log, size_t k, ag_stackval_t *state)
 		v->live_count = s->l[i].live_count;
 		v->total_bytes = s->l[i].total_bytes;
 		v->total_count = s->l[i].total_count;
+		v->temp_count = s->l[i].temp_count;
 	}
 	for (size_t i = 0; i < s->nt; i++) {
 		ag_stackval_t *v = &state[s->t[i].stack];

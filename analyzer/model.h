@@ -41,6 +41,7 @@ typedef struct {
 typedef struct {
 	uint32_t stack;             /* index into log->stacks */
 	uint64_t live_bytes, live_count, total_bytes, total_count;
+	uint64_t temp_count;        /* 0 in version 1 logs */
 } ag_lrec_t;
 
 typedef struct {
@@ -64,6 +65,10 @@ typedef struct {
 	 * written before K/T lines existed. */
 	int have_peak;
 	uint64_t at_peak_tracked, at_peak_heap, at_peak_mapped, at_peak_swapped;
+	/* The Z line: requested sizes so far (sizes[k] per ag_size_bucket); have_sizes = 0
+	 * without one. */
+	int have_sizes;
+	uint64_t sizes[AG_SIZE_BUCKETS];
 	size_t nl, nr, nt;
 	ag_lrec_t *l;
 	ag_rrec_t *r;
@@ -117,6 +122,7 @@ typedef struct {
 /* Per-stack state after replaying snapshots up to and including one. */
 typedef struct {
 	uint64_t live_bytes, live_count, total_bytes, total_count;
+	uint64_t temp_count;                 /* of total_count, freed before the thread's next */
 	uint64_t lost_bytes, lost_count;     /* only for exit snapshots (R lines) */
 	uint64_t peak_bytes, peak_count;     /* live at the peak (T lines) */
 	uint64_t indirect_bytes, indirect_count;   /* the part of lost that is indirect */

@@ -12,6 +12,7 @@
 
 #include "model.h"
 #include "reports.h"
+#include "sites.h"
 #include "symbols.h"
 
 /* Bounds that keep a page of a huge log loadable: what is left out is summed as "other". */
@@ -25,14 +26,15 @@
 typedef struct {
 	uint64_t peak, peak_count;   /* live at the peak */
 	uint64_t last, last_count;   /* live at the last snapshot */
-	uint64_t calls;              /* allocations made */
+	uint64_t calls, temporary;   /* allocation calls, and those freed at once */
 	uint64_t most;               /* most live at any snapshot */
 } page_val_t;
 
+/* A site of the model (sites.h) as the page shows it. */
 typedef struct {
-	uint32_t top;                /* the stack with the most at the peak: its frames show */
+	const site_t *site;          /* in page_t.set: its id, kind, largest path, paths */
 	page_val_t v;                /* the sums over the site's stacks */
-	uint32_t *stacks;            /* its stacks, most at the peak first */
+	uint32_t *stacks;            /* its paths kept on the page, in the set's order */
 	size_t nstacks;
 	double *series;              /* live bytes at each point, or NULL */
 	int keep;
@@ -44,15 +46,17 @@ typedef struct {
 	report_t report;             /* the figures (no site lists) */
 	int peak_exact;              /* the log has the sites at the peak (else: the snapshot
 				      * holding the most is read for "peak") */
+	int temporary;               /* the log records temporary allocations */
 	size_t npts;
 	size_t *pick;                /* snapshot index of each point */
 	double *live;                /* live bytes of every stack at each point */
 	page_val_t *val;             /* per stack */
 	uint8_t *keep;               /* per stack: in the flame graphs */
 	page_val_t other;            /* the stacks left out */
-	page_site_t *sites;          /* sorted as report's peak rows */
+	site_set_t set;              /* the sites as report's peak rows: by bytes at the peak */
+	page_site_t *sites;          /* parallel to set.sites */
 	size_t nsites;
-	uint32_t *site_of;           /* per stack: index in sites */
+	uint32_t *site_of;           /* per stack: index in sites, or UINT32_MAX */
 	growth_t growth;
 } page_t;
 

@@ -19,6 +19,7 @@ void page_free(page_t *p)
 		free(p->sites[i].series);
 	}
 	free(p->sites);
+	sites_free(&p->set);
 	free(p->site_of);
 	free(p->pick);
 	free(p->live);
@@ -62,6 +63,7 @@ static int stack_values(page_t *p)
 	ag_stackval_t *st = log_state_at(log, last), *pk = NULL;
 	p->val = calloc(log->nstacks + 1, sizeof *p->val);
 	p->peak_exact = log->snaps[last].have_peak;
+	p->temporary = log->version >= 2;
 	if (st && !p->peak_exact) {
 		export_peak(log, &most);
 		pk = log_state_at(log, most);
@@ -78,6 +80,7 @@ static int stack_values(page_t *p)
 		v->last = st[i].live_bytes;
 		v->last_count = st[i].live_count;
 		v->calls = st[i].total_count;
+		v->temporary = st[i].temp_count;
 	}
 	free(st);
 	free(pk);
@@ -91,42 +94,48 @@ static void val_add(page_val_t *a, const page_val_t *b)
 	a->last = ag_sat_add(a->last, b->last);
 	a->last_count = ag_sat_add(a->last_count, b->last_count);
 	a->calls = ag_sat_add(a->calls, b->calls);
+	a->temporary = ag_sat_add(a->temporary, b->temporary);
 }
 
 static int nothing(const page_val_t *v)
 {
-	return !v->peak && !v->peak_count && !v->last && !v->last_count && !v->calls && !v->most;
+	return !v->peak && !v->peak_count && !v->last && !v->last_count && !v->calls &&
+	       !v->temporary && !v->most;
 }
 
-/* The sites: stacks grouped as report groups them, each group's figures summed. */
+/* The sites: the model's (sites_collect), ordered as report's rows at the peak (bytes and
+ * blocks at the peak), with what else the page shows of each summed over its paths. */
 static int build_sites(page_t *p)
 {
 	const ag_log_t *log = p->log;
-	uint32_t *rep = site_groups(log, p->sym);
+	site_fig_t *fig = calloc(log->nstacks + 1, sizeof *fig);
 	p->site_of = malloc((log->nstacks + 1) * sizeof *p->site_of);
-	p->sites = calloc(log->nstacks + 1, sizeof *p->sites);
-	if (!rep || !p->site_of || !p->sites) {
-		free(rep);
+	if (!fig || !p->site_of) {
+		free(fig);
 		return ENOMEM;
 	}
-	for (size_t i = 0; i < log->nstacks; i++)
-		p->site_of[i] = UINT32_MAX;
 	for (size_t i = 0; i < log->nstacks; i++) {
-		if (nothing(&p->val[i]))
-			continue;
-		uint32_t *g = &p->site_of[rep[i]];
-		if (*g == UINT32_MAX) {
-			*g = (uint32_t)p->nsites++;
-			p->sites[*g].top = (uint32_t)i;
-		}
-		page_site_t *s = &p->sites[*g];
-		p->site_of[i] = *g;
-		if (p->val[i].peak > p->val[s->top].peak)
-			s->top = (uint32_t)i;   /* as report: the largest stack shows the site */
-		val_add(&s->v, &p->val[i]);
-		s->nstacks++;
+		const page_val_t *v = &p->val[i];
+		fig[i] = (site_fig_t){ v->peak, v->peak_count, v->calls, v->temporary };
+		/* live at the end only (a log that does not count calls): still a path */
+		if (!v->peak && !v->peak_count && !v->calls && !v->temporary && v->last_count)
+			fig[i].calls = v->last_count;
+		p->site_of[i] = UINT32_MAX;
 	}
-	free(rep);
+	int rc = sites_collect(log, p->sym, fig, SITES_BY_BYTES, &p->set);
+	free(fig);
+	p->sites = rc ? NULL : calloc(p->set.nsites + 1, sizeof *p->sites);
+	if (rc || !p->sites)
+		return rc ? rc : ENOMEM;
+	p->nsites = p->set.nsites;
+	for (size_t k = 0; k < p->nsites; k++) {
+		const site_t *s = &p->set.sites[k];
+		p->sites[k].site = s;
+		for (size_t j = 0; j < s->npaths; j++) {
+			p->site_of[s->paths[j].stack] = (uint32_t)k;
+			val_add(&p->sites[k].v, &p->val[s->paths[j].stack]);
+		}
+	}
 	return 0;
 }
 
@@ -168,37 +177,6 @@ static int series_pass(page_t *p)
 	return rc;
 }
 
-/* Sites in report's order: most at the peak first, then most at the end, then most calls. */
-static int site_cmp(const void *a, const void *b)
-{
-	const page_site_t *x = a, *y = b;
-	if (x->v.peak != y->v.peak)
-		return x->v.peak > y->v.peak ? -1 : 1;
-	if (x->v.last != y->v.last)
-		return x->v.last > y->v.last ? -1 : 1;
-	if (x->v.calls != y->v.calls)
-		return x->v.calls > y->v.calls ? -1 : 1;
-	return (x->top > y->top) - (x->top < y->top);
-}
-
-/* In report's order before the series pass: the first ones carry a series. */
-static int sort_sites(page_t *p)
-{
-	uint32_t *to = malloc((p->nsites + 1) * sizeof *to);
-	if (!to)
-		return ENOMEM;
-	for (size_t s = 0; s < p->nsites; s++)
-		p->sites[s].keep = (int)s;   /* its place before sorting, for a moment */
-	qsort(p->sites, p->nsites, sizeof *p->sites, site_cmp);
-	for (size_t s = 0; s < p->nsites; s++)
-		to[p->sites[s].keep] = (uint32_t)s;
-	for (size_t i = 0; i < p->log->nstacks; i++)
-		if (p->site_of[i] != UINT32_MAX)
-			p->site_of[i] = to[p->site_of[i]];
-	free(to);
-	return 0;
-}
-
 typedef struct {
 	uint64_t v;
 	uint32_t i;
@@ -214,7 +192,8 @@ static int ranked_cmp(const void *a, const void *b)
 
 static uint64_t val_of(const page_val_t *v, int view)
 {
-	return view == 0 ? v->peak : view == 1 ? v->last : view == 2 ? v->calls : v->most;
+	const uint64_t by[] = { v->peak, v->last, v->calls, v->temporary, v->most };
+	return by[view];
 }
 
 /* Marks (mark[i] = 1) the first max of n values by each view: what a page of a huge log
@@ -228,7 +207,7 @@ static int keep_ranked(const page_val_t *const *vals, size_t n, size_t max, uint
 	ranked_t *r = malloc(n * sizeof *r);
 	if (!r)
 		return ENOMEM;
-	for (int view = 0; view < 4; view++) {
+	for (int view = 0; view < 5; view++) {
 		for (size_t i = 0; i < n; i++)
 			r[i] = (ranked_t){ val_of(vals[i], view), (uint32_t)i };
 		qsort(r, n, sizeof *r, ranked_cmp);
@@ -237,22 +216,6 @@ static int keep_ranked(const page_val_t *const *vals, size_t n, size_t max, uint
 	}
 	free(r);
 	return 0;
-}
-
-static const page_t *sort_ctx;
-
-static int path_cmp(const void *a, const void *b)
-{
-	const page_val_t *x = &sort_ctx->val[*(const uint32_t *)a];
-	const page_val_t *y = &sort_ctx->val[*(const uint32_t *)b];
-	if (x->peak != y->peak)
-		return x->peak > y->peak ? -1 : 1;
-	if (x->last != y->last)
-		return x->last > y->last ? -1 : 1;
-	if (x->calls != y->calls)
-		return x->calls > y->calls ? -1 : 1;
-	return (*(const uint32_t *)a > *(const uint32_t *)b) -
-	       (*(const uint32_t *)a < *(const uint32_t *)b);
 }
 
 /* After the sites are sorted: which sites and stacks the page keeps, each site's stacks
@@ -285,18 +248,13 @@ static int keep_and_paths(page_t *p)
 			val_add(&p->other, &p->val[i]);
 	}
 	for (size_t i = 0; !rc && i < p->nsites; i++) {
-		p->sites[i].stacks = malloc(p->sites[i].nstacks * sizeof(uint32_t) + 1);
+		const site_t *s = p->sites[i].site;
+		p->sites[i].stacks = malloc((s->npaths + 1) * sizeof(uint32_t));
 		rc = p->sites[i].stacks ? 0 : ENOMEM;
-		p->sites[i].nstacks = 0;
+		for (size_t j = 0; !rc && j < s->npaths; j++)
+			if (p->keep[s->paths[j].stack])
+				p->sites[i].stacks[p->sites[i].nstacks++] = s->paths[j].stack;
 	}
-	for (size_t i = 0; !rc && i < ns; i++)
-		if (p->site_of[i] != UINT32_MAX && p->keep[i]) {
-			page_site_t *s = &p->sites[p->site_of[i]];
-			s->stacks[s->nstacks++] = (uint32_t)i;
-		}
-	sort_ctx = p;
-	for (size_t i = 0; !rc && i < p->nsites; i++)
-		qsort(p->sites[i].stacks, p->sites[i].nstacks, sizeof(uint32_t), path_cmp);
 	free(v);
 	free(mark);
 	return rc;
@@ -315,8 +273,6 @@ int page_collect(const ag_log_t *log, symbols_t *sym, page_t *p)
 		rc = stack_values(p);
 	if (!rc)
 		rc = build_sites(p);
-	if (!rc)
-		rc = sort_sites(p);
 	if (!rc)
 		rc = series_pass(p);
 	if (!rc)

@@ -118,6 +118,8 @@ static void values(pj_t *w, const page_val_t *v)
 	num(w, "last", v->last);
 	num(w, "last_count", v->last_count);
 	num(w, "calls", v->calls);
+	if (w->p->temporary)
+		num(w, "temporary", v->temporary);
 	num(w, "most", v->most);
 }
 
@@ -144,8 +146,8 @@ static void stacks(pj_t *w, uint32_t *ids)
 	json_obj_end(&w->j);
 }
 
-/* The site's shown frames as report prints them (its label, then "from" lines), and its
- * first shown frame as a JSON frame ("site"). */
+/* The site's shown frames as report prints them (its label, then "from" lines), and the
+ * site's frame as every report writes it ("site"). */
 static void site_where(pj_t *w, const ag_stack_t *st)
 {
 	const fold_opts_t *o = sites_fold();
@@ -161,20 +163,12 @@ static void site_where(pj_t *w, const ag_stack_t *st)
 	}
 	json_arr_end(&w->j);
 	json_key(&w->j, "site");
-	if (ns && w->fr[idx[0]].f) {
-		json_obj(&w->j);
-		site_json_frame_fields(&w->j, w->fr[idx[0]].f);
-		json_obj_end(&w->j);
-	} else {
-		json_null(&w->j);
-	}
+	site_json_site(&w->j, w->p->sym, st);
 }
 
-static void site(pj_t *w, const page_site_t *s, const uint32_t *ids)
+static void site(pj_t *w, const page_site_t *s, const uint32_t *ids, const char *label)
 {
-	const ag_stack_t *st = &w->p->log->stacks[s->top];
-	char label[700];
-	site_label_kind(w->p->sym, st, label, sizeof label, 600);
+	const ag_stack_t *st = &w->p->log->stacks[s->site->stack];
 	json_obj(&w->j);
 	json_key(&w->j, "label");
 	json_str(&w->j, label);
@@ -187,6 +181,7 @@ static void site(pj_t *w, const page_site_t *s, const uint32_t *ids)
 	for (size_t k = 0; k < s->nstacks; k++)
 		json_u64(&w->j, ids[s->stacks[k]]);
 	json_arr_end(&w->j);
+	num(w, "npaths", s->site->npaths);
 	json_key(&w->j, "series");
 	if (s->series) {
 		json_arr(&w->j);
@@ -199,21 +194,54 @@ static void site(pj_t *w, const page_site_t *s, const uint32_t *ids)
 	json_obj_end(&w->j);
 }
 
-static void sites(pj_t *w, const uint32_t *ids, uint32_t *row)
+#define PAGE_LABEL 640
+
+/* The kept sites, labelled as report labels its rows (sites_labels: two never read the
+ * same); row[i] is site i's place on the page. */
+static int sites(pj_t *w, const uint32_t *ids, uint32_t *row)
 {
 	const page_t *p = w->p;
-	uint32_t next = 0;
+	size_t n = 0;
+	const site_t **kept = malloc((p->nsites + 1) * sizeof *kept);
+	char *labels = malloc((p->nsites + 1) * PAGE_LABEL);
+	if (!kept || !labels) {
+		free(kept);
+		free(labels);
+		return ENOMEM;
+	}
+	for (size_t i = 0; i < p->nsites; i++) {
+		row[i] = p->sites[i].keep ? (uint32_t)n : UINT32_MAX;
+		if (p->sites[i].keep)
+			kept[n++] = p->sites[i].site;
+	}
+	sites_labels(p->log, p->sym, kept, n, labels, PAGE_LABEL);
 	json_key(&w->j, "sites");
 	json_arr(&w->j);
-	for (size_t i = 0; i < p->nsites; i++) {
-		row[i] = p->sites[i].keep ? next++ : UINT32_MAX;
-		if (p->sites[i].keep)
-			site(w, &p->sites[i], ids);
-	}
+	for (size_t i = 0; i < p->nsites; i++)
+		if (row[i] != UINT32_MAX)
+			site(w, &p->sites[i], ids, labels + (size_t)row[i] * PAGE_LABEL);
 	json_arr_end(&w->j);
+	free(kept);
+	free(labels);
+	return 0;
 }
 
-static void growth(pj_t *w, const uint32_t *row)
+/* One judged series: its verdict, slope and figures. */
+static void trend(pj_t *w, verdict_t v, double slope, uint64_t first, uint64_t last,
+		  uint64_t peak)
+{
+	json_key(&w->j, "verdict");
+	json_str(&w->j, verdict_name(v));
+	json_key(&w->j, "slope_bytes_per_s");
+	json_num(&w->j, slope, 1);
+	num(w, "first_bytes", first);
+	num(w, "last_bytes", last);
+	num(w, "peak_bytes", peak);
+}
+
+/* Growth's sites, steepest first, each with its row on the page and, for a site of several
+ * paths, each path's own verdict (a growing one hidden in a site that is not, first). */
+static void growth(pj_t *w, const uint32_t *row, const uint32_t *ids)
 {
 	const page_t *p = w->p;
 	const growth_t *g = &p->growth;
@@ -226,28 +254,34 @@ static void growth(pj_t *w, const uint32_t *row)
 	json_arr(&w->j);
 	for (size_t i = 0; i < g->nsites && i < PAGE_MAX_GROWTH; i++) {
 		const growth_site_t *s = &g->sites[i];
-		const ag_stack_t *all[64];
-		size_t n = 0;
-		for (; n < s->nstacks && n < 64; n++)
-			all[n] = &p->log->stacks[s->stacks[n]];
 		char label[700];
-		site_group_label(p->sym, &p->log->stacks[s->stack], all, n, label, sizeof label);
+		site_label_kind(p->sym, &p->log->stacks[s->stack], label, sizeof label, 600);
 		json_obj(&w->j);
 		json_key(&w->j, "label");
 		json_str(&w->j, label);
-		json_key(&w->j, "verdict");
-		json_str(&w->j, verdict_name(s->verdict));
-		json_key(&w->j, "slope_bytes_per_s");
-		json_num(&w->j, s->slope, 1);
-		num(w, "first_bytes", s->first);
-		num(w, "last_bytes", s->last);
-		num(w, "peak_bytes", s->peak);
+		trend(w, s->verdict, s->slope, s->first, s->last, s->peak);
 		uint32_t at = p->site_of[s->stack];
 		json_key(&w->j, "row");
 		if (at != UINT32_MAX && row[at] != UINT32_MAX)
 			json_u64(&w->j, row[at]);
 		else
 			json_null(&w->j);
+		json_key(&w->j, "hidden");
+		json_bool(&w->j, s->hidden != NULL);
+		json_key(&w->j, "paths");
+		json_arr(&w->j);
+		for (size_t k = 0; k < s->npaths; k++) {
+			const growth_trend_t *t = &s->paths[k];
+			json_obj(&w->j);
+			trend(w, t->verdict, t->slope, t->first, t->last, t->peak);
+			json_key(&w->j, "stack");
+			if (p->keep[t->stack])
+				json_u64(&w->j, ids[t->stack]);
+			else
+				json_null(&w->j);
+			json_obj_end(&w->j);
+		}
+		json_arr_end(&w->j);
 		json_obj_end(&w->j);
 	}
 	json_arr_end(&w->j);
@@ -271,6 +305,8 @@ static void head(pj_t *w)
 	json_bool(&w->j, r->sampled);
 	json_key(&w->j, "peak_exact");
 	json_bool(&w->j, p->peak_exact);
+	json_key(&w->j, "temporary");
+	json_bool(&w->j, p->temporary);
 	json_key(&w->j, "peak");
 	json_obj(&w->j);
 	num(w, "bytes", r->peak.bytes);
@@ -354,8 +390,8 @@ int page_json(const page_t *p, FILE *out)
 	head(w);
 	series(w);
 	stacks(w, ids);
-	sites(w, ids, row);
-	growth(w, row);
+	int rc = sites(w, ids, row);
+	growth(w, row, ids);
 	json_key(&w->j, "names");
 	json_arr(&w->j);
 	for (size_t i = 0; i < w->names.n; i++)
@@ -363,7 +399,7 @@ int page_json(const page_t *p, FILE *out)
 	json_arr_end(&w->j);
 	json_obj_end(&w->j);
 	json_done(&w->j);
-	int rc = w->failed ? ENOMEM : ferror(out) ? EIO : 0;
+	rc = rc ? rc : w->failed ? ENOMEM : ferror(out) ? EIO : 0;
 	names_free(&w->names);
 	free(w);
 	free(ids);

@@ -56,59 +56,38 @@ report_peak_t report_peak(const ag_log_t *log)
 	return p;
 }
 
-static int live_cmp(const void *a, const void *b)
+report_sizes_t report_sizes(const ag_log_t *log)
 {
-	const report_site_t *x = a, *y = b;
-	if (x->bytes != y->bytes)
-		return x->bytes > y->bytes ? -1 : 1;
-	return x->stack < y->stack ? -1 : x->stack > y->stack;
+	report_sizes_t z = { { 0 }, 0 };
+	for (size_t i = log->nsnaps; i-- > 0;)
+		if (log->snaps[i].have_sizes) {
+			memcpy(z.count, log->snaps[i].sizes, sizeof z.count);
+			z.known = 1;
+			break;
+		}
+	return z;
 }
 
 int report_sites(const ag_log_t *log, symbols_t *sym, const ag_stackval_t *st, int at_peak,
-		 report_site_t **out, size_t *n)
+		 site_set_t *out)
 {
-	uint32_t *rep = site_groups(log, sym);
-	report_site_t *s = calloc(log->nstacks + 1, sizeof *s);
-	size_t *slot = malloc((log->nstacks + 1) * sizeof *slot);
-	if (!rep || !s || !slot) {
-		free(rep);
-		free(s);
-		free(slot);
+	site_fig_t *fig = calloc(log->nstacks + 1, sizeof *fig);
+	if (!fig)
 		return ENOMEM;
-	}
-	size_t ns = 0;
-	for (size_t i = 0; i < log->nstacks; i++) {
-		uint64_t b = at_peak ? st[i].peak_bytes : st[i].live_bytes;
-		uint64_t c = at_peak ? st[i].peak_count : st[i].live_count;
-		slot[i] = (size_t)-1;
-		if (!b && !c)
-			continue;
-		size_t g = slot[rep[i]];
-		if (g == (size_t)-1) {
-			g = slot[rep[i]] = ns++;
-			s[g].stack = (uint32_t)i;
-			s[g].top = b;
-		} else if (b > s[g].top) {
-			s[g].stack = (uint32_t)i;   /* the largest stack shows the group's frames */
-			s[g].top = b;
-		}
-		s[g].bytes += b;
-		s[g].count += c;
-		s[g].stacks++;
-	}
-	qsort(s, ns, sizeof *s, live_cmp);
-	free(rep);
-	free(slot);
-	*out = s;
-	*n = ns;
-	return 0;
+	for (size_t i = 0; i < log->nstacks; i++)
+		fig[i] = at_peak ? (site_fig_t){ st[i].peak_bytes, st[i].peak_count, 0, 0 }
+			 : (site_fig_t){ st[i].live_bytes, st[i].live_count, st[i].total_count,
+					 st[i].temp_count };
+	int rc = sites_collect(log, sym, fig, SITES_BY_BYTES, out);
+	free(fig);
+	return rc;
 }
 
 void report_free(report_t *r)
 {
 	free(r->command);
-	free(r->peak_sites);
-	free(r->sites);
+	sites_free(&r->peak_sites);
+	sites_free(&r->sites);
 	memset(r, 0, sizeof *r);
 }
 
@@ -134,33 +113,73 @@ int report_collect(const ag_log_t *log, symbols_t *sym, report_t *out)
 	out->swaps = log->swaps;
 	out->nswaps = log->nswaps;
 	out->sampled = log_sampled(log);
+	out->allocs_known = log->version >= 2;
+	out->sizes = report_sizes(log);
 	if (!sym)
 		return 0;
 	ag_stackval_t *st = log_state_at(log, log->nsnaps - 1);
-	int rc = st ? report_sites(log, sym, st, 1, &out->peak_sites, &out->npeak_sites) : ENOMEM;
+	int rc = st ? report_sites(log, sym, st, 1, &out->peak_sites) : ENOMEM;
 	if (!rc)
-		rc = report_sites(log, sym, st, 0, &out->sites, &out->nsites);
+		rc = report_sites(log, sym, st, 0, &out->sites);
+	for (size_t i = 0; !rc && i < log->nstacks; i++)
+		if (log->stacks[i].kind == AG_KIND_HEAP) {
+			out->heap_allocs.calls += st[i].total_count;
+			out->heap_allocs.temporary += st[i].temp_count;
+		}
 	free(st);
 	if (rc)
 		report_free(out);
 	return rc;
 }
 
-static void json_sites(json_t *j, const ag_log_t *log, symbols_t *sym, const report_site_t *s,
-		       size_t n, size_t top)
+static void json_sites(json_t *j, const ag_log_t *log, symbols_t *sym, const site_set_t *set,
+		       size_t top, int allocs)
 {
 	json_arr(j);
-	for (size_t i = 0; i < n && (!top || i < top); i++) {
+	for (size_t i = 0; i < set->nsites && (!top || i < top); i++) {
+		const site_t *s = &set->sites[i];
 		json_obj(j);
 		json_key(j, "bytes");
-		json_u64(j, s[i].bytes);
+		json_u64(j, s->fig.bytes);
 		json_key(j, "count");
-		json_u64(j, s[i].count);
-		json_key(j, "kind");
-		json_str(j, site_kind_name(log->stacks[s[i].stack].kind));
-		json_key(j, "stacks");
-		json_u64(j, s[i].stacks);
-		site_json_frames(j, sym, &log->stacks[s[i].stack]);
+		json_u64(j, s->fig.count);
+		if (allocs) {
+			json_key(j, "allocations");
+			json_u64(j, s->fig.calls);
+			json_key(j, "temporary");
+			json_u64(j, s->fig.temporary);
+		}
+		site_json(j, log, sym, s, 0);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+/* "allocations": {"calls", "temporary"} and "sizes": [{"min", "max", "count"}]. */
+static void json_allocs(json_t *j, const report_t *r)
+{
+	json_key(j, "allocations");
+	json_obj(j);
+	json_key(j, "calls");
+	json_u64(j, r->heap_allocs.calls);
+	json_key(j, "temporary");
+	if (r->allocs_known)
+		json_u64(j, r->heap_allocs.temporary);
+	else
+		json_null(j);
+	json_obj_end(j);
+	json_key(j, "sizes");
+	json_arr(j);
+	for (unsigned k = 0; k < AG_SIZE_BUCKETS; k++) {
+		if (!r->sizes.count[k])
+			continue;
+		json_obj(j);
+		json_key(j, "min");
+		json_u64(j, ag_size_bucket_min(k));
+		json_key(j, "max");
+		json_u64(j, ag_size_bucket_max(k));
+		json_key(j, "count");
+		json_u64(j, r->sizes.count[k]);
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -202,7 +221,7 @@ static void report_json(const ag_log_t *log, symbols_t *sym, const report_t *r, 
 	json_split(&j, "peak", r->peak.bytes, r->peak.heap, r->peak.mapped, r->peak.swapped);
 	json_obj_end(&j);
 	json_key(&j, "peak_sites");
-	json_sites(&j, log, sym, r->peak_sites, r->npeak_sites, top);
+	json_sites(&j, log, sym, &r->peak_sites, top, 0);
 	json_split(&j, "final", r->final.bytes, r->final.heap, r->final.mapped, r->final.swapped);
 	json_key(&j, "reason");
 	json_str(&j, r->final.reason);
@@ -248,34 +267,37 @@ static void report_json(const ag_log_t *log, symbols_t *sym, const report_t *r, 
 	json_arr_end(&j);
 	json_key(&j, "estimated");
 	json_bool(&j, r->sampled);
+	json_allocs(&j, r);
 	json_key(&j, "sites");
-	json_sites(&j, log, sym, r->sites, r->nsites, top);
+	json_sites(&j, log, sym, &r->sites, top, 1);
 	json_obj_end(&j);
 	json_done(&j);
 }
 
-static void human_sites(FILE *out, const report_opts_t *o, const ag_log_t *log, symbols_t *sym,
-			const report_site_t *s, size_t n, size_t top, const char *title)
+/* The churn view: who hammers the allocator.  The live set is sorted again, by calls and
+ * then by temporary allocations. */
+static void report_churn(FILE *out, const report_opts_t *o, const ag_log_t *log,
+			 symbols_t *sym, const report_t *r, size_t top)
 {
-	fprintf(out, "\n%s, by site:\n", title);
-	static const char *const head[] = { "BYTES", "BLOCKS", "SITE" };
-	static const col_align_t al[] = { COL_RIGHT, COL_RIGHT, COL_LEFT };
-	table_t t;
-	table_init(&t, 3, head, al);
-	for (size_t i = 0; i < n && i < top; i++) {
-		const ag_stack_t *st = &log->stacks[s[i].stack];
-		char bytes[40], count[24], full[640];
-		size_str(s[i].bytes, bytes, sizeof bytes);
-		snprintf(count, sizeof count, "%" PRIu64, s[i].count);
-		site_label_kind(sym, st, full, sizeof full, 600);
-		const char *cells[] = { bytes, count, full };
-		table_add(&t, cells, NULL);
-		site_more(&t, sym, st);
+	site_set_t *set = (site_set_t *)&r->sites;
+	if (!r->heap_allocs.calls)
+		return;
+	char a[24], b[24];
+	snprintf(a, sizeof a, "%" PRIu64, r->heap_allocs.calls);
+	snprintf(b, sizeof b, "%" PRIu64, r->heap_allocs.temporary);
+	fprintf(out, "\nallocation calls: %s (malloc family, realloc included)", a);
+	if (r->allocs_known)
+		fprintf(out, ", %s temporary (freed by the same thread before its next "
+			"allocation)", b);
+	fprintf(out, "%s\n", r->sampled ? "; estimates" : "");
+	sites_sort(set, SITES_BY_CALLS);
+	sites_table(out, o->color, log, sym, set, top, SITES_BY_CALLS, "most allocation calls");
+	if (r->allocs_known) {
+		sites_sort(set, SITES_BY_TEMPORARY);
+		sites_table(out, o->color, log, sym, set, top, SITES_BY_TEMPORARY,
+			    "most temporary allocations");
 	}
-	table_print(&t, out, o->color);
-	table_free(&t);
-	if (n > top)
-		fprintf(out, "... and %zu more sites (--top N shows more)\n", n - top);
+	sites_sort(set, SITES_BY_BYTES);
 }
 
 static void report_human(const ag_log_t *log, symbols_t *sym, const report_t *r, size_t top,
@@ -323,12 +345,13 @@ static void report_human(const ag_log_t *log, symbols_t *sym, const report_t *r,
 	if (r->sampled)
 		fprintf(out, "note: sampled every %s bytes on average: per-site figures are "
 			"estimates (totals are exact)\n", log_option(log, "sample"));
-	if (r->npeak_sites)
-		human_sites(out, o, log, sym, r->peak_sites, r->npeak_sites, top, "live at the peak");
-	else if (!r->peak_by_site)
+	if (!r->peak_by_site)
 		fprintf(out, "\n(this log predates per-site figures at the peak)\n");
-	if (r->nsites)
-		human_sites(out, o, log, sym, r->sites, r->nsites, top, "live at the last snapshot");
+	sites_table(out, o->color, log, sym, &r->peak_sites, top, SITES_BY_BYTES,
+		    "live at the peak, by site");
+	sites_table(out, o->color, log, sym, &r->sites, top, SITES_BY_BYTES,
+		    "live at the last snapshot, by site");
+	report_churn(out, o, log, sym, r, top);
 }
 
 int report_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FILE *out)

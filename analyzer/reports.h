@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "model.h"
+#include "sites.h"
 #include "symbols.h"
 
 #define REPORT_DEFAULT_TOP 10
@@ -28,17 +29,32 @@ typedef struct {
 	int indirect;                /* lost only through other lost blocks (memcheck's kind) */
 } leak_site_t;
 
+typedef enum { LEAK_LOST, LEAK_INDIRECT, LEAK_REACHABLE } leak_status_t;
+
+typedef struct {
+	const site_t *site;
+	leak_status_t status;
+} leak_row_t;
+
 typedef struct {
 	size_t snap;                 /* the snapshot read */
 	int at_exit;                 /* it is an exit snapshot */
 	int known;                   /* reachability was decided (exit snapshot) */
 	uint64_t lost_bytes, lost_count, reach_bytes, reach_count;
 	uint64_t indirect_bytes, indirect_count;   /* part of lost */
-	leak_site_t *sites;          /* sorted by bytes, largest first */
+	leak_site_t *sites;          /* per stack, sorted by bytes, largest first */
 	size_t nsites;
+	/* By site (leaks_group): lost directly, lost indirectly, still reachable; and rows
+	 * over the three, largest first (JSON's order; leaks_print sorts them for people). */
+	site_set_t set[3];
+	leak_row_t *rows;
+	size_t nrows;
 } leaks_t;
 
+/* The per-stack figures (no symbols needed: totals and run's judgement). */
 int leaks_collect(const ag_log_t *log, leaks_t *out);
+/* The same by site, into out->set and out->rows. */
+int leaks_group(const ag_log_t *log, symbols_t *sym, leaks_t *out);
 void leaks_free(leaks_t *l);
 int leaks_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FILE *out,
 		uint64_t *lost_bytes);
@@ -51,13 +67,28 @@ const char *verdict_name(verdict_t v);
  * in bytes/s shown with it (growing: the rate it grows at now; plateau: the level's ~0). */
 verdict_t growth_verdict(const double *t, const double *y, size_t n, double *slope);
 
+/* One series judged: a site's (the sum of its paths) or one path's (its stack). */
 typedef struct {
-	uint32_t stack;              /* the group's biggest stack: its frames stand for it */
-	uint32_t *stacks;            /* every stack of the group (same call chain), biggest first */
-	size_t nstacks;
+	uint32_t stack;              /* the path's stack; for a site, its biggest path's */
 	verdict_t verdict;
 	double slope;                /* bytes/s, as growth_verdict */
-	uint64_t first, last, peak;  /* live bytes of the group (saturated, never wrapped) */
+	uint64_t first, last, peak;  /* live bytes (saturated, never wrapped) */
+} growth_trend_t;
+
+typedef struct {
+	uint32_t id;                 /* the site (sites.h) */
+	uint32_t stack;              /* its biggest path's stack: its frames stand for it */
+	uint32_t *stacks;            /* every path's stack, biggest first */
+	size_t nstacks;
+	verdict_t verdict;           /* the site's own series */
+	double slope;
+	uint64_t first, last, peak;
+	/* Sites of several paths: each path judged on its own, steepest first. */
+	growth_trend_t *paths;
+	size_t npaths;
+	/* The steepest growing path of a site that is not itself growing, else NULL: it ranks
+	 * the site and is reported under it. */
+	const growth_trend_t *hidden;
 } growth_site_t;
 
 typedef struct {
@@ -65,7 +96,7 @@ typedef struct {
 	size_t teardown;             /* interval snapshots left out as the program's exit */
 	int exit_left_out;           /* the exit snapshot was left out */
 	double duration_s;           /* from the first snapshot read to the last */
-	growth_site_t *sites;        /* sorted by slope, steepest first */
+	growth_site_t *sites;        /* steepest first (a hidden growing path's slope counts) */
 	size_t nsites;
 } growth_t;
 
@@ -84,12 +115,21 @@ typedef struct {
 	symbols_t *sym;
 } diff_side_t;
 
+/* One stack's live figures on one side, keyed by its site (sites.h's site_identity). */
+typedef struct {
+	site_hash_t h;
+	uint64_t bytes, count;
+	uint32_t stack;
+} diff_path_t;
+
 typedef struct {
 	int64_t dbytes, dcount;      /* b - a, saturated */
 	uint64_t a_bytes, b_bytes;
 	const ag_log_t *log;         /* where the frames come from (b's when in both) */
 	symbols_t *sym;
-	uint32_t stack;
+	uint32_t stack;              /* that side's largest path */
+	const diff_path_t *paths;    /* that side's paths of the site, largest first */
+	size_t npaths;
 } diff_site_t;
 
 typedef struct {
@@ -98,6 +138,7 @@ typedef struct {
 	int sampled;                 /* either log is sampled: figures are estimates */
 	diff_site_t *sites;          /* changed sites, largest change first */
 	size_t nsites;
+	diff_path_t *pa, *pb;        /* each side's paths, by site */
 } diff_t;
 
 int diff_collect(const ag_log_t *a, size_t snap_a, symbols_t *sa, const ag_log_t *b,
@@ -124,11 +165,12 @@ typedef struct {
 	const char *on_cap;          /* NULL when the log does not name it */
 } report_cap_t;
 
+/* Requested sizes in power-of-two buckets: bucket k holds sizes in [2^(k-1), 2^k - 1]
+ * (bucket 0: size 0). */
 typedef struct {
-	uint32_t stack;              /* the group's largest stack: its frames are shown */
-	uint64_t bytes, count, top;  /* top: that stack's bytes */
-	uint64_t stacks;             /* stacks merged (they fold to the same frames) */
-} report_site_t;
+	uint64_t count[AG_SIZE_BUCKETS];
+	int known;                   /* the log records them */
+} report_sizes_t;
 
 /* The process summary.  Events and swapped files point into the log they came from. */
 typedef struct {
@@ -144,17 +186,21 @@ typedef struct {
 	const ag_swapfile_t *swaps;
 	size_t nswaps;
 	int sampled;                 /* per-site figures are estimates */
-	report_site_t *peak_sites;   /* live at the peak, largest first */
-	size_t npeak_sites;
-	report_site_t *sites;        /* live at the last snapshot, largest first */
-	size_t nsites;
+	site_set_t peak_sites;       /* live at the peak, largest first */
+	site_set_t sites;            /* live at the last snapshot (and allocation figures),
+					largest first; sites that hold nothing come last */
+	site_fig_t heap_allocs;      /* calls and temporary allocations of the malloc family */
+	int allocs_known;            /* the log records temporary allocations */
+	report_sizes_t sizes;
 } report_t;
 
 report_peak_t report_peak(const ag_log_t *log);
-/* Sites live at the snapshot of state st (at_peak: at the peak), merged as sites.c groups
- * stacks, largest first.  *out is the caller's to free. */
+/* The requested sizes at the last snapshot that records them. */
+report_sizes_t report_sizes(const ag_log_t *log);
+/* Sites at the snapshot of state st: at_peak, what was live at the peak; else what was
+ * live then, with each stack's allocation calls and temporary allocations. */
 int report_sites(const ag_log_t *log, symbols_t *sym, const ag_stackval_t *st, int at_peak,
-		 report_site_t **out, size_t *n);
+		 site_set_t *out);
 /* sym NULL: the figures only, without the site lists (no symbolization needed). */
 int report_collect(const ag_log_t *log, symbols_t *sym, report_t *out);
 void report_free(report_t *r);

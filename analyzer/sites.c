@@ -324,20 +324,18 @@ static int keyed_cmp(const void *a, const void *b)
 	return c ? c : (x->stack > y->stack) - (x->stack < y->stack);
 }
 
-/* The groups last computed over a symbols_t's log: merging the model (sites_merge) keeps
- * every stack's frames, so the report that follows finds the same groups here. */
+/* The sites last computed over a symbols_t's log, so the next report over the same log
+ * does not resolve and hash every stack again. */
 typedef struct {
 	const ag_log_t *log;
-	fold_opts_t fold;
 	size_t n;
 	uint32_t rep[];
-} groups_memo_t;
+} sites_memo_t;
 
-static uint32_t *groups_remembered(const ag_log_t *log, symbols_t *sym)
+static uint32_t *sites_remembered(const ag_log_t *log, symbols_t *sym)
 {
-	const groups_memo_t *m = *symbols_memo(sym);
-	if (!m || m->log != log || m->n != log->nstacks || m->fold.all != fold_now.all ||
-	    m->fold.frames != fold_now.frames)
+	const sites_memo_t *m = *symbols_memo(sym);
+	if (!m || m->log != log || m->n != log->nstacks)
 		return NULL;
 	uint32_t *rep = malloc((m->n ? m->n : 1) * sizeof *rep);
 	if (rep)
@@ -345,168 +343,67 @@ static uint32_t *groups_remembered(const ag_log_t *log, symbols_t *sym)
 	return rep;
 }
 
-static void groups_remember(const ag_log_t *log, symbols_t *sym, const uint32_t *rep)
+static void sites_remember(const ag_log_t *log, symbols_t *sym, const uint32_t *rep)
 {
 	void **slot = symbols_memo(sym);
-	groups_memo_t *m = malloc(sizeof *m + (log->nstacks ? log->nstacks : 1) * sizeof *rep);
+	sites_memo_t *m = malloc(sizeof *m + (log->nstacks ? log->nstacks : 1) * sizeof *rep);
 	if (!m)
 		return;   /* computed again next time */
 	m->log = log;
-	m->fold = fold_now;
 	m->n = log->nstacks;
 	memcpy(m->rep, rep, m->n * sizeof *rep);
 	free(*slot);
 	*slot = m;
 }
 
-/* Stacks are grouped by 128-bit hashes of their shown keys, each key freed once hashed:
- * a million stacks keep 24 bytes each, not a million key strings. */
-uint32_t *site_groups(const ag_log_t *log, symbols_t *sym)
+/* The site's identity: kind and the key of the first frame of the program's own code,
+ * whatever --frames and --all-frames show. */
+static const fold_opts_t site_fold = { 1, 0 };
+
+void site_identity(symbols_t *sym, const ag_stack_t *st, site_hash_t *h)
 {
-	uint32_t *known = groups_remembered(log, sym);
+	fold_frame_t fr[AG_FOLD_MAX_FRAMES];
+	uint32_t first;
+	char buf[1100];
+	size_t nfr = fold_expand_shown(sym, st, fr, AG_FOLD_MAX_FRAMES, &site_fold, 1);
+	h->a = 0xcbf29ce484222325ULL;
+	h->b = 0x2545f4914f6cdd1dULL;
+	hash_bytes(h, &st->kind, 1);
+	if (!fold_shown(fr, nfr, &site_fold, &first, 1))
+		snprintf(buf, sizeof buf, "%s", st->nframes ? "(no frames)" : "(before)");
+	else if (!fr[first].f)
+		snprintf(buf, sizeof buf, "node@%" PRIx64, fr[first].addr);
+	else
+		fold_frame_key(fr[first].f, buf, sizeof buf);
+	hash_bytes(h, buf, strlen(buf));
+	h->a ^= h->b >> 29;
+	h->b ^= h->a * 0xff51afd7ed558ccdULL;
+}
+
+/* Stacks are grouped by 128-bit hashes of their site keys: a million stacks keep 24 bytes
+ * each, not a million key strings. */
+uint32_t *sites_of(const ag_log_t *log, symbols_t *sym)
+{
+	uint32_t *known = sites_remembered(log, sym);
 	if (known)
 		return known;
 	size_t n = log->nstacks;
 	uint32_t *rep = malloc((n ? n : 1) * sizeof *rep);
 	keyed_t *k = calloc(n ? n : 1, sizeof *k);
-	int ok = rep && k;
-	for (size_t i = 0; ok && i < n; i++) {
-		char *key = fold_site_key(sym, &log->stacks[i], &fold_now);
-		k[i].stack = (uint32_t)i;
-		if (!(ok = key != NULL))
-			break;
-		k[i].h.a = 0xcbf29ce484222325ULL;
-		k[i].h.b = 0x2545f4914f6cdd1dULL;
-		hash_bytes(&k[i].h, key, strlen(key));
-		k[i].h.a ^= k[i].h.b >> 29;
-		k[i].h.b ^= k[i].h.a * 0xff51afd7ed558ccdULL;
-		free(key);
-	}
-	if (ok) {
-		qsort(k, n, sizeof *k, keyed_cmp);
-		for (size_t i = 0; i < n; i++)
-			rep[k[i].stack] = i && site_hash_cmp(&k[i].h, &k[i - 1].h) == 0 ?
-					  rep[k[i - 1].stack] : k[i].stack;
-	}
-	free(k);
-	if (!ok) {
+	if (!rep || !k) {
 		free(rep);
+		free(k);
 		return NULL;
 	}
-	groups_remember(log, sym, rep);
+	for (size_t i = 0; i < n; i++) {
+		k[i].stack = (uint32_t)i;
+		site_identity(sym, &log->stacks[i], &k[i].h);
+	}
+	qsort(k, n, sizeof *k, keyed_cmp);
+	for (size_t i = 0; i < n; i++)
+		rep[k[i].stack] = i && site_hash_cmp(&k[i].h, &k[i - 1].h) == 0 ?
+				  rep[k[i - 1].stack] : k[i].stack;
+	free(k);
+	sites_remember(log, sym, rep);
 	return rep;
-}
-
-/* Per group: the sums of its stacks' current figures, and whether they changed in the
- * snapshot being rewritten. */
-typedef struct {
-	uint64_t live_bytes, live_count, total_bytes, total_count, peak_bytes, peak_count;
-	uint64_t lost_bytes, lost_count, indirect_bytes, indirect_count;
-	int dirty_l, dirty_t, dirty_r;
-} group_sum_t;
-
-static int merge_snap(ag_snap_t *s, const uint32_t *rep, ag_stackval_t *old, group_sum_t *g,
-		      uint32_t *dirty)
-{
-	size_t nd = 0;
-	for (size_t i = 0; i < s->nl; i++) {
-		const ag_lrec_t *l = &s->l[i];
-		ag_stackval_t *o = &old[l->stack];
-		group_sum_t *x = &g[rep[l->stack]];
-		x->live_bytes += l->live_bytes - o->live_bytes;
-		x->live_count += l->live_count - o->live_count;
-		x->total_bytes += l->total_bytes - o->total_bytes;
-		x->total_count += l->total_count - o->total_count;
-		o->live_bytes = l->live_bytes;
-		o->live_count = l->live_count;
-		o->total_bytes = l->total_bytes;
-		o->total_count = l->total_count;
-		if (!x->dirty_l && !x->dirty_t)
-			dirty[nd++] = rep[l->stack];
-		x->dirty_l = 1;
-	}
-	for (size_t i = 0; i < s->nt; i++) {
-		const ag_trec_t *t = &s->t[i];
-		ag_stackval_t *o = &old[t->stack];
-		group_sum_t *x = &g[rep[t->stack]];
-		x->peak_bytes += t->bytes - o->peak_bytes;
-		x->peak_count += t->count - o->peak_count;
-		o->peak_bytes = t->bytes;
-		o->peak_count = t->count;
-		if (!x->dirty_l && !x->dirty_t)
-			dirty[nd++] = rep[t->stack];
-		x->dirty_t = 1;
-	}
-	size_t nl = 0, nt = 0, nr = 0;   /* nr counted as written */
-	for (size_t i = 0; i < nd; i++) {
-		nl += g[dirty[i]].dirty_l;
-		nt += g[dirty[i]].dirty_t;
-	}
-	/* R lines describe their snapshot alone: sum this snapshot's per group */
-	for (size_t i = 0; i < s->nr; i++) {
-		group_sum_t *x = &g[rep[s->r[i].stack]];
-		x->lost_bytes = x->lost_count = x->indirect_bytes = x->indirect_count = 0;
-		x->dirty_r = 0;
-	}
-	for (size_t i = 0; i < s->nr; i++) {
-		group_sum_t *x = &g[rep[s->r[i].stack]];
-		x->lost_bytes = ag_sat_add(x->lost_bytes, s->r[i].lost_bytes);
-		x->lost_count = ag_sat_add(x->lost_count, s->r[i].lost_count);
-		x->indirect_bytes = ag_sat_add(x->indirect_bytes, s->r[i].indirect_bytes);
-		x->indirect_count = ag_sat_add(x->indirect_count, s->r[i].indirect_count);
-	}
-	ag_lrec_t *l = malloc((nl ? nl : 1) * sizeof *l);
-	ag_trec_t *t = malloc((nt ? nt : 1) * sizeof *t);
-	ag_rrec_t *r = malloc((s->nr ? s->nr : 1) * sizeof *r);
-	if (!l || !t || !r) {
-		free(l);
-		free(t);
-		free(r);
-		return ENOMEM;
-	}
-	nl = nt = 0;
-	for (size_t i = 0; i < nd; i++) {
-		group_sum_t *x = &g[dirty[i]];
-		if (x->dirty_l)
-			l[nl++] = (ag_lrec_t){ dirty[i], x->live_bytes, x->live_count, x->total_bytes,
-					       x->total_count };
-		if (x->dirty_t)
-			t[nt++] = (ag_trec_t){ dirty[i], x->peak_bytes, x->peak_count };
-		x->dirty_l = x->dirty_t = 0;
-	}
-	for (size_t i = 0; i < s->nr; i++) {
-		uint32_t k = rep[s->r[i].stack];
-		if (!g[k].dirty_r)
-			r[nr++] = (ag_rrec_t){ k, g[k].lost_bytes, g[k].lost_count,
-					       g[k].indirect_bytes, g[k].indirect_count };
-		g[k].dirty_r = 1;
-	}
-	free(s->l);
-	free(s->t);
-	free(s->r);
-	s->l = l;
-	s->nl = nl;
-	s->t = t;
-	s->nt = nt;
-	s->r = r;
-	s->nr = nr;
-	return 0;
-}
-
-int sites_merge(ag_log_t *log, symbols_t *sym)
-{
-	uint32_t *rep = site_groups(log, sym);
-	size_t n = log->nstacks ? log->nstacks : 1;
-	ag_stackval_t *old = calloc(n, sizeof *old);
-	group_sum_t *g = calloc(n, sizeof *g);
-	uint32_t *dirty = malloc(n * sizeof *dirty);
-	int rc = rep && old && g && dirty ? 0 : ENOMEM;
-	for (size_t k = 0; !rc && k < log->nsnaps; k++) {
-		rc = merge_snap(&log->snaps[k], rep, old, g, dirty);
-	}
-	free(rep);
-	free(old);
-	free(g);
-	free(dirty);
-	return rc;
 }

@@ -1,6 +1,15 @@
-/* sites.h: what the reports share about call sites: writing a stack's frames as JSON or
- * as indented human lines, its matching key across runs, and the kind names.  Computing
- * figures per site is each report's own business. */
+/* sites.h: the site model every report, export and the plot read, and what they share
+ * about writing sites (frames as JSON or as indented human lines, keys across runs, kind
+ * names).
+ *
+ * A site is where the program allocated: the first frame of the program's own code after
+ * folding (fold.h: function, file and line; the JS function for node), per kind (heap,
+ * mmap, swap).  The distinct stacks that reach a site are its call paths.  A report fills
+ * per-stack figures (site_fig_t, indexed like log->stacks) and sites_collect turns them
+ * into one plain struct (site_set_t): sites largest first, each with its paths largest
+ * first.  The JSON and the human views of a report read that same struct, so the first
+ * row a person reads is the first entry a script reads.  Which figures a report fills
+ * (live, at the peak, lost, deltas) is its own business. */
 #ifndef ALLOCGUARD_SITES_H
 #define ALLOCGUARD_SITES_H
 
@@ -41,6 +50,90 @@ typedef struct {
 void site_hash(symbols_t *sym, const ag_stack_t *st, int by_function, site_hash_t *h);
 int site_hash_cmp(const site_hash_t *x, const site_hash_t *y);
 
+/* ---- the site model ---- */
+
+/* Figures of one stack, or summed over a path or a site.  calls: allocations made
+ * (realloc included); temporary: of those, freed by the same thread before its next
+ * allocation (heaptrack's definition); both 0 in logs that do not record them. */
+typedef struct {
+	uint64_t bytes, count, calls, temporary;
+} site_fig_t;
+
+typedef struct {
+	uint32_t stack;              /* index into log->stacks */
+	site_fig_t fig;
+} site_path_t;
+
+typedef struct {
+	uint32_t id;                 /* the site's identity: index of the first stack of the log
+				      * that reaches it (sites_of); stable across reports of a log */
+	char kind;                   /* AG_KIND_* */
+	uint32_t stack;              /* its largest path's stack: frames[] in JSON, the label */
+	site_fig_t fig;              /* sums over its paths */
+	site_path_t *paths;          /* largest first (by the set's order); into the set */
+	size_t npaths;
+} site_t;
+
+typedef enum { SITES_BY_BYTES, SITES_BY_CALLS, SITES_BY_TEMPORARY } site_order_t;
+
+typedef struct {
+	site_t *sites;               /* by the order asked, largest first */
+	size_t nsites;
+	site_path_t *paths;          /* storage of every site's paths */
+	size_t npaths;
+	site_fig_t total;            /* sums over every site */
+} site_set_t;
+
+/* For each stack index, the site it belongs to (the index of the first stack of that
+ * site).  Computed once per log and symbols_t (remembered in symbols_memo); caller frees.
+ * NULL on ENOMEM. */
+uint32_t *sites_of(const ag_log_t *log, symbols_t *sym);
+/* The site's identity of stack st as a hash, the same across runs (diff matches sites of
+ * two logs by it): kind and the key of its first own frame. */
+void site_identity(symbols_t *sym, const ag_stack_t *st, site_hash_t *h);
+/* The sites of the stacks whose figures (fig[i] for log->stacks[i]) are not all zero,
+ * each with its paths; sorted by order.  0 or ENOMEM (out then empty). */
+int sites_collect(const ag_log_t *log, symbols_t *sym, const site_fig_t *fig,
+		  site_order_t order, site_set_t *out);
+/* Sort again (sites and each site's paths) by another figure; ties by bytes, then id. */
+void sites_sort(site_set_t *set, site_order_t order);
+void sites_free(site_set_t *set);
+/* One figure of f by order. */
+uint64_t site_fig_by(const site_fig_t *f, site_order_t order);
+
+/* JSON of one site, inside an object the caller opened: "kind", "site" (the site frame),
+ * "frames" (its largest path's), "stacks" (how many paths) and "paths" ([{"bytes",
+ * "count", "frames"}...], at most max_paths, 0 = all). */
+void site_json(json_t *j, const ag_log_t *log, symbols_t *sym, const site_t *s,
+	       size_t max_paths);
+/* The frame of the site (the first shown frame of stack st), as a JSON object value. */
+void site_json_site(json_t *j, symbols_t *sym, const ag_stack_t *st);
+
+/* Human rows: the label of each of sites[0..n) ("[mmap] " led when not heap), made
+ * distinct: when two read the same, each is followed by what tells it apart.  labels is
+ * n * len bytes. */
+void sites_labels(const ag_log_t *log, symbols_t *sym, const site_t *const *sites, size_t n,
+		  char *labels, size_t len);
+/* The lines under a site's row: for one path, its caller frames ("from main (a.c:9)");
+ * for several, up to max_paths of them, each "BYTES from caller, from caller..." with the
+ * frame that tells it apart from the other paths shown when the frames shown agree.
+ * value(path) is the figure printed (the row's own column, e.g. bytes or calls). */
+void site_more_paths(table_t *t, const ag_log_t *log, symbols_t *sym, const site_t *s,
+		     size_t max_paths, site_order_t order);
+/* The same for n paths given by their stacks, each line led by values[i]; total is how
+ * many paths the site has ("... and K more paths" when more than n). */
+void site_more_stacks(table_t *t, const ag_log_t *log, symbols_t *sym,
+		      const uint32_t *stacks, const char *const *values, size_t n, size_t total);
+/* "\nTITLE:\n" and a table of the first top sites of set (in its order) whose figure by
+ * order is not 0, each with its paths beneath; nothing at all when there is none (no empty
+ * heading).  Columns: BYTES BLOCKS, or CALLS TEMPORARY, or TEMPORARY CALLS, then SITE. */
+void sites_table(FILE *out, int color, const ag_log_t *log, symbols_t *sym,
+		 const site_set_t *set, size_t top, site_order_t order, const char *title);
+#define SITES_DEFAULT_PATHS 3
+/* --paths N for the human views (0 = SITES_DEFAULT_PATHS); set once by the command line. */
+void sites_set_paths(size_t n);
+size_t sites_paths(void);
+
 /* A group of stacks shown as one site (same call chain, different lines): the label and
  * caller lines of its representative rep, each naming every distinct file:line the
  * group's stacks hold at that shown frame ("fill (pool.c:12, 15)"). */
@@ -48,14 +141,5 @@ void site_group_label(symbols_t *sym, const ag_stack_t *rep, const ag_stack_t *c
 		      size_t n, char *buf, size_t len);
 void site_group_more(table_t *t, symbols_t *sym, const ag_stack_t *rep,
 		     const ag_stack_t *const *all, size_t n);
-
-/* Human views merge the stacks that fold to the same shown frames: for each stack index,
- * the index of the first stack of its group (itself when it leads one).  Caller frees;
- * NULL on ENOMEM. */
-uint32_t *site_groups(const ag_log_t *log, symbols_t *sym);
-/* Merge, in the model, the stacks of each group into its first stack (figures summed, per
- * snapshot), so every report's human view shows one row per site as shown.  JSON output
- * reads the unmerged model.  0, or ENOMEM (the model may then be half merged: drop it). */
-int sites_merge(ag_log_t *log, symbols_t *sym);
 
 #endif

@@ -84,18 +84,16 @@ static void lost_sites(FILE *err, const proc_t *p)
 	if (!p->leaks.lost_bytes)
 		return;
 	symbols_t *sym = symbols_open(p->log, NULL);
-	leaks_t merged;
-	if (!sym || sites_merge(p->log, sym) || leaks_collect(p->log, &merged)) {
+	leaks_t merged = { 0 };
+	if (!sym || leaks_collect(p->log, &merged) || leaks_group(p->log, sym, &merged)) {
+		leaks_free(&merged);
 		symbols_close(sym);
 		return;
 	}
-	size_t shown = 0;
-	for (size_t i = 0; i < merged.nsites && shown < SUMMARY_SITES; i++) {
-		const leak_site_t *s = &merged.sites[i];
-		if (s->reachable || s->indirect)
-			continue;
-		site_line(err, sym, &p->log->stacks[s->stack], s->bytes, s->count);
-		shown++;
+	const site_set_t *lost = &merged.set[LEAK_LOST];
+	for (size_t i = 0; i < lost->nsites && i < SUMMARY_SITES; i++) {
+		const site_t *s = &lost->sites[i];
+		site_line(err, sym, &p->log->stacks[s->stack], s->fig.bytes, s->fig.count);
 	}
 	leaks_free(&merged);
 	symbols_close(sym);
@@ -128,9 +126,9 @@ static void peak_sites(FILE *err, const ag_log_t *log)
 	symbols_t *sym = symbols_open(log, NULL);
 	report_t r;
 	if (sym && report_collect(log, sym, &r) == 0) {
-		for (size_t i = 0; i < r.npeak_sites && i < SUMMARY_SITES; i++) {
-			const report_site_t *s = &r.peak_sites[i];
-			site_line(err, sym, &log->stacks[s->stack], s->bytes, s->count);
+		for (size_t i = 0; i < r.peak_sites.nsites && i < SUMMARY_SITES; i++) {
+			const site_t *s = &r.peak_sites.sites[i];
+			site_line(err, sym, &log->stacks[s->stack], s->fig.bytes, s->fig.count);
 		}
 		report_free(&r);
 	}

@@ -16,6 +16,7 @@
  * libc free) whose address comes back is taken out at the new block's usable size. */
 #include "heap.h"
 #include "cap.h"
+#include "churn.h"
 #include "fmt.h"
 #include "logfmt.h"
 #include "nextalloc.h"
@@ -52,11 +53,13 @@ static inline void release(uint64_t bytes)
 		account_sub(ACC_HEAP, bytes);
 }
 
-static void stack_take(uint32_t stack, uint64_t size)
+/* Returns the block's weight in COUNT_ONE units. */
+static uint64_t stack_take(uint32_t stack, uint64_t size)
 {
 	uint64_t wb, wc;
 	sample_weight(size, &wb, &wc);
 	stacktab_alloc(stack, wb, wc);
+	return wc;
 }
 
 static void stack_drop(uint32_t stack, uint64_t size)
@@ -103,18 +106,22 @@ static void track(void *p, uint64_t size, uint64_t obtained, const uintptr_t *ca
 {
 	writer_tick();
 	bool sampled = sample_take(size);
-	if (!sampled && track_unsized(p, size, obtained))
+	if (!sampled && track_unsized(p, size, obtained)) {
+		churn_alloc(p, size, 0, 0);
 		return;
+	}
 	if (obtained)
 		cap_obtained(ACC_HEAP, obtained);
 	if (sample_active() && ptrtab_unmark((uintptr_t)p))
 		release(usable(p));   /* an unsized block here was freed without us */
 	uint32_t stack = 0;
+	uint64_t weight = 0;
 	if (sampled) {
 		stack = stacks_here_from(AG_KIND_HEAP, caller);
 		if (stack)
-			stack_take(stack, size);
+			weight = stack_take(stack, size);
 	}
+	churn_alloc(p, size, stack, weight);
 	account_raise_peaks();   /* after the stack: the block that makes a peak counts in it */
 	ptr_entry_t stale = { 0 };
 	int rc = ptrtab_insert((uintptr_t)p, size, stack, &stale);
@@ -136,7 +143,7 @@ static bool adopt_one(uint32_t stack, uint64_t size)
 {
 	if (!sample_take(size))
 		return false;
-	stack_take(stack, size);
+	(void)stack_take(stack, size);
 	return true;
 }
 
@@ -168,6 +175,7 @@ void heap_track(void *p, uint64_t size, const uintptr_t *caller)
 void heap_forget(void *p)
 {
 	ptr_entry_t e;
+	churn_free(p);
 	if (p && sample_active() && ptrtab_unmark((uintptr_t)p)) {
 		release(usable(p));
 		return;
@@ -218,6 +226,8 @@ void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t),
 	}
 	if (had)
 		stack_drop(e.stack, e.size);
+	if (old)
+		churn_free(old);   /* as heaptrack: a realloc frees the old block */
 	if (before > size)
 		release(before - size);
 	track(p, size, grow, caller);

@@ -41,11 +41,15 @@
  *                                         reason: start interval signal warn critical cap
  *                                         abort exit exec (the image is replaced: the
  *                                         last snapshot of this log, reachability unknown)
- *   L <stack> <live_bytes> <live_count> <total_bytes> <total_count>
+ *   L <stack> <live_bytes> <live_count> <total_bytes> <total_count> [<temporary>]
  *                                         a stack's aggregates at this snapshot.  Delta
  *                                         encoded: only stacks that changed since the
  *                                         previous complete snapshot of this file appear;
  *                                         absent stacks keep their previous values.
+ *                                         total_count is the allocation calls (realloc
+ *                                         included); temporary (version 2; absent in
+ *                                         version 1 logs) is how many of them were freed by
+ *                                         the same thread before its next allocation.
  *   R <stack> <lost_bytes> <lost_count> [<indirect_bytes> <indirect_count>]
  *                                         exit snapshots only: of the stack's live blocks
  *                                         (or, for m stacks, its committed mapping pieces),
@@ -69,6 +73,11 @@
  *                                         be off by at most one block per other thread
  *                                         allocating or freeing as the peak moved (see
  *                                         preload/peak.c).
+ *   Z <n0> <n1> ... <nk>                  (version 2) requested sizes of the malloc family
+ *                                         so far, at most one per snapshot: n0 calls of
+ *                                         size 0, then nk calls of a size in
+ *                                         [2^(k-1), 2^k - 1]; trailing empty buckets left
+ *                                         out (at most AG_SIZE_BUCKETS numbers).
  *   E <seq> <tracked> <heap> <mapped> <swapped> <peak_tracked> <peak_heap> <peak_mapped> <nrec>
  *                                         end of snapshot seq: totals in bytes, and nrec =
  *                                         the number of L, R and T lines since its B line.
@@ -108,7 +117,23 @@
 #include <stddef.h>
 
 #define AG_LOG_MAGIC "AGLOG"
-#define AG_LOG_VERSION 1
+#define AG_LOG_VERSION 2    /* 2: L's temporary field, Z lines; a reader takes 1 and 2 */
+
+/* Requested sizes in power-of-two buckets (Z lines): bucket 0 is size 0, bucket k >= 1
+ * holds [2^(k-1), 2^k - 1]. */
+#define AG_SIZE_BUCKETS 65
+static inline unsigned ag_size_bucket(unsigned long long n)
+{
+	return n ? 64u - (unsigned)__builtin_clzll(n) : 0u;
+}
+static inline unsigned long long ag_size_bucket_min(unsigned k)
+{
+	return k ? 1ull << (k - 1) : 0;
+}
+static inline unsigned long long ag_size_bucket_max(unsigned k)
+{
+	return k == 0 ? 0 : k == 64 ? ~0ull : (1ull << k) - 1;
+}
 
 /* The words of the format, one list per family, each X(NAME, "word"): both sides take
  * their enums and names from here (ag_FAM_name() turns a value into its word,

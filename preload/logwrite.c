@@ -13,6 +13,7 @@
 #include "account.h"
 #include "fdguard.h"
 #include "fmt.h"
+#include "churn.h"
 #include "logbuf.h"
 #include "logfmt.h"
 #include "modules.h"
@@ -298,7 +299,7 @@ static void write_new_stacks(uint32_t limit)
 		logbuf_line(&lb, &f);
 		r->log_gen = gen;
 		r->last_live_bytes = r->last_live_count = 0;
-		r->last_total_count = 0;
+		r->last_total_count = r->last_temp_count = 0;
 		r->last_peak_bytes = r->last_peak_count = 0;
 	}
 }
@@ -314,9 +315,10 @@ static uint64_t write_records(uint32_t limit, bool leaks)
 		stack_totals_t t;
 		stacktab_read(r, &t);
 		int64_t lb_ = t.live_bytes, lc = t.live_count;
-		uint64_t tb = t.total_bytes, tc = t.total_count;
+		uint64_t tb = t.total_bytes, tc = t.total_count, xc = t.temp_count;
 		fmt_t f;
-		if (lb_ != r->last_live_bytes || lc != r->last_live_count || tc != r->last_total_count) {
+		if (lb_ != r->last_live_bytes || lc != r->last_live_count ||
+		    tc != r->last_total_count || xc != r->last_temp_count) {
 			fmt_init(&f, line, sizeof line);
 			fmt_str(&f, "L ");
 			fmt_u64(&f, id);
@@ -328,10 +330,13 @@ static uint64_t write_records(uint32_t limit, bool leaks)
 			fmt_u64(&f, tb);
 			fmt_chr(&f, ' ');
 			fmt_u64(&f, (uint64_t)count_out((int64_t)tc));
+			fmt_chr(&f, ' ');
+			fmt_u64(&f, (uint64_t)count_out((int64_t)xc));
 			logbuf_line(&lb, &f);
 			r->last_live_bytes = lb_;
 			r->last_live_count = lc;
 			r->last_total_count = tc;
+			r->last_temp_count = xc;
 			nrec++;
 		}
 		if (leaks && r->lost_bytes) {
@@ -392,6 +397,25 @@ static uint64_t write_peak(uint32_t limit)
 		n++;
 	}
 	return n;
+}
+
+/* Z: the requested sizes so far, trailing empty buckets left out. */
+static void write_sizes(void)
+{
+	uint64_t h[AG_SIZE_BUCKETS];
+	churn_sizes(h);
+	unsigned n = AG_SIZE_BUCKETS;
+	while (n > 1 && !h[n - 1])
+		n--;
+	char line[32 + AG_SIZE_BUCKETS * 21];
+	fmt_t f;
+	fmt_init(&f, line, sizeof line);
+	fmt_chr(&f, 'Z');
+	for (unsigned k = 0; k < n; k++) {
+		fmt_chr(&f, ' ');
+		fmt_u64(&f, h[k]);
+	}
+	logbuf_line(&lb, &f);
 }
 
 /* The next snapshot goes to a new file, which gets the whole header and every stack. */
@@ -522,6 +546,7 @@ int64_t logwrite_snapshot(int reason, bool leaks)
 	logbuf_line(&lb, &f);
 	uint64_t nrec = write_records(limit, leaks);
 	nrec += write_peak(limit);
+	write_sizes();
 	account_totals_t t;
 	account_read(&t);
 	/* a request charged but not yet obtained (its stack being taken, or about to be

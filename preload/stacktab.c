@@ -230,6 +230,13 @@ void stacktab_free(uint32_t id, uint64_t bytes, uint64_t count)
 	atomic_fetch_add_explicit(&r->free_count, count, memory_order_relaxed);
 }
 
+void stacktab_temporary(uint32_t id, uint64_t count)
+{
+	stack_rec_t *r = stacktab_get(id);
+	if (r)
+		atomic_fetch_add_explicit(&r->temp_count, count, memory_order_relaxed);
+}
+
 void stacktab_read(const stack_rec_t *r, stack_totals_t *t)
 {
 	/* frees are read first: a racing alloc/free pair then errs towards live, never below 0 */
@@ -237,6 +244,9 @@ void stacktab_read(const stack_rec_t *r, stack_totals_t *t)
 	uint64_t fc = atomic_load_explicit(&r->free_count, memory_order_acquire);
 	t->total_bytes = atomic_load_explicit(&r->alloc_bytes, memory_order_acquire);
 	t->total_count = atomic_load_explicit(&r->alloc_count, memory_order_acquire);
+	t->temp_count = atomic_load_explicit(&r->temp_count, memory_order_acquire);
+	if (t->temp_count > t->total_count)
+		t->temp_count = t->total_count;
 	t->live_bytes = t->total_bytes >= fb ? (int64_t)(t->total_bytes - fb) : 0;
 	t->live_count = t->total_count >= fc ? (int64_t)(t->total_count - fc) : 0;
 }

@@ -17,6 +17,8 @@ typedef struct stack_rec {
 	char kind;                          /* AG_KIND_* */
 	/* Allocated and freed so far; live = alloc - free.  Two atomic adds per event. */
 	_Atomic uint64_t alloc_bytes, alloc_count, free_bytes, free_count;
+	/* Of alloc_count, freed by the same thread before its next allocation (churn.c). */
+	_Atomic uint64_t temp_count;
 	/* Live at the peak (see peak.h): copied from live before the first change after the
 	 * peak moved.  peak_epoch is the epoch claimed, peak_pub the one whose figures are
 	 * in peak_bytes/peak_count (published after them). */
@@ -24,7 +26,7 @@ typedef struct stack_rec {
 	/* Owned by the log writer (under its lock): what this log last saw of the stack. */
 	uint32_t log_gen;                   /* log generation the S line went to */
 	int64_t last_live_bytes, last_live_count;
-	uint64_t last_total_count;
+	uint64_t last_total_count, last_temp_count;
 	int64_t last_peak_bytes, last_peak_count;
 	/* Owned by the exit scan: lost includes indirect (lost only through lost blocks). */
 	uint64_t lost_bytes, lost_count, indirect_bytes, indirect_count;
@@ -45,10 +47,13 @@ void stacktab_reinit_lock(void);
 /* Count an allocation / a release against a stack; counts in COUNT_ONE units. */
 void stacktab_alloc(uint32_t id, uint64_t bytes, uint64_t count);
 void stacktab_free(uint32_t id, uint64_t bytes, uint64_t count);
+/* Count temporary allocations (COUNT_ONE units) against a stack. */
+void stacktab_temporary(uint32_t id, uint64_t count);
 
 typedef struct {
 	int64_t live_bytes, live_count;     /* count in COUNT_ONE units */
 	uint64_t total_bytes, total_count;
+	uint64_t temp_count;                /* COUNT_ONE units */
 } stack_totals_t;
 
 /* A consistent-enough read of the aggregates (live never negative). */

@@ -713,9 +713,11 @@ int th_log_parse(th_log_t *log, const char *buf, size_t len)
 				break;
 			}
 		} else if (is(fl, 0, "L") || is(fl, 0, "R") || is(fl, 0, "T")) {
-			/* R has 4 fields, or 6 with the indirect pair; T 4; L 6 */
+			/* R has 4 fields, or 6 with the indirect pair; T 4; L 6, or 7 with the
+			 * temporary allocations (version 2) */
 			int r = is(fl, 0, "R") ? 1 : is(fl, 0, "T") ? 2 : 0;
-			int fits = r == 1 ? nf == 4 || nf == 6 : nf == (r ? 4u : 6u);
+			int fits = r == 1 ? nf == 4 || nf == 6 : r == 2 ? nf == 4
+				 : nf == (log->version >= 2 ? 7u : 6u);
 			if (!in_snap || !fits) {
 				bad(log, lineno, "bad L/R/T (or outside a snapshot)");
 				break;
@@ -734,6 +736,11 @@ int th_log_parse(th_log_t *log, const char *buf, size_t len)
 			pend[npend].is_r = r;
 			memcpy(pend[npend].v, v + 1, 4 * sizeof v[0]);
 			npend++;
+		} else if (is(fl, 0, "Z")) {
+			if (!in_snap || nf < 2) {
+				bad(log, lineno, "bad Z (or outside a snapshot)");
+				break;
+			}
 		} else if (is(fl, 0, "E")) {
 			int ok = in_snap && nf == 10;
 			for (size_t i = 1; ok && i < nf; i++)

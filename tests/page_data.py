@@ -28,23 +28,45 @@ def functions(site):
         {site['site'].get('function')} if site.get('site') else set())
 
 
-def rows(page, rep, key, count_key, rep_key):
-    """Page sites holding anything at the peak (or the end) against report's rows."""
-    mine = [s for s in page['sites'] if s[key] or s[count_key]]
-    theirs = rep[rep_key]
-    expect(len(mine) == len(theirs), '%s: %d sites on the page, %d in report' % (rep_key, len(mine), len(theirs)))
-    if key == 'last':   # report breaks ties of the end by another order: compare as sets
-        mine = sorted(mine, key=lambda s: (-s['last'], -s['last_count'], s['label']))
-        expect(sorted((s['last'], s['last_count']) for s in mine) ==
-               sorted((s['bytes'], s['count']) for s in theirs), 'sites at the end differ')
-        return
+def where(frame):
+    return frame and (frame.get('function'), frame.get('file'), frame.get('line'))
+
+
+def peak_rows(page, rep):
+    """Page sites holding anything at the peak against report's rows there, in order."""
+    mine = [s for s in page['sites'] if s['peak'] or s['peak_count']]
+    theirs = rep['peak_sites']
+    expect(len(mine) == len(theirs), 'peak: %d sites on the page, %d in report' % (len(mine), len(theirs)))
     for i, (a, b) in enumerate(zip(mine, theirs)):
-        expect((a[key], a[count_key], a['kind']) == (b['bytes'], b['count'], b['kind']),
-               '%s row %d: page %s %d B %d blocks, report %d B %d blocks' %
-               (rep_key, i, a['label'], a[key], a[count_key], b['bytes'], b['count']))
-        if a.get('site') and a['site'].get('function'):
+        expect((a['peak'], a['peak_count'], a['kind']) == (b['bytes'], b['count'], b['kind']),
+               'peak row %d: page %s %d B %d blocks, report %d B %d blocks' %
+               (i, a['label'], a['peak'], a['peak_count'], b['bytes'], b['count']))
+        if 'site' in b:
+            expect(where(a['site']) == where(b['site']), 'peak row %d: page site %s, report %s' %
+                   (i, where(a['site']), where(b['site'])))
+            held = sum(1 for k in a['paths'] if page['stacks'][k]['peak'] or page['stacks'][k]['peak_count'])
+            expect(held == b.get('stacks', held) or page['other']['peak'],
+                   'peak row %d: %d paths hold anything at the peak, report %s' % (i, held, b.get('stacks')))
+        elif a.get('site') and a['site'].get('function'):
             expect(a['site']['function'] in functions(b),
-                   '%s row %d: page site %s is not in report frames %s' % (rep_key, i, a['site']['function'], functions(b)))
+                   'peak row %d: page site %s is not in report frames %s' % (i, a['site']['function'], functions(b)))
+
+
+def end_rows(page, rep):
+    """Every site at the end (live, calls, temporary) against report's sites, as sets (the
+    page orders by the peak)."""
+    tmp = page.get('temporary')
+    mine = sorted((s['last'], s['last_count'], s['calls'], s.get('temporary', 0), str(where(s['site'])))
+                  for s in page['sites'] if s['last'] or s['last_count'] or s['calls'] or s.get('temporary'))
+    theirs = sorted((s['bytes'], s['count'], s.get('allocations', 0), (s.get('temporary') or 0) if tmp else 0,
+                     str(where(s.get('site')))) for s in rep['sites'])
+    if theirs and 'allocations' not in rep['sites'][0]:   # a report of live sites only
+        mine = sorted(m[:2] for m in mine if m[0] or m[1])
+        theirs = sorted(t[:2] for t in theirs)
+    expect(mine == theirs, 'sites at the end differ:\n  page   %s\n  report %s' % (mine[:6], theirs[:6]))
+    if 'allocations' in rep and rep['allocations'].get('calls') is not None:
+        calls = sum(s['calls'] for s in page['sites'] if s['kind'] == 'heap')
+        expect(calls == rep['allocations']['calls'], 'heap calls %d, report %d' % (calls, rep['allocations']['calls']))
 
 
 def flame_totals(page, rep):
@@ -88,8 +110,8 @@ def main():
            [(e['kind'], e['bytes']) for e in rep['cap']['events']], 'cap events differ')
     expect(page['series']['tracked'][-1] == rep['final']['bytes'], 'the tracked series does not end at final')
     expect(max(page['series']['peak']) == rep['peak']['bytes'], 'the peak so far does not reach the peak')
-    rows(page, rep, 'peak', 'peak_count', 'peak_sites')
-    rows(page, rep, 'last', 'last_count', 'sites')
+    peak_rows(page, rep)
+    end_rows(page, rep)
     flame_totals(page, rep)
     growth(page, gr)
     labels = [s['label'] for s in page['sites']]

@@ -146,13 +146,13 @@ Test(golden, report_and_diff_collect_without_printing)
 	cr_assert_eq(r.nswaps, 2);
 	cr_assert(r.sampled);
 	cr_assert_eq(r.snapshots, 4);
-	cr_assert_eq(r.nsites, 0, "no symbols, no site lists");
+	cr_assert_eq(r.sites.nsites, 0, "no symbols, no site lists");
 	report_free(&r);
 	symbols_t *sym = symbols_open(log, NULL);
 	cr_assert_eq(report_collect(log, sym, &r), 0);
-	cr_assert_eq(r.nsites, 3);
-	cr_assert_eq(r.sites[0].bytes, 100ull << 20, "largest first");
-	cr_assert_eq(r.npeak_sites, 0, "the log predates K/T lines");
+	cr_assert_eq(r.sites.nsites, 3);
+	cr_assert_eq(r.sites.sites[0].fig.bytes, 100ull << 20, "largest first");
+	cr_assert_eq(r.peak_sites.nsites, 0, "the log predates K/T lines");
 	cr_assert_eq(r.peak_by_site, 0);
 	report_free(&r);
 	symbols_close(sym);

@@ -9,6 +9,8 @@ AG.VIEWS = [
   { id: 'temporary', label: 'temporary allocations', unit: 'calls' },
 ];
 
+AG.FLAME_MIN = 2;   /* px: narrower frames are not drawn (their callers hold their share) */
+
 /* A view exists when the log carries its figures. */
 AG.hasView = function (p, id) {
   return p.stacks.length > 0 && p.stacks.every((s) => typeof s[id] === 'number');
@@ -44,7 +46,7 @@ AG.drawFlame = function (box, info, p, view, focus) {
   focus = focus && AG.findPath(root, focus) || root;
   let depth = 0;   /* of the frames wide enough to draw */
   const walk = (n) => {
-    if (W * n.value / (focus.value || 1) < 0.5) return;
+    if (W * n.value / (focus.value || 1) < AG.FLAME_MIN) return;
     depth = Math.max(depth, n.depth);
     n.kids.forEach(walk);
   };
@@ -54,7 +56,7 @@ AG.drawFlame = function (box, info, p, view, focus) {
     'data-total': root.value });
   const fmt = view.unit === 'bytes' ? AG.bytes : (v) => AG.count(v) + ' ' + view.unit;
   const draw = (n, x, w) => {
-    if (w < 0.5) return;
+    if (w < AG.FLAME_MIN) return;
     const y = H - (n.depth + 1) * RH;
     const tip = n.name + ': ' + fmt(n.value) + ' (' + (100 * n.value / (root.value || 1)).toFixed(1) + '%)';
     const g = AG.svg('g', { class: 'frame', 'data-name': n.name, 'data-value': n.value,

@@ -21,9 +21,10 @@ AG.siteColumns = function (p) {
   return cols;
 };
 
+/* The site's verdict; "path growing" when a path of it grows though the site does not. */
 AG.verdictOf = function (p, row) {
   const g = p.growth.sites.find((x) => x.row === row);
-  return g ? g.verdict : null;
+  return g ? (g.hidden ? 'path growing' : g.verdict) : null;
 };
 
 AG.drawSites = function (table, p, st, names, pick) {
@@ -61,12 +62,15 @@ AG.siteRow = function (p, i, cols, st, names, pick, redraw) {
     if (c.key === 'label') {
       const kids = [AG.el('span', { class: 'swatch', style: 'background:' + (st.bands.includes(i) ? AG.siteColor(i) : 'transparent') }),
         AG.el('span', { class: 'name', text: s.label })];
-      for (const from of (s.shown || []).slice(1)) kids.push(AG.el('div', { class: 'from', text: 'from ' + from }));
+      if (s.npaths > 1)
+        kids.push(AG.el('div', { class: 'from', text: s.npaths + ' call paths (▸ shows them)' }));
+      else
+        for (const from of (s.shown || []).slice(1)) kids.push(AG.el('div', { class: 'from', text: 'from ' + from }));
       return AG.el('td', { class: 'label' }, kids);
     }
     const v = c.get ? c.get(s, i) : s[c.key];
     if (c.key === 'verdict')
-      return AG.el('td', {}, v ? [AG.el('span', { class: 'verdict ' + v, text: v })] : []);
+      return AG.el('td', {}, v ? [AG.el('span', { class: 'verdict ' + v.split(' ').pop(), text: v })] : []);
     return AG.el('td', { text: c.fmt(v) });
   });
   return AG.el('tr', { class: 'site' + (st.sel === i ? ' sel' : ''), 'data-site': i, onclick: () => pick(i, true) },
@@ -100,13 +104,24 @@ AG.drawGrowth = function (table, note, p, st, pick) {
   const head = ['verdict', 'slope', 'first', 'last', 'most', 'site'];
   table.appendChild(AG.el('thead', {}, [AG.el('tr', {}, head.map((h) => AG.el('th', { text: h, class: h === 'site' ? 'label' : '' })))]));
   const body = AG.el('tbody');
-  for (const s of g.sites)
+  for (const s of g.sites) {
+    const label = s.row !== null ? p.sites[s.row].label : s.label;
     body.appendChild(AG.el('tr', { class: 'site growth-row' + (s.row !== null && s.row === st.sel ? ' sel' : ''),
-      'data-site': s.row === null ? -1 : s.row, onclick: () => s.row !== null && pick(s.row) }, [
-      AG.el('td', {}, [AG.el('span', { class: 'verdict ' + s.verdict, text: s.verdict })]),
-      AG.el('td', { text: AG.rate(s.slope_bytes_per_s) }), AG.el('td', { text: AG.bytes(s.first_bytes) }),
-      AG.el('td', { text: AG.bytes(s.last_bytes) }), AG.el('td', { text: AG.bytes(s.peak_bytes) }),
-      AG.el('td', { class: 'label', text: s.label }),
-    ]));
+      'data-site': s.row === null ? -1 : s.row, onclick: () => s.row !== null && pick(s.row) },
+    AG.trendCells(s, [AG.el('span', { text: label }),
+      s.hidden ? AG.el('div', { class: 'from', text: 'a path of it grows, though the site as a whole does not' }) : null])));
+    if (s.paths.length > 1)
+      s.paths.forEach((t, k) => body.appendChild(AG.el('tr', { class: 'path growth-path' },
+        AG.trendCells(t, [AG.el('span', { class: 'from', text: 'path ' + (k + 1) + ': ' +
+          (t.stack === null ? '(left out of the page)' : p.stacks[t.stack].f.map((x) => p.names[x]).reverse().join(' ← ')) })]))));
+  }
   table.appendChild(body);
+};
+
+/* A judged series as table cells: verdict, slope, first, last, most, then what it is. */
+AG.trendCells = function (t, what) {
+  return [AG.el('td', {}, [AG.el('span', { class: 'verdict ' + t.verdict, text: t.verdict })]),
+    AG.el('td', { text: AG.rate(t.slope_bytes_per_s) }), AG.el('td', { text: AG.bytes(t.first_bytes) }),
+    AG.el('td', { text: AG.bytes(t.last_bytes) }), AG.el('td', { text: AG.bytes(t.peak_bytes) }),
+    AG.el('td', { class: 'label' }, what)];
 };
