@@ -407,8 +407,11 @@ static int rec_event(reader_t *r, const fields_t *fl, size_t *cap)
 	ag_event_t e = { 0 };
 	uint64_t v[2];
 	int rc;
-	if ((rc = want_fields(r, fl, 4, "V")))
+	if ((rc = want_fields(r, fl, r->log->version >= 2 ? 6 : 4, "V")))
 		return rc;
+	if (r->log->version >= 2 && (parse_dec(fl->f[4], fl->n[4], &e.request) ||
+				     parse_dec(fl->f[5], fl->n[5], &e.stack_id)))
+		return damage(r, "V line: request and stack must be decimal numbers");
 	if (parse_dec(fl->f[1], fl->n[1], &v[0]) || parse_dec(fl->f[3], fl->n[3], &v[1]))
 		return damage(r, "V line: time and bytes must be decimal numbers");
 	if ((e.kind = ag_cap_event_parse(fl->f[2], fl->n[2])) < 0)
@@ -1018,6 +1021,10 @@ static int parse_src(const char *name, src_t *src, ag_log_t **out, char *msg, si
 	}
 	free_cur(&r);
 	dedupe_modules(log);
+	for (size_t i = 0; i < log->nevents; i++) {
+		ag_event_t *e = &log->events[i];
+		e->have_stack = e->stack_id && idx_find(log, e->stack_id, &e->stack) == 0;
+	}
 	if (rc) {
 		log->damage_line = r.line;
 		snprintf(log->damage, sizeof log->damage, "%s", why);

@@ -30,7 +30,11 @@ typedef struct {
 typedef struct {
 	uint64_t t_ns;
 	int kind;                   /* ag_cap_event_t */
-	uint64_t bytes;
+	uint64_t bytes;             /* tracked at the event (a refusal: before the request) */
+	uint64_t request;           /* the request (0 in version 1 logs) */
+	uint64_t stack_id;          /* a refused request's stack id; 0 none */
+	int have_stack;             /* stack_id names a stack of the log: stack is its index */
+	uint32_t stack;
 } ag_event_t;
 
 typedef struct {

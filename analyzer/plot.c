@@ -60,7 +60,8 @@ typedef struct {
 	uint64_t cap, warn_pct, crit_pct;
 	int cap_drawn;
 	size_t ntop;
-	uint32_t top[PLOT_TOP_SITES];
+	uint32_t top[PLOT_TOP_SITES];   /* sites (sites.h ids) */
+	uint32_t *of;                   /* stack -> site */
 	char label[PLOT_TOP_SITES + 1][200];
 	double *site[PLOT_TOP_SITES + 1];   /* live bytes per top site, then "other" */
 } plot_t;
@@ -68,6 +69,7 @@ typedef struct {
 static void plot_free(plot_t *p)
 {
 	free(p->t);
+	free(p->of);
 	free(p->tracked);
 	free(p->heap);
 	free(p->mapped);
@@ -134,35 +136,51 @@ static int add_events(plot_t *p, const ag_log_t *log, double offset_s)
 	return 0;
 }
 
-/* The top sites: largest live bytes at any snapshot. */
+/* The top sites (sites.h): largest live bytes, summed over their paths, at any snapshot.
+ * p->of maps each stack to its site. */
 static int pick_top(const ag_log_t *log, symbols_t *sym, plot_t *p)
 {
 	ag_stackval_t *st = calloc(log->nstacks + 1, sizeof *st);
-	uint64_t *most = calloc(log->nstacks + 1, sizeof *most);
-	if (!st || !most) {
+	double *now = calloc(log->nstacks + 1, sizeof *now);
+	double *most = calloc(log->nstacks + 1, sizeof *most);
+	p->of = sites_of(log, sym);
+	if (!st || !now || !most || !p->of) {
 		free(st);
+		free(now);
 		free(most);
 		return ENOMEM;
 	}
 	for (size_t k = 0; k < log->nsnaps; k++) {
 		log_apply(log, k, st);
+		memset(now, 0, log->nstacks * sizeof *now);
 		for (size_t i = 0; i < log->nstacks; i++)
-			if (st[i].live_bytes > most[i])
-				most[i] = st[i].live_bytes;
+			now[p->of[i]] += (double)st[i].live_bytes;
+		for (size_t i = 0; i < log->nstacks; i++)
+			if (now[i] > most[i])
+				most[i] = now[i];
 	}
 	for (p->ntop = 0; p->ntop < PLOT_TOP_SITES; p->ntop++) {
 		size_t best = SIZE_MAX;
 		for (size_t i = 0; i < log->nstacks; i++)
-			if (most[i] && (best == SIZE_MAX || most[i] > most[best]))
+			if (most[i] > 0 && (best == SIZE_MAX || most[i] > most[best]))
 				best = i;
 		if (best == SIZE_MAX)
 			break;
 		p->top[p->ntop] = (uint32_t)best;
 		most[best] = 0;
-		site_label_kind(sym, &log->stacks[best], p->label[p->ntop], sizeof p->label[0], 180);
 	}
+	/* the labels of the top sites, made distinct (sites.h) */
+	site_t as[PLOT_TOP_SITES];
+	const site_t *rows[PLOT_TOP_SITES];
+	for (size_t i = 0; i < p->ntop; i++) {
+		as[i] = (site_t){ .id = p->top[i], .stack = p->top[i],
+				  .kind = log->stacks[p->top[i]].kind };
+		rows[i] = &as[i];
+	}
+	sites_labels(log, sym, rows, p->ntop, &p->label[0][0], sizeof p->label[0]);
 	snprintf(p->label[p->ntop], sizeof p->label[0], "other sites");
 	free(st);
+	free(now);
 	free(most);
 	return 0;
 }
@@ -212,10 +230,14 @@ static int collect(const ag_log_t *log, symbols_t *sym, plot_t *p)
 		double other = 0, sum = 0;
 		for (size_t i = 0; i < log->nstacks; i++)
 			other += (double)st[i].live_bytes;
-		for (size_t i = 0; i < p->ntop; i++) {
-			p->site[i][k] = (double)st[p->top[i]].live_bytes;
-			sum += p->site[i][k];
-		}
+		for (size_t i = 0; i < p->ntop; i++)
+			p->site[i][k] = 0;
+		for (size_t i = 0; i < log->nstacks && p->ntop; i++)
+			for (size_t b = 0; b < p->ntop; b++)
+				if (p->of[i] == p->top[b]) {
+					p->site[b][k] += (double)st[i].live_bytes;
+					sum += (double)st[i].live_bytes;
+				}
 		p->site[p->ntop][k] = other - sum;
 	}
 	free(st);

@@ -246,6 +246,14 @@ static void report_json(const ag_log_t *log, symbols_t *sym, const report_t *r, 
 		json_num(&j, (double)r->events[i].t_ns / 1e9, 3);
 		json_key(&j, "bytes");
 		json_u64(&j, r->events[i].bytes);
+		json_key(&j, "request");
+		json_u64(&j, r->events[i].request);
+		if (r->events[i].have_stack) {
+			const ag_stack_t *st = &log->stacks[r->events[i].stack];
+			json_key(&j, "site");
+			site_json_site(&j, sym, st);
+			site_json_frames(&j, sym, st);
+		}
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
@@ -272,6 +280,38 @@ static void report_json(const ag_log_t *log, symbols_t *sym, const report_t *r, 
 	json_sites(&j, log, sym, &r->sites, top, 1);
 	json_obj_end(&j);
 	json_done(&j);
+}
+
+/* "cap at 1.2 s, 63.9 MiB tracked; refused: malloc of 1.0 MiB at grow (a.c:9) from main
+ * (a.c:20)": a refusal names its request and where it came from. */
+static void human_event(FILE *out, const report_opts_t *o, const ag_log_t *log,
+			symbols_t *sym, const ag_event_t *e, int first)
+{
+	char a[40], b[40];
+	size_str(e->bytes, a, sizeof a);
+	fprintf(out, "  %-10s ", first ? "events" : "");
+	table_put(out, o->color, e->kind == AG_CAP_EV_WARN ? TONE_WARN : TONE_BAD,
+		  ag_cap_event_name(e->kind));
+	fprintf(out, " at %.3f s, %s tracked", (double)e->t_ns / 1e9, a);
+	if (e->kind == AG_CAP_EV_CAP && e->request) {
+		size_str(e->request, b, sizeof b);
+		fprintf(out, "; request of %s", b);
+	}
+	if (e->have_stack && sym) {
+		char label[600];
+		site_label(sym, &log->stacks[e->stack], label, sizeof label);
+		fprintf(out, " at %s\n", label);
+		table_t t;
+		static const char *const head[] = { "" };
+		static const col_align_t al[] = { COL_LEFT };
+		table_init(&t, 1, head, al);
+		site_more(&t, sym, &log->stacks[e->stack]);
+		for (size_t k = 0; k < t.nrows; k++)
+			fprintf(out, "%13s%s\n", "", t.rows[k].cell[0]);
+		table_free(&t);
+		return;
+	}
+	fputc('\n', out);
 }
 
 /* The churn view: who hammers the allocator.  The live set is sorted again, by calls and
@@ -330,13 +370,8 @@ static void report_human(const ag_log_t *log, symbols_t *sym, const report_t *r,
 	}
 	if (!r->nevents)
 		fprintf(out, "  events     none\n");
-	for (size_t i = 0; i < r->nevents; i++) {
-		size_str(r->events[i].bytes, a, sizeof a);
-		fprintf(out, "  %-10s ", i ? "" : "events");
-		table_put(out, o->color, r->events[i].kind == AG_CAP_EV_WARN ? TONE_WARN : TONE_BAD,
-			  ag_cap_event_name(r->events[i].kind));
-		fprintf(out, " at %.3f s, %s tracked\n", (double)r->events[i].t_ns / 1e9, a);
-	}
+	for (size_t i = 0; i < r->nevents; i++)
+		human_event(out, o, log, sym, &r->events[i], i == 0);
 	for (size_t i = 0; i < r->nswaps; i++) {
 		size_str(r->swaps[i].bytes, a, sizeof a);
 		fprintf(out, "  %-10s %s (%s, %s)\n", i ? "" : "swapped", r->swaps[i].path, a,

@@ -193,26 +193,6 @@ static void hash_bytes(site_hash_t *h, const char *s, size_t n)
 	}
 }
 
-void site_hash(symbols_t *sym, const ag_stack_t *st, int by_function, site_hash_t *h)
-{
-	char buf[1024];
-	h->a = 0xcbf29ce484222325ULL;
-	h->b = 0x2545f4914f6cdd1dULL;
-	hash_bytes(h, &st->kind, 1);
-	frame_iter_t it = { 0 };
-	for (const ag_frame_t *f; (f = symbols_next(sym, st, &it));) {
-		if (by_function && f->function)
-			snprintf(buf, sizeof buf, "%s", f->function);
-		else
-			frame_key(f, buf, sizeof buf);
-		hash_bytes(h, ";", 1);
-		hash_bytes(h, buf, strlen(buf));
-	}
-	/* a final mix so keys differing in their last bytes spread */
-	h->a ^= h->b >> 29;
-	h->b ^= h->a * 0xff51afd7ed558ccdULL;
-}
-
 int site_hash_cmp(const site_hash_t *x, const site_hash_t *y)
 {
 	if (x->a != y->a)
@@ -220,96 +200,6 @@ int site_hash_cmp(const site_hash_t *x, const site_hash_t *y)
 	if (x->b != y->b)
 		return x->b < y->b ? -1 : 1;
 	return 0;
-}
-
-/* Where frame f is: "file:line", else "module+0xoff", else its address. */
-static void frame_where(const ag_frame_t *f, char *buf, size_t len)
-{
-	if (f->file)
-		snprintf(buf, len, "%s:%d", f->file, f->line);
-	else if (f->module) {
-		const char *slash = strrchr(f->module, '/');
-		snprintf(buf, len, "%s+0x%" PRIx64, slash ? slash + 1 : f->module, f->offset);
-	} else
-		snprintf(buf, len, "0x%" PRIx64, f->address);
-}
-
-#define GROUP_MAX_WHERE 8
-
-/* Shown frame j of the group's representative (x), as a human reads it, naming every place
- * the group's stacks are at in their shown frame j: "fill (pool.c:12, 15)",
- * "fill (pool.c:12, util.h:40)". */
-static void group_frame(symbols_t *sym, const fold_frame_t *x, const ag_stack_t *const *all,
-			size_t n, size_t j, shown_t *tmp, char *buf, size_t len)
-{
-	char where[GROUP_MAX_WHERE][300];
-	size_t nw = 0, more = 0;
-	for (size_t s = 0; s < n && x->f; s++) {
-		const fold_frame_t *g = shown_at(shown_of(sym, all[s], tmp), j);
-		if (!g || !g->f)
-			continue;
-		char w[300];
-		frame_where(g->f, w, sizeof w);
-		size_t k = 0;
-		while (k < nw && strcmp(where[k], w) != 0)
-			k++;
-		if (k < nw)
-			continue;
-		if (nw < GROUP_MAX_WHERE)
-			snprintf(where[nw++], sizeof where[0], "%s", w);
-		else
-			more++;
-	}
-	if (nw <= 1 || !x->f->function) {
-		fold_shown_human(x, buf, len);
-		return;
-	}
-	size_t o = (size_t)snprintf(buf, len, "%s (", x->f->function);
-	for (size_t k = 0; k < nw && o < len; k++) {
-		/* the same file again: its line alone */
-		const char *w = where[k], *colon = strrchr(w, ':');
-		if (k && colon) {
-			const char *pc = strrchr(where[k - 1], ':');
-			if (pc && pc - where[k - 1] == colon - w &&
-			    strncmp(where[k - 1], w, (size_t)(colon - w)) == 0)
-				w = colon + 1;
-		}
-		o += (size_t)snprintf(buf + o, len - o, "%s%s", k ? ", " : "", w);
-	}
-	if (more && o < len)
-		o += (size_t)snprintf(buf + o, len - o, ", +%zu more", more);
-	if (o < len)
-		snprintf(buf + o, len - o, ")");
-}
-
-void site_group_label(symbols_t *sym, const ag_stack_t *rep, const ag_stack_t *const *all,
-		      size_t n, char *buf, size_t len)
-{
-	shown_t *s = malloc(2 * sizeof *s);
-	if (!s || !shown_of(sym, rep, s)->n) {
-		snprintf(buf, len, "(no frames)");
-		free(s);
-		return;
-	}
-	group_frame(sym, shown_at(s, 0), all, n, 0, s + 1, buf, len);
-	add_via(s, buf, len);
-	free(s);
-}
-
-void site_group_more(table_t *t, symbols_t *sym, const ag_stack_t *rep,
-		     const ag_stack_t *const *all, size_t n)
-{
-	char buf[600], line[620];
-	shown_t *s = malloc(2 * sizeof *s);
-	if (!s)
-		return;
-	shown_of(sym, rep, s);
-	for (size_t j = 1; j < s->n; j++) {
-		group_frame(sym, shown_at(s, j), all, n, j, s + 1, buf, sizeof buf);
-		snprintf(line, sizeof line, "from %s", buf);
-		table_more(t, line);
-	}
-	free(s);
 }
 
 typedef struct {

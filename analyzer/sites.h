@@ -40,14 +40,11 @@ void site_label_kind(symbols_t *sym, const ag_stack_t *st, char *buf, size_t len
 void site_more(table_t *t, symbols_t *sym, const ag_stack_t *st);
 /* Key identifying the site across runs (kind + frame keys); caller frees. */
 char *site_key(symbols_t *sym, const ag_stack_t *st);
-/* The same identity as site_key, as 128 bits, so a million sites are matched in a hash
- * table without a million strings (two independent 64-bit hashes of the key: a collision
- * needs both to agree).  by_function keys each frame by its function name alone (where it
- * has one): the stacks of one call chain through different lines share it. */
+/* A site's identity as 128 bits (two independent 64-bit hashes of its key: a collision
+ * needs both to agree), so a million stacks are grouped without a million strings. */
 typedef struct {
 	uint64_t a, b;
 } site_hash_t;
-void site_hash(symbols_t *sym, const ag_stack_t *st, int by_function, site_hash_t *h);
 int site_hash_cmp(const site_hash_t *x, const site_hash_t *y);
 
 /* ---- the site model ---- */
@@ -133,13 +130,5 @@ void sites_table(FILE *out, int color, const ag_log_t *log, symbols_t *sym,
 /* --paths N for the human views (0 = SITES_DEFAULT_PATHS); set once by the command line. */
 void sites_set_paths(size_t n);
 size_t sites_paths(void);
-
-/* A group of stacks shown as one site (same call chain, different lines): the label and
- * caller lines of its representative rep, each naming every distinct file:line the
- * group's stacks hold at that shown frame ("fill (pool.c:12, 15)"). */
-void site_group_label(symbols_t *sym, const ag_stack_t *rep, const ag_stack_t *const *all,
-		      size_t n, char *buf, size_t len);
-void site_group_more(table_t *t, symbols_t *sym, const ag_stack_t *rep,
-		     const ag_stack_t *const *all, size_t n);
 
 #endif

@@ -3,6 +3,7 @@
 #include "cap.h"
 #include "fmt.h"
 #include "outbox.h"
+#include "refusal.h"
 #include "state.h"
 #include "sys.h"
 
@@ -54,32 +55,42 @@ static bool fire(int kind)
 	return !(atomic_fetch_or_explicit(&fired, bit, memory_order_relaxed) & bit);
 }
 
-static void say_threshold(int kind, uint64_t now, const char *what, uint64_t request,
-			  bool acted)
+/* What happened at a threshold: the figures the message and the V line give. */
+typedef struct {
+	int kind;                /* ag_cap_event_t */
+	uint64_t before, now;    /* tracked (admitted) before the request, and with it */
+	const char *what;
+	uint64_t request;
+	bool acted;              /* refused, aborted or allowed by on-cap warn; not headroom */
+	uint32_t stack;          /* a refused request's (refusal.h) */
+} crossing_t;
+
+static void say_threshold(const crossing_t *c)
 {
-	char buf[300];
+	char buf[800];
 	fmt_t f;
 	fmt_init(&f, buf, sizeof buf);
-	if (kind == AG_CAP_EV_CAP) {
+	if (c->kind == AG_CAP_EV_CAP) {
 		fmt_str(&f, "cap: ");
-		fmt_str(&f, what);
+		fmt_str(&f, c->what);
 		fmt_str(&f, " of ");
-		fmt_size(&f, request);
+		fmt_size(&f, c->request);
 		fmt_str(&f, " would make tracked memory ");
-		fmt_size(&f, now);
+		fmt_size_apart(&f, c->now, cap_bytes);
 		fmt_str(&f, ", over the ");
-		fmt_size(&f, cap_bytes);
+		fmt_size_apart(&f, cap_bytes, c->now);
 		fmt_str(&f, " cap");
-		fmt_str(&f, !acted ? ": allowed within the recovery headroom" :
+		fmt_str(&f, !c->acted ? ": allowed within the recovery headroom" :
 			    on_cap == AG_ON_CAP_FAIL ? ": refused with ENOMEM" :
 			    on_cap == AG_ON_CAP_ABORT ? ": writing a final snapshot, then aborting" :
 			    ": allowed (on-cap warn)");
+		refusal_where(&f, c->stack);
 	} else {
-		fmt_str(&f, kind == AG_CAP_EV_WARN ? "warning: " : "critical: ");
+		fmt_str(&f, c->kind == AG_CAP_EV_WARN ? "warning: " : "critical: ");
 		fmt_str(&f, "tracked memory ");
-		fmt_size(&f, now);
+		fmt_size(&f, c->now);
 		fmt_str(&f, " reached ");
-		fmt_u64(&f, kind == AG_CAP_EV_WARN ? warn_pct : crit_pct);
+		fmt_u64(&f, c->kind == AG_CAP_EV_WARN ? warn_pct : crit_pct);
 		fmt_str(&f, "% of the ");
 		fmt_size(&f, cap_bytes);
 		fmt_str(&f, " cap");
@@ -87,12 +98,19 @@ static void say_threshold(int kind, uint64_t now, const char *what, uint64_t req
 	fmt_say(buf);
 }
 
-static void crossed(int kind, uint64_t now, const char *what, uint64_t request, bool acted)
+/* The V line holds what was tracked: for a request refused, the total before it (the total
+ * with it never existed). */
+static void crossed(crossing_t *c, acc_kind_t k)
 {
-	say_threshold(kind, now, what, request, acted);
-	outbox_cap_event(kind, now);
-	outbox_request(kind == AG_CAP_EV_WARN ? AG_REASON_WARN :
-		       kind == AG_CAP_EV_CRITICAL ? AG_REASON_CRITICAL : AG_REASON_CAP);
+	bool refused = c->kind == AG_CAP_EV_CAP && c->acted && on_cap != AG_ON_CAP_WARN;
+	/* Heap requests are admitted with no lock held; mappings are charged under maptab's
+	 * lock, where unwinding (which may wait for the loader's) is not taken */
+	if (c->kind == AG_CAP_EV_CAP && k == ACC_HEAP)
+		c->stack = refusal_stack(AG_KIND_HEAP);
+	say_threshold(c);
+	outbox_cap_event(c->kind, refused ? c->before : c->now, c->request, c->stack);
+	outbox_request(c->kind == AG_CAP_EV_WARN ? AG_REASON_WARN :
+		       c->kind == AG_CAP_EV_CRITICAL ? AG_REASON_CRITICAL : AG_REASON_CAP);
 }
 
 static uint64_t sat_add(uint64_t a, uint64_t b)
@@ -110,20 +128,23 @@ static bool headroom_open(uint64_t bytes, bool commit)
 	return refused_before && (commit || bytes <= headroom / 16);
 }
 
-static void thresholds(uint64_t now, const char *what, uint64_t asked)
+static void thresholds(uint64_t before, uint64_t now, const char *what, uint64_t asked,
+		       acc_kind_t k)
 {
 	if (now < warn_bytes)
 		return;
+	crossing_t c = { AG_CAP_EV_WARN, before, now, what, asked, true, 0 };
 	if (fire(AG_CAP_EV_WARN))
-		crossed(AG_CAP_EV_WARN, now, what, asked, true);
+		crossed(&c, k);
+	c.kind = AG_CAP_EV_CRITICAL;
 	if (now >= crit_bytes && fire(AG_CAP_EV_CRITICAL))
-		crossed(AG_CAP_EV_CRITICAL, now, what, asked, true);
+		crossed(&c, k);
 }
 
 /* Admission is decided on the admitted total with compare-and-swap (account_admit), so a
  * request that would pass the cap is never added, not even for an instant: racing threads
  * cannot be refused because of it, and it can never show in a peak. */
-static int admit(uint64_t bytes, uint64_t asked, const char *what, bool commit)
+static int admit(uint64_t bytes, uint64_t asked, const char *what, bool commit, acc_kind_t k)
 {
 	uint64_t before;
 	if (!cap_bytes)
@@ -139,12 +160,14 @@ static int admit(uint64_t bytes, uint64_t asked, const char *what, bool commit)
 		bool near = before + rearm_gap >= cap_bytes;
 		if (near && headroom_open(bytes, commit) &&
 		    account_admit(bytes, cap_bytes + headroom, &before) == 0) {
+			crossing_t c = { AG_CAP_EV_CAP, before, before + bytes, what, asked, false, 0 };
 			if (fire(AG_CAP_EV_CAP))
-				crossed(AG_CAP_EV_CAP, before + bytes, what, asked, false);
+				crossed(&c, k);
 			return 0;
 		}
+		crossing_t c = { AG_CAP_EV_CAP, before, sat_add(before, asked), what, asked, true, 0 };
 		if (near ? fire(AG_CAP_EV_CAP) : far_refusal_due())
-			crossed(AG_CAP_EV_CAP, sat_add(before, asked), what, asked, true);
+			crossed(&c, k);
 		if (on_cap == AG_ON_CAP_ABORT) {
 			outbox_sync(AG_REASON_ABORT);
 			abort();
@@ -153,15 +176,16 @@ static int admit(uint64_t bytes, uint64_t asked, const char *what, bool commit)
 	}
 	uint64_t now = before + bytes;
 	/* the thresholds crossed on the way first: a reader sees warn, critical, then cap */
-	thresholds(now, what, asked);
+	thresholds(before, now, what, asked, k);
+	crossing_t c = { AG_CAP_EV_CAP, before, now, what, asked, true, 0 };
 	if (now > cap_bytes && (before + rearm_gap >= cap_bytes ? fire(AG_CAP_EV_CAP) : far_refusal_due()))
-		crossed(AG_CAP_EV_CAP, now, what, asked, true);   /* on-cap warn */
+		crossed(&c, k);   /* on-cap warn */
 	return 0;
 }
 
 int cap_admit(uint64_t bytes, uint64_t asked, const char *what)
 {
-	return admit(bytes, asked, what, false);
+	return admit(bytes, asked, what, false, ACC_HEAP);
 }
 
 int cap_admit_slack(uint64_t bytes)
@@ -175,7 +199,7 @@ int cap_admit_slack(uint64_t bytes)
 
 static int charge(acc_kind_t kind, uint64_t bytes, const char *what, bool commit)
 {
-	int rc = admit(bytes, bytes, what, commit);
+	int rc = admit(bytes, bytes, what, commit, kind);
 	if (rc == 0)
 		account_obtained(kind, bytes);
 	return rc;

@@ -117,6 +117,22 @@ void fmt_size(fmt_t *f, uint64_t bytes)
 	fmt_str(f, units[u]);
 }
 
+void fmt_size_apart(fmt_t *f, uint64_t bytes, uint64_t other)
+{
+	char a[48], b[48];
+	fmt_t x, y;
+	fmt_init(&x, a, sizeof a);
+	fmt_init(&y, b, sizeof b);
+	fmt_size(&x, bytes);
+	fmt_size(&y, other);
+	fmt_size(f, bytes);
+	if (bytes != other && bytes >= 1024 && strcmp(a, b) == 0) {
+		fmt_str(f, " (");
+		fmt_u64(f, bytes);
+		fmt_str(f, " B)");
+	}
+}
+
 ssize_t fmt_read_file(const char *path, char *buf, size_t cap)
 {
 	int saved = errno;

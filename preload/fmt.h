@@ -30,6 +30,9 @@ void fmt_escaped(fmt_t *f, const char *s);
 int fmt_parse_u64(const char *s, size_t n, uint64_t *out);
 /* Human size: "512 B", "1.5 KiB", "200.0 MiB". */
 void fmt_size(fmt_t *f, uint64_t bytes);
+/* fmt_size, followed by the exact " (N B)" when other would read the same: two figures
+ * compared in one message never look equal when they are not. */
+void fmt_size_apart(fmt_t *f, uint64_t bytes, uint64_t other);
 /* A log path pattern with %p = pid, %e = exe_name, %% = '%' (ALLOCGUARD_LOG): the one
  * expansion, for the preload naming its log and the CLI finding it. */
 void fmt_pattern(fmt_t *f, const char *pat, uint64_t pid, const char *exe_name);

@@ -33,7 +33,13 @@
  *                                         were allocated before the guard's constructor.
  *   J <path>                              a JIT symbol map (node --perf-basic-prof:
  *                                         /tmp/perf-PID.map) that the analyzer may read
- *   V <t_ns> <kind> <tracked_bytes>       a cap event: kind is warn, critical or cap
+ *   V <t_ns> <kind> <tracked_bytes> <request> <stack>
+ *                                         a cap event: kind is warn, critical or cap;
+ *                                         tracked_bytes as it was (a refused request's
+ *                                         are those before it); the request that crossed
+ *                                         (or was refused) and, for a refused heap request,
+ *                                         its stack (0: none; its S line comes first).
+ *                                         Version 1 logs have the first three only.
  *   W <t_ns> <bytes> <mode> <path>        a swapped model file: mode is eager, lazy, or
  *                                         eager-fallback (lazy asked, userfaultfd refused),
  *                                         or passthrough-<why> when it was left file-backed

@@ -231,6 +231,10 @@ static void write_events(void)
 			fmt_str(&f, ag_cap_event_name(ev[i].kind));
 			fmt_chr(&f, ' ');
 			fmt_u64(&f, ev[i].bytes);
+			fmt_chr(&f, ' ');
+			fmt_u64(&f, ev[i].request);
+			fmt_chr(&f, ' ');
+			fmt_u64(&f, ev[i].stack);
 			logbuf_line(&lb, &f);
 		}
 	}
@@ -284,7 +288,8 @@ static void write_new_stacks(uint32_t limit)
 		stack_rec_t *r = stacktab_get(id);
 		if (!r || r->log_gen == gen)
 			continue;
-		if (!atomic_load_explicit(&r->alloc_count, memory_order_relaxed))
+		if (!atomic_load_explicit(&r->alloc_count, memory_order_relaxed) &&
+		    !atomic_load_explicit(&r->refused, memory_order_acquire))
 			continue;   /* interned but never used (lost an insert race) */
 		fmt_t f;
 		fmt_init(&f, line, sizeof line);
@@ -529,10 +534,11 @@ int64_t logwrite_snapshot(int reason, bool leaks)
 	if (modules_changed(modules_seen))
 		modules_seen = modules_write(&lb, false);
 	write_jit_map();
-	write_events();
-	write_swaps();
+	/* the stacks before the events: a refusal's V line names a stack interned before it */
 	uint32_t limit = stacktab_limit();
 	write_new_stacks(limit);
+	write_events();
+	write_swaps();
 
 	char line[256];
 	fmt_t f;

@@ -21,7 +21,7 @@ static _Atomic uint32_t wake;        /* futex word: bumped on every request */
 static _Atomic unsigned pending;
 static void (*sync_server)(int reason);
 
-void outbox_cap_event(int kind, uint64_t bytes)
+void outbox_cap_event(int kind, uint64_t bytes, uint64_t request, uint32_t stack)
 {
 	uint64_t ticket;
 	cap_event_t *ev = evring_claim(&cap_events, &ticket);
@@ -29,6 +29,8 @@ void outbox_cap_event(int kind, uint64_t bytes)
 		return;   /* writer far behind: the message on stderr still went out */
 	ev->t_ns = sys_now_ns() - ag_start_ns;
 	ev->bytes = bytes;
+	ev->request = request;
+	ev->stack = stack;
 	ev->kind = kind;
 	evring_publish(&cap_events, ticket);
 }

@@ -17,7 +17,9 @@
 /* One threshold crossing, for the log's V line. */
 typedef struct {
 	uint64_t t_ns;      /* since start */
-	uint64_t bytes;     /* tracked bytes at the event (for cap: what the charge would make) */
+	uint64_t bytes;     /* tracked bytes at the event (a refusal: before the request) */
+	uint64_t request;   /* the request that crossed or was refused */
+	uint32_t stack;     /* a refused request's stack (refusal.h); 0 none */
 	int kind;           /* ag_cap_event_t */
 } cap_event_t;
 
@@ -29,7 +31,7 @@ typedef struct {
 	char path[PATH_MAX];
 } swap_event_t;
 
-void outbox_cap_event(int kind, uint64_t bytes);
+void outbox_cap_event(int kind, uint64_t bytes, uint64_t request, uint32_t stack);
 void outbox_swap_event(int mode, uint64_t bytes, const char *path);
 /* Move queued events into out (oldest first); returns how many. */
 size_t outbox_cap_events_take(cap_event_t *out, size_t max);

@@ -230,6 +230,13 @@ void stacktab_free(uint32_t id, uint64_t bytes, uint64_t count)
 	atomic_fetch_add_explicit(&r->free_count, count, memory_order_relaxed);
 }
 
+void stacktab_note_refused(uint32_t id)
+{
+	stack_rec_t *r = stacktab_get(id);
+	if (r)
+		atomic_store_explicit(&r->refused, 1, memory_order_release);
+}
+
 void stacktab_temporary(uint32_t id, uint64_t count)
 {
 	stack_rec_t *r = stacktab_get(id);

@@ -19,6 +19,9 @@ typedef struct stack_rec {
 	_Atomic uint64_t alloc_bytes, alloc_count, free_bytes, free_count;
 	/* Of alloc_count, freed by the same thread before its next allocation (churn.c). */
 	_Atomic uint64_t temp_count;
+	/* A request of this stack was refused at the cap: the log needs its S line even if it
+	 * never allocated (refusal.c). */
+	_Atomic uint32_t refused;
 	/* Live at the peak (see peak.h): copied from live before the first change after the
 	 * peak moved.  peak_epoch is the epoch claimed, peak_pub the one whose figures are
 	 * in peak_bytes/peak_count (published after them). */
@@ -47,6 +50,8 @@ void stacktab_reinit_lock(void);
 /* Count an allocation / a release against a stack; counts in COUNT_ONE units. */
 void stacktab_alloc(uint32_t id, uint64_t bytes, uint64_t count);
 void stacktab_free(uint32_t id, uint64_t bytes, uint64_t count);
+/* A request of this stack was refused (its S line is written though it may hold nothing). */
+void stacktab_note_refused(uint32_t id);
 /* Count temporary allocations (COUNT_ONE units) against a stack. */
 void stacktab_temporary(uint32_t id, uint64_t count);
 

@@ -212,6 +212,25 @@ static bool fits_in_memory(uint64_t plen, const char *path)
 	return false;
 }
 
+/* A model file refused at the cap: which one, and how to have it mapped from the file
+ * instead (file-backed pages are not counted). */
+static void say_refused(const char *path, size_t plen)
+{
+	int saved = errno;
+	char msg[PATH_MAX + 400];
+	fmt_t f;
+	fmt_init(&f, msg, sizeof msg);
+	fmt_str(&f, "swap: ");
+	fmt_str(&f, path);
+	fmt_str(&f, " (");
+	fmt_size(&f, plen);
+	fmt_str(&f, ") was refused at the cap; to map it from the file instead (not counted), "
+		"turn swap off for it: ALLOCGUARD_SWAP= (allocguard run --swap '') or a --swap "
+		"list that leaves its pattern out; or raise --cap");
+	fmt_say(msg);
+	errno = saved;
+}
+
 /* Lazy mode needs userfaultfd; without it, say once and serve eagerly. */
 static bool lazy_possible(void)
 {
@@ -274,6 +293,8 @@ bool swap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off, v
 	if (r != MAP_FAILED) {
 		outbox_swap_event(mode, plen, path);
 		errno = saved;
+	} else if (errno == ENOMEM) {
+		say_refused(path, plen);
 	}
 	*out = r;
 	return true;

@@ -679,7 +679,7 @@ int th_log_parse(th_log_t *log, const char *buf, size_t len)
 			log->stacks[log->nstacks++] = s;
 		} else if (is(fl, 0, "V")) {
 			th_event_t e;
-			if (nf != 4 || fl->n[2] >= sizeof e.kind || dec(fl->f[1], fl->n[1], &e.t_ns) ||
+			if (nf != (log->version >= 2 ? 6u : 4u) || fl->n[2] >= sizeof e.kind || dec(fl->f[1], fl->n[1], &e.t_ns) ||
 			    dec(fl->f[3], fl->n[3], &e.bytes)) {
 				bad(log, lineno, "bad V");
 				break;

@@ -331,3 +331,46 @@ Test(integration_cap, raw_munmap_then_mmap_counts_once)
 	th_log_free(&log);
 	th_run_free(&r);
 }
+
+/* A refused request is named: its call stack in the message (module+offset frames and the
+ * stack's id), in the log's V line and in `allocguard report` (function and line); the
+ * figures never read the same when they differ, and the report's event figure is what was
+ * tracked before the refusal, never the total that would have been. */
+Test(cap, refusal_names_its_stack_and_figures_differ, .timeout = 120)
+{
+	if (access(th_build("examples/cap_hit"), X_OK) != 0)
+		cr_skip_test("examples not built");
+	char *wdir = strdup(th_tmpdir("capwhere")), env[700], log[600];
+	snprintf(log, sizeof log, "%s/c.log", wdir);
+	snprintf(env, sizeof env, "ALLOCGUARD_LOG=%s", log);
+	/* one 63 MiB block, then 64-byte steps: the refused total is a few
+	 * bytes over a cap that prints as the same MiB figure */
+	const char *argv[] = { th_build("examples/cap_hit"), "malloc", "64", "1G", "1", "66060288",
+			       NULL };
+	const char *envs[] = { env, "ALLOCGUARD_CAP=64M", NULL };
+	th_run_t r;
+	cr_assert_eq(th_run(&r, argv, envs, 1, 60), 0);
+	cr_assert(strstr(r.out, "refused=yes"), "%s\n%s", r.out, r.err);
+	const char *say = strstr(r.err, "allocguard: cap: ");
+	cr_assert_not_null(say, "%s", r.err);
+	const char *eol = strchr(say, '\n');
+	char line[1200];
+	snprintf(line, sizeof line, "%.*s", eol ? (int)(eol - say) : 1000, say);
+	cr_assert(strstr(line, "; at ") && strstr(line, "(stack "), "no stack: %s", line);
+	cr_assert(strstr(line, " B), over the 64.0 MiB (67108864 B) cap"),
+		  "figures that differ must not read the same: %s", line);
+	const char *rep[] = { th_build("allocguard"), "report", "--no-color", log, NULL };
+	th_run_t a;
+	cr_assert_eq(th_run(&a, rep, NULL, 0, 60), 0);
+	const char *ev = strstr(a.out, "cap at ");
+	cr_assert_not_null(ev, "%s", a.out);
+	cr_assert(strstr(ev, "step_once (cap_hit.c:"), "the refusal is not named:\n%s", a.out);
+	/* tracked before the refusal: at most the cap */
+	const char *tracked = strstr(ev, ", ");
+	cr_assert(tracked && (strncmp(tracked, ", 64.0 MiB tracked", 18) == 0 ||
+			      strncmp(tracked, ", 63.", 5) == 0), "%s", ev);
+	th_run_free(&a);
+	th_run_free(&r);
+	th_rmtree(wdir);
+	free(wdir);
+}

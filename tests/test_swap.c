@@ -233,6 +233,10 @@ static void cap_refuses(const char *mode)
 	cr_expect_eq(r.code, 3, "mmap should fail: %s\n%s", r.out, r.err);
 	cr_expect(strstr(r.out, "mapped=0 errno=12"), "want ENOMEM:\n%s", r.out);
 	cr_expect(strstr(r.err, "allocguard: cap"), "no cap message:\n%s", r.err);
+	/* the refusal names the file and how to turn swap off for it */
+	const char *say = strstr(r.err, "allocguard: swap: ");
+	cr_expect(say && strstr(say, path) && strstr(say, "refused at the cap") &&
+		  strstr(say, "ALLOCGUARD_SWAP="), "no word on the refused file:\n%s", r.err);
 	char m[64];
 	uint64_t b;
 	char p[900];
