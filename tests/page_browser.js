@@ -128,6 +128,7 @@ async function checkFlame(page) {
     check('flame view ' + view, r.view === view && r.total === r.want && r.pressed === 'true' && (r.want === 0 || r.frames > 1),
       r.frames + ' frames, total ' + r.total + ' (stacks add up to ' + r.want + ')');
   }
+  await shot(page, '#flame', 'flame.png');
   const z = await page.evaluate(() => {
     const fr = [...document.querySelectorAll('#flame-svg .frame')].filter((g) => g.dataset.name !== 'all');
     fr.sort((a, b) => b.querySelector('rect').getAttribute('width') - a.querySelector('rect').getAttribute('width'));
@@ -138,7 +139,6 @@ async function checkFlame(page) {
     return { name: small.dataset.name, width: now ? Number(now.querySelector('rect').getAttribute('width')) : 0 };
   });
   if (z) check('flame zoom', z.width > 1190, z.name + ' spans ' + z.width + ' px once clicked');
-  await shot(page, '#flame', 'flame.png');
   if (z) await page.click('#flame-svg .frame[data-name="all"]');
 }
 
@@ -173,6 +173,20 @@ async function checkGrowth(page) {
   }
 }
 
+// A page of several processes: choosing another one shows its figures and its text.
+async function checkProcesses(page) {
+  const n = await page.evaluate(() => AG.data.length);
+  if (n < 2) return;
+  await page.select('#proc', '1');
+  const r = await page.evaluate(() => {
+    const p = AG.data[1], shown = [...document.querySelectorAll('section.texts')].filter((x) => !x.hidden);
+    return { title: document.getElementById('title').textContent, pid: p.pid, rows: document.querySelectorAll('#site-table tr.site').length,
+      sites: Math.min(p.sites.length, 200), texts: shown.map((x) => Number(x.dataset.pid)) };
+  });
+  check('processes', r.title.includes('(pid ' + r.pid + ')') && r.rows === r.sites && r.texts.length === 1 && r.texts[0] === r.pid,
+    n + ' processes; the second: ' + r.title + ', ' + r.rows + ' rows, text of ' + r.texts.join(','));
+}
+
 async function main() {
   let b;
   try {
@@ -190,6 +204,7 @@ async function main() {
     await checkFlame(page);
     await checkPaths(page);
     await checkGrowth(page);
+    await checkProcesses(page);
     const ev = await page.evaluate(() => ({ drawn: document.querySelectorAll('#chart-tracked .event').length,
       want: AG.proc().cap.events.length, lines: [...document.querySelectorAll('#chart-tracked .threshold')].map((l) => l.id) }));
     check('cap events', ev.drawn === ev.want, ev.drawn + ' of ' + ev.want + ' drawn; lines: ' + ev.lines.join(','));

@@ -174,3 +174,41 @@ Test(page, a_site_of_several_call_paths, .timeout = 400)
 	free(paths);
 	th_rmtree(dir);
 }
+
+/* A page of a process tree: the process that held the most first, another on request. */
+Test(page, a_process_tree_one_process_at_a_time, .timeout = 400)
+{
+	char dir[256];
+	snprintf(dir, sizeof dir, "%s", th_tmpdir("pagetree"));
+	char script[1200], out[600], page[400];
+	snprintf(script, sizeof script, "%s 100 & %s 100; wait", th_build("examples/leak_loop"),
+		 th_build("examples/grower"));
+	snprintf(out, sizeof out, "--out=%s/t.%%p.log", dir);
+	const char *argv[] = { th_build("allocguard"), "run", "-q", "--interval=50ms", out, "--",
+			       "sh", "-c", script, NULL };
+	int code;
+	free(xt_out(argv, &code));
+	cr_assert_eq(code, 0);
+	char **logs;
+	size_t nlogs = th_list(dir, "t.", &logs);
+	cr_assert_geq(nlogs, 2, "%zu logs", nlogs);
+	snprintf(page, sizeof page, "%s/tree.html", dir);
+	const char *args[16] = { "plot", "-o", page };
+	size_t n = 3;
+	for (size_t i = 0; i < nlogs && n < 15; i++)
+		args[n++] = logs[i];
+	args[n] = NULL;
+	free(xt_ag(args));
+	static const char *const want[] = { "ok legend chart-bands: ", "ok processes: ",
+					    "ok no network", NULL };
+	char *res = explored(page, dir, want);
+	/* grower held the most: its sites come first */
+	const char *bands = strstr(res, "ok legend chart-bands: ");
+	cr_assert_not_null(bands);
+	const char *eol = strchr(bands, '\n');
+	cr_expect(strstr(bands, "(grower.c:") && strstr(bands, "(grower.c:") < eol,
+		  "the first process shown is not grower: %.300s", bands);
+	free(res);
+	th_strv_free(logs, nlogs);
+	th_rmtree(dir);
+}

@@ -72,8 +72,11 @@ AG.drawAll = function () {
 AG.start = function () {
   const sel = document.getElementById('proc');
   if (AG.data.length > 1) {
+    /* the process that held the most first */
+    AG.data.forEach((p, i) => { if (p.peak.bytes > AG.data[AG.st.proc].peak.bytes) AG.st.proc = i; });
     document.getElementById('proc-pick').hidden = false;
     AG.data.forEach((p, i) => sel.appendChild(AG.el('option', { value: i, text: p.command + ' (pid ' + p.pid + ')' })));
+    sel.value = AG.st.proc;
     sel.addEventListener('change', () => {
       Object.assign(AG.st, { proc: Number(sel.value), sel: -1, focus: null, open: new Set(), all: false });
       AG.drawAll();

@@ -27,6 +27,13 @@ AG.verdictOf = function (p, row) {
   return g ? (g.hidden ? 'path growing' : g.verdict) : null;
 };
 
+/* A path's own verdict (growth judges each path of a site of several). */
+AG.pathVerdict = function (p, stack) {
+  for (const g of p.growth.sites)
+    for (const t of g.paths) if (t.stack === stack) return t.verdict;
+  return null;
+};
+
 AG.drawSites = function (table, p, st, names, pick) {
   const cols = AG.siteColumns(p), col = cols.find((c) => c.key === st.sort) || cols[0];
   const val = (i) => (col.get ? col.get(p.sites[i], i) : p.sites[i][col.key]);
@@ -85,7 +92,11 @@ AG.pathRows = function (body, p, i, cols) {
     const cells = cols.map((c) => {
       if (c.key === 'rank') return AG.el('td', { text: 'path ' + (n + 1) });
       if (c.key === 'label') return AG.el('td', { class: 'label' }, [AG.el('ol', {}, frames.map((f) => AG.el('li', { text: f })))]);
-      if (c.key === 'kind' || c.key === 'verdict') return AG.el('td');
+      if (c.key === 'verdict') {
+        const v = AG.pathVerdict(p, k);
+        return AG.el('td', {}, v ? [AG.el('span', { class: 'verdict ' + v, text: v })] : []);
+      }
+      if (c.key === 'kind') return AG.el('td');
       return AG.el('td', { text: c.fmt(s[c.key]) });
     });
     body.appendChild(AG.el('tr', { class: 'path', 'data-site': i, 'data-stack': k }, [AG.el('td'), ...cells]));
