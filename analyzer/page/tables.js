@@ -3,6 +3,7 @@
 'use strict';
 AG.ROWS = 200;        /* rows drawn before "show all" */
 AG.PATHS = 50;        /* call paths drawn under an opened row */
+AG.GROWTH_PATHS = 5;  /* paths judged shown under a growth row, steepest first */
 
 AG.siteColumns = function (p) {
   const cols = [
@@ -122,9 +123,12 @@ AG.drawGrowth = function (table, note, p, st, pick) {
     AG.trendCells(s, [AG.el('span', { text: label }),
       s.hidden ? AG.el('div', { class: 'from', text: 'a path of it grows, though the site as a whole does not' }) : null])));
     if (s.paths.length > 1)
-      s.paths.forEach((t, k) => body.appendChild(AG.el('tr', { class: 'path growth-path' },
+      s.paths.slice(0, AG.GROWTH_PATHS).forEach((t, k) => body.appendChild(AG.el('tr', { class: 'path growth-path' },
         AG.trendCells(t, [AG.el('span', { class: 'from', text: 'path ' + (k + 1) + ': ' +
           (t.stack === null ? '(left out of the page)' : p.stacks[t.stack].f.map((x) => p.names[x]).reverse().join(' ← ')) })]))));
+    if (s.paths.length > AG.GROWTH_PATHS)
+      body.appendChild(AG.el('tr', { class: 'path growth-path' }, [AG.el('td', { colspan: 6, class: 'label from',
+        text: '… and ' + (s.paths.length - AG.GROWTH_PATHS) + ' more paths, each judged (the site\'s row in the table shows them)' })]));
   }
   table.appendChild(body);
 };
