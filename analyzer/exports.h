@@ -57,6 +57,9 @@ int export_json(const ag_log_t *log, symbols_t *sym, FILE *out);
 
 /* plot.c: tracked bytes over time with thresholds and events, and the top sites stacked. */
 int plot_svg(const ag_log_t *log, symbols_t *sym, FILE *out);
+/* s escaped for XML and HTML text and attributes (control bytes XML 1.0 forbids become
+ * spaces). */
+void plot_esc(FILE *out, const char *s);
 /* Several logs of one process tree on one clock: their sum, and the processes stacked. */
 int plot_tree_svg(ag_log_t *const *logs, size_t n, FILE *out);
 /* page.c: one self-contained page to explore the run (flame graphs, sites and their call

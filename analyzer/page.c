@@ -12,19 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void esc(FILE *out, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '&': fputs("&amp;", out); break;
-		case '<': fputs("&lt;", out); break;
-		case '>': fputs("&gt;", out); break;
-		case '"': fputs("&quot;", out); break;
-		default: fputc(*s, out);
-		}
-	}
-}
-
 /* The assets whose names end in ext, in the order the Makefile lists them. */
 static void assets(FILE *out, const char *ext)
 {
@@ -85,7 +72,7 @@ static int text_section(FILE *out, const ag_log_t *log, symbols_t *sym, const ch
 	if (!rc) {
 		fprintf(out, "<details class=\"text\" id=\"%s\"><summary>%s</summary><pre>", id,
 			title);
-		esc(out, buf);
+		plot_esc(out, buf);
 		fputs("</pre></details>\n", out);
 	}
 	free(buf);
@@ -114,7 +101,7 @@ static void head(FILE *out, const char *cmd)
 	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
 	      "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width\">\n<title>allocguard: ", out);
-	esc(out, cmd ? cmd : "?");
+	plot_esc(out, cmd ? cmd : "?");
 	fputs("</title>\n<style>\n", out);
 	assets(out, ".css");
 	fputs("</style>\n</head>\n<body>\n", out);

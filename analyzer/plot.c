@@ -380,7 +380,7 @@ static int collect_tree(ag_log_t *const *logs, size_t nlogs, plot_t *p)
 
 /* ---- writing ---- */
 
-static void esc(FILE *out, const char *s)
+void plot_esc(FILE *out, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
@@ -429,7 +429,7 @@ static void y_axis(FILE *out, double ymax, int y0, int h, const char *title)
 			v > 0 ? uname : "");
 	}
 	fprintf(out, "<text class=\"title\" x=\"%d\" y=\"%d\">", PLOT_LEFT, y0 - 10);
-	esc(out, title);
+	plot_esc(out, title);
 	fprintf(out, "</text>\n</g>\n");
 }
 
@@ -482,7 +482,7 @@ static void line_series(FILE *out, const plot_t *p, const series_t *s, size_t ro
 		"stroke-width=\"%d\"%s%s%s/><text x=\"%d\" y=\"%d\">", lx, ly - 4, lx + 18, ly - 4,
 		s->color, s->width, s->dash ? " stroke-dasharray=\"" : "", s->dash ? s->dash : "",
 		s->dash ? "\"" : "", lx + 24, ly);
-	esc(out, s->label);
+	plot_esc(out, s->label);
 	fputs("</text>\n", out);
 }
 
@@ -569,7 +569,7 @@ static void panel_sites(FILE *out, const plot_t *p)
 			"stroke=\"%s\"", s, color, color);
 		data_points(out, p, p->site[s]);
 		fputs(" data-label=\"", out);
-		esc(out, p->label[s]);
+		plot_esc(out, p->label[s]);
 		fputs("\" d=\"", out);
 		for (size_t i = 0; i < p->n; i++)
 			fprintf(out, "%c%.1f %.1f", i ? 'L' : 'M', px_x(p, p->t[i]),
@@ -578,7 +578,7 @@ static void panel_sites(FILE *out, const plot_t *p)
 			fprintf(out, "L%.1f %.1f", px_x(p, p->t[i]),
 				px_y(base[i], p->ymax2, PANEL2_Y, PANEL2_H));
 		fprintf(out, "Z\"><title>");
-		esc(out, p->label[s]);
+		plot_esc(out, p->label[s]);
 		fprintf(out, "</title></path>\n");
 		for (size_t i = 0; i < p->n; i++)
 			base[i] += p->site[s][i];
@@ -590,9 +590,9 @@ static void panel_sites(FILE *out, const plot_t *p)
 		if (paren && strlen(p->label[s]) > 26) {
 			fprintf(out, "%.*s</text><text class=\"small\" x=\"%d\" y=\"%d\">",
 				(int)(paren - p->label[s]), p->label[s], lx + 18, ly + 13);
-			esc(out, paren + 1);
+			plot_esc(out, paren + 1);
 		} else {
-			esc(out, p->label[s]);
+			plot_esc(out, p->label[s]);
 		}
 		fputs("</text>\n", out);
 	}
@@ -609,9 +609,9 @@ static int write_svg(const plot_t *p, FILE *out)
 	      "text{fill:#222}</style>\n", out);
 	fprintf(out, "<rect width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n", PLOT_W, PLOT_H);
 	fprintf(out, "<text x=\"%d\" y=\"24\" font-size=\"16\" font-weight=\"bold\">", PLOT_LEFT);
-	esc(out, p->title);
+	plot_esc(out, p->title);
 	fprintf(out, "</text>\n<text x=\"%d\" y=\"42\" fill=\"#555\">", PLOT_LEFT);
-	esc(out, p->subtitle);
+	plot_esc(out, p->subtitle);
 	fputs("</text>\n", out);
 	panel_tracked(out, p);
 	panel_sites(out, p);

@@ -148,8 +148,15 @@ Test(page, explored_in_headless_chromium, .timeout = 400)
 		"ok series by row", "ok series by band", "ok flame view peak", "ok flame view last",
 		"ok flame view calls", "ok flame zoom", "ok call paths", "ok bands match rows",
 		"ok legend chart-tracked", "ok growth picks its site", "ok no network",
-		"ok no script errors", "cache_put", "growing", NULL };
-	free(explored(page, dir, want));
+		"ok no script errors", "cache_put", NULL };
+	char *out = explored(page, dir, want);
+	/* the leak through session_open: the site grows, or a path of it does */
+	const char *g = strstr(out, "ok growth: ");
+	cr_assert_not_null(g);
+	const char *eol = strchr(g, '\n');
+	const char *grow = strstr(g, "growing"), *path = strstr(g, "a path grows");
+	cr_expect((grow && grow < eol) || (path && path < eol), "nothing grows: %.300s", g);
+	free(out);
 	free(tour);
 	th_rmtree(dir);
 }
@@ -180,25 +187,10 @@ Test(page, a_process_tree_one_process_at_a_time, .timeout = 400)
 {
 	char dir[256];
 	snprintf(dir, sizeof dir, "%s", th_tmpdir("pagetree"));
-	char script[1200], out[600], page[400];
-	snprintf(script, sizeof script, "%s 100 & %s 100; wait", th_build("examples/leak_loop"),
-		 th_build("examples/grower"));
-	snprintf(out, sizeof out, "--out=%s/t.%%p.log", dir);
-	const char *argv[] = { th_build("allocguard"), "run", "-q", "--interval=50ms", out, "--",
-			       "sh", "-c", script, NULL };
-	int code;
-	free(xt_out(argv, &code));
-	cr_assert_eq(code, 0);
-	char **logs;
-	size_t nlogs = th_list(dir, "t.", &logs);
-	cr_assert_geq(nlogs, 2, "%zu logs", nlogs);
+	char **logs, page[400];
+	size_t nlogs = xt_tree_logs(dir, 100, &logs);
 	snprintf(page, sizeof page, "%s/tree.html", dir);
-	const char *args[16] = { "plot", "-o", page };
-	size_t n = 3;
-	for (size_t i = 0; i < nlogs && n < 15; i++)
-		args[n++] = logs[i];
-	args[n] = NULL;
-	free(xt_ag(args));
+	xt_plot_many(page, logs, nlogs);
 	static const char *const want[] = { "ok legend chart-bands: ", "ok processes: ",
 					    "ok no network", NULL };
 	char *res = explored(page, dir, want);

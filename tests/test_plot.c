@@ -190,29 +190,13 @@ Test(plot, several_logs_of_a_process_tree, .timeout = 200)
 {
 	char dir[256];
 	snprintf(dir, sizeof dir, "%s", th_tmpdir("plottree"));
-	char script[1200], out[600];
-	snprintf(script, sizeof script, "%s 150 & %s 150; wait", th_build("examples/leak_loop"),
-		 th_build("examples/grower"));
-	snprintf(out, sizeof out, "--out=%s/t.%%p.log", dir);
-	const char *argv[] = { th_build("allocguard"), "run", "-q", "--interval=50ms", out, "--",
-			       "sh", "-c", script, NULL };
-	int code;
-	free(xt_out(argv, &code));
-	cr_assert_eq(code, 0);
 	char **logs;
-	size_t nlogs = th_list(dir, "t.", &logs);
-	cr_assert_geq(nlogs, 2, "%zu logs", nlogs);
+	size_t nlogs = xt_tree_logs(dir, 150, &logs);
 	char svgpath[400], htmlpath[400];
 	snprintf(svgpath, sizeof svgpath, "%s/tree.svg", dir);
 	snprintf(htmlpath, sizeof htmlpath, "%s/tree.html", dir);
-	for (int k = 0; k < 2; k++) {
-		const char *args[16] = { "plot", "-o", k ? htmlpath : svgpath };
-		size_t n = 3;
-		for (size_t i = 0; i < nlogs && n < 15; i++)
-			args[n++] = logs[i];
-		args[n] = NULL;
-		free(xt_ag(args));
-	}
+	xt_plot_many(svgpath, logs, nlogs);
+	xt_plot_many(htmlpath, logs, nlogs);
 	check_xml(svgpath);
 	char *svg = th_slurp(svgpath, NULL);
 	cr_assert_not_null(svg);
