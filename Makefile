@@ -43,7 +43,11 @@ EXAMPLE_CXX := $(wildcard examples/*.cc)
 PB := $(B)/profile.pb-c
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(B)/%.o)
 PRELOAD_UNIT_OBJ := $(PRELOAD_UNIT_SRC:%.c=$(B)/%.o)
-ANALYZER_OBJ := $(ANALYZER_SRC:%.c=$(B)/%.o) $(SHARED_SRC:%.c=$(B)/%.o) $(PB).o
+# The page of `plot -o FILE.html`: its CSS, body and scripts (in this order) built in.
+PAGE_ASSETS := analyzer/page/page.css analyzer/page/body.html analyzer/page/util.js \
+	analyzer/page/chart.js analyzer/page/flame.js analyzer/page/tables.js analyzer/page/main.js
+ANALYZER_OBJ := $(ANALYZER_SRC:%.c=$(B)/%.o) $(SHARED_SRC:%.c=$(B)/%.o) $(PB).o \
+	$(B)/page_assets.o
 ANALYZER_UNIT_OBJ := $(filter-out $(B)/analyzer/main.o,$(ANALYZER_OBJ))
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
 EXAMPLES := $(EXAMPLE_C:examples/%.c=$(B)/examples/%) $(EXAMPLE_CXX:examples/%.cc=$(B)/examples/%)
@@ -67,6 +71,14 @@ $(B)/analyzer/%.o: analyzer/%.c $(PB).h | $(B)/.deps-build
 $(PB).c $(PB).h &: analyzer/profile.proto | $(B)/.deps-build
 	$(call say,PROTOC,$<)
 	$(Q)protoc-c --c_out=$(B) --proto_path=analyzer $<
+
+$(B)/page_assets.c: analyzer/page/embed.sh $(PAGE_ASSETS)
+	$(call say,EMBED,$@)
+	$(Q)mkdir -p $(B) && sh analyzer/page/embed.sh $@ $(PAGE_ASSETS)
+
+$(B)/page_assets.o: $(B)/page_assets.c
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ANALYZER_CFLAGS) -c $< -o $@
 
 $(PB).o: $(PB).c
 	$(call say,CC,$<)
@@ -121,9 +133,17 @@ $(B)/speedscope/.ready: | $(B)/.deps-test
 		touch $@; \
 	else echo "  (speedscope setup failed, see $(B)/speedscope-setup.log: its test will skip)"; fi
 
+# puppeteer-core (drives headless Chromium) for the page's browser test, from the npm
+# registry.  Best effort, as above.
+$(B)/puppeteer/.ready: | $(B)/.deps-test
+	$(Q)mkdir -p $(B)/puppeteer && if command -v npm >/dev/null 2>&1 && npm install --no-audit \
+		--no-fund --prefix $(B)/puppeteer puppeteer-core >$(B)/puppeteer-setup.log 2>&1; then \
+		touch $@; \
+	else echo "  (puppeteer-core setup failed, see $(B)/puppeteer-setup.log: its test will skip)"; fi
+
 # Tests run from the top directory; they find the build through AG_BUILD.
 test: all examples $(B)/.deps-test $(B)/test_suite $(B)/nlc/.ready $(B)/ort/.ready \
-	$(B)/speedscope/.ready
+	$(B)/speedscope/.ready $(B)/puppeteer/.ready
 	$(Q)AG_BUILD=$(abspath $(B)) AG_ROOT=$(CURDIR) $(B)/test_suite --jobs 2 $(TEST_ARGS)
 
 # The long forms of the stress tests (races, hosts): STRESS=1 makes each loop many times.
@@ -162,7 +182,7 @@ FUZZ_CC ?= $(or $(shell command -v clang 2>/dev/null),$(shell ls /usr/bin/clang-
 	2>/dev/null | sort -V | tail -n 1),clang)
 FUZZ_SRC := $(filter-out analyzer/main.c analyzer/run.c analyzer/summary.c analyzer/commands.c \
 	analyzer/help.c,$(ANALYZER_SRC)) $(SHARED_SRC)
-$(B)/fuzz_logread: tests/fuzz/fuzz_logread.c $(FUZZ_SRC) $(PB).c
+$(B)/fuzz_logread: tests/fuzz/fuzz_logread.c $(FUZZ_SRC) $(PB).c $(B)/page_assets.c
 	$(call say,FUZZ,$@)
 	$(Q)$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
 		-Ipreload -Ianalyzer -I$(B) $^ -ldw -lelf -lprotobuf-c -lz -lm -o $@

@@ -1,5 +1,5 @@
 /* exports.h: the exports (export_pprof.c, export_massif.c, export_collapsed.c,
- * export_json.c) and the plot (plot.c), each reading the model and writing one file format,
+ * export_json.c), the plot (plot.c) and its page (page.c), each reading the model and writing one file format,
  * and what they share (export.c): the snapshot picked and the frames of an address.
  * Arguments, output files and exit codes are commands.c's. */
 #ifndef ALLOCGUARD_EXPORTS_H
@@ -57,10 +57,14 @@ int export_json(const ag_log_t *log, symbols_t *sym, FILE *out);
 
 /* plot.c: tracked bytes over time with thresholds and events, and the top sites stacked. */
 int plot_svg(const ag_log_t *log, symbols_t *sym, FILE *out);
+/* s escaped for XML and HTML text and attributes (control bytes XML 1.0 forbids become
+ * spaces). */
+void plot_esc(FILE *out, const char *s);
 /* Several logs of one process tree on one clock: their sum, and the processes stacked. */
 int plot_tree_svg(ag_log_t *const *logs, size_t n, FILE *out);
-/* One self-contained page: for each log its plot, report, leaks and growth, after the
- * tree's plot when there are several. */
+/* page.c: one self-contained page to explore the run (flame graphs, sites and their call
+ * paths, the tracked bytes with a chosen site's series, growth), one process at a time
+ * when there are several, after the tree's plot. */
 int plot_html(ag_log_t *const *logs, symbols_t *const *syms, size_t n, FILE *out);
 
 #endif

@@ -11,6 +11,7 @@ void json_init(json_t *j, FILE *f)
 	j->f = f;
 	j->depth = 0;
 	j->after_key = 0;
+	j->compact = 0;
 	j->n = 0;
 	memset(j->count, 0, sizeof j->count);
 }
@@ -47,8 +48,15 @@ static void put_s(json_t *j, const char *s)
 	put(j, s, strlen(s));
 }
 
+void json_compact(json_t *j)
+{
+	j->compact = 1;
+}
+
 static void indent(json_t *j)
 {
+	if (j->compact)
+		return;
 	static const char spaces[] = "\n                                                                ";
 	size_t n = 1 + 2 * (size_t)j->depth;
 	if (n <= sizeof spaces - 1) {
@@ -105,7 +113,7 @@ void json_key(json_t *j, const char *k)
 {
 	before(j);
 	escape(j, k);
-	put(j, ": ", 2);
+	put(j, ": ", j->compact ? 1 : 2);
 	j->after_key = 1;
 }
 

@@ -18,11 +18,14 @@ typedef struct {
 	int depth;
 	int count[JSON_MAX_DEPTH];   /* values written at each level */
 	int after_key;
+	int compact;                 /* no spaces or newlines (json_compact) */
 	size_t n;                    /* bytes waiting in buf */
 	char buf[JSON_BUF];
 } json_t;
 
 void json_init(json_t *j, FILE *f);
+/* From now on, write without indentation (pages embed large arrays). */
+void json_compact(json_t *j);
 void json_obj(json_t *j);          /* { */
 void json_obj_end(json_t *j);      /* } */
 void json_arr(json_t *j);          /* [ */

@@ -2,8 +2,8 @@
  * axis: tracked bytes (and heap, mapped and swapped when present) with the warn, critical
  * and cap lines and the events, and below it the live bytes of the top sites stacked.
  * Every series carries its exact figures (data-points="t_s:bytes ...") so tests and
- * scripts can read what is drawn.  The HTML page wraps the SVG with the text of `report`,
- * `leaks` and `growth`.  Self-contained: no scripts, fonts or links to fetch. */
+ * scripts can read what is drawn.  Self-contained: no scripts, fonts or links to fetch.
+ * The HTML page is page.c's. */
 #include "exports.h"
 #include "reports.h"
 #include "sites.h"
@@ -380,7 +380,7 @@ static int collect_tree(ag_log_t *const *logs, size_t nlogs, plot_t *p)
 
 /* ---- writing ---- */
 
-static void esc(FILE *out, const char *s)
+void plot_esc(FILE *out, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
@@ -429,7 +429,7 @@ static void y_axis(FILE *out, double ymax, int y0, int h, const char *title)
 			v > 0 ? uname : "");
 	}
 	fprintf(out, "<text class=\"title\" x=\"%d\" y=\"%d\">", PLOT_LEFT, y0 - 10);
-	esc(out, title);
+	plot_esc(out, title);
 	fprintf(out, "</text>\n</g>\n");
 }
 
@@ -482,7 +482,7 @@ static void line_series(FILE *out, const plot_t *p, const series_t *s, size_t ro
 		"stroke-width=\"%d\"%s%s%s/><text x=\"%d\" y=\"%d\">", lx, ly - 4, lx + 18, ly - 4,
 		s->color, s->width, s->dash ? " stroke-dasharray=\"" : "", s->dash ? s->dash : "",
 		s->dash ? "\"" : "", lx + 24, ly);
-	esc(out, s->label);
+	plot_esc(out, s->label);
 	fputs("</text>\n", out);
 }
 
@@ -569,7 +569,7 @@ static void panel_sites(FILE *out, const plot_t *p)
 			"stroke=\"%s\"", s, color, color);
 		data_points(out, p, p->site[s]);
 		fputs(" data-label=\"", out);
-		esc(out, p->label[s]);
+		plot_esc(out, p->label[s]);
 		fputs("\" d=\"", out);
 		for (size_t i = 0; i < p->n; i++)
 			fprintf(out, "%c%.1f %.1f", i ? 'L' : 'M', px_x(p, p->t[i]),
@@ -578,7 +578,7 @@ static void panel_sites(FILE *out, const plot_t *p)
 			fprintf(out, "L%.1f %.1f", px_x(p, p->t[i]),
 				px_y(base[i], p->ymax2, PANEL2_Y, PANEL2_H));
 		fprintf(out, "Z\"><title>");
-		esc(out, p->label[s]);
+		plot_esc(out, p->label[s]);
 		fprintf(out, "</title></path>\n");
 		for (size_t i = 0; i < p->n; i++)
 			base[i] += p->site[s][i];
@@ -590,9 +590,9 @@ static void panel_sites(FILE *out, const plot_t *p)
 		if (paren && strlen(p->label[s]) > 26) {
 			fprintf(out, "%.*s</text><text class=\"small\" x=\"%d\" y=\"%d\">",
 				(int)(paren - p->label[s]), p->label[s], lx + 18, ly + 13);
-			esc(out, paren + 1);
+			plot_esc(out, paren + 1);
 		} else {
-			esc(out, p->label[s]);
+			plot_esc(out, p->label[s]);
 		}
 		fputs("</text>\n", out);
 	}
@@ -609,9 +609,9 @@ static int write_svg(const plot_t *p, FILE *out)
 	      "text{fill:#222}</style>\n", out);
 	fprintf(out, "<rect width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n", PLOT_W, PLOT_H);
 	fprintf(out, "<text x=\"%d\" y=\"24\" font-size=\"16\" font-weight=\"bold\">", PLOT_LEFT);
-	esc(out, p->title);
+	plot_esc(out, p->title);
 	fprintf(out, "</text>\n<text x=\"%d\" y=\"42\" fill=\"#555\">", PLOT_LEFT);
-	esc(out, p->subtitle);
+	plot_esc(out, p->subtitle);
 	fputs("</text>\n", out);
 	panel_tracked(out, p);
 	panel_sites(out, p);
@@ -636,97 +636,5 @@ int plot_tree_svg(ag_log_t *const *logs, size_t n, FILE *out)
 	if (!rc)
 		rc = write_svg(&p, out);
 	plot_free(&p);
-	return rc;
-}
-
-typedef int (*text_fn)(const ag_log_t *, symbols_t *, const report_opts_t *, FILE *);
-
-static int leaks_text(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FILE *out)
-{
-	return leaks_print(log, sym, o, out, NULL);
-}
-
-/* A report's human text, escaped into a <pre>, under a heading of level h. */
-static int section(FILE *out, const ag_log_t *log, symbols_t *sym, const char *id, int h,
-		   const char *title, text_fn fn)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	if (!m)
-		return ENOMEM;
-	report_opts_t o = { .json = 0, .top = 15, .color = 0 };
-	int rc = fn(log, sym, &o, m);
-	fclose(m);
-	if (!rc) {
-		fprintf(out, "<section id=\"%s\">\n<h%d>%s</h%d>\n<pre>", id, h, title, h);
-		esc(out, buf);
-		fputs("</pre>\n</section>\n", out);
-	}
-	free(buf);
-	return rc;
-}
-
-/* One process: its plot, report, leaks and growth; ids get the pid when the page has
- * several processes. */
-static int process_part(FILE *out, const ag_log_t *log, symbols_t *sym, int many)
-{
-	char id[3][64], pid[32] = "";
-	int h = many ? 3 : 2;
-	if (many) {
-		snprintf(pid, sizeof pid, "-%" PRIu64, log->pid);
-		fprintf(out, "<section id=\"process%s\">\n<h2>", pid);
-		esc(out, base(log->exe));
-		fprintf(out, " (pid %" PRIu64 ")</h2>\n<p>from ", log->pid);
-		esc(out, log->path);
-		fputs("</p>\n", out);
-	}
-	fprintf(out, "<section id=\"plot%s\">\n", pid);
-	int rc = plot_svg(log, sym, out);
-	fputs("</section>\n", out);
-	snprintf(id[0], sizeof id[0], "summary%s", pid);
-	snprintf(id[1], sizeof id[1], "leaks%s", pid);
-	snprintf(id[2], sizeof id[2], "growth%s", pid);
-	if (!rc)
-		rc = section(out, log, sym, id[0], h, "Summary", report_print);
-	if (!rc)
-		rc = section(out, log, sym, id[1], h, "Leaks (live at exit, by call site)",
-			     leaks_text);
-	if (!rc)
-		rc = section(out, log, sym, id[2], h,
-			     "Growth (per call site, across the snapshots)", growth_print);
-	if (many)
-		fputs("</section>\n", out);
-	return rc;
-}
-
-int plot_html(ag_log_t *const *logs, symbols_t *const *syms, size_t n, FILE *out)
-{
-	char *cmd = report_command(logs[0]);
-	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>"
-	      "allocguard: ", out);
-	esc(out, cmd ? cmd : "?");
-	fputs("</title>\n<style>\nbody{font-family:sans-serif;margin:24px auto;max-width:1000px;"
-	      "color:#222}\nh1{font-size:20px}h2{font-size:16px;border-bottom:1px solid #ddd;"
-	      "padding-bottom:4px}h3{font-size:14px}\npre{background:#f7f7f7;padding:10px;"
-	      "overflow-x:auto;font-size:12px;line-height:1.35}\nsvg{max-width:100%;height:auto}"
-	      "\n</style>\n</head>\n<body>\n<h1>allocguard: ", out);
-	esc(out, cmd ? cmd : "?");
-	free(cmd);
-	int rc = 0;
-	if (n == 1) {
-		fprintf(out, " (pid %" PRIu64 ")</h1>\n<p>from ", logs[0]->pid);
-		esc(out, logs[0]->path);
-		fputs("</p>\n", out);
-	} else {
-		fprintf(out, " and its children: %zu processes</h1>\n<section id=\"tree\">\n", n);
-		rc = plot_tree_svg(logs, n, out);
-		fputs("</section>\n", out);
-	}
-	for (size_t i = 0; i < n && !rc; i++)
-		rc = process_part(out, logs[i], syms[i], n > 1);
-	fputs("</body>\n</html>\n", out);
-	if (!rc && ferror(out))
-		rc = EIO;
 	return rc;
 }

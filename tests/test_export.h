@@ -13,6 +13,12 @@ char *xt_log(const char *dir, const char *prefix, const char *const *opts,
 /* A run of examples/cap_hit climbing twice into a 48 MiB cap (warn, critical and cap
  * events), in DIR/cap.PID.log (caller frees). */
 char *xt_cap_log(const char *dir);
+/* A process tree (sh running examples/leak_loop TICKS and examples/grower TICKS at once)
+ * under `allocguard run --interval=50ms`: its logs DIR/t.PID.log into *logs (th_strv_free);
+ * returns how many (asserts at least two). */
+size_t xt_tree_logs(const char *dir, int ticks, char ***logs);
+/* `allocguard plot -o OUT LOG...` for n logs. */
+void xt_plot_many(const char *out, char *const *logs, size_t n);
 /* Run argv without the preload; its stdout (caller frees), and the exit code in *code. */
 char *xt_out(const char *const *argv, int *code);
 /* `allocguard ARGS...`: asserts exit 0 and returns stdout. */

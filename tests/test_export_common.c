@@ -167,3 +167,29 @@ size_t xt_points(const char *svg, const char *id, double *t, double *v, size_t m
 	}
 	return n;
 }
+
+size_t xt_tree_logs(const char *dir, int ticks, char ***logs)
+{
+	char script[1200], out[600];
+	snprintf(script, sizeof script, "%s %d & %s %d; wait", th_build("examples/leak_loop"), ticks,
+		 th_build("examples/grower"), ticks);
+	snprintf(out, sizeof out, "--out=%s/t.%%p.log", dir);
+	const char *argv[] = { th_build("allocguard"), "run", "-q", "--interval=50ms", out, "--",
+			       "sh", "-c", script, NULL };
+	int code;
+	free(xt_out(argv, &code));
+	cr_assert_eq(code, 0);
+	size_t n = th_list(dir, "t.", logs);
+	cr_assert_geq(n, 2, "%zu logs", n);
+	return n;
+}
+
+void xt_plot_many(const char *out, char *const *logs, size_t n)
+{
+	const char *args[16] = { "plot", "-o", out };
+	size_t k = 3;
+	for (size_t i = 0; i < n && k < 15; i++)
+		args[k++] = logs[i];
+	args[k] = NULL;
+	free(xt_ag(args));
+}

@@ -1,7 +1,7 @@
 /* test_plot.c: `allocguard plot` read back: the SVG's series (data-points on each path)
  * rise for a growing program and carry the cap line and the cap events of a capped run;
- * the HTML page renders in headless Chromium, self-contained, with the plot and the
- * report, leaks and growth text. */
+ * the HTML page renders in headless Chromium, self-contained, with its charts, tables and
+ * the report, leaks and growth text (test_page.c uses it as a reader does). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,10 +145,14 @@ Test(plot, the_html_page_renders_in_headless_chromium, .timeout = 400)
 	const char *prog[] = { th_build("examples/leak_loop"), "120", NULL };
 	char *log = xt_log(dir, "ll", opts, prog);
 	char *html = plot(dir, log, "page.html");
-	/* self-contained: nothing to fetch (the SVG namespace is a name, not a fetch) */
-	cr_expect(!strstr(html, "<script") && !strstr(html, "<link") && !strstr(html, "src=") &&
-		  !strstr(html, "href") && !strstr(html, "url("), "the page refers outside itself");
-	size_t http = count(html, "http"), ns = count(html, "http://www.w3.org/2000/svg");
+	/* self-contained: nothing to fetch (the SVG namespace is a name, not a fetch), and a
+	 * content security policy that forbids fetching */
+	cr_expect(strstr(html, "Content-Security-Policy\" content=\"default-src 'none'"),
+		  "no content security policy");
+	cr_expect(!strstr(html, "<link") && !strstr(html, "src=") && !strstr(html, "url("),
+		  "the page refers outside itself");
+	size_t http = count(html, "http://") + count(html, "https://");
+	size_t ns = count(html, "http://www.w3.org/2000/svg");
 	cr_expect_eq(http, ns, "the page names %zu addresses besides the SVG namespace", http - ns);
 	if (!th_have_cmd("chromium"))
 		cr_skip_test("chromium is not installed: the page was written, its rendering not "
@@ -161,13 +165,15 @@ Test(plot, the_html_page_renders_in_headless_chromium, .timeout = 400)
 	if (rc == 77)
 		cr_skip_test("chromium missing: the page's rendering not checked");
 	cr_assert_eq(rc, 0, "chromium did not render %s", page);
-	/* what a reader sees: the leak named in the leaks table, the sections, the plot */
+	/* what a reader sees once the scripts ran: the leak named in the site table, the
+	 * charts, the flame graph, the growth verdict, the text reports */
+	cr_expect(strstr(dom, "data-ready=\"1\""), "the scripts did not finish:\n%.3000s", dom);
 	cr_expect(strstr(dom, "handle_request (leak_loop.c:"), "leak not shown:\n%.3000s", dom);
-	cr_expect(strstr(dom, "<h2>Summary</h2>") && strstr(dom, "<h2>Leaks") &&
-		  strstr(dom, "<h2>Growth"), "sections missing:\n%.3000s", dom);
-	cr_expect(strstr(dom, "id=\"series-tracked\"") && strstr(dom, "id=\"site-0\""),
-		  "plot missing");
-	cr_expect(strstr(dom, "growing"), "growth verdict not shown:\n%.3000s", dom);
+	cr_expect(strstr(dom, "id=\"series-tracked\"") && strstr(dom, "class=\"band") &&
+		  strstr(dom, "id=\"flame-svg\""), "charts missing");
+	cr_expect(strstr(dom, "class=\"verdict growing\""), "growth verdict not shown");
+	cr_expect(strstr(dom, "report (as text)") && strstr(dom, "leaks (as text)") &&
+		  strstr(dom, "growth (as text)"), "text reports missing");
 	size_t plen = 0;
 	char png[420];
 	snprintf(png, sizeof png, "%s.png", out);
@@ -184,29 +190,13 @@ Test(plot, several_logs_of_a_process_tree, .timeout = 200)
 {
 	char dir[256];
 	snprintf(dir, sizeof dir, "%s", th_tmpdir("plottree"));
-	char script[1200], out[600];
-	snprintf(script, sizeof script, "%s 150 & %s 150; wait", th_build("examples/leak_loop"),
-		 th_build("examples/grower"));
-	snprintf(out, sizeof out, "--out=%s/t.%%p.log", dir);
-	const char *argv[] = { th_build("allocguard"), "run", "-q", "--interval=50ms", out, "--",
-			       "sh", "-c", script, NULL };
-	int code;
-	free(xt_out(argv, &code));
-	cr_assert_eq(code, 0);
 	char **logs;
-	size_t nlogs = th_list(dir, "t.", &logs);
-	cr_assert_geq(nlogs, 2, "%zu logs", nlogs);
+	size_t nlogs = xt_tree_logs(dir, 150, &logs);
 	char svgpath[400], htmlpath[400];
 	snprintf(svgpath, sizeof svgpath, "%s/tree.svg", dir);
 	snprintf(htmlpath, sizeof htmlpath, "%s/tree.html", dir);
-	for (int k = 0; k < 2; k++) {
-		const char *args[16] = { "plot", "-o", k ? htmlpath : svgpath };
-		size_t n = 3;
-		for (size_t i = 0; i < nlogs && n < 15; i++)
-			args[n++] = logs[i];
-		args[n] = NULL;
-		free(xt_ag(args));
-	}
+	xt_plot_many(svgpath, logs, nlogs);
+	xt_plot_many(htmlpath, logs, nlogs);
 	check_xml(svgpath);
 	char *svg = th_slurp(svgpath, NULL);
 	cr_assert_not_null(svg);
@@ -238,15 +228,15 @@ Test(plot, several_logs_of_a_process_tree, .timeout = 200)
 	cr_expect_gt(most, 15.0 * 1024 * 1024, "the sum peaks at %.0f", most);
 	char *html = th_slurp(htmlpath, NULL);
 	cr_assert_not_null(html);
-	cr_expect(strstr(html, "<section id=\"tree\">"), "no tree plot on the page");
+	cr_expect(strstr(html, "id=\"tree\""), "no tree plot on the page");
 	for (size_t i = 0; i < nlogs; i++) {
 		const char *dot = strrchr(logs[i], '.');
 		const char *p = dot;
 		while (p > logs[i] && p[-1] != '.')
 			p--;
 		char id[64];
-		snprintf(id, sizeof id, "id=\"process-%.*s\"", (int)(dot - p), p);
-		cr_expect(strstr(html, id), "no section %s", id);
+		snprintf(id, sizeof id, "id=\"summary-%.*s\"", (int)(dot - p), p);
+		cr_expect(strstr(html, id), "no report for %s", id);
 	}
 	free(html);
 	free(svg);
