@@ -48,7 +48,8 @@ ANALYZER_UNIT_OBJ := $(filter-out $(B)/analyzer/main.o,$(ANALYZER_OBJ))
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
 EXAMPLES := $(EXAMPLE_C:examples/%.c=$(B)/examples/%) $(EXAMPLE_CXX:examples/%.cc=$(B)/examples/%)
 
-all: $(B)/.deps-build $(B)/liballocguard.so $(B)/allocguard
+all: $(B)/.deps-build $(B)/liballocguard.so $(B)/allocguard $(B)/allocguard-node.js \
+	$(B)/allocguard-node.node
 
 $(B)/.deps-build: .ci/deps.sh
 	$(Q)mkdir -p $(B) && sh .ci/deps.sh $(DEPS_BUILD) && touch $@
@@ -83,6 +84,20 @@ $(B)/liballocguard.so: $(PRELOAD_OBJ)
 $(B)/allocguard: $(ANALYZER_OBJ)
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(ANALYZER_LIBS)
+
+# node's companion: the loader NODE_OPTIONS requires, and the addon it loads (built against
+# node's own headers; without them node programs get native memory only, and make says so).
+NODE_INC ?= /usr/include/node
+NODE_CXXFLAGS := -std=c++17 -O2 -g -Wall -Wextra -Wno-unused-parameter -fPIC -shared \
+	-fvisibility=hidden -I$(NODE_INC)
+$(B)/allocguard-node.js: nodejs/loader.js | $(B)/.deps-build
+	$(call say,CP,$@)
+	$(Q)mkdir -p $(B) && cp $< $@
+$(B)/allocguard-node.node: nodejs/addon.cc nodejs/module.cc nodejs/addon.h | $(B)/.deps-build
+	$(call say,CXX,$@)
+	$(Q)if [ -f $(NODE_INC)/v8-profiler.h ] && [ -f $(NODE_INC)/node_api.h ]; then \
+		g++ $(NODE_CXXFLAGS) -o $@ nodejs/addon.cc nodejs/module.cc; \
+	else echo "  (no node headers in $(NODE_INC): node's JS heap will not be attributed)"; fi
 
 # Examples keep frames and lines honest: no inlining, frame pointers, full debug info.
 $(B)/examples/%: examples/%.c | $(B)/.deps-build
@@ -146,10 +161,14 @@ install: all
 	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib
 	$(Q)install -m 0755 $(B)/allocguard $(DESTDIR)$(PREFIX)/bin/allocguard
 	$(Q)install -m 0755 $(B)/liballocguard.so $(DESTDIR)$(PREFIX)/lib/liballocguard.so
+	$(Q)install -m 0644 $(B)/allocguard-node.js $(DESTDIR)$(PREFIX)/lib/allocguard-node.js
+	$(Q)if [ -f $(B)/allocguard-node.node ]; then install -m 0755 $(B)/allocguard-node.node \
+		$(DESTDIR)$(PREFIX)/lib/allocguard-node.node; fi
 	@echo "installed $(DESTDIR)$(PREFIX)/bin/allocguard and $(DESTDIR)$(PREFIX)/lib/liballocguard.so"
 
 uninstall:
-	$(Q)rm -f $(DESTDIR)$(PREFIX)/bin/allocguard $(DESTDIR)$(PREFIX)/lib/liballocguard.so
+	$(Q)rm -f $(DESTDIR)$(PREFIX)/bin/allocguard $(DESTDIR)$(PREFIX)/lib/liballocguard.so \
+		$(DESTDIR)$(PREFIX)/lib/allocguard-node.js $(DESTDIR)$(PREFIX)/lib/allocguard-node.node
 	@echo "removed $(DESTDIR)$(PREFIX)/bin/allocguard and $(DESTDIR)$(PREFIX)/lib/liballocguard.so"
 
 # The README's options table, generated from preload/options.def.

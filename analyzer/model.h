@@ -20,6 +20,15 @@ typedef struct {
 	uint64_t gone_from;         /* unloaded before this stack id (U line); 0 = never */
 } ag_module_t;
 
+/* A JS function of node's heap profile (F line), or a name jsheap.c gives the model
+ * (plain: a named frame that is not JS, such as "V8 heap (unattributed)"). */
+typedef struct {
+	uint64_t addr;
+	uint32_t line, col;
+	char *name, *script;        /* "" when none */
+	int plain;
+} ag_jsfunc_t;
+
 typedef struct {
 	uint64_t id;
 	char kind;                  /* AG_KIND_* */
@@ -90,6 +99,8 @@ typedef struct {
 	size_t nstacks;
 	char **jitmaps;
 	size_t njitmaps;
+	ag_jsfunc_t *jsfuncs;       /* sorted by addr once read (logread.c) */
+	size_t njsfuncs, cap_jsfuncs;
 	ag_event_t *events;
 	size_t nevents;
 	ag_swapfile_t *swaps;

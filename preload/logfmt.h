@@ -31,6 +31,13 @@
  *                                         the guard's own frames already removed.  An h
  *                                         stack with no addresses holds the blocks that
  *                                         were allocated before the guard's constructor.
+ *   F <addr> <line> <column> <name> <script>
+ *                                         a JS function of node's heap profile (version
+ *                                         2): addr (hex, AG_JS_ADDR_BASE and above, never
+ *                                         a real address) stands for it in j stacks; line
+ *                                         and column (1-based, 0 = unknown) are where the
+ *                                         function starts in script.  An empty name or
+ *                                         script is written "-" (a lone "-" as %2D).
  *   J <path>                              a JIT symbol map (node --perf-basic-prof:
  *                                         /tmp/perf-PID.map) that the analyzer may read
  *   V <t_ns> <kind> <tracked_bytes>       a cap event: kind is warn, critical or cap
@@ -108,7 +115,7 @@
 #include <stddef.h>
 
 #define AG_LOG_MAGIC "AGLOG"
-#define AG_LOG_VERSION 1
+#define AG_LOG_VERSION 2   /* 2: F lines and j stacks */
 
 /* The words of the format, one list per family, each X(NAME, "word"): both sides take
  * their enums and names from here (ag_FAM_name() turns a value into its word,
@@ -118,6 +125,10 @@
 #define AG_KIND_HEAP 'h'
 #define AG_KIND_MMAP 'm'
 #define AG_KIND_SWAP 's'
+#define AG_KIND_JS 'j'
+
+/* F addresses: above every user-space and kernel address a stack can hold. */
+#define AG_JS_ADDR_BASE 0xfff0000000000000ull
 
 /* Snapshot reasons, as written in B lines. */
 #define AG_REASON_LIST(X) \

@@ -3,6 +3,7 @@
  * the allocation path. */
 #include "writer.h"
 #include "fmt.h"
+#include "jsheap.h"
 #include "logwrite.h"
 #include "outbox.h"
 #include "reach.h"
@@ -121,8 +122,10 @@ static void *writer_main(void *arg)
 			while (next <= sys_now_ns())
 				next += period;
 		}
-		if (bits && atomic_load(&ag_phase) == AG_READY)
+		if (bits && atomic_load(&ag_phase) == AG_READY) {
+			jsheap_refresh();
 			logwrite_snapshot(pick(bits), false);
+		}
 		if (threads_only_internal_left()) {
 			/* main called pthread_exit and its last thread has ended: glibc would now
 			 * exit(0), but it still counts us.  Exit as it would, as a program thread. */
