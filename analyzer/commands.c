@@ -4,6 +4,7 @@
  * export_*.c and plot.c. */
 #include "cli.h"
 #include "exports.h"
+#include "jsheap.h"
 #include "logfmt.h"
 #include "options.h"
 #include "reports.h"
@@ -139,6 +140,12 @@ static int load(const char *path, ag_log_t **log)
 		return 2;
 	}
 	log_warn_damage(*log, stderr);
+	if (jsheap_apply(*log, stderr)) {
+		fprintf(stderr, "allocguard: %s: out of memory\n", path);
+		log_free(*log);
+		*log = NULL;
+		return 2;
+	}
 	return 0;
 }
 

@@ -185,8 +185,10 @@ static int is_runtime(const ag_frame_t *f)
 	}
 	char name[512], script[1024];
 	int line;
+	/* node's own JS (Buffer.alloc...), and V8's builtins (Map.prototype.set) and
+	 * pseudo-frames ("(V8 API)"), which have no script */
 	if (fold_js(f, name, sizeof name, script, sizeof script, &line))
-		return strncmp(script, "node:", 5) == 0;   /* node's own JS (Buffer.alloc...) */
+		return strncmp(script, "node:", 5) == 0 || !script[0];
 	if (listed(runtime_names, f->function))
 		return 1;
 	const char *rest = past_return_type(f->function);

@@ -1120,6 +1120,8 @@ void frame_key(const ag_frame_t *f, char *buf, size_t len)
 		snprintf(buf, len, "%s|%s", f->function, base_name(f->module));
 	else if (f->module)
 		snprintf(buf, len, "%s+0x%" PRIx64, base_name(f->module), f->offset);
+	else if (f->function)
+		snprintf(buf, len, "%s", f->function);   /* a name the model gave (jsheap.c) */
 	else
 		snprintf(buf, len, "0x%" PRIx64, f->address);
 }
@@ -1135,6 +1137,8 @@ void frame_human(const ag_frame_t *f, char *buf, size_t len)
 			 f->offset);
 	else if (f->module)
 		snprintf(buf, len, "%s+0x%" PRIx64, base_name(f->module), f->offset);
+	else if (f->function)
+		snprintf(buf, len, "%s", f->function);   /* a name the model gave (jsheap.c) */
 	else
 		snprintf(buf, len, "0x%" PRIx64, f->address);
 }

@@ -15,6 +15,8 @@ void ag_init_once(void);
  * inspector may still feed it: ag_isolate_of is then non-NULL). */
 const char *ag_start(napi_env env, bool *direct);
 ag_isolate *ag_isolate_of(napi_env env);
+/* The main thread is exiting. */
+void ag_exiting(void);
 /* Read the profile now (the direct path). */
 void ag_read(ag_isolate *s);
 /* The inspector path: a whole profile given stack by stack (innermost first). */

@@ -27,6 +27,9 @@
   const ag = addon.exports;
   let mode;
   try { mode = ag.start(); } catch (e) { mode = `off: ${e.message}`; }
+  if (isMain && !mode.startsWith('off')) {
+    process.on('exit', () => { try { ag.exiting(); } catch (e) { /* exiting anyway */ } });
+  }
   if (mode === 'direct') {
     process.on('exit', () => { try { ag.read(); } catch (e) { /* exiting anyway */ } });
   } else if (mode.startsWith('inspector:')) {

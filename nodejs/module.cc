@@ -33,6 +33,12 @@ napi_value js_read(napi_env env, napi_callback_info)
 	return nullptr;
 }
 
+napi_value js_exiting(napi_env env, napi_callback_info)
+{
+	ag_exiting();
+	return nullptr;
+}
+
 napi_value js_gc(napi_env env, napi_callback_info)
 {
 	ag_full_gc(ag_isolate_of(env));
@@ -121,6 +127,7 @@ NAPI_MODULE_INIT()
 		{ "read", nullptr, js_read, nullptr, nullptr, nullptr, napi_default, nullptr },
 		{ "put", nullptr, js_put, nullptr, nullptr, nullptr, napi_default, nullptr },
 		{ "intervalMs", nullptr, js_interval, nullptr, nullptr, nullptr, napi_default, nullptr },
+		{ "exiting", nullptr, js_exiting, nullptr, nullptr, nullptr, napi_default, nullptr },
 		{ "gc", nullptr, js_gc, nullptr, nullptr, nullptr, napi_default, nullptr },
 	};
 	napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -53,6 +53,7 @@ static size_t arena_len;
 static uint32_t written_gen, written_upto;
 static slot_t slots[JSHEAP_MAX_ISOLATES];
 static bool said_full;
+static _Atomic bool exiting;
 
 static uint64_t hash_str(uint64_t h, const char *s)
 {
@@ -270,6 +271,18 @@ EXPORT void allocguard_node_config(int *mode, int *gc, uint64_t *interval_ms, in
 	*gc = (int)ag_config.node_gc;
 	*interval_ms = ag_config.interval;
 	*depth = (int)ag_config.depth;
+}
+
+/* node's main thread is exiting (its 'exit' event): workers are being stopped, and what
+ * they held goes with them before the exit snapshot. */
+EXPORT void allocguard_node_exiting(void)
+{
+	atomic_store(&exiting, true);
+}
+
+bool jsheap_exiting(void)
+{
+	return atomic_load_explicit(&exiting, memory_order_relaxed);
 }
 
 void jsheap_refresh(void)

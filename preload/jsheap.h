@@ -9,12 +9,16 @@
 
 #include "logbuf.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Synthetic addresses of JS functions: far above any user-space address; the analyzer
  * knows the range (logfmt.h's AG_JS_ADDR_BASE). */
 #define JSHEAP_MAX_ISOLATES 64
 
+/* node is exiting: periodic snapshots would show its workers' teardown, not the program
+ * (writer.c skips them; the exit snapshot still comes). */
+bool jsheap_exiting(void);
 /* F lines for the functions this log generation has not seen yet (logwrite.c, under its
  * lock, before the S lines).  gen is the log generation. */
 void jsheap_write_funcs(logbuf_t *lb, uint32_t gen);

@@ -118,13 +118,17 @@ static void *writer_main(void *arg)
 		outbox_wait(seen, ms);
 		unsigned bits = outbox_requests_take();
 		if (period && sys_now_ns() >= next) {
-			bits |= 1u << AG_REASON_INTERVAL;
+			if (!jsheap_exiting())
+				bits |= 1u << AG_REASON_INTERVAL;
 			while (next <= sys_now_ns())
 				next += period;
 		}
 		if (bits && atomic_load(&ag_phase) == AG_READY) {
 			jsheap_refresh();
-			logwrite_snapshot(pick(bits), false);
+			if (jsheap_exiting())   /* it began exiting meanwhile */
+				bits &= ~(1u << AG_REASON_INTERVAL);
+			if (bits)
+				logwrite_snapshot(pick(bits), false);
 		}
 		if (threads_only_internal_left()) {
 			/* main called pthread_exit and its last thread has ended: glibc would now
