@@ -255,16 +255,13 @@ int cmd_report(int argc, char **argv)
 	return per_log_command("report", argc, argv, PER_LOG_REPORT);
 }
 
-static int pick(const ag_log_t *log, long long seq, size_t *snap)
+static int pick(const ag_log_t *log, const char *which, size_t *snap)
 {
-	if (seq < 0) {
-		*snap = log->nsnaps - 1;
-		return 0;
-	}
-	*snap = log_snap_by_seq(log, (uint64_t)seq);
+	*snap = log_snap_by_name(log, which);
 	if (*snap == (size_t)-1) {
-		fprintf(stderr, "allocguard: %s has no snapshot %lld (it has 0 to %zu)\n", log->path,
-			seq, log->nsnaps - 1);
+		fprintf(stderr, "allocguard: %s has no snapshot %s%s (it has 0 to %zu)\n", log->path,
+			which && *which >= '0' && *which <= '9' ? "" : "labeled ", which ? which : "",
+			log->nsnaps ? log->nsnaps - 1 : 0);
 		return 2;
 	}
 	return 0;
@@ -276,13 +273,15 @@ int cmd_diff(int argc, char **argv)
 	int rc = parse(&a, argc, argv);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	char *pa = NULL, *pb = NULL;
-	long long sa, sb;
+	char *pa = NULL, *pb = NULL, *sa = NULL, *sb = NULL;
 	if (diff_parse_spec(a.pos[0], &pa, &sa) || diff_parse_spec(a.pos[1], &pb, &sb)) {
+		const char *bad = pa ? a.pos[1] : a.pos[0];
 		free(pa);
 		free(pb);
-		return usage_error("diff", "expected LOG or LOG@N (N a snapshot number), got",
-				   pa ? a.pos[1] : a.pos[0]);
+		free(sa);
+		free(sb);
+		return usage_error("diff", "expected LOG, LOG@N (N a snapshot number) or LOG@LABEL, got",
+				   bad);
 	}
 	ag_log_t *la = NULL, *lb = NULL;
 	size_t ka = 0, kb = 0;
@@ -313,6 +312,8 @@ int cmd_diff(int argc, char **argv)
 		log_free(lb);
 	free(pa);
 	free(pb);
+	free(sa);
+	free(sb);
 	return rc;
 }
 

@@ -74,9 +74,10 @@ void growth_free(growth_t *g);
 int growth_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FILE *out);
 
 /* ---- diff.c ---- */
-/* Parse "LOG[@N]" into a path (caller frees) and a snapshot seq (-1 = last).  A path that
- * exists as written wins over the split. */
-int diff_parse_spec(const char *spec, char **path, long long *seq);
+/* Parse "LOG[@N|@LABEL]" into a path and what follows the '@' (NULL = the last snapshot;
+ * log_snap_by_name resolves it); the caller frees both.  A path that exists as given is
+ * taken whole, '@' and all. */
+int diff_parse_spec(const char *spec, char **path, char **which);
 
 typedef struct {
 	const ag_log_t *log;
