@@ -8,6 +8,7 @@
 #include "options.h"
 #include "reports.h"
 #include "sites.h"
+#include "suppress.h"
 #include "table.h"
 
 #include <errno.h>
@@ -27,6 +28,7 @@ typedef struct {
 	int fail_on_ok, have_fail_on;
 	uint64_t fail_on;
 	fold_opts_t fold;
+	supp_opts_t supp;            /* leaks */
 } args_t;
 
 static int usage_error(const char *name, const char *what, const char *arg)
@@ -117,6 +119,11 @@ static int parse(args_t *a, int argc, char **argv)
 			}
 			continue;
 		}
+		int taken = a->fail_on_ok ? supp_arg(&a->supp, argc, argv, &i, true) : 0;
+		if (taken == 2)
+			return 2;
+		if (taken)
+			continue;
 		if (s[0] == '-' && s[1])
 			return usage_error(a->name, "unknown option", s);
 		if (a->npos == a->maxpos)
@@ -236,7 +243,17 @@ static int per_log_command(const char *name, int argc, char **argv, per_log_t wh
 	int rc = parse(&a, argc, argv);
 	if (rc)
 		return rc < 0 ? 0 : rc;
+	supp_t supp = { 0 };
+	if (which == PER_LOG_LEAKS) {
+		if (supp_load_all(&supp, &a.supp, getenv(opt_find_flag("suppressions")->env))) {
+			supp_free(&supp);
+			return 2;
+		}
+		a.o.supp = &supp;
+		a.o.print_supp = a.supp.print;
+	}
 	outcome_t r = each_log(&a, which);
+	supp_free(&supp);
 	return exit_status(&a, &r);
 }
 

@@ -31,6 +31,7 @@ typedef struct {
 	uint64_t sample;     /* bytes, 0 = every allocation */
 	uint64_t depth;      /* frames */
 	char tag[OPT_STR_MAX];
+	char suppressions[OPT_STR_MAX];   /* read by the CLI only (run, leaks) */
 } ag_config_t;
 
 typedef struct {
