@@ -14,7 +14,7 @@ PREFIX ?= /usr/local
 B := build
 
 BASE_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -Wshadow \
-	-D_GNU_SOURCE -pthread -MMD -MP -Ipreload -I$(B)
+	-D_GNU_SOURCE -pthread -MMD -MP -Ipreload -Iinclude -I$(B)
 # The preload lives in other processes: hidden symbols, initial-exec TLS, and no builtin
 # rewriting of our own calls into malloc/calloc.
 PRELOAD_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
@@ -158,18 +158,20 @@ bench: all examples $(B)/.deps-bench
 	$(Q)sh bench/suite.sh $(B)
 
 install: all
-	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib
+	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
 	$(Q)install -m 0755 $(B)/allocguard $(DESTDIR)$(PREFIX)/bin/allocguard
 	$(Q)install -m 0755 $(B)/liballocguard.so $(DESTDIR)$(PREFIX)/lib/liballocguard.so
+	$(Q)install -m 0644 include/allocguard.h $(DESTDIR)$(PREFIX)/include/allocguard.h
 	$(Q)install -m 0644 $(B)/allocguard-node.js $(DESTDIR)$(PREFIX)/lib/allocguard-node.js
 	$(Q)if [ -f $(B)/allocguard-node.node ]; then install -m 0755 $(B)/allocguard-node.node \
 		$(DESTDIR)$(PREFIX)/lib/allocguard-node.node; fi
-	@echo "installed $(DESTDIR)$(PREFIX)/bin/allocguard and $(DESTDIR)$(PREFIX)/lib/liballocguard.so"
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/allocguard, $(DESTDIR)$(PREFIX)/lib/liballocguard.so and $(DESTDIR)$(PREFIX)/include/allocguard.h"
 
 uninstall:
 	$(Q)rm -f $(DESTDIR)$(PREFIX)/bin/allocguard $(DESTDIR)$(PREFIX)/lib/liballocguard.so \
-		$(DESTDIR)$(PREFIX)/lib/allocguard-node.js $(DESTDIR)$(PREFIX)/lib/allocguard-node.node
-	@echo "removed $(DESTDIR)$(PREFIX)/bin/allocguard and $(DESTDIR)$(PREFIX)/lib/liballocguard.so"
+		$(DESTDIR)$(PREFIX)/include/allocguard.h $(DESTDIR)$(PREFIX)/lib/allocguard-node.js \
+		$(DESTDIR)$(PREFIX)/lib/allocguard-node.node
+	@echo "removed $(DESTDIR)$(PREFIX)/bin/allocguard, $(DESTDIR)$(PREFIX)/lib/liballocguard.so and $(DESTDIR)$(PREFIX)/include/allocguard.h"
 
 # The README's options table, generated from preload/options.def.
 options-table: $(B)/allocguard

@@ -4,6 +4,7 @@
  * direct before indirect (the direct ones are where the bug is), then reachable ones. */
 #include "reports.h"
 #include "sites.h"
+#include "suppress.h"
 #include "table.h"
 
 #include <errno.h>
@@ -58,9 +59,9 @@ int leaks_collect(const ag_log_t *log, leaks_t *out)
 		uint64_t ib = v->indirect_bytes < lb ? v->indirect_bytes : lb;
 		uint64_t ic = v->indirect_count < lc ? v->indirect_count : lc;
 		if (lb - ib || lc - ic)
-			out->sites[out->nsites++] = (leak_site_t){ (uint32_t)i, lb - ib, lc - ic, 0, 0 };
+			out->sites[out->nsites++] = (leak_site_t){ (uint32_t)i, lb - ib, lc - ic, 0, 0, 0 };
 		if (ib || ic)
-			out->sites[out->nsites++] = (leak_site_t){ (uint32_t)i, ib, ic, 0, 1 };
+			out->sites[out->nsites++] = (leak_site_t){ (uint32_t)i, ib, ic, 0, 1, 0 };
 		if (lb || lc) {
 			out->lost_bytes = ag_sat_add(out->lost_bytes, lb);
 			out->lost_count = ag_sat_add(out->lost_count, lc);
@@ -68,7 +69,7 @@ int leaks_collect(const ag_log_t *log, leaks_t *out)
 			out->indirect_count = ag_sat_add(out->indirect_count, ic);
 		}
 		if (rb || rc) {
-			out->sites[out->nsites++] = (leak_site_t){ (uint32_t)i, rb, rc, 1, 0 };
+			out->sites[out->nsites++] = (leak_site_t){ (uint32_t)i, rb, rc, 1, 0, 0 };
 			out->reach_bytes = ag_sat_add(out->reach_bytes, rb);
 			out->reach_count = ag_sat_add(out->reach_count, rc);
 		}
@@ -76,6 +77,33 @@ int leaks_collect(const ag_log_t *log, leaks_t *out)
 	free(st);
 	qsort(out->sites, out->nsites, sizeof *out->sites, site_cmp);
 	return 0;
+}
+
+void leaks_suppress(const ag_log_t *log, symbols_t *sym, struct supp *s, leaks_t *l, int count)
+{
+	if (!s || !s->n || !l->known)
+		return;
+	for (size_t i = 0; i < l->nsites; i++) {
+		leak_site_t *x = &l->sites[i];
+		if (x->reachable || x->suppressed)
+			continue;
+		supp_rule_t *r = supp_match(s, sym, &log->stacks[x->stack]);
+		if (!r)
+			continue;
+		x->suppressed = 1;
+		l->lost_bytes -= x->bytes;
+		l->lost_count -= x->count;
+		if (x->indirect) {
+			l->indirect_bytes -= x->bytes;
+			l->indirect_count -= x->count;
+		}
+		l->supp_bytes = ag_sat_add(l->supp_bytes, x->bytes);
+		l->supp_count = ag_sat_add(l->supp_count, x->count);
+		if (count) {
+			r->bytes = ag_sat_add(r->bytes, x->bytes);
+			r->count = ag_sat_add(r->count, x->count);
+		}
+	}
 }
 
 void leaks_free(leaks_t *l)
@@ -98,7 +126,40 @@ static void json_total(json_t *j, const char *key, uint64_t bytes, uint64_t coun
 /* Whether a site is shown: --lost-only keeps the lost ones (none when no scan decided). */
 static int shown(const leaks_t *l, const leak_site_t *s, const report_opts_t *o)
 {
-	return !o->lost_only || (l->known && !s->reachable);
+	return !s->suppressed && (!o->lost_only || (l->known && !s->reachable));
+}
+
+/* Only when something was suppressed: reports of logs the rules do not touch keep the
+ * shape they always had. */
+static void json_suppressed(json_t *j, const leaks_t *l, const supp_t *s)
+{
+	json_key(j, "suppressed");
+	json_obj(j);
+	json_key(j, "bytes");
+	json_u64(j, l->supp_bytes);
+	json_key(j, "count");
+	json_u64(j, l->supp_count);
+	json_key(j, "rules");
+	json_arr(j);
+	for (size_t i = 0; s && i < s->n; i++) {
+		const supp_rule_t *r = &s->rules[i];
+		if (!r->bytes && !r->count)
+			continue;
+		json_obj(j);
+		json_key(j, "file");
+		json_str(j, r->file);
+		json_key(j, "line");
+		json_u64(j, (uint64_t)r->line);
+		json_key(j, "pattern");
+		json_str(j, r->pattern);
+		json_key(j, "bytes");
+		json_u64(j, r->bytes);
+		json_key(j, "count");
+		json_u64(j, r->count);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_obj_end(j);
 }
 
 static void leaks_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, size_t top,
@@ -119,6 +180,8 @@ static void leaks_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, si
 	json_bool(&j, l->known);
 	json_key(&j, "estimated");
 	json_bool(&j, log_sampled(log));
+	if (l->supp_bytes || l->supp_count)
+		json_suppressed(&j, l, o->supp);
 	json_key(&j, "sites");
 	json_arr(&j);
 	for (size_t i = 0, n = 0; i < l->nsites && (!top || n < top); i++) {
@@ -136,6 +199,12 @@ static void leaks_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, si
 		if (!s->reachable) {
 			json_key(&j, "indirect");
 			json_bool(&j, s->indirect);
+		}
+		if (!s->reachable && o->print_supp) {
+			char e[600];
+			supp_entry(sym, &log->stacks[s->stack], e, sizeof e);
+			json_key(&j, "suppression");
+			json_str(&j, e);
 		}
 		json_key(&j, "kind");
 		json_str(&j, site_kind_name(log->stacks[s->stack].kind));
@@ -177,6 +246,25 @@ static void print_totals(FILE *out, const leaks_t *l, const char *a, const char 
 		plural(l->reach_count, "block", "blocks"), nreach, plural(nreach, "site", "sites"));
 }
 
+/* --print-suppressions: a ready entry per lost site, as valgrind's --gen-suppressions. */
+static void print_entries(const ag_log_t *log, symbols_t *sym, const leaks_t *l, FILE *out)
+{
+	fputs("\nsuppressions for the lost sites (put the lines you want in a file given to "
+	      "--suppressions):\n", out);
+	for (size_t i = 0; i < l->nsites; i++) {
+		const leak_site_t *x = &l->sites[i];
+		if (x->reachable || x->suppressed)
+			continue;
+		char e[600], label[600], b[40];
+		const ag_stack_t *st = &log->stacks[x->stack];
+		supp_entry(sym, st, e, sizeof e);
+		site_label(sym, st, label, sizeof label);
+		size_str(x->bytes, b, sizeof b);
+		fprintf(out, "# %s in %" PRIu64 " %s lost%s at %s\n%s\n", b, x->count,
+			plural(x->count, "block", "blocks"), x->indirect ? " (indirectly)" : "", label, e);
+	}
+}
+
 static void leaks_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, size_t top,
 			const report_opts_t *o, FILE *out)
 {
@@ -202,7 +290,8 @@ static void leaks_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, s
 	size_str(l->reach_bytes, b, sizeof b);
 	size_t nlost = 0, nreach = 0;
 	for (size_t i = 0; i < l->nsites; i++)
-		*(l->sites[i].reachable ? &nreach : &nlost) += 1;
+		if (!l->sites[i].suppressed)
+			*(l->sites[i].reachable ? &nreach : &nlost) += 1;
 	if (!l->known) {
 		/* no scan ran: nothing can be called lost or reachable */
 		fprintf(out, "live: %s in %" PRIu64 " %s (%zu %s); lost or reachable: unknown\n", b,
@@ -210,6 +299,7 @@ static void leaks_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, s
 			plural(nreach, "site", "sites"));
 	} else {
 		print_totals(out, l, a, b, nlost, nreach, o);
+		supp_print_used(o->supp, out, "");
 	}
 	if (!l->nsites) {
 		fputs("nothing was live\n", out);
@@ -252,6 +342,8 @@ static void leaks_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, s
 	if (hidden)
 		fprintf(out, "... and %zu more %s (--top N shows more)\n", hidden,
 			plural(hidden, "site", "sites"));
+	if (o->print_supp && l->known && nlost)
+		print_entries(log, sym, l, out);
 }
 
 int leaks_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FILE *out,
@@ -261,6 +353,10 @@ int leaks_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FIL
 	int rc = leaks_collect(log, &l);
 	if (rc)
 		return rc;
+	if (o->supp) {
+		supp_reset_counts(o->supp);
+		leaks_suppress(log, sym, o->supp, &l, 1);
+	}
 	if (o->json) {
 		leaks_json(log, sym, &l, o->top, o, out);
 	} else {

@@ -483,7 +483,9 @@ static int rec_begin(reader_t *r, const fields_t *fl)
 {
 	uint64_t v[2];
 	int rc;
-	if ((rc = want_fields(r, fl, 4, "B")) || (rc = nums(r, fl, 1, 2, v, "B")))
+	if (fl->count != 4 && fl->count != 5)
+		return damage(r, "B line has %zu fields, expected 4 or 5", fl->count);
+	if ((rc = nums(r, fl, 1, 2, v, "B")))
 		return rc;
 	if (r->open)
 		return damage(r, "snapshot %llu begins before snapshot %llu ended",
@@ -499,7 +501,21 @@ static int rec_begin(reader_t *r, const fields_t *fl)
 			      (unsigned long long)v[0], (unsigned long long)want);
 	if (log->nsnaps && v[1] < log->snaps[log->nsnaps - 1].t_ns)
 		return damage(r, "snapshot %llu goes back in time", (unsigned long long)v[0]);
+	if ((why == AG_REASON_LABEL) != (fl->count == 5))
+		return damage(r, "B line: a label goes with reason 'label' and only with it");
 	memset(&r->cur, 0, sizeof r->cur);
+	if (why == AG_REASON_LABEL) {
+		char *label;
+		if ((rc = unescape(r, fl->f[4], fl->n[4], &label)))
+			return rc;
+		size_t n = strlen(label);
+		if (n == 0 || n > AG_LABEL_MAX || strchr(label, '@')) {
+			free(label);
+			return damage(r, "B line: a label is 1..%d bytes without '@'", AG_LABEL_MAX);
+		}
+		memcpy(r->cur.label, label, n + 1);
+		free(label);
+	}
 	r->cur_cap_l = r->cur_cap_r = r->cur_cap_t = 0;
 	r->cur.seq = v[0];
 	r->cur.t_ns = v[1];

@@ -44,10 +44,13 @@
  *   W <t_ns> <bytes> <mode> <path>        a swapped model file: mode is eager, lazy, or
  *                                         eager-fallback (lazy asked, userfaultfd refused),
  *                                         or passthrough-<why> when it was left file-backed
- *   B <seq> <t_ns> <reason>               begin snapshot seq (0, 1, 2, ... in this file);
+ *   B <seq> <t_ns> <reason> [<label>]     begin snapshot seq (0, 1, 2, ... in this file);
  *                                         reason: start interval signal warn critical cap
  *                                         abort exit exec (the image is replaced: the
  *                                         last snapshot of this log, reachability unknown)
+ *                                         label (asked by the program through
+ *                                         allocguard_snapshot: the label follows, escaped,
+ *                                         1..AG_LABEL_MAX bytes, no '@')
  *   L <stack> <live_bytes> <live_count> <total_bytes> <total_count>
  *                                         a stack's aggregates at this snapshot.  Delta
  *                                         encoded: only stacks that changed since the
@@ -133,7 +136,8 @@
 /* Snapshot reasons, as written in B lines. */
 #define AG_REASON_LIST(X) \
 	X(START, "start") X(INTERVAL, "interval") X(SIGNAL, "signal") X(WARN, "warn") \
-	X(CRITICAL, "critical") X(CAP, "cap") X(ABORT, "abort") X(EXIT, "exit") X(EXEC, "exec")
+	X(CRITICAL, "critical") X(CAP, "cap") X(ABORT, "abort") X(EXIT, "exit") X(EXEC, "exec") \
+	X(LABEL, "label")
 
 /* Cap events, as written in V lines. */
 #define AG_CAP_EVENT_LIST(X) X(WARN, "warn") X(CRITICAL, "critical") X(CAP, "cap")
@@ -190,5 +194,6 @@ AG_WORDS(swap_mode, AG_SWAP, AG_SWAP_MODE_LIST)
 AG_WORDS(on_cap, AG_ON_CAP, AG_ON_CAP_LIST)
 
 #define AG_LOG_MAX_FRAMES 256
+#define AG_LABEL_MAX 64
 
 #endif

@@ -494,7 +494,7 @@ void logwrite_create(void)
 	errno = saved;
 }
 
-int64_t logwrite_snapshot(int reason, bool leaks)
+int64_t logwrite_snapshot(int reason, bool leaks, const char *label)
 {
 	int saved = errno;
 	int64_t result = -1;
@@ -521,6 +521,10 @@ int64_t logwrite_snapshot(int reason, bool leaks)
 	fmt_u64(&f, sys_now_ns() - ag_start_ns);
 	fmt_chr(&f, ' ');
 	fmt_str(&f, ag_reason_name(reason));
+	if (label) {
+		fmt_chr(&f, ' ');
+		fmt_escaped(&f, label);
+	}
 	logbuf_line(&lb, &f);
 	uint64_t nrec = write_records(limit, leaks);
 	nrec += write_peak(limit);
@@ -568,7 +572,7 @@ void logwrite_exec(void)
 	bool has_log = created && !disabled;
 	pthread_mutex_unlock(&lock);
 	if (has_log)
-		logwrite_snapshot(AG_REASON_EXEC, false);
+		logwrite_snapshot(AG_REASON_EXEC, false, NULL);
 }
 
 void logwrite_child(void)

@@ -42,6 +42,14 @@ void writer_watch_children(void (*check)(void))
 	child_check = check;
 }
 
+static void (*_Atomic each_turn)(void);
+
+void writer_each_turn(void (*fn)(void))
+{
+	each_turn = fn;
+	outbox_pressure_wake();
+}
+
 static void check_child(void)
 {
 	if (child_check)
@@ -62,7 +70,7 @@ static void snapshot_here(void)
 {
 	if (own_scan)
 		reach_scan();
-	logwrite_snapshot(own_reason, own_scan);
+	logwrite_snapshot(own_reason, own_scan, NULL);
 }
 
 static void snapshot_on_own_stack(int reason, bool scan)
@@ -128,8 +136,11 @@ static void *writer_main(void *arg)
 			if (jsheap_exiting())   /* it began exiting meanwhile */
 				bits &= ~(1u << AG_REASON_INTERVAL);
 			if (bits)
-				logwrite_snapshot(pick(bits), false);
+				logwrite_snapshot(pick(bits), false, NULL);
 		}
+		void (*turn)(void) = each_turn;
+		if (turn && atomic_load(&ag_phase) == AG_READY)
+			turn();
 		if (threads_only_internal_left()) {
 			/* main called pthread_exit and its last thread has ended: glibc would now
 			 * exit(0), but it still counts us.  Exit as it would, as a program thread. */
