@@ -89,14 +89,15 @@ $(B)/allocguard: $(ANALYZER_OBJ)
 # node's own headers; without them node programs get native memory only, and make says so).
 NODE_INC ?= /usr/include/node
 NODE_CXXFLAGS := -std=c++17 -O2 -g -Wall -Wextra -Wno-unused-parameter -fPIC -shared \
-	-fvisibility=hidden -I$(NODE_INC)
+	-fvisibility=hidden -Iinclude -I$(NODE_INC)
 $(B)/allocguard-node.js: nodejs/loader.js | $(B)/.deps-build
 	$(call say,CP,$@)
 	$(Q)mkdir -p $(B) && cp $< $@
-$(B)/allocguard-node.node: nodejs/addon.cc nodejs/module.cc nodejs/addon.h | $(B)/.deps-build
+NODE_ADDON_SRC := nodejs/addon.cc nodejs/module.cc nodejs/guard.cc
+$(B)/allocguard-node.node: $(NODE_ADDON_SRC) nodejs/addon.h include/allocguard.h | $(B)/.deps-build
 	$(call say,CXX,$@)
 	$(Q)if [ -f $(NODE_INC)/v8-profiler.h ] && [ -f $(NODE_INC)/node_api.h ]; then \
-		g++ $(NODE_CXXFLAGS) -o $@ nodejs/addon.cc nodejs/module.cc; \
+		g++ $(NODE_CXXFLAGS) -o $@ $(NODE_ADDON_SRC); \
 	else echo "  (no node headers in $(NODE_INC): node's JS heap will not be attributed)"; fi
 
 # Examples keep frames and lines honest: no inlining, frame pointers, full debug info.

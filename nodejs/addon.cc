@@ -339,10 +339,20 @@ void ag_put_end(ag_isolate *s)
 		P.put(s->slot, s->ids, s->bytes, s->counts, s->n);
 }
 
-void ag_full_gc(ag_isolate *s)
+void ag_full_gc(ag_isolate *)
 {
-	if (s && s->direct)
-		s->iso->LowMemoryNotification();
+	if (dlsym(RTLD_DEFAULT, "_ZN2v87Isolate21LowMemoryNotificationEv") &&
+	    dlsym(RTLD_DEFAULT, "_ZN2v87Isolate10GetCurrentEv"))
+		v8::Isolate::GetCurrent()->LowMemoryNotification();
+}
+
+bool ag_gc_on_critical(void)
+{
+	int mode = 0, gc = 1, depth = 0;
+	uint64_t interval = 0;
+	if (have_preload)
+		P.config(&mode, &gc, &interval, &depth);
+	return gc != 0;
 }
 
 void ag_init_once(void)

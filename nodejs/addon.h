@@ -26,7 +26,11 @@ int ag_put_stack(ag_isolate *s, const char *const *names, const char *const *scr
 void ag_put_end(ag_isolate *s);
 /* The guard's snapshot interval (ms; 0 = none). */
 uint64_t ag_interval_ms(void);
-/* One full collection (LowMemoryNotification). */
+/* One full collection (LowMemoryNotification) of the calling thread's isolate. */
 void ag_full_gc(ag_isolate *s);
+/* ALLOCGUARD_NODE_GC: collect at critical crossings. */
+bool ag_gc_on_critical(void);
+/* process.allocguard and pressure events (guard.cc): install(process). */
+napi_value ag_js_install(napi_env env, napi_callback_info info);
 
 #endif

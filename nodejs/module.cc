@@ -128,6 +128,7 @@ NAPI_MODULE_INIT()
 		{ "put", nullptr, js_put, nullptr, nullptr, nullptr, napi_default, nullptr },
 		{ "intervalMs", nullptr, js_interval, nullptr, nullptr, nullptr, napi_default, nullptr },
 		{ "exiting", nullptr, js_exiting, nullptr, nullptr, nullptr, napi_default, nullptr },
+		{ "install", nullptr, ag_js_install, nullptr, nullptr, nullptr, napi_default, nullptr },
 		{ "gc", nullptr, js_gc, nullptr, nullptr, nullptr, napi_default, nullptr },
 	};
 	napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
