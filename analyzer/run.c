@@ -294,6 +294,9 @@ static pid_t run_child(char **cmd, int *status)
 		_exit(e == ENOENT ? 127 : 126);
 	}
 	child_pid = pid;
+	/* A reader that goes away (`run ... 2>&1 | head -1`) must not kill us before the
+	 * clean-up after the child (node's side files): our writes then just fail. */
+	signal(SIGPIPE, SIG_IGN);
 	sigprocmask(SIG_SETMASK, &saved, NULL);
 	*status = 0;
 	while (waitpid(pid, status, 0) < 0) {
