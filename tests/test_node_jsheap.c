@@ -358,3 +358,64 @@ Test(node_jsheap, run_into_closed_pipe_cleans_up)
 	th_log_free(&tl);
 	th_strv_free(v, n);
 }
+
+Test(node_jsheap, pressure_service_sheds_under_cap)
+{
+	need_node();
+	th_run_t r;
+	char args[1024];
+	snprintf(args, sizeof args, "'%s' 300", th_root("examples/node/pressure_shed.js"));
+	run_node(&r, "--cap 128M", args, NULL);
+	cr_expect(strstr(r.out, "guard=yes"), "%s", r.out);
+	cr_expect_geq(th_kv(r.out, "sheds"), 1, "no pressure event made it shed:\n%s", r.out);
+	cr_expect(strstr(r.out, "shed to "), "%s", r.out);
+	cr_expect(!strstr(r.err, "refused"), "an allocation was refused:\n%s", r.err);
+	const char *ev = th_line_from(r.err, "cap events:");
+	cr_expect(!ev || strstr(ev, " 0 cap"), "the cap was hit: %s", ev);
+	th_run_free(&r);
+	/* the same script bare: no process.allocguard, its own limit */
+	const char *argv[] = { "node", th_root("examples/node/pressure_shed.js"), "100", NULL };
+	cr_assert_eq(th_run(&r, argv, NULL, 0, 240), 0);
+	cr_expect(r.exited && r.code == 0 && strstr(r.out, "guard=no"), "%s%s", r.out, r.err);
+	th_run_free(&r);
+}
+
+Test(node_jsheap, process_allocguard_api)
+{
+	need_node();
+	th_run_t r;
+	run_node(&r, "--cap 1G", "-e \"const a = process.allocguard; const u = a.usage(); "
+		 "console.log('level=' + u.level + ' capok=' + (u.cap === 1073741824 ? 1 : 0) + "
+		 "' tracked=' + (u.tracked > 0 ? 1 : 0) + ' snap=' + (a.snapshot('mark') ? 1 : 0) + "
+		 "' lost=' + a.leakCheck().lostBytes)\"", NULL);
+	cr_expect(strstr(r.out, "level=ok capok=1 tracked=1 snap=1 lost="), "%s", r.out);
+	th_run_free(&r);
+	const char *argv[] = { "node", "-e", "console.log('defined=' + (process.allocguard ? 1 : 0))",
+			       NULL };
+	cr_assert_eq(th_run(&r, argv, NULL, 0, 60), 0);
+	cr_expect(strstr(r.out, "defined=0"), "process.allocguard bare: %s", r.out);
+	th_run_free(&r);
+}
+
+Test(node_jsheap, router_service_leaking_handler_first)
+{
+	need_node();
+	th_run_t r;
+	char args[1024];
+	snprintf(args, sizeof args, "'%s' 8000", th_root("examples/node/router_leak.js"));
+	run_node(&r, "--interval 200ms", args, NULL);
+	cr_expect(strstr(r.out, "served 8000 requests"), "%s", r.out);
+	th_run_free(&r);
+	char **v;
+	cr_assert_eq(logs(&v), 1);
+	char *g = human("growth", v[0]);
+	int by_site = strstr(g, "more with a growing path") || strstr(g, " growing from ");
+	free(g);
+	if (!by_site) {
+		th_strv_free(v, 1);
+		cr_skip_test("the analyzer keeps one row per call path (needs one site per function)");
+	}
+	EXPECT_CHECK(v[0], "first-peak", "hoardSessionHandler");
+	EXPECT_CHECK(v[0], "steepest", "hoardSessionHandler");
+	th_strv_free(v, 1);
+}
