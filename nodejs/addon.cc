@@ -2,7 +2,7 @@
  * isolate (main thread and workers) by loader.js.  It starts V8's sampling heap profiler
  * without forced GCs, reads the profile when the guard's writer asks (through an interrupt
  * while JS runs, through the event loop while it idles) and at exit, and hands each read to
- * the preload (preload/jsheap.c), which keeps it as the figures of j stacks.  Everything it
+ * the preload (preload/jsprof.c), which keeps it as the figures of j stacks.  Everything it
  * knows of V8 and of node's N-API is here; the preload's entry points are found at run
  * time, so without the guard the addon answers "not active". */
 #include <node_api.h>

@@ -33,7 +33,7 @@
  *                                         were allocated before the guard's constructor.
  *   F <addr> <line> <column> <name> <script>
  *                                         a JS function of node's heap profile (version
- *                                         2): addr (hex, AG_JS_ADDR_BASE and above, never
+ *                                         3): addr (hex, AG_JS_ADDR_BASE and above, never
  *                                         a real address) stands for it in j stacks; line
  *                                         and column (1-based, 0 = unknown) are where the
  *                                         function starts in script.  An empty name or
@@ -118,7 +118,7 @@
 #include <stddef.h>
 
 #define AG_LOG_MAGIC "AGLOG"
-#define AG_LOG_VERSION 2   /* 2: F lines and j stacks */
+#define AG_LOG_VERSION 3   /* 3: F lines and j stacks */
 
 /* The words of the format, one list per family, each X(NAME, "word"): both sides take
  * their enums and names from here (ag_FAM_name() turns a value into its word,

@@ -13,7 +13,7 @@
 #include "account.h"
 #include "fdguard.h"
 #include "fmt.h"
-#include "jsheap.h"
+#include "jsprof.h"
 #include "logbuf.h"
 #include "logfmt.h"
 #include "modules.h"
@@ -509,7 +509,7 @@ int64_t logwrite_snapshot(int reason, bool leaks, const char *label)
 	write_events();
 	write_swaps();
 	uint32_t limit = stacktab_limit();
-	jsheap_write_funcs(&lb, gen);
+	jsprof_write_funcs(&lb, gen);
 	write_new_stacks(limit);
 
 	char line[256];

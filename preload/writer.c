@@ -3,7 +3,7 @@
  * the allocation path. */
 #include "writer.h"
 #include "fmt.h"
-#include "jsheap.h"
+#include "jsprof.h"
 #include "logwrite.h"
 #include "outbox.h"
 #include "reach.h"
@@ -126,14 +126,14 @@ static void *writer_main(void *arg)
 		outbox_wait(seen, ms);
 		unsigned bits = outbox_requests_take();
 		if (period && sys_now_ns() >= next) {
-			if (!jsheap_exiting())
+			if (!jsprof_exiting())
 				bits |= 1u << AG_REASON_INTERVAL;
 			while (next <= sys_now_ns())
 				next += period;
 		}
 		if (bits && atomic_load(&ag_phase) == AG_READY) {
-			jsheap_refresh();
-			if (jsheap_exiting())   /* it began exiting meanwhile */
+			jsprof_refresh();
+			if (jsprof_exiting())   /* it began exiting meanwhile */
 				bits &= ~(1u << AG_REASON_INTERVAL);
 			if (bits)
 				logwrite_snapshot(pick(bits), false, NULL);

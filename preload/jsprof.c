@@ -1,8 +1,8 @@
-/* jsheap.c: node's JS heap figures (see jsheap.h).  Invariants: a function's address is
+/* jsprof.c: node's JS heap figures (see jsprof.h).  Invariants: a function's address is
  * AG_JS_ADDR_BASE + 16 * its index and never changes; a slot's entries are sorted by stack
  * id and are exactly what this module last added to those stacks for that isolate, so a new
  * read changes each stack by the difference and a closed isolate takes back all it added. */
-#include "jsheap.h"
+#include "jsprof.h"
 #include "fmt.h"
 #include "logfmt.h"
 #include "options.h"
@@ -51,7 +51,7 @@ static uint32_t nfuncs;
 static char *arena;
 static size_t arena_len;
 static uint32_t written_gen, written_upto;
-static slot_t slots[JSHEAP_MAX_ISOLATES];
+static slot_t slots[JSPROF_MAX_ISOLATES];
 static bool said_full;
 static _Atomic bool exiting;
 
@@ -148,7 +148,7 @@ EXPORT int allocguard_node_open(void (*poke)(void *arg), void *arg)
 {
 	int got = -1;
 	pthread_mutex_lock(&lock);
-	for (int i = 0; i < JSHEAP_MAX_ISOLATES && got < 0; i++) {
+	for (int i = 0; i < JSPROF_MAX_ISOLATES && got < 0; i++) {
 		if (slots[i].open)
 			continue;
 		if (!slots[i].e && !(slots[i].e = sys_alloc(MAX_ENTRIES * sizeof(entry_t), true)))
@@ -212,7 +212,7 @@ EXPORT int allocguard_node_put(int slot, const uint32_t *stacks, const uint64_t 
 			       const uint64_t *counts, size_t n)
 {
 	static entry_t tmp[MAX_ENTRIES];
-	if (slot < 0 || slot >= JSHEAP_MAX_ISOLATES)
+	if (slot < 0 || slot >= JSPROF_MAX_ISOLATES)
 		return EINVAL;
 	if (n > MAX_ENTRIES)
 		n = MAX_ENTRIES;
@@ -248,7 +248,7 @@ EXPORT int allocguard_node_put(int slot, const uint32_t *stacks, const uint64_t 
 /* The isolate is going away: what it held is released. */
 EXPORT void allocguard_node_close(int slot)
 {
-	if (slot < 0 || slot >= JSHEAP_MAX_ISOLATES)
+	if (slot < 0 || slot >= JSPROF_MAX_ISOLATES)
 		return;
 	int was = ag_in_hook;
 	ag_in_hook = 1;
@@ -280,18 +280,18 @@ EXPORT void allocguard_node_exiting(void)
 	atomic_store(&exiting, true);
 }
 
-bool jsheap_exiting(void)
+bool jsprof_exiting(void)
 {
 	return atomic_load_explicit(&exiting, memory_order_relaxed);
 }
 
-void jsheap_refresh(void)
+void jsprof_refresh(void)
 {
-	uint64_t before[JSHEAP_MAX_ISOLATES];
-	bool asked[JSHEAP_MAX_ISOLATES] = { false };
+	uint64_t before[JSPROF_MAX_ISOLATES];
+	bool asked[JSPROF_MAX_ISOLATES] = { false };
 	bool any = false;
 	pthread_mutex_lock(&lock);
-	for (int i = 0; i < JSHEAP_MAX_ISOLATES; i++) {
+	for (int i = 0; i < JSPROF_MAX_ISOLATES; i++) {
 		if (!slots[i].open || !slots[i].poke)
 			continue;
 		before[i] = atomic_load(&slots[i].reads);
@@ -303,7 +303,7 @@ void jsheap_refresh(void)
 		struct timespec ts = { 0, 2 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 		any = false;
-		for (int i = 0; i < JSHEAP_MAX_ISOLATES; i++)
+		for (int i = 0; i < JSPROF_MAX_ISOLATES; i++)
 			any |= asked[i] && slots[i].open && atomic_load(&slots[i].reads) == before[i];
 	}
 }
@@ -319,7 +319,7 @@ static void put_str(fmt_t *f, const char *s)
 		fmt_escaped(f, s);
 }
 
-void jsheap_write_funcs(logbuf_t *lb, uint32_t gen)
+void jsprof_write_funcs(logbuf_t *lb, uint32_t gen)
 {
 	pthread_mutex_lock(&lock);
 	if (written_gen != gen) {
