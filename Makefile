@@ -14,7 +14,7 @@ PREFIX ?= /usr/local
 B := build
 
 BASE_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -Wshadow \
-	-D_GNU_SOURCE -pthread -MMD -MP -Ipreload -I$(B)
+	-D_GNU_SOURCE -pthread -MMD -MP -Ipreload -Iinclude -I$(B)
 # The preload lives in other processes: hidden symbols, initial-exec TLS, and no builtin
 # rewriting of our own calls into malloc/calloc.
 PRELOAD_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
@@ -52,7 +52,8 @@ ANALYZER_UNIT_OBJ := $(filter-out $(B)/analyzer/main.o,$(ANALYZER_OBJ))
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
 EXAMPLES := $(EXAMPLE_C:examples/%.c=$(B)/examples/%) $(EXAMPLE_CXX:examples/%.cc=$(B)/examples/%)
 
-all: $(B)/.deps-build $(B)/liballocguard.so $(B)/allocguard
+all: $(B)/.deps-build $(B)/liballocguard.so $(B)/allocguard $(B)/allocguard-node.js \
+	$(B)/allocguard-node.node
 
 $(B)/.deps-build: .ci/deps.sh
 	$(Q)mkdir -p $(B) && sh .ci/deps.sh $(DEPS_BUILD) && touch $@
@@ -95,6 +96,21 @@ $(B)/liballocguard.so: $(PRELOAD_OBJ)
 $(B)/allocguard: $(ANALYZER_OBJ)
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(ANALYZER_LIBS)
+
+# node's companion: the loader NODE_OPTIONS requires, and the addon it loads (built against
+# node's own headers; without them node programs get native memory only, and make says so).
+NODE_INC ?= /usr/include/node
+NODE_CXXFLAGS := -std=c++17 -O2 -g -Wall -Wextra -Wno-unused-parameter -fPIC -shared \
+	-fvisibility=hidden -Iinclude -I$(NODE_INC)
+$(B)/allocguard-node.js: nodejs/loader.js | $(B)/.deps-build
+	$(call say,CP,$@)
+	$(Q)mkdir -p $(B) && cp $< $@
+NODE_ADDON_SRC := nodejs/addon.cc nodejs/module.cc nodejs/guard.cc
+$(B)/allocguard-node.node: $(NODE_ADDON_SRC) nodejs/addon.h include/allocguard.h | $(B)/.deps-build
+	$(call say,CXX,$@)
+	$(Q)if [ -f $(NODE_INC)/v8-profiler.h ] && [ -f $(NODE_INC)/node_api.h ]; then \
+		g++ $(NODE_CXXFLAGS) -o $@ $(NODE_ADDON_SRC); \
+	else echo "  (no node headers in $(NODE_INC): node's JS heap will not be attributed)"; fi
 
 # Examples keep frames and lines honest: no inlining, frame pointers, full debug info.
 $(B)/examples/%: examples/%.c | $(B)/.deps-build
@@ -163,14 +179,20 @@ bench: all examples $(B)/.deps-bench
 	$(Q)sh bench/suite.sh $(B)
 
 install: all
-	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib
+	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
 	$(Q)install -m 0755 $(B)/allocguard $(DESTDIR)$(PREFIX)/bin/allocguard
 	$(Q)install -m 0755 $(B)/liballocguard.so $(DESTDIR)$(PREFIX)/lib/liballocguard.so
-	@echo "installed $(DESTDIR)$(PREFIX)/bin/allocguard and $(DESTDIR)$(PREFIX)/lib/liballocguard.so"
+	$(Q)install -m 0644 include/allocguard.h $(DESTDIR)$(PREFIX)/include/allocguard.h
+	$(Q)install -m 0644 $(B)/allocguard-node.js $(DESTDIR)$(PREFIX)/lib/allocguard-node.js
+	$(Q)if [ -f $(B)/allocguard-node.node ]; then install -m 0755 $(B)/allocguard-node.node \
+		$(DESTDIR)$(PREFIX)/lib/allocguard-node.node; fi
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/allocguard, $(DESTDIR)$(PREFIX)/lib/liballocguard.so and $(DESTDIR)$(PREFIX)/include/allocguard.h"
 
 uninstall:
-	$(Q)rm -f $(DESTDIR)$(PREFIX)/bin/allocguard $(DESTDIR)$(PREFIX)/lib/liballocguard.so
-	@echo "removed $(DESTDIR)$(PREFIX)/bin/allocguard and $(DESTDIR)$(PREFIX)/lib/liballocguard.so"
+	$(Q)rm -f $(DESTDIR)$(PREFIX)/bin/allocguard $(DESTDIR)$(PREFIX)/lib/liballocguard.so \
+		$(DESTDIR)$(PREFIX)/include/allocguard.h $(DESTDIR)$(PREFIX)/lib/allocguard-node.js \
+		$(DESTDIR)$(PREFIX)/lib/allocguard-node.node
+	@echo "removed $(DESTDIR)$(PREFIX)/bin/allocguard, $(DESTDIR)$(PREFIX)/lib/liballocguard.so and $(DESTDIR)$(PREFIX)/include/allocguard.h"
 
 # The README's options table, generated from preload/options.def.
 options-table: $(B)/allocguard

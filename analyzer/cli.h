@@ -43,13 +43,21 @@ typedef struct {
 	int exec_may_have_failed;    /* status 126 or 127: with no log, exec failed (said) */
 	int quiet;                   /* no summary */
 	int node_maps;               /* node's perf maps are ours (node_prepare) */
+	struct supp *supp;           /* leak suppressions (suppress.h), NULL for none */
 	summary_opts_t summary;
 } run_end_t;
 
+/* What the run's logs say for the leak gate. */
+typedef struct {
+	uint64_t lost;               /* lost bytes over the tree, after suppressions */
+	int judged;                  /* the started process's final program left an exit verdict */
+	char why[400];               /* when not judged: why, for the gate's one line */
+} run_verdict_t;
+
 /* Find and load the run's logs (runlogs.c); print the summary (the started process, by what
- * it finally exec'd, first, then the child processes that matter) and remove the logs of
- * small child processes unless keep_logs; keep the part of node's perf maps the logs need
- * (node.c).  Takes rl over.  Returns the lost bytes over the tree (0 when unknown). */
-uint64_t run_finish(struct runlogs *rl, const run_end_t *e);
+ * it finally exec'd, first, then the child processes that matter, then what suppressions
+ * took) and remove the logs of small child processes unless keep_logs; keep the part of
+ * node's perf maps the logs need (node.c).  Takes rl over.  Fills v. */
+void run_finish(struct runlogs *rl, const run_end_t *e, run_verdict_t *v);
 
 #endif

@@ -4,10 +4,12 @@
  * export_*.c and plot.c. */
 #include "cli.h"
 #include "exports.h"
+#include "jsheap.h"
 #include "logfmt.h"
 #include "options.h"
 #include "reports.h"
 #include "sites.h"
+#include "suppress.h"
 #include "table.h"
 
 #include <errno.h>
@@ -28,6 +30,7 @@ typedef struct {
 	uint64_t fail_on;
 	fold_opts_t fold;
 	size_t paths;                /* --paths N; 0 = default */
+	supp_opts_t supp;            /* leaks */
 } args_t;
 
 static int usage_error(const char *name, const char *what, const char *arg)
@@ -131,6 +134,11 @@ static int parse(args_t *a, int argc, char **argv)
 			}
 			continue;
 		}
+		int taken = a->fail_on_ok ? supp_arg(&a->supp, argc, argv, &i, true) : 0;
+		if (taken == 2)
+			return 2;
+		if (taken)
+			continue;
 		if (s[0] == '-' && s[1])
 			return usage_error(a->name, "unknown option", s);
 		if (a->npos == a->maxpos)
@@ -154,6 +162,12 @@ static int load(const char *path, ag_log_t **log)
 		return 2;
 	}
 	log_warn_damage(*log, stderr);
+	if (jsheap_apply(*log, stderr)) {
+		fprintf(stderr, "allocguard: %s: out of memory\n", path);
+		log_free(*log);
+		*log = NULL;
+		return 2;
+	}
 	return 0;
 }
 
@@ -244,7 +258,17 @@ static int per_log_command(const char *name, int argc, char **argv, per_log_t wh
 	int rc = parse(&a, argc, argv);
 	if (rc)
 		return rc < 0 ? 0 : rc;
+	supp_t supp = { 0 };
+	if (which == PER_LOG_LEAKS) {
+		if (supp_load_all(&supp, &a.supp, getenv(opt_find_flag("suppressions")->env))) {
+			supp_free(&supp);
+			return 2;
+		}
+		a.o.supp = &supp;
+		a.o.print_supp = a.supp.print;
+	}
 	outcome_t r = each_log(&a, which);
+	supp_free(&supp);
 	return exit_status(&a, &r);
 }
 
@@ -263,16 +287,13 @@ int cmd_report(int argc, char **argv)
 	return per_log_command("report", argc, argv, PER_LOG_REPORT);
 }
 
-static int pick(const ag_log_t *log, long long seq, size_t *snap)
+static int pick(const ag_log_t *log, const char *which, size_t *snap)
 {
-	if (seq < 0) {
-		*snap = log->nsnaps - 1;
-		return 0;
-	}
-	*snap = log_snap_by_seq(log, (uint64_t)seq);
+	*snap = log_snap_by_name(log, which);
 	if (*snap == (size_t)-1) {
-		fprintf(stderr, "allocguard: %s has no snapshot %lld (it has 0 to %zu)\n", log->path,
-			seq, log->nsnaps - 1);
+		fprintf(stderr, "allocguard: %s has no snapshot %s%s (it has 0 to %zu)\n", log->path,
+			which && *which >= '0' && *which <= '9' ? "" : "labeled ", which ? which : "",
+			log->nsnaps ? log->nsnaps - 1 : 0);
 		return 2;
 	}
 	return 0;
@@ -284,13 +305,15 @@ int cmd_diff(int argc, char **argv)
 	int rc = parse(&a, argc, argv);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	char *pa = NULL, *pb = NULL;
-	long long sa, sb;
+	char *pa = NULL, *pb = NULL, *sa = NULL, *sb = NULL;
 	if (diff_parse_spec(a.pos[0], &pa, &sa) || diff_parse_spec(a.pos[1], &pb, &sb)) {
+		const char *bad = pa ? a.pos[1] : a.pos[0];
 		free(pa);
 		free(pb);
-		return usage_error("diff", "expected LOG or LOG@N (N a snapshot number), got",
-				   pa ? a.pos[1] : a.pos[0]);
+		free(sa);
+		free(sb);
+		return usage_error("diff", "expected LOG, LOG@N (N a snapshot number) or LOG@LABEL, got",
+				   bad);
 	}
 	ag_log_t *la = NULL, *lb = NULL;
 	size_t ka = 0, kb = 0;
@@ -321,6 +344,8 @@ int cmd_diff(int argc, char **argv)
 		log_free(lb);
 	free(pa);
 	free(pb);
+	free(sa);
+	free(sb);
 	return rc;
 }
 

@@ -12,18 +12,20 @@
 #include <string.h>
 #include <unistd.h>
 
-int diff_parse_spec(const char *spec, char **path, long long *seq)
+int diff_parse_spec(const char *spec, char **path, char **which)
 {
-	*seq = -1;
+	*which = NULL;
 	const char *at = strrchr(spec, '@');
 	if (at && at[1] && access(spec, F_OK) != 0) {
-		char *end;
-		errno = 0;
-		long long v = strtoll(at + 1, &end, 10);
-		if (*end || errno || v < 0 || at[1] == '-' || at[1] == '+')
-			return EINVAL;
-		*seq = v;
+		for (const char *c = at + 1; *c; c++)
+			if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 0x7f)
+				return EINVAL;
+		*which = strdup(at + 1);
 		*path = strndup(spec, (size_t)(at - spec));
+		if (!*which) {
+			free(*path);
+			*path = NULL;
+		}
 	} else {
 		*path = strdup(spec);
 	}
@@ -201,6 +203,10 @@ static void json_side(json_t *j, const char *key, const diff_side_t *s)
 	json_str(j, s->log->path);
 	json_key(j, "snapshot");
 	json_u64(j, s->log->snaps[s->snap].seq);
+	if (s->log->snaps[s->snap].label[0]) {
+		json_key(j, "label");
+		json_str(j, s->log->snaps[s->snap].label);
+	}
 	json_obj_end(j);
 }
 
@@ -276,8 +282,9 @@ static void diff_human(const diff_t *d, size_t top, const report_opts_t *o, FILE
 	const ag_snap_t *sa = &d->a.log->snaps[d->a.snap], *sb = &d->b.log->snaps[d->b.snap];
 	char s1[40];
 	fprintf(out, "diff: %s snapshot %" PRIu64 " (%s, %.3f s) -> %s snapshot %" PRIu64
-		" (%s, %.3f s)\n", d->a.log->path, sa->seq, sa->reason, (double)sa->t_ns / 1e9,
-		d->b.log->path, sb->seq, sb->reason, (double)sb->t_ns / 1e9);
+		" (%s, %.3f s)\n", d->a.log->path, sa->seq, sa->label[0] ? sa->label : sa->reason,
+		(double)sa->t_ns / 1e9, d->b.log->path, sb->seq, sb->label[0] ? sb->label : sb->reason,
+		(double)sb->t_ns / 1e9);
 	if (d->sampled)
 		fprintf(out, "note: sampled log: byte and block figures are estimates\n");
 	size_str_signed(d->delta_bytes, s1, sizeof s1);

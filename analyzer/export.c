@@ -99,8 +99,16 @@ int export_pick_snapshot(const ag_log_t *log, const char *spec, size_t *snap, ch
 	char *end;
 	errno = 0;
 	unsigned long long n = strtoull(spec, &end, 10);
+	if (*spec && *end && spec[0] != '-' && spec[0] != '+') {   /* a label */
+		*snap = log_snap_by_label(log, spec);
+		if (*snap != (size_t)-1)
+			return 0;
+		snprintf(msg, msglen, "%s has no snapshot labeled '%s'", log->path, spec);
+		return EINVAL;
+	}
 	if (!*spec || *end || errno || spec[0] == '-') {
-		snprintf(msg, msglen, "--snapshot='%s': expected a snapshot number or 'peak'", spec);
+		snprintf(msg, msglen, "--snapshot='%s': expected a snapshot number, a label or 'peak'",
+			 spec);
 		return EINVAL;
 	}
 	*snap = log_snap_by_seq(log, n);

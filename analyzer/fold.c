@@ -185,8 +185,10 @@ static int is_runtime(const ag_frame_t *f)
 	}
 	char name[512], script[1024];
 	int line;
+	/* node's own JS (Buffer.alloc...), and V8's builtins (Map.prototype.set) and
+	 * pseudo-frames ("(V8 API)"), which have no script */
 	if (fold_js(f, name, sizeof name, script, sizeof script, &line))
-		return strncmp(script, "node:", 5) == 0;   /* node's own JS (Buffer.alloc...) */
+		return strncmp(script, "node:", 5) == 0 || !script[0];
 	if (listed(runtime_names, f->function))
 		return 1;
 	const char *rest = past_return_type(f->function);
@@ -246,6 +248,19 @@ static int runtime_module(const char *path)
 	return b && (strcmp(b, "node") == 0 || strncmp(b, "libnode.so", 10) == 0);
 }
 
+/* node's frames left unresolved are shown when nothing of the program's own is (or with
+ * --all-frames): those, and only those, are named, so human output names node's C++
+ * (v8::internal::...) as JSON does, at the cost of the frames shown. */
+static void name_shown_runtime(symbols_t *sym, fold_frame_t *out, size_t n, size_t shown,
+			       size_t own)
+{
+	if (own)
+		return;
+	for (size_t i = 0; i < n && i < shown; i++)
+		if (!out[i].f)
+			out[i].f = symbols_lookup(sym, out[i].addr);
+}
+
 size_t fold_expand(symbols_t *sym, const ag_stack_t *st, fold_frame_t *out, size_t max)
 {
 	return fold_expand_shown(sym, st, out, max, NULL, 0);
@@ -269,10 +284,13 @@ size_t fold_expand_shown(symbols_t *sym, const ag_stack_t *st, fold_frame_t *out
 		for (const ag_frame_t *f = symbols_next(sym, st, &it); f && it.index == i && n < max;
 		     f = symbols_next(sym, st, &it)) {
 			out[n++] = (fold_frame_t){ f, st->frames[i] };
-			if (want && !(o && o->all) && !fold_is_runtime(f) && ++own == want)
+			if (!fold_is_runtime(f))
+				own++;
+			if (want && !(o && o->all) && !fold_is_runtime(f) && own == want)
 				return n;
 		}
 	}
+	name_shown_runtime(sym, out, n, own || !(o && o->all) ? wanted(o) : n, own);
 	return n;
 }
 

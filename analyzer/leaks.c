@@ -4,6 +4,7 @@
  * direct before indirect (the direct ones are where the bug is), then reachable ones. */
 #include "reports.h"
 #include "sites.h"
+#include "suppress.h"
 #include "table.h"
 
 #include <errno.h>
@@ -51,6 +52,8 @@ int leaks_group(const ag_log_t *log, symbols_t *sym, leaks_t *out)
 		return ENOMEM;
 	for (size_t i = 0; i < out->nsites; i++) {
 		const leak_site_t *x = &out->sites[i];
+		if (x->suppressed)
+			continue;
 		leak_status_t k = x->reachable ? LEAK_REACHABLE : x->indirect ? LEAK_INDIRECT
 									    : LEAK_LOST;
 		fig[k * (log->nstacks + 1) + x->stack] = (site_fig_t){ x->bytes, x->count, 0, 0 };
@@ -95,9 +98,9 @@ int leaks_collect(const ag_log_t *log, leaks_t *out)
 		uint64_t ib = v->indirect_bytes < lb ? v->indirect_bytes : lb;
 		uint64_t ic = v->indirect_count < lc ? v->indirect_count : lc;
 		if (lb - ib || lc - ic)
-			out->sites[out->nsites++] = (leak_site_t){ (uint32_t)i, lb - ib, lc - ic, 0, 0 };
+			out->sites[out->nsites++] = (leak_site_t){ (uint32_t)i, lb - ib, lc - ic, 0, 0, 0 };
 		if (ib || ic)
-			out->sites[out->nsites++] = (leak_site_t){ (uint32_t)i, ib, ic, 0, 1 };
+			out->sites[out->nsites++] = (leak_site_t){ (uint32_t)i, ib, ic, 0, 1, 0 };
 		if (lb || lc) {
 			out->lost_bytes = ag_sat_add(out->lost_bytes, lb);
 			out->lost_count = ag_sat_add(out->lost_count, lc);
@@ -105,7 +108,7 @@ int leaks_collect(const ag_log_t *log, leaks_t *out)
 			out->indirect_count = ag_sat_add(out->indirect_count, ic);
 		}
 		if (rb || rc) {
-			out->sites[out->nsites++] = (leak_site_t){ (uint32_t)i, rb, rc, 1, 0 };
+			out->sites[out->nsites++] = (leak_site_t){ (uint32_t)i, rb, rc, 1, 0, 0 };
 			out->reach_bytes = ag_sat_add(out->reach_bytes, rb);
 			out->reach_count = ag_sat_add(out->reach_count, rc);
 		}
@@ -113,6 +116,33 @@ int leaks_collect(const ag_log_t *log, leaks_t *out)
 	free(st);
 	qsort(out->sites, out->nsites, sizeof *out->sites, site_cmp);
 	return 0;
+}
+
+void leaks_suppress(const ag_log_t *log, symbols_t *sym, struct supp *s, leaks_t *l, int count)
+{
+	if (!s || !s->n || !l->known)
+		return;
+	for (size_t i = 0; i < l->nsites; i++) {
+		leak_site_t *x = &l->sites[i];
+		if (x->reachable || x->suppressed)
+			continue;
+		supp_rule_t *r = supp_match(s, sym, &log->stacks[x->stack]);
+		if (!r)
+			continue;
+		x->suppressed = 1;
+		l->lost_bytes -= x->bytes;
+		l->lost_count -= x->count;
+		if (x->indirect) {
+			l->indirect_bytes -= x->bytes;
+			l->indirect_count -= x->count;
+		}
+		l->supp_bytes = ag_sat_add(l->supp_bytes, x->bytes);
+		l->supp_count = ag_sat_add(l->supp_count, x->count);
+		if (count) {
+			r->bytes = ag_sat_add(r->bytes, x->bytes);
+			r->count = ag_sat_add(r->count, x->count);
+		}
+	}
 }
 
 void leaks_free(leaks_t *l)
@@ -141,6 +171,39 @@ static int shown(const leaks_t *l, const leak_row_t *s, const report_opts_t *o)
 	return !o->lost_only || (l->known && s->status != LEAK_REACHABLE);
 }
 
+/* Only when something was suppressed: reports of logs the rules do not touch keep the
+ * shape they always had. */
+static void json_suppressed(json_t *j, const leaks_t *l, const supp_t *s)
+{
+	json_key(j, "suppressed");
+	json_obj(j);
+	json_key(j, "bytes");
+	json_u64(j, l->supp_bytes);
+	json_key(j, "count");
+	json_u64(j, l->supp_count);
+	json_key(j, "rules");
+	json_arr(j);
+	for (size_t i = 0; s && i < s->n; i++) {
+		const supp_rule_t *r = &s->rules[i];
+		if (!r->bytes && !r->count)
+			continue;
+		json_obj(j);
+		json_key(j, "file");
+		json_str(j, r->file);
+		json_key(j, "line");
+		json_u64(j, (uint64_t)r->line);
+		json_key(j, "pattern");
+		json_str(j, r->pattern);
+		json_key(j, "bytes");
+		json_u64(j, r->bytes);
+		json_key(j, "count");
+		json_u64(j, r->count);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_obj_end(j);
+}
+
 static void leaks_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, size_t top,
 		       const report_opts_t *o, FILE *out)
 {
@@ -159,6 +222,8 @@ static void leaks_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, si
 	json_bool(&j, l->known);
 	json_key(&j, "estimated");
 	json_bool(&j, log_sampled(log));
+	if (l->supp_bytes || l->supp_count)
+		json_suppressed(&j, l, o->supp);
 	json_key(&j, "sites");
 	json_arr(&j);
 	for (size_t i = 0, n = 0; i < l->nrows && (!top || n < top); i++) {
@@ -178,6 +243,14 @@ static void leaks_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, si
 			json_key(&j, "indirect");
 			json_bool(&j, r->status == LEAK_INDIRECT);
 		}
+		if (r->status != LEAK_REACHABLE && o->print_supp) {
+			char e[600];
+			supp_entry(sym, st, e, sizeof e);
+			json_key(&j, "suppression");
+			json_str(&j, e);
+		}
+		json_key(&j, "kind");
+		json_str(&j, site_kind_name(st->kind));
 		json_key(&j, "stack");
 		json_u64(&j, st->id);
 		if (!st->nframes) {
@@ -257,6 +330,25 @@ static size_t leaks_rows(table_t *t, const ag_log_t *log, symbols_t *sym, const 
 	return hidden;
 }
 
+/* --print-suppressions: a ready entry per lost site, as valgrind's --gen-suppressions. */
+static void print_entries(const ag_log_t *log, symbols_t *sym, const leaks_t *l, FILE *out)
+{
+	fputs("\nsuppressions for the lost sites (put the lines you want in a file given to "
+	      "--suppressions):\n", out);
+	for (size_t i = 0; i < l->nsites; i++) {
+		const leak_site_t *x = &l->sites[i];
+		if (x->reachable || x->suppressed)
+			continue;
+		char e[600], label[600], b[40];
+		const ag_stack_t *st = &log->stacks[x->stack];
+		supp_entry(sym, st, e, sizeof e);
+		site_label(sym, st, label, sizeof label);
+		size_str(x->bytes, b, sizeof b);
+		fprintf(out, "# %s in %" PRIu64 " %s lost%s at %s\n%s\n", b, x->count,
+			plural(x->count, "block", "blocks"), x->indirect ? " (indirectly)" : "", label, e);
+	}
+}
+
 static void leaks_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, size_t top,
 			const report_opts_t *o, FILE *out)
 {
@@ -290,6 +382,7 @@ static void leaks_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, s
 			plural(nreach, "site", "sites"));
 	} else {
 		print_totals(out, l, a, b, nlost, nreach, o);
+		supp_print_used(o->supp, out, "");
 	}
 	if (!l->nrows) {
 		fputs("nothing was live\n", out);
@@ -311,6 +404,8 @@ static void leaks_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, s
 	if (hidden)
 		fprintf(out, "... and %zu more %s (--top N shows more)\n", hidden,
 			plural(hidden, "site", "sites"));
+	if (o->print_supp && l->known && nlost)
+		print_entries(log, sym, l, out);
 }
 
 int leaks_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FILE *out,
@@ -318,10 +413,16 @@ int leaks_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FIL
 {
 	leaks_t l;
 	int rc = leaks_collect(log, &l);
-	if (!rc && (rc = leaks_group(log, sym, &l)))
-		leaks_free(&l);
 	if (rc)
 		return rc;
+	if (o->supp) {
+		supp_reset_counts(o->supp);
+		leaks_suppress(log, sym, o->supp, &l, 1);
+	}
+	if ((rc = leaks_group(log, sym, &l))) {
+		leaks_free(&l);
+		return rc;
+	}
 	if (o->json) {
 		leaks_json(log, sym, &l, o->top, o, out);
 	} else {

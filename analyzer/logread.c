@@ -348,8 +348,8 @@ static int rec_stack(reader_t *r, const fields_t *fl, size_t *cap)
 	if (parse_dec(fl->f[1], fl->n[1], &s.id))
 		return damage(r, "S line: stack id is not a decimal number");
 	if (fl->n[2] != 1 || (fl->f[2][0] != AG_KIND_HEAP && fl->f[2][0] != AG_KIND_MMAP &&
-			      fl->f[2][0] != AG_KIND_SWAP))
-		return damage(r, "S line: kind must be h, m or s");
+			      fl->f[2][0] != AG_KIND_SWAP && fl->f[2][0] != AG_KIND_JS))
+		return damage(r, "S line: kind must be h, m, s or j");
 	if (log->nstacks >= UINT32_MAX - 1)
 		return damage(r, "too many stacks");
 	s.kind = fl->f[2][0];
@@ -402,6 +402,46 @@ static int rec_jit(reader_t *r, const fields_t *fl)
 	return rc;
 }
 
+/* A field of an F line: "-" is empty. */
+static int js_str(reader_t *r, const fields_t *fl, int i, char **out)
+{
+	if (fl->n[i] == 1 && fl->f[i][0] == '-')
+		return (*out = strdup("")) ? 0 : ENOMEM;
+	return unescape(r, fl->f[i], fl->n[i], out);
+}
+
+static int rec_jsfunc(reader_t *r, const fields_t *fl)
+{
+	ag_log_t *log = r->log;
+	ag_jsfunc_t f = { 0 };
+	uint64_t line, col;
+	int rc;
+	if ((rc = want_fields(r, fl, 6, "F")))
+		return rc;
+	if (parse_hex(fl->f[1], fl->n[1], &f.addr) || f.addr < AG_JS_ADDR_BASE)
+		return damage(r, "F line: address is not a JS function address");
+	if (parse_dec(fl->f[2], fl->n[2], &line) || parse_dec(fl->f[3], fl->n[3], &col) ||
+	    line > INT32_MAX || col > INT32_MAX)
+		return damage(r, "F line: line and column must be decimal numbers");
+	f.line = (uint32_t)line;
+	f.col = (uint32_t)col;
+	if ((rc = js_str(r, fl, 4, &f.name)) || (rc = js_str(r, fl, 5, &f.script))) {
+		free(f.name);
+		return rc;
+	}
+	if ((rc = AG_PUSH(log->jsfuncs, log->njsfuncs, log->cap_jsfuncs, f))) {
+		free(f.name);
+		free(f.script);
+	}
+	return rc;
+}
+
+static int jsfunc_cmp(const void *a, const void *b)
+{
+	const ag_jsfunc_t *x = a, *y = b;
+	return (x->addr > y->addr) - (x->addr < y->addr);
+}
+
 static int rec_event(reader_t *r, const fields_t *fl, size_t *cap)
 {
 	ag_event_t e = { 0 };
@@ -446,7 +486,9 @@ static int rec_begin(reader_t *r, const fields_t *fl)
 {
 	uint64_t v[2];
 	int rc;
-	if ((rc = want_fields(r, fl, 4, "B")) || (rc = nums(r, fl, 1, 2, v, "B")))
+	if (fl->count != 4 && fl->count != 5)
+		return damage(r, "B line has %zu fields, expected 4 or 5", fl->count);
+	if ((rc = nums(r, fl, 1, 2, v, "B")))
 		return rc;
 	if (r->open)
 		return damage(r, "snapshot %llu begins before snapshot %llu ended",
@@ -462,7 +504,21 @@ static int rec_begin(reader_t *r, const fields_t *fl)
 			      (unsigned long long)v[0], (unsigned long long)want);
 	if (log->nsnaps && v[1] < log->snaps[log->nsnaps - 1].t_ns)
 		return damage(r, "snapshot %llu goes back in time", (unsigned long long)v[0]);
+	if ((why == AG_REASON_LABEL) != (fl->count == 5))
+		return damage(r, "B line: a label goes with reason 'label' and only with it");
 	memset(&r->cur, 0, sizeof r->cur);
+	if (why == AG_REASON_LABEL) {
+		char *label;
+		if ((rc = unescape(r, fl->f[4], fl->n[4], &label)))
+			return rc;
+		size_t n = strlen(label);
+		if (n == 0 || n > AG_LABEL_MAX || strchr(label, '@')) {
+			free(label);
+			return damage(r, "B line: a label is 1..%d bytes without '@'", AG_LABEL_MAX);
+		}
+		memcpy(r->cur.label, label, n + 1);
+		free(label);
+	}
 	r->cur_cap_l = r->cur_cap_r = r->cur_cap_t = 0;
 	r->cur.seq = v[0];
 	r->cur.t_ns = v[1];
@@ -982,6 +1038,7 @@ static int parse_src(const char *name, src_t *src, ag_log_t **out, char *msg, si
 		case 'S': rc = rec_stack(&r, fl, &cap_stk); break;
 		case 'U': rc = rec_unload(&r, fl); break;
 		case 'J': rc = rec_jit(&r, fl); break;
+		case 'F': rc = rec_jsfunc(&r, fl); break;
 		case 'V': rc = rec_event(&r, fl, &cap_ev); break;
 		case 'W': rc = rec_swap(&r, fl, &cap_sw); break;
 		case 'B': rc = rec_begin(&r, fl); break;
@@ -1025,6 +1082,7 @@ static int parse_src(const char *name, src_t *src, ag_log_t **out, char *msg, si
 		ag_event_t *e = &log->events[i];
 		e->have_stack = e->stack_id && idx_find(log, e->stack_id, &e->stack) == 0;
 	}
+	qsort(log->jsfuncs, log->njsfuncs, sizeof *log->jsfuncs, jsfunc_cmp);
 	if (rc) {
 		log->damage_line = r.line;
 		snprintf(log->damage, sizeof log->damage, "%s", why);
@@ -1118,6 +1176,11 @@ void log_free(ag_log_t *log)
 	for (size_t i = 0; i < log->njitmaps; i++)
 		free(log->jitmaps[i]);
 	free(log->jitmaps);
+	for (size_t i = 0; i < log->njsfuncs; i++) {
+		free(log->jsfuncs[i].name);
+		free(log->jsfuncs[i].script);
+	}
+	free(log->jsfuncs);
 	free(log->events);
 	for (size_t i = 0; i < log->nswaps; i++) {
 		free(log->swaps[i].mode);

@@ -63,6 +63,28 @@ size_t log_snap_by_seq(const ag_log_t *log, uint64_t seq)
 	return (size_t)-1;
 }
 
+size_t log_snap_by_label(const ag_log_t *log, const char *label)
+{
+	for (size_t k = log->nsnaps; k-- > 0;)
+		if (log->snaps[k].why == AG_REASON_LABEL && strcmp(log->snaps[k].label, label) == 0)
+			return k;
+	return (size_t)-1;
+}
+
+size_t log_snap_by_name(const ag_log_t *log, const char *which)
+{
+	if (!which)
+		return log->nsnaps ? log->nsnaps - 1 : (size_t)-1;
+	size_t i = 0;
+	while (which[i] >= '0' && which[i] <= '9')
+		i++;
+	if (i == 0 || which[i])
+		return log_snap_by_label(log, which);
+	errno = 0;
+	unsigned long long n = strtoull(which, NULL, 10);
+	return errno ? (size_t)-1 : log_snap_by_seq(log, n);
+}
+
 void log_apply(const ag_log_t *log, size_t k, ag_stackval_t *state)
 {
 	const ag_snap_t *s = &log->snaps[k];

@@ -20,6 +20,15 @@ typedef struct {
 	uint64_t gone_from;         /* unloaded before this stack id (U line); 0 = never */
 } ag_module_t;
 
+/* A JS function of node's heap profile (F line), or a name jsheap.c gives the model
+ * (plain: a named frame that is not JS, such as "V8 heap (unattributed)"). */
+typedef struct {
+	uint64_t addr;
+	uint32_t line, col;
+	char *name, *script;        /* "" when none */
+	int plain;
+} ag_jsfunc_t;
+
 typedef struct {
 	uint64_t id;
 	char kind;                  /* AG_KIND_* */
@@ -64,6 +73,7 @@ typedef struct {
 	uint64_t seq, t_ns;
 	char reason[16];
 	int why;                    /* the reason as an ag_reason_t */
+	char label[AG_LABEL_MAX + 1];   /* the program's label (reason "label"), else "" */
 	uint64_t tracked, heap, mapped, swapped, peak_tracked, peak_heap, peak_mapped;
 	/* The K line: the peak and its split by kind at that moment; have_peak = 0 in logs
 	 * written before K/T lines existed. */
@@ -99,6 +109,8 @@ typedef struct {
 	size_t nstacks;
 	char **jitmaps;
 	size_t njitmaps;
+	ag_jsfunc_t *jsfuncs;       /* sorted by addr once read (logread.c) */
+	size_t njsfuncs, cap_jsfuncs;
 	ag_event_t *events;
 	size_t nevents;
 	ag_swapfile_t *swaps;
@@ -152,6 +164,11 @@ int log_sampled(const ag_log_t *log);
 size_t log_final_snap(const ag_log_t *log, int *is_exit);
 /* Index of the snapshot with sequence number seq, or (size_t)-1. */
 size_t log_snap_by_seq(const ag_log_t *log, uint64_t seq);
+/* The last snapshot the program labeled `label` (allocguard_snapshot), or (size_t)-1. */
+size_t log_snap_by_label(const ag_log_t *log, const char *label);
+/* A snapshot by what follows LOG@: digits are a sequence number, anything else a label;
+ * NULL is the last snapshot.  (size_t)-1 when there is none. */
+size_t log_snap_by_name(const ag_log_t *log, const char *which);
 
 /* Replay: state must hold log->nstacks entries, zeroed before snapshot 0.  Applying
  * snapshots 0..k in order yields the state at k. */

@@ -19,6 +19,8 @@ typedef struct {
 	size_t top;       /* sites shown; 0 = default (10 for humans, all in JSON) */
 	int color;
 	int lost_only;    /* leaks: only the lost sites */
+	struct supp *supp;   /* leaks: suppressions (suppress.h), NULL for none */
+	int print_supp;      /* leaks: a ready suppression entry per lost site */
 } report_opts_t;
 
 /* ---- leaks.c ---- */
@@ -27,6 +29,7 @@ typedef struct {
 	uint64_t bytes, count;
 	int reachable;
 	int indirect;                /* lost only through other lost blocks (memcheck's kind) */
+	int suppressed;              /* lost, but a suppression rule took it out of the verdict */
 } leak_site_t;
 
 typedef enum { LEAK_LOST, LEAK_INDIRECT, LEAK_REACHABLE } leak_status_t;
@@ -42,6 +45,7 @@ typedef struct {
 	int known;                   /* reachability was decided (exit snapshot) */
 	uint64_t lost_bytes, lost_count, reach_bytes, reach_count;
 	uint64_t indirect_bytes, indirect_count;   /* part of lost */
+	uint64_t supp_bytes, supp_count;           /* lost but suppressed: not in lost */
 	leak_site_t *sites;          /* per stack, sorted by bytes, largest first */
 	size_t nsites;
 	/* By site (leaks_group): lost directly, lost indirectly, still reachable; and rows
@@ -53,6 +57,9 @@ typedef struct {
 
 /* The per-stack figures (no symbols needed: totals and run's judgement). */
 int leaks_collect(const ag_log_t *log, leaks_t *out);
+/* Take the lost stacks a rule of s matches out of lost (into supp_*), counting them on the
+ * rule when count.  Before leaks_group, which leaves the suppressed ones out. */
+void leaks_suppress(const ag_log_t *log, symbols_t *sym, struct supp *s, leaks_t *l, int count);
 /* The same by site, into out->set and out->rows. */
 int leaks_group(const ag_log_t *log, symbols_t *sym, leaks_t *out);
 void leaks_free(leaks_t *l);
@@ -109,9 +116,10 @@ void growth_free(growth_t *g);
 int growth_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FILE *out);
 
 /* ---- diff.c ---- */
-/* Parse "LOG[@N]" into a path (caller frees) and a snapshot seq (-1 = last).  A path that
- * exists as written wins over the split. */
-int diff_parse_spec(const char *spec, char **path, long long *seq);
+/* Parse "LOG[@N|@LABEL]" into a path and what follows the '@' (NULL = the last snapshot;
+ * log_snap_by_name resolves it); the caller frees both.  A path that exists as given is
+ * taken whole, '@' and all. */
+int diff_parse_spec(const char *spec, char **path, char **which);
 
 typedef struct {
 	const ag_log_t *log;

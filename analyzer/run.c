@@ -8,6 +8,7 @@
 #include "node.h"
 #include "options.h"
 #include "runlogs.h"
+#include "suppress.h"
 #include "table.h"
 
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,6 +90,7 @@ typedef struct {
 	ag_config_t c;
 	uint64_t fail_on;
 	int have_fail_on, quiet, verbose, keep_logs;
+	supp_opts_t supp;
 	char **cmd;                  /* the command and its arguments */
 } run_args_t;
 
@@ -129,6 +132,11 @@ static int parse_args(run_args_t *r, int argc, char **argv)
 			r->keep_logs = 1;
 			continue;
 		}
+		int taken = supp_arg(&r->supp, argc, argv, &i, false);
+		if (taken == 2)
+			return 2;
+		if (taken)
+			continue;
 		if (strncmp(a, "--", 2) != 0) {
 			say("run: unknown option '%s' (see allocguard run --help)", a);
 			return 2;
@@ -178,11 +186,40 @@ static int parse_args(run_args_t *r, int argc, char **argv)
 	return 0;
 }
 
+/* A log that cannot be created is a run nobody judges: refuse before the command starts.
+ * A directory made of %p or %e is only known once the process runs. */
+static int check_log_dir(const char *pattern)
+{
+	char dir[PATH_MAX + OPT_STR_MAX + 2];
+	snprintf(dir, sizeof dir, "%s", pattern);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	if (strchr(dir, '%'))
+		return 0;
+	struct stat st;
+	const char *d = dir[0] ? dir : "/";
+	int bad = stat(d, &st) != 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
+	if (bad) {
+		say("--out %s: the directory %s %s; the command was not started", pattern, d,
+		    bad == ENOENT ? "does not exist" : strerror(bad));
+		return 2;
+	}
+	if (access(d, W_OK | X_OK) != 0) {
+		say("--out %s: the directory %s is not writable (%s); the command was not started",
+		    pattern, d, strerror(errno));
+		return 2;
+	}
+	return 0;
+}
+
 /* The environment the command inherits: the library preloaded, the log pattern made
  * absolute (into pattern) so we find the logs whatever the command does, and the run's
  * tag.  0, or an exit status after saying why. */
 static int prepare_env(ag_config_t *c, char *pattern, size_t len)
 {
+	int rc;
 	char lib[PATH_MAX];
 	if (find_library(lib, sizeof lib)) {
 		say("cannot find the preload library (looked for %s)", lib);
@@ -210,6 +247,8 @@ static int prepare_env(ag_config_t *c, char *pattern, size_t len)
 		say("log pattern %s is too long", pattern);
 		return 2;
 	}
+	if ((rc = check_log_dir(pattern)))
+		return rc;
 	setenv("ALLOCGUARD_LOG", pattern, 1);
 	/* Every process that keeps the environment writes this tag into its log: how the
 	 * run's own logs are told from others' (the parent pids link the rest). */
@@ -255,6 +294,9 @@ static pid_t run_child(char **cmd, int *status)
 		_exit(e == ENOENT ? 127 : 126);
 	}
 	child_pid = pid;
+	/* A reader that goes away (`run ... 2>&1 | head -1`) must not kill us before the
+	 * clean-up after the child (node's side files): our writes then just fail. */
+	signal(SIGPIPE, SIG_IGN);
 	sigprocmask(SIG_SETMASK, &saved, NULL);
 	*status = 0;
 	while (waitpid(pid, status, 0) < 0) {
@@ -268,6 +310,22 @@ static pid_t run_child(char **cmd, int *status)
 	return pid;
 }
 
+/* --fail-on-leak, once the command exited 0: a run nobody judged never passes. */
+static int gate(const run_verdict_t *v, uint64_t fail_on)
+{
+	if (!v->judged) {
+		say("--fail-on-leak: %s: not judged, exit status 2", v->why);
+		return 2;
+	}
+	if (v->lost <= fail_on)
+		return 0;
+	char a[40], b[40];
+	size_str(v->lost, a, sizeof a);
+	size_str(fail_on, b, sizeof b);
+	say("%s lost at exit, more than --fail-on-leak %s: exit status 1", a, b);
+	return 1;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	run_args_t r;
@@ -275,35 +333,38 @@ int cmd_run(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	char pattern[PATH_MAX + OPT_STR_MAX + 2];
-	if ((rc = prepare_env(&r.c, pattern, sizeof pattern)))
+	supp_t supp = { 0 };
+	if ((rc = prepare_env(&r.c, pattern, sizeof pattern)) ||
+	    (rc = supp_load_all(&supp, &r.supp, r.c.suppressions))) {
+		supp_free(&supp);
 		return rc;
+	}
 	int node_maps = node_prepare();
 
 	runlogs_t *rl = runlogs_before(pattern);
-	if (!rl)
+	if (!rl) {
+		supp_free(&supp);
 		return 2;
+	}
 	struct timespec start;
 	clock_gettime(CLOCK_REALTIME, &start);
 	start.tv_sec -= 1;   /* file times are coarser than the clock */
 	int status;
 	pid_t pid = run_child(r.cmd, &status);
-	if (pid < 0)
+	if (pid < 0) {
+		supp_free(&supp);
 		return 2;
+	}
 	int code = WIFEXITED(status) ? WEXITSTATUS(status)
 		 : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 2;
 
 	run_end_t end = { .pid = pid, .tag = r.c.tag, .start = start, .cmd = r.cmd[0],
 			  .exec_may_have_failed = code == 126 || code == 127,
-			  .quiet = r.quiet, .node_maps = node_maps,
+			  .quiet = r.quiet, .node_maps = node_maps, .supp = &supp,
 			  .summary = { .status = status, .verbose = r.verbose,
 				       .keep_logs = r.keep_logs } };
-	uint64_t lost = run_finish(rl, &end);
-	if (r.have_fail_on && code == 0 && lost > r.fail_on) {
-		char a[40], b[40];
-		size_str(lost, a, sizeof a);
-		size_str(r.fail_on, b, sizeof b);
-		say("%s lost at exit, more than --fail-on-leak %s: exit status 1", a, b);
-		code = 1;
-	}
-	return code;
+	run_verdict_t v;
+	run_finish(rl, &end, &v);
+	supp_free(&supp);
+	return r.have_fail_on && code == 0 ? gate(&v, r.fail_on) : code;
 }

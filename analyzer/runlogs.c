@@ -6,6 +6,7 @@
  * directory, and logs of unrelated processes writing there meanwhile, are never judged. */
 #include "runlogs.h"
 #include "fmt.h"
+#include "jsheap.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -199,7 +200,7 @@ int runlogs_collect(runlogs_t *rl, pid_t main_pid, const char *tag,
 			fprintf(err, "allocguard: %s\n", msg);
 			continue;
 		}
-		if (!log->have_proc || log->start_ns < earliest) {
+		if (!log->have_proc || log->start_ns < earliest || jsheap_apply(log, err)) {
 			log_free(log);
 			continue;
 		}

@@ -13,6 +13,7 @@ const char *site_kind_name(char kind)
 	case AG_KIND_HEAP: return "heap";
 	case AG_KIND_MMAP: return "mmap";
 	case AG_KIND_SWAP: return "swap";
+	case AG_KIND_JS: return "js";
 	}
 	return "?";
 }

@@ -10,6 +10,7 @@
 #include "reports.h"
 #include "runlogs.h"
 #include "sites.h"
+#include "suppress.h"
 #include "table.h"
 
 #include <inttypes.h>
@@ -41,13 +42,20 @@ typedef struct {
 	int small;           /* a child whose log is not worth keeping */
 } proc_t;
 
-static void proc_read(proc_t *p, ag_log_t *log)
+/* Suppressions need names: symbolized only for a process that lost something. */
+static void proc_read(proc_t *p, ag_log_t *log, supp_t *supp)
 {
 	memset(p, 0, sizeof *p);
 	p->log = log;
 	p->have_report = report_collect(log, NULL, &p->report) == 0;
 	p->end = log->nsnaps ? log->snaps[log->nsnaps - 1].why : -1;
 	p->have_leaks = leaks_collect(log, &p->leaks) == 0;
+	if (p->have_leaks && p->leaks.lost_bytes && supp && supp->n) {
+		symbols_t *sym = symbols_open(log, NULL);
+		if (sym)
+			leaks_suppress(log, sym, supp, &p->leaks, 1);
+		symbols_close(sym);
+	}
 }
 
 static void events_line(FILE *err, const ag_log_t *log)
@@ -79,13 +87,19 @@ static void site_line(FILE *err, symbols_t *sym, const ag_stack_t *st, uint64_t 
 
 /* The top directly lost sites (where the bug is), one row per site as the reports show it:
  * the stacks that fold to the same frames merged, as `allocguard leaks` does. */
-static void lost_sites(FILE *err, const proc_t *p)
+static void lost_sites(FILE *err, const proc_t *p, supp_t *supp)
 {
 	if (!p->leaks.lost_bytes)
 		return;
 	symbols_t *sym = symbols_open(p->log, NULL);
 	leaks_t merged = { 0 };
-	if (!sym || leaks_collect(p->log, &merged) || leaks_group(p->log, sym, &merged)) {
+	if (!sym || leaks_collect(p->log, &merged)) {
+		leaks_free(&merged);
+		symbols_close(sym);
+		return;
+	}
+	leaks_suppress(p->log, sym, supp, &merged, 0);
+	if (leaks_group(p->log, sym, &merged)) {
 		leaks_free(&merged);
 		symbols_close(sym);
 		return;
@@ -135,7 +149,8 @@ static void peak_sites(FILE *err, const ag_log_t *log)
 	symbols_close(sym);
 }
 
-static void main_lines(FILE *err, const proc_t *p, const proc_t *first, int status)
+static void main_lines(FILE *err, const proc_t *p, const proc_t *first, int status,
+		       supp_t *supp)
 {
 	char a[40], b[40], c[40], d[40];
 	report_peak_t pk = p->report.peak;
@@ -163,10 +178,15 @@ static void main_lines(FILE *err, const proc_t *p, const proc_t *first, int stat
 	} else {
 		size_str(p->leaks.lost_bytes, a, sizeof a);
 		size_str(p->leaks.reach_bytes, b, sizeof b);
-		fprintf(err, "allocguard:   lost at exit: %s in %" PRIu64 " block%s%s; still "
+		char more[80] = "";
+		if (p->leaks.supp_bytes) {
+			size_str(p->leaks.supp_bytes, d, sizeof d);
+			snprintf(more, sizeof more, " (%s more suppressed)", d);
+		}
+		fprintf(err, "allocguard:   lost at exit: %s in %" PRIu64 " block%s%s%s; still "
 			"reachable: %s\n", a, p->leaks.lost_count, p->leaks.lost_count == 1 ? "" : "s",
-			log_sampled(p->log) ? " (estimated)" : "", b);
-		lost_sites(err, p);
+			log_sampled(p->log) ? " (estimated)" : "", more, b);
+		lost_sites(err, p, supp);
 	}
 	log_warn_damage(p->log, err);
 	fprintf(err, "allocguard:   log: %s\n", p->log->path);
@@ -204,13 +224,32 @@ static int is_small(const proc_t *p)
 	       !p->log->damage_line && p->report.peak.bytes < SUMMARY_SMALL_PEAK;
 }
 
-static void run_summary(FILE *err, const run_tree_t *tree, const summary_opts_t *o,
-			uint64_t *lost)
+/* Whether the gate may judge: something of the tree was seen, and the started process did
+ * not end in a program the guard could not follow.  A started process with no log of its
+ * own but logging children is a shell that ended by _exit before its first snapshot (dash
+ * does): its children were seen. */
+static void judge(const run_tree_t *tree, const proc_t *last, const char *cmd, run_verdict_t *v)
 {
-	*lost = 0;
+	v->judged = 0;
+	if (!tree->n)
+		snprintf(v->why, sizeof v->why, "%s left no log (a static or setuid program, or a "
+			 "log that could not be created)", cmd);
+	else if (last && last->end == AG_REASON_EXEC)
+		snprintf(v->why, sizeof v->why, "the program %s exec'd left no log (a static or "
+			 "setuid program)", base(last->log->exe));
+	else
+		v->judged = 1;
+}
+
+static void run_summary(FILE *err, const run_tree_t *tree, const run_end_t *e,
+			run_verdict_t *v)
+{
+	const summary_opts_t *o = &e->summary;
+	v->lost = 0;
 	if (!tree->n) {
 		fprintf(err, "allocguard: no log was found (is the log directory writable? a static "
 			"or setuid program cannot be preloaded)\n");
+		judge(tree, NULL, e->cmd, v);
 		return;
 	}
 	proc_t *procs = calloc(tree->n, sizeof *procs);
@@ -225,9 +264,9 @@ static void run_summary(FILE *err, const run_tree_t *tree, const summary_opts_t 
 	size_t nchildren = 0;
 	for (size_t i = 0; i < tree->n; i++) {
 		proc_t *p = &procs[i];
-		proc_read(p, tree->logs[i]);
+		proc_read(p, tree->logs[i], e->supp);
 		if (p->have_leaks)
-			*lost = ag_sat_add(*lost, p->leaks.lost_bytes);
+			v->lost = ag_sat_add(v->lost, p->leaks.lost_bytes);
 		if (p->log->pid == (uint64_t)tree->main_pid) {
 			first = first ? first : p;
 			last = p;
@@ -236,8 +275,9 @@ static void run_summary(FILE *err, const run_tree_t *tree, const summary_opts_t 
 			children[nchildren++] = p;
 		}
 	}
+	judge(tree, last, e->cmd, v);
 	if (last)
-		main_lines(err, last, first, o->status);
+		main_lines(err, last, first, o->status, e->supp);
 	else
 		fprintf(err, "allocguard: pid %d wrote no log (it exec'd a static or setuid "
 			"program, or ended by _exit before its first snapshot)\n", (int)tree->main_pid);
@@ -264,6 +304,7 @@ static void run_summary(FILE *err, const run_tree_t *tree, const summary_opts_t 
 	if (removed)
 		fprintf(err, "allocguard: removed the logs of %zu small child process%s "
 			"(--keep-logs keeps them)\n", removed, removed == 1 ? "" : "es");
+	supp_print_used(e->supp, err, "allocguard: ");
 	if (last)
 		fprintf(err, "allocguard: details: allocguard leaks %s  (also: report, growth)\n",
 			last->log->path);
@@ -277,19 +318,20 @@ static void run_summary(FILE *err, const run_tree_t *tree, const summary_opts_t 
 	free(procs);
 }
 
-uint64_t run_finish(runlogs_t *rl, const run_end_t *e)
+void run_finish(runlogs_t *rl, const run_end_t *e, run_verdict_t *v)
 {
 	run_tree_t tree;
 	runlogs_collect(rl, e->pid, e->tag, &e->start, e->cmd, &tree, stderr);
 	runlogs_free(rl);
-	uint64_t lost = 0;
+	memset(v, 0, sizeof *v);
 	if (tree.n || !e->exec_may_have_failed) {
 		FILE *sink = e->quiet ? fopen("/dev/null", "w") : stderr;
-		run_summary(sink ? sink : stderr, &tree, &e->summary, &lost);
+		run_summary(sink ? sink : stderr, &tree, e, v);
 		if (sink && sink != stderr)
 			fclose(sink);
+	} else {
+		judge(&tree, NULL, e->cmd, v);
 	}
 	node_side_files(tree.logs, tree.n, e->node_maps);
 	run_tree_free(&tree);
-	return lost;
 }

@@ -929,6 +929,39 @@ static const char *symtab_name(symtab_t *t, Dwfl_Module *mod, uint64_t addr)
 	return label ? label->name : NULL;
 }
 
+/* A JS function of node's heap profile (an F line), named as jit_name names perf-map
+ * entries: function, script and the line it starts at. */
+static int js_resolve(symbols_t *s, uint64_t addr, ag_frame_t *f)
+{
+	const ag_log_t *log = s->log;
+	size_t lo = 0, hi = log->njsfuncs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (log->jsfuncs[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == log->njsfuncs || log->jsfuncs[lo].addr != addr)
+		return 0;
+	const ag_jsfunc_t *j = &log->jsfuncs[lo];
+	f->function = strdup(j->name[0] ? j->name : "(anonymous)");
+	if (j->plain)
+		return 1;
+	f->jit = 1;
+	f->module = "[JS heap]";
+	const char *script = j->script;
+	if (strncmp(script, "file://", 7) == 0)
+		script += 7;
+	if (*script) {
+		f->path = strdup(script);
+		f->file = !f->path ? NULL : strncmp(f->path, "node:", 5) == 0 ? f->path
+			: base_name(f->path);
+		f->line = (int)j->line;
+	}
+	return 1;
+}
+
 static ag_frame_t *resolve(symbols_t *s, uint64_t addr, size_t mi)
 {
 	ag_frame_t *f = frame_new(s);
@@ -936,6 +969,8 @@ static ag_frame_t *resolve(symbols_t *s, uint64_t addr, size_t mi)
 		return NULL;
 	f->address = addr;
 	f->offset = addr;
+	if (addr >= AG_JS_ADDR_BASE && js_resolve(s, addr, f))
+		return f;
 	if (mi != SIZE_MAX) {
 		const ag_module_t *m = &s->log->modules[mi];
 		f->module = m->path;
@@ -1085,6 +1120,8 @@ void frame_key(const ag_frame_t *f, char *buf, size_t len)
 		snprintf(buf, len, "%s|%s", f->function, base_name(f->module));
 	else if (f->module)
 		snprintf(buf, len, "%s+0x%" PRIx64, base_name(f->module), f->offset);
+	else if (f->function)
+		snprintf(buf, len, "%s", f->function);   /* a name the model gave (jsheap.c) */
 	else
 		snprintf(buf, len, "0x%" PRIx64, f->address);
 }
@@ -1100,6 +1137,8 @@ void frame_human(const ag_frame_t *f, char *buf, size_t len)
 			 f->offset);
 	else if (f->module)
 		snprintf(buf, len, "%s+0x%" PRIx64, base_name(f->module), f->offset);
+	else if (f->function)
+		snprintf(buf, len, "%s", f->function);   /* a name the model gave (jsheap.c) */
 	else
 		snprintf(buf, len, "0x%" PRIx64, f->address);
 }

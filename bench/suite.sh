@@ -38,9 +38,12 @@ workload_cmd() {
 	esac
 }
 
-# Settings a workload runs under; memusage crashes node, so node goes without it.
+# Settings a workload runs under; memusage crashes node, so node goes without it.  node
+# also runs under the guard without its JS heap (nojs: ALLOCGUARD_NODE=0), so the JS heap's
+# own cost is the difference between its guard and nojs rows.
 settings_for() {
 	s="bare guard sampled"
+	[ "$1" = node ] && s="bare nojs guard sampled"
 	command -v heaptrack >/dev/null 2>&1 && s="$s heaptrack"
 	[ -n "$MEMUSAGE" ] && [ "$1" != node ] && s="$s memusage"
 	echo "$s"
@@ -56,6 +59,7 @@ run_one() {
 	case $s in
 	bare)      pre="" ;;
 	guard)     pre="env LD_PRELOAD=$LIB ALLOCGUARD_LOG=$d/ag.%p.log" ;;
+	nojs)      pre="env LD_PRELOAD=$LIB ALLOCGUARD_NODE=0 ALLOCGUARD_LOG=$d/ag.%p.log" ;;
 	sampled)   pre="env LD_PRELOAD=$LIB ALLOCGUARD_SAMPLE=512K ALLOCGUARD_LOG=$d/ag.%p.log" ;;
 	heaptrack) pre="heaptrack -o $d/ht" ;;
 	memusage)  pre="env LD_PRELOAD=$MEMUSAGE MEMUSAGE_OUTPUT=/dev/null" ;;

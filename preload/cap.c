@@ -13,29 +13,49 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-uint64_t cap_limit;
-static uint64_t cap_bytes, warn_bytes, crit_bytes, rearm_gap, headroom;
+/* Set at init and by cap_set (allocguard_set_cap) while other threads allocate: atomics,
+ * read relaxed on the hot path (plain loads on x86_64). */
+_Atomic uint64_t cap_limit;
+static _Atomic uint64_t cap_bytes, warn_bytes, crit_bytes, rearm_gap, headroom;
 static int on_cap;
-static uint64_t warn_pct, crit_pct;
+static _Atomic uint64_t warn_pct, crit_pct;
 
 /* Which events have fired and not been re-armed: bit per ag_cap_event_t. */
 static _Atomic unsigned fired;
 
+static uint64_t pct_of(uint64_t bytes, uint64_t pct)
+{
+	return bytes / 100 * pct + bytes % 100 * pct / 100;
+}
+
+/* The cap and the thresholds that follow it. */
+static void set_limits(uint64_t bytes)
+{
+	warn_bytes = pct_of(bytes, warn_pct);
+	crit_bytes = pct_of(bytes, crit_pct);
+	/* Re-arm only after usage falls 5% of the cap below a threshold, so a program hovering
+	 * at a threshold gets one event per real crossing, not one per allocation. */
+	rearm_gap = bytes / 20;
+	headroom = bytes / 16;
+	if (bytes && !cap_limit)
+		account_keep_admitted();
+	cap_bytes = bytes;
+	cap_limit = bytes;
+}
+
 void cap_init(const ag_config_t *c)
 {
-	cap_bytes = c->cap;
 	on_cap = (int)c->on_cap;
 	warn_pct = c->warn;
 	crit_pct = c->critical;
-	warn_bytes = cap_bytes ? cap_bytes / 100 * c->warn + cap_bytes % 100 * c->warn / 100 : 0;
-	crit_bytes = cap_bytes ? cap_bytes / 100 * c->critical + cap_bytes % 100 * c->critical / 100 : 0;
-	/* Re-arm only after usage falls 5% of the cap below a threshold, so a program hovering
-	 * at a threshold gets one event per real crossing, not one per allocation. */
-	rearm_gap = cap_bytes / 20;
-	headroom = cap_bytes / 16;
-	if (cap_bytes)
-		account_keep_admitted();
-	cap_limit = cap_bytes;
+	set_limits(c->cap);
+}
+
+/* The level the fired events make (allocguard.h's 0..3). */
+static int level_of(unsigned f)
+{
+	return f & (1u << AG_CAP_EV_CAP) ? 3 : f & (1u << AG_CAP_EV_CRITICAL) ? 2 :
+	       f & (1u << AG_CAP_EV_WARN) ? 1 : 0;
 }
 
 /* Refusals of single requests far beyond the cap: at most one report a second. */
@@ -52,7 +72,12 @@ static bool far_refusal_due(void)
 static bool fire(int kind)
 {
 	unsigned bit = 1u << kind;
-	return !(atomic_fetch_or_explicit(&fired, bit, memory_order_relaxed) & bit);
+	unsigned was = atomic_fetch_or_explicit(&fired, bit, memory_order_relaxed);
+	if (was & bit)
+		return false;
+	if (level_of(was | bit) != level_of(was))
+		outbox_pressure(level_of(was | bit), account_admitted());
+	return true;
 }
 
 /* What happened at a threshold: the figures the message and the V line give. */
@@ -229,8 +254,11 @@ static void rearm(void)
 		clear |= 1u << AG_CAP_EV_CRITICAL;
 	if ((f & (1u << AG_CAP_EV_CAP)) && now + rearm_gap < cap_bytes)
 		clear |= 1u << AG_CAP_EV_CAP;
-	if (clear)
-		atomic_fetch_and_explicit(&fired, ~clear, memory_order_relaxed);
+	if (!clear)
+		return;
+	unsigned was = atomic_fetch_and_explicit(&fired, ~clear, memory_order_relaxed);
+	if (level_of(was & ~clear) != level_of(was))
+		outbox_pressure(level_of(was & ~clear), now);
 }
 
 void cap_unadmit(uint64_t bytes)
@@ -243,4 +271,25 @@ void cap_release(acc_kind_t kind, uint64_t bytes)
 {
 	account_sub(kind, bytes);
 	rearm();
+}
+
+int cap_level(void)
+{
+	return level_of(atomic_load_explicit(&fired, memory_order_relaxed));
+}
+
+/* Events fired under the old cap that the new one does not explain are re-armed; those it
+ * does are fired (with their messages), as if usage had just got there. */
+void cap_set(uint64_t bytes)
+{
+	set_limits(bytes);
+	if (!bytes) {
+		unsigned was = atomic_exchange(&fired, 0);
+		if (level_of(was))
+			outbox_pressure(0, account_tracked());
+		return;
+	}
+	rearm();
+	uint64_t now = account_admitted();
+	thresholds(now, now, "set_cap", 0, ACC_MAPPED);
 }

@@ -8,6 +8,7 @@
 #include "options.h"
 #include "outbox.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,12 +30,20 @@ static inline void cap_obtained(acc_kind_t kind, uint64_t bytes)
 
 /* The limit in bytes, 0 without a cap; set once by cap_init.  Without a cap, admitting is
  * nothing and releasing is only counting, so the heap hooks ask cap_on() first. */
-extern uint64_t cap_limit;
+extern _Atomic uint64_t cap_limit;
 
 static inline bool cap_on(void)
 {
-	return cap_limit != 0;
+	return atomic_load_explicit(&cap_limit, memory_order_relaxed) != 0;
 }
+/* The pressure level: 0 below warn, 1 warn, 2 critical, 3 at the cap (a request was
+ * refused, or with on-cap warn allowed past it).  Levels follow the edge-triggered events,
+ * so a level falls only once usage is 5% of the cap below its threshold.  Every change is
+ * posted to the outbox (outbox_pressure). */
+int cap_level(void);
+/* Change the cap at run time (0 = none); warn and critical keep their percentages.  Levels
+ * the new cap no longer explains fall, levels it does are reached now. */
+void cap_set(uint64_t bytes);
 /* Admit bytes more for memory already obtained beyond what was admitted (an allocator's
  * rounding, when a block is counted at its usable size), quietly: 0, or ENOMEM when they
  * would take the admitted total past the cap (the caller then counts the block at its

@@ -7,6 +7,7 @@
 #include "logwrite.h"
 #include "maptab.h"
 #include "nextalloc.h"
+#include "nodeopts.h"
 #include "ptrtab.h"
 #include "sample.h"
 #include "stacks.h"
@@ -157,6 +158,7 @@ __attribute__((constructor(101))) static void allocguard_init(void)
 	stacks_init();
 	heap_adopt_early();
 	logwrite_init();
+	nodeopts_inject();
 	pthread_atfork(prefork, postfork_parent, postfork_child);
 	install_usr2();
 	writer_watch_children(check_child);

@@ -31,6 +31,13 @@
  *                                         the guard's own frames already removed.  An h
  *                                         stack with no addresses holds the blocks that
  *                                         were allocated before the guard's constructor.
+ *   F <addr> <line> <column> <name> <script>
+ *                                         a JS function of node's heap profile (version
+ *                                         3): addr (hex, AG_JS_ADDR_BASE and above, never
+ *                                         a real address) stands for it in j stacks; line
+ *                                         and column (1-based, 0 = unknown) are where the
+ *                                         function starts in script.  An empty name or
+ *                                         script is written "-" (a lone "-" as %2D).
  *   J <path>                              a JIT symbol map (node --perf-basic-prof:
  *                                         /tmp/perf-PID.map) that the analyzer may read
  *   V <t_ns> <kind> <tracked_bytes> <request> <stack>
@@ -43,10 +50,13 @@
  *   W <t_ns> <bytes> <mode> <path>        a swapped model file: mode is eager, lazy, or
  *                                         eager-fallback (lazy asked, userfaultfd refused),
  *                                         or passthrough-<why> when it was left file-backed
- *   B <seq> <t_ns> <reason>               begin snapshot seq (0, 1, 2, ... in this file);
+ *   B <seq> <t_ns> <reason> [<label>]     begin snapshot seq (0, 1, 2, ... in this file);
  *                                         reason: start interval signal warn critical cap
  *                                         abort exit exec (the image is replaced: the
  *                                         last snapshot of this log, reachability unknown)
+ *                                         label (asked by the program through
+ *                                         allocguard_snapshot: the label follows, escaped,
+ *                                         1..AG_LABEL_MAX bytes, no '@')
  *   L <stack> <live_bytes> <live_count> <total_bytes> <total_count> [<temporary>]
  *                                         a stack's aggregates at this snapshot.  Delta
  *                                         encoded: only stacks that changed since the
@@ -123,7 +133,9 @@
 #include <stddef.h>
 
 #define AG_LOG_MAGIC "AGLOG"
-#define AG_LOG_VERSION 2    /* 2: L's temporary field, Z lines; a reader takes 1 and 2 */
+/* 2: L's temporary field, Z lines, V's request and stack; 3: F lines and j stacks, B
+ * labels, X lines.  A reader takes every version up to its own. */
+#define AG_LOG_VERSION 3
 
 /* Requested sizes in power-of-two buckets (Z lines): bucket 0 is size 0, bucket k >= 1
  * holds [2^(k-1), 2^k - 1]. */
@@ -149,11 +161,16 @@ static inline unsigned long long ag_size_bucket_max(unsigned k)
 #define AG_KIND_HEAP 'h'
 #define AG_KIND_MMAP 'm'
 #define AG_KIND_SWAP 's'
+#define AG_KIND_JS 'j'
+
+/* F addresses: above every user-space and kernel address a stack can hold. */
+#define AG_JS_ADDR_BASE 0xfff0000000000000ull
 
 /* Snapshot reasons, as written in B lines. */
 #define AG_REASON_LIST(X) \
 	X(START, "start") X(INTERVAL, "interval") X(SIGNAL, "signal") X(WARN, "warn") \
-	X(CRITICAL, "critical") X(CAP, "cap") X(ABORT, "abort") X(EXIT, "exit") X(EXEC, "exec")
+	X(CRITICAL, "critical") X(CAP, "cap") X(ABORT, "abort") X(EXIT, "exit") X(EXEC, "exec") \
+	X(LABEL, "label")
 
 /* Cap events, as written in V lines. */
 #define AG_CAP_EVENT_LIST(X) X(WARN, "warn") X(CRITICAL, "critical") X(CAP, "cap")
@@ -210,5 +227,6 @@ AG_WORDS(swap_mode, AG_SWAP, AG_SWAP_MODE_LIST)
 AG_WORDS(on_cap, AG_ON_CAP, AG_ON_CAP_LIST)
 
 #define AG_LOG_MAX_FRAMES 256
+#define AG_LABEL_MAX 64
 
 #endif

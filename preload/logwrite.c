@@ -14,6 +14,7 @@
 #include "fdguard.h"
 #include "fmt.h"
 #include "churn.h"
+#include "jsprof.h"
 #include "logbuf.h"
 #include "logfmt.h"
 #include "logfile.h"
@@ -490,7 +491,7 @@ void logwrite_create(void)
 	errno = saved;
 }
 
-int64_t logwrite_snapshot(int reason, bool leaks)
+int64_t logwrite_snapshot(int reason, bool leaks, const char *label)
 {
 	int saved = errno;
 	int64_t result = -1;
@@ -504,6 +505,7 @@ int64_t logwrite_snapshot(int reason, bool leaks)
 	write_jit_map();
 	/* the stacks before the events: a refusal's V line names a stack interned before it */
 	uint32_t limit = stacktab_limit();
+	jsprof_write_funcs(&lb, gen);
 	write_new_stacks(limit);
 	write_events();
 	write_swaps();
@@ -517,6 +519,10 @@ int64_t logwrite_snapshot(int reason, bool leaks)
 	fmt_u64(&f, sys_now_ns() - ag_start_ns);
 	fmt_chr(&f, ' ');
 	fmt_str(&f, ag_reason_name(reason));
+	if (label) {
+		fmt_chr(&f, ' ');
+		fmt_escaped(&f, label);
+	}
 	logbuf_line(&lb, &f);
 	uint64_t nrec = write_records(limit, leaks);
 	nrec += write_peak(limit);
@@ -559,7 +565,7 @@ void logwrite_exec(void)
 	bool has_log = created && !disabled;
 	pthread_mutex_unlock(&lock);
 	if (has_log)
-		logwrite_snapshot(AG_REASON_EXEC, false);
+		logwrite_snapshot(AG_REASON_EXEC, false, NULL);
 }
 
 void logwrite_child(void)

@@ -12,9 +12,11 @@ void logwrite_init(void);
 /* Create the log now, with its header, if this generation has none yet: before the program
  * gives up the right to (setuid, chroot).  Held open from then on, like every log. */
 void logwrite_create(void);
-/* Write one snapshot; with leaks, R lines from the exit scan are included.  Returns the
- * snapshot's sequence number, or -1 when logging is off or failed. */
-int64_t logwrite_snapshot(int reason, bool leaks);
+/* Write one snapshot; with leaks, R lines from the exit scan are included; label (NULL for
+ * none) goes with AG_REASON_LABEL.  Returns the snapshot's sequence number, or -1 when
+ * logging is off or failed.  Any thread may call it (the writer, the exiting thread, a
+ * program thread asking through allocguard_snapshot). */
+int64_t logwrite_snapshot(int reason, bool leaks, const char *label);
 /* Snapshots written so far, across generations. */
 uint64_t logwrite_written(void);
 /* Before an exec: a final "exec" snapshot when this image has a log, else nothing. */

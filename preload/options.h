@@ -31,6 +31,9 @@ typedef struct {
 	uint64_t sample;     /* bytes, 0 = every allocation */
 	uint64_t depth;      /* frames */
 	char tag[OPT_STR_MAX];
+	uint64_t node;       /* 0 off, 1 on, 2 through the inspector only */
+	uint64_t node_gc;    /* 1 = a full GC per critical crossing */
+	char suppressions[OPT_STR_MAX];   /* read by the CLI only (run, leaks) */
 } ag_config_t;
 
 typedef struct {

@@ -16,6 +16,7 @@
 
 EVRING(cap_events, cap_event_t, 1024);
 EVRING(swap_events, swap_event_t, 64);
+EVRING(pressure_events, pressure_event_t, 64);
 
 static _Atomic uint32_t wake;        /* futex word: bumped on every request */
 static _Atomic unsigned pending;
@@ -48,6 +49,31 @@ void outbox_swap_event(int mode, uint64_t bytes, const char *path)
 	fmt_init(&f, ev->path, sizeof ev->path);
 	fmt_str(&f, path);
 	evring_publish(&swap_events, ticket);
+}
+
+void outbox_pressure(int level, uint64_t tracked)
+{
+	int saved = errno;
+	uint64_t ticket;
+	pressure_event_t *ev = evring_claim(&pressure_events, &ticket);
+	if (ev) {   /* full: the listener still learns the level it ends at (api.c) */
+		ev->level = level;
+		ev->tracked = tracked;
+		evring_publish(&pressure_events, ticket);
+	}
+	outbox_pressure_wake();
+	errno = saved;
+}
+
+void outbox_pressure_wake(void)
+{
+	atomic_fetch_add(&wake, 1);
+	syscall(SYS_futex, &wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+size_t outbox_pressure_take(pressure_event_t *out, size_t max)
+{
+	return evring_take(&pressure_events, out, max);
 }
 
 size_t outbox_cap_events_take(cap_event_t *out, size_t max)

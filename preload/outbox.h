@@ -31,7 +31,18 @@ typedef struct {
 	char path[PATH_MAX];
 } swap_event_t;
 
+/* One change of the pressure level (cap.h's cap_level), for allocguard_on_pressure. */
+typedef struct {
+	int level;
+	uint64_t tracked;   /* the cap's view of tracked bytes at the change */
+} pressure_event_t;
+
 void outbox_cap_event(int kind, uint64_t bytes, uint64_t request, uint32_t stack);
+/* Post a level change and wake the writer, without asking for a snapshot. */
+void outbox_pressure(int level, uint64_t tracked);
+size_t outbox_pressure_take(pressure_event_t *out, size_t max);
+/* Wake the writer for a turn (writer.h's writer_each_turn) and nothing else. */
+void outbox_pressure_wake(void);
 void outbox_swap_event(int mode, uint64_t bytes, const char *path);
 /* Move queued events into out (oldest first); returns how many. */
 size_t outbox_cap_events_take(cap_event_t *out, size_t max);

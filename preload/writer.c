@@ -3,6 +3,7 @@
  * the allocation path. */
 #include "writer.h"
 #include "fmt.h"
+#include "jsprof.h"
 #include "logwrite.h"
 #include "outbox.h"
 #include "reach.h"
@@ -43,6 +44,14 @@ void writer_watch_children(void (*check)(void))
 	child_check = check;
 }
 
+static void (*_Atomic each_turn)(void);
+
+void writer_each_turn(void (*fn)(void))
+{
+	each_turn = fn;
+	outbox_pressure_wake();
+}
+
 static void check_child(void)
 {
 	if (child_check)
@@ -63,7 +72,7 @@ static void snapshot_here(void)
 {
 	if (own_scan)
 		reach_scan();
-	logwrite_snapshot(own_reason, own_scan);
+	logwrite_snapshot(own_reason, own_scan, NULL);
 }
 
 static void snapshot_on_own_stack(int reason, bool scan)
@@ -119,13 +128,22 @@ static void *writer_main(void *arg)
 		outbox_wait(seen, ms);
 		unsigned bits = outbox_requests_take();
 		if (period && sys_now_ns() >= next) {
-			bits |= 1u << AG_REASON_INTERVAL;
+			if (!jsprof_exiting())
+				bits |= 1u << AG_REASON_INTERVAL;
 			while (next <= sys_now_ns())
 				next += period;
 		}
-		if (bits && atomic_load(&ag_phase) == AG_READY)
-			logwrite_snapshot(pick(bits), false);
+		if (bits && atomic_load(&ag_phase) == AG_READY) {
+			jsprof_refresh();
+			if (jsprof_exiting())   /* it began exiting meanwhile */
+				bits &= ~(1u << AG_REASON_INTERVAL);
+			if (bits)
+				logwrite_snapshot(pick(bits), false, NULL);
+		}
 		stacks_say_pending();
+		void (*turn)(void) = each_turn;
+		if (turn && atomic_load(&ag_phase) == AG_READY)
+			turn();
 		if (threads_only_internal_left()) {
 			/* main called pthread_exit and its last thread has ended: glibc would now
 			 * exit(0), but it still counts us.  Exit as it would, as a program thread. */

@@ -24,6 +24,9 @@ void writer_exit_called(void);
 /* check runs the fork-child reset in a process made without fork()'s handlers (a raw
  * clone() child); the writer calls it on the allocation path and before its snapshots. */
 void writer_watch_children(void (*check)(void));
+/* fn runs in the writer thread on each of its turns: after every wake-up (a snapshot
+ * request, a pressure change posted to the outbox) and at least once a second. */
+void writer_each_turn(void (*fn)(void));
 /* fork support: quiesce before fork, resume in the parent, reset in the child. */
 void writer_prefork(void);
 void writer_postfork_parent(void);
