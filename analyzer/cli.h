@@ -49,7 +49,8 @@ typedef struct {
 /* Find and load the run's logs (runlogs.c); print the summary (the started process, by what
  * it finally exec'd, first, then the child processes that matter) and remove the logs of
  * small child processes unless keep_logs; keep the part of node's perf maps the logs need
- * (node.c).  Takes rl over.  Returns the lost bytes over the tree (0 when unknown). */
-uint64_t run_finish(struct runlogs *rl, const run_end_t *e);
+ * (node.c).  Takes rl over.  Returns the lost bytes over the tree (0 when unknown);
+ * *unjudged: how many of its processes exited without their exit scan judging (seccomp). */
+uint64_t run_finish(struct runlogs *rl, const run_end_t *e, size_t *unjudged);
 
 #endif

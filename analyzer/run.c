@@ -297,8 +297,13 @@ int cmd_run(int argc, char **argv)
 			  .quiet = r.quiet, .node_maps = node_maps,
 			  .summary = { .status = status, .verbose = r.verbose,
 				       .keep_logs = r.keep_logs } };
-	uint64_t lost = run_finish(rl, &end);
-	if (r.have_fail_on && code == 0 && lost > r.fail_on) {
+	size_t unjudged = 0;
+	uint64_t lost = run_finish(rl, &end, &unjudged);
+	if (r.have_fail_on && code == 0 && unjudged) {
+		say("--fail-on-leak: %zu process%s exited without a leak verdict (see the summary); "
+		    "the gate cannot pass: exit status 2", unjudged, unjudged == 1 ? "" : "es");
+		code = 2;
+	} else if (r.have_fail_on && code == 0 && lost > r.fail_on) {
 		char a[40], b[40];
 		size_str(lost, a, sizeof a);
 		size_str(r.fail_on, b, sizeof b);

@@ -106,7 +106,10 @@ static void ending_line(FILE *err, const proc_t *p, int status, int is_main)
 {
 	char live[40];
 	size_str(p->leaks.reach_bytes + p->leaks.lost_bytes, live, sizeof live);
-	if (p->end == AG_REASON_ABORT) {
+	if (p->end == AG_REASON_EXIT && !log_judged(p->log)) {
+		fprintf(err, "allocguard:   exited, but its exit scan did not judge (%s): lost and "
+			"reachable unknown; %s live\n", ag_verdict_name(p->log->verdict), live);
+	} else if (p->end == AG_REASON_ABORT) {
 		fprintf(err, "allocguard:   aborted at the cap (--on-cap abort); its final snapshot "
 			"shows %s live\n", live);
 	} else if (p->end == AG_REASON_EXEC) {
@@ -207,9 +210,10 @@ static int is_small(const proc_t *p)
 }
 
 static void run_summary(FILE *err, const run_tree_t *tree, const summary_opts_t *o,
-			uint64_t *lost)
+			uint64_t *lost, size_t *unjudged)
 {
 	*lost = 0;
+	*unjudged = 0;
 	if (!tree->n) {
 		fprintf(err, "allocguard: no log was found (is the log directory writable? a static "
 			"or setuid program cannot be preloaded)\n");
@@ -230,6 +234,7 @@ static void run_summary(FILE *err, const run_tree_t *tree, const summary_opts_t 
 		proc_read(p, tree->logs[i]);
 		if (p->have_leaks)
 			*lost = ag_sat_add(*lost, p->leaks.lost_bytes);
+		*unjudged += p->end == AG_REASON_EXIT && !log_judged(p->log);
 		if (p->log->pid == (uint64_t)tree->main_pid) {
 			first = first ? first : p;
 			last = p;
@@ -279,15 +284,16 @@ static void run_summary(FILE *err, const run_tree_t *tree, const summary_opts_t 
 	free(procs);
 }
 
-uint64_t run_finish(runlogs_t *rl, const run_end_t *e)
+uint64_t run_finish(runlogs_t *rl, const run_end_t *e, size_t *unjudged)
 {
 	run_tree_t tree;
 	runlogs_collect(rl, e->pid, e->tag, &e->start, e->cmd, &tree, stderr);
 	runlogs_free(rl);
 	uint64_t lost = 0;
+	*unjudged = 0;
 	if (tree.n || !e->exec_may_have_failed) {
 		FILE *sink = e->quiet ? fopen("/dev/null", "w") : stderr;
-		run_summary(sink ? sink : stderr, &tree, &e->summary, &lost);
+		run_summary(sink ? sink : stderr, &tree, &e->summary, &lost, unjudged);
 		if (sink && sink != stderr)
 			fclose(sink);
 	}

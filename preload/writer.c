@@ -210,6 +210,8 @@ void writer_exit(void)
 	/* Nested in a hook (exit() from a signal handler that interrupted one): this thread
 	 * may hold a block-table lock, so no scan, only the totals and stacks. */
 	int outer = ag_guard_enter();
+	if (!outer)
+		reach_skipped(AG_VERDICT_NESTED);
 	snapshot_on_own_stack(AG_REASON_EXIT, outer);
 	if (outer)
 		ag_guard_leave();
