@@ -6,8 +6,10 @@
  *   eperm      process_vm_readv fails with EPERM
  *   trap       process_vm_readv, mincore and openat raise SIGSYS; the program's handler
  *              says "SIGSYS" on stderr each time it runs
- *   allowlist  an OpenSSH-style sandbox: only read, write, exits, futex, brk, mmap, munmap,
- *              madvise, clock_gettime, getpid, gettid and rt_sigreturn; anything else kills
+ *   allowlist  an OpenSSH-style sandbox: read, write, writev, close, exits, futex, brk,
+ *              mmap, munmap, mremap, madvise, clock_gettime, gettimeofday, nanosleep,
+ *              getpid, gettid, getrandom, rt_sigprocmask and rt_sigreturn are allowed;
+ *              anything else kills (openat, fstat, mincore, process_vm_readv, clone...)
  * With "raw" the filter goes in through syscall(SYS_seccomp) (as libseccomp does), else
  * through prctl.  Prints "filtered" once the filter is in. */
 #include <errno.h>
@@ -59,7 +61,9 @@ int main(int argc, char **argv)
 		ALLOW(__NR_read), ALLOW(__NR_write), ALLOW(__NR_exit), ALLOW(__NR_exit_group),
 		ALLOW(__NR_futex), ALLOW(__NR_brk), ALLOW(__NR_mmap), ALLOW(__NR_munmap),
 		ALLOW(__NR_madvise), ALLOW(__NR_clock_gettime), ALLOW(__NR_getpid),
-		ALLOW(__NR_gettid), ALLOW(__NR_rt_sigreturn),
+		ALLOW(__NR_gettid), ALLOW(__NR_rt_sigreturn), ALLOW(__NR_writev), ALLOW(__NR_close),
+		ALLOW(__NR_mremap), ALLOW(__NR_gettimeofday), ALLOW(__NR_nanosleep),
+		ALLOW(__NR_getrandom), ALLOW(__NR_rt_sigprocmask),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 	};
 	int is_allow = strcmp(mode, "allowlist") == 0;

@@ -11,6 +11,7 @@
 #include "sys.h"
 
 #include "threads.h"
+#include "sandbox.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -123,7 +124,7 @@ static void *writer_main(void *arg)
 		}
 		if (bits && atomic_load(&ag_phase) == AG_READY)
 			logwrite_snapshot(pick(bits), false);
-		if (threads_only_internal_left()) {
+		if (!sandbox_filtered() && threads_only_internal_left()) {
 			/* main called pthread_exit and its last thread has ended: glibc would now
 			 * exit(0), but it still counts us.  Exit as it would, as a program thread. */
 			ag_in_hook = 0;
@@ -190,8 +191,8 @@ void writer_arm(void)
 void writer_tick(void)
 {
 	check_child();
-	if (atomic_load_explicit(&starting, memory_order_relaxed))
-		return;
+	if (atomic_load_explicit(&starting, memory_order_relaxed) || sandbox_filtered())
+		return;   /* started, or a filter may punish the clone: snapshots at exit only */
 	/* Until it starts, the clock on every allocation: a slow allocator (a daemon's 4 KiB
 	 * every 100 ms) must get its first interval snapshot on time. */
 	if (!outbox_requests_waiting()) {
