@@ -185,6 +185,7 @@ typedef enum { PER_LOG_LEAKS, PER_LOG_GROWTH, PER_LOG_REPORT } per_log_t;
 typedef struct {
 	int failed;          /* a log could not be read or reported */
 	uint64_t lost;       /* bytes lost at exit over every log (leaks) */
+	size_t unjudged;     /* logs whose exit scan did not judge (leaks) */
 } outcome_t;
 
 static int print_one(per_log_t which, const ag_log_t *log, symbols_t *sym,
@@ -212,6 +213,9 @@ static outcome_t each_log(const args_t *a, per_log_t which)
 		between(a, i);
 		int rc = sym ? print_one(which, log, sym, &a->o, &lost) : ENOMEM;
 		symbols_close(sym);
+		int at_exit = 0;
+		log_final_snap(log, &at_exit);
+		r.unjudged += which == PER_LOG_LEAKS && at_exit && !log_judged(log);
 		log_free(log);
 		if (rc) {
 			fprintf(stderr, "allocguard: %s: %s\n", a->name, strerror(rc));
@@ -227,6 +231,13 @@ static int exit_status(const args_t *a, const outcome_t *r)
 {
 	if (r->failed)
 		return 2;
+	if (a->have_fail_on && r->unjudged) {
+		fflush(stdout);
+		fprintf(stderr, "allocguard: --fail-on: %zu log%s without a leak verdict (the exit "
+			"scan did not judge): the gate cannot pass\n", r->unjudged,
+			r->unjudged == 1 ? "" : "s");
+		return 2;
+	}
 	if (a->have_fail_on && r->lost > a->fail_on) {
 		fflush(stdout);
 		fprintf(stderr, "allocguard: %llu bytes lost, more than --fail-on %llu\n",

@@ -1,5 +1,6 @@
 /* api.c: the in-process API (include/allocguard.h): usage, pressure listeners, the cap at
- * run time, labeled snapshots and the mid-run leak check.  Pressure changes come from
+ * run time, labeled snapshots and the mid-run leak check (reach.h's, with the other threads
+ * stopped as at exit).  Pressure changes come from
  * cap.c through the outbox; they are handed to listeners in the writer thread on its turn
  * (writer_each_turn), never in a hook or a signal handler. */
 #include "api.h"
@@ -9,7 +10,6 @@
 #include "logwrite.h"
 #include "outbox.h"
 #include "reach.h"
-#include "stacktab.h"
 #include "state.h"
 #include "writer.h"
 
@@ -158,30 +158,6 @@ int api_snapshot(const char *label)
 	return seq >= 0 ? 0 : fail(EIO);
 }
 
-/* Sum what the scan found, then clear it: the exit scan's verdict must never be taken from
- * an earlier mid-run scan if the exit scan cannot run. */
-static void sum_lost(allocguard_leaks_t *out)
-{
-	*out = (allocguard_leaks_t){ 0 };
-	uint64_t live_bytes = 0, live_count = 0;
-	for (uint32_t id = 1; id < stacktab_limit(); id++) {
-		stack_rec_t *r = stacktab_get(id);
-		if (!r || r->kind == AG_KIND_SWAP)
-			continue;
-		stack_totals_t t;
-		stacktab_read(r, &t);
-		live_bytes += (uint64_t)t.live_bytes;
-		live_count += (uint64_t)t.live_count;
-		out->lost_bytes += r->lost_bytes;
-		out->lost_blocks += r->lost_count;
-		r->lost_bytes = r->lost_count = r->indirect_bytes = r->indirect_count = 0;
-	}
-	out->lost_blocks = (out->lost_blocks + COUNT_ONE / 2) / COUNT_ONE;
-	live_count = (live_count + COUNT_ONE / 2) / COUNT_ONE;
-	out->reachable_bytes = live_bytes > out->lost_bytes ? live_bytes - out->lost_bytes : 0;
-	out->reachable_blocks = live_count > out->lost_blocks ? live_count - out->lost_blocks : 0;
-}
-
 int api_leak_check(allocguard_leaks_t *out)
 {
 	if (!ag_ready())
@@ -190,11 +166,17 @@ int api_leak_check(allocguard_leaks_t *out)
 		return fail(EINVAL);
 	if (!ag_guard_enter())
 		return fail(EDEADLK);
+	/* one check at a time: a second caller waits rather than being told EBUSY */
 	pthread_mutex_lock(&scan_lock);
-	reach_scan();
-	sum_lost(out);
+	reach_totals_t t;
+	int rc = reach_check_now(&t);
 	pthread_mutex_unlock(&scan_lock);
 	ag_guard_leave();
+	if (rc)
+		return fail(rc);
+	*out = (allocguard_leaks_t){ .lost_bytes = t.lost_bytes, .lost_blocks = t.lost_blocks,
+				     .reachable_bytes = t.reachable_bytes,
+				     .reachable_blocks = t.reachable_blocks };
 	return 0;
 }
 
