@@ -10,6 +10,7 @@
 #include "logwrite.h"
 #include "outbox.h"
 #include "reach.h"
+#include "sandbox.h"
 #include "state.h"
 #include "writer.h"
 
@@ -98,6 +99,8 @@ int api_on_pressure(api_pressure_fn fn, void *arg)
 		return fail(ENOSYS);
 	if (!fn)
 		return fail(EINVAL);
+	if (sandbox_filtered())
+		return fail(EPERM);   /* no writer thread under a filter: nobody would call it */
 	pthread_mutex_lock(&listen_lock);
 	int n = atomic_load(&nlisteners);
 	if (n == API_LISTENERS) {
