@@ -10,27 +10,14 @@
 #include <unistd.h>
 
 #include "helpers.h"
-
-/* `cd dir && script` under sh, not preloaded itself. */
-static th_run_t in_dir(const char *dir, const char *script, int timeout_s)
-{
-	char cmd[8192];
-	snprintf(cmd, sizeof cmd, "cd '%s' || exit 9; %s", dir, script);
-	const char *argv[] = { "sh", "-c", cmd, NULL };
-	th_run_t r;
-	cr_assert_eq(th_run(&r, argv, NULL, 0, timeout_s), 0);
-	cr_assert(!r.timed_out, "timed out: %s", script);
-	return r;
-}
+#include "shrun.h"
 
 /* Compile an example with nothing but -I to include/: no -l flag of any kind. */
 static void header_only_build(const char *dir, const char *example, const char *out)
 {
-	char cmd[4096];
-	snprintf(cmd, sizeof cmd, "cc -std=gnu11 -O1 -g -I'%s' -o '%s' '%s'", th_root("include"),
-		 out, th_root(example));
-	th_run_t r = in_dir(dir, cmd, 120);
-	cr_assert_eq(r.code, 0, "%s: %s", cmd, r.err);
+	th_run_t r = sh_in(dir, 120, "cc -std=gnu11 -O1 -g -I'%s' -o '%s' '%s'", th_root("include"),
+			   out, th_root(example));
+	cr_assert_eq(r.code, 0, "cc %s: %s", example, r.err);
 	th_run_free(&r);
 }
 
@@ -47,7 +34,7 @@ Test(api, header_only_program_runs_bare_as_if_the_guard_were_absent)
 	char *dir = strdup(th_tmpdir("apibare"));
 	header_only_build(dir, "examples/api_service.c", "svc");
 	header_only_build(dir, "examples/api_probe.c", "probe");
-	th_run_t r = in_dir(dir, "./svc 300", 120);
+	th_run_t r = sh_in(dir, 120, "./svc 300");
 	cr_assert_eq(r.code, 0, "%s%s", r.out, r.err);
 	cr_assert(strstr(r.out, "mode bare\n"), "%s", r.out);
 	cr_assert_eq(value(r.out, "refused"), 0, "%s", r.out);
@@ -56,7 +43,7 @@ Test(api, header_only_program_runs_bare_as_if_the_guard_were_absent)
 	cr_assert(strstr(r.out, "levels\n"), "no listener may be called bare: %s", r.out);
 	cr_assert_eq(r.errlen, 0, "%s", r.err);
 	th_run_free(&r);
-	r = in_dir(dir, "./probe", 60);
+	r = sh_in(dir, 60, "./probe");
 	cr_assert_eq(r.code, 0, "%s%s", r.out, r.err);
 	cr_assert(strstr(r.out, "active 0\n"), "%s", r.out);
 	cr_assert(strstr(r.out, "get_usage -1 errno Function not implemented"), "%s", r.out);
@@ -72,10 +59,8 @@ Test(api, service_sheds_under_a_cap_checks_leaks_mid_run_and_labels_a_snapshot, 
 {
 	char *dir = strdup(th_tmpdir("apisvc"));
 	header_only_build(dir, "examples/api_service.c", "svc");
-	char cmd[4096];
-	snprintf(cmd, sizeof cmd, "%s run --cap 64M --out '%s/svc.%%p.log' -- ./svc 3000",
+	th_run_t r = sh_in(dir, 240, "%s run --cap 64M --out '%s/svc.%%p.log' -- ./svc 3000",
 		 th_build("allocguard"), dir);
-	th_run_t r = in_dir(dir, cmd, 240);
 	cr_assert_eq(r.code, 0, "%s%s", r.out, r.err);
 	cr_assert(strstr(r.out, "mode guarded\n"), "%s", r.out);
 	cr_assert_eq(value(r.out, "refused"), 0, "%s", r.out);
@@ -94,28 +79,24 @@ Test(api, service_sheds_under_a_cap_checks_leaks_mid_run_and_labels_a_snapshot, 
 
 	char **logs;
 	cr_assert_eq(th_list(dir, "svc.", &logs), 1);
-	snprintf(cmd, sizeof cmd, "%s diff '%s@warm' '%s'", th_build("allocguard"), logs[0],
+	r = sh_in(dir, 120, "%s diff '%s@warm' '%s'", th_build("allocguard"), logs[0],
 		 logs[0]);
-	r = in_dir(dir, cmd, 120);
 	cr_assert_eq(r.code, 0, "%s", r.err);
 	cr_assert(strstr(r.out, "(warm, "), "%s", r.out);
 	cr_assert(strstr(r.out, "plant_leak"), "the planted block is new since warm: %s", r.out);
 	th_run_free(&r);
-	snprintf(cmd, sizeof cmd, "%s diff --json '%s@warm' '%s@0'", th_build("allocguard"),
+	r = sh_in(dir, 120, "%s diff --json '%s@warm' '%s@0'", th_build("allocguard"),
 		 logs[0], logs[0]);
-	r = in_dir(dir, cmd, 120);
 	cr_assert_eq(r.code, 0, "%s", r.err);
 	cr_assert(strstr(r.out, "\"label\": \"warm\""), "%s", r.out);
 	th_run_free(&r);
-	snprintf(cmd, sizeof cmd, "%s export --format collapsed --snapshot warm '%s'",
+	r = sh_in(dir, 120, "%s export --format collapsed --snapshot warm '%s'",
 		 th_build("allocguard"), logs[0]);
-	r = in_dir(dir, cmd, 120);
 	cr_assert_eq(r.code, 0, "%s", r.err);
 	cr_assert(strstr(r.out, ";serve "), "%s", r.out);
 	th_run_free(&r);
-	snprintf(cmd, sizeof cmd, "%s diff '%s@cold' '%s'", th_build("allocguard"), logs[0],
+	r = sh_in(dir, 120, "%s diff '%s@cold' '%s'", th_build("allocguard"), logs[0],
 		 logs[0]);
-	r = in_dir(dir, cmd, 120);
 	cr_assert_eq(r.code, 2, "%s", r.err);
 	cr_assert_eq(th_nlines(r.err), 1, "%s", r.err);
 	cr_assert(strstr(r.err, "no snapshot labeled cold"), "%s", r.err);
@@ -128,10 +109,8 @@ Test(api, service_sheds_under_a_cap_checks_leaks_mid_run_and_labels_a_snapshot, 
 Test(api, cap_set_at_run_time_moves_the_thresholds_and_listeners_hear_each_crossing)
 {
 	char *dir = strdup(th_tmpdir("apiprobe"));
-	char cmd[4096];
-	snprintf(cmd, sizeof cmd, "%s run -q -- %s", th_build("allocguard"),
+	th_run_t r = sh_in(dir, 120, "%s run -q -- %s", th_build("allocguard"),
 		 th_build("examples/api_probe"));
-	th_run_t r = in_dir(dir, cmd, 120);
 	cr_assert_eq(r.code, 0, "%s%s", r.out, r.err);
 	cr_assert(strstr(r.out, "active 1\n"), "%s", r.out);
 	cr_assert(strstr(r.out, "on_pressure 0\n"), "%s", r.out);
@@ -153,18 +132,15 @@ Test(api, cap_set_at_run_time_moves_the_thresholds_and_listeners_hear_each_cross
 Test(api, a_test_suite_names_the_test_that_leaked)
 {
 	char *dir = strdup(th_tmpdir("apisuite"));
-	char cmd[4096];
-	snprintf(cmd, sizeof cmd, "%s run -q -- %s", th_build("allocguard"),
+	th_run_t r = sh_in(dir, 120, "%s run -q -- %s", th_build("allocguard"),
 		 th_build("examples/api_testsuite"));
-	th_run_t r = in_dir(dir, cmd, 120);
 	cr_assert_eq(r.code, 1, "%s%s", r.out, r.err);
 	cr_assert(strstr(r.out, "FAIL test_split_leaks: leaked 33 bytes in 4 blocks\n"), "%s",
 		  r.out);
 	cr_assert_eq(th_count_lines(r.out, "FAIL"), 1, "only the leaking test fails: %s", r.out);
 	cr_assert(strstr(r.out, "ok   test_keeps_cache\n"), "reachable is not lost: %s", r.out);
 	th_run_free(&r);
-	snprintf(cmd, sizeof cmd, "%s", th_build("examples/api_testsuite"));
-	r = in_dir(dir, cmd, 60);
+	r = sh_in(dir, 60, "%s", th_build("examples/api_testsuite"));
 	cr_assert_eq(r.code, 0, "bare, the checks are skipped: %s", r.out);
 	th_run_free(&r);
 	th_rmtree(dir);
@@ -176,17 +152,14 @@ Test(api, python_reads_the_usage_through_ctypes)
 	if (!th_have_cmd("python3"))
 		cr_skip_test("no python3");
 	char *dir = strdup(th_tmpdir("apipy"));
-	char cmd[4096];
-	snprintf(cmd, sizeof cmd, "%s run -q --cap 1G -- python3 '%s'", th_build("allocguard"),
+	th_run_t r = sh_in(dir, 120, "%s run -q --cap 1G -- python3 '%s'", th_build("allocguard"),
 		 th_root("examples/api_usage.py"));
-	th_run_t r = in_dir(dir, cmd, 120);
 	cr_assert_eq(r.code, 0, "%s%s", r.out, r.err);
 	cr_assert_gt(value(r.out, "tracked before"), 0, "%s", r.out);
 	cr_assert_geq(value(r.out, "grew"), 8 * 1024 * 1024, "%s", r.out);
 	cr_assert(strstr(r.out, "cap 1073741824 level ok"), "%s", r.out);
 	th_run_free(&r);
-	snprintf(cmd, sizeof cmd, "python3 '%s'", th_root("examples/api_usage.py"));
-	r = in_dir(dir, cmd, 60);
+	r = sh_in(dir, 60, "python3 '%s'", th_root("examples/api_usage.py"));
 	cr_assert_eq(r.code, 0, "%s", r.err);
 	cr_assert(strstr(r.out, "allocguard: not active"), "%s", r.out);
 	th_run_free(&r);
@@ -197,10 +170,8 @@ Test(api, python_reads_the_usage_through_ctypes)
 Test(api, make_install_puts_the_header_and_default_suppressions_beside_the_tool)
 {
 	char *dir = strdup(th_tmpdir("apiinst"));
-	char cmd[4096];
-	snprintf(cmd, sizeof cmd, "make -s -C '%s' install PREFIX='%s/p' >/dev/null",
+	th_run_t r = sh_in(dir, 240, "make -s -C '%s' install PREFIX='%s/p' >/dev/null",
 		 th_root(""), dir);
-	th_run_t r = in_dir(dir, cmd, 240);
 	cr_assert_eq(r.code, 0, "%s", r.err);
 	th_run_free(&r);
 	struct stat st;
@@ -210,10 +181,9 @@ Test(api, make_install_puts_the_header_and_default_suppressions_beside_the_tool)
 	snprintf(p, sizeof p, "%s/p/share/allocguard/default.supp", dir);
 	cr_assert_eq(stat(p, &st), 0, "%s", p);
 	/* the installed header builds a program; the installed CLI reads its own defaults */
-	snprintf(cmd, sizeof cmd, "cc -I p/include -o probe '%s' && p/bin/allocguard run -q "
+	r = sh_in(dir, 120, "cc -I p/include -o probe '%s' && p/bin/allocguard run -q "
 		 "--fail-on-leak 0 -- bash -c 'f() { if true; then x=$(echo 1); fi; }; f; ./probe'",
 		 th_root("examples/api_probe.c"));
-	r = in_dir(dir, cmd, 120);
 	cr_assert_eq(r.code, 0, "%s%s", r.out, r.err);
 	cr_assert(strstr(r.out, "active 1\n"), "%s", r.out);
 	th_run_free(&r);
