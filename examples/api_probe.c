@@ -31,6 +31,25 @@ static void listener(int level, const allocguard_usage_t *u, void *arg)
 	free(p);
 }
 
+/* Registered after the climb and fall: it must hear none of that history. */
+static _Atomic int late_heard;
+static void late_listener(int level, const allocguard_usage_t *u, void *arg)
+{
+	(void)level;
+	(void)u;
+	(void)arg;
+	atomic_fetch_add(&late_heard, 1);
+}
+
+/* 256 KiB steps to 7.5 MiB: warn (6.4 MiB) and critical (7.2 MiB) of an 8 MiB cap */
+static void climb(void **blocks)
+{
+	for (int i = 0; i < 30; i++) {
+		blocks[i] = malloc(256 * 1024);
+		memset(blocks[i], 1, 256 * 1024);
+	}
+}
+
 static void wait_heard(int n)
 {
 	for (int i = 0; i < 3000 && atomic_load(&nheard) < n; i++) {
@@ -51,16 +70,16 @@ int main(void)
 		       allocguard_set_cap(MIB), allocguard_snapshot("x"), allocguard_leak_check(&l));
 		return 0;
 	}
-	printf("on_pressure %d\n", allocguard_on_pressure(listener, (void *)&nheard));
 	printf("set_cap %d\n", allocguard_set_cap(8 * MIB));
 	allocguard_get_usage(&u);
 	printf("cap %llu level %d\n", (unsigned long long)u.cap, u.level);
-	/* climb in 256 KiB steps to 7.5 MiB: warn (6.4 MiB) and critical (7.2 MiB) */
+	/* a climb and fall before anyone listens: history a listener must not hear */
 	void *blocks[30];
-	for (int i = 0; i < 30; i++) {
-		blocks[i] = malloc(256 * 1024);
-		memset(blocks[i], 1, 256 * 1024);
-	}
+	climb(blocks);
+	for (int i = 0; i < 30; i++)
+		free(blocks[i]);
+	printf("on_pressure %d\n", allocguard_on_pressure(listener, (void *)&nheard));
+	climb(blocks);
 	wait_heard(2);
 	allocguard_get_usage(&u);
 	printf("high tracked %llu level %d\n", (unsigned long long)u.tracked, u.level);
@@ -76,6 +95,10 @@ int main(void)
 	for (int i = 0; i < atomic_load(&nheard) && i < 32; i++)
 		printf(" %d", atomic_load(&heard[i]));
 	printf("\nlistener-ok %d\n", atomic_load(&in_malloc_free_ok));
+	allocguard_on_pressure(late_listener, NULL);
+	struct timespec settle = { 0, 300 * 1000000L };
+	nanosleep(&settle, NULL);
+	printf("late-heard %d\n", atomic_load(&late_heard));
 	printf("set_cap-none %d\n", allocguard_set_cap(0));
 	void *big = malloc(16 * MIB);
 	printf("after-uncap malloc %s\n", big ? "allowed" : "refused");

@@ -25,6 +25,7 @@ typedef struct {
 	api_pressure_fn fn;
 	void *arg;
 	int told;           /* the level this listener last heard (writer thread only) */
+	uint64_t since;     /* it hears the changes posted after this one (outbox seq) */
 } listener_t;
 
 static listener_t listeners[API_LISTENERS];
@@ -62,17 +63,18 @@ int api_get_usage(allocguard_usage_t *u)
 	return 0;
 }
 
-/* Tell every listener that has not heard it yet that the level is now `level`.  The
- * writer thread passes its calls to libc untouched (ag_in_hook); the listener's own
- * allocations and frees must count, so they go through the hooks. */
-static void tell(int level)
+/* Tell every listener that has not heard it yet, and registered before change seq, that
+ * the level is now `level`.  The writer thread passes its calls to libc untouched
+ * (ag_in_hook); the listener's own allocations and frees must count, so they go through
+ * the hooks. */
+static void tell(int level, uint64_t seq)
 {
 	allocguard_usage_t u;
 	usage_now(&u, level);
 	int n = atomic_load(&nlisteners);
 	int saved = ag_in_hook;
 	for (int i = 0; i < n; i++) {
-		if (listeners[i].told == level)
+		if (listeners[i].told == level || listeners[i].since >= seq)
 			continue;
 		listeners[i].told = level;
 		ag_in_hook = 0;
@@ -89,8 +91,8 @@ static void api_turn(void)
 	size_t n;
 	while ((n = outbox_pressure_take(ev, sizeof ev / sizeof ev[0])) > 0)
 		for (size_t i = 0; i < n; i++)
-			tell(ev[i].level);
-	tell(cap_level());
+			tell(ev[i].level, ev[i].seq);
+	tell(cap_level(), UINT64_MAX);
 }
 
 int api_on_pressure(api_pressure_fn fn, void *arg)
@@ -107,7 +109,8 @@ int api_on_pressure(api_pressure_fn fn, void *arg)
 		pthread_mutex_unlock(&listen_lock);
 		return fail(ENOSPC);
 	}
-	listeners[n] = (listener_t){ .fn = fn, .arg = arg, .told = 0 };
+	listeners[n] = (listener_t){ .fn = fn, .arg = arg, .told = 0,
+				     .since = outbox_pressure_seq() };
 	atomic_store(&nlisteners, n + 1);
 	pthread_mutex_unlock(&listen_lock);
 	writer_each_turn(api_turn);
