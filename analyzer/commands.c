@@ -38,6 +38,36 @@ static int usage_error(const char *name, const char *what, const char *arg)
 	return 2;
 }
 
+/* --top N or --fail-on SIZE at argv[*i] (its value there after '=' or next): 0, or an
+ * exit status after saying what is wrong. */
+static int top_or_fail_on(args_t *a, int is_top, int argc, char **argv, int *i)
+{
+	const char *s = argv[*i], *eq = strchr(s, '='), *val;
+	if (eq)
+		val = eq + 1;
+	else if (*i + 1 < argc)
+		val = argv[++*i];
+	else
+		return usage_error(a->name, is_top ? "--top needs a number" : "--fail-on needs a size",
+				   NULL);
+	if (is_top) {
+		uint64_t n;
+		if (opt_parse_u64(val, &n) || n == 0 || n > 1000000) {
+			fprintf(stderr, "allocguard: --top='%s': expected a whole number from 1 to "
+				"1000000\n", val);
+			return 2;
+		}
+		a->o.top = (size_t)n;
+		return 0;
+	}
+	if (opt_parse_size(val, &a->fail_on)) {
+		fprintf(stderr, "allocguard: --fail-on='%s': expected %s\n", val, OPT_SIZE_SYNTAX);
+		return 2;
+	}
+	a->have_fail_on = 1;
+	return 0;
+}
+
 /* 0 to go on, -1 after --help, else an exit status. */
 static int parse(args_t *a, int argc, char **argv)
 {
@@ -93,30 +123,9 @@ static int parse(args_t *a, int argc, char **argv)
 		int is_top = strncmp(s, "--top", 5) == 0 && (s[5] == '\0' || s[5] == '=');
 		int is_fail = strncmp(s, "--fail-on", 9) == 0 && (s[9] == '\0' || s[9] == '=');
 		if (is_top || (is_fail && a->fail_on_ok)) {
-			const char *eq = strchr(s, '=');
-			if (eq)
-				val = eq + 1;
-			else if (i + 1 < argc)
-				val = argv[++i];
-			else
-				return usage_error(a->name, is_top ? "--top needs a number"
-							: "--fail-on needs a size", NULL);
-			if (is_top) {
-				uint64_t n;
-				if (opt_parse_u64(val, &n) || n == 0 || n > 1000000) {
-					fprintf(stderr, "allocguard: --top='%s': expected a whole number from "
-						"1 to 1000000\n", val);
-					return 2;
-				}
-				a->o.top = (size_t)n;
-			} else {
-				if (opt_parse_size(val, &a->fail_on)) {
-					fprintf(stderr, "allocguard: --fail-on='%s': expected %s\n",
-						val, OPT_SIZE_SYNTAX);
-					return 2;
-				}
-				a->have_fail_on = 1;
-			}
+			int rc = top_or_fail_on(a, is_top, argc, argv, &i);
+			if (rc)
+				return rc;
 			continue;
 		}
 		int taken = a->fail_on_ok ? supp_arg(&a->supp, argc, argv, &i, true) : 0;

@@ -518,7 +518,6 @@ int64_t logwrite_snapshot(int reason, bool leaks, const char *label)
 	write_swaps();
 	uint32_t limit = stacktab_limit();
 	write_new_stacks(limit);
-
 	char line[256];
 	fmt_t f;
 	fmt_init(&f, line, sizeof line);
@@ -533,10 +532,7 @@ int64_t logwrite_snapshot(int reason, bool leaks, const char *label)
 	fmt_u64(&f, sys_now_ns() - ag_start_ns);
 	fmt_chr(&f, ' ');
 	fmt_str(&f, ag_reason_name(reason));
-	if (label) {
-		fmt_chr(&f, ' ');
-		fmt_escaped(&f, label);
-	}
+	fmt_field(&f, label);
 	logbuf_line(&lb, &f);
 	uint64_t nrec = write_records(limit, leaks && reach_judged());
 	nrec += write_peak(limit);
