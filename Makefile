@@ -113,10 +113,11 @@ $(B)/allocguard-node.node: $(NODE_ADDON_SRC) nodejs/addon.h include/allocguard.h
 	else echo "  (no node headers in $(NODE_INC): node's JS heap will not be attributed)"; fi
 
 # Examples keep frames and lines honest: no inlining, frame pointers, full debug info.
-$(B)/examples/%: examples/%.c | $(B)/.deps-build
+# include/ gives them allocguard.h (which needs no link flag).
+$(B)/examples/%: examples/%.c include/allocguard.h | $(B)/.deps-build
 	$(call say,CC,$<)
 	$(Q)mkdir -p $(@D) && $(CC) -std=gnu11 -O0 -g -fno-inline -fno-omit-frame-pointer \
-		-D_GNU_SOURCE -pthread -o $@ $< -ldl
+		-D_GNU_SOURCE -pthread -Iinclude -o $@ $< -ldl
 $(B)/examples/%: examples/%.cc | $(B)/.deps-build
 	$(call say,CXX,$<)
 	$(Q)mkdir -p $(@D) && g++ -O0 -g -fno-inline -fno-omit-frame-pointer -pthread -o $@ $<
@@ -186,12 +187,16 @@ install: all
 	$(Q)install -m 0644 $(B)/allocguard-node.js $(DESTDIR)$(PREFIX)/lib/allocguard-node.js
 	$(Q)if [ -f $(B)/allocguard-node.node ]; then install -m 0755 $(B)/allocguard-node.node \
 		$(DESTDIR)$(PREFIX)/lib/allocguard-node.node; fi
+	$(Q)install -d $(DESTDIR)$(PREFIX)/share/allocguard
+	$(Q)install -m 0644 share/allocguard/default.supp $(DESTDIR)$(PREFIX)/share/allocguard/default.supp
 	@echo "installed $(DESTDIR)$(PREFIX)/bin/allocguard, $(DESTDIR)$(PREFIX)/lib/liballocguard.so and $(DESTDIR)$(PREFIX)/include/allocguard.h"
 
 uninstall:
 	$(Q)rm -f $(DESTDIR)$(PREFIX)/bin/allocguard $(DESTDIR)$(PREFIX)/lib/liballocguard.so \
 		$(DESTDIR)$(PREFIX)/include/allocguard.h $(DESTDIR)$(PREFIX)/lib/allocguard-node.js \
-		$(DESTDIR)$(PREFIX)/lib/allocguard-node.node
+		$(DESTDIR)$(PREFIX)/lib/allocguard-node.node \
+		$(DESTDIR)$(PREFIX)/share/allocguard/default.supp
+	-$(Q)rmdir $(DESTDIR)$(PREFIX)/share/allocguard 2>/dev/null
 	@echo "removed $(DESTDIR)$(PREFIX)/bin/allocguard, $(DESTDIR)$(PREFIX)/lib/liballocguard.so and $(DESTDIR)$(PREFIX)/include/allocguard.h"
 
 # The README's options table, generated from preload/options.def.

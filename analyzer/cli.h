@@ -51,6 +51,7 @@ typedef struct {
 typedef struct {
 	uint64_t lost;               /* lost bytes over the tree, after suppressions */
 	int judged;                  /* the started process's final program left an exit verdict */
+	size_t unjudged;             /* processes that exited without their exit scan judging */
 	char why[400];               /* when not judged: why, for the gate's one line */
 } run_verdict_t;
 

@@ -40,6 +40,36 @@ static int usage_error(const char *name, const char *what, const char *arg)
 	return 2;
 }
 
+/* --top N or --fail-on SIZE at argv[*i] (its value there after '=' or next): 0, or an
+ * exit status after saying what is wrong. */
+static int top_or_fail_on(args_t *a, int is_top, int argc, char **argv, int *i)
+{
+	const char *s = argv[*i], *eq = strchr(s, '='), *val;
+	if (eq)
+		val = eq + 1;
+	else if (*i + 1 < argc)
+		val = argv[++*i];
+	else
+		return usage_error(a->name, is_top ? "--top needs a number" : "--fail-on needs a size",
+				   NULL);
+	if (is_top) {
+		uint64_t n;
+		if (opt_parse_u64(val, &n) || n == 0 || n > 1000000) {
+			fprintf(stderr, "allocguard: --top='%s': expected a whole number from 1 to "
+				"1000000\n", val);
+			return 2;
+		}
+		a->o.top = (size_t)n;
+		return 0;
+	}
+	if (opt_parse_size(val, &a->fail_on)) {
+		fprintf(stderr, "allocguard: --fail-on='%s': expected %s\n", val, OPT_SIZE_SYNTAX);
+		return 2;
+	}
+	a->have_fail_on = 1;
+	return 0;
+}
+
 /* 0 to go on, -1 after --help, else an exit status. */
 static int parse(args_t *a, int argc, char **argv)
 {
@@ -108,30 +138,9 @@ static int parse(args_t *a, int argc, char **argv)
 		int is_top = strncmp(s, "--top", 5) == 0 && (s[5] == '\0' || s[5] == '=');
 		int is_fail = strncmp(s, "--fail-on", 9) == 0 && (s[9] == '\0' || s[9] == '=');
 		if (is_top || (is_fail && a->fail_on_ok)) {
-			const char *eq = strchr(s, '=');
-			if (eq)
-				val = eq + 1;
-			else if (i + 1 < argc)
-				val = argv[++i];
-			else
-				return usage_error(a->name, is_top ? "--top needs a number"
-							: "--fail-on needs a size", NULL);
-			if (is_top) {
-				uint64_t n;
-				if (opt_parse_u64(val, &n) || n == 0 || n > 1000000) {
-					fprintf(stderr, "allocguard: --top='%s': expected a whole number from "
-						"1 to 1000000\n", val);
-					return 2;
-				}
-				a->o.top = (size_t)n;
-			} else {
-				if (opt_parse_size(val, &a->fail_on)) {
-					fprintf(stderr, "allocguard: --fail-on='%s': expected %s\n",
-						val, OPT_SIZE_SYNTAX);
-					return 2;
-				}
-				a->have_fail_on = 1;
-			}
+			int rc = top_or_fail_on(a, is_top, argc, argv, &i);
+			if (rc)
+				return rc;
 			continue;
 		}
 		int taken = a->fail_on_ok ? supp_arg(&a->supp, argc, argv, &i, true) : 0;
@@ -200,6 +209,7 @@ typedef enum { PER_LOG_LEAKS, PER_LOG_GROWTH, PER_LOG_REPORT } per_log_t;
 typedef struct {
 	int failed;          /* a log could not be read or reported */
 	uint64_t lost;       /* bytes lost at exit over every log (leaks) */
+	size_t unjudged;     /* logs whose exit scan did not judge (leaks) */
 } outcome_t;
 
 static int print_one(per_log_t which, const ag_log_t *log, symbols_t *sym,
@@ -227,6 +237,9 @@ static outcome_t each_log(const args_t *a, per_log_t which)
 		between(a, i);
 		int rc = sym ? print_one(which, log, sym, &a->o, &lost) : ENOMEM;
 		symbols_close(sym);
+		int at_exit = 0;
+		log_final_snap(log, &at_exit);
+		r.unjudged += which == PER_LOG_LEAKS && at_exit && !log_judged(log);
 		log_free(log);
 		if (rc) {
 			fprintf(stderr, "allocguard: %s: %s\n", a->name, strerror(rc));
@@ -242,6 +255,13 @@ static int exit_status(const args_t *a, const outcome_t *r)
 {
 	if (r->failed)
 		return 2;
+	if (a->have_fail_on && r->unjudged) {
+		fflush(stdout);
+		fprintf(stderr, "allocguard: --fail-on: %zu log%s without a leak verdict (the exit "
+			"scan did not judge): the gate cannot pass\n", r->unjudged,
+			r->unjudged == 1 ? "" : "s");
+		return 2;
+	}
 	if (a->have_fail_on && r->lost > a->fail_on) {
 		fflush(stdout);
 		fprintf(stderr, "allocguard: %llu bytes lost, more than --fail-on %llu\n",

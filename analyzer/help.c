@@ -15,9 +15,11 @@ static const char overall[] =
 "    allocguard run [OPTIONS] -- COMMAND [ARGS...]\n"
 "    allocguard report LOG... [--json] [--top N]\n"
 "    allocguard leaks  LOG... [--json] [--top N] [--fail-on SIZE] [--lost-only]\n"
+"                      [--suppressions FILE]... [--no-default-suppressions]\n"
+"                      [--print-suppressions]\n"
 "    allocguard growth LOG... [--json] [--top N]\n"
-"    allocguard diff   LOG_A[@N] LOG_B[@M] [--json] [--top N]\n"
-"    allocguard export --format pprof|collapsed|massif|json [--snapshot N|peak]\n"
+"    allocguard diff   LOG_A[@N|@LABEL] LOG_B[@M|@LABEL] [--json] [--top N]\n"
+"    allocguard export --format pprof|collapsed|massif|json [--snapshot N|LABEL|peak]\n"
 "                      [-o FILE] LOG\n"
 "    allocguard plot   LOG... -o FILE.svg|FILE.html\n"
 "    allocguard help [COMMAND] | --help | --version\n"
@@ -67,7 +69,8 @@ static const char overall[] =
 "EXIT STATUS\n"
 "    0  success\n"
 "    1  a --fail-on / --fail-on-leak threshold was crossed\n"
-"    2  bad usage, a bad option value, or a log that cannot be used at all\n"
+"    2  bad usage, a bad option value or suppression file, a log that cannot be used at\n"
+"       all, or (run --fail-on-leak) a command that left no log to judge\n"
 "    run exits with the command's status, 128+N when it was killed by signal N.\n"
 "\n"
 "DAMAGED LOGS\n"
@@ -122,7 +125,14 @@ static const char run_head[] =
 static const char run_tail[] =
 "    --fail-on-leak SIZE\n"
 "        exit 1 when the command exits 0 but more than SIZE bytes were lost at exit\n"
-"        (summed over all its processes); run only, no environment variable\n"
+"        (summed over all its processes, after suppressions); run only, no environment\n"
+"        variable.  A command that left no log (a static or setuid program, or one a\n"
+"        wrapper exec'd; a log that could not be created) was not judged: exit 2\n"
+"    --no-default-suppressions\n"
+"        do not apply the shipped suppressions (share/allocguard/default.supp: leaks of\n"
+"        bash, dash and coreutils themselves, so a wrapper script never fails the gate).\n"
+"        Lost bytes a --suppressions rule matches do not count for --fail-on-leak; the\n"
+"        summary says how much each rule took\n"
 "    -q, --quiet\n"
 "        no summary after the command ends (small children's logs are still removed)\n"
 "    -v, --verbose\n"
@@ -149,6 +159,8 @@ static const char leaks_help[] =
 "\n"
 "SYNOPSIS\n"
 "    allocguard leaks LOG... [--json] [--top N] [--fail-on SIZE] [--lost-only]\n"
+"                     [--suppressions FILE]... [--no-default-suppressions]\n"
+"                     [--print-suppressions]\n"
 "\n"
 "DESCRIPTION\n"
 "    Reads the exit snapshot of LOG (the last snapshot when the process did not exit, and\n"
@@ -174,7 +186,19 @@ static const char leaks_help[] =
 "    --top N         show the N largest sites (default 10; JSON: all)\n"
 "    --fail-on SIZE  exit 1 when more than SIZE bytes were lost (for test harnesses)\n"
 "    --lost-only     only the lost sites (none when the log has no exit snapshot: without\n"
-"                    the exit scan nothing can be called lost)\n";
+"                    the exit scan nothing can be called lost)\n"
+"    --suppressions FILE\n"
+"                    (repeatable; also ALLOCGUARD_SUPPRESSIONS, ':'-separated) lost sites a\n"
+"                    rule matches (leak:PATTERN, LeakSanitizer's syntax, on any frame's\n"
+"                    function, module path or source file) leave the verdict; each rule\n"
+"                    used is listed with its bytes (JSON: \"suppressed\": {\"bytes\",\n"
+"                    \"count\", \"rules\": [{\"file\", \"line\", \"pattern\", \"bytes\",\n"
+"                    \"count\"}]}).  The shipped defaults (bash, dash, coreutils) apply too\n"
+"    --no-default-suppressions\n"
+"                    do not apply the shipped defaults\n"
+"    --print-suppressions\n"
+"                    after the report, a ready leak: entry per lost site (its first frame\n"
+"                    shown), as valgrind's --gen-suppressions (JSON: \"suppression\")\n";
 
 static const char growth_help[] =
 "NAME\n"
@@ -229,11 +253,12 @@ static const char diff_help[] =
 "    allocguard diff - per call site difference between two snapshots\n"
 "\n"
 "SYNOPSIS\n"
-"    allocguard diff LOG_A[@N] LOG_B[@M] [--json] [--top N]\n"
+"    allocguard diff LOG_A[@N|@LABEL] LOG_B[@M|@LABEL] [--json] [--top N]\n"
 "\n"
 "DESCRIPTION\n"
 "    Compares the live bytes and blocks per call site in snapshot N of LOG_A (default: its\n"
 "    last) with snapshot M of LOG_B (default: its last).  The two may be the same log.\n"
+"    @LABEL names the last snapshot the program took with allocguard_snapshot(LABEL).\n"
 "    Sites are matched by their site frame (function, file and line, or module and offset\n"
 "    without symbols), not by raw addresses, so two runs line up despite ASLR.\n"
 "    Sorted by the size of the change, largest first.\n"
@@ -298,8 +323,10 @@ static const char export_help[] =
 "               changed since the previous one (a site absent keeps its figures).\n"
 "\n"
 "OPTIONS\n"
-"    --snapshot N|peak   pprof and collapsed: snapshot N, or the one holding the most\n"
-"                        tracked bytes (default: the last)\n"
+"    --snapshot N|LABEL|peak\n"
+"                        pprof and collapsed: snapshot N, the last one the program labeled\n"
+"                        LABEL (allocguard_snapshot), or the one holding the most tracked\n"
+"                        bytes (default: the last)\n"
 "    --sample-index TYPE pprof: the default sample type; collapsed: the value written\n"
 "                        (alloc_objects, alloc_space, inuse_objects, inuse_space)\n"
 "    -o FILE             write FILE (replaced whole) instead of stdout\n"
@@ -362,7 +389,10 @@ void help_options_table(FILE *out)
 		fputs("` |\n", out);
 	}
 	fputs("| `--fail-on-leak SIZE` | (run only) | exit 1 when the command exits 0 but lost "
-	      "bytes exceed SIZE | off |\n", out);
+	      "bytes (after suppressions) exceed SIZE; exit 2 when the command left no log (not "
+	      "judged) | off |\n", out);
+	fputs("| `--no-default-suppressions` | (run and leaks) | do not apply the shipped default "
+	      "suppressions (bash, dash, coreutils) | off |\n", out);
 	fputs("| `-q`, `--quiet` | (run only) | no summary after the command ends | off |\n", out);
 	fputs("| `-v`, `--verbose` | (run only) | list every child process in the summary | off |\n",
 	      out);

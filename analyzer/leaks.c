@@ -81,7 +81,7 @@ int leaks_collect(const ag_log_t *log, leaks_t *out)
 	memset(out, 0, sizeof *out);
 	out->snap = log_final_snap(log, &out->at_exit);
 	const ag_snap_t *s = &log->snaps[out->snap];
-	out->known = out->at_exit || (s->why == AG_REASON_ABORT && s->nr > 0);
+	out->known = (out->at_exit && log_judged(log)) || (s->why == AG_REASON_ABORT && s->nr > 0);
 	ag_stackval_t *st = log_state_at(log, out->snap);
 	out->sites = calloc(3 * log->nstacks + 1, sizeof *out->sites);
 	if (!st || !out->sites) {
@@ -220,6 +220,18 @@ static void leaks_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, si
 	json_bool(&j, l->at_exit);
 	json_key(&j, "reachability_known");
 	json_bool(&j, l->known);
+	if (log->has_verdict) {
+		/* the exit scan's own word, and the threads it could not stop */
+		json_key(&j, "scan");
+		json_obj(&j);
+		json_key(&j, "verdict");
+		json_str(&j, ag_verdict_name(log->verdict));
+		json_key(&j, "threads_stopped");
+		json_u64(&j, log->threads_stopped);
+		json_key(&j, "threads_not_stopped");
+		json_u64(&j, log->threads_not_stopped);
+		json_obj_end(&j);
+	}
 	json_key(&j, "estimated");
 	json_bool(&j, log_sampled(log));
 	if (l->supp_bytes || l->supp_count)
@@ -238,7 +250,10 @@ static void leaks_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, si
 		json_key(&j, "count");
 		json_u64(&j, r->site->fig.count);
 		json_key(&j, "reachable");
-		json_bool(&j, r->status == LEAK_REACHABLE);
+		if (l->known)
+			json_bool(&j, r->status == LEAK_REACHABLE);
+		else
+			json_null(&j);   /* not judged: unknown, never "reachable" */
 		if (r->status != LEAK_REACHABLE) {
 			json_key(&j, "indirect");
 			json_bool(&j, r->status == LEAK_INDIRECT);
@@ -269,6 +284,25 @@ static void leaks_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, si
 static const char *plural(uint64_t n, const char *one, const char *many)
 {
 	return n == 1 ? one : many;
+}
+
+/* Why an exit scan did not judge, for people. */
+static const char *verdict_text(int verdict)
+{
+	switch (verdict) {
+	case AG_VERDICT_SECCOMP:
+		return "a seccomp filter was in force: the guard made no call it could punish";
+	case AG_VERDICT_UNREADABLE:
+		return "process_vm_readv was refused: memory could not be read";
+	case AG_VERDICT_NESTED:
+		return "the program exited from inside the guard's own code";
+	case AG_VERDICT_BUSY:
+		return "another scan did not end in time";
+	case AG_VERDICT_NO_MEMORY:
+		return "no memory for the scan";
+	default:
+		return "no scan was asked for";
+	}
 }
 
 /* "lost: ...; still reachable: ..." for a log whose exit scan decided. */
@@ -367,6 +401,15 @@ static void leaks_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, s
 		fprintf(out, "note: the log has no exit snapshot (the process did not exit normally?); "
 			"showing what was live at its last snapshot%s\n",
 			l->known ? "" : ", reachability unknown");
+	else if (!log_judged(log))
+		fprintf(out, "note: the exit scan did not judge (%s), so lost and reachable are "
+			"unknown\n", verdict_text(log->verdict));
+	if (l->at_exit && log->threads_not_stopped)
+		fprintf(out, "note: %" PRIu64 " %s not stopped for the exit scan (%s): %s whole "
+			"stack was scanned, %s registers not\n", log->threads_not_stopped,
+			plural(log->threads_not_stopped, "thread was", "threads were"),
+			log->threads_why, plural(log->threads_not_stopped, "its", "their"),
+			plural(log->threads_not_stopped, "its", "their"));
 	if (log_sampled(log))
 		fprintf(out, "note: sampled every %s bytes on average: byte and block figures are "
 			"estimates\n", log_option(log, "sample"));

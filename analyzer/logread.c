@@ -482,6 +482,33 @@ static int rec_swap(reader_t *r, const fields_t *fl, size_t *cap)
 	return rc;
 }
 
+static int rec_verdict(reader_t *r, const fields_t *fl)
+{
+	ag_log_t *log = r->log;
+	uint64_t v[2];
+	int rc;
+	if (fl->count < 4)
+		return damage(r, "X line has %zu fields, expected at least 4", fl->count);
+	int verdict = ag_verdict_parse(fl->f[1], fl->n[1]);
+	if (verdict < 0)
+		return damage(r, "X line: unknown verdict '%.*s'", (int)fl->n[1], fl->f[1]);
+	if ((rc = nums(r, fl, 2, 2, v, "X")))
+		return rc;
+	log->has_verdict = 1;
+	log->verdict = verdict;
+	log->threads_stopped = v[0];
+	log->threads_not_stopped = v[1];
+	size_t len = 0;
+	log->threads_why[0] = 0;
+	for (size_t i = 4; i < fl->count; i++) {
+		if (len + fl->n[i] + 2 >= sizeof log->threads_why)
+			break;
+		len += (size_t)snprintf(log->threads_why + len, sizeof log->threads_why - len,
+					"%s%.*s", len ? " " : "", (int)fl->n[i], fl->f[i]);
+	}
+	return 0;
+}
+
 static int rec_begin(reader_t *r, const fields_t *fl)
 {
 	uint64_t v[2];
@@ -1048,6 +1075,7 @@ static int parse_src(const char *name, src_t *src, ag_log_t **out, char *msg, si
 		case 'T': rc = rec_at_peak(&r, fl); break;
 		case 'Z': rc = rec_sizes(&r, fl); break;
 		case 'E': rc = rec_end(&r, fl, &cap_snap); break;
+		case 'X': rc = rec_verdict(&r, fl); break;
 		default:
 			rc = damage(&r, "unknown record type '%c'",
 				    (s[0] > 0x20 && s[0] < 0x7f) ? s[0] : '?');

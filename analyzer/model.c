@@ -41,6 +41,11 @@ int log_sampled(const ag_log_t *log)
 	return log_option_u64(log, "sample", 0) > 0;
 }
 
+int log_judged(const ag_log_t *log)
+{
+	return !log->has_verdict || log->verdict == AG_VERDICT_JUDGED;
+}
+
 size_t log_final_snap(const ag_log_t *log, int *is_exit)
 {
 	for (size_t i = log->nsnaps; i-- > 0;) {

@@ -117,6 +117,11 @@ typedef struct {
 	size_t nswaps;
 	ag_snap_t *snaps;
 	size_t nsnaps;
+	/* The X line before the exit snapshot: has_verdict = 0 in logs without one (judged).
+	 * threads_why: the not-stopped threads by reason, as written ("syscall=2 ..."). */
+	int has_verdict, verdict;   /* AG_VERDICT_* */
+	uint64_t threads_stopped, threads_not_stopped;
+	char threads_why[96];
 	/* stack id -> index, open addressing; internal to logread.c */
 	uint64_t *idx_keys;
 	uint32_t *idx_vals;
@@ -161,6 +166,8 @@ uint64_t log_setting(const ag_log_t *log, const char *name);
 /* Sampling on: L/R figures are estimates. */
 int log_sampled(const ag_log_t *log);
 /* Index of the snapshot to read leaks from: the last "exit" one, else the last. */
+/* Whether the exit scan judged (no X line, or X judged): lost and reachable are known. */
+int log_judged(const ag_log_t *log);
 size_t log_final_snap(const ag_log_t *log, int *is_exit);
 /* Index of the snapshot with sequence number seq, or (size_t)-1. */
 size_t log_snap_by_seq(const ag_log_t *log, uint64_t seq);

@@ -94,6 +94,46 @@ typedef struct {
 	char **cmd;                  /* the command and its arguments */
 } run_args_t;
 
+/* --NAME VALUE or --NAME=VALUE at argv[*i]: a setting of the options table, or
+ * --fail-on-leak.  0, or EINVAL after saying what is wrong. */
+static int take_flag(run_args_t *r, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+	if (strncmp(a, "--", 2) != 0) {
+		say("run: unknown option '%s' (see allocguard run --help)", a);
+		return EINVAL;
+	}
+	char name[64];
+	const char *eq = strchr(a, '='), *value;
+	size_t nlen = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+	if (nlen >= sizeof name) {
+		say("run: unknown option '%s' (see allocguard run --help)", a);
+		return EINVAL;
+	}
+	memcpy(name, a + 2, nlen);
+	name[nlen] = '\0';
+	if (strcmp(name, "fail-on-leak") != 0 && !opt_find_flag(name)) {
+		say("run: unknown option '--%s' (see allocguard run --help)", name);
+		return EINVAL;
+	}
+	if (eq) {
+		value = eq + 1;
+	} else if (*i + 1 < argc) {
+		value = argv[++*i];
+	} else {
+		say("run: --%s needs a value (see allocguard run --help)", name);
+		return EINVAL;
+	}
+	if (strcmp(name, "fail-on-leak") != 0)
+		return set_flag(&r->c, name, value);
+	if (opt_parse_size(value, &r->fail_on)) {
+		say("--fail-on-leak='%s': expected %s", value, OPT_SIZE_SYNTAX);
+		return EINVAL;
+	}
+	r->have_fail_on = 1;
+	return 0;
+}
+
 /* 0 to go on, -1 after --help or --options-table, else an exit status. */
 static int parse_args(run_args_t *r, int argc, char **argv)
 {
@@ -137,41 +177,7 @@ static int parse_args(run_args_t *r, int argc, char **argv)
 			return 2;
 		if (taken)
 			continue;
-		if (strncmp(a, "--", 2) != 0) {
-			say("run: unknown option '%s' (see allocguard run --help)", a);
-			return 2;
-		}
-		char name[64];
-		const char *eq = strchr(a, '='), *value;
-		size_t nlen = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-		if (nlen >= sizeof name) {
-			say("run: unknown option '%s' (see allocguard run --help)", a);
-			return 2;
-		}
-		memcpy(name, a + 2, nlen);
-		name[nlen] = '\0';
-		int known = strcmp(name, "fail-on-leak") == 0 || opt_find_flag(name);
-		if (!known) {
-			say("run: unknown option '--%s' (see allocguard run --help)", name);
-			return 2;
-		}
-		if (eq) {
-			value = eq + 1;
-		} else if (i + 1 < argc) {
-			value = argv[++i];
-		} else {
-			say("run: --%s needs a value (see allocguard run --help)", name);
-			return 2;
-		}
-		if (strcmp(name, "fail-on-leak") == 0) {
-			if (opt_parse_size(value, &r->fail_on)) {
-				say("--fail-on-leak='%s': expected %s", value, OPT_SIZE_SYNTAX);
-				return 2;
-			}
-			r->have_fail_on = 1;
-			continue;
-		}
-		if (set_flag(&r->c, name, value))
+		if (take_flag(r, argc, argv, &i))
 			return 2;
 	}
 	if (opt_check(&r->c, err, sizeof err)) {

@@ -118,7 +118,10 @@ static void ending_line(FILE *err, const proc_t *p, int status, int is_main)
 {
 	char live[40];
 	size_str(p->leaks.reach_bytes + p->leaks.lost_bytes, live, sizeof live);
-	if (p->end == AG_REASON_ABORT) {
+	if (p->end == AG_REASON_EXIT && !log_judged(p->log)) {
+		fprintf(err, "allocguard:   exited, but its exit scan did not judge (%s): lost and "
+			"reachable unknown; %s live\n", ag_verdict_name(p->log->verdict), live);
+	} else if (p->end == AG_REASON_ABORT) {
 		fprintf(err, "allocguard:   aborted at the cap (--on-cap abort); its final snapshot "
 			"shows %s live\n", live);
 	} else if (p->end == AG_REASON_EXEC) {
@@ -237,6 +240,9 @@ static void judge(const run_tree_t *tree, const proc_t *last, const char *cmd, r
 	else if (last && last->end == AG_REASON_EXEC)
 		snprintf(v->why, sizeof v->why, "the program %s exec'd left no log (a static or "
 			 "setuid program)", base(last->log->exe));
+	else if (v->unjudged)
+		snprintf(v->why, sizeof v->why, "%zu process%s exited without a leak verdict (see "
+			 "the summary)", v->unjudged, v->unjudged == 1 ? "" : "es");
 	else
 		v->judged = 1;
 }
@@ -267,6 +273,7 @@ static void run_summary(FILE *err, const run_tree_t *tree, const run_end_t *e,
 		proc_read(p, tree->logs[i], e->supp);
 		if (p->have_leaks)
 			v->lost = ag_sat_add(v->lost, p->leaks.lost_bytes);
+		v->unjudged += p->end == AG_REASON_EXIT && !log_judged(p->log);
 		if (p->log->pid == (uint64_t)tree->main_pid) {
 			first = first ? first : p;
 			last = p;

@@ -33,7 +33,7 @@ int supp_arg(supp_opts_t *o, int argc, char **argv, int *i, bool print_ok)
 	if (strncmp(s, flag, n) != 0 || (s[n] != '\0' && s[n] != '='))
 		return 0;
 	const char *val = s[n] == '=' ? s + n + 1 : *i + 1 < argc ? argv[++*i] : NULL;
-	if (!val || !*val)
+	if (!val || !*val || strcmp(val, "--") == 0)
 		return bad("--suppressions needs a file", NULL);
 	if (o->nfiles == SUPP_MAX_FILES)
 		return bad("too many --suppressions files, at most 64:", val);

@@ -1,5 +1,6 @@
 /* api.c: the in-process API (include/allocguard.h): usage, pressure listeners, the cap at
- * run time, labeled snapshots and the mid-run leak check.  Pressure changes come from
+ * run time, labeled snapshots and the mid-run leak check (reach.h's, with the other threads
+ * stopped as at exit).  Pressure changes come from
  * cap.c through the outbox; they are handed to listeners in the writer thread on its turn
  * (writer_each_turn), never in a hook or a signal handler. */
 #include "api.h"
@@ -9,7 +10,7 @@
 #include "logwrite.h"
 #include "outbox.h"
 #include "reach.h"
-#include "stacktab.h"
+#include "sandbox.h"
 #include "state.h"
 #include "writer.h"
 
@@ -24,6 +25,7 @@ typedef struct {
 	api_pressure_fn fn;
 	void *arg;
 	int told;           /* the level this listener last heard (writer thread only) */
+	uint64_t since;     /* it hears the changes posted after this one (outbox seq) */
 } listener_t;
 
 static listener_t listeners[API_LISTENERS];
@@ -61,17 +63,18 @@ int api_get_usage(allocguard_usage_t *u)
 	return 0;
 }
 
-/* Tell every listener that has not heard it yet that the level is now `level`.  The
- * writer thread passes its calls to libc untouched (ag_in_hook); the listener's own
- * allocations and frees must count, so they go through the hooks. */
-static void tell(int level)
+/* Tell every listener that has not heard it yet, and registered before change seq, that
+ * the level is now `level`.  The writer thread passes its calls to libc untouched
+ * (ag_in_hook); the listener's own allocations and frees must count, so they go through
+ * the hooks. */
+static void tell(int level, uint64_t seq)
 {
 	allocguard_usage_t u;
 	usage_now(&u, level);
 	int n = atomic_load(&nlisteners);
 	int saved = ag_in_hook;
 	for (int i = 0; i < n; i++) {
-		if (listeners[i].told == level)
+		if (listeners[i].told == level || listeners[i].since >= seq)
 			continue;
 		listeners[i].told = level;
 		ag_in_hook = 0;
@@ -88,8 +91,8 @@ static void api_turn(void)
 	size_t n;
 	while ((n = outbox_pressure_take(ev, sizeof ev / sizeof ev[0])) > 0)
 		for (size_t i = 0; i < n; i++)
-			tell(ev[i].level);
-	tell(cap_level());
+			tell(ev[i].level, ev[i].seq);
+	tell(cap_level(), UINT64_MAX);
 }
 
 int api_on_pressure(api_pressure_fn fn, void *arg)
@@ -98,13 +101,16 @@ int api_on_pressure(api_pressure_fn fn, void *arg)
 		return fail(ENOSYS);
 	if (!fn)
 		return fail(EINVAL);
+	if (sandbox_filtered())
+		return fail(EPERM);   /* no writer thread under a filter: nobody would call it */
 	pthread_mutex_lock(&listen_lock);
 	int n = atomic_load(&nlisteners);
 	if (n == API_LISTENERS) {
 		pthread_mutex_unlock(&listen_lock);
 		return fail(ENOSPC);
 	}
-	listeners[n] = (listener_t){ .fn = fn, .arg = arg, .told = 0 };
+	listeners[n] = (listener_t){ .fn = fn, .arg = arg, .told = 0,
+				     .since = outbox_pressure_seq() };
 	atomic_store(&nlisteners, n + 1);
 	pthread_mutex_unlock(&listen_lock);
 	writer_each_turn(api_turn);
@@ -158,30 +164,6 @@ int api_snapshot(const char *label)
 	return seq >= 0 ? 0 : fail(EIO);
 }
 
-/* Sum what the scan found, then clear it: the exit scan's verdict must never be taken from
- * an earlier mid-run scan if the exit scan cannot run. */
-static void sum_lost(allocguard_leaks_t *out)
-{
-	*out = (allocguard_leaks_t){ 0 };
-	uint64_t live_bytes = 0, live_count = 0;
-	for (uint32_t id = 1; id < stacktab_limit(); id++) {
-		stack_rec_t *r = stacktab_get(id);
-		if (!r || r->kind == AG_KIND_SWAP)
-			continue;
-		stack_totals_t t;
-		stacktab_read(r, &t);
-		live_bytes += (uint64_t)t.live_bytes;
-		live_count += (uint64_t)t.live_count;
-		out->lost_bytes += r->lost_bytes;
-		out->lost_blocks += r->lost_count;
-		r->lost_bytes = r->lost_count = r->indirect_bytes = r->indirect_count = 0;
-	}
-	out->lost_blocks = (out->lost_blocks + COUNT_ONE / 2) / COUNT_ONE;
-	live_count = (live_count + COUNT_ONE / 2) / COUNT_ONE;
-	out->reachable_bytes = live_bytes > out->lost_bytes ? live_bytes - out->lost_bytes : 0;
-	out->reachable_blocks = live_count > out->lost_blocks ? live_count - out->lost_blocks : 0;
-}
-
 int api_leak_check(allocguard_leaks_t *out)
 {
 	if (!ag_ready())
@@ -190,11 +172,17 @@ int api_leak_check(allocguard_leaks_t *out)
 		return fail(EINVAL);
 	if (!ag_guard_enter())
 		return fail(EDEADLK);
+	/* one check at a time: a second caller waits rather than being told EBUSY */
 	pthread_mutex_lock(&scan_lock);
-	reach_scan();
-	sum_lost(out);
+	reach_totals_t t;
+	int rc = reach_check_now(&t);
 	pthread_mutex_unlock(&scan_lock);
 	ag_guard_leave();
+	if (rc)
+		return fail(rc);
+	*out = (allocguard_leaks_t){ .lost_bytes = t.lost_bytes, .lost_blocks = t.lost_blocks,
+				     .reachable_bytes = t.reachable_bytes,
+				     .reachable_blocks = t.reachable_blocks };
 	return 0;
 }
 

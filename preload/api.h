@@ -20,6 +20,7 @@ int api_get_usage(allocguard_usage_t *u);
 int api_on_pressure(api_pressure_fn fn, void *arg);
 int api_set_cap(uint64_t bytes);
 int api_snapshot(const char *label);
+/* errno EBUSY while the exit scan runs, EPERM when memory cannot be read (seccomp). */
 int api_leak_check(allocguard_leaks_t *out);
 
 #endif

@@ -96,6 +96,14 @@ void fmt_escaped(fmt_t *f, const char *s)
 	}
 }
 
+void fmt_field(fmt_t *f, const char *s)
+{
+	if (!s)
+		return;
+	fmt_chr(f, ' ');
+	fmt_escaped(f, s);
+}
+
 void fmt_size(fmt_t *f, uint64_t bytes)
 {
 	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };

@@ -26,6 +26,8 @@ void fmt_i64(fmt_t *f, int64_t v);
 void fmt_hex(fmt_t *f, uint64_t v);
 /* Percent-escape s so that it is one whitespace-free log field (see logfmt.h). */
 void fmt_escaped(fmt_t *f, const char *s);
+/* A further field: a space and s escaped; nothing for NULL. */
+void fmt_field(fmt_t *f, const char *s);
 /* The one decimal parser: the n bytes at s, digits only, into *out; 0, or EINVAL (none,
  * not a digit, or more than UINT64_MAX). */
 int fmt_parse_u64(const char *s, size_t n, uint64_t *out);

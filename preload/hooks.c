@@ -1,6 +1,7 @@
 /* hooks.c: the only file that defines libc symbols.  Each hook reads the same way: pass
  * nested calls straight through, else call the policy module (heap.c, mapping.c), which
  * charges the cap, calls the real function and records the result. */
+#include "arch.h"
 #include "exec.h"
 #include "gotpatch.h"
 #include "fdguard.h"
@@ -8,6 +9,7 @@
 #include "logwrite.h"
 #include "mapping.h"
 #include "nextalloc.h"
+#include "sandbox.h"
 #include "stacks.h"
 #include "state.h"
 #include "sys.h"
@@ -15,7 +17,9 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -409,6 +413,25 @@ EXPORT int pipe2(int fds[2], int flags)
 	return (int)syscall(SYS_pipe2, fds, flags);
 }
 
+/* syscall(SYS_seccomp, ...), entered by a jump from the syscall hook with the caller's
+ * arguments in place: a filter installed is noted (sandbox.h). */
+#define AG_STR2(x) #x
+#define AG_STR(x) AG_STR2(x)
+__attribute__((used)) static long seccomp_syscall(long n, long a1, long a2, long a3, long a4,
+						 long a5, long a6)
+{
+	if (a1 == SECCOMP_SET_MODE_STRICT || a1 == SECCOMP_SET_MODE_FILTER)
+		before_drop();
+	long r = arch_syscall6(n, a1, a2, a3, a4, a5, a6);
+	if (r < 0 && r >= -4095) {
+		errno = (int)-r;
+		return -1;
+	}
+	if (a1 == SECCOMP_SET_MODE_STRICT || a1 == SECCOMP_SET_MODE_FILTER)
+		sandbox_note_filter();
+	return r;
+}
+
 /* syscall(2) must stay glibc's frameless leaf for everyone else (a raw clone or vfork
  * returns through it on another stack), so the check and the pass-through are assembly:
  * a call from libunwind jumps to fdguard_syscall with the arguments untouched. */
@@ -422,6 +445,8 @@ __asm__(".text\n"
 	"	subq fdguard_unw_lo(%rip), %rax\n"
 	"	cmpq fdguard_unw_len(%rip), %rax\n"
 	"	jb fdguard_syscall\n"
+	"	cmpq $" AG_STR(SYS_seccomp) ", %rdi\n"
+	"	je seccomp_syscall\n"
 	"	movq %rdi, %rax\n"
 	"	movq %rsi, %rdi\n"
 	"	movq %rdx, %rsi\n"
@@ -463,4 +488,28 @@ EXPORT void exit(int status)
 	if (real)
 		real(status);
 	_exit(status);
+}
+
+/* Seccomp (sandbox.h): a filter the program installs is noted, so that the exit path makes
+ * no system call it could punish.  Both calls are passed on unchanged. */
+EXPORT int prctl(int option, ...)
+{
+	va_list ap;
+	va_start(ap, option);
+	unsigned long a[4];
+	for (int i = 0; i < 4; i++)
+		a[i] = va_arg(ap, unsigned long);
+	va_end(ap);
+	static void *fn;
+	int (*real)(int, ...) = (int (*)(int, ...))next_cached("prctl", &fn);
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (option == PR_SET_SECCOMP)
+		before_drop();   /* the log is created while opening files is still allowed */
+	int r = real(option, a[0], a[1], a[2], a[3]);
+	if (option == PR_SET_SECCOMP && r == 0)
+		sandbox_note_filter();   /* no system call: allowed even under strict mode */
+	return r;
 }

@@ -17,6 +17,7 @@
 #include "swap.h"
 #include "sys.h"
 #include "threads.h"
+#include "sandbox.h"
 #include "writer.h"
 
 #include <errno.h>
@@ -155,6 +156,7 @@ __attribute__((constructor(101))) static void allocguard_init(void)
 	sample_init(ag_config.sample);
 	mark_born_here();
 	threads_init();
+	sandbox_init();
 	stacks_init();
 	heap_adopt_early();
 	logwrite_init();

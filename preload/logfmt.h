@@ -71,11 +71,27 @@
  *                                         (or, for m stacks, its committed mapping pieces),
  *                                         these were unreachable (lost) at exit; the rest
  *                                         of its live bytes were still reachable.  A stack
- *                                         with live blocks and no R line lost nothing.  The
+ *                                         with live blocks and no R line lost nothing; R
+ *                                         is written when lost bytes or blocks are not 0
+ *                                         (a lost malloc(0) is 0 bytes in 1 block).  The
  *                                         optional pair (written since allocguard knows it;
  *                                         absent in older logs = 0) is the part of the lost
  *                                         figures that was lost only because lost blocks
  *                                         point to it (memcheck's "indirectly lost").
+ *   X <verdict> <stopped> <not_stopped> [<why>=<n>...]
+ *                                         before an exit snapshot's B line: whether its
+ *                                         scan judged.  verdict: judged (R lines hold),
+ *                                         or why not: seccomp (a filter is in force: no
+ *                                         scan), unreadable (process_vm_readv refused),
+ *                                         nested (exit inside the guard's own code),
+ *                                         busy, no-memory, skipped (not asked); then
+ *                                         lost and reachable are unknown, never
+ *                                         "reachable".  stopped: the other threads whose
+ *                                         registers were roots; not_stopped: those scanned
+ *                                         by their whole stack, registers not (why: in a
+ *                                         system call, halted, blocks the signal,
+ *                                         seccomp, no-answer, too-many).  A log with no X
+ *                                         line (older writers) was judged.
  *   K <peak_tracked> <heap> <mapped> <swapped>
  *                                         the peak of tracked bytes so far and the totals
  *                                         by kind at that moment (they add up to it); one
@@ -172,6 +188,11 @@ static inline unsigned long long ag_size_bucket_max(unsigned k)
 	X(CRITICAL, "critical") X(CAP, "cap") X(ABORT, "abort") X(EXIT, "exit") X(EXEC, "exec") \
 	X(LABEL, "label")
 
+/* The exit scan's verdicts, as written in X lines. */
+#define AG_VERDICT_LIST(X) \
+	X(JUDGED, "judged") X(SECCOMP, "seccomp") X(UNREADABLE, "unreadable") \
+	X(NESTED, "nested") X(BUSY, "busy") X(NO_MEMORY, "no-memory") X(SKIPPED, "skipped")
+
 /* Cap events, as written in V lines. */
 #define AG_CAP_EVENT_LIST(X) X(WARN, "warn") X(CRITICAL, "critical") X(CAP, "cap")
 
@@ -219,10 +240,12 @@ static inline int ag_word_is(const char *word, const char *w, size_t n)
 
 #define AG_WORDS_ENUM_AG_REASON(name, word) AG_REASON_##name,
 #define AG_WORDS_ENUM_AG_CAP_EV(name, word) AG_CAP_EV_##name,
+#define AG_WORDS_ENUM_AG_VERDICT(name, word) AG_VERDICT_##name,
 #define AG_WORDS_ENUM_AG_SWAP(name, word) AG_SWAP_##name,
 #define AG_WORDS_ENUM_AG_ON_CAP(name, word) AG_ON_CAP_##name,
 AG_WORDS(reason, AG_REASON, AG_REASON_LIST)
 AG_WORDS(cap_event, AG_CAP_EV, AG_CAP_EVENT_LIST)
+AG_WORDS(verdict, AG_VERDICT, AG_VERDICT_LIST)
 AG_WORDS(swap_mode, AG_SWAP, AG_SWAP_MODE_LIST)
 AG_WORDS(on_cap, AG_ON_CAP, AG_ON_CAP_LIST)
 

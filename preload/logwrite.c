@@ -10,6 +10,8 @@
  * ALLOCGUARD_LOG_COMPRESS=0 (logbuf.h): flushed (sync) after the header and after every
  * snapshot, finished after the snapshot that ends this image's log (exit, exec, abort). */
 #include "logwrite.h"
+#include "reach.h"
+#include "sandbox.h"
 #include "account.h"
 #include "fdguard.h"
 #include "fmt.h"
@@ -248,8 +250,8 @@ static void write_swaps(void)
 
 static void write_jit_map(void)
 {
-	if (jit_said)
-		return;
+	if (jit_said || sandbox_filtered())
+		return;   /* said, or access() may be punished */
 	char path[64];
 	fmt_t f;
 	fmt_init(&f, path, sizeof path);
@@ -318,6 +320,11 @@ static uint64_t write_records(uint32_t limit, bool leaks)
 			continue;
 		stack_totals_t t;
 		stacktab_read(r, &t);
+		if (leaks && r->kind == AG_KIND_HEAP) {
+			/* the scan's moment for the whole site, as its R line */
+			t.live_bytes = (int64_t)r->judged_bytes;
+			t.live_count = (int64_t)r->judged_count;
+		}
 		int64_t lb_ = t.live_bytes, lc = t.live_count;
 		uint64_t tb = t.total_bytes, tc = t.total_count, xc = t.temp_count;
 		fmt_t f;
@@ -334,7 +341,7 @@ static uint64_t write_records(uint32_t limit, bool leaks)
 			r->last_temp_count = xc;
 			nrec++;
 		}
-		if (leaks && r->lost_bytes) {
+		if (leaks && (r->lost_bytes || r->lost_count)) {
 			uint64_t v[] = { id, r->lost_bytes, (uint64_t)count_out((int64_t)r->lost_count),
 					 r->indirect_bytes,
 					 (uint64_t)count_out((int64_t)r->indirect_count) };
@@ -427,6 +434,8 @@ static int held_log(void)
 	struct stat st;
 	if (fd < 0)
 		return -1;
+	if (sandbox_filtered())
+		return fd;   /* fstat may be punished: the held number is trusted */
 	if (fstat(fd, &st) != 0 || st.st_dev != log_dev || st.st_ino != log_ino) {
 		fdguard_forget();   /* the number is someone else's now: never close it */
 		return -1;
@@ -513,18 +522,20 @@ int64_t logwrite_snapshot(int reason, bool leaks, const char *label)
 	char line[256];
 	fmt_t f;
 	fmt_init(&f, line, sizeof line);
+	if (reason == AG_REASON_EXIT) {
+		reach_verdict_line(&f);
+		logbuf_line(&lb, &f);
+		fmt_init(&f, line, sizeof line);
+	}
 	fmt_str(&f, "B ");
 	fmt_u64(&f, seq);
 	fmt_chr(&f, ' ');
 	fmt_u64(&f, sys_now_ns() - ag_start_ns);
 	fmt_chr(&f, ' ');
 	fmt_str(&f, ag_reason_name(reason));
-	if (label) {
-		fmt_chr(&f, ' ');
-		fmt_escaped(&f, label);
-	}
+	fmt_field(&f, label);
 	logbuf_line(&lb, &f);
-	uint64_t nrec = write_records(limit, leaks);
+	uint64_t nrec = write_records(limit, leaks && reach_judged());
 	nrec += write_peak(limit);
 	write_sizes();
 	account_totals_t t;

@@ -50,7 +50,8 @@ const char *opt_type_name(const opt_desc_t *d)
 	case OPT_PCT: return "PCT";
 	case OPT_DURATION: return "DURATION";
 	case OPT_ENUM: return opt_enum_values(d);
-	case OPT_STR: return d->field[0] == 'l' ? "PATTERN" : d->field[0] == 't' ? "TEXT" : "GLOBS";
+	case OPT_STR: return d->field[0] == 'l' ? "PATTERN" : d->field[0] == 't' ? "TEXT" :
+			     d->field[1] == 'u' ? "FILE" : "GLOBS";
 	case OPT_INT: return "N";
 	}
 	return "?";

@@ -19,6 +19,7 @@ EVRING(swap_events, swap_event_t, 64);
 EVRING(pressure_events, pressure_event_t, 64);
 
 static _Atomic uint32_t wake;        /* futex word: bumped on every request */
+static _Atomic uint64_t pressure_seq;
 static _Atomic unsigned pending;
 static void (*sync_server)(int reason);
 
@@ -54,9 +55,10 @@ void outbox_swap_event(int mode, uint64_t bytes, const char *path)
 void outbox_pressure(int level, uint64_t tracked)
 {
 	int saved = errno;
-	uint64_t ticket;
+	uint64_t ticket, seq = atomic_fetch_add(&pressure_seq, 1) + 1;
 	pressure_event_t *ev = evring_claim(&pressure_events, &ticket);
 	if (ev) {   /* full: the listener still learns the level it ends at (api.c) */
+		ev->seq = seq;
 		ev->level = level;
 		ev->tracked = tracked;
 		evring_publish(&pressure_events, ticket);
@@ -69,6 +71,11 @@ void outbox_pressure_wake(void)
 {
 	atomic_fetch_add(&wake, 1);
 	syscall(SYS_futex, &wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+uint64_t outbox_pressure_seq(void)
+{
+	return atomic_load(&pressure_seq);
 }
 
 size_t outbox_pressure_take(pressure_event_t *out, size_t max)

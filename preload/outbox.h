@@ -33,6 +33,7 @@ typedef struct {
 
 /* One change of the pressure level (cap.h's cap_level), for allocguard_on_pressure. */
 typedef struct {
+	uint64_t seq;       /* 1, 2, ... in the order posted (outbox_pressure_seq) */
 	int level;
 	uint64_t tracked;   /* the cap's view of tracked bytes at the change */
 } pressure_event_t;
@@ -41,6 +42,9 @@ void outbox_cap_event(int kind, uint64_t bytes, uint64_t request, uint32_t stack
 /* Post a level change and wake the writer, without asking for a snapshot. */
 void outbox_pressure(int level, uint64_t tracked);
 size_t outbox_pressure_take(pressure_event_t *out, size_t max);
+/* The seq of the last change posted (0 before any): a listener registered now hears only
+ * the changes after it. */
+uint64_t outbox_pressure_seq(void);
 /* Wake the writer for a turn (writer.h's writer_each_turn) and nothing else. */
 void outbox_pressure_wake(void);
 void outbox_swap_event(int mode, uint64_t bytes, const char *path);

@@ -23,6 +23,7 @@
 
 #include "reach.h"
 #include "fmt.h"
+#include "glibcheap.h"
 #include "logfmt.h"
 #include "maptab.h"
 #include "ptrtab.h"
@@ -31,8 +32,12 @@
 #include "stacktab.h"
 #include "sys.h"
 #include "threads.h"
+#include "threadstop.h"
+#include "sandbox.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <fcntl.h>
 #include <link.h>
 #include <string.h>
@@ -43,13 +48,6 @@
 typedef struct {
 	uintptr_t lo, hi;
 } range_t;
-
-/* glibc's chunk header, just below each block: prev_size, then size with three flag bits. */
-#define CHUNK_HDR (2 * sizeof(size_t))
-#define CHUNK_IS_MMAPPED 2
-#define CHUNK_NON_MAIN 4
-#define CHUNK_FLAGS 7
-#define ARENA_HEAP_MAX ((uintptr_t)2 * 4 * 1024 * 1024 * sizeof(long))   /* HEAP_MAX_SIZE */
 
 enum { UNSEEN = 0, REACHED, LOST_DIRECT, LOST_INDIRECT };
 
@@ -486,27 +484,6 @@ __attribute__((noinline)) static size_t item_search(scan_t *s, uintptr_t addr)
 	return m == SIZE_MAX ? SIZE_MAX : s->n + s->run_first[m];
 }
 
-static size_t chunk_size(size_t n)
-{
-	size_t c = (n + sizeof(size_t) + 15) & ~(size_t)15;
-	return c < 32 ? 32 : c;
-}
-
-/* glibc's arena keeps pointers to chunk headers (the top chunk, bins, last_remainder).  When
- * a block's request leaves no slack (n mod 16 in 1..8), the next chunk's header starts
- * inside the block's requested bytes: a root word pointing exactly there, at a real chunk
- * boundary, is glibc's and not the program's. */
-static bool next_chunk_header(const scan_t *s, const ptr_entry_t *e, uintptr_t v)
-{
-	size_t c = chunk_size(e->size);
-	if (v != e->addr - CHUNK_HDR + c)
-		return false;
-	size_t hdr;
-	if (peek(s, e->addr - sizeof hdr, &hdr, sizeof hdr) != sizeof hdr)
-		return false;
-	return !(hdr & CHUNK_IS_MMAPPED) && (hdr & ~(size_t)CHUNK_FLAGS) == c;
-}
-
 static void visit(scan_t *s, size_t i)
 {
 	uint8_t *st = &s->state[i];
@@ -531,7 +508,8 @@ static void mark_words(scan_t *s, const uintptr_t *w, size_t nwords, bool root)
 		size_t it = item_of(s, w[i]);
 		if (it == SIZE_MAX)
 			continue;
-		if (root && it < s->n && next_chunk_header(s, &s->blocks[it], w[i]))
+		if (root && it < s->n &&
+		    glibcheap_next_chunk_header(s->blocks[it].addr, s->blocks[it].size, w[i]))
 			continue;
 		visit(s, it);
 	}
@@ -789,41 +767,33 @@ static void scan_root(scan_t *s, uintptr_t lo, uintptr_t hi, const range_t *skip
 }
 
 /* glibc's heap memory around the blocks, which holds its state and freed chunks (stale
- * data, not roots): the brk heap, each non-main arena's heap (found from its heap_info at a
- * HEAP_MAX_SIZE boundary), each mmapped chunk.  A block whose header makes no sense keeps
- * the older rule: its whole mapping is not a root. */
+ * data, not roots): the brk heap, each non-main arena's heap (those holding blocks, and
+ * those holding none, found by their heap_info), each mmapped chunk.  A block whose header
+ * makes no sense keeps the older rule: its whole mapping is not a root. */
 static size_t glibc_heaps(const scan_t *s, range_t brk_heap, const range_t *lines,
 			  size_t nlines, range_t *out)
 {
 	size_t n = 0;
 	if (brk_heap.hi > brk_heap.lo)
 		out[n++] = brk_heap;
-	uintptr_t done_lo = brk_heap.lo, done_hi = brk_heap.hi;
+	for (size_t l = 0; l < nlines; l++) {
+		uintptr_t hi;
+		if (glibcheap_arena_heap(lines[l].lo, lines[l].hi, &hi))
+			out[n++] = (range_t){ lines[l].lo, hi };
+	}
+	size_t known = n;   /* the blocks of these need no look at their headers */
 	for (size_t i = 0; i < s->n; i++) {
 		uintptr_t p = s->blocks[i].addr;
-		if (p >= done_lo && p < done_hi)
+		bool in = n > known && p >= out[n - 1].lo && p < out[n - 1].hi;
+		for (size_t k = 0; k < known && !in; k++)
+			in = p >= out[k].lo && p < out[k].hi;
+		if (in)
 			continue;
-		if (n && p >= out[n - 1].lo && p < out[n - 1].hi)
-			continue;
-		size_t hdr[2];
-		if (p < CHUNK_HDR || peek(s, p - CHUNK_HDR, hdr, sizeof hdr) != sizeof hdr)
-			continue;   /* unreadable: freed behind our back, nothing to exclude */
-		uintptr_t c = p - CHUNK_HDR, size = hdr[1] & ~(size_t)CHUNK_FLAGS;
 		range_t r = { 0, 0 };
-		if (hdr[1] & CHUNK_IS_MMAPPED) {
-			if (size >= s->blocks[i].size + CHUNK_HDR && !(size & (s->page - 1)) &&
-			    hdr[0] <= c && !((c - hdr[0]) & (s->page - 1)))
-				r = (range_t){ c - hdr[0], c + size };
-		} else if (hdr[1] & CHUNK_NON_MAIN) {
-			uintptr_t h = c & ~(ARENA_HEAP_MAX - 1);
-			size_t info[4];   /* ar_ptr, prev, size, mprotect_size */
-			if (peek(s, h, info, sizeof info) == sizeof info) {
-				size_t len = info[2] > info[3] ? info[2] : info[3];
-				if (len <= ARENA_HEAP_MAX && h + len >= p + s->blocks[i].size)
-					r = (range_t){ h, h + len };
-			}
-		}
-		if (r.hi <= r.lo) {
+		int rc = glibcheap_block_heap(p, s->blocks[i].size, s->page, &r.lo, &r.hi);
+		if (rc == EFAULT)
+			continue;   /* freed behind our back: nothing to exclude */
+		if (rc) {
 			size_t l = range_of(lines, nlines, p);
 			if (l == SIZE_MAX)
 				continue;
@@ -834,29 +804,46 @@ static size_t glibc_heaps(const scan_t *s, range_t brk_heap, const range_t *line
 	return n;
 }
 
-static void account_lost(const scan_t *s)
+/* Each item's weight: a block's (sampled) weight, a mapping piece's bytes as one. */
+static uint32_t item_weight(const scan_t *s, size_t i, uint64_t *wb, uint64_t *wc)
 {
-	for (uint32_t id = 1; id < stacktab_limit(); id++) {
+	if (i < s->n) {
+		sample_weight(s->blocks[i].size, wb, wc);
+		return s->blocks[i].stack;
+	}
+	*wb = s->maps[i - s->n].hi - s->maps[i - s->n].lo;
+	*wc = COUNT_ONE;
+	return s->map_stack[i - s->n];
+}
+
+/* Totals into *tot; with `record`, each stack's lost figures, and each heap stack's live
+ * figures as the scan saw its blocks (judged_*: one moment for the whole site). */
+static void account_lost(const scan_t *s, bool record, reach_totals_t *tot)
+{
+	for (uint32_t id = 1; record && id < stacktab_limit(); id++) {
 		stack_rec_t *r = stacktab_get(id);
 		if (r)
-			r->lost_bytes = r->lost_count = r->indirect_bytes = r->indirect_count = 0;
+			r->lost_bytes = r->lost_count = r->indirect_bytes = r->indirect_count =
+				r->judged_bytes = r->judged_count = 0;
 	}
+	uint64_t lc = 0, rc = 0;
 	for (size_t i = 0; i < s->n + s->nmaps; i++) {
 		uint8_t st = s->state[i < s->n ? i : s->n + s->group[i - s->n]];
-		if (st != LOST_DIRECT && st != LOST_INDIRECT)
-			continue;
-		uint32_t stack;
+		bool lost = st == LOST_DIRECT || st == LOST_INDIRECT;
 		uint64_t wb, wc;
-		if (i < s->n) {
-			stack = s->blocks[i].stack;
-			sample_weight(s->blocks[i].size, &wb, &wc);
-		} else {
-			stack = s->map_stack[i - s->n];
-			wb = s->maps[i - s->n].hi - s->maps[i - s->n].lo;
-			wc = COUNT_ONE;
-		}
-		stack_rec_t *r = stack ? stacktab_get(stack) : NULL;
+		uint32_t stack = item_weight(s, i, &wb, &wc);
+		if (!stack && i < s->n && sample_active())
+			continue;   /* not sampled: not part of the estimates */
+		*(lost ? &tot->lost_bytes : &tot->reachable_bytes) += wb;
+		*(lost ? &lc : &rc) += wc;
+		stack_rec_t *r = record && stack ? stacktab_get(stack) : NULL;
 		if (!r)
+			continue;
+		if (i < s->n) {
+			r->judged_bytes += wb;
+			r->judged_count += wc;
+		}
+		if (!lost)
 			continue;
 		r->lost_bytes += wb;
 		r->lost_count += wc;
@@ -865,6 +852,8 @@ static void account_lost(const scan_t *s)
 			r->indirect_count += wc;
 		}
 	}
+	tot->lost_blocks = (lc + COUNT_ONE / 2) / COUNT_ONE;
+	tot->reachable_blocks = (rc + COUNT_ONE / 2) / COUNT_ONE;
 }
 
 /* Unreached items, in address order: each one not yet met becomes a leader (directly lost)
@@ -944,22 +933,91 @@ static void pieces_to_items(scan_t *s, const maptab_piece_t *pc, size_t n)
 	}
 }
 
-void reach_scan(void)
+/* Stopped threads: the registers they were interrupted with are roots, and a stack of
+ * their own inside a block or mapping (a fiber's) is alive. */
+static void scan_threads(scan_t *s, size_t nthreads)
+{
+	for (size_t t = 0; t < nthreads; t++) {
+		const ts_thread_t *th = threadstop_thread(t);
+		if (th->why != TS_STOPPED)
+			continue;
+		size_t own = item_of(s, th->sp);
+		if (own != SIZE_MAX)
+			visit(s, own);
+		mark_words(s, th->regs, (size_t)th->nregs, true);
+		drain(s);
+	}
+}
+
+/* x86-64's red zone: a leaf function may keep values just below its stack pointer. */
+#define RED_ZONE 128
+
+/* Where the roots of the writable mapping [lo, hi) start: a live thread's stack from its
+ * lowest live frame (ours, or a stopped thread's; all of it for a thread not stopped). */
+static uintptr_t line_from(uintptr_t lo, uintptr_t hi, uintptr_t sp, size_t nthreads,
+			   bool *live)
+{
+	uintptr_t from = hi;
+	*live = sp >= lo && sp < hi;
+	if (*live)
+		from = sp;
+	for (size_t t = 0; t < nthreads; t++) {
+		const ts_thread_t *th = threadstop_thread(t);
+		if (!th->sp || th->sp < lo || th->sp >= hi)
+			continue;
+		*live = true;
+		uintptr_t f = th->why != TS_STOPPED || th->sp - lo < RED_ZONE ? lo
+									  : th->sp - RED_ZONE;
+		from = f < from ? f : from;
+	}
+	return *live ? from : lo;
+}
+
+/* The roots in the writable mappings.  A mapping holding no live thread's stack pointer and
+ * a finished thread's stack is that thread's cached stack (stale frames): skipped, but for
+ * its descriptor, when every live thread's stack pointer is known (else a live thread
+ * might run on it). */
+static void scan_lines(scan_t *s, const range_t *lines, size_t nlines, uintptr_t sp,
+		       size_t nthreads, const range_t *skip, size_t nskip)
+{
+	size_t counts[TS_COUNT];
+	threadstop_counts(counts);
+	bool all_known = !counts[TS_TOO_MANY];
+	for (size_t t = 0; t < nthreads; t++)
+		all_known &= threadstop_thread(t)->sp != 0;
+	for (size_t i = 0; i < nlines; i++) {
+		uintptr_t lo = lines[i].lo, hi = lines[i].hi, tcb = 0;
+		bool live;
+		uintptr_t from = line_from(lo, hi, sp, nthreads, &live);
+		if (!live && all_known && threads_dead_stack(lo, hi, &tcb)) {
+			if (tcb >= lo && tcb < hi)
+				scan_root(s, tcb, tcb + 64 < hi ? tcb + 64 : hi, skip, nskip);
+			continue;
+		}
+		scan_root(s, from, hi, skip, nskip);
+	}
+}
+
+/* Judge every block and mapping now; with `record`, into the stacks' lost figures.  Returns
+ * the verdict (AG_VERDICT_*). */
+static int judge(bool record, reach_totals_t *tot)
 {
 	/* Frames of exit(), the loader's destructor loop and ours hold stale values: start the
 	 * scan of this thread's stack at the program's innermost frame, and take the registers
 	 * that frame still owns. */
 	uintptr_t regs[STACKS_SAVED_REGS];
-	int nregs = 0;
+	int nregs = 0, verdict = AG_VERDICT_NO_MEMORY;
 	uintptr_t sp = stacks_program_frame(regs, &nregs);
 	if (!sp)
 		sp = (uintptr_t)__builtin_frame_address(0);
 	self_t self = { .n = 0 };
 	dl_iterate_phdr(find_self, &self);
+	size_t nthreads = threadstop_list();   /* reads /proc: before any lock */
+	bool stopped = false;
 	size_t maps_len, maps_cap;
 	char *maps = read_maps(&maps_len, &maps_cap);
 	if (!maps)
-		return;
+		return verdict;
 	mem_t m_lines = { 0 }, m_buf = { 0 }, m_int = { 0 }, m_pieces = { 0 }, m_blocks = { 0 },
 	      m_state = { 0 }, m_work = { 0 }, m_maps = { 0 }, m_mstack = { 0 }, m_skip = { 0 },
 	      m_group = { 0 }, m_runs = { 0 }, m_rfirst = { 0 }, m_clusters = { 0 },
@@ -975,6 +1033,7 @@ void reach_scan(void)
 	if (peek(&s, (uintptr_t)&probe, &copy, sizeof copy) != sizeof copy || copy != probe) {
 		/* seccomp or an old kernel: judging without reading would call everything lost */
 		fmt_say("cannot read memory with process_vm_readv: lost and reachable not told apart");
+		verdict = AG_VERDICT_UNREADABLE;
 		goto out;
 	}
 	s.buf = grab(&m_buf, s.bufwords * sizeof *s.buf + 2 * VEC_PAGES +
@@ -1017,6 +1076,10 @@ void reach_scan(void)
 		maptab_unlock();
 		goto out;
 	}
+	/* Every lock a stopped thread could hold and we need is now ours (the loader's and
+	 * libc's are not needed past this point). */
+	threadstop_stop();
+	stopped = true;
 	sort_blocks(s.blocks, s.n);
 	const maptab_piece_t *pc = m_pieces.p;
 	s.maps = grab(&m_maps, npieces * sizeof *s.maps);
@@ -1075,21 +1138,14 @@ void reach_scan(void)
 		visit(&s, own);
 	mark_words(&s, regs, (size_t)nregs, true);
 	drain(&s);
-	for (size_t i = 0; i < nlines; i++) {
-		uintptr_t lo = lines[i].lo, hi = lines[i].hi, tcb = 0;
-		if (threads_dead_stack(lo, hi, &tcb)) {
-			/* A finished thread's frames are garbage; its descriptor is not. */
-			if (tcb >= lo && tcb < hi)
-				scan_root(&s, tcb, tcb + 64 < hi ? tcb + 64 : hi, skip, nskip);
-			continue;
-		}
-		if (sp >= lo && sp < hi)
-			lo = sp;   /* our own stack: only the live part */
-		scan_root(&s, lo, hi, skip, nskip);
-	}
+	scan_threads(&s, nthreads);
+	scan_lines(&s, lines, nlines, sp, nthreads, skip, nskip);
 	split_lost(&s);
-	account_lost(&s);
+	account_lost(&s, record, tot);
+	verdict = AG_VERDICT_JUDGED;
 unlock:
+	if (stopped)
+		threadstop_resume();
 	ptrtab_unlock_all();
 	maptab_unlock();
 out:
@@ -1111,4 +1167,82 @@ out:
 	drop(&m_off);
 	drop(&m_edges);
 	drop(&m_done);
+	return verdict;
+}
+
+/* One scan at a time: a check in one thread and the exit in another take turns. */
+static _Atomic bool busy;
+static int verdict = -1;   /* the exit scan's, -1 before it */
+static size_t verdict_counts[TS_COUNT];
+
+static bool take_turn(bool wait)
+{
+	for (int i = 0; atomic_exchange(&busy, true); i++) {
+		if (!wait || i == 10000)
+			return false;
+		struct timespec ts = { 0, 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return true;
+}
+
+void reach_scan(void)
+{
+	reach_totals_t tot = { 0 };
+	memset(verdict_counts, 0, sizeof verdict_counts);
+	if (sandbox_filtered()) {
+		/* any system call may be punished: no scan, nothing that could call one */
+		verdict = AG_VERDICT_SECCOMP;
+		return;
+	}
+	if (!take_turn(true)) {
+		verdict = AG_VERDICT_BUSY;
+		return;
+	}
+	verdict = judge(true, &tot);
+	threadstop_counts(verdict_counts);
+	atomic_store(&busy, false);
+}
+
+void reach_skipped(int why)
+{
+	verdict = why;
+}
+
+int reach_check_now(reach_totals_t *out)
+{
+	memset(out, 0, sizeof *out);
+	if (sandbox_filtered())
+		return EPERM;
+	if (!take_turn(false))
+		return EBUSY;
+	int v = judge(false, out);
+	atomic_store(&busy, false);
+	return v == AG_VERDICT_JUDGED ? 0 : v == AG_VERDICT_UNREADABLE ? EPERM : ENOMEM;
+}
+
+bool reach_judged(void)
+{
+	return verdict == AG_VERDICT_JUDGED;
+}
+
+void reach_verdict_line(fmt_t *f)
+{
+	size_t stopped = verdict_counts[TS_STOPPED], not = 0;
+	for (int i = 1; i < TS_COUNT; i++)
+		not += verdict_counts[i];
+	fmt_str(f, "X ");
+	fmt_str(f, ag_verdict_name(verdict < 0 ? AG_VERDICT_SKIPPED : verdict));
+	fmt_chr(f, ' ');
+	fmt_u64(f, stopped);
+	fmt_chr(f, ' ');
+	fmt_u64(f, not);
+	for (int i = 1; i < TS_COUNT; i++) {
+		if (!verdict_counts[i])
+			continue;
+		fmt_chr(f, ' ');
+		fmt_str(f, threadstop_why_word(i));
+		fmt_chr(f, '=');
+		fmt_u64(f, verdict_counts[i]);
+	}
 }

@@ -31,8 +31,10 @@ typedef struct stack_rec {
 	int64_t last_live_bytes, last_live_count;
 	uint64_t last_total_count, last_temp_count;
 	int64_t last_peak_bytes, last_peak_count;
-	/* Owned by the exit scan: lost includes indirect (lost only through lost blocks). */
+	/* Owned by the exit scan: lost includes indirect (lost only through lost blocks);
+	 * judged is what the scan saw live of a heap stack (lost + reachable, one moment). */
 	uint64_t lost_bytes, lost_count, indirect_bytes, indirect_count;
+	uint64_t judged_bytes, judged_count;
 	uintptr_t frames[];
 } stack_rec_t;
 

@@ -109,7 +109,7 @@ void threads_internal_start(void)
 	}
 }
 
-static bool is_internal(pid_t tid)
+bool threads_is_internal(pid_t tid)
 {
 	for (int i = 0; i < INTERNAL_MAX; i++)
 		if (atomic_load(&internal[i]) == tid)
@@ -182,7 +182,10 @@ bool threads_only_internal_left(void)
 			pid_t tid = 0;
 			for (const char *c = d->d_name; *c >= '0' && *c <= '9'; c++)
 				tid = tid * 10 + (*c - '0');
-			others = tid != pid && !is_internal(tid);
+			if (tid == pid || threads_is_internal(tid))
+				continue;
+			char ts = task_state(tid);
+			others = ts != 0 && ts != 'Z' && ts != 'X';
 		}
 	}
 	fdguard_brief_close(fd);

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 void threads_init(void);
 /* Register the calling thread once (cheap after the first call). */
@@ -21,5 +22,7 @@ void threads_internal_start(void);
  * every task still alive is one of ours.  glibc exits the process when the last thread
  * ends, but counts ours, so the writer has to notice this and exit on the program's behalf. */
 bool threads_only_internal_left(void);
+/* Whether tid is one of the guard's own threads. */
+bool threads_is_internal(pid_t tid);
 
 #endif

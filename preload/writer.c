@@ -13,6 +13,7 @@
 
 #include "shardlock.h"
 #include "threads.h"
+#include "sandbox.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -144,7 +145,7 @@ static void *writer_main(void *arg)
 		void (*turn)(void) = each_turn;
 		if (turn && atomic_load(&ag_phase) == AG_READY)
 			turn();
-		if (threads_only_internal_left()) {
+		if (!sandbox_filtered() && threads_only_internal_left()) {
 			/* main called pthread_exit and its last thread has ended: glibc would now
 			 * exit(0), but it still counts us.  Exit as it would, as a program thread. */
 			ag_in_hook = 0;
@@ -211,8 +212,8 @@ void writer_arm(void)
 void writer_tick(void)
 {
 	check_child();
-	if (atomic_load_explicit(&starting, memory_order_relaxed))
-		return;
+	if (atomic_load_explicit(&starting, memory_order_relaxed) || sandbox_filtered())
+		return;   /* started, or a filter may punish the clone: snapshots at exit only */
 	/* Until it starts, the clock on every allocation: a slow allocator (a daemon's 4 KiB
 	 * every 100 ms) must get its first interval snapshot on time. */
 	if (!outbox_requests_waiting()) {
@@ -270,6 +271,8 @@ void writer_exit(void)
 	/* Nested in a hook (exit() from a signal handler that interrupted one): this thread
 	 * may hold a block-table lock, so no scan, only the totals and stacks. */
 	int outer = ag_guard_enter();
+	if (!outer)
+		reach_skipped(AG_VERDICT_NESTED);
 	snapshot_on_own_stack(AG_REASON_EXIT, outer);
 	if (outer)
 		ag_guard_leave();

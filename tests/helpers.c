@@ -693,6 +693,15 @@ int th_log_parse(th_log_t *log, const char *buf, size_t len)
 				bad(log, lineno, "bad W");
 				break;
 			}
+		} else if (is(fl, 0, "X")) {
+			if (nf < 4 || fl->n[1] >= sizeof log->verdict ||
+			    dec(fl->f[2], fl->n[2], &log->threads_stopped) ||
+			    dec(fl->f[3], fl->n[3], &log->threads_not_stopped)) {
+				bad(log, lineno, "bad X");
+				break;
+			}
+			memcpy(log->verdict, fl->f[1], fl->n[1]);
+			log->verdict[fl->n[1]] = 0;
 		} else if (is(fl, 0, "B")) {
 			if (nf != 4 || in_snap || dec(fl->f[1], fl->n[1], &cur_seq) ||
 			    dec(fl->f[2], fl->n[2], &cur_t) || fl->n[3] >= sizeof cur_reason ||

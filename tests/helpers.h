@@ -136,6 +136,8 @@ typedef struct {
 	th_event_t *events;
 	size_t nevents;
 	uint64_t at_peak[4];        /* the last K line: peak_tracked heap mapped swapped */
+	char verdict[16];           /* the last X line: the exit scan's verdict ("" = none) */
+	uint64_t threads_stopped, threads_not_stopped;
 	uint64_t *hk;               /* stack id + 1 -> index (open addressing) */
 	size_t *hv, hcap;
 	size_t good;                /* bytes of complete lines read */

@@ -234,3 +234,70 @@ Test(cap, the_message_names_the_size_asked_for)
 	cr_expect(strstr(buf, "malloc of 16383.9 PiB"), "%s", buf);
 	cr_expect_eq(account_admitted(), 0, "nothing admitted");
 }
+
+/* The pressure levels posted for allocguard_on_pressure (outbox_pressure): one per change. */
+static size_t levels(int *out, size_t max)
+{
+	pressure_event_t pe[16];
+	size_t n = outbox_pressure_take(pe, 16);
+	for (size_t i = 0; i < n && i < max; i++) {
+		out[i] = pe[i].level;
+		if (i)
+			cr_assert_gt(pe[i].seq, pe[i - 1].seq, "changes keep their order");
+	}
+	return n;
+}
+
+Test(cap, levels_follow_the_events_and_every_change_is_posted)
+{
+	setup(1000, AG_ON_CAP_FAIL);
+	int lv[16];
+	cap_charge(ACC_HEAP, 700, "malloc");
+	cr_assert_eq(cap_level(), 0);
+	cr_assert_eq(levels(lv, 16), 0);
+	cap_charge(ACC_HEAP, 110, "malloc");   /* 810: warn */
+	cap_charge(ACC_HEAP, 100, "malloc");   /* 910: critical */
+	cr_assert_eq(cap_level(), 2);
+	cr_assert_eq(levels(lv, 16), 2);
+	cr_assert(lv[0] == 1 && lv[1] == 2, "%d %d", lv[0], lv[1]);
+	cap_release(ACC_HEAP, 20);             /* 890: within 5% of critical, no change */
+	cr_assert_eq(levels(lv, 16), 0);
+	cap_release(ACC_HEAP, 50);             /* 840: critical re-armed */
+	cr_assert_eq(cap_level(), 1);
+	cap_release(ACC_HEAP, 800);            /* 40: all re-armed */
+	cr_assert_eq(cap_level(), 0);
+	cr_assert_eq(levels(lv, 16), 2);
+	cr_assert(lv[0] == 1 && lv[1] == 0, "%d %d", lv[0], lv[1]);
+	cr_assert_eq(cap_charge(ACC_HEAP, 960, "malloc"), 0);
+	cr_assert_eq(cap_charge(ACC_HEAP, 100, "malloc"), ENOMEM);   /* refused near the cap */
+	cr_assert_eq(cap_level(), 3);
+}
+
+Test(cap, a_cap_set_at_run_time_moves_the_thresholds)
+{
+	setup(0, AG_ON_CAP_FAIL);
+	int lv[16];
+	cr_assert_eq(cap_charge(ACC_HEAP, 500, "malloc"), 0);
+	cr_assert(!cap_on());
+	cap_set(600);                          /* warn 480, critical 540 */
+	cr_assert(cap_on());
+	cr_assert_eq(cap_level(), 1);
+	cr_assert_eq(cap_charge(ACC_HEAP, 50, "malloc"), 0);
+	cr_assert_eq(cap_level(), 2);
+	cr_assert_eq(cap_charge(ACC_HEAP, 60, "malloc"), ENOMEM, "the new cap refuses");
+	cr_assert_eq(levels(lv, 16), 2);
+	cr_assert(lv[0] == 1 && lv[1] == 2, "%d %d", lv[0], lv[1]);
+	cap_set(2000);                         /* 550 is far below every threshold now */
+	cr_assert_eq(cap_level(), 0);
+	cr_assert_eq(cap_charge(ACC_HEAP, 600, "malloc"), 0);
+	cap_set(0);
+	cr_assert(!cap_on());
+	cr_assert_eq(cap_level(), 0);
+	cr_assert_eq(cap_charge(ACC_HEAP, 5000, "malloc"), 0, "no cap: nothing refused");
+	cap_set(1000);                         /* usage 6150: over the cap at once */
+	cr_assert_eq(cap_level(), 2);
+	cr_assert_eq(cap_charge(ACC_HEAP, 1, "malloc"), ENOMEM);
+	cap_release(ACC_HEAP, 6150);
+	cr_assert_eq(cap_level(), 0);
+	cr_assert_eq(account_tracked(), 0);
+}
