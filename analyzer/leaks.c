@@ -264,8 +264,6 @@ static void leaks_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, si
 			json_key(&j, "suppression");
 			json_str(&j, e);
 		}
-		json_key(&j, "kind");
-		json_str(&j, site_kind_name(st->kind));
 		json_key(&j, "stack");
 		json_u64(&j, st->id);
 		if (!st->nframes) {
