@@ -26,6 +26,7 @@ static struct {
 
 #define INTERNAL_MAX 8
 static _Atomic pid_t internal[INTERNAL_MAX];
+static _Atomic int starting;   /* created, not registered yet */
 
 static pthread_key_t key;
 static bool have_key;
@@ -91,6 +92,7 @@ bool threads_dead_stack(uintptr_t lo, uintptr_t hi, uintptr_t *tcb)
 
 void threads_postfork_child(void)
 {
+	atomic_store(&starting, 0);
 	for (int i = 0; i < INTERNAL_MAX; i++)
 		atomic_store(&internal[i], 0);
 	/* Only the forking thread survives in the child. */
@@ -99,9 +101,20 @@ void threads_postfork_child(void)
 			atomic_store(&slots[i].state, DEAD);
 }
 
+void threads_internal_starting(int delta)
+{
+	atomic_fetch_add(&starting, delta);
+}
+
+int threads_internal_pending(void)
+{
+	return atomic_load(&starting);
+}
+
 void threads_internal_start(void)
 {
 	pid_t tid = sys_gettid();
+	atomic_fetch_sub(&starting, 1);
 	for (int i = 0; i < INTERNAL_MAX; i++) {
 		pid_t expected = 0;
 		if (atomic_compare_exchange_strong(&internal[i], &expected, tid))

@@ -16,8 +16,13 @@ void threads_note(void);
 bool threads_dead_stack(uintptr_t lo, uintptr_t hi, uintptr_t *tcb);
 void threads_postfork_child(void);
 
-/* The guard's own threads (snapshot writer, lazy-swap handler) call this when they start. */
+/* The guard's own threads (snapshot writer, lazy-swap handler) call this when they start;
+ * their creator calls threads_internal_starting(+1) before pthread_create (and -1 when it
+ * fails), so that a thread of ours not yet registered is known to exist. */
 void threads_internal_start(void);
+void threads_internal_starting(int delta);
+/* How many of the guard's threads are created but not registered yet. */
+int threads_internal_pending(void);
 /* True when the program has no thread left: its main thread has ended (pthread_exit) and
  * every task still alive is one of ours.  glibc exits the process when the last thread
  * ends, but counts ours, so the writer has to notice this and exit on the program's behalf. */

@@ -201,6 +201,8 @@ size_t threadstop_list(void)
 			memset(t, 0, sizeof *t);
 			t->tid = tid;
 			t->why = judge(tid, &t->sp);
+			if (t->why == TS_BLOCKS && threads_internal_pending())
+				continue;   /* ours, started but not registered yet: they block all */
 			if (t->why == TS_STOPPED && !can)
 				t->why = TS_NO_ANSWER;
 			atomic_store(&slots[nslots].state, IDLE);
