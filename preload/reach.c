@@ -1,6 +1,8 @@
-/* reach.c: the at-exit reachability scan (see reach.h).  Order matters: everything that may
- * take loader or libc locks (reading /proc/self/maps) happens before the tables are locked;
- * while they are locked no tracked block can be freed through us.
+/* reach.c: the reachability scan (see reach.h), at exit or on request.  Order matters:
+ * everything that may take loader or libc locks (reading /proc, the loader's module list)
+ * happens before the tables are locked; while they are locked no tracked block can be freed
+ * through us; the other threads are stopped (threadstop.h) only once nothing left takes a
+ * lock they could hold, and go on before the tables are unlocked.
  *
  * Invariants kept here:
  * - The scan never faults: every byte, roots and blocks alike, is read through
@@ -14,6 +16,10 @@
  *   The committed pieces of one mapping (a reservation that JVMs and V8 commit piece by
  *   piece, with MAP_FIXED or mprotect) share one fate: a pointer anywhere into it, reserved
  *   pages included, keeps them all, since runtimes keep the reservation's base.
+ * - A live thread's stack is a root from its lowest live frame when its stack pointer is
+ *   known (ours; a stopped thread's, less the red zone), whole otherwise; a mapping with no
+ *   live stack pointer that held an ended thread's stack is stale, when every live
+ *   thread's stack pointer is known.  Stopped threads' registers are roots.
  * - Lost items are split as memcheck does: an item pointed to by another lost item is
  *   indirectly lost; the rest (one per unreached cycle) are directly lost.
  * - Each block's words are read once: the pre-scan reads the blocks in address order, many

@@ -11,8 +11,11 @@
 void threads_init(void);
 /* Register the calling thread once (cheap after the first call). */
 void threads_note(void);
-/* Whether [lo, hi) holds the stack of a thread that exited and of no live thread; *tcb is
- * then that thread's descriptor, which glibc keeps (with its TLS vector) for reuse. */
+/* Whether [lo, hi) holds the stack of a thread that exited and of no live thread that
+ * allocated; *tcb is then that thread's descriptor, which glibc keeps (with its TLS vector)
+ * for reuse.  A hint only: the mark is made by the guard's key destructor, which runs before
+ * the program's own, and a thread that never allocated may run on that stack since; the
+ * caller checks that no live thread's stack pointer is in [lo, hi). */
 bool threads_dead_stack(uintptr_t lo, uintptr_t hi, uintptr_t *tcb);
 void threads_postfork_child(void);
 
