@@ -18,10 +18,11 @@ typedef struct {
 	uint64_t lost_b, lost_n;   /* what the scenario means */
 	int stopped;               /* a thread must have been stopped (its registers judged) */
 	int bytes_differ;          /* LSan counts malloc(0) as 1 byte: compare blocks only */
+	int not_stopped;           /* a thread must have been left to the older rule */
 } scenario_t;
 
 typedef struct {
-	uint64_t lost_b, lost_n, stopped;
+	uint64_t lost_b, lost_n, stopped, not_stopped;
 	char verdict[16];
 } guard_fig_t;
 
@@ -49,6 +50,7 @@ static void guarded(const scenario_t *sc, guard_fig_t *g)
 		g->lost_n += log.val[i].lost_count;
 	}
 	g->stopped = log.threads_stopped;
+	g->not_stopped = log.threads_not_stopped;
 	snprintf(g->verdict, sizeof g->verdict, "%s", log.verdict);
 	th_log_free(&log);
 	th_run_free(&r);
@@ -70,6 +72,9 @@ static void check(const scenario_t *sc)
 		if (sc->stopped)
 			cr_expect_geq(g.stopped, 1, "%s %s: no thread was stopped for the scan",
 				      sc->prog, sc->mode);
+		if (sc->not_stopped)
+			cr_expect_geq(g.not_stopped, 1, "%s %s: every thread was stopped", sc->prog,
+				      sc->mode);
 	}
 	const char *argv[] = { th_build(sc->prog), sc->mode, NULL };
 	char why[2400];
@@ -108,81 +113,87 @@ static void check(const scenario_t *sc)
 /* use_registers: a spinning thread's only pointer in a callee-saved register. */
 Test(lsan, use_registers_r15, .timeout = 600)
 {
-	check(&(scenario_t){ THREADS, "r15", 0, 0, 1, 0 });
+	check(&(scenario_t){ .prog = THREADS, .mode = "r15", .stopped = 1 });
 }
 
 /* The same in a vector register. */
 Test(lsan, use_registers_xmm0, .timeout = 600)
 {
-	check(&(scenario_t){ THREADS, "xmm0", 0, 0, 1, 0 });
+	check(&(scenario_t){ .prog = THREADS, .mode = "xmm0", .stopped = 1 });
 }
 
 /* use_stacks_threaded: a blocked thread's stack. */
 Test(lsan, use_stacks_threaded, .timeout = 600)
 {
-	check(&(scenario_t){ THREADS, "stack", 0, 0, 0, 0 });
+	check(&(scenario_t){ .prog = THREADS, .mode = "stack" });
 }
 
 /* use_tls_static: a live thread's __thread pointer. */
 Test(lsan, use_tls_static, .timeout = 600)
 {
-	check(&(scenario_t){ THREADS, "tls", 0, 0, 0, 0 });
+	check(&(scenario_t){ .prog = THREADS, .mode = "tls" });
 }
 
 /* cleanup_in_tsd_destructor: the process exits while a thread runs the program's TSD
  * destructors (after the guard's own): its static TLS and frames are still roots. */
 Test(lsan, cleanup_in_tsd_destructor_spinning, .timeout = 600)
 {
-	check(&(scenario_t){ THREADS, "tsd-spin", 0, 0, 1, 0 });
+	check(&(scenario_t){ .prog = THREADS, .mode = "tsd-spin", .stopped = 1 });
 }
 
 Test(lsan, cleanup_in_tsd_destructor_sleeping, .timeout = 600)
 {
-	check(&(scenario_t){ THREADS, "tsd-sleep", 0, 0, 0, 0 });
+	check(&(scenario_t){ .prog = THREADS, .mode = "tsd-sleep" });
 }
 
 /* detached_thread_dlsym: glibc's dlerror state of a thread inside its TSD destructors. */
 Test(lsan, detached_thread_dlsym, .timeout = 600)
 {
-	check(&(scenario_t){ THREADS, "dlsym", 0, 0, 0, 0 });
+	check(&(scenario_t){ .prog = THREADS, .mode = "dlsym" });
 }
 
 /* A live thread on glibc's cached stack of an ended thread that had allocated. */
 Test(lsan, live_thread_on_a_reused_stack, .timeout = 600)
 {
-	check(&(scenario_t){ THREADS, "reused", 0, 0, 0, 0 });
+	check(&(scenario_t){ .prog = THREADS, .mode = "reused" });
+}
+
+/* A thread that blocks every signal is not stopped, and the exit does not wait for it. */
+Test(lsan, thread_blocking_the_stop_signal_keeps_the_older_rule, .timeout = 600)
+{
+	check(&(scenario_t){ .prog = THREADS, .mode = "blocks", .not_stopped = 1 });
 }
 
 Test(lsan, threads_control_lost, .timeout = 600)
 {
-	check(&(scenario_t){ THREADS, "lost", 1337, 1, 0, 0 });
+	check(&(scenario_t){ .prog = THREADS, .mode = "lost", .lost_b = 1337, .lost_n = 1 });
 }
 
 /* malloc_zero: a lost malloc(0) is 0 bytes in 1 block (LSan says 1 byte). */
 Test(lsan, malloc_zero_lost, .timeout = 600)
 {
-	check(&(scenario_t){ HEAP, "malloc0", 0, 1, 0, 1 });
+	check(&(scenario_t){ .prog = HEAP, .mode = "malloc0", .lost_n = 1, .bytes_differ = 1 });
 }
 
 Test(lsan, malloc_zero_kept, .timeout = 600)
 {
-	check(&(scenario_t){ HEAP, "malloc0-kept", 0, 0, 0, 0 });
+	check(&(scenario_t){ .prog = HEAP, .mode = "malloc0-kept" });
 }
 
 /* A thread arena with no live block left holds a stale copy in freed memory: not a root. */
 Test(lsan, stale_pointer_in_an_empty_thread_arena, .timeout = 600)
 {
-	check(&(scenario_t){ HEAP, "arena", 1337, 1, 0, 0 });
+	check(&(scenario_t){ .prog = HEAP, .mode = "arena", .lost_b = 1337, .lost_n = 1 });
 }
 
 Test(lsan, heap_control_global, .timeout = 600)
 {
-	check(&(scenario_t){ HEAP, "global", 0, 0, 0, 0 });
+	check(&(scenario_t){ .prog = HEAP, .mode = "global" });
 }
 
 Test(lsan, heap_control_lost, .timeout = 600)
 {
-	check(&(scenario_t){ HEAP, "lost", 1337, 1, 0, 0 });
+	check(&(scenario_t){ .prog = HEAP, .mode = "lost", .lost_b = 1337, .lost_n = 1 });
 }
 
 /* Threads still allocating and freeing blocks of one size per site at exit: each site's
