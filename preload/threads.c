@@ -130,18 +130,26 @@ bool threads_is_internal(pid_t tid)
 	return false;
 }
 
-/* State letter of a task from /proc/self/task/TID/stat ("TID (comm) S ..."), 0 if gone. */
-static char task_state(pid_t tid)
+ssize_t threads_task_read(pid_t tid, const char *file, char *buf, size_t cap)
 {
-	char path[64], buf[512];
+	char path[64];
 	fmt_t f;
 	fmt_init(&f, path, sizeof path);
 	fmt_str(&f, "/proc/self/task/");
 	fmt_u64(&f, (uint64_t)tid);
-	fmt_str(&f, "/stat");
+	fmt_chr(&f, '/');
+	fmt_str(&f, file);
 	fdguard_begin();   /* the program cannot close our descriptor and reuse it meanwhile */
-	ssize_t n = fmt_read_file(path, buf, sizeof buf);
+	ssize_t n = fmt_read_file(path, buf, cap);
 	fdguard_end();
+	return n;
+}
+
+/* State letter of a task from /proc/self/task/TID/stat ("TID (comm) S ..."), 0 if gone. */
+static char task_state(pid_t tid)
+{
+	char buf[512];
+	ssize_t n = threads_task_read(tid, "stat", buf, sizeof buf);
 	if (n <= 0)
 		return 0;
 	const char *paren = NULL;

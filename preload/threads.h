@@ -30,6 +30,8 @@ int threads_internal_pending(void);
  * every task still alive is one of ours.  glibc exits the process when the last thread
  * ends, but counts ours, so the writer has to notice this and exit on the program's behalf. */
 bool threads_only_internal_left(void);
+/* Read /proc/self/task/TID/<file> into buf (NUL-terminated); its length, or -1. */
+ssize_t threads_task_read(pid_t tid, const char *file, char *buf, size_t cap);
 /* Whether tid is one of the guard's own threads. */
 bool threads_is_internal(pid_t tid);
 

@@ -66,26 +66,29 @@ static void one(const char *mode, const char *how)
 	th_rmtree(dir);
 }
 
+/* Through prctl(PR_SET_SECCOMP) and through syscall(SYS_seccomp), as libseccomp does. */
+static void both(const char *mode)
+{
+	one(mode, "prctl");
+	one(mode, "raw");
+}
+
 Test(seccomp, kill_on_process_vm_readv, .timeout = 300)
 {
-	one("kill", "prctl");
-	one("kill", "raw");
+	both("kill");
 }
 
 Test(seccomp, eperm_on_process_vm_readv, .timeout = 300)
 {
-	one("eperm", "prctl");
-	one("eperm", "raw");
+	both("eperm");
 }
 
 Test(seccomp, trap_runs_no_handler_of_the_program, .timeout = 300)
 {
-	one("trap", "prctl");
-	one("trap", "raw");
+	both("trap");
 }
 
 Test(seccomp, allowlist_sandbox_on_the_main_thread, .timeout = 300)
 {
-	one("allowlist", "prctl");
-	one("allowlist", "raw");
+	both("allowlist");
 }
