@@ -59,7 +59,9 @@ static const char overall[] =
 "EXIT STATUS\n"
 "    0  success\n"
 "    1  a --fail-on / --fail-on-leak threshold was crossed\n"
-"    2  bad usage, a bad option value, or a log that cannot be used at all\n"
+"    2  bad usage, a bad option value, or a log that cannot be used at all; with\n"
+"       --fail-on / --fail-on-leak, a process whose exit scan did not judge (a seccomp\n"
+"       filter in force: lost and reachable unknown, which never passes the gate)\n"
 "    run exits with the command's status, 128+N when it was killed by signal N.\n"
 "\n"
 "DAMAGED LOGS\n"
@@ -114,7 +116,8 @@ static const char run_head[] =
 static const char run_tail[] =
 "    --fail-on-leak SIZE\n"
 "        exit 1 when the command exits 0 but more than SIZE bytes were lost at exit\n"
-"        (summed over all its processes); run only, no environment variable\n"
+"        (summed over all its processes); exit 2 when one of them exited without a\n"
+"        leak verdict (a seccomp filter); run only, no environment variable\n"
 "    -q, --quiet\n"
 "        no summary after the command ends (small children's logs are still removed)\n"
 "    -v, --verbose\n"
@@ -164,7 +167,8 @@ static const char leaks_help[] =
 "                    frame: {\"function\", \"file\", \"line\", \"module\", \"address\"}, file and line\n"
 "                    null without debug info\n"
 "    --top N         show the N largest sites (default 10; JSON: all)\n"
-"    --fail-on SIZE  exit 1 when more than SIZE bytes were lost (for test harnesses)\n"
+"    --fail-on SIZE  exit 1 when more than SIZE bytes were lost (for test harnesses);\n"
+"                    exit 2 when a log's exit scan did not judge (lost unknown)\n"
 "    --lost-only     only the lost sites (none when the log has no exit snapshot: without\n"
 "                    the exit scan nothing can be called lost)\n";
 
