@@ -12,11 +12,14 @@
  *              block is glibc's, its size not 1337)
  *   reused     a thread that never allocates, on the cached stack of an ended thread
  *              that did, holding it in a local
+ *   blocks     a spinning thread that blocks every signal, holding it in a local (it
+ *              cannot be stopped: its whole stack is scanned)
  *   lost       nowhere (the control: lost by every tool)
  * Every mode but lost leaves the block reachable.  Usage: lsan_threads MODE */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +119,16 @@ static void *dlsym_exit(void *arg)
 	return NULL;
 }
 
+static void *blocks_all(void *arg)
+{
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, NULL);
+	void *volatile p = malloc(SIZE);
+	spin();
+	return p;
+}
+
 static void *allocates(void *arg)
 {
 	free(malloc(64));
@@ -168,6 +181,8 @@ int main(int argc, char **argv)
 		pthread_join(t, NULL);   /* its stack goes to glibc's cache */
 		handoff = malloc(SIZE);
 		start(reuses, NULL, 1);
+	} else if (strcmp(mode, "blocks") == 0) {
+		start(blocks_all, NULL, 1);
 	} else if (strcmp(mode, "lost") == 0) {
 		void *volatile p = malloc(SIZE);
 		p = NULL;

@@ -5,6 +5,7 @@
  * pipe2 again), then syscall(SYS_write, mem_validate_pipe[1], addr, 1); only -1 means
  * "invalid".  Nothing here touches a descriptor. */
 #include "fdguard.h"
+#include "arch.h"
 #include "sandbox.h"
 
 #include <errno.h>
@@ -20,18 +21,7 @@
 
 uintptr_t fdguard_unw_lo, fdguard_unw_len;
 
-static long raw6(long n, long a1, long a2, long a3, long a4, long a5, long a6)
-{
-	register long r10 __asm__("r10") = a4;
-	register long r8 __asm__("r8") = a5;
-	register long r9 __asm__("r9") = a6;
-	long ret;
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "a"(n), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
+#define raw6 arch_syscall6   /* arch.h */
 
 long fdguard_syscall_error(long rax)
 {

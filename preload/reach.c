@@ -1,6 +1,8 @@
-/* reach.c: the at-exit reachability scan (see reach.h).  Order matters: everything that may
- * take loader or libc locks (reading /proc/self/maps) happens before the tables are locked;
- * while they are locked no tracked block can be freed through us.
+/* reach.c: the reachability scan (see reach.h), at exit or on request.  Order matters:
+ * everything that may take loader or libc locks (reading /proc, the loader's module list)
+ * happens before the tables are locked; while they are locked no tracked block can be freed
+ * through us; the other threads are stopped (threadstop.h) only once nothing left takes a
+ * lock they could hold, and go on before the tables are unlocked.
  *
  * Invariants kept here:
  * - The scan never faults: every byte, roots and blocks alike, is read through
@@ -14,6 +16,10 @@
  *   The committed pieces of one mapping (a reservation that JVMs and V8 commit piece by
  *   piece, with MAP_FIXED or mprotect) share one fate: a pointer anywhere into it, reserved
  *   pages included, keeps them all, since runtimes keep the reservation's base.
+ * - A live thread's stack is a root from its lowest live frame when its stack pointer is
+ *   known (ours; a stopped thread's, less the red zone), whole otherwise; a mapping with no
+ *   live stack pointer that held an ended thread's stack is stale, when every live
+ *   thread's stack pointer is known.  Stopped threads' registers are roots.
  * - Lost items are split as memcheck does: an item pointed to by another lost item is
  *   indirectly lost; the rest (one per unreached cycle) are directly lost.
  * - Each block's words are read once: the pre-scan reads the blocks in address order, many
@@ -22,6 +28,7 @@
  *   read when reached, as memory was before. */
 
 #include "reach.h"
+#include "addrsort.h"
 #include "fmt.h"
 #include "glibcheap.h"
 #include "logfmt.h"
@@ -34,6 +41,7 @@
 #include "threads.h"
 #include "threadstop.h"
 #include "sandbox.h"
+#include "state.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -45,9 +53,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-typedef struct {
-	uintptr_t lo, hi;
-} range_t;
+typedef addrsort_range_t range_t;
 
 enum { UNSEEN = 0, REACHED, LOST_DIRECT, LOST_INDIRECT };
 
@@ -168,118 +174,6 @@ static size_t root_candidates(const char *maps, size_t len, range_t *out, size_t
 	return n;
 }
 
-/* Heapsort by an address key: no allocation, O(n log n) worst case.  Elements are at
- * most 32 bytes (blocks and ranges). */
-static void heap_sort(void *base, size_t n, size_t size, uintptr_t (*key)(const void *))
-{
-	char *a = base, t[32];
-#define AT(i) (a + (i) * size)
-#define SWAP(i, j) (memcpy(t, AT(i), size), memcpy(AT(i), AT(j), size), memcpy(AT(j), t, size))
-	for (size_t start = n / 2, end = n; end > 1;) {
-		size_t root;
-		if (start > 0) {
-			root = --start;        /* building the heap */
-		} else {
-			end--;
-			SWAP(0, end);          /* taking its largest out */
-			root = 0;
-		}
-		for (;;) {
-			size_t child = 2 * root + 1;
-			if (child >= end)
-				break;
-			if (child + 1 < end && key(AT(child)) < key(AT(child + 1)))
-				child++;
-			if (key(AT(root)) >= key(AT(child)))
-				break;
-			SWAP(root, child);
-			root = child;
-		}
-	}
-#undef SWAP
-#undef AT
-}
-
-_Static_assert(sizeof(ptr_entry_t) <= 32 && sizeof(range_t) <= 32, "heap_sort's swap buffer");
-
-static uintptr_t block_key(const void *e)
-{
-	return ((const ptr_entry_t *)e)->addr;
-}
-
-static uintptr_t range_key(const void *e)
-{
-	return ((const range_t *)e)->lo;
-}
-
-/* In-place MSD radix sort by address (American flag sort): the digit is the top bits of
- * the range the bucket's addresses span, so clustered heaps take a few passes, and
- * no scratch copy of the blocks is needed (it was as large as the blocks: peak memory at
- * exit).  count holds 2 << RADIX_BITS counters per level of depth; a level takes at least
- * 4 bits off the span, so 16 levels cover any 64-bit range. */
-#define RADIX_BITS 11
-#define RADIX_DEPTH 16
-#define RADIX_SMALL 24
-#define RADIX_LARGE 4096
-#define RADIX_LARGE_BITS 6
-static void flag_sort(ptr_entry_t *a, size_t n, size_t *count)
-{
-	if (n < RADIX_SMALL) {
-		for (size_t i = 1; i < n; i++) {
-			ptr_entry_t v = a[i];
-			size_t j = i;
-			for (; j > 0 && a[j - 1].addr > v.addr; j--)
-				a[j] = a[j - 1];
-			a[j] = v;
-		}
-		return;
-	}
-	uintptr_t lo = UINTPTR_MAX, hi = 0;
-	for (size_t i = 0; i < n; i++) {
-		lo = a[i].addr < lo ? a[i].addr : lo;
-		hi = a[i].addr > hi ? a[i].addr : hi;
-	}
-	if (lo == hi)
-		return;
-	unsigned span = 64 - (unsigned)__builtin_clzl(hi - lo);   /* bits of addr - lo */
-	/* About one block a bucket; a large array in few buckets, whose write cursors stay
-	 * in the cache and the TLB (the swaps are a chain of dependent loads). */
-	unsigned bits = 63 - (unsigned)__builtin_clzl(n);
-	unsigned most = n > RADIX_LARGE ? RADIX_LARGE_BITS : RADIX_BITS;
-	bits = bits > most ? most : bits;
-	bits = bits > span ? span : bits;
-	unsigned shift = span - bits;
-	size_t nb = (size_t)1 << bits, *end = count, *next = count + nb;
-#define DIGIT(e) (((e).addr - lo) >> shift)
-	memset(end, 0, nb * sizeof *end);
-	for (size_t i = 0; i < n; i++)
-		end[DIGIT(a[i])]++;
-	for (size_t b = 0, sum = 0; b < nb; b++) {
-		next[b] = sum;
-		sum += end[b];
-		end[b] = sum;
-	}
-	for (size_t b = 0; b < nb; b++) {
-		while (next[b] < end[b]) {
-			ptr_entry_t v = a[next[b]];
-			size_t d = DIGIT(v);
-			while (d != b) {
-				ptr_entry_t t = a[next[d]];
-				a[next[d]++] = v;
-				v = t;
-				d = DIGIT(v);
-			}
-			a[next[b]++] = v;
-		}
-	}
-#undef DIGIT
-	if (!shift)
-		return;   /* a bucket is one address */
-	for (size_t b = 0, from = 0; b < nb; from = end[b++])
-		if (end[b] - from > 1)
-			flag_sort(a + from, end[b] - from, count + (2 << RADIX_BITS));
-}
-
 typedef struct {
 	void *p;
 	size_t bytes;
@@ -297,34 +191,6 @@ static void drop(mem_t *m)
 	if (m->p)
 		sys_free(m->p, m->bytes);
 	m->p = NULL;
-}
-
-/* Sort the collected blocks by address.  ptrtab_collect lists the table's entries in hash
- * order, then the unsized blocks (those sampling left out) in address order: when that
- * sorted tail is most of the array, only the head is sorted, then merged into it. */
-static void sort_blocks(ptr_entry_t *a, size_t n)
-{
-	size_t head = n ? n - 1 : 0;   /* a[head .. n) is sorted */
-	while (head > 0 && a[head - 1].addr < a[head].addr)
-		head--;
-	mem_t m_count = { 0 }, m_tmp = { 0 };
-	size_t *count = grab(&m_count, (RADIX_DEPTH + 1) * sizeof(size_t) * (2 << RADIX_BITS));
-	ptr_entry_t *tmp = head && head <= n / 2 ? grab(&m_tmp, head * sizeof *tmp) : NULL;
-	if (!count) {
-		heap_sort(a, n, sizeof *a, block_key);
-	} else if (!tmp) {
-		flag_sort(a, n, count);
-	} else {
-		flag_sort(a, head, count);
-		memcpy(tmp, a, head * sizeof *tmp);
-		size_t i = 0, j = head, w = 0;   /* w < j while i < head: no entry is overwritten */
-		while (i < head && j < n)
-			a[w++] = tmp[i].addr < a[j].addr ? tmp[i++] : a[j++];
-		while (i < head)
-			a[w++] = tmp[i++];
-	}
-	drop(&m_tmp);
-	drop(&m_count);
 }
 
 /* Copy len bytes at addr through the kernel; returns how many could be read (0 when the
@@ -729,7 +595,7 @@ static void drain(scan_t *s)
 /* Sort and merge ranges in place; returns how many disjoint ones are left. */
 static size_t coalesce(range_t *r, size_t n)
 {
-	heap_sort(r, n, sizeof *r, range_key);
+	addrsort_ranges(r, n);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (r[i].hi <= r[i].lo)
@@ -1076,11 +942,7 @@ static int judge(bool record, reach_totals_t *tot)
 		maptab_unlock();
 		goto out;
 	}
-	/* Every lock a stopped thread could hold and we need is now ours (the loader's and
-	 * libc's are not needed past this point). */
-	threadstop_stop();
-	stopped = true;
-	sort_blocks(s.blocks, s.n);
+	addrsort_blocks(s.blocks, s.n);
 	const maptab_piece_t *pc = m_pieces.p;
 	s.maps = grab(&m_maps, npieces * sizeof *s.maps);
 	s.map_stack = grab(&m_mstack, npieces * sizeof *s.map_stack);
@@ -1105,6 +967,10 @@ static int judge(bool record, reach_totals_t *tot)
 	}
 	/* last: every table of ours must be in the list, above all those holding addresses */
 	size_t ninternal = sys_internal_regions(internal, max_internal);
+	/* Nothing past this point takes a lock a stopped thread could hold (the loader's,
+	 * libc's, the region registry's): the other threads can stop now. */
+	threadstop_stop();
+	stopped = true;
 
 	/* Not roots: our tables, every tracked mapping (judged as items or file data), glibc's
 	 * heaps (which hold every block). */
@@ -1214,10 +1080,15 @@ int reach_check_now(reach_totals_t *out)
 	memset(out, 0, sizeof *out);
 	if (sandbox_filtered())
 		return EPERM;
-	if (!take_turn(false))
+	if (!ag_ready() || !ag_guard_enter())
+		return EBUSY;   /* exiting, or inside the guard (a table lock may be ours) */
+	if (!take_turn(false)) {
+		ag_guard_leave();
 		return EBUSY;
+	}
 	int v = judge(false, out);
 	atomic_store(&busy, false);
+	ag_guard_leave();
 	return v == AG_VERDICT_JUDGED ? 0 : v == AG_VERDICT_UNREADABLE ? EPERM : ENOMEM;
 }
 

@@ -27,8 +27,11 @@ bool reach_judged(void);
 void reach_verdict_line(fmt_t *f);
 
 /* Judge now, as the exit scan does, with the other threads stopped for the scan; the
- * program goes on.  Totals only (no stack's figures change).  0; EBUSY when another scan
- * runs; EPERM when memory cannot be read (seccomp); ENOMEM.  *out is zero unless 0. */
+ * program goes on.  Totals only (no stack's figures change).  Called from a program
+ * thread as is: it enters the guard itself.  0; EBUSY when another scan runs, the program
+ * is exiting, or the caller is inside the guard (a hook, where a table lock may be held);
+ * EPERM when memory cannot be read (a seccomp filter, process_vm_readv refused); ENOMEM.
+ * *out is zero unless 0. */
 int reach_check_now(reach_totals_t *out);
 
 #endif

@@ -26,6 +26,7 @@ static struct {
 
 #define INTERNAL_MAX 8
 static _Atomic pid_t internal[INTERNAL_MAX];
+static _Atomic int starting;   /* created, not registered yet */
 
 static pthread_key_t key;
 static bool have_key;
@@ -91,6 +92,7 @@ bool threads_dead_stack(uintptr_t lo, uintptr_t hi, uintptr_t *tcb)
 
 void threads_postfork_child(void)
 {
+	atomic_store(&starting, 0);
 	for (int i = 0; i < INTERNAL_MAX; i++)
 		atomic_store(&internal[i], 0);
 	/* Only the forking thread survives in the child. */
@@ -99,9 +101,20 @@ void threads_postfork_child(void)
 			atomic_store(&slots[i].state, DEAD);
 }
 
+void threads_internal_starting(int delta)
+{
+	atomic_fetch_add(&starting, delta);
+}
+
+int threads_internal_pending(void)
+{
+	return atomic_load(&starting);
+}
+
 void threads_internal_start(void)
 {
 	pid_t tid = sys_gettid();
+	atomic_fetch_sub(&starting, 1);
 	for (int i = 0; i < INTERNAL_MAX; i++) {
 		pid_t expected = 0;
 		if (atomic_compare_exchange_strong(&internal[i], &expected, tid))
@@ -117,24 +130,34 @@ bool threads_is_internal(pid_t tid)
 	return false;
 }
 
-/* State letter of a task from /proc/self/task/TID/stat ("TID (comm) S ..."), 0 if gone. */
-static char task_state(pid_t tid)
+ssize_t threads_task_read(pid_t tid, const char *file, char *buf, size_t cap)
 {
-	char path[64], buf[512];
+	char path[64];
 	fmt_t f;
 	fmt_init(&f, path, sizeof path);
 	fmt_str(&f, "/proc/self/task/");
 	fmt_u64(&f, (uint64_t)tid);
-	fmt_str(&f, "/stat");
+	fmt_chr(&f, '/');
+	fmt_str(&f, file);
 	fdguard_begin();   /* the program cannot close our descriptor and reuse it meanwhile */
 	ssize_t n = -1;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		fdguard_brief(fd);
-		n = read(fd, buf, sizeof buf - 1);
+		n = cap ? read(fd, buf, cap - 1) : -1;
+		if (n >= 0)
+			buf[n] = '\0';
 		fdguard_brief_close(fd);
 	}
 	fdguard_end();
+	return n;
+}
+
+/* State letter of a task from /proc/self/task/TID/stat ("TID (comm) S ..."), 0 if gone. */
+static char task_state(pid_t tid)
+{
+	char buf[512];
+	ssize_t n = threads_task_read(tid, "stat", buf, sizeof buf);
 	if (n <= 0)
 		return 0;
 	const char *paren = NULL;

@@ -12,7 +12,6 @@
 #include "threadstop.h"
 
 #include "fdguard.h"
-#include "fmt.h"
 #include "sys.h"
 #include "threads.h"
 
@@ -128,13 +127,8 @@ static const char *field(const char *buf, const char *name)
  * "nr args... sp pc" (hex with 0x), or "running". */
 static uintptr_t syscall_sp(pid_t tid)
 {
-	char path[64], buf[256];
-	fmt_t f;
-	fmt_init(&f, path, sizeof path);
-	fmt_str(&f, "/proc/self/task/");
-	fmt_u64(&f, (uint64_t)tid);
-	fmt_str(&f, "/syscall");
-	ssize_t n = fmt_read_file(path, buf, sizeof buf);
+	char buf[256];
+	ssize_t n = threads_task_read(tid, "syscall", buf, sizeof buf);
 	if (n <= 0 || buf[0] == 'r')
 		return 0;
 	const char *sp = NULL, *pc = NULL;
@@ -150,14 +144,9 @@ static uintptr_t syscall_sp(pid_t tid)
 /* Decide from /proc/self/task/TID/status whether tid may be signalled. */
 static ts_why_t judge(pid_t tid, uintptr_t *sp)
 {
-	char path[64], buf[2048];
-	fmt_t f;
-	fmt_init(&f, path, sizeof path);
-	fmt_str(&f, "/proc/self/task/");
-	fmt_u64(&f, (uint64_t)tid);
-	fmt_str(&f, "/status");
+	char buf[2048];
 	*sp = 0;
-	if (fmt_read_file(path, buf, sizeof buf) <= 0)
+	if (threads_task_read(tid, "status", buf, sizeof buf) <= 0)
 		return TS_NO_ANSWER;
 	const char *st = field(buf, "\nState:"), *blk = field(buf, "\nSigBlk:");
 	const char *sec = field(buf, "\nSeccomp:");
@@ -201,6 +190,8 @@ size_t threadstop_list(void)
 			memset(t, 0, sizeof *t);
 			t->tid = tid;
 			t->why = judge(tid, &t->sp);
+			if (t->why == TS_BLOCKS && threads_internal_pending())
+				continue;   /* ours, started but not registered yet: they block all */
 			if (t->why == TS_STOPPED && !can)
 				t->why = TS_NO_ANSWER;
 			atomic_store(&slots[nslots].state, IDLE);

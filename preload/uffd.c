@@ -242,7 +242,10 @@ static int start_handler(void)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_t t;
+	threads_internal_starting(1);
 	int rc = pthread_create(&t, &attr, handler_main, (void *)(intptr_t)ufd);
+	if (rc)
+		threads_internal_starting(-1);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	handler_running = rc == 0;

@@ -170,7 +170,10 @@ int writer_start(void)
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	threads_internal_starting(1);
 	int rc = pthread_create(&thread, &attr, writer_main, NULL);
+	if (rc)
+		threads_internal_starting(-1);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	if (rc) {

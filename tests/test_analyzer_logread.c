@@ -193,7 +193,10 @@ Test(logread, each_kind_of_damage_is_named)
 	expect_damage("B 1 2 interval\nR 1 1 1\n", 8, "only exit snapshots");
 	expect_damage("B 1 2 interval\nL 1 5 1 4 1\n", 8, "more live than ever");
 	expect_damage("B 1 2 interval\nE 1 0 18446744073709551615 1 0 0 0 0 0\n", 8, "overflow");
-	expect_damage("X 1 2\n", 7, "unknown record type");
+	expect_damage("Q 1 2\n", 7, "unknown record type");
+	expect_damage("X judged 2\n", 7, "expected at least 4");
+	expect_damage("X dozed 0 0\n", 7, "unknown verdict");
+	expect_damage("X judged x 0\n", 7, "not a decimal number");
 	expect_damage("M 1 2 1 - /x\n", 7, "empty address range");
 	expect_damage("M 1 1 2 xyz /x\n", 7, "bad build-id");
 	expect_damage("S 1 h 401000 999999\n", 7, "defined twice");

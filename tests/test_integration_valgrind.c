@@ -14,50 +14,15 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "leakpeers.h"
 
-typedef struct {
-	uint64_t def_b, def_n, ind_b, ind_n;
-} figures_t;
-
-/* "==123==    definitely lost: 31,612 bytes in 28 blocks" -> bytes, blocks */
-static void memcheck_figure(const char *err, const char *what, uint64_t *bytes, uint64_t *blocks)
-{
-	const char *p = strstr(err, what);
-	if (!p && strstr(err, "All heap blocks were freed")) {
-		*bytes = *blocks = 0;
-		return;
-	}
-	cr_assert_not_null(p, "no '%s' in valgrind's summary:\n%s", what, err);
-	p += strlen(what);
-	uint64_t v[2] = { 0, 0 };
-	for (int k = 0; k < 2; k++) {
-		while (*p && (*p < '0' || *p > '9'))
-			p++;
-		while ((*p >= '0' && *p <= '9') || *p == ',') {
-			if (*p != ',')
-				v[k] = v[k] * 10 + (uint64_t)(*p - '0');
-			p++;
-		}
-	}
-	*bytes = v[0];
-	*blocks = v[1];
-}
+typedef th_peer_t figures_t;
 
 static int memcheck(const char *const *argv, const char *const *env, figures_t *f)
 {
-	const char *vg[32] = { "valgrind", "--leak-check=full", "--run-libc-freeres=no",
-			       "--errors-for-leak-kinds=none", "--error-exitcode=0" };
-	size_t n = 5;
-	for (size_t i = 0; argv[i] && n < 31; i++)
-		vg[n++] = argv[i];
-	vg[n] = NULL;
-	th_run_t v;
-	cr_assert_eq(th_run(&v, vg, env, 0, 240), 0);
-	cr_assert(v.exited, "valgrind: %s", th_run_desc(&v));
-	memcheck_figure(v.err, "definitely lost:", &f->def_b, &f->def_n);
-	memcheck_figure(v.err, "indirectly lost:", &f->ind_b, &f->ind_n);
-	int code = v.code;
-	th_run_free(&v);
+	char why[2400];
+	int code = 0;
+	cr_assert_eq(th_memcheck(argv, env, f, &code, why, sizeof why), 0, "%s", why);
 	return code;
 }
 
