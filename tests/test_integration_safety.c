@@ -4,6 +4,7 @@
  * Each program is also run bare, which must behave the same.  Races repeat; STRESS=1 (make
  * stress) runs the long forms. */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,5 +216,30 @@ Test(safety, allocation_with_little_stack_left)
 	for (int i = 0; i < runs(2, 10); i++) {
 		same_as_bare(alt, NULL, "ok altstack blocks=40", 60);
 		same_as_bare(thr, NULL, "ok thread blocks=10", 60);
+	}
+}
+
+/* A timer's handler siglongjmps out of malloc and free: the thread's later allocations
+ * went untracked, silently (a 64 MiB peak logged as 48 B).  Now the thread is tracked
+ * again, or (the jump left a lock held: libunwind's, the loader's) one line says it is not. */
+Test(safety, siglongjmp_out_of_malloc)
+{
+	const char *argv[] = { th_build("examples/jump_out_of_malloc"), "20", NULL };
+	for (int i = 0; i < runs(5, 30); i++) {
+		th_run_t r;
+		th_log_t log;
+		char why[800];
+		int rc = th_run_one_log("jump", argv, NULL, 60, &r, &log, why, sizeof why);
+		cr_assert(r.exited && r.code == 0, "run %d: %s", i, th_run_desc(&r));
+		cr_assert_eq(rc, 0, "%s", why);
+		long e = th_log_find(&log, "exit");
+		cr_assert_geq(e, 0, "no exit snapshot");
+		uint64_t peak = log.snaps[e].e[TH_PEAK_HEAP];
+		bool stuck = strstr(r.err, "no longer tracked") != NULL;
+		cr_expect(peak >= 64ull << 20 || stuck, "run %d: peak %llu and nothing said: %s", i,
+			  (unsigned long long)peak, r.err);
+		cr_expect(strstr(r.err, "siglongjmp"), "run %d: the jump was not said: %s", i, r.err);
+		th_log_free(&log);
+		th_run_free(&r);
 	}
 }
