@@ -243,3 +243,28 @@ Test(safety, siglongjmp_out_of_malloc)
 		th_run_free(&r);
 	}
 }
+
+/* Under a cap, a program aborts on the NULL the cap gave it (C: abort(); C++: an uncaught
+ * bad_alloc): the refusal was missing from the log (7 of 10), or the log was empty.  The
+ * refusal's snapshot is now on disk before the program sees the NULL. */
+Test(safety, refusal_logged_before_the_program_aborts)
+{
+	const char *progs[] = { "examples/abort_on_null", "examples/cxx_abort_on_null" };
+	const char *env[] = { "ALLOCGUARD_CAP=100M", NULL };
+	for (int i = 0; i < runs(5, 20); i++) {
+		for (int p = 0; p < 2; p++) {
+			const char *argv[] = { th_build(progs[p]), NULL };
+			th_run_t r;
+			th_log_t log;
+			char why[800];
+			int rc = th_run_one_log("capabort", argv, env, 60, &r, &log, why, sizeof why);
+			cr_expect(r.signaled && r.sig == 6, "%s: %s", progs[p], th_run_desc(&r));
+			cr_expect_eq(rc, 0, "run %d: %s", i, why);
+			if (rc == 0)
+				cr_expect_geq(th_log_events(&log, "cap"), 1, "run %d %s: no refusal in "
+					      "the log", i, progs[p]);
+			th_log_free(&log);
+			th_run_free(&r);
+		}
+	}
+}
