@@ -211,8 +211,8 @@ Test(safety, two_threads_calling_exit)
  * stack (SIGSEGV).  The stack is then taken by frame pointers, and one line says so. */
 Test(safety, allocation_with_little_stack_left)
 {
-	const char *alt[] = { th_build("examples/smallstack"), "altstack", "10", NULL };
-	const char *thr[] = { th_build("examples/smallstack"), "thread", "10", "5000", NULL };
+	const char *alt[] = { th_build("examples/lowstack"), "altstack", "10", NULL };
+	const char *thr[] = { th_build("examples/lowstack"), "thread", "10", "5000", NULL };
 	for (int i = 0; i < runs(2, 10); i++) {
 		same_as_bare(alt, NULL, "ok altstack blocks=40", 60);
 		same_as_bare(thr, NULL, "ok thread blocks=10", 60);
