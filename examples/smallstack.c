@@ -1,87 +1,79 @@
-/* smallstack.c: allocation with little stack left, as bare glibc allows it.
- *   altstack  malloc (the thread's first) in a signal handler on an 8 KiB sigaltstack
- *   thread    malloc in a thread with about 6 KiB of its stack left (the thread's first)
- * Usage: smallstack MODE [ROUNDS] [LEFT] (bytes left in thread mode, 6144).  Prints "ok MODE blocks=N". */
+/* smallstack.c: exit() from a place with little stack, before any snapshot was written: a
+ * thread with a 16 KiB stack ("thread"), or a signal handler on a small sigaltstack
+ * ("altstack").  The guard's exit snapshot must not need the caller's stack.
+ * Usage: smallstack thread|altstack|main.  Leaks 3 blocks of 1000 bytes; exits with status 7. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-static int blocks;
-static void *keep[64];
+static uintptr_t hidden[3];   /* ~pointer: no pointer left to scan */
 
-static void on_usr1(int sig)
+static __attribute__((noinline)) void leak(void)
 {
-	for (int i = 0; i < 4; i++) {
-		void *p = malloc(100 + (size_t)i);
-		if (p)
-			keep[blocks++ % 64] = p;
+	for (int i = 0; i < 3; i++) {
+		char *p = malloc(1000);
+		memset(p, 0x5a, 1000);
+		hidden[i] = ~(uintptr_t)p;
 	}
 }
 
-static void *altstack_thread(void *arg)
+static void leak_and_exit(void)
 {
-	stack_t ss = { .ss_sp = malloc(8192), .ss_size = 8192 };
-	sigaltstack(&ss, NULL);
-	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_ONSTACK };
-	sigaction(SIGUSR1, &sa, NULL);
-	raise(SIGUSR1);
-	ss.ss_flags = SS_DISABLE;
-	sigaltstack(&ss, NULL);
+	leak();
+	fflush(stdout);
+	exit(7);
+}
+
+static void *thread_main(void *arg)
+{
+	leak_and_exit();
 	return NULL;
 }
 
-static uintptr_t stack_lo;
-static size_t left = 6 * 1024;
-
-static __attribute__((noinline)) void deep(void)
+static void on_signal(int sig)
 {
-	volatile char pad[512];
-	pad[0] = 1;
-	uintptr_t here = (uintptr_t)&pad[0];
-	if (here - stack_lo > left + 512) {
-		deep();
-	} else {
-		void *p = malloc(200);   /* about 6 KiB left */
-		if (p)
-			keep[blocks++ % 64] = p;
-	}
-	pad[1] = pad[0];
-}
-
-static void *small_thread(void *arg)
-{
-	pthread_attr_t a;
-	void *lo;
-	size_t size;
-	pthread_getattr_np(pthread_self(), &a);
-	pthread_attr_getstack(&a, &lo, &size);
-	pthread_attr_destroy(&a);
-	stack_lo = (uintptr_t)lo;
-	deep();
-	return NULL;
+	leak_and_exit();
 }
 
 int main(int argc, char **argv)
 {
-	const char *mode = argc > 1 ? argv[1] : "altstack";
-	int rounds = argc > 2 ? atoi(argv[2]) : 10;
-	if (argc > 3)
-		left = (size_t)atol(argv[3]);
-	for (int r = 0; r < rounds; r++) {
+	if (argc < 2)
+		return 2;
+	printf("start\n");
+	if (strcmp(argv[1], "main") == 0)
+		leak_and_exit();   /* for comparison: a normal stack */
+	if (strcmp(argv[1], "thread") == 0) {
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		/* Exactly 16 KiB, the thread's TLS included, as coroutine and green-thread
+		 * runtimes hand out. */
+		size_t size = 16 * 1024;
+		void *stack = aligned_alloc(4096, size);
+		if (!stack || pthread_attr_setstack(&attr, stack, size) != 0)
+			return 1;
 		pthread_t t;
-		pthread_attr_t a;
-		pthread_attr_init(&a);
-		pthread_attr_setstacksize(&a, 64 * 1024);
-		if (!strcmp(mode, "altstack"))
-			pthread_create(&t, &a, altstack_thread, NULL);
-		else
-			pthread_create(&t, &a, small_thread, NULL);
+		if (pthread_create(&t, &attr, thread_main, NULL) != 0)
+			return 1;
 		pthread_join(t, NULL);
-		pthread_attr_destroy(&a);
+		return 1;
 	}
-	printf("ok %s blocks=%d\n", mode, blocks);
-	return 0;
+	if (strcmp(argv[1], "altstack") == 0) {
+		/* As small as the kernel lets a signal frame be on this machine, plus 4 KiB. */
+		size_t size = (size_t)sysconf(_SC_MINSIGSTKSZ) + 4096;
+		stack_t ss = { .ss_sp = malloc(size), .ss_size = size, .ss_flags = 0 };
+		if (!ss.ss_sp || sigaltstack(&ss, NULL) != 0)
+			return 1;
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_signal;
+		sa.sa_flags = SA_ONSTACK;
+		sigaction(SIGUSR1, &sa, NULL);
+		raise(SIGUSR1);
+		return 1;
+	}
+	return 2;
 }

@@ -191,8 +191,13 @@ static int admit(uint64_t bytes, uint64_t asked, const char *what, bool commit, 
 			return 0;
 		}
 		crossing_t c = { AG_CAP_EV_CAP, before, sat_add(before, asked), what, asked, true, 0 };
-		if (near ? fire(AG_CAP_EV_CAP) : far_refusal_due())
+		if (near ? fire(AG_CAP_EV_CAP) : far_refusal_due()) {
 			crossed(&c, k);
+			/* the program may abort on the NULL it is about to get: the refusal is
+			 * on disk first (not while a lock of ours is held: the mapping path) */
+			if (on_cap == AG_ON_CAP_FAIL && !ag_unsafe)
+				outbox_sync(AG_REASON_CAP);
+		}
 		if (on_cap == AG_ON_CAP_ABORT) {
 			outbox_sync(AG_REASON_ABORT);
 			abort();

@@ -2,6 +2,7 @@
  * are far rarer than mallocs, so one mutex guards the table; it is held across the syscall
  * so that the table and the kernel never disagree. */
 #include "maptab.h"
+#include "state.h"
 #include "fmt.h"
 #include "logfmt.h"
 #include "stacktab.h"
@@ -21,8 +22,17 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static piece_t *pieces;
 static size_t npieces, capacity;
 
-void maptab_lock(void) { pthread_mutex_lock(&lock); }
-void maptab_unlock(void) { pthread_mutex_unlock(&lock); }
+void maptab_lock(void)
+{
+	pthread_mutex_lock(&lock);
+	ag_unsafe++;
+}
+
+void maptab_unlock(void)
+{
+	ag_unsafe--;
+	pthread_mutex_unlock(&lock);
+}
 void maptab_reinit_lock(void) { pthread_mutex_init(&lock, NULL); }
 
 /* A mapping moved or copied in more pieces than the fixed buffers hold loses the rest from

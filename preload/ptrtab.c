@@ -595,3 +595,10 @@ void ptrtab_reinit_locks(void)
 			unlock(&shards[i]);
 	memset(forking_skipped, 0, sizeof forking_skipped);
 }
+
+void ptrtab_release_mine(void)
+{
+	for (int i = 0; i < NSHARDS; i++)
+		if (shardlock_mine(&shards[i].lock))
+			unlock(&shards[i]);
+}

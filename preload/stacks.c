@@ -73,7 +73,9 @@ static int stacks_capture(uintptr_t *frames, int max)
 {
 	if (!atomic_load_explicit(&ready, memory_order_acquire))
 		return 0;
+	ag_unsafe++;   /* libunwind takes the loader's lock */
 	int n = unw_backtrace((void **)frames, max + SELF_FRAMES);
+	ag_unsafe--;
 	int skip = 0;
 	while (skip < n && frames[skip] >= self_lo && frames[skip] < self_hi)
 		skip++;
@@ -228,9 +230,11 @@ static uint32_t intern(char kind, const uintptr_t *frames, int depth)
 	/* a new stack may be the first sign of a dlopen'ed object: remember it now, while it
 	 * is loaded (the id read before interning orders it after any earlier dlclose) */
 	uint32_t next = stacktab_limit();
+	ag_unsafe++;   /* the table's chunk lock, and the loader's in modules_note */
 	uint32_t id = stacktab_intern(kind, frames, depth);
 	if (id >= next)
 		modules_note(next);
+	ag_unsafe--;
 	return id;
 }
 
@@ -245,7 +249,10 @@ static void know_stack(bool may_ask)
 		void *lo;
 		size_t size;
 		stack_known = -1;
-		if (pthread_getattr_np(pthread_self(), &a) == 0) {
+		ag_unsafe++;
+		int rc = pthread_getattr_np(pthread_self(), &a);
+		ag_unsafe--;
+		if (rc == 0) {
 			if (pthread_attr_getstack(&a, &lo, &size) == 0) {
 				stack_lo = (uintptr_t)lo;
 				stack_hi = (uintptr_t)lo + size;

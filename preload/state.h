@@ -25,19 +25,33 @@ extern pid_t ag_ppid;              /* the parent when this process started (fork
 
 extern __thread int ag_in_hook;
 
+/* The frame of the hook this thread is in, and the return address saved in it: a hook left
+ * by a jump (siglongjmp out of a signal handler that interrupted it) is told from a live
+ * one by its frame being gone or reused (state.c).  0 when ag_in_hook was set otherwise
+ * (our own threads). */
+extern __thread uintptr_t ag_hook_frame, ag_hook_ret;
+/* Non-zero while this thread holds a lock that a jump out of the hook could not let go
+ * (the loader's, inside libunwind; the mapping table's): such a hook is never taken over. */
+extern __thread int ag_unsafe;
+bool ag_hook_abandoned(uintptr_t fp);
+
 /* Enter a hook: false when this thread is already inside one (the caller must then pass
  * the call straight through, untracked). */
-static inline bool ag_guard_enter(void)
+static inline __attribute__((always_inline)) bool ag_guard_enter(void)
 {
-	if (ag_in_hook)
+	uintptr_t *fp = __builtin_frame_address(0);
+	if (ag_in_hook && !(ag_hook_frame && ag_hook_abandoned((uintptr_t)fp)))
 		return false;
 	ag_in_hook = 1;
+	ag_hook_frame = (uintptr_t)fp;
+	ag_hook_ret = fp[1];
 	return true;
 }
 
 static inline void ag_guard_leave(void)
 {
 	ag_in_hook = 0;
+	ag_hook_frame = 0;
 }
 
 static inline bool ag_ready(void)

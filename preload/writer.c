@@ -185,7 +185,8 @@ int writer_start(void)
 	return 0;
 }
 
-/* The abort action's snapshot, served for the outbox (outbox_sync). */
+/* The abort action's snapshot, and a refusal's (the program may abort on the NULL),
+ * served for the outbox (outbox_sync). */
 static void sync_snapshot(int reason)
 {
 	check_child();
@@ -198,7 +199,7 @@ static void sync_snapshot(int reason)
 	/* Bounded wait: a stuck writer must not keep an aborting process alive. */
 	for (int i = 0; i < 500 && logwrite_written() == before; i++) {
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
+		syscall(SYS_nanosleep, &ts, NULL);   /* on the allocation path: no cancellation */
 	}
 	if (logwrite_written() == before)
 		snapshot_on_own_stack(reason, false);

@@ -4,6 +4,7 @@
  * Each program is also run bare, which must behave the same.  Races repeat; STRESS=1 (make
  * stress) runs the long forms. */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,10 +211,60 @@ Test(safety, two_threads_calling_exit)
  * stack (SIGSEGV).  The stack is then taken by frame pointers, and one line says so. */
 Test(safety, allocation_with_little_stack_left)
 {
-	const char *alt[] = { th_build("examples/smallstack"), "altstack", "10", NULL };
-	const char *thr[] = { th_build("examples/smallstack"), "thread", "10", "5000", NULL };
+	const char *alt[] = { th_build("examples/lowstack"), "altstack", "10", NULL };
+	const char *thr[] = { th_build("examples/lowstack"), "thread", "10", "5000", NULL };
 	for (int i = 0; i < runs(2, 10); i++) {
 		same_as_bare(alt, NULL, "ok altstack blocks=40", 60);
 		same_as_bare(thr, NULL, "ok thread blocks=10", 60);
+	}
+}
+
+/* A timer's handler siglongjmps out of malloc and free: the thread's later allocations
+ * went untracked, silently (a 64 MiB peak logged as 48 B).  Now the thread is tracked
+ * again, or (the jump left a lock held: libunwind's, the loader's) one line says it is not. */
+Test(safety, siglongjmp_out_of_malloc)
+{
+	const char *argv[] = { th_build("examples/jump_out_of_malloc"), "20", NULL };
+	for (int i = 0; i < runs(5, 30); i++) {
+		th_run_t r;
+		th_log_t log;
+		char why[800];
+		int rc = th_run_one_log("jump", argv, NULL, 60, &r, &log, why, sizeof why);
+		cr_assert(r.exited && r.code == 0, "run %d: %s", i, th_run_desc(&r));
+		cr_assert_eq(rc, 0, "%s", why);
+		long e = th_log_find(&log, "exit");
+		cr_assert_geq(e, 0, "no exit snapshot");
+		uint64_t peak = log.snaps[e].e[TH_PEAK_HEAP];
+		bool stuck = strstr(r.err, "no longer tracked") != NULL;
+		cr_expect(peak >= 64ull << 20 || stuck, "run %d: peak %llu and nothing said: %s", i,
+			  (unsigned long long)peak, r.err);
+		cr_expect(strstr(r.err, "siglongjmp"), "run %d: the jump was not said: %s", i, r.err);
+		th_log_free(&log);
+		th_run_free(&r);
+	}
+}
+
+/* Under a cap, a program aborts on the NULL the cap gave it (C: abort(); C++: an uncaught
+ * bad_alloc): the refusal was missing from the log (7 of 10), or the log was empty.  The
+ * refusal's snapshot is now on disk before the program sees the NULL. */
+Test(safety, refusal_logged_before_the_program_aborts)
+{
+	const char *progs[] = { "examples/abort_on_null", "examples/cxx_abort_on_null" };
+	const char *env[] = { "ALLOCGUARD_CAP=100M", NULL };
+	for (int i = 0; i < runs(5, 20); i++) {
+		for (int p = 0; p < 2; p++) {
+			const char *argv[] = { th_build(progs[p]), NULL };
+			th_run_t r;
+			th_log_t log;
+			char why[800];
+			int rc = th_run_one_log("capabort", argv, env, 60, &r, &log, why, sizeof why);
+			cr_expect(r.signaled && r.sig == 6, "%s: %s", progs[p], th_run_desc(&r));
+			cr_expect_eq(rc, 0, "run %d: %s", i, why);
+			if (rc == 0)
+				cr_expect_geq(th_log_events(&log, "cap"), 1, "run %d %s: no refusal in "
+					      "the log", i, progs[p]);
+			th_log_free(&log);
+			th_run_free(&r);
+		}
 	}
 }
