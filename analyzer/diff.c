@@ -255,25 +255,20 @@ static void diff_json(const diff_t *d, size_t top, FILE *out)
 	json_done(&jw);
 }
 
+static void diff_path(const void *arg, size_t k, uint32_t *stack, char *buf, size_t len)
+{
+	const diff_site_t *x = arg;
+	*stack = x->paths[k].stack;
+	size_str(x->paths[k].bytes, buf, len);
+}
+
 /* Under a site of several paths: the paths of the side shown, with their live bytes. */
 static void diff_paths(table_t *t, const diff_site_t *x)
 {
-	if (x->npaths < 2) {
+	if (x->npaths < 2)
 		site_more(t, x->sym, &x->log->stacks[x->stack]);
-		return;
-	}
-	size_t n = x->npaths < sites_paths() ? x->npaths : sites_paths();
-	uint32_t stacks[64];
-	char value[64][40];
-	const char *values[64];
-	if (n > 64)
-		n = 64;
-	for (size_t k = 0; k < n; k++) {
-		stacks[k] = x->paths[k].stack;
-		size_str(x->paths[k].bytes, value[k], sizeof value[k]);
-		values[k] = value[k];
-	}
-	site_more_stacks(t, x->log, x->sym, stacks, values, n, x->npaths);
+	else
+		site_more_each(t, x->log, x->sym, x->npaths, x->npaths, diff_path, x);
 }
 
 static void diff_human(const diff_t *d, size_t top, const report_opts_t *o, FILE *out)

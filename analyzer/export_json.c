@@ -126,6 +126,13 @@ static void put_events(json_t *j, const ag_log_t *log)
 		json_u64(j, log->events[i].t_ns);
 		json_key(j, "bytes");
 		json_u64(j, log->events[i].bytes);
+		json_key(j, "request");
+		json_u64(j, log->events[i].request);
+		if (log->events[i].have_stack) {
+			/* the index into the top-level "sites" */
+			json_key(j, "site");
+			json_u64(j, log->events[i].stack);
+		}
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -202,6 +209,7 @@ static void put_snapshots(json_t *j, const ag_log_t *log)
 			u64_field(j, "live_count", s->l[k].live_count);
 			u64_field(j, "total_bytes", s->l[k].total_bytes);
 			u64_field(j, "total_count", s->l[k].total_count);
+			u64_field(j, "temporary", s->l[k].temp_count);
 			json_obj_end(j);
 		}
 		json_arr_end(j);
@@ -238,6 +246,16 @@ static void put_snapshots(json_t *j, const ag_log_t *log)
 			json_obj_end(j);
 		}
 		json_arr_end(j);
+		/* requested sizes so far (Z), by power-of-two bucket; null without */
+		json_key(j, "sizes");
+		if (s->have_sizes) {
+			json_arr(j);
+			for (unsigned b = 0; b < AG_SIZE_BUCKETS; b++)
+				json_u64(j, s->sizes[b]);
+			json_arr_end(j);
+		} else {
+			json_null(j);
+		}
 		json_obj_end(j);
 	}
 	json_arr_end(j);

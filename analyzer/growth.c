@@ -229,6 +229,20 @@ static int judge(const series_t *x, uint32_t stack, growth_trend_t *out)
 	return 0;
 }
 
+/* Growth offset by its siblings: the shrinking ones' slopes add up to at least this much
+ * of it, the other way (memory moved from one line or path to another, not gained). */
+#define GROWTH_OFFSET 0.5
+
+/* Is growing series x offset by the shrinking ones among others[0..n)? */
+static int offset_by(const growth_trend_t *x, const growth_trend_t *others, size_t n)
+{
+	double down = 0;
+	for (size_t k = 0; k < n; k++)
+		if (&others[k] != x && others[k].verdict == VERDICT_SHRINKING)
+			down += others[k].slope;
+	return x->verdict == VERDICT_GROWING && -down >= GROWTH_OFFSET * x->slope;
+}
+
 /* Paths judged on their own: at most this many per site, the biggest. */
 #define GROWTH_MAX_PATHS 64
 
@@ -262,10 +276,13 @@ static int judge_site(const series_t *x, const member_t *m, size_t n, growth_sit
 	}
 	qsort(gs->paths, gs->npaths, sizeof *gs->paths, trend_cmp);
 	if (gs->verdict != VERDICT_GROWING && gs->npaths &&
-	    gs->paths[0].verdict == VERDICT_GROWING)
+	    !offset_by(&gs->paths[0], gs->paths, gs->npaths))
 		gs->hidden = &gs->paths[0];
 	return 0;
 }
+
+static int weigh_functions(const ag_log_t *log, symbols_t *sym, const series_t *x,
+			   growth_t *g);
 
 /* Stacks are grouped by site (sites.h); a site's trend is its paths' sum, and each path
  * of a site of several is judged too. */
@@ -317,12 +334,78 @@ static int group_sites(const ag_log_t *log, symbols_t *sym, const changes_t *cx,
 		}
 		g->nsites++;
 	}
+	if (!rc)
+		rc = weigh_functions(log, sym, &x, g);
 	free(of);
 	free(mem);
 	free(by);
 	free(start);
 	free(y);
 	return rc;
+}
+
+typedef struct {
+	site_hash_t h;
+	size_t site;
+} fkey_t;
+
+static int fkey_cmp(const void *a, const void *b)
+{
+	const fkey_t *x = a, *y = b;
+	int c = site_hash_cmp(&x->h, &y->h);
+	return c ? c : (x->site > y->site) - (x->site < y->site);
+}
+
+/* The sites f[0..n) of one function: when one grew as others shrank by about as much and
+ * their sum does not grow, each that grew or shrank takes the sum's verdict. */
+static void weigh_function(const series_t *x, growth_t *g, const fkey_t *f, size_t n)
+{
+	growth_trend_t *t = calloc(n, sizeof *t);
+	int moved = 0;
+	for (size_t k = 0; t && k < n; k++) {
+		const growth_site_t *s = &g->sites[f[k].site];
+		t[k] = (growth_trend_t){ s->stack, s->verdict, s->slope, s->first, s->last, s->peak };
+	}
+	for (size_t k = 0; t && k < n && !moved; k++)
+		moved = offset_by(&t[k], t, n);
+	growth_trend_t sum;
+	if (moved) {
+		memset(x->y, 0, x->np * sizeof *x->y);
+		for (size_t k = 0; k < n; k++)
+			for (size_t m = 0; m < g->sites[f[k].site].nstacks; m++)
+				changes_add(x->cx, g->sites[f[k].site].stacks[m], x->pick, x->np, x->y);
+		moved = !judge(x, t[0].stack, &sum) && sum.verdict != VERDICT_GROWING;
+	}
+	for (size_t k = 0; moved && k < n; k++) {
+		growth_site_t *s = &g->sites[f[k].site];
+		if (s->verdict != VERDICT_GROWING && s->verdict != VERDICT_SHRINKING)
+			continue;
+		s->verdict = sum.verdict;
+		s->slope = sum.slope;
+		s->moved = 1;
+	}
+	free(t);
+}
+
+/* Sites are weighed against the other sites of their function (weigh_function). */
+static int weigh_functions(const ag_log_t *log, symbols_t *sym, const series_t *x, growth_t *g)
+{
+	fkey_t *f = calloc(g->nsites + 1, sizeof *f);
+	if (!f)
+		return ENOMEM;
+	for (size_t i = 0; i < g->nsites; i++) {
+		f[i].site = i;
+		site_function_identity(sym, &log->stacks[g->sites[i].stack], &f[i].h);
+	}
+	qsort(f, g->nsites, sizeof *f, fkey_cmp);
+	for (size_t i = 0, j; i < g->nsites; i = j) {
+		for (j = i + 1; j < g->nsites && site_hash_cmp(&f[j].h, &f[i].h) == 0; j++)
+			;
+		if (j - i > 1)
+			weigh_function(x, g, f + i, j - i);
+	}
+	free(f);
+	return 0;
 }
 
 int growth_collect(const ag_log_t *log, symbols_t *sym, growth_t *g)
@@ -353,196 +436,4 @@ int growth_collect(const ag_log_t *log, symbols_t *sym, growth_t *g)
 	free(t);
 	free(pick);
 	return rc;
-}
-
-static void json_trend(json_t *j, const growth_trend_t *x)
-{
-	json_key(j, "verdict");
-	json_str(j, verdict_name(x->verdict));
-	json_key(j, "slope_bytes_per_s");
-	json_num(j, x->slope, 1);
-	json_key(j, "first_bytes");
-	json_u64(j, x->first);
-	json_key(j, "last_bytes");
-	json_u64(j, x->last);
-	json_key(j, "peak_bytes");
-	json_u64(j, x->peak);
-}
-
-static void json_site(json_t *j, const ag_log_t *log, symbols_t *sym, const growth_site_t *s)
-{
-	const ag_stack_t *rep = &log->stacks[s->stack];
-	growth_trend_t own = { s->stack, s->verdict, s->slope, s->first, s->last, s->peak };
-	json_trend(j, &own);
-	json_key(j, "kind");
-	json_str(j, site_kind_name(rep->kind));
-	json_key(j, "stack");
-	json_u64(j, rep->id);
-	json_key(j, "stacks");
-	json_arr(j);
-	for (size_t k = 0; k < s->nstacks; k++)
-		json_u64(j, log->stacks[s->stacks[k]].id);
-	json_arr_end(j);
-	json_key(j, "growing_path");
-	json_bool(j, s->hidden != NULL);
-	json_key(j, "site");
-	site_json_site(j, sym, rep);
-	site_json_frames(j, sym, rep);
-	json_key(j, "paths");
-	json_arr(j);
-	growth_trend_t one = own;
-	const growth_trend_t *p = s->npaths ? s->paths : &one;
-	for (size_t k = 0; k < (s->npaths ? s->npaths : 1); k++) {
-		json_obj(j);
-		json_trend(j, &p[k]);
-		json_key(j, "bytes");
-		json_u64(j, p[k].last);
-		json_key(j, "stack");
-		json_u64(j, log->stacks[p[k].stack].id);
-		site_json_frames(j, sym, &log->stacks[p[k].stack]);
-		json_obj_end(j);
-	}
-	json_arr_end(j);
-}
-
-static void growth_json(const ag_log_t *log, symbols_t *sym, const growth_t *g,
-			const report_opts_t *o, FILE *out)
-{
-	json_t j;
-	json_init(&j, out);
-	json_obj(&j);
-	json_key(&j, "snapshots");
-	json_u64(&j, g->snaps);
-	json_key(&j, "duration_s");
-	json_num(&j, g->duration_s, 3);
-	json_key(&j, "teardown_snapshots");
-	json_u64(&j, g->teardown);
-	json_key(&j, "estimated");
-	json_bool(&j, log_sampled(log));
-	json_key(&j, "sites");
-	json_arr(&j);
-	for (size_t i = 0; i < g->nsites && (!o->top || i < o->top); i++) {
-		json_obj(&j);
-		json_site(&j, log, sym, &g->sites[i]);
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
-	json_obj_end(&j);
-	json_done(&j);
-}
-
-static tone_t verdict_tone(verdict_t v)
-{
-	return v == VERDICT_GROWING ? TONE_BAD : v == VERDICT_PLATEAU ? TONE_WARN : TONE_GOOD;
-}
-
-/* Under a site of several paths: each path shown, "+85.0 KiB/s growing" before it. */
-static void path_lines(table_t *tb, const ag_log_t *log, symbols_t *sym,
-		       const growth_site_t *s)
-{
-	size_t n = s->npaths < sites_paths() ? s->npaths : sites_paths();
-	uint32_t stacks[64];
-	char value[64][64];
-	const char *values[64];
-	if (n > 64)
-		n = 64;
-	for (size_t k = 0; k < n; k++) {
-		char slope[40];
-		rate_str(s->paths[k].slope, slope, sizeof slope);
-		snprintf(value[k], sizeof value[k], "%s %s", slope, verdict_name(s->paths[k].verdict));
-		stacks[k] = s->paths[k].stack;
-		values[k] = value[k];
-	}
-	site_more_stacks(tb, log, sym, stacks, values, n, s->nstacks);
-}
-
-static void growth_rows(table_t *tb, const ag_log_t *log, symbols_t *sym, const growth_t *g,
-			size_t top)
-{
-	size_t n = g->nsites < top ? g->nsites : top;
-	const site_t **rows = calloc(n + 1, sizeof *rows);
-	site_t *as = calloc(n + 1, sizeof *as);
-	char *labels = malloc(n * 640 + 1);
-	for (size_t i = 0; rows && as && labels && i < n; i++) {
-		as[i] = (site_t){ .id = g->sites[i].id, .stack = g->sites[i].stack,
-				  .kind = log->stacks[g->sites[i].stack].kind };
-		rows[i] = &as[i];
-	}
-	if (rows && as && labels)
-		sites_labels(log, sym, rows, n, labels, 640);
-	for (size_t i = 0; rows && as && labels && i < n; i++) {
-		const growth_site_t *s = &g->sites[i];
-		char slope[40], first[40], last[40], peak[40], verdict[64];
-		rate_str(s->slope, slope, sizeof slope);
-		size_str(s->first, first, sizeof first);
-		size_str(s->last, last, sizeof last);
-		size_str(s->peak, peak, sizeof peak);
-		snprintf(verdict, sizeof verdict, "%s%s", verdict_name(s->verdict),
-			 s->hidden ? ", a path growing" : "");
-		const char *cells[] = { slope, first, last, peak, verdict, labels + i * 640 };
-		tone_t tones[6] = { 0 };
-		tones[4] = verdict_tone(s->hidden ? VERDICT_GROWING : s->verdict);
-		table_add(tb, cells, tones);
-		if (s->npaths)
-			path_lines(tb, log, sym, s);
-		else
-			site_more(tb, sym, &log->stacks[s->stack]);
-	}
-	free(rows);
-	free(as);
-	free(labels);
-}
-
-static void growth_human(const ag_log_t *log, symbols_t *sym, const growth_t *g,
-			 const report_opts_t *o, FILE *out)
-{
-	size_t top = o->top ? o->top : REPORT_DEFAULT_TOP;
-	fprintf(out, "growth in %s (pid %" PRIu64 "): %zu snapshots over %.3f s\n", log->path,
-		log->pid, g->snaps, g->duration_s);
-	if (g->teardown)
-		fprintf(out, "note: %zu snapshot%s taken while the program was exiting left out\n",
-			g->teardown, g->teardown == 1 ? "" : "s");
-	if (log_sampled(log))
-		fprintf(out, "note: sampled every %s bytes on average: live bytes are estimates\n",
-			log_option(log, "sample"));
-	if (g->snaps < 4)
-		fprintf(out, "note: fewer than 4 snapshots: verdicts rest on very little "
-			"(use --interval for more)\n");
-	size_t count[4] = { 0 }, hidden = 0;
-	for (size_t i = 0; i < g->nsites; i++) {
-		count[g->sites[i].verdict]++;
-		hidden += g->sites[i].hidden != NULL;
-	}
-	fprintf(out, "%zu growing, %zu plateau, %zu flat, %zu shrinking", count[VERDICT_GROWING],
-		count[VERDICT_PLATEAU], count[VERDICT_FLAT], count[VERDICT_SHRINKING]);
-	if (hidden)
-		fprintf(out, "; %zu more with a growing path", hidden);
-	fputc('\n', out);
-	if (!g->nsites)
-		return;
-	fputc('\n', out);
-	static const char *const head[] = { "SLOPE", "FIRST", "LAST", "PEAK", "VERDICT", "SITE" };
-	static const col_align_t al[] = { COL_RIGHT, COL_RIGHT, COL_RIGHT, COL_RIGHT, COL_LEFT,
-					  COL_LEFT };
-	table_t tb;
-	table_init(&tb, 6, head, al);
-	growth_rows(&tb, log, sym, g, top);
-	table_print(&tb, out, o->color);
-	table_free(&tb);
-	if (g->nsites > top)
-		fprintf(out, "... and %zu more sites (--top N shows more)\n", g->nsites - top);
-}
-
-int growth_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FILE *out)
-{
-	growth_t g;
-	int rc = growth_collect(log, sym, &g);
-	if (rc)
-		return rc;
-	if (o->json)
-		growth_json(log, sym, &g, o, out);
-	else
-		growth_human(log, sym, &g, o, out);
-	growth_free(&g);
-	return 0;
 }

@@ -216,6 +216,47 @@ static void print_totals(FILE *out, const leaks_t *l, const char *a, const char 
 		plural(l->reach_count, "block", "blocks"), nreach, plural(nreach, "site", "sites"));
 }
 
+/* The table's rows: the first top rows shown, each with its paths; returns how many
+ * more there were. */
+static size_t leaks_rows(table_t *t, const ag_log_t *log, symbols_t *sym, const leaks_t *l,
+			 size_t top, const report_opts_t *o)
+{
+	size_t rows = 0, hidden = 0, n = 0;
+	const site_t **pick = malloc((l->nrows + 1) * sizeof *pick);
+	const leak_row_t **row = malloc((l->nrows + 1) * sizeof *row);
+	char *labels = malloc((top < l->nrows ? top : l->nrows) * 640 + 1);
+	for (size_t i = 0; pick && row && labels && i < l->nrows; i++) {
+		if (!shown(l, &l->rows[i], o))
+			continue;
+		if (rows++ >= top) {
+			hidden++;
+			continue;
+		}
+		row[n] = &l->rows[i];
+		pick[n++] = l->rows[i].site;
+	}
+	if (pick && row && labels)
+		sites_labels(log, sym, pick, n, labels, 640);
+	for (size_t i = 0; pick && row && labels && i < n; i++) {
+		const site_t *x = pick[i];
+		char bytes[40], count[24];
+		size_str(x->fig.bytes, bytes, sizeof bytes);
+		snprintf(count, sizeof count, "%" PRIu64, x->fig.count);
+		leak_status_t k = row[i]->status;
+		const char *status = !l->known ? "live" : k == LEAK_REACHABLE ? "reachable" :
+				     k == LEAK_INDIRECT ? "lost (indirect)" : "lost";
+		const char *cells[] = { bytes, count, status, labels + i * 640 };
+		tone_t tones[] = { TONE_NONE, TONE_NONE, k == LEAK_REACHABLE ? TONE_WARN : TONE_BAD,
+				   TONE_NONE };
+		table_add(t, cells, tones);
+		site_more_paths(t, log, sym, x, sites_paths(), SITES_BY_BYTES);
+	}
+	free(pick);
+	free(row);
+	free(labels);
+	return hidden;
+}
+
 static void leaks_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, size_t top,
 			const report_opts_t *o, FILE *out)
 {
@@ -264,39 +305,7 @@ static void leaks_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, s
 	static const col_align_t al[] = { COL_RIGHT, COL_RIGHT, COL_LEFT, COL_LEFT };
 	table_t t;
 	table_init(&t, 4, head, al);
-	size_t rows = 0, hidden = 0, n = 0;
-	const site_t **pick = malloc((l->nrows + 1) * sizeof *pick);
-	const leak_row_t **row = malloc((l->nrows + 1) * sizeof *row);
-	char *labels = malloc((top < l->nrows ? top : l->nrows) * 640 + 1);
-	for (size_t i = 0; pick && row && labels && i < l->nrows; i++) {
-		if (!shown(l, &l->rows[i], o))
-			continue;
-		if (rows++ >= top) {
-			hidden++;
-			continue;
-		}
-		row[n] = &l->rows[i];
-		pick[n++] = l->rows[i].site;
-	}
-	if (pick && row && labels)
-		sites_labels(log, sym, pick, n, labels, 640);
-	for (size_t i = 0; pick && row && labels && i < n; i++) {
-		const site_t *x = pick[i];
-		char bytes[40], count[24];
-		size_str(x->fig.bytes, bytes, sizeof bytes);
-		snprintf(count, sizeof count, "%" PRIu64, x->fig.count);
-		leak_status_t k = row[i]->status;
-		const char *status = !l->known ? "live" : k == LEAK_REACHABLE ? "reachable" :
-				     k == LEAK_INDIRECT ? "lost (indirect)" : "lost";
-		const char *cells[] = { bytes, count, status, labels + i * 640 };
-		tone_t tones[] = { TONE_NONE, TONE_NONE, k == LEAK_REACHABLE ? TONE_WARN : TONE_BAD,
-				   TONE_NONE };
-		table_add(&t, cells, tones);
-		site_more_paths(&t, log, sym, x, sites_paths(), SITES_BY_BYTES);
-	}
-	free(pick);
-	free(row);
-	free(labels);
+	size_t hidden = leaks_rows(&t, log, sym, l, top, o);
 	table_print(&t, out, o->color);
 	table_free(&t);
 	if (hidden)

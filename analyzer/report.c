@@ -201,6 +201,46 @@ static void json_split(json_t *j, const char *key, uint64_t bytes, uint64_t heap
 	json_u64(j, swapped);
 }
 
+/* "cap": {"bytes", "warn_pct", "critical_pct", "on_cap", "events": [...]}. */
+static void json_cap(json_t *jw, const ag_log_t *log, symbols_t *sym, const report_t *r)
+{
+	json_key(jw, "cap");
+	json_obj(jw);
+	json_key(jw, "bytes");
+	json_u64(jw, r->cap.bytes);
+	json_key(jw, "warn_pct");
+	json_u64(jw, r->cap.warn_pct);
+	json_key(jw, "critical_pct");
+	json_u64(jw, r->cap.critical_pct);
+	json_key(jw, "on_cap");
+	json_str(jw, r->cap.on_cap);
+	json_key(jw, "events");
+	json_arr(jw);
+	for (size_t i = 0; i < r->nevents; i++) {
+		json_obj(jw);
+		json_key(jw, "kind");
+		json_str(jw, ag_cap_event_name(r->events[i].kind));
+		json_key(jw, "t_s");
+		json_num(jw, (double)r->events[i].t_ns / 1e9, 3);
+		json_key(jw, "bytes");
+		json_u64(jw, r->events[i].bytes);
+		json_key(jw, "request");
+		if (log->version >= 2)
+			json_u64(jw, r->events[i].request);
+		else
+			json_null(jw);   /* not recorded */
+		if (r->events[i].have_stack && sym) {
+			const ag_stack_t *st = &log->stacks[r->events[i].stack];
+			json_key(jw, "site");
+			site_json_site(jw, sym, st);
+			site_json_frames(jw, sym, st);
+		}
+		json_obj_end(jw);
+	}
+	json_arr_end(jw);
+	json_obj_end(jw);
+}
+
 static void report_json(const ag_log_t *log, symbols_t *sym, const report_t *r, size_t top, FILE *out)
 {
 	json_t j;
@@ -226,38 +266,7 @@ static void report_json(const ag_log_t *log, symbols_t *sym, const report_t *r, 
 	json_key(&j, "reason");
 	json_str(&j, r->final.reason);
 	json_obj_end(&j);
-	json_key(&j, "cap");
-	json_obj(&j);
-	json_key(&j, "bytes");
-	json_u64(&j, r->cap.bytes);
-	json_key(&j, "warn_pct");
-	json_u64(&j, r->cap.warn_pct);
-	json_key(&j, "critical_pct");
-	json_u64(&j, r->cap.critical_pct);
-	json_key(&j, "on_cap");
-	json_str(&j, r->cap.on_cap);
-	json_key(&j, "events");
-	json_arr(&j);
-	for (size_t i = 0; i < r->nevents; i++) {
-		json_obj(&j);
-		json_key(&j, "kind");
-		json_str(&j, ag_cap_event_name(r->events[i].kind));
-		json_key(&j, "t_s");
-		json_num(&j, (double)r->events[i].t_ns / 1e9, 3);
-		json_key(&j, "bytes");
-		json_u64(&j, r->events[i].bytes);
-		json_key(&j, "request");
-		json_u64(&j, r->events[i].request);
-		if (r->events[i].have_stack) {
-			const ag_stack_t *st = &log->stacks[r->events[i].stack];
-			json_key(&j, "site");
-			site_json_site(&j, sym, st);
-			site_json_frames(&j, sym, st);
-		}
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
-	json_obj_end(&j);
+	json_cap(&j, log, sym, r);
 	json_key(&j, "swapped");
 	json_arr(&j);
 	for (size_t i = 0; i < r->nswaps; i++) {

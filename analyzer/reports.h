@@ -89,6 +89,10 @@ typedef struct {
 	/* The steepest growing path of a site that is not itself growing, else NULL: it ranks
 	 * the site and is reported under it. */
 	const growth_trend_t *hidden;
+	/* The site grew (or shrank) as other sites of its function shrank (or grew) by about
+	 * as much: memory moved between lines (a pool refilled at another line).  verdict and
+	 * slope are then the function's sum's. */
+	int moved;
 } growth_site_t;
 
 typedef struct {

@@ -250,7 +250,7 @@ static void sites_remember(const ag_log_t *log, symbols_t *sym, const uint32_t *
  * whatever --frames and --all-frames show. */
 static const fold_opts_t site_fold = { 1, 0 };
 
-void site_identity(symbols_t *sym, const ag_stack_t *st, site_hash_t *h)
+static void identity(symbols_t *sym, const ag_stack_t *st, int by_function, site_hash_t *h)
 {
 	fold_frame_t fr[AG_FOLD_MAX_FRAMES];
 	uint32_t first;
@@ -263,11 +263,24 @@ void site_identity(symbols_t *sym, const ag_stack_t *st, site_hash_t *h)
 		snprintf(buf, sizeof buf, "%s", st->nframes ? "(no frames)" : "(before)");
 	else if (!fr[first].f)
 		snprintf(buf, sizeof buf, "node@%" PRIx64, fr[first].addr);
+	else if (by_function && fr[first].f->function && !fr[first].f->jit)
+		snprintf(buf, sizeof buf, "%s|%s", fr[first].f->function,
+			 fr[first].f->file ? fr[first].f->file : "");
 	else
 		fold_frame_key(fr[first].f, buf, sizeof buf);
 	hash_bytes(h, buf, strlen(buf));
 	h->a ^= h->b >> 29;
 	h->b ^= h->a * 0xff51afd7ed558ccdULL;
+}
+
+void site_identity(symbols_t *sym, const ag_stack_t *st, site_hash_t *h)
+{
+	identity(sym, st, 0, h);
+}
+
+void site_function_identity(symbols_t *sym, const ag_stack_t *st, site_hash_t *h)
+{
+	identity(sym, st, 1, h);
 }
 
 /* Stacks are grouped by 128-bit hashes of their site keys: a million stacks keep 24 bytes

@@ -88,6 +88,9 @@ uint32_t *sites_of(const ag_log_t *log, symbols_t *sym);
 /* The site's identity of stack st as a hash, the same across runs (diff matches sites of
  * two logs by it): kind and the key of its first own frame. */
 void site_identity(symbols_t *sym, const ag_stack_t *st, site_hash_t *h);
+/* The same with the site frame's function in place of its line: the sites of one function
+ * share it (growth weighs a site against its function's other sites). */
+void site_function_identity(symbols_t *sym, const ag_stack_t *st, site_hash_t *h);
 /* The sites of the stacks whose figures (fig[i] for log->stacks[i]) are not all zero,
  * each with its paths; sorted by order.  0 or ENOMEM (out then empty). */
 int sites_collect(const ag_log_t *log, symbols_t *sym, const site_fig_t *fig,
@@ -112,15 +115,17 @@ void site_json_site(json_t *j, symbols_t *sym, const ag_stack_t *st);
 void sites_labels(const ag_log_t *log, symbols_t *sym, const site_t *const *sites, size_t n,
 		  char *labels, size_t len);
 /* The lines under a site's row: for one path, its caller frames ("from main (a.c:9)");
- * for several, up to max_paths of them, each "BYTES from caller, from caller..." with the
- * frame that tells it apart from the other paths shown when the frames shown agree.
- * value(path) is the figure printed (the row's own column, e.g. bytes or calls). */
+ * for several, up to max_paths of those that hold some of the row's figure (order), each
+ * led by that figure ("292.9 KiB from route_a (r.c:3) from main (r.c:9)"), and followed
+ * by the frame that tells it apart from another path shown whose frames shown agree. */
 void site_more_paths(table_t *t, const ag_log_t *log, symbols_t *sym, const site_t *s,
 		     size_t max_paths, site_order_t order);
-/* The same for n paths given by their stacks, each line led by values[i]; total is how
- * many paths the site has ("... and K more paths" when more than n). */
-void site_more_stacks(table_t *t, const ag_log_t *log, symbols_t *sym,
-		      const uint32_t *stacks, const char *const *values, size_t n, size_t total);
+/* The same for a report's own paths: the first --paths of npaths, path k's stack and the
+ * figure leading its line given by each(arg, k, &stack, buf, len); total is how many paths
+ * the site has ("... and K more paths"). */
+typedef void (*site_path_fn)(const void *arg, size_t k, uint32_t *stack, char *buf, size_t len);
+void site_more_each(table_t *t, const ag_log_t *log, symbols_t *sym, size_t npaths,
+		    size_t total, site_path_fn each, const void *arg);
 /* "\nTITLE:\n" and a table of the first top sites of set (in its order) whose figure by
  * order is not 0, each with its paths beneath; nothing at all when there is none (no empty
  * heading).  Columns: BYTES BLOCKS, or CALLS TEMPORARY, or TEMPORARY CALLS, then SITE. */

@@ -147,7 +147,9 @@ static void own_key(const walk_t *w, size_t k, char *buf, size_t len)
 		snprintf(buf, len, "node@%" PRIx64, x->addr);
 }
 
-/* The first own frame, from shown on, where walk a differs from walk b; nown when none. */
+/* The first own frame, from shown on, where walk a differs from walk b: by key (function,
+ * file, line), else by address (two calls of one function without line numbers); nown
+ * when none. */
 static size_t first_difference(const walk_t *a, const walk_t *b, size_t from)
 {
 	char ka[1100], kb[1100];
@@ -157,6 +159,9 @@ static size_t first_difference(const walk_t *a, const walk_t *b, size_t from)
 		if (strcmp(ka, kb) != 0)
 			return k;
 	}
+	for (size_t k = from; k < a->nown && k < b->nown; k++)
+		if (a->fr[a->own[k]].addr != b->fr[b->own[k]].addr)
+			return k;
 	return a->nown;
 }
 
@@ -185,8 +190,9 @@ static void path_value(const site_path_t *p, site_order_t order, char *buf, size
 		snprintf(buf, len, "%" PRIu64, site_fig_by(&p->fig, order));
 }
 
-void site_more_stacks(table_t *t, const ag_log_t *log, symbols_t *sym,
-		      const uint32_t *stacks, const char *const *values, size_t n, size_t total)
+static void site_more_stacks(table_t *t, const ag_log_t *log, symbols_t *sym,
+			     const uint32_t *stacks, const char *const *values, size_t n,
+			     size_t total)
 {
 	unsigned frames = sites_fold()->frames ? sites_fold()->frames : FOLD_DEFAULT_FRAMES;
 	walk_t **w = calloc(n + 1, sizeof *w);
@@ -220,27 +226,54 @@ void site_more_stacks(table_t *t, const ag_log_t *log, symbols_t *sym,
 	}
 }
 
+#define EACH_MAX 64
+
+void site_more_each(table_t *t, const ag_log_t *log, symbols_t *sym, size_t npaths,
+		    size_t total, site_path_fn each, const void *arg)
+{
+	size_t n = npaths < paths_shown ? npaths : paths_shown;
+	uint32_t stacks[EACH_MAX];
+	char value[EACH_MAX][64];
+	const char *values[EACH_MAX];
+	if (n > EACH_MAX)
+		n = EACH_MAX;
+	for (size_t k = 0; k < n; k++) {
+		each(arg, k, &stacks[k], value[k], sizeof value[k]);
+		values[k] = value[k];
+	}
+	site_more_stacks(t, log, sym, stacks, values, n, total);
+}
+
+typedef struct {
+	const site_t *s;
+	site_order_t order;
+} by_order_t;
+
+static void path_of_site(const void *arg, size_t k, uint32_t *stack, char *buf, size_t len)
+{
+	const by_order_t *x = arg;
+	*stack = x->s->paths[k].stack;
+	path_value(&x->s->paths[k], x->order, buf, len);
+}
+
 void site_more_paths(table_t *t, const ag_log_t *log, symbols_t *sym, const site_t *s,
 		     size_t max_paths, site_order_t order)
 {
-	if (s->npaths == 1) {
-		site_more(t, sym, &log->stacks[s->stack]);
+	size_t shown = 0;   /* paths that hold some of the row's figure */
+	while (shown < s->npaths && site_fig_by(&s->paths[shown].fig, order))
+		shown++;
+	if (order == SITES_BY_BYTES)
+		while (shown < s->npaths && (s->paths[shown].fig.bytes || s->paths[shown].fig.count))
+			shown++;
+	if (shown <= 1) {
+		site_more(t, sym, &log->stacks[s->paths[0].stack]);
 		return;
 	}
-	size_t n = s->npaths < max_paths ? s->npaths : max_paths;
-	uint32_t *stacks = malloc(n * sizeof *stacks);
-	char (*value)[40] = malloc(n * sizeof *value);
-	const char **values = malloc(n * sizeof *values);
-	for (size_t i = 0; stacks && value && values && i < n; i++) {
-		stacks[i] = s->paths[i].stack;
-		path_value(&s->paths[i], order, value[i], sizeof value[i]);
-		values[i] = value[i];
-	}
-	if (stacks && value && values)
-		site_more_stacks(t, log, sym, stacks, values, n, s->npaths);
-	free(stacks);
-	free(value);
-	free(values);
+	size_t keep = paths_shown;
+	paths_shown = max_paths;
+	by_order_t x = { s, order };
+	site_more_each(t, log, sym, shown, shown, path_of_site, &x);
+	paths_shown = keep;
 }
 
 /* The figure columns of a row, by the table's order. */

@@ -309,6 +309,19 @@ static void write_new_stacks(uint32_t limit)
 	}
 }
 
+/* A record of type head ("L ") and the numbers v, separated by spaces, into line. */
+static void record(fmt_t *f, char *line, size_t len, const char *head, const uint64_t *v,
+		   size_t n)
+{
+	fmt_init(f, line, len);
+	fmt_str(f, head);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			fmt_chr(f, ' ');
+		fmt_u64(f, v[i]);
+	}
+}
+
 static uint64_t write_records(uint32_t limit, bool leaks)
 {
 	uint64_t nrec = 0;
@@ -324,19 +337,10 @@ static uint64_t write_records(uint32_t limit, bool leaks)
 		fmt_t f;
 		if (lb_ != r->last_live_bytes || lc != r->last_live_count ||
 		    tc != r->last_total_count || xc != r->last_temp_count) {
-			fmt_init(&f, line, sizeof line);
-			fmt_str(&f, "L ");
-			fmt_u64(&f, id);
-			fmt_chr(&f, ' ');
-			fmt_u64(&f, (uint64_t)(lb_ < 0 ? 0 : lb_));
-			fmt_chr(&f, ' ');
-			fmt_u64(&f, (uint64_t)count_out(lc));
-			fmt_chr(&f, ' ');
-			fmt_u64(&f, tb);
-			fmt_chr(&f, ' ');
-			fmt_u64(&f, (uint64_t)count_out((int64_t)tc));
-			fmt_chr(&f, ' ');
-			fmt_u64(&f, (uint64_t)count_out((int64_t)xc));
+			uint64_t v[] = { id, (uint64_t)(lb_ < 0 ? 0 : lb_), (uint64_t)count_out(lc), tb,
+					 (uint64_t)count_out((int64_t)tc),
+					 (uint64_t)count_out((int64_t)xc) };
+			record(&f, line, sizeof line, "L ", v, sizeof v / sizeof v[0]);
 			logbuf_line(&lb, &f);
 			r->last_live_bytes = lb_;
 			r->last_live_count = lc;
@@ -345,17 +349,10 @@ static uint64_t write_records(uint32_t limit, bool leaks)
 			nrec++;
 		}
 		if (leaks && r->lost_bytes) {
-			fmt_init(&f, line, sizeof line);
-			fmt_str(&f, "R ");
-			fmt_u64(&f, id);
-			fmt_chr(&f, ' ');
-			fmt_u64(&f, r->lost_bytes);
-			fmt_chr(&f, ' ');
-			fmt_u64(&f, (uint64_t)count_out((int64_t)r->lost_count));
-			fmt_chr(&f, ' ');
-			fmt_u64(&f, r->indirect_bytes);
-			fmt_chr(&f, ' ');
-			fmt_u64(&f, (uint64_t)count_out((int64_t)r->indirect_count));
+			uint64_t v[] = { id, r->lost_bytes, (uint64_t)count_out((int64_t)r->lost_count),
+					 r->indirect_bytes,
+					 (uint64_t)count_out((int64_t)r->indirect_count) };
+			record(&f, line, sizeof line, "R ", v, sizeof v / sizeof v[0]);
 			logbuf_line(&lb, &f);
 			nrec++;
 		}
@@ -372,14 +369,8 @@ static uint64_t write_peak(uint32_t limit)
 	peak_read(&p);
 	char line[160];
 	fmt_t f;
-	fmt_init(&f, line, sizeof line);
-	fmt_str(&f, "K ");
 	uint64_t fields[] = { p.tracked, p.heap, p.mapped, p.swapped };
-	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-		if (i)
-			fmt_chr(&f, ' ');
-		fmt_u64(&f, fields[i]);
-	}
+	record(&f, line, sizeof line, "K ", fields, sizeof fields / sizeof fields[0]);
 	logbuf_line(&lb, &f);
 	for (uint32_t id = 1; id < limit; id++) {
 		stack_rec_t *r = stacktab_get(id);
@@ -389,13 +380,8 @@ static uint64_t write_peak(uint32_t limit)
 		stacktab_read_peak(r, epoch, &b, &c);
 		if (b == r->last_peak_bytes && c == r->last_peak_count)
 			continue;
-		fmt_init(&f, line, sizeof line);
-		fmt_str(&f, "T ");
-		fmt_u64(&f, id);
-		fmt_chr(&f, ' ');
-		fmt_u64(&f, (uint64_t)(b < 0 ? 0 : b));
-		fmt_chr(&f, ' ');
-		fmt_u64(&f, (uint64_t)count_out(c));
+		uint64_t v[] = { id, (uint64_t)(b < 0 ? 0 : b), (uint64_t)count_out(c) };
+		record(&f, line, sizeof line, "T ", v, sizeof v / sizeof v[0]);
 		logbuf_line(&lb, &f);
 		r->last_peak_bytes = b;
 		r->last_peak_count = c;
@@ -414,12 +400,7 @@ static void write_sizes(void)
 		n--;
 	char line[32 + AG_SIZE_BUCKETS * 21];
 	fmt_t f;
-	fmt_init(&f, line, sizeof line);
-	fmt_chr(&f, 'Z');
-	for (unsigned k = 0; k < n; k++) {
-		fmt_chr(&f, ' ');
-		fmt_u64(&f, h[k]);
-	}
+	record(&f, line, sizeof line, "Z ", h, n);
 	logbuf_line(&lb, &f);
 }
 
@@ -563,15 +544,9 @@ int64_t logwrite_snapshot(int reason, bool leaks)
 		t.mapped = t.peak_mapped;
 	if (t.tracked > t.peak_tracked)
 		t.tracked = t.peak_tracked;
-	fmt_init(&f, line, sizeof line);
-	fmt_str(&f, "E ");
 	uint64_t fields[] = { seq, t.tracked, t.heap, t.mapped, t.swapped, t.peak_tracked,
 			      t.peak_heap, t.peak_mapped, nrec };
-	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-		if (i)
-			fmt_chr(&f, ' ');
-		fmt_u64(&f, fields[i]);
-	}
+	record(&f, line, sizeof line, "E ", fields, sizeof fields / sizeof fields[0]);
 	logbuf_line(&lb, &f);
 	/* the last snapshot of this image's log ends the gzip member (zcat reads it whole);
 	 * if more comes after all (an exit snapshot's atexit handlers exec), a new one starts */

@@ -185,6 +185,17 @@ static void *map_lazy(void *addr, size_t len, int prot, int flags, int fd, off_t
 	return p;
 }
 
+/* "swap: /models/x.gguf (1.2 GiB)" leading a message about one model file. */
+static void say_file(fmt_t *f, char *buf, size_t len, const char *path, uint64_t plen)
+{
+	fmt_init(f, buf, len);
+	fmt_str(f, "swap: ");
+	fmt_str(f, path);
+	fmt_str(f, " (");
+	fmt_size(f, plen);
+	fmt_chr(f, ')');
+}
+
 /* A copy of the file must fit in the memory left (cgroup limits, MemAvailable) with room to
  * spare, or serving it from anonymous memory turns a program that works bare into an OOM
  * kill (file pages are reclaimable, ours are not).  Otherwise the mapping is left
@@ -198,12 +209,8 @@ static bool fits_in_memory(uint64_t plen, const char *path)
 	if (atomic_fetch_add(&said, 1) < 4) {
 		char msg[PATH_MAX + 300];
 		fmt_t f;
-		fmt_init(&f, msg, sizeof msg);
-		fmt_str(&f, "swap: ");
-		fmt_str(&f, path);
-		fmt_str(&f, " (");
-		fmt_size(&f, plen);
-		fmt_str(&f, ") does not fit in the memory left (");
+		say_file(&f, msg, sizeof msg, path, plen);
+		fmt_str(&f, " does not fit in the memory left (");
 		fmt_size(&f, m.bytes);
 		fmt_str(&f, !strcmp(m.where, "cgroup") ? " under the cgroup's limit" : " available");
 		fmt_str(&f, "): left file-backed and not counted");
@@ -219,12 +226,8 @@ static void say_refused(const char *path, size_t plen)
 	int saved = errno;
 	char msg[PATH_MAX + 400];
 	fmt_t f;
-	fmt_init(&f, msg, sizeof msg);
-	fmt_str(&f, "swap: ");
-	fmt_str(&f, path);
-	fmt_str(&f, " (");
-	fmt_size(&f, plen);
-	fmt_str(&f, ") was refused at the cap; to map it from the file instead (not counted), "
+	say_file(&f, msg, sizeof msg, path, plen);
+	fmt_str(&f, " was refused at the cap; to map it from the file instead (not counted), "
 		"turn swap off for it: ALLOCGUARD_SWAP= (allocguard run --swap '') or a --swap "
 		"list that leaves its pattern out; or raise --cap");
 	fmt_say(msg);

@@ -16,37 +16,59 @@ def recompute(x):
         v = opts.get(name)
         return int(v) if v not in (None, "") and v.isdigit() else default
 
-    # replay the delta-encoded snapshots into per-site state, now and at the peak
+    # replay the delta-encoded snapshots into per-stack state, now and at the peak:
+    # (bytes, blocks, allocation calls, temporary allocations)
     state, at_peak = {}, {}
     for s in snaps:
         for c in s["changes"]:
-            state[c["site"]] = (c["live_bytes"], c["live_count"])
+            state[c["site"]] = (c["live_bytes"], c["live_count"], c["total_count"],
+                                c.get("temporary", 0))
         for c in s["at_peak"]:
-            at_peak[c["site"]] = (c["bytes"], c["count"])
+            at_peak[c["site"]] = (c["bytes"], c["count"], 0, 0)
 
-    def merged(per_site):
-        """Sites summed by fold group, as report merges them: the group shows its largest
-        site (the first of equals), largest group first."""
+    def merged(per_stack):
+        """Stacks summed by site ("group": the site's first stack), as report's model
+        does: sites by bytes, then blocks, then site; a site's frames are those of its
+        first path with the most bytes (paths by bytes, blocks, stack)."""
         groups = {}
         for i in range(len(x["sites"])):
-            b, n = per_site.get(i, (0, 0))
-            if not b and not n:
+            f = per_stack.get(i, (0, 0, 0, 0))
+            if not any(f):
                 continue
-            g = groups.setdefault(x["sites"][i]["group"], [0, 0, i, b, 0])
-            if g[4] and b > g[3]:
-                g[2], g[3] = i, b
-            g[0] += b
-            g[1] += n
-            g[4] += 1
-        out = [(b, n, i, k) for b, n, i, top, k in groups.values()]
-        out.sort(key=lambda e: (-e[0], e[2]))
+            groups.setdefault(x["sites"][i]["group"], []).append((f, i))
+        out = []
+        for gid, paths in groups.items():
+            paths.sort(key=lambda p: (-p[0][0], -p[0][1], p[1]))
+            rep = paths[0][1]
+            for f, i in paths:
+                if f[0] > per_stack[rep][0]:
+                    rep = i
+            tot = [sum(p[0][k] for p in paths) for k in range(4)]
+            out.append((tot, gid, rep, len(paths)))
+        out.sort(key=lambda e: (-e[0][0], -e[0][1], e[1]))
         return out
 
-    def site_json(b, n, i, k):
-        return {"bytes": b, "count": n, "kind": x["sites"][i]["kind"], "stacks": k,
-                "frames": [{k2: f[k2] for k2 in ("function", "file", "line", "module",
-                                                 "address")}
-                           for f in x["sites"][i]["frames"]]}
+    def site_json(tot, gid, i, k, allocs=False):
+        e = {"bytes": tot[0], "count": tot[1], "kind": x["sites"][i]["kind"], "stacks": k,
+             "frames": [{k2: f[k2] for k2 in ("function", "file", "line", "module",
+                                              "address")}
+                        for f in x["sites"][i]["frames"]]}
+        if allocs:
+            e.update(allocations=tot[2], temporary=tot[3])
+        return e
+
+    heap = [i for i in range(len(x["sites"])) if x["sites"][i]["kind"] == "heap"]
+    calls = sum(state.get(i, (0, 0, 0, 0))[2] for i in heap)
+    temp = sum(state.get(i, (0, 0, 0, 0))[3] for i in heap)
+    sized = [s["sizes"] for s in snaps if s.get("sizes")]
+    sizes = []
+    if sized:
+        for k, n in enumerate(sized[-1]):
+            if n:
+                lo = 1 << (k - 1) if k else 0
+                hi = 0 if k == 0 else (1 << 64) - 1 if k == 64 else (1 << k) - 1
+                sizes.append({"min": lo, "max": hi, "count": n})
+    v2 = x.get("log_version", 1) >= 2
 
     peak = {
         "bytes": max(s["peak_tracked"] for s in snaps),
@@ -78,13 +100,16 @@ def recompute(x):
             "warn_pct": opt("warn", 80),
             "critical_pct": opt("critical", 90),
             "on_cap": opts.get("on_cap"),
-            "events": [{"kind": e["kind"], "t_s": round(e["t_ns"] / 1e9, 3), "bytes": e["bytes"]}
+            "events": [{"kind": e["kind"], "t_s": round(e["t_ns"] / 1e9, 3), "bytes": e["bytes"],
+                        "request": e.get("request") if v2 else None}
                        for e in x["events"]],
         },
         "swapped": [{"path": w["path"], "bytes": w["bytes"], "mode": w["mode"],
                      "t_s": round(w["t_ns"] / 1e9, 3)} for w in x["swapped"]],
         "estimated": x["sampled"],
-        "sites": [site_json(*e) for e in merged(state)],
+        "allocations": {"calls": calls, "temporary": temp if v2 else None},
+        "sizes": sizes,
+        "sites": [site_json(*e, allocs=True) for e in merged(state)],
     }
     return r
 

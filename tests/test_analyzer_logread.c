@@ -29,6 +29,40 @@ static int parse_str(const char *text, ag_log_t **log, char *msg, size_t len)
 
 #define HEAD "AGLOG 1\nP 10 1 5 /bin/x\nA x\nS 1 h 401000 402000\n"
 
+/* Version 2: L's temporary allocations, the Z line of requested sizes, the V line's request
+ * and refused stack (whose S line may come after it); a version 1 log keeps reading. */
+Test(logread, version_2_records)
+{
+	const char *text = "AGLOG 2\nP 10 1 5 /bin/x\nA x\nV 7 cap 1000 24 2\nS 1 h 401000\n"
+			   "S 2 h 401100\nB 0 9 interval\nL 1 48 2 96 4 3\nZ 0 1 0 3\n"
+			   "E 0 48 48 0 0 48 48 0 1\n";
+	char msg[300];
+	ag_log_t *log;
+	cr_assert_eq(parse_str(text, &log, msg, sizeof msg), 0, "%s", msg);
+	cr_assert_eq(log->damage_line, 0, "%s", log->damage);
+	cr_assert_eq(log->version, 2);
+	ag_stackval_t *st = log_state_at(log, 0);
+	cr_assert_eq(st[0].total_count, 4);
+	cr_assert_eq(st[0].temp_count, 3);
+	free(st);
+	cr_assert(log->snaps[0].have_sizes);
+	cr_assert_eq(log->snaps[0].sizes[1], 1);
+	cr_assert_eq(log->snaps[0].sizes[3], 3);
+	cr_assert_eq(log->snaps[0].sizes[4], 0);
+	cr_assert_eq(log->nevents, 1);
+	cr_assert_eq(log->events[0].request, 24);
+	cr_assert(log->events[0].have_stack);
+	cr_assert_eq(log->stacks[log->events[0].stack].id, 2);
+	log_free(log);
+	/* damage: more temporary than allocated; a V line of version 1's shape */
+	const char *bad[] = { "AGLOG 2\nP 10 1 5 /bin/x\nS 1 h 401000\nB 0 9 interval\n"
+			      "L 1 48 2 96 4 5\n", "AGLOG 2\nP 10 1 5 /bin/x\nV 7 cap 1000\n" };
+	for (size_t i = 0; i < 2; i++) {
+		cr_assert_eq(parse_str(bad[i], &log, msg, sizeof msg), EINVAL);
+		cr_assert(strstr(msg, i ? "V line" : "temporary"), "%s", msg);
+	}
+}
+
 Test(logread, fixture_parses_completely)
 {
 	size_t len;
@@ -89,8 +123,8 @@ Test(logread, newer_version_is_refused_clearly)
 {
 	ag_log_t *log;
 	char msg[300];
-	cr_assert_eq(parse_str("AGLOG 2\nP 1 1 1 x\n", &log, msg, sizeof msg), EINVAL);
-	cr_assert_str_eq(msg, "t.log:1: log version 2 is newer than this allocguard (1)");
+	cr_assert_eq(parse_str("AGLOG 3\nP 1 1 1 x\n", &log, msg, sizeof msg), EINVAL);
+	cr_assert_str_eq(msg, "t.log:1: log version 3 is newer than this allocguard (2)");
 }
 
 Test(logread, empty_and_foreign_files_are_refused)
