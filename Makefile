@@ -150,11 +150,11 @@ $(B)/speedscope/.ready: | $(B)/.deps-test
 		touch $@; \
 	else echo "  (speedscope setup failed, see $(B)/speedscope-setup.log: its test will skip)"; fi
 
-# puppeteer-core (drives headless Chromium) for the page's browser test, from the npm
+# puppeteer-core 24 (drives headless Chromium; node 20 runs it) for the page's browser test, from the npm
 # registry.  Best effort, as above.
 $(B)/puppeteer/.ready: | $(B)/.deps-test
 	$(Q)mkdir -p $(B)/puppeteer && if command -v npm >/dev/null 2>&1 && npm install --no-audit \
-		--no-fund --prefix $(B)/puppeteer puppeteer-core >$(B)/puppeteer-setup.log 2>&1; then \
+		--no-fund --prefix $(B)/puppeteer puppeteer-core@24 >$(B)/puppeteer-setup.log 2>&1; then \
 		touch $@; \
 	else echo "  (puppeteer-core setup failed, see $(B)/puppeteer-setup.log: its test will skip)"; fi
 

@@ -17,7 +17,8 @@
 
 /* Bounds that keep a page of a huge log loadable: what is left out is summed as "other". */
 #define PAGE_MAX_POINTS 2000    /* points of each series (snapshots picked evenly) */
-#define PAGE_MAX_SITES 1000     /* sites kept from each ranking (peak, last, calls, most) */
+#define PAGE_MAX_SITES 1000     /* sites kept from each ranking (peak, last, calls,
+				 * temporary, most) */
 #define PAGE_SERIES_SITES 300   /* sites that carry their own series */
 #define PAGE_MAX_STACKS 8000    /* stacks kept from each ranking for the flame graphs */
 #define PAGE_MAX_GROWTH 500     /* growth rows */

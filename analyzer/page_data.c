@@ -1,7 +1,7 @@
 /* page_data.c: what the page of one log shows, collected from the model (see page.h): the
- * figures of every stack in each flame graph view, the sites as `report` groups them
- * (site_groups) with their call paths and series, and the growth verdicts.  Writing it is
- * page_json.c's. */
+ * figures of every stack in each flame graph view, the sites of the site model (sites.h)
+ * in report's order with their call paths and series, and the growth verdicts.  Writing it
+ * is page_json.c's. */
 #include "exports.h"
 #include "page.h"
 #include "sites.h"

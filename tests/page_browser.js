@@ -157,6 +157,20 @@ async function checkPaths(page) {
   await shot(page, '#sites', 'sites.png');
 }
 
+// A header click sorts the rows by that column, largest first; '#' gives report's order back.
+async function checkSort(page) {
+  await page.click('#site-table th[data-key="calls"]');
+  const r = await page.evaluate(() => {
+    const p = AG.proc(), first = Number(document.querySelector('#site-table tr.site').dataset.site);
+    const most = Math.max(...p.sites.map((s) => s.calls));
+    return { first, calls: p.sites[first].calls, most };
+  });
+  await page.click('#site-table th[data-key="rank"]');
+  const back = await page.evaluate(() => Number(document.querySelector('#site-table tr.site').dataset.site));
+  check('sort', r.calls === r.most && back === 0, 'by calls: first row ' + r.first + ' with ' + r.calls + ' of at most ' + r.most +
+    '; by rank: ' + back);
+}
+
 async function checkGrowth(page) {
   const r = await page.evaluate(() => {
     const p = AG.proc(), rows = document.querySelectorAll('#growth-table tr.growth-row');
@@ -203,6 +217,7 @@ async function main() {
     await checkSeries(page, bands);
     await checkFlame(page);
     await checkPaths(page);
+    await checkSort(page);
     await checkGrowth(page);
     await checkProcesses(page);
     const ev = await page.evaluate(() => ({ drawn: document.querySelectorAll('#chart-tracked .event').length,

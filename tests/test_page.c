@@ -146,7 +146,7 @@ Test(page, explored_in_headless_chromium, .timeout = 400)
 	const char *page = page_of(dir, tour, "tour.html");
 	static const char *const want[] = {
 		"ok series by row", "ok series by band", "ok flame view peak", "ok flame view last",
-		"ok flame view calls", "ok flame zoom", "ok call paths", "ok bands match rows",
+		"ok flame view calls", "ok flame zoom", "ok call paths", "ok bands match rows", "ok sort",
 		"ok legend chart-tracked", "ok growth picks its site", "ok no network",
 		"ok no script errors", "cache_put", NULL };
 	char *out = explored(page, dir, want);

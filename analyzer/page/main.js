@@ -61,7 +61,7 @@ AG.drawAll = function () {
   AG.drawHeader(p);
   AG.drawTracked(document.getElementById('chart'), p, AG.st.sel, names);
   AG.drawBands(document.getElementById('bands'), p, AG.st.sel, names, AG.pick);
-  AG.drawSites(document.getElementById('site-table'), p, AG.st, names, AG.pick);
+  AG.drawSites(document.getElementById('site-table'), p, AG.st, AG.pick);
   AG.drawGrowth(document.getElementById('growth-table'), document.getElementById('growth-note'), p, AG.st, AG.pick);
   const note = document.getElementById('sites-note');
   note.textContent = p.sites.length + ' sites' + (p.other.peak || p.other.last || p.other.calls

@@ -35,7 +35,7 @@ AG.pathVerdict = function (p, stack) {
   return null;
 };
 
-AG.drawSites = function (table, p, st, names, pick) {
+AG.drawSites = function (table, p, st, pick) {
   const cols = AG.siteColumns(p), col = cols.find((c) => c.key === st.sort) || cols[0];
   const val = (i) => (col.get ? col.get(p.sites[i], i) : p.sites[i][col.key]);
   const order = p.sites.map((s, i) => i);
@@ -45,20 +45,20 @@ AG.drawSites = function (table, p, st, names, pick) {
   AG.clear(table);
   table.appendChild(AG.el('thead', {}, [AG.el('tr', {}, [AG.el('th', {}),
     ...cols.map((c) => AG.el('th', { class: (c.cls || '') + (c === col ? ' sorted' : ''), 'data-key': c.key, text: c.label,
-      onclick: () => { st.sort = c.key; AG.drawSites(table, p, st, names, pick); } }))])]));
+      onclick: () => { st.sort = c.key; AG.drawSites(table, p, st, pick); } }))])]));
   const body = AG.el('tbody');
   const n = st.all ? order.length : Math.min(order.length, AG.ROWS);
   for (const i of order.slice(0, n)) {
-    body.appendChild(AG.siteRow(p, i, cols, st, names, pick, () => AG.drawSites(table, p, st, names, pick)));
+    body.appendChild(AG.siteRow(p, i, cols, st, pick, () => AG.drawSites(table, p, st, pick)));
     if (st.open.has(i)) AG.pathRows(body, p, i, cols);
   }
   if (n < order.length)
     body.appendChild(AG.el('tr', {}, [AG.el('td', { colspan: cols.length + 1, class: 'label' }, [AG.el('button', {
-      text: 'show all ' + order.length + ' sites', onclick: () => { st.all = true; AG.drawSites(table, p, st, names, pick); } })])]));
+      text: 'show all ' + order.length + ' sites', onclick: () => { st.all = true; AG.drawSites(table, p, st, pick); } })])]));
   table.appendChild(body);
 };
 
-AG.siteRow = function (p, i, cols, st, names, pick, redraw) {
+AG.siteRow = function (p, i, cols, st, pick, redraw) {
   const s = p.sites[i], open = st.open.has(i);
   const toggle = AG.el('button', { class: 'toggle', 'aria-expanded': open, title: s.paths.length + ' call path(s)',
     text: s.paths.length ? (open ? '▾' : '▸') : '', onclick: (ev) => {
