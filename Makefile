@@ -21,8 +21,10 @@ PRELOAD_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-e
 	-fno-builtin -fno-omit-frame-pointer -fno-stack-protector
 ANALYZER_CFLAGS := $(BASE_CFLAGS) -Ianalyzer
 # zlib (the gzip log) linked in statically with its symbols hidden: the program's own zlib,
-# of whatever version, is never bound to ours nor ours to it.
-PRELOAD_LIBS := -Wl,--exclude-libs,libz.a -l:libz.a -lunwind -ldl -lm -pthread
+# of whatever version, is never bound to ours nor ours to it.  Its default allocator's
+# malloc and free are sent to logbuf.c (--wrap), not to our own hooks.
+PRELOAD_LIBS := -Wl,--exclude-libs,libz.a -l:libz.a -Wl,--wrap=malloc,--wrap=free \
+	-lunwind -ldl -lm -pthread
 ANALYZER_LIBS := -ldw -lelf -lprotobuf-c -lz -lm -pthread
 
 # Packages: cmd:pkg is satisfied by a command on PATH.

@@ -52,7 +52,7 @@ void account_keep_admitted(void)
 	atomic_store(&admitted.v, sum_kinds());
 }
 
-bool account_admitting(void)
+static bool account_admitting(void)
 {
 	return atomic_load_explicit(&keep, memory_order_relaxed);
 }

@@ -5,6 +5,7 @@
  * pipe2 again), then syscall(SYS_write, mem_validate_pipe[1], addr, 1); only -1 means
  * "invalid".  Nothing here touches a descriptor. */
 #include "fdguard.h"
+#include "arch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,19 +20,6 @@
 #include <unistd.h>
 
 uintptr_t fdguard_unw_lo, fdguard_unw_len;
-
-static long raw6(long n, long a1, long a2, long a3, long a4, long a5, long a6)
-{
-	register long r10 __asm__("r10") = a4;
-	register long r8 __asm__("r8") = a5;
-	register long r9 __asm__("r9") = a6;
-	long ret;
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "a"(n), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
 
 long fdguard_syscall_error(long rax)
 {
@@ -118,9 +106,9 @@ static int high_number(void)
  * of a dup2 onto the number chosen. */
 int fdguard_hold(int fd)
 {
-	int n = (int)raw6(SYS_fcntl, fd, F_DUPFD_CLOEXEC, high_number(), 0, 0, 0);
+	int n = (int)arch_syscall6(SYS_fcntl, fd, F_DUPFD_CLOEXEC, high_number(), 0, 0, 0);
 	if (n >= 0) {
-		raw6(SYS_close, fd, 0, 0, 0, 0, 0);
+		arch_syscall6(SYS_close, fd, 0, 0, 0, 0, 0);
 		fd = n;
 	}
 	atomic_store(&held, fd);
@@ -145,7 +133,7 @@ static int close_span(unsigned lo, unsigned hi, int flags)
 {
 	if (lo > hi)
 		return 0;
-	long r = raw6(SYS_close_range, lo, hi, flags, 0, 0, 0);
+	long r = arch_syscall6(SYS_close_range, lo, hi, flags, 0, 0, 0);
 	return r < 0 ? (int)fdguard_syscall_error(r) : 0;
 }
 
@@ -181,7 +169,7 @@ void fdguard_closefrom(int lo)
 				   ? (long)rl.rlim_cur : 1 << 20;
 		for (long fd = lo; fd < max; fd++)
 			if (fd != atomic_load(&held))
-				raw6(SYS_close, fd, 0, 0, 0, 0, 0);
+				arch_syscall6(SYS_close, fd, 0, 0, 0, 0, 0);
 	}
 	program_end();
 	errno = saved;
@@ -196,7 +184,7 @@ static void make_room(int newfd)
 	int h = atomic_load(&held);
 	if (h == newfd) {
 		/* A copy elsewhere; the program's dup2 then replaces the old number. */
-		int n = (int)raw6(SYS_fcntl, h, F_DUPFD_CLOEXEC, h + 1, 0, 0, 0);
+		int n = (int)arch_syscall6(SYS_fcntl, h, F_DUPFD_CLOEXEC, h + 1, 0, 0, 0);
 		atomic_store(&held, n >= 0 ? n : -1);
 	}
 	pthread_mutex_unlock(&held_lock);
@@ -217,15 +205,15 @@ static bool readable(const void *p)
 {
 	char byte;
 	struct iovec here = { &byte, 1 }, there = { (void *)p, 1 };
-	long pid = raw6(SYS_getpid, 0, 0, 0, 0, 0, 0);
-	long r = raw6(SYS_process_vm_readv, pid, (long)&here, 1, (long)&there, 1, 0);
+	long pid = arch_syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0);
+	long r = arch_syscall6(SYS_process_vm_readv, pid, (long)&here, 1, (long)&there, 1, 0);
 	if (r == 1)
 		return true;
 	if (r == -EFAULT)
 		return false;
 	struct timespec zero = { 0, 0 };
 	uintptr_t word = (uintptr_t)p & ~(uintptr_t)3;
-	r = raw6(SYS_futex, (long)word, FUTEX_WAIT_PRIVATE, 0x5a5a5a5a, (long)&zero, 0, 0);
+	r = arch_syscall6(SYS_futex, (long)word, FUTEX_WAIT_PRIVATE, 0x5a5a5a5a, (long)&zero, 0, 0);
 	return r != -EFAULT;
 }
 
@@ -249,7 +237,7 @@ long fdguard_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a
 		errno = EFAULT;
 		return -1;
 	}
-	long r = raw6(n, a1, a2, a3, a4, a5, a6);
+	long r = arch_syscall6(n, a1, a2, a3, a4, a5, a6);
 	return r < 0 && r >= -4095 ? fdguard_syscall_error(r) : r;
 }
 
@@ -266,8 +254,8 @@ int fdguard_dup3(int old, int new, int flags, bool is_dup2)
 			break;
 		program_end();
 	}
-	long r = is_dup2 ? raw6(SYS_dup2, old, new, 0, 0, 0, 0)
-			 : raw6(SYS_dup3, old, new, flags, 0, 0, 0);
+	long r = is_dup2 ? arch_syscall6(SYS_dup2, old, new, 0, 0, 0, 0)
+			 : arch_syscall6(SYS_dup3, old, new, flags, 0, 0, 0);
 	program_end();
 	return r < 0 ? (int)fdguard_syscall_error(r) : (int)r;
 }

@@ -96,8 +96,8 @@ static bool earlier_image(const char *path)
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return false;
-	ssize_t n = read(fd, raw, sizeof raw);
-	close(fd);
+	ssize_t n = sys_read(fd, raw, sizeof raw);
+	sys_close(fd);
 	if (n <= 0)
 		return false;
 	if (logbuf_is_gz(raw, (size_t)n)) {
@@ -415,7 +415,7 @@ static int reopen_log(void)
 	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == log_dev && st.st_ino == log_ino)
 		return fd;
 	if (fd >= 0)
-		close(fd);
+		sys_close(fd);
 	fmt_say3("log ", log_path, " was removed or replaced; starting a new log");
 	new_generation();
 	return -1;
@@ -436,7 +436,7 @@ static int held_log(void)
 	if (st.st_nlink > 0)
 		return fd;
 	fdguard_forget();
-	close(fd);
+	sys_close(fd);
 	fmt_say3("log ", log_path, " was removed; starting a new log");
 	new_generation();
 	return -1;
@@ -576,7 +576,7 @@ void logwrite_child(void)
 	int inherited = fdguard_held();   /* the parent's file: the child starts its own */
 	fdguard_forget();
 	if (inherited >= 0)
-		close(inherited);
+		sys_close(inherited);
 	lb.fd = -1;
 	lb.len = 0;
 	lb.err = 0;

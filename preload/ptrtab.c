@@ -8,6 +8,7 @@
  * two-level bitmap: a directory of 1 GiB leaves, each with a summary of its touched pages
  * so that a walk reads only those. */
 #include "ptrtab.h"
+#include "arch.h"
 #include "sys.h"
 
 #include <errno.h>
@@ -55,9 +56,7 @@ static void lock_wait(shard_t *s)
 	int saved = errno;   /* the hooks' callers see errno as they left it (EINTR here) */
 	for (unsigned spins = 0; atomic_load_explicit(&s->lock, memory_order_relaxed); spins++) {
 		if (spins < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-			__builtin_ia32_pause();
-#endif
+			ARCH_CPU_RELAX();
 		} else if (spins < 1000) {
 			sched_yield();
 		} else {

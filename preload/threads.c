@@ -153,7 +153,7 @@ bool threads_only_internal_left(void)
 	char buf[4096];
 	bool others = false;
 	long n;
-	while (!others && (n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+	while (!others && (n = sys_syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
 		for (long off = 0; off < n && !others;) {
 			struct dirent64 *d = (struct dirent64 *)(buf + off);
 			off += d->d_reclen;
@@ -168,7 +168,7 @@ bool threads_only_internal_left(void)
 			others = ts != 0 && ts != 'Z' && ts != 'X';
 		}
 	}
-	close(fd);
+	sys_close(fd);
 	fdguard_end();
 	return !others;
 }
