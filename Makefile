@@ -20,6 +20,11 @@ BASE_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -Wshadow \
 PRELOAD_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 	-fno-builtin -fno-omit-frame-pointer -fno-stack-protector
 ANALYZER_CFLAGS := $(BASE_CFLAGS) -Ianalyzer
+# CHECKS=1 builds the library with its invariants asserted (preload/check.h); use a build
+# directory of its own: make CHECKS=1 B=build-checked stress
+ifeq ($(CHECKS),1)
+PRELOAD_CFLAGS += -DAG_CHECKS
+endif
 # zlib (the gzip log) linked in statically with its symbols hidden: the program's own zlib,
 # of whatever version, is never bound to ours nor ours to it.  Its default allocator's
 # malloc and free are sent to logbuf.c (--wrap), not to our own hooks.
@@ -44,9 +49,10 @@ EXAMPLE_CXX := $(wildcard examples/*.cc)
 
 PB := $(B)/profile.pb-c
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(B)/%.o)
-PRELOAD_UNIT_OBJ := $(PRELOAD_UNIT_SRC:%.c=$(B)/%.o)
+# The unit-test binary's preload objects assert the invariants (preload/check.h).
+PRELOAD_UNIT_OBJ := $(PRELOAD_UNIT_SRC:%.c=$(B)/checked/%.o)
 ANALYZER_OBJ := $(ANALYZER_SRC:%.c=$(B)/%.o) $(SHARED_SRC:%.c=$(B)/%.o) $(PB).o
-ANALYZER_UNIT_OBJ := $(filter-out $(B)/analyzer/main.o,$(ANALYZER_OBJ))
+ANALYZER_UNIT_OBJ := $(filter-out $(B)/analyzer/main.o $(SHARED_SRC:%.c=$(B)/%.o),$(ANALYZER_OBJ))
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
 EXAMPLES := $(EXAMPLE_C:examples/%.c=$(B)/examples/%) $(EXAMPLE_CXX:examples/%.cc=$(B)/examples/%)
 
@@ -60,6 +66,10 @@ $(B)/.deps-test: .ci/deps.sh
 $(B)/preload/%.o: preload/%.c | $(B)/.deps-build
 	$(call say,CC,$<)
 	$(Q)mkdir -p $(@D) && $(CC) $(PRELOAD_CFLAGS) -c $< -o $@
+
+$(B)/checked/preload/%.o: preload/%.c | $(B)/.deps-build
+	$(call say,CC,$< [checks])
+	$(Q)mkdir -p $(@D) && $(CC) $(PRELOAD_CFLAGS) -DAG_CHECKS -c $< -o $@
 
 $(B)/analyzer/%.o: analyzer/%.c $(PB).h | $(B)/.deps-build
 	$(call say,CC,$<)
