@@ -4,6 +4,7 @@
 #ifndef ALLOCGUARD_MODEL_H
 #define ALLOCGUARD_MODEL_H
 
+#include "htab.h"
 #include "logfmt.h"
 
 #include <stddef.h>
@@ -96,10 +97,8 @@ typedef struct {
 	size_t nswaps;
 	ag_snap_t *snaps;
 	size_t nsnaps;
-	/* stack id -> index, open addressing; internal to logread.c */
-	uint64_t *idx_keys;
-	uint32_t *idx_vals;
-	size_t idx_cap;
+	/* stack id -> index; internal to logread.c */
+	htab_t idx;
 	/* ... and, for ids up to a few times the stack count (the writer numbers them 1, 2, 3,
 	 * ...), a flat table: one load per L line instead of a hash probe */
 	uint32_t *idx_dense;
