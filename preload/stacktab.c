@@ -213,26 +213,29 @@ static void keep_peak(stack_rec_t *r)
 	atomic_store_explicit(&r->peak_pub, g, memory_order_release);
 }
 
-void stacktab_alloc(uint32_t id, uint64_t bytes, uint64_t count)
+/* Add to a stack's allocated or freed figures (live = allocated - freed). */
+static inline __attribute__((always_inline)) void count_into(uint32_t id, uint64_t bytes,
+							     uint64_t count, bool freed)
 {
 	stack_rec_t *r = stacktab_get(id);
 	if (!r)
 		return;
 	keep_peak(r);
 	if (bytes)
-		atomic_fetch_add_explicit(&r->alloc_bytes, bytes, memory_order_relaxed);
-	atomic_fetch_add_explicit(&r->alloc_count, count, memory_order_relaxed);
+		atomic_fetch_add_explicit(freed ? &r->free_bytes : &r->alloc_bytes, bytes,
+					  memory_order_relaxed);
+	atomic_fetch_add_explicit(freed ? &r->free_count : &r->alloc_count, count,
+				  memory_order_relaxed);
+}
+
+void stacktab_alloc(uint32_t id, uint64_t bytes, uint64_t count)
+{
+	count_into(id, bytes, count, false);
 }
 
 void stacktab_free(uint32_t id, uint64_t bytes, uint64_t count)
 {
-	stack_rec_t *r = stacktab_get(id);
-	if (!r)
-		return;
-	keep_peak(r);
-	if (bytes)
-		atomic_fetch_add_explicit(&r->free_bytes, bytes, memory_order_relaxed);
-	atomic_fetch_add_explicit(&r->free_count, count, memory_order_relaxed);
+	count_into(id, bytes, count, true);
 }
 
 void stacktab_read(const stack_rec_t *r, stack_totals_t *t)

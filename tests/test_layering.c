@@ -9,36 +9,41 @@
 
 #include "helpers.h"
 
+/* tests/callgraph.py with up to four arguments (a NULL ends them early). */
+static void callgraph(th_run_t *r, const char *a1, const char *a2, const char *a3,
+		      const char *a4)
+{
+	const char *argv[] = { "python3", th_root("tests/callgraph.py"), a1, a2, a3, a4, NULL };
+	cr_assert_eq(th_run(r, argv, NULL, 0, 60), 0, "cannot run tests/callgraph.py");
+}
+
 static void check(const char *objdir, const char *srcdir, th_run_t *r)
 {
-	const char *argv[] = { "python3", th_root("tests/callgraph.py"), "--check", "--src",
-			       srcdir, objdir, NULL };
-	cr_assert_eq(th_run(r, argv, NULL, 0, 60), 0, "cannot run tests/callgraph.py");
+	callgraph(r, "--check", "--src", srcdir, objdir);
 }
 
 static void self_calls(const char *lib, th_run_t *r)
 {
-	const char *argv[] = { "python3", th_root("tests/callgraph.py"), "--self-calls", lib,
-			       NULL };
-	cr_assert_eq(th_run(r, argv, NULL, 0, 60), 0, "cannot run tests/callgraph.py");
+	callgraph(r, "--self-calls", lib, NULL, NULL);
+}
+
+static void no_circle_in(const char *dir)
+{
+	th_run_t r;
+	check(th_build(dir), th_root(dir), &r);
+	cr_assert(r.exited && r.code == 0, "the files of %s/ call each other in a circle "
+		  "(%s):\n%s%s", dir, th_run_desc(&r), r.out ? r.out : "", r.err ? r.err : "");
+	th_run_free(&r);
 }
 
 Test(layering, no_circle_among_preload_files)
 {
-	th_run_t r;
-	check(th_build("preload"), th_root("preload"), &r);
-	cr_assert(r.exited && r.code == 0, "the preload's files call each other in a circle "
-		  "(%s):\n%s%s", th_run_desc(&r), r.out ? r.out : "", r.err ? r.err : "");
-	th_run_free(&r);
+	no_circle_in("preload");
 }
 
 Test(layering, no_circle_among_analyzer_files)
 {
-	th_run_t r;
-	check(th_build("analyzer"), th_root("analyzer"), &r);
-	cr_assert(r.exited && r.code == 0, "the analyzer's files call each other in a circle "
-		  "(%s):\n%s%s", th_run_desc(&r), r.out ? r.out : "", r.err ? r.err : "");
-	th_run_free(&r);
+	no_circle_in("analyzer");
 }
 
 Test(layering, library_never_calls_its_own_hooks)
