@@ -34,8 +34,8 @@
 
 /* A hook that calls another calls it by a local alias, bound inside the library at link
  * time: the library never calls its own exported names through the PLT. */
-#define HIDDEN_ALIAS(name) \
-	static __typeof(name) hidden_##name \
+#define LOCAL_ALIAS(name) \
+	static __typeof(name) local_##name \
 		__attribute__((copy(name), alias(#name)))
 
 static void *fn_malloc(size_t a, size_t b) { return REAL->malloc(a); }
@@ -52,7 +52,7 @@ EXPORT void *malloc(size_t n)
 	ag_guard_leave();
 	return p;
 }
-HIDDEN_ALIAS(malloc);
+LOCAL_ALIAS(malloc);
 
 EXPORT void *calloc(size_t n, size_t size)
 {
@@ -70,7 +70,7 @@ EXPORT void *calloc(size_t n, size_t size)
 EXPORT void *realloc(void *old, size_t n)
 {
 	if (old && nextalloc_arena_owns(old)) {
-		void *p = hidden_malloc(n);
+		void *p = local_malloc(n);
 		size_t had = nextalloc_arena_size(old);
 		if (p)
 			__builtin_memcpy(p, old, had < n ? had : n);
@@ -82,7 +82,7 @@ EXPORT void *realloc(void *old, size_t n)
 	ag_guard_leave();
 	return p;
 }
-HIDDEN_ALIAS(realloc);
+LOCAL_ALIAS(realloc);
 
 EXPORT void *reallocarray(void *old, size_t n, size_t size)
 {
@@ -90,7 +90,7 @@ EXPORT void *reallocarray(void *old, size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return hidden_realloc(old, n * size);
+	return local_realloc(old, n * size);
 }
 
 EXPORT void free(void *p)
@@ -176,11 +176,11 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 	ag_guard_leave();
 	return r;
 }
-HIDDEN_ALIAS(mmap);
+LOCAL_ALIAS(mmap);
 
 EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	return hidden_mmap(addr, len, prot, flags, fd, off);
+	return local_mmap(addr, len, prot, flags, fd, off);
 }
 
 EXPORT int munmap(void *addr, size_t len)
@@ -251,7 +251,7 @@ EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	CALL_NEXT(exec_fn, "execve", path, argv, envp);
 }
-HIDDEN_ALIAS(execve);
+LOCAL_ALIAS(execve);
 
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
@@ -262,13 +262,13 @@ EXPORT int execv(const char *path, char *const argv[])
 {
 	CALL_NEXT(execv_fn, "execv", path, argv);
 }
-HIDDEN_ALIAS(execv);
+LOCAL_ALIAS(execv);
 
 EXPORT int execvp(const char *file, char *const argv[])
 {
 	CALL_NEXT(execv_fn, "execvp", file, argv);
 }
-HIDDEN_ALIAS(execvp);
+LOCAL_ALIAS(execvp);
 
 EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
@@ -303,7 +303,7 @@ EXPORT int execl(const char *path, const char *arg, ...)
 	char *const *unused;
 	GATHER_ARGS(arg, argv, unused);
 	(void)unused;
-	return hidden_execv(path, argv);
+	return local_execv(path, argv);
 }
 
 EXPORT int execlp(const char *file, const char *arg, ...)
@@ -311,14 +311,14 @@ EXPORT int execlp(const char *file, const char *arg, ...)
 	char *const *unused;
 	GATHER_ARGS(arg, argv, unused);
 	(void)unused;
-	return hidden_execvp(file, argv);
+	return local_execvp(file, argv);
 }
 
 EXPORT int execle(const char *path, const char *arg, ...)
 {
 	char *const *envp;
 	GATHER_ARGS(arg, argv, envp);
-	return hidden_execve(path, argv, envp);
+	return local_execve(path, argv, envp);
 }
 
 extern void *__sbrk(intptr_t);   /* glibc exports no __brk: brk is a move of sbrk's */
