@@ -51,7 +51,8 @@ Test(layering, library_never_calls_its_own_hooks)
 	th_run_t r;
 	self_calls(th_build("liballocguard.so"), &r);
 	cr_assert(r.exited && r.code == 0, "liballocguard.so calls names it exports itself, "
-		  "which bind back to its own hooks at run time (use sys_*, libc's own name or a local alias) "
+		  "which bind back to its own hooks at run time (use sys_*, libc's own name "
+		  "or a local alias) "
 		  "(%s):\n%s%s", th_run_desc(&r), r.out ? r.out : "", r.err ? r.err : "");
 	th_run_free(&r);
 }
