@@ -1,9 +1,12 @@
 /* test_readme.c: the README is the user's document: its options table is the one
  * `allocguard run --options-table` generates from preload/options.def (so a new or changed
  * option cannot be left out), it stays under 400 lines, and it speaks of the project as it
- * is, never of its history (issue numbers, commit ids, "stops"). */
+ * is, never of its history (issue numbers, commit ids, "stops").  docs/design.md's Inside
+ * table names every source file of preload/ and analyzer/. */
 #include <criterion/criterion.h>
 #include <ctype.h>
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,4 +106,28 @@ Test(readme, is_short_and_speaks_of_the_project_as_it_is)
 		line = nl ? nl + 1 : line + len;
 	}
 	free(s);
+}
+
+Test(readme, design_names_every_source_file)
+{
+	char *design = th_slurp_raw(th_root("docs/design.md"), NULL);
+	cr_assert_not_null(design, "cannot read docs/design.md");
+	const char *dirs[] = { "preload", "analyzer" };
+	for (size_t d = 0; d < 2; d++) {
+		DIR *dir = opendir(th_root(dirs[d]));
+		cr_assert_not_null(dir, "%s", dirs[d]);
+		for (struct dirent *e; (e = readdir(dir));) {
+			size_t n = strlen(e->d_name);
+			if (n < 3 || strcmp(e->d_name + n - 2, ".c") != 0)
+				continue;
+			char tick[300], slash[300];
+			snprintf(tick, sizeof tick, "`%s`", e->d_name);
+			snprintf(slash, sizeof slash, "/%s`", e->d_name);
+			cr_assert(strstr(design, tick) || strstr(design, slash),
+				  "docs/design.md's Inside table does not name %s/%s", dirs[d],
+				  e->d_name);
+		}
+		closedir(dir);
+	}
+	free(design);
 }
