@@ -20,9 +20,16 @@ BASE_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -Wshadow \
 PRELOAD_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 	-fno-builtin -fno-omit-frame-pointer -fno-stack-protector
 ANALYZER_CFLAGS := $(BASE_CFLAGS) -Ianalyzer
+# CHECKS=1 builds the library with its invariants asserted (preload/check.h); use a build
+# directory of its own: make CHECKS=1 B=build-checked stress
+ifeq ($(CHECKS),1)
+PRELOAD_CFLAGS += -DAG_CHECKS
+endif
 # zlib (the gzip log) linked in statically with its symbols hidden: the program's own zlib,
-# of whatever version, is never bound to ours nor ours to it.
-PRELOAD_LIBS := -Wl,--exclude-libs,libz.a -l:libz.a -lunwind -ldl -lm -pthread
+# of whatever version, is never bound to ours nor ours to it.  Its default allocator's
+# malloc and free are sent to logbuf.c (--wrap), not to our own hooks.
+PRELOAD_LIBS := -Wl,--exclude-libs,libz.a -l:libz.a -Wl,--wrap=malloc,--wrap=free \
+	-lunwind -ldl -lm -pthread
 ANALYZER_LIBS := -ldw -lelf -lprotobuf-c -lz -lm -pthread
 
 # Packages: cmd:pkg is satisfied by a command on PATH.
@@ -42,13 +49,14 @@ EXAMPLE_CXX := $(wildcard examples/*.cc)
 
 PB := $(B)/profile.pb-c
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(B)/%.o)
-PRELOAD_UNIT_OBJ := $(PRELOAD_UNIT_SRC:%.c=$(B)/%.o)
+# The unit-test binary's preload objects assert the invariants (preload/check.h).
+PRELOAD_UNIT_OBJ := $(PRELOAD_UNIT_SRC:%.c=$(B)/checked/%.o)
 # The page of `plot -o FILE.html`: its CSS, body and scripts (in this order) built in.
 PAGE_ASSETS := analyzer/page/page.css analyzer/page/body.html analyzer/page/util.js \
 	analyzer/page/chart.js analyzer/page/flame.js analyzer/page/tables.js analyzer/page/main.js
 ANALYZER_OBJ := $(ANALYZER_SRC:%.c=$(B)/%.o) $(SHARED_SRC:%.c=$(B)/%.o) $(PB).o \
 	$(B)/page_assets.o
-ANALYZER_UNIT_OBJ := $(filter-out $(B)/analyzer/main.o,$(ANALYZER_OBJ))
+ANALYZER_UNIT_OBJ := $(filter-out $(B)/analyzer/main.o $(SHARED_SRC:%.c=$(B)/%.o),$(ANALYZER_OBJ))
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
 EXAMPLES := $(EXAMPLE_C:examples/%.c=$(B)/examples/%) $(EXAMPLE_CXX:examples/%.cc=$(B)/examples/%)
 
@@ -63,6 +71,10 @@ $(B)/.deps-test: .ci/deps.sh
 $(B)/preload/%.o: preload/%.c | $(B)/.deps-build
 	$(call say,CC,$<)
 	$(Q)mkdir -p $(@D) && $(CC) $(PRELOAD_CFLAGS) -c $< -o $@
+
+$(B)/checked/preload/%.o: preload/%.c | $(B)/.deps-build
+	$(call say,CC,$< [checks])
+	$(Q)mkdir -p $(@D) && $(CC) $(PRELOAD_CFLAGS) -DAG_CHECKS -c $< -o $@
 
 $(B)/analyzer/%.o: analyzer/%.c $(PB).h | $(B)/.deps-build
 	$(call say,CC,$<)

@@ -22,7 +22,6 @@ int cmd_plot(int argc, char **argv);
 
 /* Help texts; topic NULL = the overall page.  0, or 2 for an unknown topic. */
 int help_print(FILE *out, const char *topic);
-void help_run_options(FILE *out);
 /* The README's options table, in Markdown, from the options table. */
 void help_options_table(FILE *out);
 

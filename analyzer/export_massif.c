@@ -5,6 +5,7 @@
  * peak's total, its tree is the state of the nearer recorded snapshot, and what no site
  * accounts for is one node that says so. */
 #include "exports.h"
+#include "htab.h"
 #include "reports.h"
 
 #include <errno.h>
@@ -22,7 +23,8 @@
 typedef struct node {
 	uint64_t addr;
 	uint32_t inl;               /* which of the address's inline frames */
-	int hashed;                 /* its children are in the tree's kids_t too */
+	int hashed;                 /* its children are in the tree's htab too */
+	const struct node *parent;
 	uint64_t bytes;
 	struct node **kid;
 	size_t nkid, capkid;
@@ -32,59 +34,16 @@ typedef struct node {
  * million), found by hash: a scan of the children per frame made the tree quadratic. */
 #define KIDS_HASHED_FROM 16
 
-typedef struct {
-	node_t **slot;             /* children of hashed nodes, by (parent, addr, inl) */
-	const node_t **parent;
-	size_t cap, n;
-} kids_t;
-
-static size_t kid_hash(const node_t *parent, uint64_t addr, uint32_t inl, size_t mask)
+/* The key of n's child for (addr, inl) in the tree's htab (value: the child). */
+static uint64_t kid_key(const node_t *parent, uint64_t addr, uint32_t inl)
 {
-	uint64_t h = ((uint64_t)(uintptr_t)parent * 0x9e3779b97f4a7c15ULL) ^ addr ^
-		     ((uint64_t)inl << 56);
-	h *= 0xff51afd7ed558ccdULL;
-	return (size_t)(h ^ h >> 29) & mask;
+	return htab_mix((uint64_t)(uintptr_t)parent * 0x9e3779b97f4a7c15ULL ^ addr ^
+			((uint64_t)inl << 56));
 }
 
-static int kids_put(kids_t *m, const node_t *parent, node_t *c)
+static int kids_put(htab_t *m, node_t *c)
 {
-	if ((m->n + 1) * 2 > m->cap) {
-		size_t nc = m->cap ? m->cap * 2 : 1024;
-		node_t **ns = calloc(nc, sizeof *ns);
-		const node_t **np = calloc(nc, sizeof *np);
-		if (!ns || !np) {
-			free(ns);
-			free(np);
-			return ENOMEM;
-		}
-		for (size_t i = 0; i < m->cap; i++) {
-			if (!m->slot[i])
-				continue;
-			size_t j = kid_hash(m->parent[i], m->slot[i]->addr, m->slot[i]->inl, nc - 1);
-			while (ns[j])
-				j = (j + 1) & (nc - 1);
-			ns[j] = m->slot[i];
-			np[j] = m->parent[i];
-		}
-		free(m->slot);
-		free(m->parent);
-		m->slot = ns;
-		m->parent = np;
-		m->cap = nc;
-	}
-	size_t j = kid_hash(parent, c->addr, c->inl, m->cap - 1);
-	while (m->slot[j])
-		j = (j + 1) & (m->cap - 1);
-	m->slot[j] = c;
-	m->parent[j] = parent;
-	m->n++;
-	return 0;
-}
-
-static void kids_free(kids_t *m)
-{
-	free(m->slot);
-	free(m->parent);
+	return htab_put(m, kid_key(c->parent, c->addr, c->inl), (uint64_t)(uintptr_t)c);
 }
 
 static void tree_free(node_t *n)
@@ -98,13 +57,15 @@ static void tree_free(node_t *n)
 }
 
 /* The child of n for (addr, inl), added when missing; m NULL: found by a scan. */
-static node_t *child(kids_t *m, node_t *n, uint64_t addr, uint32_t inl)
+static node_t *child(htab_t *m, node_t *n, uint64_t addr, uint32_t inl)
 {
 	if (m && n->hashed) {
-		for (size_t j = kid_hash(n, addr, inl, m->cap - 1); m->slot[j];
-		     j = (j + 1) & (m->cap - 1))
-			if (m->parent[j] == n && m->slot[j]->addr == addr && m->slot[j]->inl == inl)
-				return m->slot[j];
+		uint64_t v;
+		for (size_t pos = HTAB_START; htab_find(m, kid_key(n, addr, inl), &pos, &v);) {
+			node_t *k = (node_t *)(uintptr_t)v;
+			if (k->parent == n && k->addr == addr && k->inl == inl)
+				return k;
+		}
 	} else {
 		for (size_t i = 0; i < n->nkid; i++)
 			if (n->kid[i]->addr == addr && n->kid[i]->inl == inl)
@@ -123,12 +84,13 @@ static node_t *child(kids_t *m, node_t *n, uint64_t addr, uint32_t inl)
 		return NULL;
 	c->addr = addr;
 	c->inl = inl;
+	c->parent = n;
 	n->kid[n->nkid++] = c;
-	if (m && n->hashed && kids_put(m, n, c))
+	if (m && n->hashed && kids_put(m, c))
 		return NULL;   /* c is n's child already: freed with the tree */
 	if (m && !n->hashed && n->nkid >= KIDS_HASHED_FROM) {
 		for (size_t i = 0; i < n->nkid; i++)
-			if (kids_put(m, n, n->kid[i]))
+			if (kids_put(m, n->kid[i]))
 				return NULL;
 		n->hashed = 1;
 	}
@@ -139,7 +101,7 @@ static node_t *child(kids_t *m, node_t *n, uint64_t addr, uint32_t inl)
 static node_t *tree_build(const ag_log_t *log, symbols_t *sym, const ag_stackval_t *st)
 {
 	node_t *root = calloc(1, sizeof *root);
-	kids_t m = { 0 };
+	htab_t m = HTAB_INIT;
 	if (!root)
 		return NULL;
 	for (size_t i = 0; i < log->nstacks; i++) {
@@ -159,12 +121,12 @@ static node_t *tree_build(const ag_log_t *log, symbols_t *sym, const ag_stackval
 			}
 		}
 		if (!n) {
-			kids_free(&m);
+			htab_free(&m);
 			tree_free(root);
 			return NULL;
 		}
 	}
-	kids_free(&m);
+	htab_free(&m);
 	return root;
 }
 

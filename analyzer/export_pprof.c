@@ -4,6 +4,7 @@
  * inlined calls is one location with several lines, innermost first).  First the profile
  * is collected into plain tables, then packed with protobuf-c and gzip'd with zlib. */
 #include "exports.h"
+#include "htab.h"
 #include "profile.pb-c.h"
 #include "sites.h"
 
@@ -45,60 +46,10 @@ static int vec_push(vec_t *a, void *p)
 	return 0;
 }
 
-/* Open-addressing map from a 64-bit hash to an index+1 (0 = empty); the caller compares
- * the candidates itself, so collisions only cost a probe. */
-typedef struct {
-	uint64_t *key;
-	size_t *val;
-	size_t cap, n;
-} map_t;
-
-static uint64_t hash_bytes(const char *s, uint64_t h)
-{
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h;
-}
-
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	return x;
-}
-
-static int map_grow(map_t *m)
-{
-	size_t nc = m->cap ? m->cap * 2 : 1024;
-	uint64_t *nk = calloc(nc, sizeof *nk);
-	size_t *nv = calloc(nc, sizeof *nv);
-	if (!nk || !nv) {
-		free(nk);
-		free(nv);
-		return ENOMEM;
-	}
-	for (size_t i = 0; i < m->cap; i++) {
-		if (!m->val[i])
-			continue;
-		size_t j = (size_t)mix(m->key[i]) & (nc - 1);
-		while (nv[j])
-			j = (j + 1) & (nc - 1);
-		nk[j] = m->key[i];
-		nv[j] = m->val[i];
-	}
-	free(m->key);
-	free(m->val);
-	m->key = nk;
-	m->val = nv;
-	m->cap = nc;
-	return 0;
-}
-
 typedef struct {
 	pb_profile_t p;
 	vec_t strings, functions, locations, mappings, samples, vtypes;
-	map_t str_map, fn_map, loc_map;
+	htab_t str_map, fn_map, loc_map;   /* by hash: string index; function index; location id */
 	symbols_t *sym;
 	const ag_log_t *log;
 	uint64_t *mod_ids;           /* per log module: its mapping id (duplicates share) */
@@ -110,18 +61,12 @@ static int64_t str_id(pp_t *c, const char *s)
 {
 	if (!s)
 		s = "";
-	uint64_t h = hash_bytes(s, 0xcbf29ce484222325ULL);
-	if ((c->str_map.n + 1) * 2 > c->str_map.cap && map_grow(&c->str_map))
+	uint64_t h = htab_str(s, 0), v;
+	for (size_t pos = HTAB_START; htab_find(&c->str_map, h, &pos, &v);)
+		if (strcmp(c->strings.v[v], s) == 0)
+			return (int64_t)v;
+	if (vec_push(&c->strings, strdup(s)) || htab_put(&c->str_map, h, c->strings.n - 1))
 		return -1;
-	size_t mask = c->str_map.cap - 1, i = (size_t)mix(h) & mask;
-	for (; c->str_map.val[i]; i = (i + 1) & mask)
-		if (c->str_map.key[i] == h && strcmp(c->strings.v[c->str_map.val[i] - 1], s) == 0)
-			return (int64_t)c->str_map.val[i] - 1;
-	if (vec_push(&c->strings, strdup(s)))
-		return -1;
-	c->str_map.key[i] = h;
-	c->str_map.val[i] = c->strings.n;
-	c->str_map.n++;
 	return (int64_t)c->strings.n - 1;
 }
 
@@ -131,13 +76,10 @@ static uint64_t fn_id(pp_t *c, const char *name, const char *file)
 	int64_t ni = str_id(c, name), fi = str_id(c, file);
 	if (ni < 0 || fi < 0)
 		return 0;
-	uint64_t h = mix((uint64_t)ni * 0x9e3779b97f4a7c15ULL + (uint64_t)fi);
-	if ((c->fn_map.n + 1) * 2 > c->fn_map.cap && map_grow(&c->fn_map))
-		return 0;
-	size_t mask = c->fn_map.cap - 1, i = (size_t)mix(h) & mask;
-	for (; c->fn_map.val[i]; i = (i + 1) & mask) {
-		pb_function_t *f = c->functions.v[c->fn_map.val[i] - 1];
-		if (c->fn_map.key[i] == h && f->name == ni && f->filename == fi)
+	uint64_t h = htab_mix((uint64_t)ni * 0x9e3779b97f4a7c15ULL + (uint64_t)fi), v;
+	for (size_t pos = HTAB_START; htab_find(&c->fn_map, h, &pos, &v);) {
+		pb_function_t *f = c->functions.v[v];
+		if (f->name == ni && f->filename == fi)
 			return f->id;
 	}
 	pb_function_t *f = malloc(sizeof *f);
@@ -147,11 +89,8 @@ static uint64_t fn_id(pp_t *c, const char *name, const char *file)
 		f->name = f->system_name = ni;
 		f->filename = fi;
 	}
-	if (vec_push(&c->functions, f))
+	if (vec_push(&c->functions, f) || htab_put(&c->fn_map, h, c->functions.n - 1))
 		return 0;
-	c->fn_map.key[i] = h;
-	c->fn_map.val[i] = c->functions.n;
-	c->fn_map.n++;
 	return f->id;
 }
 
@@ -183,12 +122,9 @@ static uint64_t mapping_of(pp_t *c, const ag_frame_t *f)
 /* Location id of a recorded address; 0 on ENOMEM. */
 static uint64_t loc_id(pp_t *c, uint64_t addr)
 {
-	if ((c->loc_map.n + 1) * 2 > c->loc_map.cap && map_grow(&c->loc_map))
-		return 0;
-	size_t mask = c->loc_map.cap - 1, i = (size_t)mix(addr) & mask;
-	for (; c->loc_map.val[i]; i = (i + 1) & mask)
-		if (c->loc_map.key[i] == addr)
-			return c->loc_map.val[i];
+	uint64_t id;
+	if (htab_get(&c->loc_map, addr, &id))
+		return id;
 	const ag_frame_t *fr[EXPORT_MAX_INLINE];
 	size_t nf = export_frames(c->sym, addr, fr, EXPORT_MAX_INLINE);
 	if (!nf)
@@ -218,11 +154,8 @@ static uint64_t loc_id(pp_t *c, uint64_t addr)
 		if (!ln->function_id)
 			break;
 	}
-	if (vec_push(&c->locations, l))
+	if (vec_push(&c->locations, l) || htab_put(&c->loc_map, addr, l->id))
 		return 0;
-	c->loc_map.key[i] = addr;
-	c->loc_map.val[i] = l->id;
-	c->loc_map.n++;
 	return l->id;
 }
 
@@ -331,11 +264,9 @@ static void pp_free(pp_t *c)
 	free(c->vtypes.v);
 	free(c->locations.v);
 	free(c->samples.v);
-	map_t *maps[] = { &c->str_map, &c->fn_map, &c->loc_map };
-	for (size_t i = 0; i < 3; i++) {
-		free(maps[i]->key);
-		free(maps[i]->val);
-	}
+	htab_free(&c->str_map);
+	htab_free(&c->fn_map);
+	htab_free(&c->loc_map);
 	free(c->mod_ids);
 	free(c->p.period_type);
 	free(c->p.comment);

@@ -114,7 +114,10 @@ static const char *js_body(const char *fn)
 	return NULL;
 }
 
-int fold_js(const ag_frame_t *f, char *name, size_t nlen, char *script, size_t slen, int *line)
+/* A node JS function (from the perf map): its name without tier marks ("(anonymous)" when
+ * it has none), its script and the line it starts at (0 when unknown).  0 when f is not JS. */
+static int fold_js(const ag_frame_t *f, char *name, size_t nlen, char *script, size_t slen,
+		   int *line)
 {
 	if (!f->function || !f->jit)
 		return 0;

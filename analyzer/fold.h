@@ -23,9 +23,6 @@ typedef struct {
 
 /* Allocator or runtime machinery a user does not act on. */
 int fold_is_runtime(const ag_frame_t *f);
-/* A node JS function (from the perf map): its name without tier marks ("(anonymous)" when
- * it has none), its script and the line it starts at (0 when unknown).  0 when f is not JS. */
-int fold_js(const ag_frame_t *f, char *name, size_t nlen, char *script, size_t slen, int *line);
 /* The frame as shown: JS functions as "handler (app.js:12)", others as frame_human. */
 void fold_frame_human(const ag_frame_t *f, char *buf, size_t len);
 /* The frame's identity for merging: JS by function, script and line; else frame_key. */
@@ -37,9 +34,10 @@ typedef struct {
 	const ag_frame_t *f;
 	uint64_t addr;
 } fold_frame_t;
+/* The stack's frames, inlined calls expanded, innermost first; returns how many. */
 size_t fold_expand(symbols_t *sym, const ag_stack_t *st, fold_frame_t *out, size_t max);
-/* The same, stopping once the frames fold_shown(..., o, idx, shown_max) shows are all in out:
- * the frames past them are never resolved. */
+/* With shown_max, expansion stops once the frames fold_shown(..., o, idx, shown_max) shows
+ * are all in out: the frames past them are never resolved. */
 size_t fold_expand_shown(symbols_t *sym, const ag_stack_t *st, fold_frame_t *out, size_t max,
 			 const fold_opts_t *o, size_t shown_max);
 /* Indexes (into fr) of the frames shown for the site, at most max (and at most o->frames):

@@ -359,7 +359,7 @@ static const char plot_help[] =
 "    one clock (their start times): the plot shows their sum on top and each process as a\n"
 "    band below; the page adds one section per process.\n";
 
-void help_run_options(FILE *out)
+static void help_run_options(FILE *out)
 {
 	for (size_t i = 0; i < opt_count; i++) {
 		const opt_desc_t *d = &opt_table[i];

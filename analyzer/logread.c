@@ -131,32 +131,18 @@ static int unescape(reader_t *r, const char *s, size_t n, char **out)
 	return 0;
 }
 
-static uint64_t hash64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	return x;
-}
-
-/* Stack id -> index; values stored +1 so 0 means empty. */
+/* Stack id -> index. */
 static int idx_find(const ag_log_t *log, uint64_t id, uint32_t *out)
 {
 	if (id < log->dense_cap && log->idx_dense[id]) {
 		*out = log->idx_dense[id] - 1;
 		return 0;
 	}
-	if (!log->idx_cap)
+	uint64_t v;
+	if (!htab_get(&log->idx, id, &v))
 		return ENOENT;
-	size_t mask = log->idx_cap - 1;
-	for (size_t i = hash64(id) & mask;; i = (i + 1) & mask) {
-		if (!log->idx_vals[i])
-			return ENOENT;
-		if (log->idx_keys[i] == id) {
-			*out = log->idx_vals[i] - 1;
-			return 0;
-		}
-	}
+	*out = (uint32_t)v;
+	return 0;
 }
 
 static int idx_insert(ag_log_t *log, uint64_t id, uint32_t val)
@@ -177,36 +163,7 @@ static int idx_insert(ag_log_t *log, uint64_t id, uint32_t val)
 		log->idx_dense[id] = val + 1;
 		return 0;
 	}
-	if ((log->nstacks + 1) * 2 > log->idx_cap) {
-		size_t nc = log->idx_cap ? log->idx_cap * 2 : 256;
-		uint64_t *k = calloc(nc, sizeof *k);
-		uint32_t *v = calloc(nc, sizeof *v);
-		if (!k || !v) {
-			free(k);
-			free(v);
-			return ENOMEM;
-		}
-		for (size_t i = 0; i < log->idx_cap; i++) {
-			if (!log->idx_vals[i])
-				continue;
-			size_t j = hash64(log->idx_keys[i]) & (nc - 1);
-			while (v[j])
-				j = (j + 1) & (nc - 1);
-			k[j] = log->idx_keys[i];
-			v[j] = log->idx_vals[i];
-		}
-		free(log->idx_keys);
-		free(log->idx_vals);
-		log->idx_keys = k;
-		log->idx_vals = v;
-		log->idx_cap = nc;
-	}
-	size_t mask = log->idx_cap - 1, i = hash64(id) & mask;
-	while (log->idx_vals[i])
-		i = (i + 1) & mask;
-	log->idx_keys[i] = id;
-	log->idx_vals[i] = val + 1;
-	return 0;
+	return htab_put(&log->idx, id, val);
 }
 
 static int want_fields(reader_t *r, const fields_t *fl, size_t n, const char *what)
@@ -1221,8 +1178,7 @@ void log_free(ag_log_t *log)
 		free(log->snaps[i].t);
 	}
 	free(log->snaps);
-	free(log->idx_keys);
-	free(log->idx_vals);
+	htab_free(&log->idx);
 	free(log->idx_dense);
 	free(log);
 }

@@ -4,6 +4,7 @@
 #ifndef ALLOCGUARD_MODEL_H
 #define ALLOCGUARD_MODEL_H
 
+#include "htab.h"
 #include "logfmt.h"
 
 #include <stddef.h>
@@ -122,10 +123,8 @@ typedef struct {
 	int has_verdict, verdict;   /* AG_VERDICT_* */
 	uint64_t threads_stopped, threads_not_stopped;
 	char threads_why[96];
-	/* stack id -> index, open addressing; internal to logread.c */
-	uint64_t *idx_keys;
-	uint32_t *idx_vals;
-	size_t idx_cap;
+	/* stack id -> index; internal to logread.c */
+	htab_t idx;
 	/* ... and, for ids up to a few times the stack count (the writer numbers them 1, 2, 3,
 	 * ...), a flat table: one load per L line instead of a hash probe */
 	uint32_t *idx_dense;

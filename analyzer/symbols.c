@@ -73,8 +73,9 @@ struct symbols {
 	jit_sym_t *jit;
 	size_t njit;
 	char *jit_path;
-	cache_slot_t *cache;
+	cache_slot_t *cache;   /* every address resolved, in order */
 	size_t cache_cap, cache_n;
+	htab_t cache_idx;      /* address -> its entries in cache (one per module) */
 	/* frames are carved from chunks: a million addresses are a million frames, and one
 	 * malloc (and free) each was a tenth of a large log's analysis */
 	struct frame_chunk *chunks;
@@ -319,9 +320,7 @@ symbols_t *symbols_open(const ag_log_t *log, FILE *err)
 	s->log = log;
 	s->err = err;
 	s->mods = calloc(log->nmodules ? log->nmodules : 1, sizeof *s->mods);
-	s->cache_cap = 1024;
-	s->cache = calloc(s->cache_cap, sizeof *s->cache);
-	if (!s->mods || !s->cache) {
+	if (!s->mods) {
 		symbols_close(s);
 		return NULL;
 	}
@@ -1008,49 +1007,27 @@ const char *symbols_module_of(symbols_t *s, uint64_t addr)
 	return mi == SIZE_MAX ? NULL : s->log->modules[mi].path;
 }
 
-/* Fibonacci hashing: the product's top bits spread addresses that differ anywhere. */
-static size_t slot_of(uint64_t addr, size_t mask)
-{
-	return (size_t)((addr * 0x9e3779b97f4a7c15ULL) >> 32 ^ (addr * 0x9e3779b97f4a7c15ULL) >> 43) &
-	       mask;
-}
-
 static const ag_frame_t *lookup(symbols_t *s, uint64_t addr, uint64_t stack_id)
 {
 	size_t mi = module_of(s, addr, stack_id);
-	size_t mask = s->cache_cap - 1;
-	size_t i = slot_of(addr, mask);
-	for (; s->cache[i].frame; i = (i + 1) & mask)
-		if (s->cache[i].addr == addr && s->cache[i].mod == mi)
-			return s->cache[i].frame;
+	uint64_t v;
+	for (size_t pos = HTAB_START; htab_find(&s->cache_idx, addr, &pos, &v);)
+		if (s->cache[v].mod == mi)
+			return s->cache[v].frame;
 	ag_frame_t *f = resolve(s, addr, mi);
 	if (!f)
 		return NULL;
-	if ((s->cache_n + 1) * 2 > s->cache_cap) {
-		size_t nc = s->cache_cap * 2;
-		cache_slot_t *n = calloc(nc, sizeof *n);
+	if (s->cache_n == s->cache_cap) {
+		size_t nc = s->cache_cap ? s->cache_cap * 2 : 1024;
+		cache_slot_t *n = realloc(s->cache, nc * sizeof *n);
 		if (!n)
 			return f;   /* uncached rather than fail; only under ENOMEM */
-		for (size_t k = 0; k < s->cache_cap; k++) {
-			if (!s->cache[k].frame)
-				continue;
-			size_t j = slot_of(s->cache[k].addr, nc - 1);
-			while (n[j].frame)
-				j = (j + 1) & (nc - 1);
-			n[j] = s->cache[k];
-		}
-		free(s->cache);
 		s->cache = n;
 		s->cache_cap = nc;
-		mask = nc - 1;
-		i = slot_of(addr, mask);
-		while (s->cache[i].frame)
-			i = (i + 1) & mask;
 	}
-	s->cache[i].addr = addr;
-	s->cache[i].mod = mi;
-	s->cache[i].frame = f;
-	s->cache_n++;
+	if (htab_put(&s->cache_idx, addr, s->cache_n))
+		return f;
+	s->cache[s->cache_n++] = (cache_slot_t){ addr, mi, f };
 	return f;
 }
 
@@ -1084,7 +1061,7 @@ void symbols_close(symbols_t *s)
 	for (int k = 0; k < MAX_LAYERS; k++)
 		if (s->dwfl[k])
 			dwfl_end(s->dwfl[k]);
-	for (size_t i = 0; s->cache && i < s->cache_cap; i++) {
+	for (size_t i = 0; i < s->cache_n; i++) {
 		ag_frame_t *f = s->cache[i].frame;
 		while (f) {
 			free((char *)f->function);
@@ -1093,6 +1070,7 @@ void symbols_close(symbols_t *s)
 		}
 	}
 	free(s->cache);
+	htab_free(&s->cache_idx);
 	cu_index_free(s);
 	free(s->mod_maxhi);
 	while (s->chunks) {

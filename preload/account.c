@@ -2,6 +2,7 @@
  * cache line so heap traffic does not bounce the mapping counters. */
 #include "account.h"
 #include "peak.h"
+#include "check.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -52,7 +53,7 @@ void account_keep_admitted(void)
 	atomic_store(&admitted.v, sum_kinds());
 }
 
-bool account_admitting(void)
+static bool account_admitting(void)
 {
 	return atomic_load_explicit(&keep, memory_order_relaxed);
 }
@@ -123,7 +124,9 @@ void account_raise_peaks(void)
 void account_sub(acc_kind_t kind, uint64_t bytes)
 {
 	/* out of the kind first: the kinds' sum never exceeds the admitted total */
-	atomic_fetch_sub_explicit(&kinds[kind].v, bytes, memory_order_relaxed);
+	uint64_t had = atomic_fetch_sub_explicit(&kinds[kind].v, bytes, memory_order_relaxed);
+	AG_ASSERT(had >= bytes);   /* only what was counted is released */
+	(void)had;
 	account_unadmit(bytes);
 }
 
@@ -173,4 +176,8 @@ void account_read(account_totals_t *t)
 	/* each kind's peak was once that kind's value, while tracked was at least as much */
 	t->peak_tracked = max2(max2(load(&peak_tracked), load(&peak_kind[ACC_SWAPPED])),
 			       max2(t->peak_heap, t->peak_mapped));
+	/* the figures agree (logfmt.h's E line): tracked is the sum, each peak its total's */
+	AG_ASSERT(t->tracked == t->heap + t->mapped + t->swapped);
+	AG_ASSERT(t->peak_heap >= t->heap && t->peak_mapped >= t->mapped);
+	AG_ASSERT(t->peak_tracked >= t->tracked);
 }

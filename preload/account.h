@@ -22,7 +22,6 @@ typedef struct {
 
 /* Keep the admitted total from now on, starting from the kinds' sum (cap.c, at init). */
 void account_keep_admitted(void);
-bool account_admitting(void);
 /* Admit bytes to the admitted total if it stays at or under limit: 0, or ENOMEM with
  * nothing changed.  *total is the admitted total the decision saw, before the request.
  * Without account_keep_admitted, always admits. */

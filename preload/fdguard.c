@@ -21,8 +21,6 @@
 
 uintptr_t fdguard_unw_lo, fdguard_unw_len;
 
-#define raw6 arch_syscall6   /* arch.h */
-
 long fdguard_syscall_error(long rax)
 {
 	errno = (int)-rax;
@@ -70,7 +68,7 @@ static void unbrief(int fd)
 
 void fdguard_brief_close(int fd)
 {
-	raw6(SYS_close, fd, 0, 0, 0, 0, 0);
+	arch_syscall6(SYS_close, fd, 0, 0, 0, 0, 0);
 	unbrief(fd);
 }
 
@@ -80,7 +78,7 @@ void fdguard_end(void)
 		atomic_store(&brief[0], -1);
 		atomic_store(&brief[1], -1);
 		if (atomic_fetch_sub(&sections, 1) == 1)
-			raw6(SYS_futex, (long)&sections, FUTEX_WAKE_PRIVATE, 0x7fffffff, 0, 0, 0);
+			arch_syscall6(SYS_futex, (long)&sections, FUTEX_WAKE_PRIVATE, 0x7fffffff, 0, 0, 0);
 	}
 }
 
@@ -95,7 +93,7 @@ static void program_wait(void)
 		if (n == 0)
 			return;
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
-		raw6(SYS_futex, (long)&sections, FUTEX_WAIT_PRIVATE, n, (long)&ts, 0, 0);
+		arch_syscall6(SYS_futex, (long)&sections, FUTEX_WAIT_PRIVATE, n, (long)&ts, 0, 0);
 	}
 }
 
@@ -135,7 +133,7 @@ static int high_number(void)
  * of a dup2 onto the number chosen. */
 int fdguard_hold(int fd)
 {
-	int n = (int)raw6(SYS_fcntl, fd, F_DUPFD_CLOEXEC, high_number(), 0, 0, 0);
+	int n = (int)arch_syscall6(SYS_fcntl, fd, F_DUPFD_CLOEXEC, high_number(), 0, 0, 0);
 	if (n >= 0) {
 		fdguard_brief_close(fd);
 		fd = n;
@@ -158,7 +156,7 @@ static int close_span(unsigned lo, unsigned hi, int flags)
 {
 	if (lo > hi)
 		return 0;
-	long r = raw6(SYS_close_range, lo, hi, flags, 0, 0, 0);
+	long r = arch_syscall6(SYS_close_range, lo, hi, flags, 0, 0, 0);
 	return r < 0 ? (int)fdguard_syscall_error(r) : 0;
 }
 
@@ -196,7 +194,7 @@ void fdguard_closefrom(int lo)
 				   ? (long)rl.rlim_cur : 1 << 20;
 		for (long fd = lo; fd < max; fd++)
 			if (!guards((int)fd))
-				raw6(SYS_close, fd, 0, 0, 0, 0, 0);
+				arch_syscall6(SYS_close, fd, 0, 0, 0, 0, 0);
 	}
 	errno = saved;
 }
@@ -210,7 +208,7 @@ static void make_room(int newfd)
 	int h = atomic_load(&held);
 	if (h == newfd) {
 		/* A copy elsewhere; the program's dup2 then replaces the old number. */
-		int n = (int)raw6(SYS_fcntl, h, F_DUPFD_CLOEXEC, h + 1, 0, 0, 0);
+		int n = (int)arch_syscall6(SYS_fcntl, h, F_DUPFD_CLOEXEC, h + 1, 0, 0, 0);
 		atomic_store(&held, n >= 0 ? n : -1);
 	}
 	pthread_mutex_unlock(&held_lock);
@@ -233,8 +231,8 @@ static bool readable(const void *p)
 	struct iovec here = { &byte, 1 }, there = { (void *)p, 1 };
 	long r = 0;
 	if (!sandbox_filtered()) {   /* a filter may kill or trap process_vm_readv */
-		long pid = raw6(SYS_getpid, 0, 0, 0, 0, 0, 0);
-		r = raw6(SYS_process_vm_readv, pid, (long)&here, 1, (long)&there, 1, 0);
+		long pid = arch_syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0);
+		r = arch_syscall6(SYS_process_vm_readv, pid, (long)&here, 1, (long)&there, 1, 0);
 	}
 	if (r == 1)
 		return true;
@@ -242,7 +240,7 @@ static bool readable(const void *p)
 		return false;
 	struct timespec zero = { 0, 0 };
 	uintptr_t word = (uintptr_t)p & ~(uintptr_t)3;
-	r = raw6(SYS_futex, (long)word, FUTEX_WAIT_PRIVATE, 0x5a5a5a5a, (long)&zero, 0, 0);
+	r = arch_syscall6(SYS_futex, (long)word, FUTEX_WAIT_PRIVATE, 0x5a5a5a5a, (long)&zero, 0, 0);
 	return r != -EFAULT;
 }
 
@@ -266,7 +264,7 @@ long fdguard_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a
 		errno = EFAULT;
 		return -1;
 	}
-	long r = raw6(n, a1, a2, a3, a4, a5, a6);
+	long r = arch_syscall6(n, a1, a2, a3, a4, a5, a6);
 	return r < 0 && r >= -4095 ? fdguard_syscall_error(r) : r;
 }
 
@@ -280,7 +278,7 @@ int fdguard_dup3(int old, int new, int flags, bool is_dup2)
 		if (!guards(new))
 			break;
 	}
-	long r = is_dup2 ? raw6(SYS_dup2, old, new, 0, 0, 0, 0)
-			 : raw6(SYS_dup3, old, new, flags, 0, 0, 0);
+	long r = is_dup2 ? arch_syscall6(SYS_dup2, old, new, 0, 0, 0, 0)
+			 : arch_syscall6(SYS_dup3, old, new, flags, 0, 0, 0);
 	return r < 0 ? (int)fdguard_syscall_error(r) : (int)r;
 }

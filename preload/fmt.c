@@ -9,6 +9,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* libc's own names for these: close and read would bind to the preload's hooks. */
+extern int __close(int);
+extern ssize_t __read(int, void *, size_t);
+
 void fmt_init(fmt_t *f, char *buf, size_t cap)
 {
 	f->buf = buf;
@@ -19,7 +23,7 @@ void fmt_init(fmt_t *f, char *buf, size_t cap)
 		buf[0] = '\0';
 }
 
-void fmt_mem(fmt_t *f, const char *s, size_t n)
+static void fmt_mem(fmt_t *f, const char *s, size_t n)
 {
 	if (f->cap == 0) {
 		f->truncated = 1;
@@ -151,7 +155,7 @@ ssize_t fmt_read_file(const char *path, char *buf, size_t cap)
 	if (fd >= 0 && cap) {
 		ssize_t n;
 		len = 0;
-		while ((size_t)len < cap - 1 && (n = read(fd, buf + len, cap - 1 - (size_t)len)) != 0) {
+		while ((size_t)len < cap - 1 && (n = __read(fd, buf + len, cap - 1 - (size_t)len)) != 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0) {
@@ -164,7 +168,7 @@ ssize_t fmt_read_file(const char *path, char *buf, size_t cap)
 			buf[len] = '\0';
 	}
 	if (fd >= 0)
-		close(fd);
+		__close(fd);
 	errno = saved;
 	return len;
 }

@@ -19,7 +19,6 @@ typedef struct {
 
 void fmt_init(fmt_t *f, char *buf, size_t cap);
 void fmt_str(fmt_t *f, const char *s);
-void fmt_mem(fmt_t *f, const char *s, size_t n);
 void fmt_chr(fmt_t *f, char c);
 void fmt_u64(fmt_t *f, uint64_t v);
 void fmt_i64(fmt_t *f, int64_t v);

@@ -1,9 +1,11 @@
-/* gotpatch.c: GOT rewriting for RTLD_DEEPBIND libraries (see gotpatch.h).  A slot is only
- * touched when it holds libc's own definition of the function, or is an unresolved lazy
- * slot (pointing into its object's PLT) for a symbol the object does not define: a library
- * bound to its own or a third allocator on purpose keeps it.  Our own object and the
- * dynamic loader are never touched.  x86_64 and aarch64; elsewhere a no-op. */
+/* gotpatch.c: RTLD_DEEPBIND libraries pointed back at the program's allocator (see
+ * gotpatch.h).  A GOT slot or data word bound to a malloc-family name is rewritten only
+ * when it holds libc's definition, or is a lazy slot still pointing into its own object's
+ * PLT (objects of the main namespace only): a library bound to its own or a third
+ * allocator on purpose keeps it.  Our own object and the dynamic loader are never
+ * touched.  The relocation types come from arch.h. */
 #include "gotpatch.h"
+#include "arch.h"
 #include "modules.h"
 #include "sys.h"
 
@@ -18,15 +20,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#if defined(__x86_64__)
-#define R_JUMP_SLOT R_X86_64_JUMP_SLOT
-#define R_GLOB_DAT R_X86_64_GLOB_DAT
-#define R_ABS64 R_X86_64_64
-#elif defined(__aarch64__)
-#define R_JUMP_SLOT R_AARCH64_JUMP_SLOT
-#define R_GLOB_DAT R_AARCH64_GLOB_DAT
-#define R_ABS64 R_AARCH64_ABS64
-#endif
 
 static const char *const names[] = {
 	"malloc", "free", "calloc", "realloc", "posix_memalign", "aligned_alloc", "memalign",
@@ -58,7 +51,6 @@ static uintptr_t dyn_ptr(const struct dl_phdr_info *info, uintptr_t v)
 	return v < info->dlpi_addr ? v + info->dlpi_addr : v;
 }
 
-#ifdef R_JUMP_SLOT
 /* Whether the object is in the program's own namespace: one opened with dlmopen has its
  * own libc, whose lazy slots must not be sent to ours. */
 static int main_namespace(const struct dl_phdr_info *info, const ElfW(Dyn) *dyn)
@@ -107,9 +99,9 @@ static void patch_table(const struct dl_phdr_info *info, patch_t *p, const ElfW(
 {
 	for (size_t k = 0; rel && k < bytes / sizeof *rel; k++) {
 		unsigned long type = ELF64_R_TYPE(rel[k].r_info);
-		/* R_ABS64: a function pointer in the library's data (a table holding free) */
-		if (type != R_JUMP_SLOT && type != R_GLOB_DAT &&
-		    (type != R_ABS64 || rel[k].r_addend != 0))
+		/* ARCH_R_ABS64: a function pointer in the library's data (a table holding free) */
+		if (type != ARCH_R_JUMP_SLOT && type != ARCH_R_GLOB_DAT &&
+		    (type != ARCH_R_ABS64 || rel[k].r_addend != 0))
 			continue;
 		const ElfW(Sym) *sym = &symtab[ELF64_R_SYM(rel[k].r_info)];
 		if (strsz && sym->st_name >= strsz)
@@ -119,18 +111,16 @@ static void patch_table(const struct dl_phdr_info *info, patch_t *p, const ElfW(
 			continue;
 		void **slot = (void **)(info->dlpi_addr + rel[k].r_offset);
 		uintptr_t v = (uintptr_t)*slot;
-		int lazy = may_lazy && type == R_JUMP_SLOT && sym->st_shndx == SHN_UNDEF &&
+		int lazy = may_lazy && type == ARCH_R_JUMP_SLOT && sym->st_shndx == SHN_UNDEF &&
 			   v >= lo && v < hi;
 		if (v == (uintptr_t)p->ours[i] || (v != (uintptr_t)p->libc[i] && !lazy))
 			continue;
 		p->count += patch_slot(info, slot, p->ours[i], relro_lo, relro_hi);
 	}
 }
-#endif
 
 static int patch_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
-#ifdef R_JUMP_SLOT
 	patch_t *p = arg;
 	const char *name = info->dlpi_name ? info->dlpi_name : "";
 	if (info->dlpi_addr == p->self || strstr(name, "/ld-linux") || strstr(name, "linux-vdso") ||
@@ -177,7 +167,6 @@ static int patch_object(struct dl_phdr_info *info, size_t size, void *arg)
 			    relro_hi, may_lazy);
 	patch_table(info, p, rela, relasz, symtab, strtab, strsz, lo, hi, relro_lo, relro_hi,
 		    may_lazy);
-#endif
 	return 0;
 }
 
@@ -190,7 +179,7 @@ static int patch_all(void)
 		return 0;
 	p.self = (uintptr_t)self.dli_fbase;
 	/* RTLD_NOLOAD: libc is there already; the handle only pins it while we look */
-	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+	void *libc = gotpatch_next_dlopen()("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
 	if (!libc)
 		return 0;
 	for (size_t i = 0; i < NFN; i++) {

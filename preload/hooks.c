@@ -1,6 +1,12 @@
-/* hooks.c: the only file that defines libc symbols.  Each hook reads the same way: pass
- * nested calls straight through, else call the policy module (heap.c, mapping.c), which
- * charges the cap, calls the real function and records the result. */
+/* hooks.c: the only file that defines libc symbols, each a short forward:
+ * - the malloc family and the mappings (mmap, munmap, mremap, mprotect, sbrk, brk): a nested
+ *   call goes straight to the next allocator or the kernel, any other to heap.c or
+ *   mapping.c, which admit under the cap, call the real function and record the result;
+ * - the exec family (exec.c: the snapshot before the image goes), dlopen (gotpatch.c),
+ *   descriptors (fdguard.c), privilege drops (logwrite.c creates the log first), seccomp
+ *   filters (sandbox.c: prctl and syscall(SYS_seccomp));
+ * - libunwind's read, pipe2 and syscall (fdguard.c), pthread_getattr_np (stacks.c).
+ * A hook that calls another uses its local alias, never the PLT. */
 #include "arch.h"
 #include "exec.h"
 #include "gotpatch.h"
@@ -31,6 +37,12 @@
 /* The real allocator is glibc's or the one loaded after us (nextalloc.h). */
 #define REAL (nextalloc())
 
+/* A hook that calls another calls it by a local alias, bound inside the library at link
+ * time: the library never calls its own exported names through the PLT. */
+#define LOCAL_ALIAS(name) \
+	static __typeof(name) local_##name \
+		__attribute__((copy(name), alias(#name)))
+
 static void *fn_malloc(size_t a, size_t b) { return REAL->malloc(a); }
 static void *fn_calloc(size_t a, size_t b) { return REAL->calloc(a, b); }
 static void *fn_memalign(size_t a, size_t b) { return REAL->memalign(a, b); }
@@ -45,6 +57,7 @@ EXPORT void *malloc(size_t n)
 	ag_guard_leave();
 	return p;
 }
+LOCAL_ALIAS(malloc);
 
 EXPORT void *calloc(size_t n, size_t size)
 {
@@ -62,7 +75,7 @@ EXPORT void *calloc(size_t n, size_t size)
 EXPORT void *realloc(void *old, size_t n)
 {
 	if (old && nextalloc_arena_owns(old)) {
-		void *p = malloc(n);
+		void *p = local_malloc(n);
 		size_t had = nextalloc_arena_size(old);
 		if (p)
 			__builtin_memcpy(p, old, had < n ? had : n);
@@ -74,6 +87,7 @@ EXPORT void *realloc(void *old, size_t n)
 	ag_guard_leave();
 	return p;
 }
+LOCAL_ALIAS(realloc);
 
 EXPORT void *reallocarray(void *old, size_t n, size_t size)
 {
@@ -81,7 +95,7 @@ EXPORT void *reallocarray(void *old, size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return realloc(old, n * size);
+	return local_realloc(old, n * size);
 }
 
 EXPORT void free(void *p)
@@ -167,10 +181,11 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 	ag_guard_leave();
 	return r;
 }
+LOCAL_ALIAS(mmap);
 
 EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	return mmap(addr, len, prot, flags, fd, off);
+	return local_mmap(addr, len, prot, flags, fd, off);
 }
 
 EXPORT int munmap(void *addr, size_t len)
@@ -241,6 +256,7 @@ EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	CALL_NEXT(exec_fn, "execve", path, argv, envp);
 }
+LOCAL_ALIAS(execve);
 
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
@@ -251,11 +267,13 @@ EXPORT int execv(const char *path, char *const argv[])
 {
 	CALL_NEXT(execv_fn, "execv", path, argv);
 }
+LOCAL_ALIAS(execv);
 
 EXPORT int execvp(const char *file, char *const argv[])
 {
 	CALL_NEXT(execv_fn, "execvp", file, argv);
 }
+LOCAL_ALIAS(execvp);
 
 EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
@@ -290,7 +308,7 @@ EXPORT int execl(const char *path, const char *arg, ...)
 	char *const *unused;
 	GATHER_ARGS(arg, argv, unused);
 	(void)unused;
-	return execv(path, argv);
+	return local_execv(path, argv);
 }
 
 EXPORT int execlp(const char *file, const char *arg, ...)
@@ -298,14 +316,14 @@ EXPORT int execlp(const char *file, const char *arg, ...)
 	char *const *unused;
 	GATHER_ARGS(arg, argv, unused);
 	(void)unused;
-	return execvp(file, argv);
+	return local_execvp(file, argv);
 }
 
 EXPORT int execle(const char *path, const char *arg, ...)
 {
 	char *const *envp;
 	GATHER_ARGS(arg, argv, envp);
-	return execve(path, argv, envp);
+	return local_execve(path, argv, envp);
 }
 
 extern void *__sbrk(intptr_t);   /* glibc exports no __brk: brk is a move of sbrk's */
@@ -410,13 +428,11 @@ EXPORT int pipe2(int fds[2], int flags)
 {
 	if (fdguard_from_unwinder(__builtin_return_address(0)))
 		return fdguard_pipe2(fds, flags);
-	return (int)syscall(SYS_pipe2, fds, flags);
+	return (int)sys_syscall(SYS_pipe2, fds, flags);
 }
 
 /* syscall(SYS_seccomp, ...), entered by a jump from the syscall hook with the caller's
  * arguments in place: a filter installed is noted (sandbox.h). */
-#define AG_STR2(x) #x
-#define AG_STR(x) AG_STR2(x)
 __attribute__((used)) static long seccomp_syscall(long n, long a1, long a2, long a3, long a4,
 						 long a5, long a6)
 {
@@ -432,36 +448,9 @@ __attribute__((used)) static long seccomp_syscall(long n, long a1, long a2, long
 	return r;
 }
 
-/* syscall(2) must stay glibc's frameless leaf for everyone else (a raw clone or vfork
- * returns through it on another stack), so the check and the pass-through are assembly:
- * a call from libunwind jumps to fdguard_syscall with the arguments untouched. */
-__asm__(".text\n"
-	".globl syscall\n"
-	".type syscall, @function\n"
-	".p2align 4\n"
-	"syscall:\n"
-	"	.cfi_startproc\n"
-	"	movq (%rsp), %rax\n"
-	"	subq fdguard_unw_lo(%rip), %rax\n"
-	"	cmpq fdguard_unw_len(%rip), %rax\n"
-	"	jb fdguard_syscall\n"
-	"	cmpq $" AG_STR(SYS_seccomp) ", %rdi\n"
-	"	je seccomp_syscall\n"
-	"	movq %rdi, %rax\n"
-	"	movq %rsi, %rdi\n"
-	"	movq %rdx, %rsi\n"
-	"	movq %rcx, %rdx\n"
-	"	movq %r8, %r10\n"
-	"	movq %r9, %r8\n"
-	"	movq 8(%rsp), %r9\n"
-	"	syscall\n"
-	"	cmpq $-4095, %rax\n"
-	"	jae 1f\n"
-	"	ret\n"
-	"1:	movq %rax, %rdi\n"
-	"	jmp fdguard_syscall_error\n"
-	"	.cfi_endproc\n"
-	".size syscall, .-syscall\n");
+/* syscall(2): an assembly entry of its own (arch.h), which hands libunwind's calls to
+ * fdguard_syscall and passes everyone else's straight to the kernel. */
+__asm__(ARCH_SYSCALL_HOOK_ASM);
 
 /* glibc's pthread_getattr_np holds the thread's lock while it reallocs: an allocation hook
  * must not ask for its own thread's stack then (stacks.c). */

@@ -35,7 +35,6 @@ typedef struct {
  * not yet written and any earlier deflate state (a fork child's copy of its parent's).
  * Returns whether the stream is compressed (false when zlib could not start). */
 bool logbuf_begin(logbuf_t *lb, bool gz);
-void logbuf_put(logbuf_t *lb, const char *s, size_t n);
 /* Append the line in f (a '\n' is added). */
 void logbuf_line(logbuf_t *lb, const fmt_t *f);
 /* Write out everything appended so far (gz: with a sync flush).  The first error, or 0. */

@@ -3,6 +3,7 @@
  * so that the table and the kernel never disagree. */
 #include "maptab.h"
 #include "state.h"
+#include "check.h"
 #include "fmt.h"
 #include "logfmt.h"
 #include "stacktab.h"
@@ -55,6 +56,17 @@ static bool committed(const mapstate_t *st)
 static acc_kind_t acc_of(const mapstate_t *st)
 {
 	return st->kind == AG_KIND_SWAP ? ACC_SWAPPED : ACC_MAPPED;
+}
+
+/* The table's invariant, checked after every change in the test build: pieces are
+ * non-empty, sorted and never overlap. */
+static void check_pieces(void)
+{
+	for (size_t i = 0; AG_CHECKING && i < npieces; i++) {
+		AG_ASSERT(pieces[i].lo < pieces[i].hi);
+		AG_ASSERT(i + 1 == npieces || pieces[i].hi <= pieces[i + 1].lo);
+	}
+	AG_ASSERT(npieces <= capacity);
 }
 
 /* Index of the first piece with hi > addr. */
@@ -169,12 +181,13 @@ void maptab_assign(uintptr_t lo, uintptr_t hi, const mapstate_t *st)
 	uintptr_t origin = st->origin ? st->origin :
 			   i < j && pieces[i].st.kind == st->kind ? pieces[i].st.origin : lo;
 	remove_range(i, j - i);
-	if (!st->kind || !reserve_one())
-		return;
-	piece_t p = { lo, hi, *st };
-	p.st.origin = origin;
-	insert_at(i, &p);
-	piece_gained(&p);
+	if (st->kind && reserve_one()) {
+		piece_t p = { lo, hi, *st };
+		p.st.origin = origin;
+		insert_at(i, &p);
+		piece_gained(&p);
+	}
+	check_pieces();
 }
 
 map_delta_t maptab_delta_protect(uintptr_t lo, uintptr_t hi, int prot)
@@ -209,6 +222,7 @@ void maptab_protect(uintptr_t lo, uintptr_t hi, int prot, uint32_t stack)
 		if (!was && now)
 			piece_gained(p);
 	}
+	check_pieces();
 }
 
 map_delta_t maptab_delta_remap(uintptr_t old, size_t old_len, size_t new_len)

@@ -3,6 +3,7 @@
  * from its memalign, never taken from another allocator, since a block must go back to
  * the allocator it came from. */
 #include "nextalloc.h"
+#include "gotpatch.h"
 #include "fmt.h"
 
 #include <dlfcn.h>
@@ -78,7 +79,6 @@ nextalloc_t nextalloc_fns = {
 };
 _Atomic int nextalloc_state;
 static __thread bool finding;
-static char found_name[256] = "glibc";
 
 /* ---- another allocator's missing functions, from its memalign ---- */
 
@@ -159,13 +159,8 @@ static void find_locked(void)
 	nextalloc_t n;
 	void *m = dlsym(RTLD_NEXT, "malloc");
 	Dl_info di;
-	if (m && m != (void *)__libc_malloc && dladdr(m, &di) && set_other(&n, di.dli_fbase)) {
-		fmt_t f;
-		fmt_init(&f, found_name, sizeof found_name);
-		fmt_str(&f, di.dli_fname && *di.dli_fname ? di.dli_fname : "another allocator");
-	} else {
+	if (!(m && m != (void *)__libc_malloc && dladdr(m, &di) && set_other(&n, di.dli_fbase)))
 		set_glibc(&n);
-	}
 	/* Published field by field; other threads wait for the state below, and this one
 	 * only reaches the arena's functions until then. */
 	nextalloc_fns = n;
@@ -185,11 +180,6 @@ void nextalloc_find(void)
 	}
 	while (atomic_load_explicit(&nextalloc_state, memory_order_acquire) != 2)
 		sched_yield();
-}
-
-const char *nextalloc_name(void)
-{
-	return found_name;
 }
 
 /* Whether the address in *arg lies in the main program (the first object); the answer
@@ -213,7 +203,7 @@ static int first_definer(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	if (!info->dlpi_name || !info->dlpi_name[0])
 		return 0;
-	void *h = dlopen(info->dlpi_name, RTLD_LAZY | RTLD_NOLOAD);
+	void *h = gotpatch_next_dlopen()(info->dlpi_name, RTLD_LAZY | RTLD_NOLOAD);
 	void *m = h ? dlsym(h, "malloc") : NULL;
 	Dl_info di;
 	bool here = m && dladdr(m, &di) && di.dli_fbase == (void *)info->dlpi_addr;

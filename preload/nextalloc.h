@@ -46,7 +46,5 @@ size_t nextalloc_arena_size(const void *p);
  * cannot tell, since a non-PIE executable (node) makes its PLT entry malloc's canonical
  * address.  Returns true when the calls go past. */
 bool nextalloc_check_order(bool (*reached_us)(void *(*)(size_t), void (*)(void *)));
-/* Name of the allocator the hooks forward to ("glibc" or its file), for messages. */
-const char *nextalloc_name(void);
 
 #endif

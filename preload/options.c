@@ -21,7 +21,8 @@ const opt_desc_t opt_table[] = {
 };
 const size_t opt_count = sizeof opt_table / sizeof opt_table[0];
 
-const char *opt_enum_values(const opt_desc_t *d)
+/* "fail|abort|warn" for enums, NULL otherwise. */
+static const char *opt_enum_values(const opt_desc_t *d)
 {
 	return d->words[0] ? d->words + 1 : NULL;
 }

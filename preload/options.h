@@ -58,8 +58,6 @@ extern const size_t opt_count;
 
 /* The spelled-out syntax of a type, for help and error messages ("SIZE", "PCT", ...). */
 const char *opt_type_name(const opt_desc_t *d);
-/* "fail|abort|warn" for enums, NULL otherwise. */
-const char *opt_enum_values(const opt_desc_t *d);
 
 void opt_defaults(ag_config_t *c);
 

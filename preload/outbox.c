@@ -98,7 +98,7 @@ void outbox_request(int reason)
 	int saved = errno;
 	atomic_fetch_or(&pending, 1u << reason);
 	atomic_fetch_add(&wake, 1);
-	syscall(SYS_futex, &wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	sys_syscall(SYS_futex, &wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	errno = saved;
 }
 
@@ -132,5 +132,5 @@ void outbox_wait(uint32_t seq, uint64_t ms)
 {
 	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
 	if (atomic_load(&pending) == 0)
-		syscall(SYS_futex, &wake, FUTEX_WAIT_PRIVATE, seq, &ts, NULL, 0);
+		sys_syscall(SYS_futex, &wake, FUTEX_WAIT_PRIVATE, seq, &ts, NULL, 0);
 }

@@ -9,6 +9,7 @@
  * so that a walk reads only those. */
 #include "ptrtab.h"
 #include "shardlock.h"
+#include "check.h"
 #include "sys.h"
 
 #include <errno.h>
@@ -159,6 +160,12 @@ static int grow(shard_t *s, table_t *t, int w)
 		else
 			((cslot_t *)fresh.slots)[j] = ((const cslot_t *)t->slots)[i];
 	}
+	if (AG_CHECKING) {
+		size_t held = 0;
+		for (size_t i = 0; i < fresh.n; i++)
+			held += slot_addr(&fresh, i, w) != 0;
+		AG_ASSERT(held == t->used);
+	}
 	if (t->n)
 		sys_free(t->mem, t->n * slot_bytes(w) + colour(s));
 	*t = fresh;
@@ -177,6 +184,12 @@ HOT size_t find(const table_t *t, uintptr_t addr, uint64_t h, int w)
 	return (size_t)-1;
 }
 
+/* Whether home k lies cyclically in (hole, j]: then the entry at j must stay. */
+HOT bool home_between(size_t hole, size_t k, size_t j)
+{
+	return hole <= j ? (hole < k && k <= j) : (hole < k || k <= j);
+}
+
 /* Backward-shift deletion: pull later members of the probe run into the hole. */
 HOT void delete_at(table_t *t, size_t hole, int w)
 {
@@ -186,16 +199,17 @@ HOT void delete_at(table_t *t, size_t hole, int w)
 		uintptr_t a = slot_addr(t, j, w);
 		if (!a)
 			break;
-		size_t k = home(mix(a), n);
-		/* Move j into the hole unless its home lies cyclically in (hole, j]. */
-		bool stays = hole <= j ? (hole < k && k <= j) : (hole < k || k <= j);
-		if (!stays) {
+		if (!home_between(hole, home(mix(a), n), j)) {
 			slot_move(t, hole, j, w);
 			hole = j;
 		}
 	}
 	slot_clear(t, hole, w);
+	AG_ASSERT(t->used > 0);
 	t->used--;
+	/* every entry of the run after the hole is still found from its home */
+	for (size_t i = next(hole, n); AG_CHECKING && slot_addr(t, i, w); i = next(i, n))
+		AG_ASSERT(home_between(hole, home(mix(slot_addr(t, i, w)), n), i));
 }
 
 HOT bool tab_take(table_t *t, uintptr_t addr, uint64_t h, int w, ptr_entry_t *out)
@@ -223,6 +237,7 @@ HOT int put(shard_t *s, table_t *t, ptr_entry_t e, uint64_t h, int w, ptr_entry_
 	}
 	slot_put(t, i, e, w);
 	t->used++;
+	AG_ASSERT(t->used < t->n);   /* an empty slot ends every probe */
 	return 0;
 }
 
@@ -241,6 +256,7 @@ HOT bool insert_fast(table_t *t, uintptr_t addr, uint64_t size, uint32_t stack, 
 	sl[i].a = key | (uint64_t)stack << C_ADDR_BITS;
 	sl[i].size = (uint32_t)size;
 	t->used++;
+	AG_ASSERT(t->used < t->n);
 	return true;
 }
 

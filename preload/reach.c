@@ -118,9 +118,9 @@ static char *read_maps(size_t *len, size_t *cap)
 		}
 		size_t n = 0;
 		ssize_t r;
-		while (n < *cap && (r = read(fd, buf + n, *cap - n)) > 0)
+		while (n < *cap && (r = sys_read(fd, buf + n, *cap - n)) > 0)
 			n += (size_t)r;
-		close(fd);
+		sys_close(fd);
 		if (n < *cap) {
 			*len = n;
 			return buf;

@@ -16,6 +16,7 @@
 #include <libunwind.h>
 
 #include "stacks.h"
+#include "arch.h"
 #include "fdguard.h"
 #include "fmt.h"
 #include "logfmt.h"
@@ -26,6 +27,7 @@
 #include "sys.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <link.h>
@@ -219,11 +221,6 @@ static bool find_slots(uintptr_t slot0, const uintptr_t *frames, int n, uintptr_
 	return true;
 }
 
-#if defined(__x86_64__)
-#define CHAIN_CACHE 1
-#else
-#define CHAIN_CACHE 0   /* the return-address slot rule above is x86_64's */
-#endif
 
 static uint32_t intern(char kind, const uintptr_t *frames, int depth)
 {
@@ -238,6 +235,15 @@ static uint32_t intern(char kind, const uintptr_t *frames, int depth)
 	return id;
 }
 
+/* libc's pthread_getattr_np, not the hook of that name in this library. */
+static int real_getattr(pthread_t th, pthread_attr_t *attr)
+{
+	static int (*fn)(pthread_t, pthread_attr_t *);
+	if (!fn)
+		fn = (int (*)(pthread_t, pthread_attr_t *))dlsym(RTLD_NEXT, "pthread_getattr_np");
+	return fn ? fn(th, attr) : ENOSYS;
+}
+
 /* This thread's own stack, once: chains are cached and reused only there (not on a
  * sigaltstack or a fiber's stack), so every slot read lies in memory that stays mapped.
  * pthread_getattr_np allocates, so it is asked only from a heap hook, after the real
@@ -250,7 +256,7 @@ static void know_stack(bool may_ask)
 		size_t size;
 		stack_known = -1;
 		ag_unsafe++;
-		int rc = pthread_getattr_np(pthread_self(), &a);
+		int rc = real_getattr(pthread_self(), &a);
 		ag_unsafe--;
 		if (rc == 0) {
 			if (pthread_attr_getstack(&a, &lo, &size) == 0) {
@@ -329,7 +335,7 @@ uint32_t stacks_here_from(char kind, const uintptr_t *slot)
 	int max = (int)ag_config.depth;
 	if (max <= 0 || max > AG_LOG_MAX_FRAMES)
 		max = AG_LOG_MAX_FRAMES;
-	if (!CHAIN_CACHE || max > CHAIN_FRAMES) {
+	if (max > CHAIN_FRAMES) {
 		slot = NULL;
 	} else {
 		if (!slot || (*slot >= self_lo && *slot < self_hi))
@@ -383,16 +389,7 @@ void stacks_exit_context(const ucontext_t *uc)
 }
 
 /* Callee-saved registers: what the program's frame still holds after its callees return. */
-static const int saved_regs[] = {
-#if defined(__x86_64__)
-	UNW_X86_64_RBX, UNW_X86_64_RBP, UNW_X86_64_R12, UNW_X86_64_R13, UNW_X86_64_R14,
-	UNW_X86_64_R15,
-#elif defined(__aarch64__)
-	UNW_AARCH64_X19, UNW_AARCH64_X20, UNW_AARCH64_X21, UNW_AARCH64_X22, UNW_AARCH64_X23,
-	UNW_AARCH64_X24, UNW_AARCH64_X25, UNW_AARCH64_X26, UNW_AARCH64_X27, UNW_AARCH64_X28,
-	UNW_AARCH64_X29,
-#endif
-};
+static const int saved_regs[] = { ARCH_UNW_CALLEE_SAVED };
 
 uintptr_t stacks_program_frame(uintptr_t *regs, int *nregs)
 {

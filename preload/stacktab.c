@@ -7,6 +7,7 @@
  * only when its whole probe window in the first is taken.  Slots are never emptied, so a
  * lookup that meets an empty slot in the first level knows the stack is nowhere. */
 #include "stacktab.h"
+#include "check.h"
 #include "fmt.h"
 #include "peak.h"
 #include "sys.h"
@@ -128,6 +129,7 @@ static stack_rec_t *new_record(uint64_t h, char kind, const uintptr_t *frames, i
 	uint32_t id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
 	if (id >= MAX_STACKS)
 		return NULL;
+	AG_ASSERT(depth >= 0 && depth <= UINT16_MAX);
 	stack_rec_t *r = rec_alloc(sizeof *r + (size_t)depth * sizeof *frames);
 	if (!r)
 		return NULL;
@@ -181,7 +183,10 @@ stack_rec_t *stacktab_get(uint32_t id)
 		return NULL;
 	_Atomic(stack_rec_t *) *p = atomic_load_explicit(&id_pages[id / IDS_PER_PAGE],
 							 memory_order_acquire);
-	return p ? atomic_load_explicit(&p[id % IDS_PER_PAGE], memory_order_acquire) : NULL;
+	stack_rec_t *r = p ? atomic_load_explicit(&p[id % IDS_PER_PAGE], memory_order_acquire) :
+			     NULL;
+	AG_ASSERT(!r || r->id == id);   /* an id names one record for the process's life */
+	return r;
 }
 
 uint32_t stacktab_limit(void)
@@ -208,26 +213,29 @@ static void keep_peak(stack_rec_t *r)
 	atomic_store_explicit(&r->peak_pub, g, memory_order_release);
 }
 
-void stacktab_alloc(uint32_t id, uint64_t bytes, uint64_t count)
+/* Add to a stack's allocated or freed figures (live = allocated - freed). */
+static inline __attribute__((always_inline)) void count_into(uint32_t id, uint64_t bytes,
+							     uint64_t count, bool freed)
 {
 	stack_rec_t *r = stacktab_get(id);
 	if (!r)
 		return;
 	keep_peak(r);
 	if (bytes)
-		atomic_fetch_add_explicit(&r->alloc_bytes, bytes, memory_order_relaxed);
-	atomic_fetch_add_explicit(&r->alloc_count, count, memory_order_relaxed);
+		atomic_fetch_add_explicit(freed ? &r->free_bytes : &r->alloc_bytes, bytes,
+					  memory_order_relaxed);
+	atomic_fetch_add_explicit(freed ? &r->free_count : &r->alloc_count, count,
+				  memory_order_relaxed);
+}
+
+void stacktab_alloc(uint32_t id, uint64_t bytes, uint64_t count)
+{
+	count_into(id, bytes, count, false);
 }
 
 void stacktab_free(uint32_t id, uint64_t bytes, uint64_t count)
 {
-	stack_rec_t *r = stacktab_get(id);
-	if (!r)
-		return;
-	keep_peak(r);
-	if (bytes)
-		atomic_fetch_add_explicit(&r->free_bytes, bytes, memory_order_relaxed);
-	atomic_fetch_add_explicit(&r->free_count, count, memory_order_relaxed);
+	count_into(id, bytes, count, true);
 }
 
 void stacktab_note_refused(uint32_t id)

@@ -150,7 +150,7 @@ static void *map_lazy(void *addr, size_t len, int prot, int flags, int fd, off_t
 	map_delta_t d = delta_for((uintptr_t)addr, len, fixed, st);
 	if (mapcharge_charge(&d, "swapped mmap", false)) {
 		maptab_unlock();
-		close(own);
+		sys_close(own);
 		errno = ENOMEM;
 		return MAP_FAILED;
 	}
@@ -159,7 +159,7 @@ static void *map_lazy(void *addr, size_t len, int prot, int flags, int fd, off_t
 	int err = p == MAP_FAILED ? errno : 0;
 	if (!err && uffd_add((uintptr_t)p, (uintptr_t)p + len, own, off, chunk, prot) != 0) {
 		*lazy = false;
-		close(own);
+		sys_close(own);
 		own = -1;
 		err = sys_mprotect(p, len, RW) != 0 ? errno : fill_eager(p, len, fd, off);
 		if (!err && prot != RW && sys_mprotect(p, len, prot) != 0)
@@ -169,7 +169,7 @@ static void *map_lazy(void *addr, size_t len, int prot, int flags, int fd, off_t
 	}
 	if (err) {
 		if (own >= 0)
-			close(own);
+			sys_close(own);
 		mapcharge_uncharge(&d);
 		if (fixed && p != MAP_FAILED)
 			drop_range((uintptr_t)addr, (uintptr_t)addr + len);

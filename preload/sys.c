@@ -1,6 +1,7 @@
 /* sys.c: raw syscalls and internal memory for the preload (see sys.h).  Nothing here calls
  * malloc or any hooked libc function. */
 #include "sys.h"
+#include "arch.h"
 #include "fmt.h"
 
 #include <errno.h>
@@ -10,24 +11,44 @@
 #include <time.h>
 #include <unistd.h>
 
+long sys_syscall6(long n, long a1, long a2, long a3, long a4, long a5, long a6)
+{
+	long r = arch_syscall6(n, a1, a2, a3, a4, a5, a6);
+	if (r < 0 && r > -4096) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
+int sys_close(int fd)
+{
+	return (int)sys_syscall(SYS_close, fd);
+}
+
+ssize_t sys_read(int fd, void *buf, size_t n)
+{
+	return sys_syscall(SYS_read, fd, buf, n);
+}
+
 void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+	return (void *)sys_syscall(SYS_mmap, addr, len, prot, flags, fd, off);
 }
 
 int sys_munmap(void *addr, size_t len)
 {
-	return (int)syscall(SYS_munmap, addr, len);
+	return (int)sys_syscall(SYS_munmap, addr, len);
 }
 
 void *sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr)
 {
-	return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
+	return (void *)sys_syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
 }
 
 int sys_mprotect(void *addr, size_t len, int prot)
 {
-	return (int)syscall(SYS_mprotect, addr, len, prot);
+	return (int)sys_syscall(SYS_mprotect, addr, len, prot);
 }
 
 size_t sys_page_size(void)
@@ -130,12 +151,7 @@ uint64_t sys_wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int sys_close(int fd)
-{
-	return (int)syscall(SYS_close, fd);
-}
-
 pid_t sys_gettid(void)
 {
-	return (pid_t)syscall(SYS_gettid);
+	return (pid_t)sys_syscall(SYS_gettid);
 }

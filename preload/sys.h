@@ -1,4 +1,4 @@
-/* sys.h: the preload's own access to the kernel: raw mapping syscalls that bypass our hooks,
+/* sys.h: the preload's own access to the kernel: raw syscalls that bypass our hooks,
  * internal memory for tables (never counted, never from malloc), clocks and thread ids.
  * Every internal region is registered so the exit scan can skip our own tables. */
 #ifndef ALLOCGUARD_SYS_H
@@ -8,6 +8,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+/* syscall(2) without the hook of that name: -1 and errno on failure.  Call it as
+ * sys_syscall(SYS_x, args...) with up to six arguments. */
+long sys_syscall6(long n, long a1, long a2, long a3, long a4, long a5, long a6);
+#define SYS_SYSCALL_(n, a1, a2, a3, a4, a5, a6, ...) \
+	sys_syscall6((n), (long)(a1), (long)(a2), (long)(a3), (long)(a4), (long)(a5), (long)(a6))
+#define sys_syscall(...) SYS_SYSCALL_(__VA_ARGS__, 0, 0, 0, 0, 0, 0, 0)
+/* close(2) and read(2), never the library's own hooks of those names. */
+int sys_close(int fd);
+ssize_t sys_read(int fd, void *buf, size_t n);
 
 void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 int sys_munmap(void *addr, size_t len);
@@ -31,9 +41,6 @@ void sys_reinit_lock(void);
 uint64_t sys_now_ns(void);      /* CLOCK_MONOTONIC */
 uint64_t sys_wall_ns(void);     /* CLOCK_REALTIME */
 pid_t sys_gettid(void);
-/* close(2) past our own hook (which refuses the guard's numbers) and never a cancellation
- * point. */
-int sys_close(int fd);
 size_t sys_page_size(void);
 
 #endif

@@ -196,7 +196,7 @@ bool threads_only_internal_left(void)
 	bool others = false;
 	long n;
 	/* A thread other than the leader is reaped as it ends: listed means still running. */
-	while (!others && (n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+	while (!others && (n = sys_syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
 		for (long off = 0; off < n && !others;) {
 			struct dirent64 *d = (struct dirent64 *)(buf + off);
 			off += d->d_reclen;

@@ -68,14 +68,14 @@ static void say_once(bool *said, const char *what, int err)
 
 static int open_fd(int *err)
 {
-	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
+	int fd = (int)sys_syscall(SYS_userfaultfd, O_CLOEXEC);
 	*err = fd < 0 ? errno : 0;
 #ifdef USERFAULTFD_IOC_NEW
 	if (fd < 0) {
 		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
 		if (dev >= 0) {
 			fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC);
-			close(dev);
+			sys_close(dev);
 		}
 	}
 #endif
@@ -84,7 +84,7 @@ static int open_fd(int *err)
 	struct uffdio_api api = { .api = UFFD_API, .features = 0 };
 	if (ioctl(fd, UFFDIO_API, &api) != 0 || !(api.ioctls & (1ull << _UFFDIO_REGISTER))) {
 		*err = errno ? errno : ENOSYS;
-		close(fd);
+		sys_close(fd);
 		return -1;
 	}
 	*err = 0;
@@ -220,7 +220,7 @@ static void *handler_main(void *arg)
 	int fd = (int)(intptr_t)arg;
 	for (;;) {
 		struct uffd_msg msg;
-		ssize_t n = read(fd, &msg, sizeof msg);
+		ssize_t n = sys_read(fd, &msg, sizeof msg);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n != (ssize_t)sizeof msg)
@@ -282,7 +282,7 @@ static void close_gone(void)
 {
 	for (size_t i = 0; i < ngone; i++)
 		if (!fd_used(gone[i]))
-			close(gone[i]);
+			sys_close(gone[i]);
 	ngone = 0;
 }
 
@@ -441,7 +441,7 @@ void uffd_postfork_child(void)
 		return;
 	/* The inherited fd belongs to the parent's address space; the child's copies of the
 	 * lazy regions were unregistered by fork. */
-	close(ufd);
+	sys_close(ufd);
 	ufd = open_fd(&open_err);
 	if (ufd < 0) {
 		if (ntab)

@@ -2,8 +2,10 @@
 """callgraph.py: which preload file calls which, from the objects' symbol tables.
 
 A file depends on another when it references a function or variable the other defines
-(nm: an undefined symbol here, a global definition there).  Static functions stay inside their file, so
-this sees every call between files, including calls through pointers taken by name.
+(nm: an undefined symbol here, a global definition there).  Static functions stay inside
+their file, so this sees every call between files, including calls through pointers taken
+by name.  Nothing is filtered: a file that calls close() depends on hooks.c, which defines
+it, so such a call closes a circle.
 
   tests/callgraph.py build/preload            print the edges, then any circle
   tests/callgraph.py --check build/preload    print only circles; exit 1 if there is one
@@ -11,6 +13,9 @@ this sees every call between files, including calls through pointers taken by na
   tests/callgraph.py --layers build/preload   files by level: each calls only lower levels
   --src preload: only objects whose source is still there (a removed file's stale object
   would otherwise stay in the graph)
+  tests/callgraph.py --self-calls build/liballocguard.so
+      the library's relocations that bind to a symbol it exports itself (readelf -r and
+      --dyn-syms): a call that would go back up into its own hooks; exit 1 if any
 """
 import os
 import subprocess
@@ -40,12 +45,6 @@ def graph(objdir, srcdir=None):
         for s in defined:
             owner[s] = name
         uses[name] = used
-    # hooks.c defines the libc names (close, read, dlopen...): a call to one of those from
-    # another file is a call into libc that the preload happens to interpose, not a use of
-    # hooks.c.  Its own functions are named hooks_*.
-    for s, name in list(owner.items()):
-        if name == "hooks.c" and not s.startswith("hooks_"):
-            del owner[s]
     edges = {}
     for name, used in uses.items():
         edges[name] = {}
@@ -54,6 +53,30 @@ def graph(objdir, srcdir=None):
             if to and to != name:
                 edges[name].setdefault(to, []).append(s)
     return edges
+
+
+def readelf(*args):
+    return subprocess.run(["readelf", "-W"] + list(args), capture_output=True, text=True,
+                          check=True).stdout.splitlines()
+
+
+def self_calls(lib):
+    """(relocation type, symbol) of every relocation of lib against a symbol lib exports."""
+    exported = set()
+    for line in readelf("--dyn-syms", lib):
+        f = line.split()
+        # Num: Value Size Type Bind Vis Ndx Name
+        if len(f) >= 8 and f[0].endswith(":") and f[6] != "UND" and f[4] in ("GLOBAL", "WEAK"):
+            exported.add(f[7].split("@")[0])
+    found = []
+    for line in readelf("-r", lib):
+        f = line.split()
+        # Offset Info Type Sym.Value Sym.Name + Addend (no name: a relative relocation)
+        if len(f) >= 5 and f[2].startswith("R_") and f[4] != "+":
+            name = f[4].split("@")[0]
+            if name in exported:
+                found.append((f[2], name))
+    return sorted(set(found))
 
 
 def circles(edges):
@@ -94,7 +117,7 @@ def main(argv):
     mode, srcdir = "list", None
     while argv and argv[0].startswith("--"):
         opt = argv.pop(0)
-        if opt in ("--check", "--dot", "--layers"):
+        if opt in ("--check", "--dot", "--layers", "--self-calls"):
             mode = opt[2:]
         elif opt == "--src" and argv:
             srcdir = argv.pop(0)
@@ -102,6 +125,11 @@ def main(argv):
             sys.exit(__doc__)
     if len(argv) != 1:
         sys.exit(__doc__)
+    if mode == "self-calls":
+        found = self_calls(argv[0])
+        for kind, name in found:
+            print("calls its own export: %s (%s)" % (name, kind))
+        return 1 if found else 0
     edges = graph(argv[0], srcdir)
     if mode == "dot":
         print("digraph preload {")

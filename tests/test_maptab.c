@@ -34,7 +34,7 @@ static int64_t pieces_of(uint32_t id)
 Test(maptab, reservation_counts_only_once_accessible)
 {
 	uint32_t s1 = stack(1), s2 = stack(2);
-	mapstate_t reserve = { AG_KIND_MMAP, PROT_NONE, s1 };
+	mapstate_t reserve = { AG_KIND_MMAP, PROT_NONE, s1, 0 };
 	map_delta_t d = maptab_delta_assign(A(0), A(1000), &reserve);
 	cr_assert_eq(d.d[ACC_MAPPED], 0, "a PROT_NONE reservation commits nothing");
 	maptab_assign(A(0), A(1000), &reserve);
@@ -62,7 +62,7 @@ Test(maptab, reservation_counts_only_once_accessible)
 Test(maptab, partial_unmap_splits_and_releases_exactly)
 {
 	uint32_t s = stack(3);
-	mapstate_t rw = { AG_KIND_MMAP, PROT_READ | PROT_WRITE, s };
+	mapstate_t rw = { AG_KIND_MMAP, PROT_READ | PROT_WRITE, s, 0 };
 	maptab_assign(A(100), A(200), &rw);
 	cr_assert_eq(live(s), 100 * PG);
 	cr_assert_eq(pieces_of(s), 1);
@@ -86,7 +86,7 @@ Test(maptab, partial_unmap_splits_and_releases_exactly)
 Test(maptab, remap_grows_moves_and_shrinks)
 {
 	uint32_t s = stack(4);
-	mapstate_t rw = { AG_KIND_MMAP, PROT_READ | PROT_WRITE, s };
+	mapstate_t rw = { AG_KIND_MMAP, PROT_READ | PROT_WRITE, s, 0 };
 	maptab_assign(A(300), A(310), &rw);
 	map_delta_t d = maptab_delta_remap(A(300), 10 * PG, 30 * PG);
 	cr_assert_eq(d.d[ACC_MAPPED], 20 * PG);
@@ -104,7 +104,7 @@ Test(maptab, remap_grows_moves_and_shrinks)
 Test(maptab, swapped_pieces_count_whatever_their_protection)
 {
 	uint32_t s = stack(5);
-	mapstate_t sw = { AG_KIND_SWAP, PROT_READ, s };
+	mapstate_t sw = { AG_KIND_SWAP, PROT_READ, s, 0 };
 	map_delta_t d = maptab_delta_assign(A(700), A(710), &sw);
 	cr_assert_eq(d.d[ACC_SWAPPED], 10 * PG);
 	cr_assert_eq(d.d[ACC_MAPPED], 0);
@@ -134,7 +134,7 @@ Test(maptab, charge_and_uncharge_balance_the_totals)
 Test(maptab, copy_keeps_the_old_range_and_counts_the_new)
 {
 	uint32_t s = stack(6);
-	mapstate_t rw = { AG_KIND_MMAP, PROT_READ | PROT_WRITE, s };
+	mapstate_t rw = { AG_KIND_MMAP, PROT_READ | PROT_WRITE, s, 0 };
 	maptab_assign(A(800), A(810), &rw);
 	map_delta_t d = maptab_delta_copy(A(800), 10 * PG);
 	cr_assert_eq(d.d[ACC_MAPPED], 10 * PG);
@@ -152,7 +152,7 @@ Test(maptab, copy_keeps_the_old_range_and_counts_the_new)
 Test(maptab, stale_range_is_released_once)
 {
 	uint32_t s = stack(7);
-	mapstate_t rw = { AG_KIND_MMAP, PROT_READ | PROT_WRITE, s };
+	mapstate_t rw = { AG_KIND_MMAP, PROT_READ | PROT_WRITE, s, 0 };
 	account_totals_t before, mid, after;
 	account_read(&before);
 	map_delta_t d = maptab_delta_assign(A(1100), A(1120), &rw);

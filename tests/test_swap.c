@@ -394,7 +394,7 @@ static const char *limited_cgroup(uint64_t limit, char *out, size_t cap, char *w
 	snprintf(out, cap, "%s/agtest-%d-%ld", parent, (int)getpid(), random() % 100000);
 	if (mkdir(out, 0755) != 0)
 		return snprintf(why, wcap, "cannot create %s: %s", out, strerror(errno)), NULL;
-	char lf[800];
+	char lf[880];   /* the directory (under 800) and the limit file's name */
 	snprintf(lf, sizeof lf, "%s/%s", out, limit_file);
 	FILE *f = fopen(lf, "w");
 	int ok = f && fprintf(f, "%llu", (unsigned long long)limit) > 0;
