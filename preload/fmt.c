@@ -1,6 +1,7 @@
 /* fmt.c: malloc-free text formatting (see fmt.h).  Used on the hook path, in the log
  * writer and in option parsing, so it calls nothing but write(2). */
 #include "fmt.h"
+#include "arch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -179,11 +180,11 @@ int fmt_write_all(int fd, const char *buf, size_t len)
 	while (len) {
 		/* the system call, not libc's write: that one is a cancellation point, and
 		 * this runs on the allocation path */
-		ssize_t n = syscall(SYS_write, fd, buf, len);
+		ssize_t n = arch_syscall6(SYS_write, fd, (long)buf, (long)len, 0, 0, 0);
 		if (n < 0) {
-			if (errno == EINTR)
+			if (n == -EINTR)
 				continue;
-			rc = errno;
+			rc = (int)-n;
 			break;
 		}
 		buf += n;

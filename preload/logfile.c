@@ -4,6 +4,7 @@
 #include "logbuf.h"
 #include "fdguard.h"
 #include "fmt.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -59,7 +60,7 @@ bool logfile_earlier_image(logbuf_t *lb, const char *path, uint64_t self)
 	if (fd < 0)
 		return false;
 	fdguard_brief(fd);
-	ssize_t n = read(fd, raw, sizeof raw);
+	ssize_t n = sys_read(fd, raw, sizeof raw);
 	fdguard_brief_close(fd);
 	if (n <= 0)
 		return false;

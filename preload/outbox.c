@@ -70,7 +70,7 @@ void outbox_pressure(int level, uint64_t tracked)
 void outbox_pressure_wake(void)
 {
 	atomic_fetch_add(&wake, 1);
-	syscall(SYS_futex, &wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	sys_syscall(SYS_futex, &wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 uint64_t outbox_pressure_seq(void)

@@ -1,5 +1,7 @@
 /* shardlock.c: the waiting side of the block table's shard lock (see shardlock.h). */
 #include "shardlock.h"
+#include "arch.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -24,16 +26,14 @@ void shardlock_wait(shardlock_t *l)
 	int saved = errno;   /* the hooks' callers see errno as they left it */
 	for (unsigned spins = 0; atomic_load_explicit(&l->word, memory_order_relaxed); spins++) {
 		if (spins < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-			__builtin_ia32_pause();
-#endif
+			ARCH_CPU_RELAX();
 		} else if (spins < 1000) {
 			sched_yield();
 		} else {
 			/* the system call itself, not libc's nanosleep: that one is a
 			 * cancellation point, and malloc and free must not be */
 			struct timespec ts = { 0, 50000 };
-			syscall(SYS_nanosleep, &ts, NULL);
+			sys_syscall(SYS_nanosleep, &ts, NULL);
 		}
 	}
 	errno = saved;

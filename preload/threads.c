@@ -144,7 +144,7 @@ ssize_t threads_task_read(pid_t tid, const char *file, char *buf, size_t cap)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		fdguard_brief(fd);
-		n = cap ? read(fd, buf, cap - 1) : -1;
+		n = cap ? sys_read(fd, buf, cap - 1) : -1;
 		if (n >= 0)
 			buf[n] = '\0';
 		fdguard_brief_close(fd);
@@ -174,7 +174,7 @@ static bool main_ended(pid_t pid)
 {
 	void *head = NULL;
 	size_t len = 0;
-	if (syscall(SYS_get_robust_list, pid, &head, &len) == 0 && head)
+	if (sys_syscall(SYS_get_robust_list, pid, &head, &len) == 0 && head)
 		return false;
 	char st = task_state(pid);
 	return st == 'Z' || st == 'X';

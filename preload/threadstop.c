@@ -199,7 +199,7 @@ size_t threadstop_list(void)
 		}
 	}
 	if (fd >= 0)
-		close(fd);
+		sys_close(fd);
 	fdguard_end();
 	return nslots;
 }

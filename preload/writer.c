@@ -15,6 +15,7 @@
 #include "threads.h"
 #include "sandbox.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -112,6 +113,22 @@ static int pick(unsigned bits)
 	return AG_REASON_INTERVAL;
 }
 
+static bool claim_exit(void);
+
+/* exit(0) as a program thread: this thread claims the exit (as hooks.c's exit() would),
+ * then glibc's exit runs the atexit handlers and our destructor's exit snapshot. */
+static void exit_as_program(void)
+{
+	claim_exit();
+	bool outer = ag_guard_enter();
+	void (*real)(int) = (void (*)(int))dlsym(RTLD_NEXT, "exit");
+	if (outer)
+		ag_guard_leave();
+	if (real)
+		real(0);
+	_exit(0);
+}
+
 static void *writer_main(void *arg)
 {
 	ag_in_hook = 1;   /* anything we call that allocates is passed straight to libc */
@@ -149,7 +166,7 @@ static void *writer_main(void *arg)
 			/* main called pthread_exit and its last thread has ended: glibc would now
 			 * exit(0), but it still counts us.  Exit as it would, as a program thread. */
 			ag_in_hook = 0;
-			exit(0);
+			exit_as_program();
 		}
 	}
 	return NULL;
@@ -199,7 +216,7 @@ static void sync_snapshot(int reason)
 	/* Bounded wait: a stuck writer must not keep an aborting process alive. */
 	for (int i = 0; i < 500 && logwrite_written() == before; i++) {
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
-		syscall(SYS_nanosleep, &ts, NULL);   /* on the allocation path: no cancellation */
+		sys_syscall(SYS_nanosleep, &ts, NULL);   /* on the allocation path: no cancellation */
 	}
 	if (logwrite_written() == before)
 		snapshot_on_own_stack(reason, false);
@@ -245,7 +262,7 @@ static void wait_exit_snapshot(void)
 {
 	for (int i = 0; i < 6000 && !atomic_load(&exit_snapshot_done); i++) {
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
-		syscall(SYS_nanosleep, &ts, NULL);
+		sys_syscall(SYS_nanosleep, &ts, NULL);
 	}
 }
 
