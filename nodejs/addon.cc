@@ -55,6 +55,8 @@ const char *const kV8Symbols[] = {
 	"_ZN2v811HandleScopeD1Ev",
 	"_ZNK2v86String9WriteUtf8EPNS_7IsolateEPciPii",
 	"_ZN2v82V810GetVersionEv",
+	"_ZN2v87Isolate21AddGCEpilogueCallbackEPFvPS0_NS_6GCTypeENS_15GCCallbackFlagsEPvES4_S2_",
+	"_ZN2v87Isolate24RemoveGCEpilogueCallbackEPFvPS0_NS_6GCTypeENS_15GCCallbackFlagsEPvES4_",
 	nullptr,
 };
 
@@ -72,6 +74,7 @@ struct ag_isolate {
 	napi_threadsafe_function tsfn;
 	std::atomic<uint32_t> want;
 	uint32_t done;
+	uint32_t collected;   /* the request that a collection has run since (its thread) */
 	size_t n;
 	uint64_t path[kMaxDepth], frames[kMaxDepth];
 	uint32_t ids[kMaxEntries];
@@ -202,13 +205,19 @@ void read_direct(ag_isolate *s)
 	P.put(s->slot, s->ids, s->bytes, s->counts, s->n);
 }
 
+/* A read waits for the next collection after the request: dead objects are then out of the
+ * profile, so a function that only makes garbage reads as what it keeps (little) rather than
+ * as whatever garbage the last scavenge left.  A request older than the latest one (no
+ * collection came in a whole interval: the program hardly allocates) is served at once. */
 void read_if_asked(ag_isolate *s)
 {
 	uint32_t w = s->want.load();
-	if (s->direct && s->done != w) {
-		s->done = w;
-		read_direct(s);
-	}
+	if (!s->direct || s->done == w)
+		return;
+	if (s->collected != w && w - s->done < 2)
+		return;
+	s->done = w;
+	read_direct(s);
 }
 
 void on_interrupt(v8::Isolate *iso, void *data)
@@ -216,6 +225,18 @@ void on_interrupt(v8::Isolate *iso, void *data)
 	auto *s = static_cast<ag_isolate *>(data);
 	if (s->alive.load() && s->iso == iso)
 		read_if_asked(s);
+}
+
+/* After every collection (the isolate's thread, inside V8): the read waiting for it runs at
+ * the next interrupt check, out of the collector. */
+void on_gc(v8::Isolate *iso, v8::GCType, v8::GCCallbackFlags, void *data)
+{
+	auto *s = static_cast<ag_isolate *>(data);
+	uint32_t w = s->want.load();
+	if (s->alive.load() && s->iso == iso && s->done != w && s->collected != w) {
+		s->collected = w;
+		iso->RequestInterrupt(on_interrupt, s);
+	}
 }
 
 void on_loop(napi_env env, napi_value, void *ctx, void *)
@@ -239,6 +260,8 @@ void cleanup(void *arg)
 {
 	auto *s = static_cast<ag_isolate *>(arg);
 	P.close(s->slot);   /* after this no poke comes */
+	if (s->direct)
+		s->iso->RemoveGCEpilogueCallback(on_gc, s);
 	s->alive.store(false);
 	napi_release_threadsafe_function(s->tsfn, napi_tsfn_abort);
 	s->env = nullptr;
@@ -272,6 +295,7 @@ const char *ag_start(napi_env env, bool *direct)
 	s->depth = depth;
 	s->want = 0;
 	s->done = 0;
+	s->collected = 0;
 	s->direct = !why;
 	napi_value name;
 	napi_create_string_utf8(env, "allocguard", NAPI_AUTO_LENGTH, &name);
@@ -291,8 +315,10 @@ const char *ag_start(napi_env env, bool *direct)
 	}
 	napi_set_instance_data(env, s, nullptr, nullptr);
 	napi_add_env_cleanup_hook(env, cleanup, s);
-	if (s->direct)
+	if (s->direct) {
 		start_direct(s);
+		s->iso->AddGCEpilogueCallback(on_gc, s);
+	}
 	*direct = s->direct;
 	return s->direct ? nullptr : why;
 }

@@ -619,6 +619,11 @@ int th_log_parse(th_log_t *log, const char *buf, size_t len)
 			}
 			unesc(fl->f[4], fl->n[4], log->exe, sizeof log->exe);
 			have_p = 1;
+		} else if (is(fl, 0, "F")) {
+			if (nf != 6) {   /* a JS function (node): names only */
+				bad(log, lineno, "bad F");
+				break;
+			}
 		} else if (is(fl, 0, "A") || is(fl, 0, "J")) {
 			if (nf != 2) {
 				bad(log, lineno, "bad A/J");
@@ -654,7 +659,7 @@ int th_log_parse(th_log_t *log, const char *buf, size_t len)
 		} else if (is(fl, 0, "S")) {
 			th_stack_t s;
 			if (nf < 3 || dec(fl->f[1], fl->n[1], &s.id) || fl->n[2] != 1 ||
-			    !strchr("hms", fl->f[2][0]) || stack_index(log, s.id) >= 0) {
+			    !strchr("hmsj", fl->f[2][0]) || stack_index(log, s.id) >= 0) {
 				bad(log, lineno, "bad S");
 				break;
 			}

@@ -257,7 +257,7 @@ Test(integration_gzlog, compress_0_writes_plain_text)
 	size_t len;
 	char *raw = th_slurp_raw(only_log(dir), &len);
 	cr_assert(raw);
-	cr_expect(len > 8 && !memcmp(raw, "AGLOG 2\n", 8), "%.20s", raw);
+	cr_expect(len > 8 && !memcmp(raw, "AGLOG ", 6), "%.20s", raw);
 	cr_expect(raw[len - 1] == '\n' && strlen(raw) == len, "not text");
 	free(raw);
 	th_run_free(&r);

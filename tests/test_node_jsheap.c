@@ -134,17 +134,24 @@ static char *human(const char *what, const char *log)
 	return out;
 }
 
+/* examples/node/SCRIPT ARG at a 200 ms interval, printing expect; its one log in (*v)[0]. */
+static void run_example(const char *script, const char *arg, const char *expect, char ***v)
+{
+	th_run_t r;
+	char args[1024], rel[256];
+	snprintf(rel, sizeof rel, "examples/node/%s", script);
+	snprintf(args, sizeof args, "'%s' %s", th_root(rel), arg);
+	run_node(&r, "--interval 200ms", args, NULL);
+	cr_expect(strstr(r.out, expect), "%s", r.out);
+	th_run_free(&r);
+	cr_assert_eq(logs(v), 1, "one node process, one log");
+}
+
 Test(node_jsheap, leaking_function_and_worker_named)
 {
 	need_node();
-	th_run_t r;
-	char args[1024];
-	snprintf(args, sizeof args, "'%s' 500", th_root("examples/node/js_leak.js"));
-	run_node(&r, "--interval 200ms", args, NULL);
-	cr_expect(strstr(r.out, "main: 500000 visitors kept"), "%s", r.out);
-	th_run_free(&r);
 	char **v;
-	cr_assert_eq(logs(&v), 1, "one node process, one log");
+	run_example("js_leak.js", "500", "main: 500000 visitors kept", &v);
 	EXPECT_CHECK(v[0], "steepest", "recordVisit");
 	EXPECT_CHECK(v[0], "growing", "hoardSessions");
 	EXPECT_CHECK(v[0], "not-growing", "churnGarbage");
@@ -400,14 +407,8 @@ Test(node_jsheap, process_allocguard_api)
 Test(node_jsheap, router_service_leaking_handler_first)
 {
 	need_node();
-	th_run_t r;
-	char args[1024];
-	snprintf(args, sizeof args, "'%s' 8000", th_root("examples/node/router_leak.js"));
-	run_node(&r, "--interval 200ms", args, NULL);
-	cr_expect(strstr(r.out, "served 8000 requests"), "%s", r.out);
-	th_run_free(&r);
 	char **v;
-	cr_assert_eq(logs(&v), 1);
+	run_example("router_leak.js", "8000", "served 8000 requests", &v);
 	char *g = human("growth", v[0]);
 	int by_site = strstr(g, "more with a growing path") || strstr(g, " growing from ");
 	free(g);
