@@ -81,7 +81,10 @@ int leaks_collect(const ag_log_t *log, leaks_t *out)
 	memset(out, 0, sizeof *out);
 	out->snap = log_final_snap(log, &out->at_exit);
 	const ag_snap_t *s = &log->snaps[out->snap];
-	out->known = (out->at_exit && log_judged(log)) || (s->why == AG_REASON_ABORT && s->nr > 0);
+	const char *check = log_option(log, "leak_check");
+	out->unchecked = check && strcmp(check, "no") == 0;
+	out->known = !out->unchecked && ((out->at_exit && log_judged(log)) ||
+					 (s->why == AG_REASON_ABORT && s->nr > 0));
 	ag_stackval_t *st = log_state_at(log, out->snap);
 	out->sites = calloc(3 * log->nstacks + 1, sizeof *out->sites);
 	if (!st || !out->sites) {
@@ -213,13 +216,20 @@ static void leaks_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, si
 	json_total(&j, "total", l->lost_bytes + l->reach_bytes, l->lost_count + l->reach_count);
 	json_total(&j, "lost", l->lost_bytes, l->lost_count);
 	json_total(&j, "indirectly_lost", l->indirect_bytes, l->indirect_count);
-	json_total(&j, "reachable", l->reach_bytes, l->reach_count);
+	if (l->unchecked) {
+		json_key(&j, "reachable");
+		json_str(&j, NULL);   /* live, but no verdict: the total says how much */
+	} else {
+		json_total(&j, "reachable", l->reach_bytes, l->reach_count);
+	}
 	json_key(&j, "snapshot");
 	json_u64(&j, log->snaps[l->snap].seq);
 	json_key(&j, "at_exit");
 	json_bool(&j, l->at_exit);
 	json_key(&j, "reachability_known");
 	json_bool(&j, l->known);
+	json_key(&j, "leak_check");
+	json_bool(&j, !l->unchecked);
 	if (log->has_verdict) {
 		/* the exit scan's own word, and the threads it could not stop */
 		json_key(&j, "scan");
@@ -391,7 +401,11 @@ static void leaks_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, s
 		exe = strrchr(exe, '/') + 1;
 	fprintf(out, "leaks in %s (pid %" PRIu64 ", %s), snapshot %" PRIu64 " (%s) at %.3f s\n",
 		log->path, log->pid, exe, s->seq, s->reason, (double)s->t_ns / 1e9);
-	if (!l->at_exit && s->why == AG_REASON_EXEC)
+	if (l->unchecked)
+		fprintf(out, "note: the leak check was off (--leak-check no): no verdict on lost or "
+			"reachable blocks was made; showing what was live%s\n",
+			l->at_exit ? " at exit" : " at the last snapshot");
+	else if (!l->at_exit && s->why == AG_REASON_EXEC)
 		fprintf(out, "note: the process replaced its image (exec) after this snapshot, so the "
 			"log has no exit snapshot; showing what was live then%s\n",
 			l->known ? "" : ", reachability unknown");
@@ -430,7 +444,8 @@ static void leaks_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, s
 		return;
 	}
 	if (o->lost_only && (!l->known || !nlost)) {
-		fputs(l->known ? "nothing was lost\n" : "no site can be called lost without an exit "
+		fputs(l->known ? "nothing was lost\n" : l->unchecked ? "no site can be called lost: "
+		      "the leak check was off\n" : "no site can be called lost without an exit "
 		      "snapshot\n", out);
 		return;
 	}

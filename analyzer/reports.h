@@ -43,6 +43,7 @@ typedef struct {
 	size_t snap;                 /* the snapshot read */
 	int at_exit;                 /* it is an exit snapshot */
 	int known;                   /* reachability was decided (exit snapshot) */
+	int unchecked;               /* the leak check was off (O leak_check no): never decided */
 	uint64_t lost_bytes, lost_count, reach_bytes, reach_count;
 	uint64_t indirect_bytes, indirect_count;   /* part of lost */
 	uint64_t supp_bytes, supp_count;           /* lost but suppressed: not in lost */

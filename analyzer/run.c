@@ -184,6 +184,11 @@ static int parse_args(run_args_t *r, int argc, char **argv)
 		say("%s", err);
 		return 2;
 	}
+	if (r->have_fail_on && r->c.leak_check == AG_YN_NO) {
+		say("--fail-on-leak needs the leak check, and it is off (--leak-check no or "
+		    "ALLOCGUARD_LEAK_CHECK=no): no verdict to gate on");
+		return 2;
+	}
 	if (i >= argc) {
 		say("run: no command given (usage: allocguard run [OPTIONS] -- COMMAND [ARGS...])");
 		return 2;

@@ -118,7 +118,10 @@ static void ending_line(FILE *err, const proc_t *p, int status, int is_main)
 {
 	char live[40];
 	size_str(p->leaks.reach_bytes + p->leaks.lost_bytes, live, sizeof live);
-	if (p->end == AG_REASON_EXIT && !log_judged(p->log)) {
+	if (p->leaks.unchecked && p->leaks.at_exit) {
+		fprintf(err, "allocguard:   exited with %s live; leak check off (--leak-check no): "
+			"no lost or reachable verdict\n", live);
+	} else if (p->end == AG_REASON_EXIT && !log_judged(p->log)) {
 		fprintf(err, "allocguard:   exited, but its exit scan did not judge (%s): lost and "
 			"reachable unknown; %s live\n", ag_verdict_name(p->log->verdict), live);
 	} else if (p->end == AG_REASON_ABORT) {
@@ -200,7 +203,7 @@ static void child_line(FILE *err, const proc_t *p, int removed)
 	char a[40], b[40];
 	size_str(p->report.peak.bytes, a, sizeof a);
 	size_str(p->leaks.lost_bytes, b, sizeof b);
-	const char *how = p->leaks.known ? "" :
+	const char *how = p->leaks.known ? "" : p->leaks.unchecked ? " (leak check off)" :
 			  p->end == AG_REASON_EXEC ? " (then exec'd)" : " (no exit snapshot)";
 	fprintf(err, "allocguard: child pid %" PRIu64 " (%s): peak %s, lost %s%s%s: %s%s\n",
 		p->log->pid, base(p->log->exe), a, b, how,
@@ -222,7 +225,8 @@ static int child_cmp(const void *x, const void *y)
 
 static int is_small(const proc_t *p)
 {
-	int ended = p->leaks.known || p->end == AG_REASON_EXEC;
+	int ended = p->leaks.known || p->end == AG_REASON_EXEC ||
+		    (p->leaks.unchecked && p->leaks.at_exit);
 	return p->have_leaks && ended && p->leaks.lost_bytes == 0 && !p->log->nevents &&
 	       !p->log->damage_line && p->report.peak.bytes < SUMMARY_SMALL_PEAK;
 }
@@ -283,7 +287,9 @@ static void run_summary(FILE *err, const run_tree_t *tree, const run_end_t *e,
 		}
 	}
 	judge(tree, last, e->cmd, v);
-	if (last)
+	if (e->quiet)
+		;   /* -q: nobody reads the main process's lines (symbols, sites): not computed */
+	else if (last)
 		main_lines(err, last, first, o->status, e->supp);
 	else
 		fprintf(err, "allocguard: pid %d wrote no log (it exec'd a static or setuid "

@@ -14,7 +14,10 @@
  *   A <arg>                               one per argv element, in order
  *   O <name> <value>                      an effective option, e.g. "O cap 209715200",
  *                                         "O warn 80", "O critical 90", "O on_cap fail",
- *                                         "O sample 0", "O depth 64", "O interval_ms 1000"
+ *                                         "O sample 0", "O depth 64", "O interval_ms 1000",
+ *                                         "O leak_check no" (no exit scan ran: the exit
+ *                                         snapshot has no R lines and reachability is
+ *                                         unknown; absent in older logs = yes)
  *   M <bias> <lo> <hi> <build_id|-> <path>  a loaded module (hex bias/lo/hi): addresses in
  *                                         [lo, hi) belong to it; bias is dlpi_addr, so
  *                                         addr - bias is the ELF virtual address.  Re-sent
@@ -209,6 +212,9 @@ static inline unsigned long long ag_size_bucket_max(unsigned k)
 /* On-cap actions, as written in "O on_cap" (and given to ALLOCGUARD_ON_CAP). */
 #define AG_ON_CAP_LIST(X) X(FAIL, "fail") X(ABORT, "abort") X(WARN, "warn")
 
+/* Switches, as written in "O leak_check" (and given to ALLOCGUARD_LEAK_CHECK). */
+#define AG_YES_NO_LIST(X) X(NO, "no") X(YES, "yes")
+
 #define AG_WORD_STR(name, word) word,
 
 /* Enum, name and parse functions for one list: ag_<fam>_t with values <PREFIX>_<NAME> and
@@ -243,11 +249,13 @@ static inline int ag_word_is(const char *word, const char *w, size_t n)
 #define AG_WORDS_ENUM_AG_VERDICT(name, word) AG_VERDICT_##name,
 #define AG_WORDS_ENUM_AG_SWAP(name, word) AG_SWAP_##name,
 #define AG_WORDS_ENUM_AG_ON_CAP(name, word) AG_ON_CAP_##name,
+#define AG_WORDS_ENUM_AG_YN(name, word) AG_YN_##name,
 AG_WORDS(reason, AG_REASON, AG_REASON_LIST)
 AG_WORDS(cap_event, AG_CAP_EV, AG_CAP_EVENT_LIST)
 AG_WORDS(verdict, AG_VERDICT, AG_VERDICT_LIST)
 AG_WORDS(swap_mode, AG_SWAP, AG_SWAP_MODE_LIST)
 AG_WORDS(on_cap, AG_ON_CAP, AG_ON_CAP_LIST)
+AG_WORDS(yes_no, AG_YN, AG_YES_NO_LIST)
 
 #define AG_LOG_MAX_FRAMES 256
 #define AG_LABEL_MAX 64

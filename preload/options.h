@@ -30,6 +30,7 @@ typedef struct {
 	uint64_t chunk;      /* bytes */
 	uint64_t sample;     /* bytes, 0 = every allocation */
 	uint64_t depth;      /* frames */
+	uint64_t leak_check; /* AG_YN_YES or AG_YN_NO: whether the exit scan runs */
 	char tag[OPT_STR_MAX];
 	uint64_t node;       /* 0 off, 1 on, 2 through the inspector only */
 	uint64_t node_gc;    /* 1 = a full GC per critical crossing */

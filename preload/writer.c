@@ -290,11 +290,15 @@ void writer_exit(void)
 	atomic_store(&exit_snapshot_started, true);
 	stacks_say_pending();
 	/* Nested in a hook (exit() from a signal handler that interrupted one): this thread
-	 * may hold a block-table lock, so no scan, only the totals and stacks. */
+	 * may hold a block-table lock, so no scan, only the totals and stacks.  With the leak
+	 * check off (a production guard) there is no scan either: the log says so. */
 	int outer = ag_guard_enter();
+	bool scan = outer && ag_config.leak_check == AG_YN_YES;
 	if (!outer)
 		reach_skipped(AG_VERDICT_NESTED);
-	snapshot_on_own_stack(AG_REASON_EXIT, outer);
+	else if (!scan)
+		reach_skipped(AG_VERDICT_SKIPPED);
+	snapshot_on_own_stack(AG_REASON_EXIT, scan);
 	if (outer)
 		ag_guard_leave();
 	atomic_store(&exit_snapshot_done, true);

@@ -436,3 +436,70 @@ Test(cli, leaks_fail_on_adds_up_every_log, .timeout = 60)
 	cr_assert_eq(r.out[0], '[', "%s", r.out);
 	th_run_free(&r);
 }
+
+/* --leak-check no: no exit scan, so no verdict anywhere (log, leaks, summary), the live
+ * figures still exact; and a gate on lost bytes refuses to run, since it could not judge. */
+Test(cli, leak_check_off_makes_no_verdict_and_refuses_the_gate, .timeout = 120)
+{
+	need("liballocguard.so");
+	need("examples/leaks");
+	char *dir = strdup(th_tmpdir("nocheck")), out[400];
+	snprintf(out, sizeof out, "--out=%s/ag.%%e.%%p.log", dir);
+	const char *a[] = { ag(), "run", "--leak-check", "no", out, "--",
+			    th_build("examples/leaks"), NULL };
+	th_run_t r = run(a);
+	cr_assert_eq(r.code, 0, "%s\n%s", th_run_desc(&r), r.err);
+	cr_assert(strstr(r.err, "leak check off"), "%s", r.err);
+	cr_assert(!strstr(r.err, "lost at exit"), "%s", r.err);
+	unsigned long long want_bytes = 0, want_count = 0;
+	for (const char *s = r.out; (s = strstr(s, "expect ")); s++) {
+		unsigned long long lb, lc, rb, rc;
+		char fn[64];
+		if (sscanf(s, "expect %63s lost_bytes=%llu lost_count=%llu reachable_bytes=%llu "
+			   "reachable_count=%llu", fn, &lb, &lc, &rb, &rc) == 5) {
+			want_bytes += lb + rb;
+			want_count += lc + rc;
+		}
+	}
+	cr_assert_gt(want_bytes, 0, "%s", r.out);
+	char *path = only_log(dir);
+	size_t len;
+	char *text = th_slurp(path, &len);
+	cr_assert(text && strstr(text, "\nO leak_check no\n"), "the log says the check was off");
+	cr_assert_eq(th_count_lines(text, "R "), 0, "no verdict lines without the scan");
+	free(text);
+	ag_log_t *log;
+	char msg[400];
+	cr_assert_eq(log_load(path, &log, msg, sizeof msg), 0, "%s", msg);
+	leaks_t l;
+	cr_assert_eq(leaks_collect(log, &l), 0);
+	cr_assert(l.at_exit && l.unchecked && !l.known);
+	cr_assert_eq(l.lost_bytes, 0);
+	/* the program's planted blocks are all live; the runtime may add a few of its own */
+	cr_assert_geq(l.reach_bytes, want_bytes);
+	cr_assert_geq(l.reach_count, want_count);
+	leaks_free(&l);
+	log_free(log);
+	th_run_free(&r);
+
+	/* the gate cannot judge: refused before the command starts, one line, status 2 */
+	char marker[500];
+	snprintf(marker, sizeof marker, "touch %s/started", dir);
+	const char *g[] = { ag(), "run", "--leak-check=no", "--fail-on-leak", "0", out, "--",
+			    "sh", "-c", marker, NULL };
+	r = run(g);
+	cr_assert_eq(r.code, 2, "%s\n%s", th_run_desc(&r), r.err);
+	one_line(&r);
+	th_run_free(&r);
+	const char *g2[] = { ag(), "run", "--fail-on-leak", "0", out, "--", "sh", "-c", marker,
+			     NULL };
+	const char *env[] = { "ALLOCGUARD_LEAK_CHECK=no", NULL };
+	cr_assert_eq(th_run(&r, g2, env, 0, 60), 0);
+	cr_assert_eq(r.code, 2, "%s\n%s", th_run_desc(&r), r.err);
+	one_line(&r);
+	th_run_free(&r);
+	snprintf(marker, sizeof marker, "%s/started", dir);
+	cr_assert_neq(access(marker, F_OK), 0, "the command was not started");
+	th_rmtree(dir);
+	free(dir);
+}
