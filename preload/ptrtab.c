@@ -143,7 +143,8 @@ static size_t colour(const shard_t *s)
 static int grow(shard_t *s, table_t *t, int w)
 {
 	size_t n = t->n ? t->n + t->n / 2 : MIN_SLOTS;
-	char *mem = sys_alloc(n * slot_bytes(w) + colour(s), false);
+	/* populated: the rehash below reads each slot before writing it */
+	char *mem = sys_alloc_populated(n * slot_bytes(w) + colour(s));
 	if (!mem)
 		return ENOMEM;
 	table_t fresh = { .slots = mem + colour(s), .mem = mem, .n = n, .used = t->used,

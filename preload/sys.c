@@ -65,13 +65,13 @@ static struct { uintptr_t lo, hi; } regions[SYS_MAX_REGIONS];
 static size_t nregions;
 static pthread_mutex_t regions_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void *sys_alloc(size_t bytes, bool reserve)
+static void *alloc_flags(size_t bytes, int flags)
 {
 	size_t page = sys_page_size();
 	bytes = (bytes + page - 1) & ~(page - 1);
 	int saved = errno;
-	void *p = sys_mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS | (reserve ? MAP_NORESERVE : 0), -1, 0);
+	void *p = sys_mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags,
+			   -1, 0);
 	errno = saved;
 	if (p == MAP_FAILED)
 		return NULL;
@@ -90,6 +90,16 @@ void *sys_alloc(size_t bytes, bool reserve)
 		fmt_say("internal region table full: the exit scan may see some of allocguard's "
 			"own memory as the program's");
 	return p;
+}
+
+void *sys_alloc(size_t bytes, bool reserve)
+{
+	return alloc_flags(bytes, reserve ? MAP_NORESERVE : 0);
+}
+
+void *sys_alloc_populated(size_t bytes)
+{
+	return alloc_flags(bytes, MAP_POPULATE);
 }
 
 void sys_free(void *p, size_t bytes)

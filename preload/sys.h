@@ -27,6 +27,9 @@ int sys_mprotect(void *addr, size_t len, int prot);
 /* Zeroed read-write memory for internal tables, rounded up to pages; NULL on failure.
  * `reserve` maps with MAP_NORESERVE for large sparse tables. */
 void *sys_alloc(size_t bytes, bool reserve);
+/* The same with every page made present at once (one call instead of a read fault on the
+ * zero page and a copy-on-write fault per page), for a table about to be filled. */
+void *sys_alloc_populated(size_t bytes);
 void sys_free(void *p, size_t bytes);
 /* Copy the internal regions, sorted by address, into out; returns how many (at most max).
  * The kernel merges neighbouring anonymous mappings, so one line of /proc/self/maps may
