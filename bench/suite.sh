@@ -1,10 +1,12 @@
 #!/bin/sh
 # bench/suite.sh BUILD_DIR: the overhead suite behind the README's table (make bench).
 # Five real workloads (C churn on 2 threads, sqlite3 in memory, CPython, node, 1M live
-# blocks), each bare, under the guard recording every allocation, sampling every 512K, under
-# heaptrack and under glibc's memusage (where it works), interleaved run by run so the
-# machine's noise falls on every setting alike.  Per cell: median wall time over the runs as
-# a ratio to bare, median peak RSS, the log or trace size; then the analysis time of every
+# blocks), each bare, under the guard recording every allocation, sampling every 512K, as a
+# production guard (a cap, sampling every 512K, no leak check), under heaptrack and under
+# glibc's memusage (where it works), interleaved run by run so the machine's noise falls on
+# every setting alike.  Per cell: median wall time over the runs as a ratio to bare (and the
+# range over the runs), median CPU time (user + system, every thread and child) as a ratio
+# to bare, median peak RSS, the log or trace size; then the analysis time of every
 # allocguard command against heaptrack_print on the same workload.  Writes the markdown
 # table to stdout and to BUILD_DIR/bench.md.  Not a test: nothing here passes or fails.
 #   RUNS=5 WORKLOADS="churn sqlite python node live" sh bench/suite.sh build
@@ -42,8 +44,8 @@ workload_cmd() {
 # also runs under the guard without its JS heap (nojs: ALLOCGUARD_NODE=0), so the JS heap's
 # own cost is the difference between its guard and nojs rows.
 settings_for() {
-	s="bare guard sampled"
-	[ "$1" = node ] && s="bare nojs guard sampled"
+	s="bare guard sampled production"
+	[ "$1" = node ] && s="bare nojs guard sampled production"
 	command -v heaptrack >/dev/null 2>&1 && s="$s heaptrack"
 	[ -n "$MEMUSAGE" ] && [ "$1" != node ] && s="$s memusage"
 	echo "$s"
@@ -61,16 +63,17 @@ run_one() {
 	guard)     pre="env LD_PRELOAD=$LIB ALLOCGUARD_LOG=$d/ag.%p.log" ;;
 	nojs)      pre="env LD_PRELOAD=$LIB ALLOCGUARD_NODE=0 ALLOCGUARD_LOG=$d/ag.%p.log" ;;
 	sampled)   pre="env LD_PRELOAD=$LIB ALLOCGUARD_SAMPLE=512K ALLOCGUARD_LOG=$d/ag.%p.log" ;;
+	production) pre="env LD_PRELOAD=$LIB ALLOCGUARD_CAP=90% ALLOCGUARD_SAMPLE=512K ALLOCGUARD_LEAK_CHECK=no ALLOCGUARD_LOG=$d/ag.%p.log" ;;
 	heaptrack) pre="heaptrack -o $d/ht" ;;
 	memusage)  pre="env LD_PRELOAD=$MEMUSAGE MEMUSAGE_OUTPUT=/dev/null" ;;
 	esac
 	# heaptrack runs the program as its child: time measures both, as a user waits for both.
-	if ! /usr/bin/time -f "%e %M" -o "$d/time" sh -c "$pre $cmd" >/dev/null 2>"$d/err"; then
+	if ! /usr/bin/time -f "%e %M %U %S" -o "$d/time" sh -c "$pre $cmd" >/dev/null 2>"$d/err"; then
 		echo "bench: $w under $s failed: $(tail -n 2 "$d/err" | tr '\n' ' ')" >&2
 		echo "fail" >> "$TMP/$w.$s.res"
 		return 0
 	fi
-	tail -n 1 "$d/time" >> "$TMP/$w.$s.res"
+	tail -n 1 "$d/time" | awk '{ print $1, $2, $3 + $4 }' >> "$TMP/$w.$s.res"
 	[ "$rep" = 1 ] || rm -rf "$d"
 }
 
@@ -126,23 +129,30 @@ out=$B/bench.md
 {
 	echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr); $RUNS interleaved runs, medians."
 	echo
-	echo "| workload | setting | wall (s) | x bare | peak RSS | log / trace |"
-	echo "|---|---|---|---|---|---|"
+	echo "| workload | setting | wall (s) | x bare | x bare, range | CPU (s) | CPU x bare | peak RSS | log / trace |"
+	echo "|---|---|---|---|---|---|---|---|---|"
 	for w in $WORKLOADS; do
 		bare=$(grep -v fail "$TMP/$w.bare.res" | median 1)
+		barecpu=$(grep -v fail "$TMP/$w.bare.res" | median 3)
 		for s in $(settings_for "$w"); do
 			f=$TMP/$w.$s.res
 			if grep -q fail "$f"; then
-				echo "| $w | $s | failed | | | |"
+				echo "| $w | $s | failed | | | | | | |"
 				continue
 			fi
 			wall=$(median 1 < "$f")
 			rss=$(median 2 < "$f")
+			cpu=$(median 3 < "$f")
+			# each run against the bare run of the same round: the spread the noise leaves
+			range=$(paste -d' ' "$f" "$TMP/$w.bare.res" | awk '$4 > 0 { r = $1 / $4
+				if (!n++ || r < lo) lo = r; if (r > hi) hi = r }
+				END { if (n) printf "%.2f-%.2f", lo, hi; else print "-" }')
+			cratio=$(awk -v a="$cpu" -v b="$barecpu" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }')
 			size=$(du -cb "$TMP/$w.$s.1"/ag.*.log "$TMP/$w.$s.1"/ht.* 2>/dev/null | tail -n 1 | cut -f1)
 			[ "$s" = bare ] || [ "$s" = memusage ] && size=0
 			ratio=$(awk -v a="$wall" -v b="$bare" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }')
 			sz=$([ "$size" -gt 0 ] && human "$size" || echo "-")
-			echo "| $w | $s | $wall | $ratio | $(human $((rss * 1024))) | $sz |"
+			echo "| $w | $s | $wall | $ratio | $range | $cpu | $cratio | $(human $((rss * 1024))) | $sz |"
 		done
 	done
 	echo
