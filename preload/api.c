@@ -170,14 +170,12 @@ int api_leak_check(allocguard_leaks_t *out)
 		return fail(ENOSYS);
 	if (!out)
 		return fail(EINVAL);
-	if (!ag_guard_enter())
-		return fail(EDEADLK);
-	/* one check at a time: a second caller waits rather than being told EBUSY */
+	/* one check at a time: a second caller waits rather than being told EBUSY.  The scan
+	 * enters the guard itself (EBUSY from inside a hook of ours). */
 	pthread_mutex_lock(&scan_lock);
 	reach_totals_t t;
 	int rc = reach_check_now(&t);
 	pthread_mutex_unlock(&scan_lock);
-	ag_guard_leave();
 	if (rc)
 		return fail(rc);
 	*out = (allocguard_leaks_t){ .lost_bytes = t.lost_bytes, .lost_blocks = t.lost_blocks,
