@@ -15,14 +15,15 @@
 bool ag_hook_abandoned(uintptr_t fp)
 {
 	uintptr_t slot = ag_hook_frame;
-	if (fp < slot && slot - fp < 256 * 1024 && ((const uintptr_t *)slot)[1] == ag_hook_ret)
+	const uintptr_t near = 256 * 1024;
+	if (fp < slot && slot - fp < near && ((const uintptr_t *)slot)[1] == ag_hook_ret)
 		return false;   /* the usual nesting: no system call */
+	if (fp < slot ? slot - fp >= near : fp - slot >= near)
+		return false;   /* another stack altogether: the hook below is live */
 	stack_t ss;
 	if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK) &&
 	    !(slot >= (uintptr_t)ss.ss_sp && slot < (uintptr_t)ss.ss_sp + ss.ss_size))
 		return false;   /* a handler on its own stack, above a live hook */
-	if (fp < slot && ((const uintptr_t *)slot)[1] == ag_hook_ret)
-		return false;
 	if (ag_unsafe) {
 		static _Atomic bool said_stuck;
 		if (!atomic_exchange(&said_stuck, true))
