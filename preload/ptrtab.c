@@ -12,10 +12,8 @@
 #include "sys.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <time.h>
 
 #define NSHARDS 256
 #define HOT static inline __attribute__((always_inline))
@@ -589,11 +587,7 @@ void ptrtab_unlock_all(void)
 
 void ptrtab_reinit_locks(void)
 {
-	atomic_store(&held, false);
-	for (int i = 0; i < NSHARDS; i++)
-		if (!skipped(i))
-			unlock(&shards[i]);
-	memset(forking_skipped, 0, sizeof forking_skipped);
+	ptrtab_unlock_all();
 }
 
 void ptrtab_release_mine(void)
