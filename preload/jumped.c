@@ -1,6 +1,6 @@
 /* jumped.c: a hook left by a jump (siglongjmp out of a signal handler that interrupted it):
- * told from a live one, and what it held let go, so the thread is tracked again (see
- * ag_guard_enter in state.h). */
+ * told from a live one; when it held no lock of ours or of the libraries it called, the
+ * thread is tracked again (see ag_guard_enter in state.h). */
 #include "state.h"
 #include "fmt.h"
 #include "ptrtab.h"
@@ -24,7 +24,7 @@ bool ag_hook_abandoned(uintptr_t fp)
 	if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK) &&
 	    !(slot >= (uintptr_t)ss.ss_sp && slot < (uintptr_t)ss.ss_sp + ss.ss_size))
 		return false;   /* a handler on its own stack, above a live hook */
-	if (ag_unsafe) {
+	if (ag_unsafe || ptrtab_holds_any()) {   /* a block-table update cut short too */
 		static _Atomic bool said_stuck;
 		if (!atomic_exchange(&said_stuck, true))
 			fmt_say("an allocation was left by a jump out of a signal handler "
@@ -32,8 +32,6 @@ bool ag_hook_abandoned(uintptr_t fp)
 				"no longer tracked");
 		return false;
 	}
-	/* what the abandoned call held: the block-table shards (its update may be cut) */
-	ptrtab_release_mine();
 	static _Atomic bool said;
 	if (!atomic_exchange(&said, true))
 		fmt_say("an allocation was left by a jump out of a signal handler (siglongjmp); "

@@ -590,9 +590,10 @@ void ptrtab_reinit_locks(void)
 	ptrtab_unlock_all();
 }
 
-void ptrtab_release_mine(void)
+bool ptrtab_holds_any(void)
 {
 	for (int i = 0; i < NSHARDS; i++)
 		if (shardlock_mine(&shards[i].lock))
-			unlock(&shards[i]);
+			return true;
+	return false;
 }
