@@ -79,6 +79,7 @@ static void postfork_child(void)
 	ptrtab_reinit_locks();
 	maptab_reinit_lock();
 	threads_postfork_child();
+	stacks_postfork_child(ag_unsafe > 0);
 	swap_postfork_child();
 	int outer = ag_guard_enter();
 	writer_postfork_child();
