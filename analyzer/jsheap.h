@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #define JSHEAP_UNATTRIBUTED "V8 heap (unattributed)"
+#define JSHEAP_YOUNG "V8 young generation"
 
 /* Whether the log carries a JS heap profile (j stacks). */
 int jsheap_present(const ag_log_t *log);
