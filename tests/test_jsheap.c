@@ -46,15 +46,15 @@ static uint64_t page_frame(void)
 	return v8_frame("MemoryAllocator12AllocatePage");
 }
 
-/* page: 10 MiB of V8 pages; js: the two functions' estimates at snapshots 0 and 1; young
- * (when not 0, the frame of a semi-space's growth above the page's): 8 MiB of young pages. */
-static char *log_text(uint64_t frame, int cut, int with_page, uint64_t young)
+/* page: 10 MiB of V8 pages; js: the two functions' estimates at snapshots 0 and 1; space
+ * (when not 0, the frame of a space's function above the page's): 8 MiB more pages, stack 5. */
+static char *log_text(uint64_t frame, int cut, int with_page, uint64_t space)
 {
 	static char t[4096];
-	uint64_t y = young ? 8388608 : 0;
+	uint64_t y = space ? 8388608 : 0;
 	char ys[256] = "", yl[128] = "", yt[64] = "";
-	if (young) {
-		snprintf(ys, sizeof ys, "S 5 m %" PRIx64 " %" PRIx64 "\n", frame, young);
+	if (space) {
+		snprintf(ys, sizeof ys, "S 5 m %" PRIx64 " %" PRIx64 "\n", frame, space);
 		snprintf(yl, sizeof yl, "L 5 %" PRIu64 " 8 %" PRIu64 " 8 0\n", y, y);
 		snprintf(yt, sizeof yt, "T 5 %" PRIu64 " 8\n", y);
 	}
@@ -72,7 +72,7 @@ static char *log_text(uint64_t frame, int cut, int with_page, uint64_t young)
 		 "E 1 %" PRIu64 " 100 %" PRIu64 " 0 %" PRIu64 " 100 %" PRIu64 " 1\n%s",
 		 with_page ? frame : (uint64_t)0x500000, ys, 10485760, 10485760, yl,
 		 10485860 + y, 10485760 + y, 10485760, yt,
-		 10485860 + y, 10485760 + y, 10485860 + y, 10485760 + y, young ? 10 : 8,
+		 10485860 + y, 10485760 + y, 10485860 + y, 10485760 + y, space ? 10 : 8,
 		 10485860 + y, 10485760 + y, 10485860 + y, 10485760 + y,
 		 cut ? "B 2 3000 interval\nL 2 1 1 1 1 0\n" : "");
 	return t;
@@ -155,14 +155,23 @@ Test(jsheap, without_pages_estimates_are_left_out)
 	log_free(log);
 }
 
+/* The merged log of log_text with 8 MiB of pages committed from V8's function `space`
+ * (its mangled name's tail), and a symbols_t for it. */
+static ag_log_t *merged_with(const char *space, symbols_t **s)
+{
+	uint64_t frame = page_frame(), above = v8_frame(space);
+	if (!frame || !above)
+		cr_skip_test("no node binary with V8's symbols");
+	ag_log_t *log = parse(log_text(frame, 0, 1, above));
+	*s = symbols_open(log, NULL);
+	cr_assert_eq(jsheap_merge(log, *s, stderr), 0);
+	return log;
+}
+
 Test(jsheap, young_generation_is_its_own_site)
 {
-	uint64_t frame = page_frame(), grow = v8_frame("SemiSpace6GrowTo");
-	if (!frame || !grow)
-		cr_skip_test("no node binary with V8's symbols");
-	ag_log_t *log = parse(log_text(frame, 0, 1, grow));
-	cr_assert_eq(jsheap_merge(log, symbols_open(log, NULL), stderr), 0);
-	symbols_t *s = symbols_open(log, NULL);
+	symbols_t *s;
+	ag_log_t *log = merged_with("SemiSpace6GrowTo", &s);
 	size_t leak = stack_of(log, AG_KIND_JS, "leakFn", s);
 	size_t churn = stack_of(log, AG_KIND_JS, "churnFn", s);
 	size_t rest = stack_of(log, AG_KIND_MMAP, JSHEAP_UNATTRIBUTED, s);
@@ -195,13 +204,9 @@ Test(jsheap, young_generation_is_its_own_site)
 
 Test(jsheap, other_spaces_are_old)
 {
-	uint64_t frame = page_frame(), expand = v8_frame("PagedSpaceBase13TryExpandImpl");
-	if (!frame || !expand)
-		cr_skip_test("no node binary with V8's symbols");
 	/* a paged space's page is an old page: no young site, the rest is unattributed */
-	ag_log_t *log = parse(log_text(frame, 0, 1, expand));
-	cr_assert_eq(jsheap_merge(log, symbols_open(log, NULL), stderr), 0);
-	symbols_t *s = symbols_open(log, NULL);
+	symbols_t *s;
+	ag_log_t *log = merged_with("PagedSpaceBase13TryExpandImpl", &s);
 	cr_expect_eq(stack_of(log, AG_KIND_MMAP, JSHEAP_YOUNG, s), SIZE_MAX);
 	size_t rest = stack_of(log, AG_KIND_MMAP, JSHEAP_UNATTRIBUTED, s);
 	cr_assert_neq(rest, SIZE_MAX);
