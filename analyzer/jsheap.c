@@ -34,6 +34,13 @@ static const char *const young_functions[] = {
 	"v8::internal::NewSpace::", "v8::internal::PagedNewSpace::", NULL,
 };
 
+/* A semi-space's refill after a mark-compact: each page it commits replaces one the
+ * collection promoted whole to the old generation (a mostly live young page moves as it is,
+ * keeping its young commit's stack).  Which young stack's page moved cannot be told, but the
+ * bytes are the same: the refill counts as old, and the young pages' total stays what the
+ * semi-spaces hold. */
+#define REFILL "v8::internal::SemiSpace::EnsureCurrentCapacity"
+
 /* Any other space's frame: the first space named above the allocator decides. */
 static const char *const space_functions[] = {
 	"v8::internal::PagedSpace", "v8::internal::CompactionSpace::",
@@ -81,6 +88,8 @@ static int page_role(symbols_t *sym, const ag_stack_t *st)
 			continue;
 		if (!page) {
 			page = prefixed(f->function, page_functions);
+		} else if (strncmp(f->function, REFILL, strlen(REFILL)) == 0) {
+			return PAGE;
 		} else if (prefixed(f->function, young_functions)) {
 			return YPAGE;
 		} else if (prefixed(f->function, space_functions)) {
