@@ -1,7 +1,9 @@
 /* jsheap.h: node's JS heap merged into the model.  The log's j stacks (live JS objects by
  * JS call stack, estimated by V8's sampling heap profiler) take the place of the m stacks
- * of V8's heap pages they live in, scaled so they never exceed what V8 committed; what V8
- * committed and no sample explains becomes one stack, "V8 heap (unattributed)".  Applied
+ * of V8's heap pages they live in, scaled so they never exceed what V8 committed, placed in
+ * the old spaces' pages first; the rest of the young generation's (semi-space) pages becomes
+ * one stack, "V8 young generation", and the rest of the other spaces' pages one stack,
+ * "V8 heap (unattributed)".  Applied
  * once after reading a log, before any report: every view then reads the merged model. */
 #ifndef ALLOCGUARD_JSHEAP_H
 #define ALLOCGUARD_JSHEAP_H
@@ -12,6 +14,7 @@
 #include <stdio.h>
 
 #define JSHEAP_UNATTRIBUTED "V8 heap (unattributed)"
+#define JSHEAP_YOUNG "V8 young generation"
 
 /* Whether the log carries a JS heap profile (j stacks). */
 int jsheap_present(const ag_log_t *log);

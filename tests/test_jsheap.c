@@ -16,19 +16,6 @@
 
 #define NODE "/usr/bin/node"
 
-/* The address of V8's MemoryAllocator::AllocatePage in node (a non-PIE binary), + 4. */
-static uint64_t page_frame(void)
-{
-	FILE *p = popen("nm -D --defined-only " NODE " 2>/dev/null | "
-			"grep -m1 MemoryAllocator12AllocatePage", "r");
-	unsigned long long a = 0;
-	if (p) {
-		if (fscanf(p, "%llx", &a) != 1)
-			a = 0;
-		pclose(p);
-	}
-	return a ? a + 4 : 0;
-}
 
 static ag_log_t *parse(const char *text)
 {
@@ -38,23 +25,55 @@ static ag_log_t *parse(const char *text)
 	return log;
 }
 
-/* page: 10 MiB of V8 pages; js: the two functions' estimates at snapshots 0 and 1. */
-static char *log_text(uint64_t frame, int cut, int with_page)
+/* The address of one of node's V8 functions (by its mangled name's tail), + 4. */
+static uint64_t v8_frame(const char *mangled)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "nm -D --defined-only " NODE " 2>/dev/null | grep -m1 %s", mangled);
+	FILE *p = popen(cmd, "r");
+	unsigned long long a = 0;
+	if (p) {
+		if (fscanf(p, "%llx", &a) != 1)
+			a = 0;
+		pclose(p);
+	}
+	return a ? a + 4 : 0;
+}
+
+/* The address of V8's MemoryAllocator::AllocatePage in node (a non-PIE binary), + 4. */
+static uint64_t page_frame(void)
+{
+	return v8_frame("MemoryAllocator12AllocatePage");
+}
+
+/* page: 10 MiB of V8 pages; js: the two functions' estimates at snapshots 0 and 1; space
+ * (when not 0, the frame of a space's function above the page's): 8 MiB more pages, stack 5. */
+static char *log_text(uint64_t frame, int cut, int with_page, uint64_t space)
 {
 	static char t[4096];
+	uint64_t y = space ? 8388608 : 0;
+	char ys[256] = "", yl[128] = "", yt[64] = "";
+	if (space) {
+		snprintf(ys, sizeof ys, "S 5 m %" PRIx64 " %" PRIx64 "\n", frame, space);
+		snprintf(yl, sizeof yl, "L 5 %" PRIu64 " 8 %" PRIu64 " 8 0\n", y, y);
+		snprintf(yt, sizeof yt, "T 5 %" PRIu64 " 8\n", y);
+	}
 	snprintf(t, sizeof t,
 		 "AGLOG 3\nP 7 1 1 " NODE "\nM 0 400000 4000000 - " NODE "\n"
 		 "F fff0000000000000 10 3 leakFn /app/a.js\n"
 		 "F fff0000000000010 20 3 churnFn file:///app/a.mjs\n"
 		 "S 1 m %" PRIx64 "\nS 2 j fff0000000000000\nS 3 j fff0000000000010\n"
-		 "S 4 h 401000\n"
+		 "S 4 h 401000\n%s"
 		 "B 0 1000 interval\nL 1 %d 40 %d 40 0\nL 2 4194304 100 4194304 100 0\n"
-		 "L 3 1048576 10 1048576 10 0\nL 4 100 1 100 1 0\nK 10485860 100 10485760 0\n"
-		 "T 1 %d 40\nT 2 4194304 100\nT 3 1048576 10\nT 4 100 1\n"
-		 "E 0 10485860 100 10485760 0 10485860 100 10485760 8\n"
+		 "L 3 1048576 10 1048576 10 0\nL 4 100 1 100 1 0\n%sK %" PRIu64 " 100 %" PRIu64 " 0\n"
+		 "T 1 %d 40\nT 2 4194304 100\nT 3 1048576 10\nT 4 100 1\n%s"
+		 "E 0 %" PRIu64 " 100 %" PRIu64 " 0 %" PRIu64 " 100 %" PRIu64 " %d\n"
 		 "B 1 2000 interval\nL 2 20971520 500 20971520 500 0\n"
-		 "E 1 10485860 100 10485760 0 10485860 100 10485760 1\n%s",
-		 with_page ? frame : (uint64_t)0x500000, 10485760, 10485760, 10485760,
+		 "E 1 %" PRIu64 " 100 %" PRIu64 " 0 %" PRIu64 " 100 %" PRIu64 " 1\n%s",
+		 with_page ? frame : (uint64_t)0x500000, ys, 10485760, 10485760, yl,
+		 10485860 + y, 10485760 + y, 10485760, yt,
+		 10485860 + y, 10485760 + y, 10485860 + y, 10485760 + y, space ? 10 : 8,
+		 10485860 + y, 10485760 + y, 10485860 + y, 10485760 + y,
 		 cut ? "B 2 3000 interval\nL 2 1 1 1 1 0\n" : "");
 	return t;
 }
@@ -84,7 +103,7 @@ Test(jsheap, pages_become_js_sites_and_the_rest)
 	if (!frame)
 		cr_skip_test("no node binary with V8's symbols");
 	for (int cut = 0; cut < 2; cut++) {
-		ag_log_t *log = parse(log_text(frame, cut, 1));
+		ag_log_t *log = parse(log_text(frame, cut, 1, 0));
 		cr_assert_eq(log->nsnaps, 2);
 		cr_assert_eq(jsheap_merge(log, symbols_open(log, NULL), stderr), 0);
 		symbols_t *s = symbols_open(log, NULL);
@@ -116,7 +135,7 @@ Test(jsheap, pages_become_js_sites_and_the_rest)
 
 Test(jsheap, without_pages_estimates_are_left_out)
 {
-	ag_log_t *log = parse(log_text(0, 0, 0));
+	ag_log_t *log = parse(log_text(0, 0, 0, 0));
 	FILE *err = tmpfile();
 	symbols_t *s = symbols_open(log, NULL);
 	cr_assert_eq(jsheap_merge(log, s, err), 0);
@@ -134,4 +153,71 @@ Test(jsheap, without_pages_estimates_are_left_out)
 	free(v);
 	symbols_close(s);
 	log_free(log);
+}
+
+/* The merged log of log_text with 8 MiB of pages committed from V8's function `space`
+ * (its mangled name's tail), and a symbols_t for it. */
+static ag_log_t *merged_with(const char *space, symbols_t **s)
+{
+	uint64_t frame = page_frame(), above = v8_frame(space);
+	if (!frame || !above)
+		cr_skip_test("no node binary with V8's symbols");
+	ag_log_t *log = parse(log_text(frame, 0, 1, above));
+	*s = symbols_open(log, NULL);
+	cr_assert_eq(jsheap_merge(log, *s, stderr), 0);
+	return log;
+}
+
+Test(jsheap, young_generation_is_its_own_site)
+{
+	symbols_t *s;
+	ag_log_t *log = merged_with("SemiSpace6GrowTo", &s);
+	size_t leak = stack_of(log, AG_KIND_JS, "leakFn", s);
+	size_t churn = stack_of(log, AG_KIND_JS, "churnFn", s);
+	size_t rest = stack_of(log, AG_KIND_MMAP, JSHEAP_UNATTRIBUTED, s);
+	size_t young = stack_of(log, AG_KIND_MMAP, JSHEAP_YOUNG, s);
+	cr_assert(leak != SIZE_MAX && churn != SIZE_MAX && rest != SIZE_MAX && young != SIZE_MAX);
+	uint64_t total = 10485860 + 8388608;
+	ag_stackval_t *v = log_state_at(log, 0);
+	cr_expect_eq(v[0].live_bytes + v[4].live_bytes, 0, "old and young pages hold nothing");
+	/* 5 MiB of estimates fit the 10 MiB of old pages: the young pages stay whole */
+	cr_expect_eq(v[leak].live_bytes, 4194304);
+	cr_expect_eq(v[young].live_bytes, 8388608);
+	cr_expect_eq(v[young].peak_bytes, 8388608);
+	cr_expect_eq(v[rest].live_bytes, 10485760 - 4194304 - 1048576);
+	cr_expect_eq(live_sum(log, v, 0), total, "tracked bytes still add up");
+	cr_expect_eq(live_sum(log, v, 1), total, "the peak still adds up");
+	free(v);
+	v = log_state_at(log, 1);
+	/* 21 MiB of estimates: the old pages first, the excess in the young ones, never more
+	 * than the 18 MiB of both */
+	uint64_t js = v[leak].live_bytes + v[churn].live_bytes;
+	cr_expect_leq(js, 10485760 + 8388608);
+	cr_expect_gt(js, 10485760);
+	cr_expect_eq(v[rest].live_bytes, 0);
+	cr_expect_eq(v[young].live_bytes, 10485760 + 8388608 - js);
+	cr_expect_eq(live_sum(log, v, 0), total);
+	free(v);
+	symbols_close(s);
+	log_free(log);
+}
+
+Test(jsheap, other_spaces_are_old)
+{
+	/* a paged space's page is an old page, and so is a semi-space's refill after a
+	 * mark-compact (it replaces a young page promoted whole): no young site, the rest is
+	 * unattributed */
+	const char *old[] = { "PagedSpaceBase13TryExpandImpl", "SemiSpace21EnsureCurrentCapacity" };
+	for (int k = 0; k < 2; k++) {
+		symbols_t *s;
+		ag_log_t *log = merged_with(old[k], &s);
+		cr_expect_eq(stack_of(log, AG_KIND_MMAP, JSHEAP_YOUNG, s), SIZE_MAX, "%s", old[k]);
+		size_t rest = stack_of(log, AG_KIND_MMAP, JSHEAP_UNATTRIBUTED, s);
+		cr_assert_neq(rest, SIZE_MAX);
+		ag_stackval_t *v = log_state_at(log, 0);
+		cr_expect_eq(v[rest].live_bytes, 10485760 + 8388608 - 4194304 - 1048576, "%s", old[k]);
+		free(v);
+		symbols_close(s);
+		log_free(log);
+	}
 }
