@@ -409,7 +409,7 @@ Test(node_jsheap, router_service_leaking_handler_first)
 {
 	need_node();
 	char **v;
-	run_example("router_leak.js", "8000", "served 8000 requests", &v);
+	run_example("router_leak.js", "20000", "served 20000 requests", &v);
 	char *g = human("growth", v[0]);
 	int by_site = strstr(g, "more with a growing path") || strstr(g, " growing from ");
 	free(g);
