@@ -36,14 +36,16 @@
 #define CHECK_MS 1000
 
 static _Atomic bool running;
-static _Atomic bool starting;
+_Atomic bool writer_starting;
+const volatile unsigned char *writer_born_flag;
 static uint64_t first_due;            /* CLOCK_MONOTONIC of the first interval snapshot, 0 = none */
 static pthread_t thread;
 static void (*child_check)(void);
 
-void writer_watch_children(void (*check)(void))
+void writer_watch_children(void (*check)(void), const volatile unsigned char *flag)
 {
 	child_check = check;
+	writer_born_flag = flag;
 }
 
 static void (*_Atomic each_turn)(void);
@@ -174,7 +176,7 @@ static void *writer_main(void *arg)
 
 int writer_start(void)
 {
-	if (atomic_exchange(&starting, true))
+	if (atomic_exchange(&writer_starting, true))
 		return 0;   /* another thread is at it */
 	/* Its stack is internal memory: small, and skipped by the exit scan. */
 	static void *stack;
@@ -230,10 +232,10 @@ void writer_arm(void)
 	first_due = ag_config.interval ? sys_now_ns() + ag_config.interval * 1000000ull : 0;
 }
 
-void writer_tick(void)
+void writer_tick_slow(void)
 {
 	check_child();
-	if (atomic_load_explicit(&starting, memory_order_relaxed) || sandbox_filtered())
+	if (atomic_load_explicit(&writer_starting, memory_order_relaxed) || sandbox_filtered())
 		return;   /* started, or a filter may punish the clone: snapshots at exit only */
 	/* Until it starts, the clock on every allocation: a slow allocator (a daemon's 4 KiB
 	 * every 100 ms) must get its first interval snapshot on time. */
@@ -321,7 +323,7 @@ void writer_postfork_child(void)
 	atomic_store(&exit_snapshot_started, false);
 	atomic_store(&exit_snapshot_done, false);
 	atomic_store(&running, false);
-	atomic_store(&starting, false);
+	atomic_store(&writer_starting, false);
 	outbox_requests_take();   /* the parent's requests are the parent's */
 	writer_arm();
 }
