@@ -4,9 +4,11 @@
  * of 65-200 KiB (above the recovery headroom's small size at the tested cap) until its first
  * refusal, and keeps everything.  Once all were refused, the main thread frees the largest
  * block and probes, by bisection, the largest single malloc the cap still admits.
- * Usage: credit_race CAP_BYTES [THREADS].  Prints "threads=N refusals=N wrong_errno=N
- * held=BYTES smax=BYTES"; exits before freeing anything else, so the exit snapshot's
- * tracked total is what the probe saw. */
+ * Usage: credit_race CAP_BYTES [THREADS [snap]].  Prints "threads=N refusals=N
+ * wrong_errno=N held=BYTES freed=BYTES smax=BYTES" (freed: the usable size of the block
+ * freed before the probe); exits before freeing anything else, so the exit snapshot's
+ * tracked total is what the probe saw.  With "snap", a snapshot is asked for (SIGUSR2)
+ * once all were refused. */
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -94,6 +96,7 @@ int main(int argc, char **argv)
 	/* a snapshot of this moment (the writer serves SIGUSR2), then room for the probe:
 	 * give back one of the big blocks */
 	if (argc > 3) {
+		usleep(300000);   /* the cap's own snapshots first: one reason per snapshot */
 		raise(SIGUSR2);
 		usleep(300000);
 	}
@@ -123,8 +126,8 @@ int main(int argc, char **argv)
 			hi = mid;
 		}
 	}
-	printf("threads=%d refusals=%d wrong_errno=%d held=%zu smax=%zu\n", nthreads, refusals,
-	       wrong, held, lo);
+	printf("threads=%d refusals=%d wrong_errno=%d held=%zu freed=%zu smax=%zu\n", nthreads,
+	       refusals, wrong, held, big_size, lo);
 	fflush(stdout);
 	exit(0);   /* no frees, no joins: the exit snapshot sees what the probe saw */
 }
