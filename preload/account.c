@@ -50,6 +50,9 @@ static void raise_peak(counter_t *peak, uint64_t v)
 
 void account_keep_admitted(void)
 {
+	/* credit handed out against an earlier admitted total is not in the new one: spent
+	 * now, it would be counted nowhere */
+	credit_reclaim();
 	atomic_store(&keep, true);
 	atomic_store(&admitted.v, sum_kinds());
 }
