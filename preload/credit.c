@@ -4,6 +4,7 @@
 #include "credit.h"
 
 #include <pthread.h>
+#include <stddef.h>
 
 #define SLOTS 1024
 
@@ -82,22 +83,24 @@ bool credit_outstanding(void)
 	return atomic_load_explicit(&high, memory_order_relaxed) != 0;
 }
 
-int64_t credit_held(void)
+static int64_t sum_of(size_t offset)
 {
 	int64_t sum = 0;
 	unsigned n = atomic_load(&high);
 	for (unsigned i = 0; i < n; i++)
-		sum += atomic_load_explicit(&slots[i].credit, memory_order_relaxed);
+		sum += atomic_load_explicit((_Atomic int64_t *)((char *)&slots[i] + offset),
+					    memory_order_relaxed);
 	return sum;
+}
+
+int64_t credit_held(void)
+{
+	return sum_of(offsetof(credit_slot_t, credit));
 }
 
 int64_t credit_unflushed(void)
 {
-	int64_t sum = 0;
-	unsigned n = atomic_load(&high);
-	for (unsigned i = 0; i < n; i++)
-		sum += atomic_load_explicit(&slots[i].unflushed, memory_order_relaxed);
-	return sum;
+	return sum_of(offsetof(credit_slot_t, unflushed));
 }
 
 void credit_postfork_child(int64_t *credit, int64_t *unflushed)
