@@ -13,7 +13,9 @@
  * log's heap total is in those units).  The cap stays exact: the rounding is admitted
  * under the cap like the request, and when it does not fit the block is kept in the
  * table at its requested size instead.  A block freed behind our back (RTLD_DEEPBIND
- * libc free) whose address comes back is taken out at the new block's usable size. */
+ * libc free) whose address comes back is taken out at the new block's usable size.
+ * With sampling, the heap total is counted per thread and flushed in chunks, and under a
+ * cap each thread spends its own credit first (credit.h states both bounds). */
 #include "heap.h"
 #include "cap.h"
 #include "churn.h"

@@ -232,7 +232,7 @@ void writer_arm(void)
 	first_due = ag_config.interval ? sys_now_ns() + ag_config.interval * 1000000ull : 0;
 }
 
-void writer_tick_slow(void)
+static void tick(void)
 {
 	check_child();
 	if (atomic_load_explicit(&writer_starting, memory_order_relaxed) || sandbox_filtered())
@@ -244,6 +244,13 @@ void writer_tick_slow(void)
 			return;
 	}
 	writer_start();
+}
+
+void writer_tick_slow(void)
+{
+	int saved = errno;   /* the hooks keep the program's errno only on their slow paths */
+	tick();
+	errno = saved;
 }
 
 /* Which thread ends the process (the first to call exit, or to reach the destructor), and
