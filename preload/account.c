@@ -54,7 +54,10 @@ void account_keep_admitted(void)
 	 * now, it would be counted nowhere */
 	credit_reclaim();
 	atomic_store(&keep, true);
-	atomic_store(&admitted.v, sum_kinds());
+	/* what the program holds, with the heap bytes threads counted and did not flush yet
+	 * (a cap set at run time, allocguard_set_cap, comes after sampled counting began):
+	 * their frees will take them out of the admitted total */
+	atomic_store(&admitted.v, account_tracked());
 }
 
 static bool account_admitting(void)
