@@ -121,3 +121,44 @@ Test(integration_production, live_estimate_unbiased_over_runs, .timeout = 180)
 	cr_expect(sum / runs > -0.06 && sum / runs < 0.06, "mean estimate off by %+.1f%%",
 		  sum / runs * 100);
 }
+
+/* A cap lowered at run time (allocguard_set_cap) while every thread holds close to the most
+ * credit it may: the credit is taken back first, so no thread spends it past the new cap
+ * (never late), and each is refused only once what is left is below its request (never
+ * early by more than one request). */
+Test(integration_production, a_cap_set_at_run_time_takes_the_threads_credit_back,
+     .timeout = 300)
+{
+	const char *every[] = { "ALLOCGUARD_CAP=256M", "ALLOCGUARD_INTERVAL=0", NULL };
+	const char *prod[] = { "ALLOCGUARD_CAP=256M", "ALLOCGUARD_INTERVAL=0", PRODUCTION, NULL };
+	const char *const *envs[] = { every, prod };
+	const char *argv[] = { th_build("examples/credit_setcap"), "4", NULL };
+	for (int i = 0; i < 6; i++) {
+		const char *what = i % 2 ? "production" : "every allocation";
+		char *dir = strdup(th_tmpdir("setcap"));
+		char out[600];
+		snprintf(out, sizeof out, "ALLOCGUARD_LOG=%s/setcap.%%p.log", dir);
+		const char *env[8];
+		size_t n = 0;
+		for (const char *const *e = envs[i % 2]; *e; e++)
+			env[n++] = *e;
+		env[n++] = out;
+		env[n] = NULL;
+		th_run_t r;
+		th_run(&r, argv, env, 1, 120);
+		cr_assert(r.exited && r.code == 0, "%s: %s\n%s%s", what, th_run_desc(&r), r.out,
+			  r.err);
+		cr_assert_eq(th_kv(r.out, "set_cap"), 0, "%s: %s", what, r.out);
+		cr_assert_eq(th_kv(r.out, "refusals"), 4, "%s: every thread is refused: %s", what,
+			     r.out);
+		cr_expect_eq(th_kv(r.out, "wrong_errno"), 0, "%s: %s", what, r.out);
+		long long cap = th_kv(r.out, "cap"), tracked = th_kv(r.out, "tracked");
+		cr_expect_leq(tracked, cap, "%s: tracked past the new cap: %s", what, r.out);
+		/* the largest request is 200 KiB, plus the allocator's rounding */
+		cr_expect_gt(tracked + (200 << 10) + ROUNDING, cap, "%s: refused early: %s", what,
+			     r.out);
+		th_run_free(&r);
+		th_rmtree(dir);
+		free(dir);
+	}
+}
