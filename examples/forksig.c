@@ -42,11 +42,18 @@ int main(int argc, char **argv)
 		target = atoi(argv[1]);
 	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
 	sigaction(SIGUSR1, &sa, NULL);
+	/* one small size, four at a time: glibc serves these from its thread cache without
+	 * taking an arena lock, so bare the handler's fork never finds one held (the first
+	 * four come from the arena: before any signal) */
+	void *keep[4] = { 0 };
+	for (int i = 0; i < 4; i++)
+		keep[i] = malloc(48);
+	for (int i = 0; i < 4; i++) {
+		free(keep[i]);
+		keep[i] = malloc(48);
+	}
 	pthread_t self = pthread_self(), t;
 	pthread_create(&t, NULL, signaller, &self);
-	/* one small size, four at a time: glibc serves these from its thread cache without
-	 * taking an arena lock, so bare the handler's fork never finds one held */
-	void *keep[4] = { 0 };
 	for (unsigned i = 0; atomic_load(&forks) < atomic_load(&target); i++) {
 		free(keep[i % 4]);
 		keep[i % 4] = malloc(48);

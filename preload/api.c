@@ -170,12 +170,8 @@ int api_leak_check(allocguard_leaks_t *out)
 		return fail(ENOSYS);
 	if (!out)
 		return fail(EINVAL);
-	/* inside a hook (a signal handler interrupted one): a table lock may be ours.  Only
-	 * tested here: reach_check_now enters the guard itself, and a second enter fails */
-	if (!ag_guard_enter())
-		return fail(EDEADLK);
-	ag_guard_leave();
-	/* one check at a time: a second caller waits rather than being told EBUSY */
+	/* one check at a time: a second caller waits rather than being told EBUSY.  The scan
+	 * enters the guard itself (EBUSY from inside a hook of ours). */
 	pthread_mutex_lock(&scan_lock);
 	reach_totals_t t;
 	int rc = reach_check_now(&t);

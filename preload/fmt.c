@@ -212,8 +212,20 @@ void fmt_say_init(void)
 	stderr_state = STDERR_KNOWN;
 }
 
+/* Under a seccomp filter fstat may be punished: the answer is the one taken just before the
+ * filter went in (or "ours" for a filter inherited at start). */
+static bool stderr_frozen, stderr_frozen_ours;
+
+void fmt_stderr_freeze(bool check)
+{
+	stderr_frozen_ours = check ? fmt_stderr_ours() : true;
+	stderr_frozen = true;
+}
+
 bool fmt_stderr_ours(void)
 {
+	if (stderr_frozen)
+		return stderr_frozen_ours;
 	if (stderr_state == STDERR_UNKNOWN)
 		return true;   /* before start-up: what the program was started with */
 	struct stat st;

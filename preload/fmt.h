@@ -50,6 +50,9 @@ void fmt_say(const char *msg);
  * file (a daemon that closed stderr and opened its data file there gets nothing). */
 void fmt_say_init(void);
 bool fmt_stderr_ours(void);
+/* From now on fmt_stderr_ours answers without a system call (a seccomp filter is going in):
+ * as it answers now when check, else "ours". */
+void fmt_stderr_freeze(bool check);
 /* fmt_say of before, what and after joined (what is a path or a name), cut to 8 KiB. */
 void fmt_say3(const char *before, const char *what, const char *after);
 

@@ -436,8 +436,10 @@ EXPORT int pipe2(int fds[2], int flags)
 __attribute__((used)) static long seccomp_syscall(long n, long a1, long a2, long a3, long a4,
 						 long a5, long a6)
 {
-	if (a1 == SECCOMP_SET_MODE_STRICT || a1 == SECCOMP_SET_MODE_FILTER)
+	if (a1 == SECCOMP_SET_MODE_STRICT || a1 == SECCOMP_SET_MODE_FILTER) {
 		before_drop();
+		sandbox_before_filter();
+	}
 	long r = arch_syscall6(n, a1, a2, a3, a4, a5, a6);
 	if (r < 0 && r >= -4095) {
 		errno = (int)-r;
@@ -495,8 +497,10 @@ EXPORT int prctl(int option, ...)
 		errno = ENOSYS;
 		return -1;
 	}
-	if (option == PR_SET_SECCOMP)
+	if (option == PR_SET_SECCOMP) {
 		before_drop();   /* the log is created while opening files is still allowed */
+		sandbox_before_filter();
+	}
 	int r = real(option, a[0], a[1], a[2], a[3]);
 	if (option == PR_SET_SECCOMP && r == 0)
 		sandbox_note_filter();   /* no system call: allowed even under strict mode */

@@ -83,6 +83,7 @@ static void postfork_child(void)
 	int64_t credit, unflushed;
 	credit_postfork_child(&credit, &unflushed);
 	heap_settle(credit, unflushed);
+	stacks_postfork_child(ag_unsafe > 0);
 	swap_postfork_child();
 	int outer = ag_guard_enter();
 	writer_postfork_child();

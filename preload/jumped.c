@@ -1,6 +1,6 @@
 /* jumped.c: a hook left by a jump (siglongjmp out of a signal handler that interrupted it):
- * told from a live one, and what it held let go, so the thread is tracked again (see
- * ag_guard_enter in state.h). */
+ * told from a live one; when it held no lock of ours or of the libraries it called, the
+ * thread is tracked again (see ag_guard_enter in state.h). */
 #include "state.h"
 #include "fmt.h"
 #include "ptrtab.h"
@@ -15,15 +15,16 @@
 bool ag_hook_abandoned(uintptr_t fp)
 {
 	uintptr_t slot = ag_hook_frame;
-	if (fp < slot && slot - fp < 256 * 1024 && ((const uintptr_t *)slot)[1] == ag_hook_ret)
+	const uintptr_t near = 256 * 1024;
+	if (fp < slot && slot - fp < near && ((const uintptr_t *)slot)[1] == ag_hook_ret)
 		return false;   /* the usual nesting: no system call */
+	if (fp < slot ? slot - fp >= near : fp - slot >= near)
+		return false;   /* another stack altogether: the hook below is live */
 	stack_t ss;
 	if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK) &&
 	    !(slot >= (uintptr_t)ss.ss_sp && slot < (uintptr_t)ss.ss_sp + ss.ss_size))
 		return false;   /* a handler on its own stack, above a live hook */
-	if (fp < slot && ((const uintptr_t *)slot)[1] == ag_hook_ret)
-		return false;
-	if (ag_unsafe) {
+	if (ag_unsafe || ptrtab_holds_any()) {   /* a block-table update cut short too */
 		static _Atomic bool said_stuck;
 		if (!atomic_exchange(&said_stuck, true))
 			fmt_say("an allocation was left by a jump out of a signal handler "
@@ -31,8 +32,6 @@ bool ag_hook_abandoned(uintptr_t fp)
 				"no longer tracked");
 		return false;
 	}
-	/* what the abandoned call held: the block-table shards (its update may be cut) */
-	ptrtab_release_mine();
 	static _Atomic bool said;
 	if (!atomic_exchange(&said, true))
 		fmt_say("an allocation was left by a jump out of a signal handler (siglongjmp); "

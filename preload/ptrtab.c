@@ -13,10 +13,8 @@
 #include "sys.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <time.h>
 
 #define NSHARDS 256
 #define HOT static inline __attribute__((always_inline))
@@ -558,16 +556,13 @@ void ptrtab_unlock_all(void)
 
 void ptrtab_reinit_locks(void)
 {
-	atomic_store(&ptrtab_held, false);
-	for (int i = 0; i < NSHARDS; i++)
-		if (!skipped(i))
-			unlock(&shards[i]);
-	memset(forking_skipped, 0, sizeof forking_skipped);
+	ptrtab_unlock_all();
 }
 
-void ptrtab_release_mine(void)
+bool ptrtab_holds_any(void)
 {
 	for (int i = 0; i < NSHARDS; i++)
 		if (shardlock_mine(&shards[i].lock))
-			unlock(&shards[i]);
+			return true;
+	return false;
 }

@@ -122,7 +122,7 @@ void ptrtab_lock_all(void);
 void ptrtab_unlock_all(void);
 void ptrtab_reinit_locks(void);
 
-/* Let go of the shards this thread holds: only for a call that a jump left (jumped.c). */
-void ptrtab_release_mine(void);
+/* Does this thread hold a shard?  (A call that a jump left: jumped.c.) */
+bool ptrtab_holds_any(void);
 
 #endif

@@ -21,8 +21,15 @@ void sandbox_init(void)
 	p += strlen("\nSeccomp:");
 	while (*p == ' ' || *p == '\t')
 		p++;
-	if (*p != '0')
+	if (*p != '0') {
+		fmt_stderr_freeze(false);
 		sandbox_note_filter();
+	}
+}
+
+void sandbox_before_filter(void)
+{
+	fmt_stderr_freeze(true);
 }
 
 void sandbox_note_filter(void)

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 
 void sandbox_init(void);
+/* The program is about to install a filter: what needs a system call to know is known now. */
+void sandbox_before_filter(void);
 /* The program installed a filter (strict mode or a filter program) in some thread. */
 void sandbox_note_filter(void);
 /* A filter may be in force for the calling thread (it is counted for all threads: one

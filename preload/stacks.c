@@ -280,15 +280,32 @@ static bool on_own_stack(uintptr_t slot0, bool may_ask)
  * each, and its frames); below this much left, the frame-pointer walk instead. */
 #define UNWIND_ROOM (12 * 1024)
 static _Atomic bool low_stack_seen, low_stack_said;
+/* A fork child made while its thread was inside libunwind (fork from a signal handler): the
+ * loader's lock is held there by a thread that does not exist in the child. */
+static bool unwind_off;
+
+void stacks_postfork_child(bool inside_unwind)
+{
+	if (inside_unwind) {
+		unwind_off = true;
+		atomic_store(&low_stack_seen, true);
+	}
+}
 
 /* Is there room below us to unwind?  If not, [*lo, *hi) is the stack we are on. */
 static bool room_to_unwind(bool may_ask, uintptr_t *lo, uintptr_t *hi)
 {
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-	know_stack(may_ask);
+	know_stack(may_ask && !unwind_off);
 	if (stack_known == 1 && sp >= stack_lo && sp < stack_hi) {
 		*lo = stack_lo;
 		*hi = stack_hi;
+		if (unwind_off)
+			return false;
+	} else if (unwind_off) {
+		*lo = sp;
+		*hi = sp;   /* unknown: only the caller's frame */
+		return false;
 	} else {
 		stack_t ss;   /* a signal handler's alternate stack, or one we cannot size */
 		if (sigaltstack(NULL, &ss) != 0 || !(ss.ss_flags & SS_ONSTACK))

@@ -4,6 +4,7 @@
 #ifndef ALLOCGUARD_STACKS_H
 #define ALLOCGUARD_STACKS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <ucontext.h>
 
@@ -26,6 +27,9 @@ void stacks_getattr(int delta);
 /* One line, once, when some stacks were recorded by the frame-pointer walk for lack of
  * stack to unwind on (said by the writer, never on the small stack itself). */
 void stacks_say_pending(void);
+/* Fork child: inside_unwind when the forking thread was inside libunwind (fork from a
+ * signal handler); the child's stacks are then taken by frame pointers only. */
+void stacks_postfork_child(bool inside_unwind);
 /* Capture and intern in one step; returns a stack id (0 = none). */
 uint32_t stacks_here(char kind);
 /* The same, given where the hook's return address into its caller sits (STACKS_CALLER in

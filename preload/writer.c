@@ -95,8 +95,11 @@ static void snapshot_on_own_stack(int reason, bool scan)
 		callee.uc_link = &caller;
 		makecontext(&callee, snapshot_here, 0);
 		stacks_exit_context(&caller);
+		uintptr_t frame = ag_hook_frame;
+		ag_hook_frame = 0;   /* nested calls there run on another stack: never "left" */
 		if (swapcontext(&caller, &callee) != 0)
 			snapshot_here();
+		ag_hook_frame = frame;
 		stacks_exit_context(NULL);
 	} else {
 		snapshot_here();
