@@ -1,6 +1,7 @@
 /* account.c: lock-free live totals and peaks (see account.h).  Each counter sits on its own
  * cache line so heap traffic does not bounce the mapping counters. */
 #include "account.h"
+#include "credit.h"
 #include "peak.h"
 #include "check.h"
 
@@ -49,8 +50,14 @@ static void raise_peak(counter_t *peak, uint64_t v)
 
 void account_keep_admitted(void)
 {
+	/* credit handed out against an earlier admitted total is not in the new one: spent
+	 * now, it would be counted nowhere */
+	credit_reclaim();
 	atomic_store(&keep, true);
-	atomic_store(&admitted.v, sum_kinds());
+	/* what the program holds, with the heap bytes threads counted and did not flush yet
+	 * (a cap set at run time, allocguard_set_cap, comes after sampled counting began):
+	 * their frees will take them out of the admitted total */
+	atomic_store(&admitted.v, account_tracked());
 }
 
 static bool account_admitting(void)
@@ -121,6 +128,11 @@ void account_raise_peaks(void)
 		raise_all(h, m, s);
 }
 
+void account_forget(acc_kind_t kind, uint64_t bytes)
+{
+	atomic_fetch_sub_explicit(&kinds[kind].v, bytes, memory_order_relaxed);
+}
+
 void account_sub(acc_kind_t kind, uint64_t bytes)
 {
 	/* out of the kind first: the kinds' sum never exceeds the admitted total */
@@ -132,7 +144,8 @@ void account_sub(acc_kind_t kind, uint64_t bytes)
 
 uint64_t account_tracked(void)
 {
-	return sum_kinds();
+	int64_t v = (int64_t)sum_kinds() + credit_unflushed();
+	return v < 0 ? 0 : (uint64_t)v;
 }
 
 uint64_t account_admitted(void)
@@ -166,6 +179,9 @@ void account_read(account_totals_t *t)
 		m = t->mapped;
 		s = t->swapped;
 	}
+	/* what the threads counted and have not flushed yet (credit.h) */
+	int64_t local = credit_unflushed();
+	t->heap = local < 0 && (uint64_t)-local > t->heap ? 0 : t->heap + (uint64_t)local;
 	t->tracked = t->heap + t->mapped + t->swapped;
 	raise_peak(&peak_kind[ACC_HEAP], t->heap);
 	raise_peak(&peak_kind[ACC_MAPPED], t->mapped);

@@ -36,12 +36,15 @@ void account_obtained(acc_kind_t kind, uint64_t bytes);
 uint64_t account_add(acc_kind_t kind, uint64_t bytes);
 /* Raise the peaks to the current totals; called once memory was really obtained. */
 void account_raise_peaks(void);
+/* Out of its kind only: the admitted total keeps the bytes (as a thread's credit). */
+void account_forget(acc_kind_t kind, uint64_t bytes);
 /* Memory given back: out of its kind and out of the admitted total. */
 void account_sub(acc_kind_t kind, uint64_t bytes);
 /* The kinds' sum, and the admitted total (the kinds' sum without a cap). */
 uint64_t account_tracked(void);
 uint64_t account_admitted(void);
-/* One coherent set of figures for a snapshot: tracked is the sum of the kinds read, and
+/* One coherent set of figures for a snapshot: tracked is the sum of the kinds read (the
+ * heap with what threads counted and did not flush yet, credit.h), and
  * every peak is at least its current value (peaks are raised to what was read, so a peak
  * never falls from one snapshot to the next either). */
 void account_read(account_totals_t *t);

@@ -1,6 +1,8 @@
 /* cap.c: cap thresholds, edge-triggered events and on-cap actions (see cap.h).  Runs on the
- * allocation hot path: without a cap, nothing; with one, a compare-and-swap and compares. */
+ * allocation hot path: without a cap, nothing; with one, far below the thresholds, a use of
+ * the thread's credit (credit.h), handed out here; else a compare-and-swap and compares. */
 #include "cap.h"
+#include "credit.h"
 #include "fmt.h"
 #include "outbox.h"
 #include "refusal.h"
@@ -17,6 +19,9 @@
  * read relaxed on the hot path (plain loads on x86_64). */
 _Atomic uint64_t cap_limit;
 static _Atomic uint64_t cap_bytes, warn_bytes, crit_bytes, rearm_gap, headroom;
+/* Credit is handed out only while the admitted total stays at or under this: below every
+ * threshold, so no event or refusal can be due while any is used.  0: none handed out. */
+static _Atomic uint64_t credit_limit;
 static int on_cap;
 static _Atomic uint64_t warn_pct, crit_pct;
 
@@ -28,11 +33,30 @@ static uint64_t pct_of(uint64_t bytes, uint64_t pct)
 	return bytes / 100 * pct + bytes % 100 * pct / 100;
 }
 
-/* The cap and the thresholds that follow it. */
+/* Every thread's credit back into the admitted total's free room, before a decision that
+ * must be made on what the program holds (an event, a refusal).  Whether any came back. */
+static bool reclaim(void)
+{
+	if (!credit_outstanding())
+		return false;
+	int64_t c = credit_reclaim();
+	if (!c)
+		return false;
+	account_unadmit((uint64_t)c);
+	return true;
+}
+
+/* The cap and the thresholds that follow it.  Credit handed out under the old limits is
+ * taken back first: spent under a lower cap it would let the program hold more than the
+ * cap, and the new thresholds are judged on what the program holds.  New credit is handed
+ * out again only once every limit is the new one. */
 static void set_limits(uint64_t bytes)
 {
-	warn_bytes = pct_of(bytes, warn_pct);
-	crit_bytes = pct_of(bytes, crit_pct);
+	atomic_store(&credit_limit, 0);
+	reclaim();
+	uint64_t warn = pct_of(bytes, warn_pct), crit = pct_of(bytes, crit_pct);
+	warn_bytes = warn;
+	crit_bytes = crit;
 	/* Re-arm only after usage falls 5% of the cap below a threshold, so a program hovering
 	 * at a threshold gets one event per real crossing, not one per allocation. */
 	rearm_gap = bytes / 20;
@@ -41,6 +65,9 @@ static void set_limits(uint64_t bytes)
 		account_keep_admitted();
 	cap_bytes = bytes;
 	cap_limit = bytes;
+	uint64_t below = warn < crit ? warn : crit;
+	below = below < bytes ? below : bytes;
+	atomic_store(&credit_limit, below > 0 ? below - 1 : 0);
 }
 
 void cap_init(const ag_config_t *c)
@@ -153,6 +180,29 @@ static bool headroom_open(uint64_t bytes, bool commit)
 	return refused_before && (commit || bytes <= headroom / 16);
 }
 
+/* Admit bytes with a chunk of credit for this thread, when both stay under credit_limit. */
+static bool admit_with_credit(uint64_t bytes)
+{
+	uint64_t before, limit = atomic_load_explicit(&credit_limit, memory_order_relaxed);
+	if (bytes >= limit || !credit_slot() ||
+	    account_admit(bytes + CREDIT_CHUNK, limit, &before) != 0)
+		return false;
+	int64_t back;
+	if (!credit_give(CREDIT_CHUNK, &back))
+		back = CREDIT_CHUNK;
+	if (back)
+		account_unadmit((uint64_t)back);
+	return true;
+}
+
+static bool event_due(uint64_t now)
+{
+	unsigned f = atomic_load_explicit(&fired, memory_order_relaxed);
+	return (now >= warn_bytes && !(f & (1u << AG_CAP_EV_WARN))) ||
+	       (now >= crit_bytes && !(f & (1u << AG_CAP_EV_CRITICAL))) ||
+	       (now > cap_bytes && !(f & (1u << AG_CAP_EV_CAP)));
+}
+
 static void thresholds(uint64_t before, uint64_t now, const char *what, uint64_t asked,
 		       acc_kind_t k)
 {
@@ -174,11 +224,14 @@ static int admit(uint64_t bytes, uint64_t asked, const char *what, bool commit, 
 	uint64_t before;
 	if (!cap_bytes)
 		return 0;
+	if (ag_ready() && admit_with_credit(bytes))
+		return 0;
 	if (!ag_ready() || on_cap == AG_ON_CAP_WARN) {
 		account_admit(bytes, UINT64_MAX, &before);
 		if (!ag_ready())
 			return 0;
-	} else if (account_admit(bytes, cap_bytes, &before) != 0) {
+	} else if (account_admit(bytes, cap_bytes, &before) != 0 &&
+		   !(reclaim() && account_admit(bytes, cap_bytes, &before) == 0)) {
 		/* A refusal latches the cap event (and opens the headroom) only when usage was
 		 * already near the cap; one huge request refused at low usage is reported but
 		 * latches nothing, so a later climb to the cap is a crossing of its own. */
@@ -205,6 +258,9 @@ static int admit(uint64_t bytes, uint64_t asked, const char *what, bool commit, 
 		return ENOMEM;
 	}
 	uint64_t now = before + bytes;
+	/* an event is judged on what the program holds, without the threads' credit */
+	if (event_due(now) && reclaim())
+		now = account_admitted();
 	/* the thresholds crossed on the way first: a reader sees warn, critical, then cap */
 	thresholds(before, now, what, asked, k);
 	crossing_t c = { AG_CAP_EV_CAP, before, now, what, asked, true, 0 };
@@ -251,7 +307,9 @@ static void rearm(void)
 	unsigned f = atomic_load_explicit(&fired, memory_order_relaxed);
 	if (!f)
 		return;
+	int64_t held = credit_held();
 	uint64_t now = account_admitted();
+	now = held > 0 && (uint64_t)held < now ? now - (uint64_t)held : now;
 	unsigned clear = 0;
 	if ((f & (1u << AG_CAP_EV_WARN)) && now + rearm_gap < warn_bytes)
 		clear |= 1u << AG_CAP_EV_WARN;
@@ -267,6 +325,12 @@ static void rearm(void)
 }
 
 void cap_unadmit(uint64_t bytes)
+{
+	account_unadmit(bytes);
+	rearm();
+}
+
+void cap_free_back(uint64_t bytes)
 {
 	account_unadmit(bytes);
 	rearm();

@@ -5,6 +5,7 @@
 #define ALLOCGUARD_CAP_H
 
 #include "account.h"
+#include "credit.h"
 #include "options.h"
 #include "outbox.h"
 
@@ -63,5 +64,16 @@ int cap_charge(acc_kind_t kind, uint64_t bytes, const char *what);
  * one allocation of it; the headroom closes again when usage falls back (re-arm). */
 int cap_charge_commit(acc_kind_t kind, uint64_t bytes, const char *what);
 void cap_release(acc_kind_t kind, uint64_t bytes);
+/* The cap's side of freeing heap bytes whose kind was already counted down: they become
+ * the thread's credit (credit.h), or go back to the admitted total (cap_free_back). */
+void cap_free_back(uint64_t bytes);
+static inline void cap_free_heap(uint64_t bytes)
+{
+	int64_t back;
+	if (!credit_give(bytes, &back))
+		cap_free_back(bytes);
+	else if (back)
+		cap_free_back((uint64_t)back);
+}
 
 #endif

@@ -13,11 +13,15 @@
  * log's heap total is in those units).  The cap stays exact: the rounding is admitted
  * under the cap like the request, and when it does not fit the block is kept in the
  * table at its requested size instead.  A block freed behind our back (RTLD_DEEPBIND
- * libc free) whose address comes back is taken out at the new block's usable size. */
+ * libc free) whose address comes back is taken out at the new block's usable size.
+ * With sampling, the heap total is counted per thread and flushed in chunks, and under a
+ * cap each thread spends its own credit first (credit.h states both bounds). */
 #include "heap.h"
 #include "cap.h"
 #include "churn.h"
+#include "credit.h"
 #include "fmt.h"
+#include "glibcchunk.h"
 #include "logfmt.h"
 #include "nextalloc.h"
 #include "ptrtab.h"
@@ -36,7 +40,7 @@ static _Atomic int table_said;
  * nothing and releasing is only the count (cap.h). */
 static inline int admit(uint64_t bytes, uint64_t asked, const char *what)
 {
-	return cap_on() ? cap_admit(bytes, asked, what) : 0;
+	return cap_on() && !credit_take(bytes) ? cap_admit(bytes, asked, what) : 0;
 }
 
 static inline void unadmit(uint64_t bytes)
@@ -45,12 +49,37 @@ static inline void unadmit(uint64_t bytes)
 		cap_unadmit(bytes);
 }
 
+/* The heap total.  With sampling its figures are the thread's until a chunk is due
+ * (credit.h): the totals and peaks lag by less than CREDIT_FLUSH per thread.  Returns
+ * whether the shared total rose (its peaks are then the caller's to raise). */
+static inline bool count(int64_t bytes)
+{
+	int64_t flush = bytes;
+	if (sample_active() && credit_count(bytes, &flush) && !flush)
+		return false;
+	if (flush < 0) {
+		account_forget(ACC_HEAP, (uint64_t)-flush);
+		return false;
+	}
+	account_obtained(ACC_HEAP, (uint64_t)flush);
+	return true;
+}
+
 static inline void release(uint64_t bytes)
 {
+	count(-(int64_t)bytes);
 	if (cap_on())
-		cap_release(ACC_HEAP, bytes);
-	else
-		account_sub(ACC_HEAP, bytes);
+		cap_free_heap(bytes);
+}
+
+void heap_settle(int64_t credit, int64_t unflushed)
+{
+	if (credit)
+		account_unadmit((uint64_t)credit);
+	if (unflushed > 0)
+		account_obtained(ACC_HEAP, (uint64_t)unflushed);
+	else if (unflushed < 0)
+		account_forget(ACC_HEAP, (uint64_t)-unflushed);
 }
 
 /* Returns the block's weight in COUNT_ONE units. */
@@ -71,9 +100,16 @@ static void stack_drop(uint32_t stack, uint64_t size)
 	stacktab_free(stack, wb, wc);
 }
 
-static size_t usable(void *p)
+static inline size_t usable(void *p)
 {
+	if (__builtin_expect(nextalloc_glibc_chunks, 1))
+		return glibcchunk_usable(p);
 	return nextalloc()->usable(p);
+}
+
+static size_t usable_of(void *p)
+{
+	return usable(p);
 }
 
 /* An unsampled block: marked and counted at its usable size (see the top).  false when it
@@ -84,7 +120,7 @@ static bool track_unsized(void *p, uint64_t size, uint64_t obtained)
 	uint64_t got = usable(p);
 	if (got < size || got > PTRTAB_MAX_SIZE)
 		return false;
-	if (got > size && cap_on() && cap_admit_slack(got - size))
+	if (got > size && cap_on() && !credit_take(got - size) && cap_admit_slack(got - size))
 		return false;
 	int rc = ptrtab_mark((uintptr_t)p);
 	if (rc == ENOMEM) {
@@ -92,17 +128,21 @@ static bool track_unsized(void *p, uint64_t size, uint64_t obtained)
 			unadmit(got - size);
 		return false;
 	}
-	cap_obtained(ACC_HEAP, obtained + (got - size));
+	bool rose = count((int64_t)(obtained + (got - size)));
 	if (rc == EEXIST)
 		release(got);   /* the block here before was freed without us */
-	account_raise_peaks();
+	if (rose)
+		account_raise_peaks();
 	return true;
 }
 
 /* Count `obtained` more bytes (0 when the block was already counted), attribute the
  * block and remember it.  If it cannot be remembered it is released from the totals, so a
  * later free of it changes nothing. */
-static void track(void *p, uint64_t size, uint64_t obtained, const uintptr_t *caller)
+static __attribute__((noinline)) void track_slow(void *p, uint64_t size, uint64_t obtained,
+						  const uintptr_t *caller, bool sampled);
+
+static inline void track(void *p, uint64_t size, uint64_t obtained, const uintptr_t *caller)
 {
 	writer_tick();
 	bool sampled = sample_take(size);
@@ -110,8 +150,17 @@ static void track(void *p, uint64_t size, uint64_t obtained, const uintptr_t *ca
 		churn_alloc(p, size, 0, 0);
 		return;
 	}
+	track_slow(p, size, obtained, caller, sampled);
+}
+
+/* A sampled block (or one the bitmap could not take): into the table with its stack.  The
+ * stack walk and the table's growth may touch errno: the program's is kept. */
+static void track_slow(void *p, uint64_t size, uint64_t obtained, const uintptr_t *caller,
+		       bool sampled)
+{
+	int saved = errno;
 	if (obtained)
-		cap_obtained(ACC_HEAP, obtained);
+		count((int64_t)obtained);
 	if (sample_active() && ptrtab_unmark((uintptr_t)p))
 		release(usable(p));   /* an unsized block here was freed without us */
 	uint32_t stack = 0;
@@ -136,6 +185,7 @@ static void track(void *p, uint64_t size, uint64_t obtained, const uintptr_t *ca
 		if (!atomic_exchange(&table_said, 1))
 			fmt_say("out of memory for the block table: some blocks are not tracked");
 	}
+	errno = saved;
 }
 
 /* Early blocks are sampled now, as if at their allocation, so their weights stay unbiased. */
@@ -149,7 +199,7 @@ static bool adopt_one(uint32_t stack, uint64_t size)
 
 void heap_adopt_early(void)
 {
-	ptrtab_unsized_sizer(usable);
+	ptrtab_unsized_sizer(usable_of);
 	/* a stack of no frames: the analyzer names it "(before allocguard started)" */
 	static const uintptr_t none[1];
 	uint32_t stack = stacktab_intern(AG_KIND_HEAP, none, 0);
@@ -159,7 +209,10 @@ void heap_adopt_early(void)
 
 int heap_admit(uint64_t size, size_t bytes, const char *what)
 {
-	return admit(size, bytes, what);
+	int saved = errno;   /* an event's message may touch it */
+	int rc = cap_admit(size, bytes, what);
+	errno = saved;
+	return rc;
 }
 
 void heap_unadmit(uint64_t size)

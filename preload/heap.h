@@ -26,26 +26,27 @@ static inline uint64_t heap_clamp(size_t n)
 }
 
 /* Charge `bytes`, call fn(a, b), track the result.  NULL with errno ENOMEM when the cap
- * refuses; otherwise fn's result with the caller's errno kept on success.  caller: the
+ * refuses; otherwise fn's result, errno as fn left it (the steps that may touch errno,
+ * heap_admit and the sampled path of heap_track, keep it themselves).  caller: the
  * hook's STACKS_CALLER (stacks.h), or NULL.  Inline so that each hook calls its allocator
  * directly, and without a cap calls nothing before it. */
 static inline __attribute__((always_inline)) void *
 heap_alloc(size_t bytes, const char *what, heap_fn_t fn, size_t a, size_t b,
 	   const uintptr_t *caller)
 {
-	int saved = errno;
 	uint64_t size = heap_clamp(bytes);
-	if (cap_on() && heap_admit(size, bytes, what)) {
+	/* the thread's credit first (credit.h): no shared cache line when it suffices */
+	if (cap_on() && !credit_take(size) && heap_admit(size, bytes, what)) {
 		errno = ENOMEM;
 		return NULL;
 	}
 	void *p = fn(a, b);
 	if (!p) {
-		heap_unadmit(size);
+		if (cap_on())
+			heap_unadmit(size);
 		return NULL;
 	}
 	heap_track(p, size, caller);
-	errno = saved;
 	return p;
 }
 /* realloc semantics (glibc's, including realloc(p, 0) freeing p) around real_realloc. */
@@ -54,6 +55,9 @@ void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t),
 /* Attribute the blocks allocated before the constructor (libstdc++'s emergency pool, ...)
  * to one frameless stack, so they are counted and judged at exit like any other. */
 void heap_adopt_early(void);
+/* A thread's credit and unflushed heap bytes (credit.h) go back to the totals: at its exit,
+ * and for the threads a fork child does not have. */
+void heap_settle(int64_t credit, int64_t unflushed);
 /* Forget a block about to be freed; call before the real free. */
 void heap_forget(void *p);
 

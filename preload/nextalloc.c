@@ -25,16 +25,16 @@ extern void *__libc_pvalloc(size_t);
 
 /* ---- the static arena: only for calls made while the allocator is looked up ---- */
 
-#define ARENA_SIZE (256u << 10)
+#define ARENA_SIZE NEXTALLOC_ARENA_SIZE
 #define HDR 16u
-static alignas(4096) unsigned char arena[ARENA_SIZE];
+alignas(4096) unsigned char nextalloc_arena[ARENA_SIZE];
 static size_t arena_used;   /* only the finding thread allocates here */
 
 static void *arena_memalign(size_t align, size_t n)
 {
 	if (align < HDR)
 		align = HDR;
-	uintptr_t base = (uintptr_t)arena;
+	uintptr_t base = (uintptr_t)nextalloc_arena;
 	uintptr_t p = (base + arena_used + HDR + align - 1) & ~(uintptr_t)(align - 1);
 	if (n > ARENA_SIZE || p + n > base + ARENA_SIZE)
 		return NULL;
@@ -43,10 +43,6 @@ static void *arena_memalign(size_t align, size_t n)
 	return (void *)p;
 }
 
-bool nextalloc_arena_owns(const void *p)
-{
-	return (uintptr_t)p - (uintptr_t)arena < ARENA_SIZE;
-}
 
 size_t nextalloc_arena_size(const void *p)
 {
@@ -119,6 +115,8 @@ static void *from(const char *name, const void *base)
 	return f;
 }
 
+bool nextalloc_glibc_chunks;
+
 static void set_glibc(nextalloc_t *n)
 {
 	*n = (nextalloc_t){ __libc_malloc, __libc_calloc, __libc_realloc, __libc_free,
@@ -126,6 +124,9 @@ static void set_glibc(nextalloc_t *n)
 	void *u = dlsym(RTLD_NEXT, "malloc_usable_size");
 	if (u)
 		n->usable = (size_t (*)(void *))u;
+	Dl_info du, dm;
+	nextalloc_glibc_chunks = u && dladdr(u, &du) && dladdr((void *)__libc_malloc, &dm) &&
+				 du.dli_fbase == dm.dli_fbase;
 }
 
 /* The malloc family of the object at base, or false when it is not a whole allocator. */

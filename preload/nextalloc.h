@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct {
 	void *(*malloc)(size_t);
@@ -36,7 +37,14 @@ static inline const nextalloc_t *nextalloc(void)
 }
 
 /* p came from the static arena: never passed to the real allocator. */
-bool nextalloc_arena_owns(const void *p);
+#define NEXTALLOC_ARENA_SIZE (256u << 10)
+extern unsigned char nextalloc_arena[NEXTALLOC_ARENA_SIZE];
+static inline bool nextalloc_arena_owns(const void *p)
+{
+	return (uintptr_t)p - (uintptr_t)nextalloc_arena < NEXTALLOC_ARENA_SIZE;
+}
+/* The allocator is glibc's own malloc, whose chunk headers glibcchunk.h reads. */
+extern bool nextalloc_glibc_chunks;
 /* Size of an arena block (for realloc and malloc_usable_size). */
 size_t nextalloc_arena_size(const void *p);
 

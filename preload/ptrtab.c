@@ -328,22 +328,19 @@ bool ptrtab_remove(uintptr_t addr, ptr_entry_t *out)
 
 /* ---- unsized entries ---- */
 
-#define GRAIN_SHIFT 3                      /* a bit per 8 bytes: tcmalloc aligns to 8 */
-#define LEAF_SHIFT 30
-#define ADDR_BITS 48
+#define GRAIN_SHIFT PTRTAB_GRAIN_SHIFT
+#define LEAF_SHIFT PTRTAB_LEAF_SHIFT
+#define ADDR_BITS PTRTAB_ADDR_BITS
 #define NLEAVES ((size_t)1 << (ADDR_BITS - LEAF_SHIFT))
-#define LEAF_WORDS ((size_t)1 << (LEAF_SHIFT - GRAIN_SHIFT - 6))   /* 16 MiB of bits */
-#define LINE_WORDS 8                       /* words per cache line of bits */
-#define SUMMARY_WORDS (LEAF_WORDS / LINE_WORDS / 64)
+#define LEAF_WORDS PTRTAB_LEAF_WORDS
+#define LINE_WORDS PTRTAB_LINE_WORDS
+#define SUMMARY_WORDS PTRTAB_SUMMARY_WORDS
 
-typedef struct {
-	_Atomic uint64_t touched[SUMMARY_WORDS];   /* a bit per line of bits ever written */
-	_Atomic uint64_t bits[LEAF_WORDS];
-} leaf_t;
+typedef ptrtab_leaf_t leaf_t;
 
 static _Atomic(_Atomic(leaf_t *) *) leaves;      /* NLEAVES pointers, on first mark */
 static _Atomic uint64_t present[NLEAVES / 64];   /* a bit per leaf installed, for walks */
-static _Atomic bool held;
+_Atomic bool ptrtab_held;
 static size_t (*sizer)(void *);
 
 void ptrtab_unsized_sizer(size_t (*size_of)(void *))
@@ -366,10 +363,10 @@ static void *install(_Atomic(void *) *slot, size_t bytes)
 }
 
 /* The last leaf this thread used: a heap is mostly one leaf, so this saves two loads. */
-static __thread uintptr_t last_base = UINTPTR_MAX;
-static __thread leaf_t *last_leaf;
+__thread uintptr_t ptrtab_last_base __attribute__((tls_model("initial-exec"))) = UINTPTR_MAX;
+__thread ptrtab_leaf_t *ptrtab_last_leaf __attribute__((tls_model("initial-exec")));
 
-static leaf_t *leaf_slow(uintptr_t addr, bool make)
+leaf_t *ptrtab_leaf_slow(uintptr_t addr, bool make)
 {
 	_Atomic(leaf_t *) *dir = atomic_load_explicit(&leaves, memory_order_acquire);
 	if (!dir) {
@@ -388,60 +385,15 @@ static leaf_t *leaf_slow(uintptr_t addr, bool make)
 		l = install((_Atomic(void *) *)slot, sizeof(leaf_t));
 	}
 	if (l) {
-		last_base = addr >> LEAF_SHIFT;
-		last_leaf = l;
+		ptrtab_last_base = addr >> LEAF_SHIFT;
+		ptrtab_last_leaf = l;
 	}
 	return l;
 }
 
-static inline leaf_t *leaf_of(uintptr_t addr, bool make)
+void ptrtab_unmark_wait(uintptr_t addr)
 {
-	if (__builtin_expect(addr >> LEAF_SHIFT == last_base, 1))
-		return last_leaf;
-	return leaf_slow(addr, make);
-}
-
-static inline size_t bit_of(uintptr_t addr)
-{
-	return (addr & (((uintptr_t)1 << LEAF_SHIFT) - 1)) >> GRAIN_SHIFT;
-}
-
-int ptrtab_mark(uintptr_t addr)
-{
-	if (addr >> ADDR_BITS)
-		return ENOMEM;
-	leaf_t *l = leaf_of(addr, true);
-	if (!l)
-		return ENOMEM;
-	size_t b = bit_of(addr), w = b >> 6;
-	uint64_t m = UINT64_C(1) << (b & 63);
-	size_t ln = w / LINE_WORDS;
-	uint64_t lm = UINT64_C(1) << (ln & 63);
-	if (!(atomic_load_explicit(&l->touched[ln >> 6], memory_order_relaxed) & lm))
-		atomic_fetch_or_explicit(&l->touched[ln >> 6], lm, memory_order_relaxed);
-	uint64_t old = atomic_fetch_or_explicit(&l->bits[w], m, memory_order_relaxed);
-	return old & m ? EEXIST : 0;
-}
-
-bool ptrtab_unmark(uintptr_t addr)
-{
-	if (addr >> ADDR_BITS)
-		return false;
-	leaf_t *l = leaf_of(addr, false);
-	if (!l)
-		return false;
-	size_t b = bit_of(addr);
-	uint64_t m = UINT64_C(1) << (b & 63);
-	/* seq_cst with the load of held and with the store in ptrtab_collect: either the walk
-	 * does not see this bit, or we see held and wait for the scan to finish */
-	uint64_t old = atomic_fetch_and(&l->bits[b >> 6], ~m);
-	if (!(old & m))
-		return false;
-	if (atomic_load(&held)) {
-		shard_t *s = shard_of(mix(addr));
-		shardlock_wait(&s->lock);   /* until ptrtab_unlock_all */
-	}
-	return true;
+	shardlock_wait(&shard_of(mix(addr))->lock);   /* until ptrtab_unlock_all */
 }
 
 static void walk_leaf(uintptr_t base, leaf_t *l, void (*fn)(uintptr_t addr, void *arg),
@@ -534,7 +486,7 @@ size_t ptrtab_collect(ptr_entry_t *out, size_t max, bool hold)
 {
 	size_t n = 0;
 	if (hold)
-		atomic_store(&held, true);
+		atomic_store(&ptrtab_held, true);
 	for (int i = 0; i < NSHARDS; i++) {
 		shard_t *s = &shards[i];
 		lock(s);
@@ -595,7 +547,7 @@ static bool skipped(int i)
 
 void ptrtab_unlock_all(void)
 {
-	atomic_store(&held, false);
+	atomic_store(&ptrtab_held, false);
 	for (int i = 0; i < NSHARDS; i++)
 		if (!skipped(i))
 			unlock(&shards[i]);

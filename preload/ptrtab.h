@@ -4,6 +4,8 @@
 #ifndef ALLOCGUARD_PTRTAB_H
 #define ALLOCGUARD_PTRTAB_H
 
+#include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,9 +48,74 @@ void ptrtab_adopt(uint32_t stack, bool (*take)(uint32_t stack, uint64_t size));
  * the table instead).  ptrtab_unmark says whether addr was marked; while the shards are
  * held by ptrtab_collect it waits for ptrtab_unlock_all before returning true, so a held
  * scan never sees an unsized block freed under it. */
-int ptrtab_mark(uintptr_t addr);
-bool ptrtab_unmark(uintptr_t addr);
 void ptrtab_unsized_sizer(size_t (*size_of)(void *));
+
+/* The bitmap's layout, here only so that marking and unmarking inline into the hooks. */
+#define PTRTAB_GRAIN_SHIFT 3                   /* a bit per 8 bytes: tcmalloc aligns to 8 */
+#define PTRTAB_LEAF_SHIFT 30
+#define PTRTAB_ADDR_BITS 48
+#define PTRTAB_LEAF_WORDS ((size_t)1 << (PTRTAB_LEAF_SHIFT - PTRTAB_GRAIN_SHIFT - 6))
+#define PTRTAB_LINE_WORDS 8                    /* words per cache line of bits */
+#define PTRTAB_SUMMARY_WORDS (PTRTAB_LEAF_WORDS / PTRTAB_LINE_WORDS / 64)
+
+typedef struct {
+	_Atomic uint64_t touched[PTRTAB_SUMMARY_WORDS];   /* a bit per line of bits ever written */
+	_Atomic uint64_t bits[PTRTAB_LEAF_WORDS];
+} ptrtab_leaf_t;
+
+extern __thread uintptr_t ptrtab_last_base __attribute__((tls_model("initial-exec")));
+extern __thread ptrtab_leaf_t *ptrtab_last_leaf __attribute__((tls_model("initial-exec")));
+extern _Atomic bool ptrtab_held;
+ptrtab_leaf_t *ptrtab_leaf_slow(uintptr_t addr, bool make);
+void ptrtab_unmark_wait(uintptr_t addr);
+
+static inline ptrtab_leaf_t *ptrtab_leaf_of(uintptr_t addr, bool make)
+{
+	if (__builtin_expect(addr >> PTRTAB_LEAF_SHIFT == ptrtab_last_base, 1))
+		return ptrtab_last_leaf;
+	return ptrtab_leaf_slow(addr, make);
+}
+
+static inline size_t ptrtab_bit_of(uintptr_t addr)
+{
+	return (addr & (((uintptr_t)1 << PTRTAB_LEAF_SHIFT) - 1)) >> PTRTAB_GRAIN_SHIFT;
+}
+
+static inline int ptrtab_mark(uintptr_t addr)
+{
+	if (addr >> PTRTAB_ADDR_BITS)
+		return ENOMEM;
+	ptrtab_leaf_t *l = ptrtab_leaf_of(addr, true);
+	if (!l)
+		return ENOMEM;
+	size_t b = ptrtab_bit_of(addr), w = b >> 6;
+	uint64_t m = UINT64_C(1) << (b & 63);
+	size_t ln = w / PTRTAB_LINE_WORDS;
+	uint64_t lm = UINT64_C(1) << (ln & 63);
+	if (!(atomic_load_explicit(&l->touched[ln >> 6], memory_order_relaxed) & lm))
+		atomic_fetch_or_explicit(&l->touched[ln >> 6], lm, memory_order_relaxed);
+	uint64_t old = atomic_fetch_or_explicit(&l->bits[w], m, memory_order_relaxed);
+	return old & m ? EEXIST : 0;
+}
+
+static inline bool ptrtab_unmark(uintptr_t addr)
+{
+	if (addr >> PTRTAB_ADDR_BITS)
+		return false;
+	ptrtab_leaf_t *l = ptrtab_leaf_of(addr, false);
+	if (!l)
+		return false;
+	size_t b = ptrtab_bit_of(addr);
+	uint64_t m = UINT64_C(1) << (b & 63);
+	/* seq_cst with the load of held and with the store in ptrtab_collect: either the walk
+	 * does not see this bit, or we see held and wait for the scan to finish */
+	uint64_t old = atomic_fetch_and(&l->bits[b >> 6], ~m);
+	if (!(old & m))
+		return false;
+	if (atomic_load(&ptrtab_held))
+		ptrtab_unmark_wait(addr);
+	return true;
+}
 
 /* fork support and the exit scan. */
 void ptrtab_lock_all(void);

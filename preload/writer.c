@@ -36,14 +36,16 @@
 #define CHECK_MS 1000
 
 static _Atomic bool running;
-static _Atomic bool starting;
+_Atomic bool writer_starting;
+const volatile unsigned char *writer_born_flag;
 static uint64_t first_due;            /* CLOCK_MONOTONIC of the first interval snapshot, 0 = none */
 static pthread_t thread;
 static void (*child_check)(void);
 
-void writer_watch_children(void (*check)(void))
+void writer_watch_children(void (*check)(void), const volatile unsigned char *flag)
 {
 	child_check = check;
+	writer_born_flag = flag;
 }
 
 static void (*_Atomic each_turn)(void);
@@ -177,7 +179,7 @@ static void *writer_main(void *arg)
 
 int writer_start(void)
 {
-	if (atomic_exchange(&starting, true))
+	if (atomic_exchange(&writer_starting, true))
 		return 0;   /* another thread is at it */
 	/* Its stack is internal memory: small, and skipped by the exit scan. */
 	static void *stack;
@@ -233,10 +235,10 @@ void writer_arm(void)
 	first_due = ag_config.interval ? sys_now_ns() + ag_config.interval * 1000000ull : 0;
 }
 
-void writer_tick(void)
+static void tick(void)
 {
 	check_child();
-	if (atomic_load_explicit(&starting, memory_order_relaxed) || sandbox_filtered())
+	if (atomic_load_explicit(&writer_starting, memory_order_relaxed) || sandbox_filtered())
 		return;   /* started, or a filter may punish the clone: snapshots at exit only */
 	/* Until it starts, the clock on every allocation: a slow allocator (a daemon's 4 KiB
 	 * every 100 ms) must get its first interval snapshot on time. */
@@ -245,6 +247,13 @@ void writer_tick(void)
 			return;
 	}
 	writer_start();
+}
+
+void writer_tick_slow(void)
+{
+	int saved = errno;   /* the hooks keep the program's errno only on their slow paths */
+	tick();
+	errno = saved;
 }
 
 /* Which thread ends the process (the first to call exit, or to reach the destructor), and
@@ -324,7 +333,7 @@ void writer_postfork_child(void)
 	atomic_store(&exit_snapshot_started, false);
 	atomic_store(&exit_snapshot_done, false);
 	atomic_store(&running, false);
-	atomic_store(&starting, false);
+	atomic_store(&writer_starting, false);
 	outbox_requests_take();   /* the parent's requests are the parent's */
 	writer_arm();
 }

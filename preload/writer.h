@@ -6,6 +6,9 @@
 
 #include "logfmt.h"
 
+#include <stdatomic.h>
+#include <stdbool.h>
+
 /* Arm the writer: the first interval snapshot is due one interval from now, and it serves
  * the outbox's synchronous requests (outbox_sync: wait, bounded, until it is on disk). */
 void writer_arm(void);
@@ -14,16 +17,27 @@ void writer_arm(void);
 int writer_start(void);
 /* Called on the allocation path: starts the thread when it is needed and not running, as
  * in a fork child, which gets its thread only once it lives long enough to need one (most
- * children exec at once).  Cheap otherwise. */
-void writer_tick(void);
+ * children exec at once).  Two loads otherwise. */
+extern _Atomic bool writer_starting;
+extern const volatile unsigned char *writer_born_flag;
+void writer_tick_slow(void);
+static inline void writer_tick(void)
+{
+	const volatile unsigned char *born = writer_born_flag;
+	if (__builtin_expect(atomic_load_explicit(&writer_starting, memory_order_relaxed) &&
+			     (!born || *born), 1))
+		return;
+	writer_tick_slow();
+}
 /* Final snapshot with the reachability scan, in the calling (exiting) thread. */
 void writer_exit(void);
 /* The program called exit() (hooks.c): a second thread doing so while the first ends the
  * process writes (or waits for) the exit snapshot first. */
 void writer_exit_called(void);
 /* check runs the fork-child reset in a process made without fork()'s handlers (a raw
- * clone() child); the writer calls it on the allocation path and before its snapshots. */
-void writer_watch_children(void (*check)(void));
+ * clone() child); the writer calls it before its snapshots, and on the allocation path when
+ * *flag reads 0 (flag: a byte such a child sees zeroed; NULL = call it every time). */
+void writer_watch_children(void (*check)(void), const volatile unsigned char *flag);
 /* fn runs in the writer thread on each of its turns: after every wake-up (a snapshot
  * request, a pressure change posted to the outbox) and at least once a second. */
 void writer_each_turn(void (*fn)(void));
