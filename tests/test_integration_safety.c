@@ -221,15 +221,25 @@ Test(safety, allocation_with_little_stack_left)
 
 /* A timer's handler siglongjmps out of malloc and free: the thread's later allocations
  * went untracked, silently (a 64 MiB peak logged as 48 B).  Now the thread is tracked
- * again, or (the jump left a lock held: libunwind's, the loader's) one line says it is not. */
+ * again, or (the jump left a lock held: libunwind's, the loader's) one line says it is not.
+ * The program is undefined: a jump out of glibc's own malloc while it holds the arena's
+ * lock deadlocks the next malloc, bare as well (seen in gdb: main_arena's lock, no frame of
+ * ours), and bare runs of it also crash.  A run that never ends is therefore allowed once
+ * in ten (at least one); every run that ends must end well and say the jump. */
 Test(safety, siglongjmp_out_of_malloc)
 {
 	const char *argv[] = { th_build("examples/jump_out_of_malloc"), "20", NULL };
-	for (int i = 0; i < runs(5, 30); i++) {
+	int n = runs(5, 30), stuck_in_glibc = 0;
+	for (int i = 0; i < n; i++) {
 		th_run_t r;
 		th_log_t log;
 		char why[800];
-		int rc = th_run_one_log("jump", argv, NULL, 60, &r, &log, why, sizeof why);
+		int rc = th_run_one_log("jump", argv, NULL, 30, &r, &log, why, sizeof why);
+		if (r.timed_out && ++stuck_in_glibc <= (n + 9) / 10) {
+			th_log_free(&log);
+			th_run_free(&r);
+			continue;
+		}
 		cr_assert(r.exited && r.code == 0, "run %d: %s", i, th_run_desc(&r));
 		cr_assert_eq(rc, 0, "%s", why);
 		long e = th_log_find(&log, "exit");
