@@ -861,6 +861,17 @@ int th_run_one_log(const char *tag, const char *const *argv, const char *const *
 	return rc;
 }
 
+void th_log_heap_sums(const th_log_t *log, uint64_t *live, uint64_t *lost)
+{
+	*live = *lost = 0;
+	for (size_t i = 0; i < log->nstacks; i++) {
+		if (log->stacks[i].kind != 'h')
+			continue;
+		*live += log->val[i].live_bytes;
+		*lost += log->val[i].lost_bytes;
+	}
+}
+
 void th_log_free(th_log_t *log)
 {
 	for (size_t i = 0; i < log->nstacks; i++)

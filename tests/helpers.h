@@ -161,6 +161,8 @@ const char *th_log_opt(const th_log_t *log, const char *name);
 /* Index of the last snapshot with this reason, or -1. */
 long th_log_find(const th_log_t *log, const char *reason);
 size_t th_log_events(const th_log_t *log, const char *kind);
+/* Live and lost bytes summed over the heap stacks at the last snapshot read. */
+void th_log_heap_sums(const th_log_t *log, uint64_t *live, uint64_t *lost);
 
 /* ---- symbols of an executable (nm) ---- */
 

@@ -108,10 +108,8 @@ Test(integration_production, live_estimate_unbiased_over_runs, .timeout = 180)
 			     0, "%s", why);
 		long ex = th_log_find(&log, "exit");
 		cr_assert_geq(ex, 0);
-		uint64_t exact = log.snaps[ex].e[TH_HEAP], est = 0;
-		for (size_t k = 0; k < log.nstacks; k++)
-			if (log.stacks[k].kind == 'h')
-				est += log.val[k].live_bytes;
+		uint64_t exact = log.snaps[ex].e[TH_HEAP], est, lost;
+		th_log_heap_sums(&log, &est, &lost);
 		double rel = ((double)est - (double)exact) / (double)exact;
 		cr_expect(rel > -0.15 && rel < 0.15, "run %d: estimate off by %+.1f%%", i, rel * 100);
 		sum += rel;

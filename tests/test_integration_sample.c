@@ -51,17 +51,6 @@ static uint64_t exit_heap(const th_log_t *log)
 	return log->snaps[ex].e[TH_HEAP];
 }
 
-static void heap_estimates(const th_log_t *log, uint64_t *live, uint64_t *lost)
-{
-	*live = *lost = 0;
-	for (size_t i = 0; i < log->nstacks; i++) {
-		if (log->stacks[i].kind != 'h')
-			continue;
-		*live += log->val[i].live_bytes;
-		*lost += log->val[i].lost_bytes;
-	}
-}
-
 /* The bound stated in heap.c: the sampled heap total is the exact one plus the allocator's
  * rounding of each live unsampled block (glibc: < 24 bytes below the mmap threshold, < a
  * page above it; sampler keeps at most 480 blocks of 1-4 MiB at full scale). */
@@ -138,7 +127,7 @@ Test(integration_sample, live_estimate_unbiased_over_runs, .timeout = 120)
 		th_log_t log;
 		run_logged(argv, "ALLOCGUARD_SAMPLE=256K", &r, &log);
 		uint64_t exact = exit_heap(&log), est, lost;
-		heap_estimates(&log, &est, &lost);
+		th_log_heap_sums(&log, &est, &lost);
 		double rel = ((double)est - (double)exact) / (double)exact;
 		cr_expect(rel > -0.15 && rel < 0.15, "run %d: estimate off by %+.1f%%", i, rel * 100);
 		sum += rel;
@@ -161,7 +150,7 @@ Test(integration_sample, exit_scan_reaches_through_unsampled_blocks)
 	long long truth = th_kv(r.out, "lost_bytes");
 	cr_assert_gt(truth, 0, "%s", r.out);
 	uint64_t live, lost;
-	heap_estimates(&log, &live, &lost);
+	th_log_heap_sums(&log, &live, &lost);
 	double rel = ((double)lost - (double)truth) / (double)truth;
 	cr_expect(rel > -0.3 && rel < 0.3, "lost estimate %llu vs %lld planted: %+.1f%%",
 		  (unsigned long long)lost, truth, rel * 100);
