@@ -1031,6 +1031,7 @@ static int parse_src(const char *name, src_t *src, ag_log_t **out, char *msg, si
 		case 'K': rc = rec_peak(&r, fl); break;
 		case 'T': rc = rec_at_peak(&r, fl); break;
 		case 'Z': rc = rec_sizes(&r, fl); break;
+		case 'H': rc = logread_sizes(r.log, fl->f, fl->n, fl->count, r.open ? (int64_t)r.cur.seq : -1, r.why, r.whylen); break;
 		case 'E': rc = rec_end(&r, fl, &cap_snap); break;
 		case 'X': rc = rec_verdict(&r, fl); break;
 		default:
@@ -1166,6 +1167,7 @@ void log_free(ag_log_t *log)
 		free(log->jsfuncs[i].script);
 	}
 	free(log->jsfuncs);
+	logread_sizes_free(log);
 	free(log->events);
 	for (size_t i = 0; i < log->nswaps; i++) {
 		free(log->swaps[i].mode);

@@ -70,6 +70,19 @@ typedef struct {
 	uint64_t bytes, count;
 } ag_trec_t;
 
+/* Requested sizes (H lines): one bucket of logfmt.h's, and a histogram as a list of the
+ * buckets that are not empty, in increasing order. */
+typedef struct {
+	uint64_t count;
+	unsigned bucket;
+} ag_sizebin_t;
+
+typedef struct {
+	uint64_t seq;               /* the snapshot whose H line it is */
+	ag_sizebin_t *bins;
+	uint32_t nbins;
+} ag_sizehist_t;
+
 typedef struct {
 	uint64_t seq, t_ns;
 	char reason[16];
@@ -123,6 +136,10 @@ typedef struct {
 	int has_verdict, verdict;   /* AG_VERDICT_* */
 	uint64_t threads_stopped, threads_not_stopped;
 	char threads_why[96];
+	/* H lines (logread_sizes.c), by stack index: a stack's last histogram and the one
+	 * before it (the last may be of a snapshot cut short); log_stack_sizes reads them. */
+	ag_sizehist_t (*stack_sizes)[2];
+	size_t cap_stack_sizes;
 	/* stack id -> index; internal to logread.c */
 	htab_t idx;
 	/* ... and, for ids up to a few times the stack count (the writer numbers them 1, 2, 3,
@@ -181,6 +198,18 @@ size_t log_snap_by_name(const ag_log_t *log, const char *which);
 void log_apply(const ag_log_t *log, size_t snap, ag_stackval_t *state);
 /* Allocate the state at snapshot k (caller frees). NULL on ENOMEM. */
 ag_stackval_t *log_state_at(const ag_log_t *log, size_t snap);
+
+/* logread_sizes.c: the H line whose fields (f[i], n[i] bytes, count of them; f[0] is "H")
+ * belong to the open snapshot open_seq (-1: none is open): 0, EINVAL with why filled
+ * (damage), or ENOMEM. */
+int logread_sizes(ag_log_t *log, const char *const *f, const size_t *n, size_t count,
+		  int64_t open_seq, char *why, size_t whylen);
+void logread_sizes_free(ag_log_t *log);
+/* Whether the log records sizes per stack (version 4 on). */
+int log_has_stack_sizes(const ag_log_t *log);
+/* The requested sizes of stack (an index) over the run, as of the log's last complete
+ * snapshot; NULL when it has none (no allocation call, not a heap stack, an older log). */
+const ag_sizehist_t *log_stack_sizes(const ag_log_t *log, uint32_t stack);
 
 /* Print the damage warning, if any, as one "allocguard: FILE:LINE: ..." line, and the note
  * on disagreeing figures, if any, as one "allocguard: FILE: ..." line. */

@@ -121,6 +121,10 @@ int report_collect(const ag_log_t *log, symbols_t *sym, report_t *out)
 	int rc = st ? report_sites(log, sym, st, 1, &out->peak_sites) : ENOMEM;
 	if (!rc)
 		rc = report_sites(log, sym, st, 0, &out->sites);
+	if (!rc)
+		rc = sites_sizes(log, &out->peak_sites);
+	if (!rc)
+		rc = sites_sizes(log, &out->sites);
 	for (size_t i = 0; !rc && i < log->nstacks; i++)
 		if (log->stacks[i].kind == AG_KIND_HEAP) {
 			out->heap_allocs.calls += st[i].total_count;
@@ -149,6 +153,12 @@ static void json_sites(json_t *j, const ag_log_t *log, symbols_t *sym, const sit
 			json_key(j, "temporary");
 			json_u64(j, s->fig.temporary);
 		}
+		if (set->have_sizes) {
+			sizes_json(j, s->sizes, s->nsizes);
+		} else {
+			json_key(j, "sizes");
+			json_null(j);   /* not recorded */
+		}
 		site_json(j, log, sym, s, 0);
 		json_obj_end(j);
 	}
@@ -168,21 +178,7 @@ static void json_allocs(json_t *j, const report_t *r)
 	else
 		json_null(j);
 	json_obj_end(j);
-	json_key(j, "sizes");
-	json_arr(j);
-	for (unsigned k = 0; k < AG_SIZE_BUCKETS; k++) {
-		if (!r->sizes.count[k])
-			continue;
-		json_obj(j);
-		json_key(j, "min");
-		json_u64(j, ag_size_bucket_min(k));
-		json_key(j, "max");
-		json_u64(j, ag_size_bucket_max(k));
-		json_key(j, "count");
-		json_u64(j, r->sizes.count[k]);
-		json_obj_end(j);
-	}
-	json_arr_end(j);
+	sizes_json_dense(j, r->sizes.count);
 }
 
 /* {"bytes", "heap_bytes", "mapped_bytes", "swapped_bytes"}, left open for more keys. */

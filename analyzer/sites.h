@@ -69,6 +69,10 @@ typedef struct {
 	site_fig_t fig;              /* sums over its paths */
 	site_path_t *paths;          /* largest first (by the set's order); into the set */
 	size_t npaths;
+	/* Requested sizes over its paths (sites_sizes; NULL before, or with none): buckets
+	 * that are not empty, increasing; into the set. */
+	const ag_sizebin_t *sizes;
+	uint32_t nsizes;
 } site_t;
 
 typedef enum { SITES_BY_BYTES, SITES_BY_CALLS, SITES_BY_TEMPORARY } site_order_t;
@@ -79,6 +83,8 @@ typedef struct {
 	site_path_t *paths;          /* storage of every site's paths */
 	size_t npaths;
 	site_fig_t total;            /* sums over every site */
+	ag_sizebin_t *size_bins;     /* storage of every site's sizes (sites_sizes) */
+	int have_sizes;              /* sites_sizes ran on a log that records them */
 } site_set_t;
 
 /* For each stack index, the site it belongs to (the index of the first stack of that
@@ -132,6 +138,21 @@ void site_more_each(table_t *t, const ag_log_t *log, symbols_t *sym, size_t npat
 void sites_table(FILE *out, int color, const ag_log_t *log, symbols_t *sym,
 		 const site_set_t *set, size_t top, site_order_t order, const char *title);
 #define SITES_DEFAULT_PATHS 3
+
+/* ---- sitesizes.c: requested sizes by site ---- */
+
+/* Merge the histograms of each site's stacks (log_stack_sizes: over the whole run) into
+ * the site.  Nothing when the log does not record them.  0 or ENOMEM. */
+int sites_sizes(const ag_log_t *log, site_set_t *set);
+/* "sizes": [{"min", "max", "count"}...] of the n buckets (a key and its value). */
+void sizes_json(json_t *j, const ag_sizebin_t *bins, size_t n);
+/* The same from a full histogram (count[k] for bucket k), empty buckets left out. */
+void sizes_json_dense(json_t *j, const uint64_t count[AG_SIZE_BUCKETS]);
+/* A short human summary of a histogram: "sizes: all 16-31 B", "sizes: mostly 4-8 KiB (62%),
+ * 2-4 KiB (38%)"; "" when empty. */
+void sizes_summary(const ag_sizebin_t *bins, size_t n, char *buf, size_t len);
+/* "16-31 B", "4-8 KiB", "0 B": bucket k's range. */
+void size_bucket_str(unsigned k, char *buf, size_t len);
 /* --paths N for the human views (0 = SITES_DEFAULT_PATHS); set once by the command line. */
 void sites_set_paths(size_t n);
 size_t sites_paths(void);

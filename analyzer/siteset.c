@@ -81,6 +81,7 @@ void sites_free(site_set_t *set)
 {
 	free(set->sites);
 	free(set->paths);
+	free(set->size_bins);
 	memset(set, 0, sizeof *set);
 }
 

@@ -82,6 +82,10 @@ void site_json(json_t *j, const ag_log_t *log, symbols_t *sym, const site_t *s,
 		json_u64(j, s->paths[k].fig.count);
 		json_key(j, "stack");
 		json_u64(j, log->stacks[s->paths[k].stack].id);
+		if (s->sizes) {   /* the set has sizes (sites_sizes): each path has its own */
+			const ag_sizehist_t *h = log_stack_sizes(log, s->paths[k].stack);
+			sizes_json(j, h ? h->bins : NULL, h ? h->nbins : 0);
+		}
 		site_json_frames(j, sym, &log->stacks[s->paths[k].stack]);
 		json_obj_end(j);
 	}
@@ -336,6 +340,11 @@ void sites_table(FILE *out, int color, const ag_log_t *log, symbols_t *sym,
 		row_cells(rows[i], order, a, b, sizeof a);
 		const char *cells[] = { a, b, labels + i * 640 };
 		table_add(&t, cells, NULL);
+		if (order == SITES_BY_CALLS && rows[i]->nsizes) {
+			char z[200];
+			sizes_summary(rows[i]->sizes, rows[i]->nsizes, z, sizeof z);
+			table_more(&t, z);
+		}
 		site_more_paths(&t, log, sym, rows[i], paths_shown, order);
 	}
 	table_print(&t, out, color);

@@ -87,7 +87,7 @@ static uint64_t stack_take(uint32_t stack, uint64_t size)
 {
 	uint64_t wb, wc;
 	sample_weight(size, &wb, &wc);
-	stacktab_alloc(stack, wb, wc);
+	stacktab_alloc_sized(stack, wb, wc, size);
 	return wc;
 }
 

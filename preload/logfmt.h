@@ -47,7 +47,7 @@
  *                                         a cap event: kind is warn, critical or cap;
  *                                         tracked_bytes as it was (a refused request's
  *                                         are those before it); the request that crossed
- *                                         (or was refused) and, for a refused heap request,
+ *                                         (or was refused) and, for a refused request,
  *                                         its stack (0: none; its S line comes first).
  *                                         Version 1 logs have the first three only.
  *   W <t_ns> <bytes> <mode> <path>        a swapped model file: mode is eager, lazy, or
@@ -113,6 +113,16 @@
  *                                         size 0, then nk calls of a size in
  *                                         [2^(k-1), 2^k - 1]; trailing empty buckets left
  *                                         out (at most AG_SIZE_BUCKETS numbers).
+ *   H <stack> <bucket>:<calls> ...        (version 4) a heap stack's requested sizes so far:
+ *                                         <calls> of its allocation calls asked for a size
+ *                                         in bucket <bucket> (as in Z), only the buckets
+ *                                         that are not empty, in increasing order.  With
+ *                                         sampling, the sampled calls by their weight
+ *                                         (estimates, like L's counts).  Written right after
+ *                                         the stack's L line whenever its total_count moved,
+ *                                         and whole (not a delta): the stack's last H line
+ *                                         in a complete snapshot is its histogram.  Not
+ *                                         counted in E's nrec.
  *   E <seq> <tracked> <heap> <mapped> <swapped> <peak_tracked> <peak_heap> <peak_mapped> <nrec>
  *                                         end of snapshot seq: totals in bytes, and nrec =
  *                                         the number of L, R and T lines since its B line.
@@ -153,8 +163,8 @@
 
 #define AG_LOG_MAGIC "AGLOG"
 /* 2: L's temporary field, Z lines, V's request and stack; 3: F lines and j stacks, B
- * labels, X lines.  A reader takes every version up to its own. */
-#define AG_LOG_VERSION 3
+ * labels, X lines; 4: H lines.  A reader takes every version up to its own. */
+#define AG_LOG_VERSION 4
 
 /* Requested sizes in power-of-two buckets (Z lines): bucket 0 is size 0, bucket k >= 1
  * holds [2^(k-1), 2^k - 1]. */

@@ -20,6 +20,7 @@
 #include "logbuf.h"
 #include "logfmt.h"
 #include "logfile.h"
+#include "logsizes.h"
 #include "modules.h"
 #include "outbox.h"
 #include "peak.h"
@@ -313,7 +314,7 @@ static void record(fmt_t *f, char *line, size_t len, const char *head, const uin
 static uint64_t write_records(uint32_t limit, bool leaks)
 {
 	uint64_t nrec = 0;
-	char line[160];
+	char line[160], hline[LOGSIZES_LINE];
 	for (uint32_t id = 1; id < limit; id++) {
 		stack_rec_t *r = stacktab_get(id);
 		if (!r || r->log_gen != gen)
@@ -335,6 +336,8 @@ static uint64_t write_records(uint32_t limit, bool leaks)
 					 (uint64_t)count_out((int64_t)xc) };
 			record(&f, line, sizeof line, "L ", v, sizeof v / sizeof v[0]);
 			logbuf_line(&lb, &f);
+			if (tc != r->last_total_count && logsizes_line(&f, hline, sizeof hline, r))
+				logbuf_line(&lb, &f);
 			r->last_live_bytes = lb_;
 			r->last_live_count = lc;
 			r->last_total_count = tc;

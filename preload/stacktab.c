@@ -130,10 +130,11 @@ static stack_rec_t *new_record(uint64_t h, char kind, const uintptr_t *frames, i
 	if (id >= MAX_STACKS)
 		return NULL;
 	AG_ASSERT(depth >= 0 && depth <= UINT16_MAX);
-	stack_rec_t *r = rec_alloc(sizeof *r + (size_t)depth * sizeof *frames);
+	size_t sizes = kind == AG_KIND_HEAP ? AG_SIZE_BUCKETS * sizeof(uint64_t) : 0;
+	stack_rec_t *r = rec_alloc(sizeof *r + (size_t)depth * sizeof *frames + sizes);
 	if (!r)
 		return NULL;
-	memset(r, 0, sizeof *r);
+	memset(r, 0, sizeof *r);   /* the sizes: fresh chunk memory is zero */
 	r->hash = h;
 	r->id = id;
 	r->depth = (uint16_t)depth;
@@ -213,24 +214,35 @@ static void keep_peak(stack_rec_t *r)
 	atomic_store_explicit(&r->peak_pub, g, memory_order_release);
 }
 
-/* Add to a stack's allocated or freed figures (live = allocated - freed). */
-static inline __attribute__((always_inline)) void count_into(uint32_t id, uint64_t bytes,
-							     uint64_t count, bool freed)
+/* Add to a stack's allocated or freed figures (live = allocated - freed); the record, or
+ * NULL when there is none. */
+static inline __attribute__((always_inline)) stack_rec_t *count_into(uint32_t id,
+								     uint64_t bytes,
+								     uint64_t count, bool freed)
 {
 	stack_rec_t *r = stacktab_get(id);
 	if (!r)
-		return;
+		return NULL;
 	keep_peak(r);
 	if (bytes)
 		atomic_fetch_add_explicit(freed ? &r->free_bytes : &r->alloc_bytes, bytes,
 					  memory_order_relaxed);
 	atomic_fetch_add_explicit(freed ? &r->free_count : &r->alloc_count, count,
 				  memory_order_relaxed);
+	return r;
 }
 
 void stacktab_alloc(uint32_t id, uint64_t bytes, uint64_t count)
 {
 	count_into(id, bytes, count, false);
+}
+
+void stacktab_alloc_sized(uint32_t id, uint64_t bytes, uint64_t count, uint64_t size)
+{
+	stack_rec_t *r = count_into(id, bytes, count, false);
+	_Atomic uint64_t *sizes = r ? stacktab_sizes(r) : NULL;
+	if (sizes)
+		atomic_fetch_add_explicit(&sizes[ag_size_bucket(size)], count, memory_order_relaxed);
 }
 
 void stacktab_free(uint32_t id, uint64_t bytes, uint64_t count)

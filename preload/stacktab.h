@@ -7,6 +7,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "logfmt.h"
+
 /* Counts are kept in 1/COUNT_ONE units so sampled estimates (fractional) add up unbiased. */
 #define COUNT_ONE 256
 
@@ -36,7 +38,14 @@ typedef struct stack_rec {
 	uint64_t lost_bytes, lost_count, indirect_bytes, indirect_count;
 	uint64_t judged_bytes, judged_count;
 	uintptr_t frames[];
+	/* A heap stack's record goes on after its frames with the requested sizes of its
+	 * allocations: AG_SIZE_BUCKETS counters in COUNT_ONE units (stacktab_sizes). */
 } stack_rec_t;
+
+static inline _Atomic uint64_t *stacktab_sizes(stack_rec_t *r)
+{
+	return r->kind == AG_KIND_HEAP ? (_Atomic uint64_t *)(r->frames + r->depth) : NULL;
+}
 
 /* Intern a stack; returns its id, or 0 when the table is full (then say so once). */
 uint32_t stacktab_intern(char kind, const uintptr_t *frames, int depth);
@@ -52,6 +61,9 @@ void stacktab_reinit_lock(void);
 /* Count an allocation / a release against a stack; counts in COUNT_ONE units. */
 void stacktab_alloc(uint32_t id, uint64_t bytes, uint64_t count);
 void stacktab_free(uint32_t id, uint64_t bytes, uint64_t count);
+/* stacktab_alloc for a heap stack, also counting the request's size (size bytes asked)
+ * in its histogram: one relaxed add more, on the stack's own record. */
+void stacktab_alloc_sized(uint32_t id, uint64_t bytes, uint64_t count, uint64_t size);
 /* A request of this stack was refused (its S line is written though it may hold nothing). */
 void stacktab_note_refused(uint32_t id);
 /* Count temporary allocations (COUNT_ONE units) against a stack. */
