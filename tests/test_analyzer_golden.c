@@ -82,6 +82,7 @@ Test(golden, growth) { golden("growth_three.log", "growth", growth_print, 0); }
 Test(golden, growth_few_snapshots) { golden("leaks_basic.log", "growth", growth_print, 0); }
 Test(golden, report) { golden("leaks_basic.log", "report", report_print, 0); }
 Test(golden, report_cap_and_swap) { golden("cap_swap.log", "report", report_print, 0); }
+Test(golden, report_sizes_by_site) { golden("size_sites.log", "report", report_print, 0); }
 Test(golden, leaks_sampled_top2) { golden("cap_swap.log", "leaks", leaks_fn, 2); }
 
 Test(golden, diff)

@@ -216,6 +216,74 @@ Test(logread, each_kind_of_damage_is_named)
 	expect_damage("B 1 2 interval\nL 1 1 1 1", 8, "cut off");
 }
 
+/* The histogram of a stack (by its id) as "k:n k:n", or "-" when it has none. */
+static void hist_str(const ag_log_t *log, uint64_t id, char *buf, size_t len)
+{
+	snprintf(buf, len, "-");
+	for (uint32_t i = 0; i < log->nstacks; i++) {
+		if (log->stacks[i].id != id)
+			continue;
+		const ag_sizehist_t *h = log_stack_sizes(log, i);
+		size_t at = 0;
+		for (uint32_t b = 0; h && b < h->nbins && at < len; b++)
+			at += (size_t)snprintf(buf + at, len - at, "%s%u:%llu", b ? " " : "",
+					       h->bins[b].bucket,
+					       (unsigned long long)h->bins[b].count);
+	}
+}
+
+/* Version 4's H lines: each stack's histogram as of the last complete snapshot (a stack's
+ * H line is whole, so the last one counts), and the one of a snapshot cut short is not
+ * used: the stack's previous one is. */
+Test(logread, stack_sizes_of_complete_snapshots_only)
+{
+	size_t len;
+	char *text = fixture("size_sites.log", &len), msg[300], h[200];
+	ag_log_t *log;
+	cr_assert_eq(log_parse("t.log", text, len, &log, msg, sizeof msg), 0, "%s", msg);
+	cr_assert_eq(log->damage_line, 0, "%s", log->damage);
+	cr_assert(log_has_stack_sizes(log));
+	hist_str(log, 1, h, sizeof h);
+	cr_assert_str_eq(h, "5:3000");
+	hist_str(log, 2, h, sizeof h);
+	cr_assert_str_eq(h, "13:8", "a stack with no H line since keeps its last");
+	hist_str(log, 3, h, sizeof h);
+	cr_assert_str_eq(h, "7:1 8:1 12:1 13:1");
+	log_free(log);
+	/* cut inside the last snapshot, after stack 1's new H line */
+	size_t cut = (size_t)(strstr(text, "L 3 ") - text);
+	cr_assert_eq(log_parse("t.log", text, cut, &log, msg, sizeof msg), 0, "%s", msg);
+	cr_assert_eq(log->nsnaps, 1);
+	hist_str(log, 1, h, sizeof h);
+	cr_assert_str_eq(h, "5:1000", "the cut snapshot's H line counts: %s", h);
+	hist_str(log, 3, h, sizeof h);
+	cr_assert_str_eq(h, "-");
+	log_free(log);
+	free(text);
+	/* an older log records none */
+	cr_assert_eq(parse_str(HEAD "B 0 1 start\nL 1 8 1 8 1\nE 0 8 8 0 0 8 8 0 1\n", &log, msg,
+			       sizeof msg), 0, "%s", msg);
+	cr_assert_not(log_has_stack_sizes(log));
+	cr_assert_null(log_stack_sizes(log, 0));
+	log_free(log);
+}
+
+Test(logread, damaged_h_lines_are_named)
+{
+	expect_damage("H 1 5:1\n", 7, "H line outside a snapshot");
+	expect_damage("B 1 2 interval\nH 9 5:1\n", 8, "never defined");
+	expect_damage("B 1 2 interval\nH 1\n", 8, "expected a stack and buckets");
+	expect_damage("B 1 2 interval\nH x 5:1\n", 8, "not a decimal");
+	expect_damage("B 1 2 interval\nH 1 5\n", 8, "<bucket>:<calls>");
+	expect_damage("B 1 2 interval\nH 1 5:\n", 8, "<bucket>:<calls>");
+	expect_damage("B 1 2 interval\nH 1 :5\n", 8, "<bucket>:<calls>");
+	expect_damage("B 1 2 interval\nH 1 65:1\n", 8, "<bucket>:<calls>");
+	expect_damage("B 1 2 interval\nH 1 7:1 5:1\n", 8, "increasing order");
+	expect_damage("B 1 2 interval\nH 1 5:1 5:1\n", 8, "increasing order");
+	expect_damage("B 1 2 interval\nH 1 5:99999999999999999999\n", 8, "<bucket>:<calls>");
+	expect_damage("B 1 2 interval\nH 1 5:1\nH 1 5:2\n", 9, "two H lines for stack 1");
+}
+
 Test(logread, too_many_frames_is_damage)
 {
 	char *text = malloc(20000), msg[300];
@@ -335,6 +403,11 @@ Test(logread_mutation, leaks_fixture_variants, .timeout = 120)
 Test(logread_mutation, growth_fixture_variants, .timeout = 120)
 {
 	mutate_all("growth_three.log", 2, 300);
+}
+
+Test(logread_mutation, size_histogram_variants, .timeout = 120)
+{
+	mutate_all("size_sites.log", 4, 300);
 }
 
 Test(logread_mutation, real_log_variants, .timeout = 120)
