@@ -123,6 +123,8 @@ static int build_sites(page_t *p)
 		p->site_of[i] = UINT32_MAX;
 	}
 	int rc = sites_collect(log, p->sym, fig, SITES_BY_BYTES, &p->set);
+	if (!rc)
+		rc = sites_sizes(log, &p->set);
 	free(fig);
 	p->sites = rc ? NULL : calloc(p->set.nsites + 1, sizeof *p->sites);
 	if (rc || !p->sites)

@@ -182,6 +182,19 @@ static void site(pj_t *w, const page_site_t *s, const uint32_t *ids, const char 
 		json_u64(&w->j, ids[s->stacks[k]]);
 	json_arr_end(&w->j);
 	num(w, "npaths", s->site->npaths);
+	json_key(&w->j, "sizes");   /* [[bucket, calls]...], null when the log has none */
+	if (w->p->set.have_sizes) {
+		json_arr(&w->j);
+		for (uint32_t k = 0; k < s->site->nsizes; k++) {
+			json_arr(&w->j);
+			json_u64(&w->j, s->site->sizes[k].bucket);
+			json_u64(&w->j, s->site->sizes[k].count);
+			json_arr_end(&w->j);
+		}
+		json_arr_end(&w->j);
+	} else {
+		json_null(&w->j);
+	}
 	json_key(&w->j, "series");
 	if (s->series) {
 		json_arr(&w->j);

@@ -154,6 +154,14 @@ async function checkPaths(page) {
   });
   check('call paths', r.rows === Math.min(r.paths, 50) && r.rows > 0 && r.same,
     r.rows + ' of ' + r.paths + ' paths shown; the first: ' + r.first.join(' <- '));
+  // and its requested sizes, one bar per bucket the data has, in its order
+  const z = await page.evaluate(() => {
+    const p = AG.proc(), want = (p.sites[0].sizes || []).map(([k]) => k);
+    const bars = [...document.querySelectorAll('#site-table tr.sizes[data-site="0"] .bar')];
+    return { want, got: bars.map((b) => Number(b.dataset.bucket)), label: bars[0] ? bars[0].textContent : '' };
+  });
+  check('site sizes', JSON.stringify(z.want) === JSON.stringify(z.got) && z.want.length > 0,
+    'buckets ' + z.got.join(',') + ' of ' + z.want.join(',') + '; ' + z.label);
   await shot(page, '#sites', 'sites.png');
 }
 

@@ -85,9 +85,22 @@ AG.siteRow = function (p, i, cols, st, pick, redraw) {
     [AG.el('td', {}, [toggle]), ...cells]);
 };
 
+/* An opened site's requested sizes: one bar per bucket, as wide as its share of the calls. */
+AG.sizeRow = function (p, i, cols) {
+  const z = p.sites[i].sizes, total = (z || []).reduce((a, b) => a + b[1], 0);
+  if (!total) return null;
+  const bars = z.map(([k, n]) => AG.el('div', { class: 'bar', 'data-bucket': k }, [
+    AG.el('span', { class: 'range', text: AG.bucket(k) }),
+    AG.el('span', { class: 'fill', style: 'width:' + Math.max(1, Math.round(200 * n / total)) + 'px' }),
+    AG.el('span', { class: 'n', text: AG.count(n) + ' (' + (100 * n / total).toFixed(n < total / 100 ? 1 : 0) + '%)' })]));
+  return AG.el('tr', { class: 'sizes', 'data-site': i }, [AG.el('td'), AG.el('td', { colspan: cols.length, class: 'label' }, [
+    AG.el('div', { class: 'from', text: 'requested sizes' + (p.sampled ? ' (estimated)' : '') }), ...bars])]);
+};
+
 /* The call paths of site i: each stack that reaches it, innermost frame first. */
 AG.pathRows = function (body, p, i, cols) {
-  const paths = p.sites[i].paths;
+  const paths = p.sites[i].paths, sizes = AG.sizeRow(p, i, cols);
+  if (sizes) body.appendChild(sizes);
   paths.slice(0, AG.PATHS).forEach((k, n) => {
     const s = p.stacks[k], frames = s.f.map((x) => p.names[x]).reverse();
     const cells = cols.map((c) => {

@@ -12,6 +12,17 @@ AG.bytes = function (v) {
   return (i ? v.toFixed(1) : String(Math.round(v))) + ' ' + u[i];
 };
 
+/* Bucket k of a size histogram holds [2^(k-1), 2^k - 1] (bucket 0: size 0), named as
+ * report names it: "32-63 B", "4-8 KiB" (from the first figure to under the second). */
+AG.bucket = function (k) {
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  if (k <= 1) return k + ' B';
+  if (k <= 10) return 2 ** (k - 1) + '-' + (2 ** k - 1) + ' B';
+  const ul = Math.floor((k - 1) / 10), uh = Math.min(6, Math.floor(k / 10));
+  const lo = 2 ** (k - 1 - 10 * ul), hi = 2 ** (k - 10 * uh);
+  return ul === uh ? lo + '-' + hi + ' ' + u[uh] : lo + ' ' + u[ul] + '-' + hi + ' ' + u[uh];
+};
+
 AG.count = function (v) {
   return (Number(v) || 0).toLocaleString('en-US');
 };
