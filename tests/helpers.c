@@ -755,6 +755,11 @@ int th_log_parse(th_log_t *log, const char *buf, size_t len)
 				bad(log, lineno, "bad Z (or outside a snapshot)");
 				break;
 			}
+		} else if (is(fl, 0, "H")) {   /* a stack's sizes: not counted in E's records */
+			if (!in_snap || nf < 3) {
+				bad(log, lineno, "bad H (or outside a snapshot)");
+				break;
+			}
 		} else if (is(fl, 0, "E")) {
 			int ok = in_snap && nf == 10;
 			for (size_t i = 1; ok && i < nf; i++)
