@@ -270,17 +270,23 @@ Test(logread, stack_sizes_of_complete_snapshots_only)
 
 Test(logread, damaged_h_lines_are_named)
 {
-	expect_damage("H 1 5:1\n", 7, "H line outside a snapshot");
-	expect_damage("B 1 2 interval\nH 9 5:1\n", 8, "never defined");
-	expect_damage("B 1 2 interval\nH 1\n", 8, "expected a stack and buckets");
-	expect_damage("B 1 2 interval\nH x 5:1\n", 8, "not a decimal");
-	expect_damage("B 1 2 interval\nH 1 5\n", 8, "<bucket>:<calls>");
-	expect_damage("B 1 2 interval\nH 1 5:\n", 8, "<bucket>:<calls>");
-	expect_damage("B 1 2 interval\nH 1 :5\n", 8, "<bucket>:<calls>");
-	expect_damage("B 1 2 interval\nH 1 65:1\n", 8, "<bucket>:<calls>");
-	expect_damage("B 1 2 interval\nH 1 7:1 5:1\n", 8, "increasing order");
-	expect_damage("B 1 2 interval\nH 1 5:1 5:1\n", 8, "increasing order");
-	expect_damage("B 1 2 interval\nH 1 5:99999999999999999999\n", 8, "<bucket>:<calls>");
+	const struct {
+		const char *tail, *what;
+	} bad[] = {
+		{ "H 1 5:1\n", "H line outside a snapshot" },
+		{ "B 1 2 interval\nH 9 5:1\n", "never defined" },
+		{ "B 1 2 interval\nH 1\n", "expected a stack and buckets" },
+		{ "B 1 2 interval\nH x 5:1\n", "not a decimal" },
+		{ "B 1 2 interval\nH 1 5\n", "<bucket>:<calls>" },
+		{ "B 1 2 interval\nH 1 5:\n", "<bucket>:<calls>" },
+		{ "B 1 2 interval\nH 1 :5\n", "<bucket>:<calls>" },
+		{ "B 1 2 interval\nH 1 65:1\n", "<bucket>:<calls>" },
+		{ "B 1 2 interval\nH 1 7:1 5:1\n", "increasing order" },
+		{ "B 1 2 interval\nH 1 5:1 5:1\n", "increasing order" },
+		{ "B 1 2 interval\nH 1 5:99999999999999999999\n", "<bucket>:<calls>" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		expect_damage(bad[i].tail, bad[i].tail[0] == 'H' ? 7 : 8, bad[i].what);
 	expect_damage("B 1 2 interval\nH 1 5:1\nH 1 5:2\n", 9, "two H lines for stack 1");
 }
 
