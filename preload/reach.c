@@ -177,7 +177,7 @@ static int judge(bool record, reach_totals_t *tot)
 	size_t npieces = verdict == AG_VERDICT_JUDGED ? scanitems_pieces(&s, &pc) : SIZE_MAX;
 	if (npieces == SIZE_MAX) {
 		verdict = verdict == AG_VERDICT_JUDGED ? AG_VERDICT_NO_MEMORY : verdict;
-	} else if (!scanitems_blocks(&s)) {
+	} else if (scanitems_blocks(&s)) {
 		verdict = AG_VERDICT_NO_MEMORY;
 		maptab_unlock();
 	} else {

@@ -35,14 +35,14 @@ size_t scanitems_pieces(scan_t *s, maptab_piece_t **out)
 	}
 }
 
-bool scanitems_blocks(scan_t *s)
+int scanitems_blocks(scan_t *s)
 {
 	for (;;) {
 		size_t cap = ptrtab_count();   /* a walk of the unsized marks: once */
 		cap += cap / 8 + 1024;
 		s->blocks = scanmem_grab(s, cap * sizeof *s->blocks);
 		if (!s->blocks)
-			return false;
+			return ENOMEM;
 		s->n = ptrtab_collect(s->blocks, cap, true);
 		if (s->n <= cap)
 			break;
@@ -52,7 +52,7 @@ bool scanitems_blocks(scan_t *s)
 	addrsort_blocks(s->blocks, s->n);
 	for (size_t i = 1; AG_CHECKING && i < s->n; i++)
 		AG_ASSERT(s->blocks[i - 1].addr <= s->blocks[i].addr);
-	return true;
+	return 0;
 }
 
 static size_t holding(const ptr_entry_t *blocks, size_t a, uintptr_t addr)
