@@ -2,6 +2,7 @@
  * are far rarer than mallocs, so one mutex guards the table; it is held across the syscall
  * so that the table and the kernel never disagree. */
 #include "maptab.h"
+#include "addrfind.h"
 #include "state.h"
 #include "check.h"
 #include "fmt.h"
@@ -72,15 +73,7 @@ static void check_pieces(void)
 /* Index of the first piece with hi > addr. */
 static size_t first_after(uintptr_t addr)
 {
-	size_t a = 0, b = npieces;
-	while (a < b) {
-		size_t m = (a + b) / 2;
-		if (pieces[m].hi <= addr)
-			a = m + 1;
-		else
-			b = m;
-	}
-	return a;
+	return ADDRFIND_UPPER(pieces, npieces, hi, addr);
 }
 
 static bool reserve_one(void)
