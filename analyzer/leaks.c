@@ -207,6 +207,42 @@ static void json_suppressed(json_t *j, const leaks_t *l, const supp_t *s)
 	json_obj_end(j);
 }
 
+/* One site's JSON entry: its figures, verdict and frames. */
+static void json_leak_row(json_t *j, const ag_log_t *log, symbols_t *sym, const leaks_t *l,
+			  const leak_row_t *r, const report_opts_t *o)
+{
+	const ag_stack_t *st = &log->stacks[r->site->stack];
+	json_obj(j);
+	json_key(j, "bytes");
+	json_u64(j, r->site->fig.bytes);
+	json_key(j, "count");
+	json_u64(j, r->site->fig.count);
+	json_key(j, "reachable");
+	if (l->known)
+		json_bool(j, r->status == LEAK_REACHABLE);
+	else
+		json_null(j);   /* not judged: unknown, never "reachable" */
+	if (r->status != LEAK_REACHABLE) {
+		json_key(j, "indirect");
+		json_bool(j, r->status == LEAK_INDIRECT);
+	}
+	if (r->status != LEAK_REACHABLE && o->print_supp) {
+		char e[600];
+		supp_entry(sym, st, e, sizeof e);
+		json_key(j, "suppression");
+		json_str(j, e);
+	}
+	json_key(j, "stack");
+	json_u64(j, st->id);
+	if (!st->nframes) {
+		/* no frames: blocks allocated before the guard's constructor ran */
+		json_key(j, "before_start");
+		json_bool(j, 1);
+	}
+	site_json(j, log, sym, r->site, 0);
+	json_obj_end(j);
+}
+
 static void leaks_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, size_t top,
 		       const report_opts_t *o, FILE *out)
 {
@@ -249,40 +285,10 @@ static void leaks_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, si
 	json_key(&j, "sites");
 	json_arr(&j);
 	for (size_t i = 0, n = 0; i < l->nrows && (!top || n < top); i++) {
-		const leak_row_t *r = &l->rows[i];
-		if (!shown(l, r, o))
+		if (!shown(l, &l->rows[i], o))
 			continue;
 		n++;
-		const ag_stack_t *st = &log->stacks[r->site->stack];
-		json_obj(&j);
-		json_key(&j, "bytes");
-		json_u64(&j, r->site->fig.bytes);
-		json_key(&j, "count");
-		json_u64(&j, r->site->fig.count);
-		json_key(&j, "reachable");
-		if (l->known)
-			json_bool(&j, r->status == LEAK_REACHABLE);
-		else
-			json_null(&j);   /* not judged: unknown, never "reachable" */
-		if (r->status != LEAK_REACHABLE) {
-			json_key(&j, "indirect");
-			json_bool(&j, r->status == LEAK_INDIRECT);
-		}
-		if (r->status != LEAK_REACHABLE && o->print_supp) {
-			char e[600];
-			supp_entry(sym, st, e, sizeof e);
-			json_key(&j, "suppression");
-			json_str(&j, e);
-		}
-		json_key(&j, "stack");
-		json_u64(&j, st->id);
-		if (!st->nframes) {
-			/* no frames: blocks allocated before the guard's constructor ran */
-			json_key(&j, "before_start");
-			json_bool(&j, 1);
-		}
-		site_json(&j, log, sym, r->site, 0);
-		json_obj_end(&j);
+		json_leak_row(&j, log, sym, l, &l->rows[i], o);
 	}
 	json_arr_end(&j);
 	json_obj_end(&j);
