@@ -26,8 +26,6 @@ typedef struct {
 	size_t npos, minpos, maxpos;
 	int fail_on_ok, have_fail_on;
 	uint64_t fail_on;
-	fold_opts_t fold;
-	size_t paths;                /* --paths N; 0 = default */
 	supp_opts_t supp;            /* leaks */
 } args_t;
 
@@ -94,7 +92,7 @@ static int flag_option(args_t *a, const char *s)
 	else if (strcmp(s, "--lost-only") == 0 && a->fail_on_ok)
 		a->o.lost_only = 1;
 	else if (strcmp(s, "--all-frames") == 0)
-		a->fold.all = 1;
+		a->o.view.fold.all = 1;
 	else
 		return 0;
 	return 1;
@@ -111,12 +109,12 @@ static int count_option(args_t *a, int argc, char **argv, int *i, int *taken)
 	}
 	rc = number_option(a, "--paths", 1000000, argc, argv, i, &n, taken);
 	if (*taken) {
-		a->paths = (size_t)n;
+		a->o.view.paths = (size_t)n;
 		return rc;
 	}
 	rc = number_option(a, "--frames", AG_LOG_MAX_FRAMES, argc, argv, i, &n, taken);
 	if (*taken)
-		a->fold.frames = (unsigned)n;
+		a->o.view.fold.frames = (unsigned)n;
 	return rc;
 }
 
@@ -174,8 +172,6 @@ static int parse(args_t *a, int argc, char **argv)
 				       NULL);
 	if (a->o.color < 0)
 		a->o.color = a->o.json ? 0 : table_color_for(stdout);
-	sites_set_fold(&a->fold);
-	sites_set_paths(a->paths);
 	return 0;
 }
 

@@ -78,6 +78,10 @@ typedef struct {
 	int failed;
 } pj_t;
 
+/* `plot` takes no --frames, --all-frames or --paths: the page shows sites as the reports
+ * do by default. */
+static const site_view_t page_view = SITE_VIEW_DEFAULT;
+
 static void num(pj_t *w, const char *key, uint64_t v)
 {
 	json_key(&w->j, key);
@@ -89,7 +93,7 @@ static void num(pj_t *w, const char *key, uint64_t v)
 static void stack_frames(pj_t *w, const ag_stack_t *st)
 {
 	size_t n = fold_expand(w->p->sym, st, w->fr, AG_FOLD_MAX_FRAMES), own = 0;
-	int all = sites_fold()->all;
+	int all = page_view.fold.all;
 	for (size_t k = 0; k < n; k++)
 		own += w->fr[k].f && !fold_is_runtime(w->fr[k].f);
 	json_key(&w->j, "f");
@@ -150,7 +154,7 @@ static void stacks(pj_t *w, uint32_t *ids)
  * site's frame as every report writes it ("site"). */
 static void site_where(pj_t *w, const ag_stack_t *st)
 {
-	const fold_opts_t *o = sites_fold();
+	const fold_opts_t *o = &page_view.fold;
 	uint32_t idx[64];
 	size_t n = fold_expand(w->p->sym, st, w->fr, AG_FOLD_MAX_FRAMES);
 	size_t ns = fold_shown(w->fr, n, o, idx, 64);
@@ -214,7 +218,7 @@ static int sites(pj_t *w, const uint32_t *ids, uint32_t *row)
 		if (p->sites[i].keep)
 			kept[n++] = p->sites[i].site;
 	}
-	sites_labels(p->log, p->sym, kept, n, labels, PAGE_LABEL);
+	sites_labels(p->log, p->sym, &page_view, kept, n, labels, PAGE_LABEL);
 	json_key(&w->j, "sites");
 	json_arr(&w->j);
 	for (size_t i = 0; i < p->nsites; i++)
@@ -255,7 +259,7 @@ static void growth(pj_t *w, const uint32_t *row, const uint32_t *ids)
 	for (size_t i = 0; i < g->nsites && i < PAGE_MAX_GROWTH; i++) {
 		const growth_site_t *s = &g->sites[i];
 		char label[700];
-		site_label_kind(p->sym, &p->log->stacks[s->stack], label, sizeof label, 600);
+		site_label_kind(p->sym, &page_view, &p->log->stacks[s->stack], label, sizeof label, 600);
 		json_obj(&w->j);
 		json_key(&w->j, "label");
 		json_str(&w->j, label);

@@ -132,7 +132,8 @@ static int pick_top(const ag_log_t *log, symbols_t *sym, plot_t *p)
 				  .kind = log->stacks[p->top[i]].kind };
 		rows[i] = &as[i];
 	}
-	sites_labels(log, sym, rows, p->ntop, &p->label[0][0], sizeof p->label[0]);
+	static const site_view_t view = SITE_VIEW_DEFAULT;   /* plot has no --frames */
+	sites_labels(log, sym, &view, rows, p->ntop, &p->label[0][0], sizeof p->label[0]);
 	snprintf(p->label[p->ntop], sizeof p->label[0], "other sites");
 	free(st);
 	free(now);

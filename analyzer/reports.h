@@ -21,6 +21,7 @@ typedef struct {
 	int lost_only;    /* leaks: only the lost sites */
 	struct supp *supp;   /* leaks: suppressions (suppress.h), NULL for none */
 	int print_supp;      /* leaks: a ready suppression entry per lost site */
+	site_view_t view;    /* how the human views show sites (--frames, --all-frames, --paths) */
 } report_opts_t;
 
 /* ---- leaks.c ---- */

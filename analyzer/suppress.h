@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fold.h"
 #include "model.h"
 #include "symbols.h"
 
@@ -59,7 +60,8 @@ bool supp_wild(const char *pattern, const char *text);
 supp_rule_t *supp_match(const supp_t *s, symbols_t *sym, const ag_stack_t *st);
 /* The ready entry for a lost site: "leak:FUNCTION" of its first frame shown (its module
  * without a function name). */
-void supp_entry(symbols_t *sym, const ag_stack_t *st, char *buf, size_t len);
+void supp_entry(symbols_t *sym, const fold_opts_t *fold, const ag_stack_t *st, char *buf,
+		size_t len);
 void supp_reset_counts(supp_t *s);
 /* "allocguard: suppressed ... by FILE:LINE leak:PATTERN" lines for the rules that took
  * something, led by prefix. */
