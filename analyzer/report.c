@@ -56,7 +56,8 @@ report_peak_t report_peak(const ag_log_t *log)
 	return p;
 }
 
-report_sizes_t report_sizes(const ag_log_t *log)
+/* The requested sizes at the last snapshot that records them. */
+static report_sizes_t report_sizes(const ag_log_t *log)
 {
 	report_sizes_t z = { { 0 }, 0 };
 	for (size_t i = log->nsnaps; i-- > 0;)
@@ -68,8 +69,10 @@ report_sizes_t report_sizes(const ag_log_t *log)
 	return z;
 }
 
-int report_sites(const ag_log_t *log, symbols_t *sym, const ag_stackval_t *st, int at_peak,
-		 site_set_t *out)
+/* Sites at the snapshot of state st: at_peak, what was live at the peak; else what was
+ * live then, with each stack's allocation calls and temporary allocations. */
+static int report_sites(const ag_log_t *log, symbols_t *sym, const ag_stackval_t *st,
+			int at_peak, site_set_t *out)
 {
 	site_fig_t *fig = calloc(log->nstacks + 1, sizeof *fig);
 	if (!fig)

@@ -41,7 +41,8 @@ int supp_arg(supp_opts_t *o, int argc, char **argv, int *i, bool print_ok)
 	return 1;
 }
 
-int supp_default_path(char *buf, size_t len)
+/* The shipped defaults' path into buf: 0, or ENOENT when there are none. */
+static int supp_default_path(char *buf, size_t len)
 {
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);

@@ -48,8 +48,6 @@ int supp_arg(supp_opts_t *o, int argc, char **argv, int *i, bool print_ok);
 /* Load the defaults (unless turned off), the files of env (':'-separated, may be NULL) and
  * the files given.  0, or 2 after one stderr line naming the file, line and problem. */
 int supp_load_all(supp_t *s, const supp_opts_t *o, const char *env);
-/* The shipped defaults' path into buf: 0, or ENOENT when there are none. */
-int supp_default_path(char *buf, size_t len);
 /* Append the rules of one file; on a bad line, EINVAL and one line in err. */
 int supp_load(supp_t *s, const char *path, char *err, size_t errlen);
 void supp_free(supp_t *s);
