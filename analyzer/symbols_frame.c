@@ -69,6 +69,18 @@ void frame_set_source(ag_frame_t *f, const char *src, int line)
 	f->line = f->path ? line : 0;
 }
 
+/* A frame without a function name and source: module+offset, else the name the model gave
+ * it (jsheap.c), else its address.  Keys and human forms read the same there. */
+static void frame_bare(const ag_frame_t *f, char *buf, size_t len)
+{
+	if (f->module)
+		snprintf(buf, len, "%s+0x%" PRIx64, frame_base_name(f->module), f->offset);
+	else if (f->function)
+		snprintf(buf, len, "%s", f->function);
+	else
+		snprintf(buf, len, "0x%" PRIx64, f->address);
+}
+
 void frame_key(const ag_frame_t *f, char *buf, size_t len)
 {
 	if (f->function && f->file)
@@ -77,12 +89,8 @@ void frame_key(const ag_frame_t *f, char *buf, size_t len)
 		snprintf(buf, len, "%s|jit", f->function);
 	else if (f->function)
 		snprintf(buf, len, "%s|%s", f->function, frame_base_name(f->module));
-	else if (f->module)
-		snprintf(buf, len, "%s+0x%" PRIx64, frame_base_name(f->module), f->offset);
-	else if (f->function)
-		snprintf(buf, len, "%s", f->function);   /* a name the model gave (jsheap.c) */
 	else
-		snprintf(buf, len, "0x%" PRIx64, f->address);
+		frame_bare(f, buf, len);
 }
 
 void frame_human(const ag_frame_t *f, char *buf, size_t len)
@@ -94,10 +102,6 @@ void frame_human(const ag_frame_t *f, char *buf, size_t len)
 	else if (f->function && f->module)
 		snprintf(buf, len, "%s (%s+0x%" PRIx64 ")", f->function, frame_base_name(f->module),
 			 f->offset);
-	else if (f->module)
-		snprintf(buf, len, "%s+0x%" PRIx64, frame_base_name(f->module), f->offset);
-	else if (f->function)
-		snprintf(buf, len, "%s", f->function);   /* a name the model gave (jsheap.c) */
 	else
-		snprintf(buf, len, "0x%" PRIx64, f->address);
+		frame_bare(f, buf, len);
 }
