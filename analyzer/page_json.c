@@ -13,53 +13,24 @@
 typedef struct {
 	char **names;
 	size_t n, cap;
-	uint32_t *slot;              /* open addressing: index + 1, 0 = empty */
-	size_t nslot;
+	htab_t index;                /* hash of a name -> its index in names */
 } names_t;
-
-static uint64_t name_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h;
-}
-
-static int names_grow(names_t *t)
-{
-	size_t ns = t->nslot ? t->nslot * 2 : 1024;
-	uint32_t *slot = calloc(ns, sizeof *slot);
-	if (!slot)
-		return ENOMEM;
-	for (size_t i = 0; i < t->n; i++) {
-		size_t h = name_hash(t->names[i]) & (ns - 1);
-		while (slot[h])
-			h = (h + 1) & (ns - 1);
-		slot[h] = (uint32_t)i + 1;
-	}
-	free(t->slot);
-	t->slot = slot;
-	t->nslot = ns;
-	return 0;
-}
 
 /* The index of name, added when new; -1 on ENOMEM. */
 static long names_add(names_t *t, const char *name)
 {
-	if ((t->n + 1) * 2 > t->nslot && names_grow(t))
-		return -1;
-	size_t h = name_hash(name) & (t->nslot - 1);
-	for (; t->slot[h]; h = (h + 1) & (t->nslot - 1))
-		if (strcmp(t->names[t->slot[h] - 1], name) == 0)
-			return (long)t->slot[h] - 1;
+	uint64_t h = htab_str(name, 0), v;
+	for (size_t pos = HTAB_START; htab_find(&t->index, h, &pos, &v);)
+		if (strcmp(t->names[v], name) == 0)
+			return (long)v;
 	char *copy = strdup(name);
-	if (!copy || ag_grow((void **)&t->names, &t->cap, t->n + 1, sizeof *t->names)) {
+	if (!copy || ag_grow((void **)&t->names, &t->cap, t->n + 1, sizeof *t->names) ||
+	    htab_put(&t->index, h, t->n)) {
 		free(copy);
 		return -1;
 	}
 	t->names[t->n] = copy;
-	t->slot[h] = (uint32_t)++t->n;
-	return (long)t->n - 1;
+	return (long)t->n++;
 }
 
 static void names_free(names_t *t)
@@ -67,7 +38,7 @@ static void names_free(names_t *t)
 	for (size_t i = 0; i < t->n; i++)
 		free(t->names[i]);
 	free(t->names);
-	free(t->slot);
+	htab_free(&t->index);
 }
 
 typedef struct {
