@@ -205,7 +205,8 @@ static void tidy(ag_log_t *log)
 		ag_event_t *e = &log->events[i];
 		e->have_stack = e->stack_id && lr_idx_find(log, e->stack_id, &e->stack) == 0;
 	}
-	qsort(log->jsfuncs, log->njsfuncs, sizeof *log->jsfuncs, jsfunc_cmp);
+	if (log->njsfuncs)   /* qsort of NULL is undefined, even for 0 elements */
+		qsort(log->jsfuncs, log->njsfuncs, sizeof *log->jsfuncs, jsfunc_cmp);
 }
 
 /* After the last line (rc: 0 or the damage met): EINVAL with msg said when nothing is
