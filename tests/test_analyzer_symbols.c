@@ -357,6 +357,13 @@ Test(symbols, inlined_calls_are_frames_of_their_own)
 		 line_of(prog_inl, "MARK-OUTER"));
 	cr_assert_str_eq(t.rows[2].cell[0], want);
 	table_free(&t);
+	/* the view is the caller's: --frames 1 in the same process shows the label alone */
+	const site_view_t one = { .fold = { .frames = 1 } };
+	table_init(&t, 1, head, al);
+	table_add(&t, cell, NULL);
+	site_more(&t, s, &one, st);
+	cr_assert_eq(t.nrows, 1);
+	table_free(&t);
 	symbols_close(s);
 	log_free(log);
 	th_rmtree(dir);
