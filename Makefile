@@ -220,7 +220,7 @@ options-table: $(B)/allocguard
 FUZZ_CC ?= $(or $(shell command -v clang 2>/dev/null),$(shell ls /usr/bin/clang-[0-9]* \
 	2>/dev/null | sort -V | tail -n 1),clang)
 FUZZ_SRC := $(filter-out analyzer/main.c analyzer/run.c analyzer/summary.c analyzer/commands.c \
-	analyzer/help.c,$(ANALYZER_SRC)) $(SHARED_SRC)
+	analyzer/commands_export.c analyzer/help.c,$(ANALYZER_SRC)) $(SHARED_SRC)
 $(B)/fuzz_logread: tests/fuzz/fuzz_logread.c $(FUZZ_SRC) $(PB).c $(B)/page_assets.c
 	$(call say,FUZZ,$@)
 	$(Q)$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \

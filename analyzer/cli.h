@@ -10,6 +10,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "model.h"
+
 #define ALLOCGUARD_VERSION "0.1.0"
 
 int cmd_run(int argc, char **argv);
@@ -19,6 +21,14 @@ int cmd_diff(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+
+/* ---- commands.c: what the log-reading commands share ---- */
+/* leaks, growth and report take several logs (a run's children: allocguard leaks *.log) */
+#define CMD_MAX_LOGS 4096
+/* "allocguard: NAME: WHAT ARG (see allocguard NAME --help)"; returns 2. */
+int cmd_usage_error(const char *name, const char *what, const char *arg);
+/* Read a log (its damage warned about, node's JS heap merged): 0, or 2 after saying why. */
+int cmd_load(const char *path, ag_log_t **log);
 
 /* Help texts; topic NULL = the overall page.  0, or 2 for an unknown topic. */
 int help_print(FILE *out, const char *topic);

@@ -1,7 +1,7 @@
 /* commands.c: the log-reading subcommands (leaks, growth, diff, report, export, plot):
  * their arguments, loading the logs, the damage warning, output files and the exit status.
- * The reports themselves are in leaks.c, growth.c, diff.c and report.c, the exports in
- * export_*.c and plot.c. */
+ * The reports themselves are in leaks.c, growth.c, diff.c and report.c; `export` and
+ * `plot` are commands_export.c's. */
 #include "cli.h"
 #include "exports.h"
 #include "jsheap.h"
@@ -18,31 +18,52 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* leaks, growth and report take several logs (a run's children: allocguard leaks *.log) */
-#define MAX_LOGS 4096
 
 typedef struct {
 	const char *name;
 	report_opts_t o;
-	const char *pos[MAX_LOGS];
+	const char *pos[CMD_MAX_LOGS];
 	size_t npos, minpos, maxpos;
 	int fail_on_ok, have_fail_on;
 	uint64_t fail_on;
-	fold_opts_t fold;
-	size_t paths;                /* --paths N; 0 = default */
 	supp_opts_t supp;            /* leaks */
 } args_t;
 
-static int usage_error(const char *name, const char *what, const char *arg)
+int cmd_usage_error(const char *name, const char *what, const char *arg)
 {
 	fprintf(stderr, "allocguard: %s: %s%s%s (see allocguard %s --help)\n", name, what,
 		arg ? " " : "", arg ? arg : "", name);
 	return 2;
 }
 
-/* --top N or --fail-on SIZE at argv[*i] (its value there after '=' or next): 0, or an
- * exit status after saying what is wrong. */
-static int top_or_fail_on(args_t *a, int is_top, int argc, char **argv, int *i)
+/* "NAME N" or "NAME=N" at argv[*i] (advancing *i past its value), a whole number from 1
+ * to max, into *out.  *taken is 0 when argv[*i] is another option.  0, or an exit status
+ * after saying what is wrong. */
+static int number_option(const args_t *a, const char *name, uint64_t max, int argc,
+			 char **argv, int *i, uint64_t *out, int *taken)
+{
+	const char *s = argv[*i];
+	size_t n = strlen(name);
+	*taken = strncmp(s, name, n) == 0 && (s[n] == '\0' || s[n] == '=');
+	if (!*taken)
+		return 0;
+	const char *val = s[n] == '=' ? s + n + 1 : *i + 1 < argc ? argv[++*i] : NULL;
+	if (!val) {
+		char what[40];
+		snprintf(what, sizeof what, "%s needs a number", name);
+		return cmd_usage_error(a->name, what, NULL);
+	}
+	if (opt_parse_u64(val, out) || *out == 0 || *out > max) {
+		fprintf(stderr, "allocguard: %s='%s': expected a whole number from 1 to %llu\n",
+			name, val, (unsigned long long)max);
+		return 2;
+	}
+	return 0;
+}
+
+/* --fail-on SIZE at argv[*i] (its value there after '=' or next): 0, or an exit status
+ * after saying what is wrong. */
+static int fail_on_option(args_t *a, int argc, char **argv, int *i)
 {
 	const char *s = argv[*i], *eq = strchr(s, '='), *val;
 	if (eq)
@@ -50,18 +71,7 @@ static int top_or_fail_on(args_t *a, int is_top, int argc, char **argv, int *i)
 	else if (*i + 1 < argc)
 		val = argv[++*i];
 	else
-		return usage_error(a->name, is_top ? "--top needs a number" : "--fail-on needs a size",
-				   NULL);
-	if (is_top) {
-		uint64_t n;
-		if (opt_parse_u64(val, &n) || n == 0 || n > 1000000) {
-			fprintf(stderr, "allocguard: --top='%s': expected a whole number from 1 to "
-				"1000000\n", val);
-			return 2;
-		}
-		a->o.top = (size_t)n;
-		return 0;
-	}
+		return cmd_usage_error(a->name, "--fail-on needs a size", NULL);
 	if (opt_parse_size(val, &a->fail_on)) {
 		fprintf(stderr, "allocguard: --fail-on='%s': expected %s\n", val, OPT_SIZE_SYNTAX);
 		return 2;
@@ -70,100 +80,102 @@ static int top_or_fail_on(args_t *a, int is_top, int argc, char **argv, int *i)
 	return 0;
 }
 
+/* A flag without a value: 1 when s is one (set in a), else 0. */
+static int flag_option(args_t *a, const char *s)
+{
+	if (strcmp(s, "--json") == 0)
+		a->o.json = 1;
+	else if (strcmp(s, "--color") == 0)
+		a->o.color = 1;
+	else if (strcmp(s, "--no-color") == 0)
+		a->o.color = 0;
+	else if (strcmp(s, "--lost-only") == 0 && a->fail_on_ok)
+		a->o.lost_only = 1;
+	else if (strcmp(s, "--all-frames") == 0)
+		a->o.view.fold.all = 1;
+	else
+		return 0;
+	return 1;
+}
+
+/* An option with a number: --top, --paths, --frames.  As number_option. */
+static int count_option(args_t *a, int argc, char **argv, int *i, int *taken)
+{
+	uint64_t n;
+	int rc = number_option(a, "--top", 1000000, argc, argv, i, &n, taken);
+	if (*taken) {
+		a->o.top = (size_t)n;
+		return rc;
+	}
+	rc = number_option(a, "--paths", 1000000, argc, argv, i, &n, taken);
+	if (*taken) {
+		a->o.view.paths = (size_t)n;
+		return rc;
+	}
+	rc = number_option(a, "--frames", AG_LOG_MAX_FRAMES, argc, argv, i, &n, taken);
+	if (*taken)
+		a->o.view.fold.frames = (unsigned)n;
+	return rc;
+}
+
+/* A log named on the command line: 0, or an exit status. */
+static int positional(args_t *a, const char *s)
+{
+	if (a->npos == a->maxpos)
+		return cmd_usage_error(a->name, "too many arguments:", s);
+	a->pos[a->npos++] = s;
+	return 0;
+}
+
+/* One option at argv[*i] (advancing *i past its value): 0, or an exit status. */
+static int option(args_t *a, int argc, char **argv, int *i)
+{
+	const char *s = argv[*i];
+	int taken, rc;
+	if (flag_option(a, s))
+		return 0;
+	if ((rc = count_option(a, argc, argv, i, &taken)) || taken)
+		return rc;
+	if (a->fail_on_ok && strncmp(s, "--fail-on", 9) == 0 && (s[9] == '\0' || s[9] == '='))
+		return fail_on_option(a, argc, argv, i);
+	taken = a->fail_on_ok ? supp_arg(&a->supp, argc, argv, i, true) : 0;
+	if (taken)
+		return taken == 2 ? 2 : 0;
+	if (s[0] == '-' && s[1])
+		return cmd_usage_error(a->name, "unknown option", s);
+	return positional(a, s);
+}
+
 /* 0 to go on, -1 after --help, else an exit status. */
 static int parse(args_t *a, int argc, char **argv)
 {
 	a->o.color = -1;
 	for (int i = 1; i < argc; i++) {
 		const char *s = argv[i];
-		const char *val = NULL;
+		int rc = 0;
 		if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
 			help_print(stdout, a->name);
 			return -1;
 		}
-		if (strcmp(s, "--json") == 0) {
-			a->o.json = 1;
-			continue;
-		}
-		if (strcmp(s, "--color") == 0) {
-			a->o.color = 1;
-			continue;
-		}
-		if (strcmp(s, "--no-color") == 0) {
-			a->o.color = 0;
-			continue;
-		}
-		if (strcmp(s, "--lost-only") == 0 && a->fail_on_ok) {
-			a->o.lost_only = 1;
-			continue;
-		}
-		if (strcmp(s, "--all-frames") == 0) {
-			a->fold.all = 1;
-			continue;
-		}
-		if (strncmp(s, "--paths", 7) == 0 && (s[7] == '\0' || s[7] == '=')) {
-			uint64_t n;
-			val = s[7] == '=' ? s + 8 : i + 1 < argc ? argv[++i] : NULL;
-			if (!val)
-				return usage_error(a->name, "--paths needs a number", NULL);
-			if (opt_parse_u64(val, &n) || n == 0 || n > 1000000) {
-				fprintf(stderr, "allocguard: --paths='%s': expected a whole number from "
-					"1 to 1000000\n", val);
-				return 2;
-			}
-			a->paths = (size_t)n;
-			continue;
-		}
-		if (strncmp(s, "--frames", 8) == 0 && (s[8] == '\0' || s[8] == '=')) {
-			uint64_t n;
-			val = s[8] == '=' ? s + 9 : i + 1 < argc ? argv[++i] : NULL;
-			if (!val)
-				return usage_error(a->name, "--frames needs a number", NULL);
-			if (opt_parse_u64(val, &n) || n == 0 || n > AG_LOG_MAX_FRAMES) {
-				fprintf(stderr, "allocguard: --frames='%s': expected a whole number from "
-					"1 to %d\n", val, AG_LOG_MAX_FRAMES);
-				return 2;
-			}
-			a->fold.frames = (unsigned)n;
-			continue;
-		}
 		if (strcmp(s, "--") == 0) {
-			for (i++; i < argc; i++) {
-				if (a->npos == a->maxpos)
-					return usage_error(a->name, "too many arguments:", argv[i]);
-				a->pos[a->npos++] = argv[i];
-			}
-			break;
-		}
-		int is_top = strncmp(s, "--top", 5) == 0 && (s[5] == '\0' || s[5] == '=');
-		int is_fail = strncmp(s, "--fail-on", 9) == 0 && (s[9] == '\0' || s[9] == '=');
-		if (is_top || (is_fail && a->fail_on_ok)) {
-			int rc = top_or_fail_on(a, is_top, argc, argv, &i);
+			for (i++; !rc && i < argc; i++)
+				rc = positional(a, argv[i]);
 			if (rc)
 				return rc;
-			continue;
+			break;
 		}
-		int taken = a->fail_on_ok ? supp_arg(&a->supp, argc, argv, &i, true) : 0;
-		if (taken == 2)
-			return 2;
-		if (taken)
-			continue;
-		if (s[0] == '-' && s[1])
-			return usage_error(a->name, "unknown option", s);
-		if (a->npos == a->maxpos)
-			return usage_error(a->name, "too many arguments:", s);
-		a->pos[a->npos++] = s;
+		if ((rc = option(a, argc, argv, &i)))
+			return rc;
 	}
 	if (a->npos < a->minpos)
-		return usage_error(a->name, a->minpos == 2 ? "needs two logs" : "needs a log", NULL);
+		return cmd_usage_error(a->name, a->minpos == 2 ? "needs two logs" : "needs a log",
+				       NULL);
 	if (a->o.color < 0)
 		a->o.color = a->o.json ? 0 : table_color_for(stdout);
-	sites_set_fold(&a->fold);
-	sites_set_paths(a->paths);
 	return 0;
 }
 
-static int load(const char *path, ag_log_t **log)
+int cmd_load(const char *path, ag_log_t **log)
 {
 	char msg[600];
 	if (log_load(path, log, msg, sizeof msg)) {
@@ -228,7 +240,7 @@ static outcome_t each_log(const args_t *a, per_log_t which)
 	outcome_t r = { 0 };
 	for (size_t i = 0; i < a->npos; i++) {
 		ag_log_t *log;
-		if (load(a->pos[i], &log)) {
+		if (cmd_load(a->pos[i], &log)) {
 			r.failed = 1;
 			continue;
 		}
@@ -273,7 +285,7 @@ static int exit_status(const args_t *a, const outcome_t *r)
 
 static int per_log_command(const char *name, int argc, char **argv, per_log_t which)
 {
-	args_t a = { .name = name, .minpos = 1, .maxpos = MAX_LOGS,
+	args_t a = { .name = name, .minpos = 1, .maxpos = CMD_MAX_LOGS,
 		     .fail_on_ok = which == PER_LOG_LEAKS };
 	int rc = parse(&a, argc, argv);
 	if (rc)
@@ -332,16 +344,16 @@ int cmd_diff(int argc, char **argv)
 		free(pb);
 		free(sa);
 		free(sb);
-		return usage_error("diff", "expected LOG, LOG@N (N a snapshot number) or LOG@LABEL, got",
+		return cmd_usage_error("diff", "expected LOG, LOG@N (N a snapshot number) or LOG@LABEL, got",
 				   bad);
 	}
 	ag_log_t *la = NULL, *lb = NULL;
 	size_t ka = 0, kb = 0;
-	rc = load(pa, &la);
+	rc = cmd_load(pa, &la);
 	/* two snapshots of one log: read and symbolize it once */
 	int same = !rc && strcmp(pa, pb) == 0;
 	if (!rc && !same)
-		rc = load(pb, &lb);
+		rc = cmd_load(pb, &lb);
 	else if (same)
 		lb = la;
 	if (!rc)
@@ -369,247 +381,3 @@ int cmd_diff(int argc, char **argv)
 	return rc;
 }
 
-/* Output to -o FILE (written whole, then renamed over FILE so a reader never sees half a
- * profile) or to stdout. */
-typedef struct {
-	const char *path;
-	char *tmp;
-	FILE *f;
-} output_t;
-
-static int output_open(output_t *o, const char *path)
-{
-	o->path = path;
-	o->tmp = NULL;
-	o->f = stdout;
-	if (!path || strcmp(path, "-") == 0)
-		return 0;
-	size_t n = strlen(path) + 16;
-	o->tmp = malloc(n);
-	if (!o->tmp)
-		return ENOMEM;
-	snprintf(o->tmp, n, "%s.XXXXXX", path);
-	int fd = mkstemp(o->tmp);
-	if (fd < 0 || !(o->f = fdopen(fd, "w"))) {
-		int e = errno;
-		fprintf(stderr, "allocguard: cannot write %s: %s\n", path, strerror(e));
-		if (fd >= 0) {
-			close(fd);
-			unlink(o->tmp);
-		}
-		free(o->tmp);
-		o->tmp = NULL;
-		return e ? e : EIO;
-	}
-	/* an export is as private as the log it came from */
-	fchmod(fd, 0600);
-	return 0;
-}
-
-/* ok: the content is complete.  Returns 0, or an errno value. */
-static int output_close(output_t *o, int ok)
-{
-	if (!o->tmp)
-		return fflush(stdout) ? errno : 0;
-	int rc = fclose(o->f) ? errno : 0;
-	if (ok && !rc && rename(o->tmp, o->path))
-		rc = errno;
-	if (!ok || rc) {
-		unlink(o->tmp);
-		if (ok)
-			fprintf(stderr, "allocguard: cannot write %s: %s\n", o->path, strerror(rc));
-	}
-	free(o->tmp);
-	return rc;
-}
-
-/* The value of "--name VALUE" or "--name=VALUE" at argv[*i], advancing *i; NULL when
- * argv[*i] is not that option.  *missing is set when the value is absent. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name, int *missing)
-{
-	size_t n = strlen(name);
-	const char *s = argv[*i];
-	if (strncmp(s, name, n) != 0 || (s[n] != '\0' && s[n] != '='))
-		return NULL;
-	if (s[n] == '=')
-		return s + n + 1;
-	if (*i + 1 < argc)
-		return argv[++*i];
-	*missing = 1;
-	return NULL;
-}
-
-typedef enum { FMT_PPROF, FMT_COLLAPSED, FMT_MASSIF, FMT_JSON, FMT_SVG, FMT_HTML } format_t;
-
-static int export_run(const char *name, const char *path, const char *out_path, format_t fmt,
-		      const char *snapshot, export_sample_t sample)
-{
-	ag_log_t *log;
-	if (load(path, &log))
-		return 2;
-	char msg[600];
-	size_t snap = 0;
-	if (export_pick_snapshot(log, snapshot, &snap, msg, sizeof msg)) {
-		fprintf(stderr, "allocguard: %s: %s\n", name, msg);
-		log_free(log);
-		return 2;
-	}
-	symbols_t *sym = symbols_open(log, stderr);
-	output_t o;
-	int rc = sym ? output_open(&o, out_path) : ENOMEM, said = rc && rc != ENOMEM;
-	if (!rc) {
-		switch (fmt) {
-		case FMT_PPROF: rc = export_pprof(log, sym, snap, sample, o.f); break;
-		case FMT_COLLAPSED: rc = export_collapsed(log, sym, snap, sample, o.f); break;
-		case FMT_MASSIF: rc = export_massif(log, sym, o.f); break;
-		case FMT_JSON: rc = export_json(log, sym, o.f); break;
-		case FMT_SVG: rc = plot_svg(log, sym, o.f); break;
-		case FMT_HTML: rc = plot_html(&log, &sym, 1, o.f); break;
-		}
-		/* output_close names the file when writing it fails */
-		int wrc = output_close(&o, rc == 0);
-		if (!rc && wrc)
-			rc = wrc, said = 1;
-	}
-	if (rc && !said)
-		fprintf(stderr, "allocguard: %s: %s\n", name, strerror(rc));
-	symbols_close(sym);
-	log_free(log);
-	return rc ? 2 : 0;
-}
-
-int cmd_export(int argc, char **argv)
-{
-	const char *format = NULL, *snapshot = NULL, *out = NULL, *sample = NULL, *path = NULL;
-	for (int i = 1; i < argc; i++) {
-		int missing = 0;
-		const char *v;
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			help_print(stdout, "export");
-			return 0;
-		}
-		if ((v = opt_value(argc, argv, &i, "--format", &missing)))
-			format = v;
-		else if ((v = opt_value(argc, argv, &i, "--snapshot", &missing)))
-			snapshot = v;
-		else if ((v = opt_value(argc, argv, &i, "--sample-index", &missing)))
-			sample = v;
-		else if ((v = opt_value(argc, argv, &i, "-o", &missing)) ||
-			 (v = opt_value(argc, argv, &i, "--output", &missing)))
-			out = v;
-		else if (missing)
-			;
-		else if (argv[i][0] == '-' && argv[i][1])
-			return usage_error("export", "unknown option", argv[i]);
-		else if (path)
-			return usage_error("export", "takes one log; extra argument", argv[i]);
-		else
-			path = argv[i];
-		if (missing)
-			return usage_error("export", "a value is missing after", argv[i]);
-	}
-	static const struct {
-		const char *name;
-		format_t fmt;
-	} formats[] = { { "pprof", FMT_PPROF }, { "collapsed", FMT_COLLAPSED },
-			{ "massif", FMT_MASSIF }, { "json", FMT_JSON } };
-	int fmt = -1;
-	for (size_t k = 0; format && k < sizeof formats / sizeof formats[0]; k++)
-		if (strcmp(format, formats[k].name) == 0)
-			fmt = (int)formats[k].fmt;
-	if (fmt < 0) {
-		fprintf(stderr, "allocguard: export: --format='%s': expected pprof, collapsed, "
-			"massif or json\n", format ? format : "");
-		return 2;
-	}
-	export_sample_t si = EXPORT_INUSE_SPACE;
-	if (sample && export_sample_parse(sample, &si)) {
-		fprintf(stderr, "allocguard: export: --sample-index='%s': expected alloc_objects, "
-			"alloc_space, inuse_objects or inuse_space\n", sample);
-		return 2;
-	}
-	if (!path)
-		return usage_error("export", "needs a log", NULL);
-	if (snapshot && (fmt == FMT_MASSIF || fmt == FMT_JSON))
-		return usage_error("export", "--snapshot applies to pprof and collapsed; massif and "
-				   "json hold every snapshot:", snapshot);
-	if (fmt == FMT_PPROF && !out && isatty(STDOUT_FILENO))
-		return usage_error("export", "pprof is binary: give -o FILE or redirect stdout", NULL);
-	return export_run("export", path, out, (format_t)fmt, snapshot, si);
-}
-
-/* Several logs of one process tree: one plot or page for them all. */
-static int plot_many(const char *const *paths, size_t n, const char *out_path, format_t fmt)
-{
-	ag_log_t **logs = calloc(n, sizeof *logs);
-	symbols_t **syms = calloc(n, sizeof *syms);
-	int rc = logs && syms ? 0 : ENOMEM, status = 0;
-	for (size_t i = 0; !rc && i < n; i++) {
-		if (load(paths[i], &logs[i])) {
-			status = 2;
-			break;
-		}
-		if (fmt == FMT_HTML && !(syms[i] = symbols_open(logs[i], stderr)))
-			rc = ENOMEM;
-	}
-	output_t o;
-	int said = 0;
-	if (!rc && !status && !(rc = output_open(&o, out_path))) {
-		rc = fmt == FMT_SVG ? plot_tree_svg(logs, n, o.f) : plot_html(logs, syms, n, o.f);
-		int wrc = output_close(&o, rc == 0);
-		if (!rc && wrc)
-			rc = wrc, said = 1;
-	} else if (rc && rc != ENOMEM) {
-		said = 1;
-	}
-	if (rc && !said)
-		fprintf(stderr, "allocguard: plot: %s\n", strerror(rc));
-	for (size_t i = 0; logs && syms && i < n; i++) {
-		symbols_close(syms[i]);
-		log_free(logs[i]);
-	}
-	free(logs);
-	free(syms);
-	return rc ? 2 : status;
-}
-
-int cmd_plot(int argc, char **argv)
-{
-	const char *out = NULL;
-	static const char *paths[MAX_LOGS];
-	size_t npaths = 0;
-	for (int i = 1; i < argc; i++) {
-		int missing = 0;
-		const char *v;
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			help_print(stdout, "plot");
-			return 0;
-		}
-		if ((v = opt_value(argc, argv, &i, "-o", &missing)) ||
-		    (v = opt_value(argc, argv, &i, "--output", &missing)))
-			out = v;
-		else if (missing)
-			return usage_error("plot", "a value is missing after", argv[i]);
-		else if (argv[i][0] == '-' && argv[i][1])
-			return usage_error("plot", "unknown option", argv[i]);
-		else if (npaths == MAX_LOGS)
-			return usage_error("plot", "too many logs; from", argv[i]);
-		else
-			paths[npaths++] = argv[i];
-	}
-	if (!npaths)
-		return usage_error("plot", "needs a log", NULL);
-	size_t n = out ? strlen(out) : 0;
-	format_t fmt;
-	if (n > 4 && strcmp(out + n - 4, ".svg") == 0)
-		fmt = FMT_SVG;
-	else if ((n > 5 && strcmp(out + n - 5, ".html") == 0) ||
-		 (n > 4 && strcmp(out + n - 4, ".htm") == 0))
-		fmt = FMT_HTML;
-	else
-		return usage_error("plot", "needs -o FILE.svg or -o FILE.html, got",
-				   out ? out : "none");
-	if (npaths > 1)
-		return plot_many(paths, npaths, out, fmt);
-	return export_run("plot", paths[0], out, fmt, NULL, EXPORT_INUSE_SPACE);
-}

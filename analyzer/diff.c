@@ -269,12 +269,12 @@ static void diff_path(const void *arg, size_t k, uint32_t *stack, char *buf, siz
 }
 
 /* Under a site of several paths: the paths of the side shown, with their live bytes. */
-static void diff_paths(table_t *t, const diff_site_t *x)
+static void diff_paths(table_t *t, const diff_site_t *x, const site_view_t *view)
 {
 	if (x->npaths < 2)
-		site_more(t, x->sym, &x->log->stacks[x->stack]);
+		site_more(t, x->sym, view, &x->log->stacks[x->stack]);
 	else
-		site_more_each(t, x->log, x->sym, x->npaths, x->npaths, diff_path, x);
+		site_more_each(t, x->log, x->sym, view, x->npaths, x->npaths, diff_path, x);
 }
 
 static void diff_human(const diff_t *d, size_t top, const report_opts_t *o, FILE *out)
@@ -305,11 +305,11 @@ static void diff_human(const diff_t *d, size_t top, const report_opts_t *o, FILE
 		size_str(x->a_bytes, bb, sizeof bb);
 		size_str(x->b_bytes, ab, sizeof ab);
 		const ag_stack_t *st = &x->log->stacks[x->stack];
-		site_label_kind(x->sym, st, label, sizeof label, sizeof label);
+		site_label_kind(x->sym, &o->view, st, label, sizeof label, sizeof label);
 		const char *cells[] = { db, dc, bb, ab, label };
 		tone_t tones[5] = { x->dbytes > 0 ? TONE_BAD : TONE_GOOD };
 		table_add(&t, cells, tones);
-		diff_paths(&t, x);
+		diff_paths(&t, x, &o->view);
 	}
 	table_print(&t, out, o->color);
 	table_free(&t);

@@ -21,6 +21,9 @@ typedef struct {
 	int all;           /* fold nothing: every frame as recorded */
 } fold_opts_t;
 
+/* What the human views show without --frames or --all-frames. */
+#define FOLD_OPTS_DEFAULT { 0, 0 }
+
 /* Allocator or runtime machinery a user does not act on. */
 int fold_is_runtime(const ag_frame_t *f);
 /* The frame as shown: JS functions as "handler (app.js:12)", others as frame_human. */

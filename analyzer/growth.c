@@ -274,7 +274,8 @@ static int judge_site(const series_t *x, const member_t *m, size_t n, growth_sit
 		if (!judge(x, m[k].stack, &gs->paths[gs->npaths]))
 			gs->npaths++;
 	}
-	qsort(gs->paths, gs->npaths, sizeof *gs->paths, trend_cmp);
+	if (gs->npaths)   /* paths may be NULL: qsort of NULL is undefined */
+		qsort(gs->paths, gs->npaths, sizeof *gs->paths, trend_cmp);
 	if (gs->verdict != VERDICT_GROWING && gs->npaths &&
 	    !offset_by(&gs->paths[0], gs->paths, gs->npaths))
 		gs->hidden = &gs->paths[0];

@@ -102,7 +102,7 @@ static void growth_path(const void *arg, size_t k, uint32_t *stack, char *buf, s
 }
 
 static void growth_rows(table_t *tb, const ag_log_t *log, symbols_t *sym, const growth_t *g,
-			size_t top)
+			size_t top, const site_view_t *view)
 {
 	size_t n = g->nsites < top ? g->nsites : top;
 	const site_t **rows = calloc(n + 1, sizeof *rows);
@@ -114,7 +114,7 @@ static void growth_rows(table_t *tb, const ag_log_t *log, symbols_t *sym, const 
 		rows[i] = &as[i];
 	}
 	if (rows && as && labels)
-		sites_labels(log, sym, rows, n, labels, 640);
+		sites_labels(log, sym, view, rows, n, labels, 640);
 	for (size_t i = 0; rows && as && labels && i < n; i++) {
 		const growth_site_t *s = &g->sites[i];
 		char slope[40], first[40], last[40], peak[40], verdict[64];
@@ -129,9 +129,9 @@ static void growth_rows(table_t *tb, const ag_log_t *log, symbols_t *sym, const 
 		tones[4] = verdict_tone(s->hidden ? VERDICT_GROWING : s->verdict);
 		table_add(tb, cells, tones);
 		if (s->npaths)
-			site_more_each(tb, log, sym, s->npaths, s->nstacks, growth_path, s);
+			site_more_each(tb, log, sym, view, s->npaths, s->nstacks, growth_path, s);
 		else
-			site_more(tb, sym, &log->stacks[s->stack]);
+			site_more(tb, sym, view, &log->stacks[s->stack]);
 	}
 	free(rows);
 	free(as);
@@ -171,7 +171,7 @@ static void growth_human(const ag_log_t *log, symbols_t *sym, const growth_t *g,
 					  COL_LEFT };
 	table_t tb;
 	table_init(&tb, 6, head, al);
-	growth_rows(&tb, log, sym, g, top);
+	growth_rows(&tb, log, sym, g, top, &o->view);
 	table_print(&tb, out, o->color);
 	table_free(&tb);
 	if (g->nsites > top)

@@ -58,7 +58,8 @@ static int prefixed(const char *fn, const char *const *list)
 	return 0;
 }
 
-int jsheap_present(const ag_log_t *log)
+/* Whether the log carries a JS heap profile (j stacks). */
+static int jsheap_present(const ag_log_t *log)
 {
 	for (size_t i = 0; i < log->nstacks; i++)
 		if (log->stacks[i].kind == AG_KIND_JS)

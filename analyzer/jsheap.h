@@ -16,8 +16,6 @@
 #define JSHEAP_UNATTRIBUTED "V8 heap (unattributed)"
 #define JSHEAP_YOUNG "V8 young generation"
 
-/* Whether the log carries a JS heap profile (j stacks). */
-int jsheap_present(const ag_log_t *log);
 /* Merge with the names sym gives node's frames.  0, or ENOMEM (the model is then unusable).
  * err receives one line when the V8 heap pages cannot be told apart (no symbols for node):
  * the JS estimates are then left out rather than counted twice. */

@@ -207,6 +207,42 @@ static void json_suppressed(json_t *j, const leaks_t *l, const supp_t *s)
 	json_obj_end(j);
 }
 
+/* One site's JSON entry: its figures, verdict and frames. */
+static void json_leak_row(json_t *j, const ag_log_t *log, symbols_t *sym, const leaks_t *l,
+			  const leak_row_t *r, const report_opts_t *o)
+{
+	const ag_stack_t *st = &log->stacks[r->site->stack];
+	json_obj(j);
+	json_key(j, "bytes");
+	json_u64(j, r->site->fig.bytes);
+	json_key(j, "count");
+	json_u64(j, r->site->fig.count);
+	json_key(j, "reachable");
+	if (l->known)
+		json_bool(j, r->status == LEAK_REACHABLE);
+	else
+		json_null(j);   /* not judged: unknown, never "reachable" */
+	if (r->status != LEAK_REACHABLE) {
+		json_key(j, "indirect");
+		json_bool(j, r->status == LEAK_INDIRECT);
+	}
+	if (r->status != LEAK_REACHABLE && o->print_supp) {
+		char e[600];
+		supp_entry(sym, &o->view.fold, st, e, sizeof e);
+		json_key(j, "suppression");
+		json_str(j, e);
+	}
+	json_key(j, "stack");
+	json_u64(j, st->id);
+	if (!st->nframes) {
+		/* no frames: blocks allocated before the guard's constructor ran */
+		json_key(j, "before_start");
+		json_bool(j, 1);
+	}
+	site_json(j, log, sym, r->site, 0);
+	json_obj_end(j);
+}
+
 static void leaks_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, size_t top,
 		       const report_opts_t *o, FILE *out)
 {
@@ -249,40 +285,10 @@ static void leaks_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, si
 	json_key(&j, "sites");
 	json_arr(&j);
 	for (size_t i = 0, n = 0; i < l->nrows && (!top || n < top); i++) {
-		const leak_row_t *r = &l->rows[i];
-		if (!shown(l, r, o))
+		if (!shown(l, &l->rows[i], o))
 			continue;
 		n++;
-		const ag_stack_t *st = &log->stacks[r->site->stack];
-		json_obj(&j);
-		json_key(&j, "bytes");
-		json_u64(&j, r->site->fig.bytes);
-		json_key(&j, "count");
-		json_u64(&j, r->site->fig.count);
-		json_key(&j, "reachable");
-		if (l->known)
-			json_bool(&j, r->status == LEAK_REACHABLE);
-		else
-			json_null(&j);   /* not judged: unknown, never "reachable" */
-		if (r->status != LEAK_REACHABLE) {
-			json_key(&j, "indirect");
-			json_bool(&j, r->status == LEAK_INDIRECT);
-		}
-		if (r->status != LEAK_REACHABLE && o->print_supp) {
-			char e[600];
-			supp_entry(sym, st, e, sizeof e);
-			json_key(&j, "suppression");
-			json_str(&j, e);
-		}
-		json_key(&j, "stack");
-		json_u64(&j, st->id);
-		if (!st->nframes) {
-			/* no frames: blocks allocated before the guard's constructor ran */
-			json_key(&j, "before_start");
-			json_bool(&j, 1);
-		}
-		site_json(&j, log, sym, r->site, 0);
-		json_obj_end(&j);
+		json_leak_row(&j, log, sym, l, &l->rows[i], o);
 	}
 	json_arr_end(&j);
 	json_obj_end(&j);
@@ -351,7 +357,7 @@ static size_t leaks_rows(table_t *t, const ag_log_t *log, symbols_t *sym, const 
 		pick[n++] = l->rows[i].site;
 	}
 	if (pick && row && labels)
-		sites_labels(log, sym, pick, n, labels, 640);
+		sites_labels(log, sym, &o->view, pick, n, labels, 640);
 	for (size_t i = 0; pick && row && labels && i < n; i++) {
 		const site_t *x = pick[i];
 		char bytes[40], count[24];
@@ -364,7 +370,7 @@ static size_t leaks_rows(table_t *t, const ag_log_t *log, symbols_t *sym, const 
 		tone_t tones[] = { TONE_NONE, TONE_NONE, k == LEAK_REACHABLE ? TONE_WARN : TONE_BAD,
 				   TONE_NONE };
 		table_add(t, cells, tones);
-		site_more_paths(t, log, sym, x, sites_paths(), SITES_BY_BYTES);
+		site_more_paths(t, log, sym, &o->view, x, SITES_BY_BYTES);
 	}
 	free(pick);
 	free(row);
@@ -373,7 +379,8 @@ static size_t leaks_rows(table_t *t, const ag_log_t *log, symbols_t *sym, const 
 }
 
 /* --print-suppressions: a ready entry per lost site, as valgrind's --gen-suppressions. */
-static void print_entries(const ag_log_t *log, symbols_t *sym, const leaks_t *l, FILE *out)
+static void print_entries(const ag_log_t *log, symbols_t *sym, const leaks_t *l,
+			  const site_view_t *view, FILE *out)
 {
 	fputs("\nsuppressions for the lost sites (put the lines you want in a file given to "
 	      "--suppressions):\n", out);
@@ -383,8 +390,8 @@ static void print_entries(const ag_log_t *log, symbols_t *sym, const leaks_t *l,
 			continue;
 		char e[600], label[600], b[40];
 		const ag_stack_t *st = &log->stacks[x->stack];
-		supp_entry(sym, st, e, sizeof e);
-		site_label(sym, st, label, sizeof label);
+		supp_entry(sym, &view->fold, st, e, sizeof e);
+		site_label(sym, view, st, label, sizeof label);
 		size_str(x->bytes, b, sizeof b);
 		fprintf(out, "# %s in %" PRIu64 " %s lost%s at %s\n%s\n", b, x->count,
 			plural(x->count, "block", "blocks"), x->indirect ? " (indirectly)" : "", label, e);
@@ -461,7 +468,7 @@ static void leaks_human(const ag_log_t *log, symbols_t *sym, const leaks_t *l, s
 		fprintf(out, "... and %zu more %s (--top N shows more)\n", hidden,
 			plural(hidden, "site", "sites"));
 	if (o->print_supp && l->known && nlost)
-		print_entries(log, sym, l, out);
+		print_entries(log, sym, l, &o->view, out);
 }
 
 int leaks_print(const ag_log_t *log, symbols_t *sym, const report_opts_t *o, FILE *out,

@@ -1,6 +1,6 @@
 /* model.h: the analyzer's in-memory model of one snapshot log (see preload/logfmt.h), and
  * the replay of its delta-encoded snapshots into per-stack state.  Parsing lives in
- * logread.c; symbolization and the reports read this model and never the file. */
+ * logread*.c; symbolization and the reports read this model and never the file. */
 #ifndef ALLOCGUARD_MODEL_H
 #define ALLOCGUARD_MODEL_H
 
@@ -140,7 +140,7 @@ typedef struct {
 	 * before it (the last may be of a snapshot cut short); log_stack_sizes reads them. */
 	ag_sizehist_t (*stack_sizes)[2];
 	size_t cap_stack_sizes;
-	/* stack id -> index; internal to logread.c */
+	/* stack id -> index; internal to the reader (logread_index.c) */
 	htab_t idx;
 	/* ... and, for ids up to a few times the stack count (the writer numbers them 1, 2, 3,
 	 * ...), a flat table: one load per L line instead of a hash probe */
@@ -149,7 +149,7 @@ typedef struct {
 	/* The first damage met: reading stopped there.  line 0 = none. */
 	size_t damage_line;
 	char damage[256];
-	/* Snapshots whose E figures disagreed and were raised to agree (logread.c); the first
+	/* Snapshots whose E figures disagreed and were raised to agree (logread_snap.c); the first
 	 * one's seq and what disagreed there.  Not damage: every snapshot is kept. */
 	size_t nclamped;
 	uint64_t clamped_seq;

@@ -13,53 +13,24 @@
 typedef struct {
 	char **names;
 	size_t n, cap;
-	uint32_t *slot;              /* open addressing: index + 1, 0 = empty */
-	size_t nslot;
+	htab_t index;                /* hash of a name -> its index in names */
 } names_t;
-
-static uint64_t name_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h;
-}
-
-static int names_grow(names_t *t)
-{
-	size_t ns = t->nslot ? t->nslot * 2 : 1024;
-	uint32_t *slot = calloc(ns, sizeof *slot);
-	if (!slot)
-		return ENOMEM;
-	for (size_t i = 0; i < t->n; i++) {
-		size_t h = name_hash(t->names[i]) & (ns - 1);
-		while (slot[h])
-			h = (h + 1) & (ns - 1);
-		slot[h] = (uint32_t)i + 1;
-	}
-	free(t->slot);
-	t->slot = slot;
-	t->nslot = ns;
-	return 0;
-}
 
 /* The index of name, added when new; -1 on ENOMEM. */
 static long names_add(names_t *t, const char *name)
 {
-	if ((t->n + 1) * 2 > t->nslot && names_grow(t))
-		return -1;
-	size_t h = name_hash(name) & (t->nslot - 1);
-	for (; t->slot[h]; h = (h + 1) & (t->nslot - 1))
-		if (strcmp(t->names[t->slot[h] - 1], name) == 0)
-			return (long)t->slot[h] - 1;
+	uint64_t h = htab_str(name, 0), v;
+	for (size_t pos = HTAB_START; htab_find(&t->index, h, &pos, &v);)
+		if (strcmp(t->names[v], name) == 0)
+			return (long)v;
 	char *copy = strdup(name);
-	if (!copy || ag_grow((void **)&t->names, &t->cap, t->n + 1, sizeof *t->names)) {
+	if (!copy || ag_grow((void **)&t->names, &t->cap, t->n + 1, sizeof *t->names) ||
+	    htab_put(&t->index, h, t->n)) {
 		free(copy);
 		return -1;
 	}
 	t->names[t->n] = copy;
-	t->slot[h] = (uint32_t)++t->n;
-	return (long)t->n - 1;
+	return (long)t->n++;
 }
 
 static void names_free(names_t *t)
@@ -67,7 +38,7 @@ static void names_free(names_t *t)
 	for (size_t i = 0; i < t->n; i++)
 		free(t->names[i]);
 	free(t->names);
-	free(t->slot);
+	htab_free(&t->index);
 }
 
 typedef struct {
@@ -77,6 +48,10 @@ typedef struct {
 	fold_frame_t *fr;            /* AG_FOLD_MAX_FRAMES, reused per stack */
 	int failed;
 } pj_t;
+
+/* `plot` takes no --frames, --all-frames or --paths: the page shows sites as the reports
+ * do by default. */
+static const site_view_t page_view = SITE_VIEW_DEFAULT;
 
 static void num(pj_t *w, const char *key, uint64_t v)
 {
@@ -89,7 +64,7 @@ static void num(pj_t *w, const char *key, uint64_t v)
 static void stack_frames(pj_t *w, const ag_stack_t *st)
 {
 	size_t n = fold_expand(w->p->sym, st, w->fr, AG_FOLD_MAX_FRAMES), own = 0;
-	int all = sites_fold()->all;
+	int all = page_view.fold.all;
 	for (size_t k = 0; k < n; k++)
 		own += w->fr[k].f && !fold_is_runtime(w->fr[k].f);
 	json_key(&w->j, "f");
@@ -150,7 +125,7 @@ static void stacks(pj_t *w, uint32_t *ids)
  * site's frame as every report writes it ("site"). */
 static void site_where(pj_t *w, const ag_stack_t *st)
 {
-	const fold_opts_t *o = sites_fold();
+	const fold_opts_t *o = &page_view.fold;
 	uint32_t idx[64];
 	size_t n = fold_expand(w->p->sym, st, w->fr, AG_FOLD_MAX_FRAMES);
 	size_t ns = fold_shown(w->fr, n, o, idx, 64);
@@ -227,7 +202,7 @@ static int sites(pj_t *w, const uint32_t *ids, uint32_t *row)
 		if (p->sites[i].keep)
 			kept[n++] = p->sites[i].site;
 	}
-	sites_labels(p->log, p->sym, kept, n, labels, PAGE_LABEL);
+	sites_labels(p->log, p->sym, &page_view, kept, n, labels, PAGE_LABEL);
 	json_key(&w->j, "sites");
 	json_arr(&w->j);
 	for (size_t i = 0; i < p->nsites; i++)
@@ -268,7 +243,7 @@ static void growth(pj_t *w, const uint32_t *row, const uint32_t *ids)
 	for (size_t i = 0; i < g->nsites && i < PAGE_MAX_GROWTH; i++) {
 		const growth_site_t *s = &g->sites[i];
 		char label[700];
-		site_label_kind(p->sym, &p->log->stacks[s->stack], label, sizeof label, 600);
+		site_label_kind(p->sym, &page_view, &p->log->stacks[s->stack], label, sizeof label, 600);
 		json_obj(&w->j);
 		json_key(&w->j, "label");
 		json_str(&w->j, label);

@@ -56,7 +56,8 @@ report_peak_t report_peak(const ag_log_t *log)
 	return p;
 }
 
-report_sizes_t report_sizes(const ag_log_t *log)
+/* The requested sizes at the last snapshot that records them. */
+static report_sizes_t report_sizes(const ag_log_t *log)
 {
 	report_sizes_t z = { { 0 }, 0 };
 	for (size_t i = log->nsnaps; i-- > 0;)
@@ -68,8 +69,10 @@ report_sizes_t report_sizes(const ag_log_t *log)
 	return z;
 }
 
-int report_sites(const ag_log_t *log, symbols_t *sym, const ag_stackval_t *st, int at_peak,
-		 site_set_t *out)
+/* Sites at the snapshot of state st: at_peak, what was live at the peak; else what was
+ * live then, with each stack's allocation calls and temporary allocations. */
+static int report_sites(const ag_log_t *log, symbols_t *sym, const ag_stackval_t *st,
+			int at_peak, site_set_t *out)
 {
 	site_fig_t *fig = calloc(log->nstacks + 1, sizeof *fig);
 	if (!fig)
@@ -304,13 +307,13 @@ static void human_event(FILE *out, const report_opts_t *o, const ag_log_t *log,
 	}
 	if (e->have_stack && sym) {
 		char label[600];
-		site_label(sym, &log->stacks[e->stack], label, sizeof label);
+		site_label(sym, &o->view, &log->stacks[e->stack], label, sizeof label);
 		fprintf(out, " at %s\n", label);
 		table_t t;
 		static const char *const head[] = { "" };
 		static const col_align_t al[] = { COL_LEFT };
 		table_init(&t, 1, head, al);
-		site_more(&t, sym, &log->stacks[e->stack]);
+		site_more(&t, sym, &o->view, &log->stacks[e->stack]);
 		for (size_t k = 0; k < t.nrows; k++)
 			fprintf(out, "%13s%s\n", "", t.rows[k].cell[0]);
 		table_free(&t);
@@ -336,10 +339,10 @@ static void report_churn(FILE *out, const report_opts_t *o, const ag_log_t *log,
 			"allocation)", b);
 	fprintf(out, "%s\n", r->sampled ? "; estimates" : "");
 	sites_sort(set, SITES_BY_CALLS);
-	sites_table(out, o->color, log, sym, set, top, SITES_BY_CALLS, "most allocation calls");
+	sites_table(out, o->color, log, sym, &o->view, set, top, SITES_BY_CALLS, "most allocation calls");
 	if (r->allocs_known) {
 		sites_sort(set, SITES_BY_TEMPORARY);
-		sites_table(out, o->color, log, sym, set, top, SITES_BY_TEMPORARY,
+		sites_table(out, o->color, log, sym, &o->view, set, top, SITES_BY_TEMPORARY,
 			    "most temporary allocations");
 	}
 	sites_sort(set, SITES_BY_BYTES);
@@ -387,9 +390,9 @@ static void report_human(const ag_log_t *log, symbols_t *sym, const report_t *r,
 			"estimates (totals are exact)\n", log_option(log, "sample"));
 	if (!r->peak_by_site)
 		fprintf(out, "\n(this log predates per-site figures at the peak)\n");
-	sites_table(out, o->color, log, sym, &r->peak_sites, top, SITES_BY_BYTES,
+	sites_table(out, o->color, log, sym, &o->view, &r->peak_sites, top, SITES_BY_BYTES,
 		    "live at the peak, by site");
-	sites_table(out, o->color, log, sym, &r->sites, top, SITES_BY_BYTES,
+	sites_table(out, o->color, log, sym, &o->view, &r->sites, top, SITES_BY_BYTES,
 		    "live at the last snapshot, by site");
 	report_churn(out, o, log, sym, r, top);
 }

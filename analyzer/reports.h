@@ -21,6 +21,7 @@ typedef struct {
 	int lost_only;    /* leaks: only the lost sites */
 	struct supp *supp;   /* leaks: suppressions (suppress.h), NULL for none */
 	int print_supp;      /* leaks: a ready suppression entry per lost site */
+	site_view_t view;    /* how the human views show sites (--frames, --all-frames, --paths) */
 } report_opts_t;
 
 /* ---- leaks.c ---- */
@@ -208,12 +209,6 @@ typedef struct {
 } report_t;
 
 report_peak_t report_peak(const ag_log_t *log);
-/* The requested sizes at the last snapshot that records them. */
-report_sizes_t report_sizes(const ag_log_t *log);
-/* Sites at the snapshot of state st: at_peak, what was live at the peak; else what was
- * live then, with each stack's allocation calls and temporary allocations. */
-int report_sites(const ag_log_t *log, symbols_t *sym, const ag_stackval_t *st, int at_peak,
-		 site_set_t *out);
 /* sym NULL: the figures only, without the site lists (no symbolization needed). */
 int report_collect(const ag_log_t *log, symbols_t *sym, report_t *out);
 void report_free(report_t *r);

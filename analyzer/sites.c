@@ -74,18 +74,6 @@ void site_json_frames(json_t *j, symbols_t *sym, const ag_stack_t *st)
 	json_arr_end(j);
 }
 
-static fold_opts_t fold_now;
-
-void sites_set_fold(const fold_opts_t *o)
-{
-	fold_now = *o;
-}
-
-const fold_opts_t *sites_fold(void)
-{
-	return &fold_now;
-}
-
 /* A stack as the human views show it: its frames with inlined calls expanded, and which of
  * them folding leaves. */
 #define SHOWN_MAX 256
@@ -95,10 +83,11 @@ typedef struct {
 	size_t nfr, n;
 } shown_t;
 
-static shown_t *shown_of(symbols_t *sym, const ag_stack_t *st, shown_t *s)
+static shown_t *shown_of(symbols_t *sym, const site_view_t *view, const ag_stack_t *st,
+			 shown_t *s)
 {
-	s->nfr = fold_expand_shown(sym, st, s->fr, AG_FOLD_MAX_FRAMES, &fold_now, SHOWN_MAX);
-	s->n = fold_shown(s->fr, s->nfr, &fold_now, s->idx, SHOWN_MAX);
+	s->nfr = fold_expand_shown(sym, st, s->fr, AG_FOLD_MAX_FRAMES, &view->fold, SHOWN_MAX);
+	s->n = fold_shown(s->fr, s->nfr, &view->fold, s->idx, SHOWN_MAX);
 	return s;
 }
 
@@ -108,46 +97,47 @@ static const fold_frame_t *shown_at(const shown_t *s, size_t j)
 }
 
 /* " via strdup" after a label, when folding hid the wrapper the program called. */
-static void add_via(const shown_t *s, char *buf, size_t len)
+static void add_via(const shown_t *s, const site_view_t *view, char *buf, size_t len)
 {
-	const char *via = fold_via(s->fr, s->nfr, &fold_now);
+	const char *via = fold_via(s->fr, s->nfr, &view->fold);
 	size_t n = strlen(buf);
 	if (via && n < len)
 		snprintf(buf + n, len - n, " via %.*s", (int)strcspn(via, "("), via);
 }
 
-void site_label(symbols_t *sym, const ag_stack_t *st, char *buf, size_t len)
+void site_label(symbols_t *sym, const site_view_t *view, const ag_stack_t *st, char *buf,
+		size_t len)
 {
 	shown_t *s = malloc(sizeof *s);
-	if (!s || !shown_of(sym, st, s)->n) {
+	if (!s || !shown_of(sym, view, st, s)->n) {
 		/* a stack of no frames is the guard's site for blocks older than it */
 		snprintf(buf, len, st->nframes ? "(no frames)" : "(before allocguard started)");
 		free(s);
 		return;
 	}
 	fold_shown_human(shown_at(s, 0), buf, len);
-	add_via(s, buf, len);
+	add_via(s, view, buf, len);
 	free(s);
 }
 
-void site_label_kind(symbols_t *sym, const ag_stack_t *st, char *buf, size_t len,
-		     size_t label_len)
+void site_label_kind(symbols_t *sym, const site_view_t *view, const ag_stack_t *st, char *buf,
+		     size_t len, size_t label_len)
 {
 	char label[600];
-	site_label(sym, st, label, label_len < sizeof label ? label_len : sizeof label);
+	site_label(sym, view, st, label, label_len < sizeof label ? label_len : sizeof label);
 	if (st->kind != AG_KIND_HEAP)
 		snprintf(buf, len, "[%s] %s", site_kind_name(st->kind), label);
 	else
 		snprintf(buf, len, "%s", label);
 }
 
-void site_more(table_t *t, symbols_t *sym, const ag_stack_t *st)
+void site_more(table_t *t, symbols_t *sym, const site_view_t *view, const ag_stack_t *st)
 {
 	char buf[600], line[620];
 	shown_t *s = malloc(sizeof *s);
 	if (!s)
 		return;
-	shown_of(sym, st, s);
+	shown_of(sym, view, st, s);
 	for (size_t j = 1; j < s->n; j++) {
 		fold_shown_human(shown_at(s, j), buf, sizeof buf);
 		snprintf(line, sizeof line, "from %s", buf);

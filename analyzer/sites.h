@@ -19,25 +19,31 @@
 #include "symbols.h"
 #include "table.h"
 
-/* How human views fold and how many frames they show (--frames N, --all-frames); set
- * once by the command line before any report runs. */
-void sites_set_fold(const fold_opts_t *o);
-const fold_opts_t *sites_fold(void);
-
 const char *site_kind_name(char kind);
 /* One frame's fields (function, file, line, module, address, offset, path), inside an
  * object the caller opened. */
 void site_json_frame_fields(json_t *j, const ag_frame_t *f);
 /* "frames": [...] for stack st. */
 void site_json_frames(json_t *j, symbols_t *sym, const ag_stack_t *st);
+/* How the human views below show sites, as the command line asks: a stack's frames
+ * (fold.h: --frames N, --all-frames) and how many call paths go under a row (--paths N; 0 =
+ * SITES_DEFAULT_PATHS).  Passed to each view, kept by none. */
+typedef struct {
+	fold_opts_t fold;
+	size_t paths;
+} site_view_t;
+#define SITES_DEFAULT_PATHS 3
+#define SITE_VIEW_DEFAULT { FOLD_OPTS_DEFAULT, 0 }
+
 /* The site's label (its first frame after folding, "via" the wrapper it called) into buf,
  * and its further frames as table_more lines. */
-void site_label(symbols_t *sym, const ag_stack_t *st, char *buf, size_t len);
+void site_label(symbols_t *sym, const site_view_t *view, const ag_stack_t *st, char *buf,
+		size_t len);
 /* The label led by "[mmap] " or "[swap] " when the site is not heap; the label itself is cut
  * to label_len - 1 characters (at most 599). */
-void site_label_kind(symbols_t *sym, const ag_stack_t *st, char *buf, size_t len,
-		     size_t label_len);
-void site_more(table_t *t, symbols_t *sym, const ag_stack_t *st);
+void site_label_kind(symbols_t *sym, const site_view_t *view, const ag_stack_t *st, char *buf,
+		     size_t len, size_t label_len);
+void site_more(table_t *t, symbols_t *sym, const site_view_t *view, const ag_stack_t *st);
 /* Key identifying the site across runs (kind + frame keys); caller frees. */
 char *site_key(symbols_t *sym, const ag_stack_t *st);
 /* A site's identity as 128 bits (two independent 64-bit hashes of its key: a collision
@@ -118,26 +124,27 @@ void site_json_site(json_t *j, symbols_t *sym, const ag_stack_t *st);
 /* Human rows: the label of each of sites[0..n) ("[mmap] " led when not heap), made
  * distinct: when two read the same, each is followed by what tells it apart.  labels is
  * n * len bytes. */
-void sites_labels(const ag_log_t *log, symbols_t *sym, const site_t *const *sites, size_t n,
-		  char *labels, size_t len);
+void sites_labels(const ag_log_t *log, symbols_t *sym, const site_view_t *view,
+		  const site_t *const *sites, size_t n, char *labels, size_t len);
 /* The lines under a site's row: for one path, its caller frames ("from main (a.c:9)");
- * for several, up to max_paths of those that hold some of the row's figure (order), each
+ * for several, up to view->paths of those that hold some of the row's figure (order), each
  * led by that figure ("292.9 KiB from route_a (r.c:3) from main (r.c:9)"), and followed
  * by the frame that tells it apart from another path shown whose frames shown agree. */
-void site_more_paths(table_t *t, const ag_log_t *log, symbols_t *sym, const site_t *s,
-		     size_t max_paths, site_order_t order);
-/* The same for a report's own paths: the first --paths of npaths, path k's stack and the
+void site_more_paths(table_t *t, const ag_log_t *log, symbols_t *sym, const site_view_t *view,
+		     const site_t *s, site_order_t order);
+/* The same for a report's own paths: the first view->paths of npaths, path k's stack and the
  * figure leading its line given by each(arg, k, &stack, buf, len); total is how many paths
  * the site has ("... and K more paths"). */
 typedef void (*site_path_fn)(const void *arg, size_t k, uint32_t *stack, char *buf, size_t len);
-void site_more_each(table_t *t, const ag_log_t *log, symbols_t *sym, size_t npaths,
-		    size_t total, site_path_fn each, const void *arg);
+void site_more_each(table_t *t, const ag_log_t *log, symbols_t *sym, const site_view_t *view,
+		    size_t npaths, size_t total, site_path_fn each, const void *arg);
 /* "\nTITLE:\n" and a table of the first top sites of set (in its order) whose figure by
- * order is not 0, each with its paths beneath; nothing at all when there is none (no empty
- * heading).  Columns: BYTES BLOCKS, or CALLS TEMPORARY, or TEMPORARY CALLS, then SITE. */
+ * order is not 0, each with view->paths of its paths beneath; nothing at all when there is
+ * none (no empty heading).  Columns: BYTES BLOCKS, or CALLS TEMPORARY, or TEMPORARY CALLS,
+ * then SITE. */
 void sites_table(FILE *out, int color, const ag_log_t *log, symbols_t *sym,
-		 const site_set_t *set, size_t top, site_order_t order, const char *title);
-#define SITES_DEFAULT_PATHS 3
+		 const site_view_t *view, const site_set_t *set, size_t top, site_order_t order,
+		 const char *title);
 
 /* ---- sitesizes.c: requested sizes by site ---- */
 
@@ -153,8 +160,5 @@ void sizes_json_dense(json_t *j, const uint64_t count[AG_SIZE_BUCKETS]);
 void sizes_summary(const ag_sizebin_t *bins, size_t n, char *buf, size_t len);
 /* "16-31 B", "4-8 KiB", "0 B": bucket k's range. */
 void size_bucket_str(unsigned k, char *buf, size_t len);
-/* --paths N for the human views (0 = SITES_DEFAULT_PATHS); set once by the command line. */
-void sites_set_paths(size_t n);
-size_t sites_paths(void);
 
 #endif

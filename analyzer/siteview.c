@@ -7,18 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static size_t paths_shown = SITES_DEFAULT_PATHS;
-
-void sites_set_paths(size_t n)
-{
-	paths_shown = n ? n : SITES_DEFAULT_PATHS;
-}
-
-size_t sites_paths(void)
-{
-	return paths_shown;
-}
-
 /* A stack's frames and which of them folding keeps (at most OWN_MAX), in a heap block:
  * a stack may hold a thousand expanded frames. */
 #define OWN_MAX 64
@@ -28,12 +16,13 @@ typedef struct {
 	size_t nfr, nown;
 } walk_t;
 
-static walk_t *walk_of(symbols_t *sym, const ag_stack_t *st, unsigned frames)
+static walk_t *walk_of(symbols_t *sym, const site_view_t *view, const ag_stack_t *st,
+		       unsigned frames)
 {
 	walk_t *w = malloc(sizeof *w);
 	if (!w)
 		return NULL;
-	fold_opts_t o = *sites_fold();
+	fold_opts_t o = view->fold;
 	o.frames = frames;
 	w->nfr = fold_expand_shown(sym, st, w->fr, AG_FOLD_MAX_FRAMES, &o, OWN_MAX);
 	w->nown = fold_shown(w->fr, w->nfr, &o, w->own, OWN_MAX);
@@ -94,9 +83,10 @@ void site_json(json_t *j, const ag_log_t *log, symbols_t *sym, const site_t *s,
 
 /* What sets a site frame apart when its label reads like another's: where its code is
  * ("in /srv/a/app.js", "in libx.so+0x1d6"). */
-static void site_where(symbols_t *sym, const ag_stack_t *st, char *buf, size_t len)
+static void site_where(symbols_t *sym, const site_view_t *view, const ag_stack_t *st,
+		       char *buf, size_t len)
 {
-	walk_t *w = walk_of(sym, st, 1);
+	walk_t *w = walk_of(sym, view, st, 1);
 	buf[0] = '\0';
 	if (w && w->nown && w->fr[w->own[0]].f) {
 		const ag_frame_t *f = w->fr[w->own[0]].f;
@@ -112,11 +102,11 @@ static void site_where(symbols_t *sym, const ag_stack_t *st, char *buf, size_t l
 	free(w);
 }
 
-void sites_labels(const ag_log_t *log, symbols_t *sym, const site_t *const *sites, size_t n,
-		  char *labels, size_t len)
+void sites_labels(const ag_log_t *log, symbols_t *sym, const site_view_t *view,
+		  const site_t *const *sites, size_t n, char *labels, size_t len)
 {
 	for (size_t i = 0; i < n; i++)
-		site_label_kind(sym, &log->stacks[sites[i]->stack], labels + i * len, len,
+		site_label_kind(sym, view, &log->stacks[sites[i]->stack], labels + i * len, len,
 				len < 600 ? len : 600);
 	/* rows are few (--top): comparing each pair is cheap */
 	char *same = calloc(n + 1, 1);
@@ -130,7 +120,7 @@ void sites_labels(const ag_log_t *log, symbols_t *sym, const site_t *const *site
 			continue;
 		char where[400];
 		char *l = labels + i * len;
-		site_where(sym, &log->stacks[sites[i]->stack], where, sizeof where);
+		site_where(sym, view, &log->stacks[sites[i]->stack], where, sizeof where);
 		size_t m = strlen(l);
 		if (m < len)
 			snprintf(l + m, len - m, "%s", where);
@@ -195,13 +185,13 @@ static void path_value(const site_path_t *p, site_order_t order, char *buf, size
 }
 
 static void site_more_stacks(table_t *t, const ag_log_t *log, symbols_t *sym,
-			     const uint32_t *stacks, const char *const *values, size_t n,
-			     size_t total)
+			     const site_view_t *view, const uint32_t *stacks,
+			     const char *const *values, size_t n, size_t total)
 {
-	unsigned frames = sites_fold()->frames ? sites_fold()->frames : FOLD_DEFAULT_FRAMES;
+	unsigned frames = view->fold.frames ? view->fold.frames : FOLD_DEFAULT_FRAMES;
 	walk_t **w = calloc(n + 1, sizeof *w);
 	for (size_t i = 0; w && i < n; i++)
-		w[i] = walk_of(sym, &log->stacks[stacks[i]], OWN_MAX);
+		w[i] = walk_of(sym, view, &log->stacks[stacks[i]], OWN_MAX);
 	for (size_t i = 0; w && i < n; i++) {
 		if (!w[i])
 			continue;
@@ -232,10 +222,11 @@ static void site_more_stacks(table_t *t, const ag_log_t *log, symbols_t *sym,
 
 #define EACH_MAX 64
 
-void site_more_each(table_t *t, const ag_log_t *log, symbols_t *sym, size_t npaths,
-		    size_t total, site_path_fn each, const void *arg)
+void site_more_each(table_t *t, const ag_log_t *log, symbols_t *sym, const site_view_t *view,
+		    size_t npaths, size_t total, site_path_fn each, const void *arg)
 {
-	size_t n = npaths < paths_shown ? npaths : paths_shown;
+	size_t max = view->paths ? view->paths : SITES_DEFAULT_PATHS;
+	size_t n = npaths < max ? npaths : max;
 	uint32_t stacks[EACH_MAX];
 	char value[EACH_MAX][64];
 	const char *values[EACH_MAX];
@@ -245,7 +236,7 @@ void site_more_each(table_t *t, const ag_log_t *log, symbols_t *sym, size_t npat
 		each(arg, k, &stacks[k], value[k], sizeof value[k]);
 		values[k] = value[k];
 	}
-	site_more_stacks(t, log, sym, stacks, values, n, total);
+	site_more_stacks(t, log, sym, view, stacks, values, n, total);
 }
 
 typedef struct {
@@ -260,8 +251,8 @@ static void path_of_site(const void *arg, size_t k, uint32_t *stack, char *buf, 
 	path_value(&x->s->paths[k], x->order, buf, len);
 }
 
-void site_more_paths(table_t *t, const ag_log_t *log, symbols_t *sym, const site_t *s,
-		     size_t max_paths, site_order_t order)
+void site_more_paths(table_t *t, const ag_log_t *log, symbols_t *sym, const site_view_t *view,
+		     const site_t *s, site_order_t order)
 {
 	size_t shown = 0;   /* paths that hold some of the row's figure */
 	while (shown < s->npaths && site_fig_by(&s->paths[shown].fig, order))
@@ -270,14 +261,11 @@ void site_more_paths(table_t *t, const ag_log_t *log, symbols_t *sym, const site
 		while (shown < s->npaths && (s->paths[shown].fig.bytes || s->paths[shown].fig.count))
 			shown++;
 	if (shown <= 1) {
-		site_more(t, sym, &log->stacks[s->paths[0].stack]);
+		site_more(t, sym, view, &log->stacks[s->paths[0].stack]);
 		return;
 	}
-	size_t keep = paths_shown;
-	paths_shown = max_paths;
 	by_order_t x = { s, order };
-	site_more_each(t, log, sym, shown, shown, path_of_site, &x);
-	paths_shown = keep;
+	site_more_each(t, log, sym, view, shown, shown, path_of_site, &x);
 }
 
 /* The figure columns of a row, by the table's order. */
@@ -305,7 +293,8 @@ static int row_shown(const site_t *s, site_order_t order)
 }
 
 void sites_table(FILE *out, int color, const ag_log_t *log, symbols_t *sym,
-		 const site_set_t *set, size_t top, site_order_t order, const char *title)
+		 const site_view_t *view, const site_set_t *set, size_t top, site_order_t order,
+		 const char *title)
 {
 	static const char *const heads[][3] = {
 		[SITES_BY_BYTES] = { "BYTES", "BLOCKS", "SITE" },
@@ -331,7 +320,7 @@ void sites_table(FILE *out, int color, const ag_log_t *log, symbols_t *sym,
 	}
 	for (size_t i = 0; i < n; i++)
 		rows[i] = &set->sites[i];
-	sites_labels(log, sym, rows, n, labels, 640);
+	sites_labels(log, sym, view, rows, n, labels, 640);
 	fprintf(out, "\n%s:\n", title);
 	table_t t;
 	table_init(&t, 3, heads[order], al);
@@ -345,7 +334,7 @@ void sites_table(FILE *out, int color, const ag_log_t *log, symbols_t *sym,
 			sizes_summary(rows[i]->sizes, rows[i]->nsizes, z, sizeof z);
 			table_more(&t, z);
 		}
-		site_more_paths(&t, log, sym, rows[i], paths_shown, order);
+		site_more_paths(&t, log, sym, view, rows[i], order);
 	}
 	table_print(&t, out, color);
 	table_free(&t);

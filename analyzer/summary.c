@@ -78,8 +78,9 @@ static void events_line(FILE *err, const ag_log_t *log)
 static void site_line(FILE *err, symbols_t *sym, const ag_stack_t *st, uint64_t bytes,
 		      uint64_t count)
 {
+	static const site_view_t view = SITE_VIEW_DEFAULT;   /* run's summary: no --frames */
 	char label[600], b[40];
-	site_label(sym, st, label, sizeof label);
+	site_label(sym, &view, st, label, sizeof label);
 	size_str(bytes, b, sizeof b);
 	fprintf(err, "allocguard:     %10s in %6" PRIu64 " block%s  %s\n", b, count,
 		count == 1 ? " " : "s", label);

@@ -41,7 +41,8 @@ int supp_arg(supp_opts_t *o, int argc, char **argv, int *i, bool print_ok)
 	return 1;
 }
 
-int supp_default_path(char *buf, size_t len)
+/* The shipped defaults' path into buf: 0, or ENOENT when there are none. */
+static int supp_default_path(char *buf, size_t len)
 {
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -223,12 +224,13 @@ supp_rule_t *supp_match(const supp_t *s, symbols_t *sym, const ag_stack_t *st)
 	return NULL;
 }
 
-void supp_entry(symbols_t *sym, const ag_stack_t *st, char *buf, size_t len)
+void supp_entry(symbols_t *sym, const fold_opts_t *fold, const ag_stack_t *st, char *buf,
+		size_t len)
 {
 	fold_frame_t fr[64];
 	uint32_t idx[1];
-	size_t n = fold_expand_shown(sym, st, fr, 64, sites_fold(), 1);
-	const ag_frame_t *f = n && fold_shown(fr, n, sites_fold(), idx, 1) ? fr[idx[0]].f : NULL;
+	size_t n = fold_expand_shown(sym, st, fr, 64, fold, 1);
+	const ag_frame_t *f = n && fold_shown(fr, n, fold, idx, 1) ? fr[idx[0]].f : NULL;
 	if (f && f->function)
 		snprintf(buf, len, "leak:%s", f->function);
 	else if (f && f->module)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fold.h"
 #include "model.h"
 #include "symbols.h"
 
@@ -47,8 +48,6 @@ int supp_arg(supp_opts_t *o, int argc, char **argv, int *i, bool print_ok);
 /* Load the defaults (unless turned off), the files of env (':'-separated, may be NULL) and
  * the files given.  0, or 2 after one stderr line naming the file, line and problem. */
 int supp_load_all(supp_t *s, const supp_opts_t *o, const char *env);
-/* The shipped defaults' path into buf: 0, or ENOENT when there are none. */
-int supp_default_path(char *buf, size_t len);
 /* Append the rules of one file; on a bad line, EINVAL and one line in err. */
 int supp_load(supp_t *s, const char *path, char *err, size_t errlen);
 void supp_free(supp_t *s);
@@ -59,7 +58,8 @@ bool supp_wild(const char *pattern, const char *text);
 supp_rule_t *supp_match(const supp_t *s, symbols_t *sym, const ag_stack_t *st);
 /* The ready entry for a lost site: "leak:FUNCTION" of its first frame shown (its module
  * without a function name). */
-void supp_entry(symbols_t *sym, const ag_stack_t *st, char *buf, size_t len);
+void supp_entry(symbols_t *sym, const fold_opts_t *fold, const ag_stack_t *st, char *buf,
+		size_t len);
 void supp_reset_counts(supp_t *s);
 /* "allocguard: suppressed ... by FILE:LINE leak:PATTERN" lines for the rules that took
  * something, led by prefix. */

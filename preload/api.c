@@ -39,7 +39,7 @@ static int fail(int err)
 	return -1;
 }
 
-int api_active(void)
+static int api_active(void)
 {
 	return ag_ready();
 }
@@ -53,7 +53,7 @@ static void usage_now(allocguard_usage_t *u, int level)
 				   .cap = atomic_load(&cap_limit), .level = level };
 }
 
-int api_get_usage(allocguard_usage_t *u)
+static int api_get_usage(allocguard_usage_t *u)
 {
 	if (!ag_ready())
 		return fail(ENOSYS);
@@ -95,7 +95,7 @@ static void api_turn(void)
 	tell(cap_level(), UINT64_MAX);
 }
 
-int api_on_pressure(api_pressure_fn fn, void *arg)
+static int api_on_pressure(api_pressure_fn fn, void *arg)
 {
 	if (!ag_ready())
 		return fail(ENOSYS);
@@ -118,7 +118,7 @@ int api_on_pressure(api_pressure_fn fn, void *arg)
 	return 0;
 }
 
-int api_set_cap(uint64_t bytes)
+static int api_set_cap(uint64_t bytes)
 {
 	if (!ag_ready())
 		return fail(ENOSYS);
@@ -151,7 +151,7 @@ static bool label_ok(const char *label)
 	return !digits;
 }
 
-int api_snapshot(const char *label)
+static int api_snapshot(const char *label)
 {
 	if (!ag_ready())
 		return fail(ENOSYS);
@@ -164,7 +164,8 @@ int api_snapshot(const char *label)
 	return seq >= 0 ? 0 : fail(EIO);
 }
 
-int api_leak_check(allocguard_leaks_t *out)
+/* errno EBUSY while the exit scan runs, EPERM when memory cannot be read (seccomp). */
+static int api_leak_check(allocguard_leaks_t *out)
 {
 	if (!ag_ready())
 		return fail(ENOSYS);

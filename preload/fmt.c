@@ -216,13 +216,7 @@ void fmt_say_init(void)
  * filter went in (or "ours" for a filter inherited at start). */
 static bool stderr_frozen, stderr_frozen_ours;
 
-void fmt_stderr_freeze(bool check)
-{
-	stderr_frozen_ours = check ? fmt_stderr_ours() : true;
-	stderr_frozen = true;
-}
-
-bool fmt_stderr_ours(void)
+static bool fmt_stderr_ours(void)
 {
 	if (stderr_frozen)
 		return stderr_frozen_ours;
@@ -234,6 +228,12 @@ bool fmt_stderr_ours(void)
 		    st.st_dev == stderr_dev && st.st_ino == stderr_ino;
 	errno = saved;
 	return same;
+}
+
+void fmt_stderr_freeze(bool check)
+{
+	stderr_frozen_ours = check ? fmt_stderr_ours() : true;
+	stderr_frozen = true;
 }
 
 void fmt_say(const char *msg)

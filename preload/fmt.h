@@ -49,7 +49,6 @@ void fmt_say(const char *msg);
 /* Note what descriptor 2 is (start-up); fmt_say then writes only while it is still that
  * file (a daemon that closed stderr and opened its data file there gets nothing). */
 void fmt_say_init(void);
-bool fmt_stderr_ours(void);
 /* From now on fmt_stderr_ours answers without a system call (a seccomp filter is going in):
  * as it answers now when check, else "ours". */
 void fmt_stderr_freeze(bool check);

@@ -1,4 +1,4 @@
-/* test_analyzer_agree.c: E figures that disagree (analyzer/logread.c agree()) are told from
+/* test_analyzer_agree.c: E figures that disagree (analyzer/logread_snap.c agree()) are told from
  * damage: the snapshot and every later one are kept with the peaks raised to agree, the
  * log says so in one line, and a cut or corrupt log is still damage. */
 #include <criterion/criterion.h>

@@ -338,7 +338,8 @@ Test(symbols, inlined_calls_are_frames_of_their_own)
 	free(key);
 	/* and the human view: the label is the innermost, the callers follow in order */
 	char label[600], want[200];
-	site_label(s, st, label, sizeof label);
+	const site_view_t view = SITE_VIEW_DEFAULT;
+	site_label(s, &view, st, label, sizeof label);
 	snprintf(want, sizeof want, "inner_step (planted.cc:%d)", line_of(prog_inl, "MARK-INNER"));
 	cr_assert_str_eq(label, want);
 	table_t t;
@@ -347,7 +348,7 @@ Test(symbols, inlined_calls_are_frames_of_their_own)
 	table_init(&t, 1, head, al);
 	const char *cell[] = { label };
 	table_add(&t, cell, NULL);
-	site_more(&t, s, st);
+	site_more(&t, s, &view, st);
 	cr_assert_geq(t.nrows, 3);
 	snprintf(want, sizeof want, "from ns::middle_step(int) (planted.cc:%d)",
 		 line_of(prog_inl, "MARK-MIDDLE"));
@@ -355,6 +356,13 @@ Test(symbols, inlined_calls_are_frames_of_their_own)
 	snprintf(want, sizeof want, "from outer_fn(int) (planted.cc:%d)",
 		 line_of(prog_inl, "MARK-OUTER"));
 	cr_assert_str_eq(t.rows[2].cell[0], want);
+	table_free(&t);
+	/* the view is the caller's: --frames 1 in the same process shows the label alone */
+	const site_view_t one = { .fold = { .frames = 1 } };
+	table_init(&t, 1, head, al);
+	table_add(&t, cell, NULL);
+	site_more(&t, s, &one, st);
+	cr_assert_eq(t.nrows, 1);
 	table_free(&t);
 	symbols_close(s);
 	log_free(log);

@@ -2,7 +2,7 @@
  * model (replay, leaks, growth, report, diff, symbolization).  Built apart from the CLI and
  * the test suite:
  *   clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ipreload -Ianalyzer \
- *     tests/fuzz/fuzz_logread.c analyzer/{logread,model,symbols,json,table,sites}.c \
+ *     tests/fuzz/fuzz_logread.c analyzer/{logread*,model,symbols*,json,table,sites}.c \
  *     analyzer/{leaks,growth,diff,report}.c preload/fmt.c \
  *     preload/options.c -ldw -lelf -lm -o build/fuzz_logread
  *   mkdir -p build/fuzz-corpus && build/fuzz_logread -max_len=8192 build/fuzz-corpus tests/data
