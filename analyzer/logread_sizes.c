@@ -2,7 +2,7 @@
  * into the model (ag_log_t's stack_sizes), and reading them back.  An H line is whole, not
  * a delta, so a stack keeps only its last one; the one before it is kept too, because the
  * last may belong to a snapshot cut short, which does not count. */
-#include "model.h"
+#include "logread.h"
 #include "fmt.h"
 
 #include <errno.h>
@@ -19,18 +19,6 @@ static int bad(char *why, size_t whylen, const char *fmt, ...)
 	vsnprintf(why, whylen, fmt, ap);
 	va_end(ap);
 	return EINVAL;
-}
-
-/* Stack id -> index, as the reader's own index (model.h's idx and idx_dense) holds it. */
-static int stack_index(const ag_log_t *log, uint64_t id, uint32_t *out)
-{
-	uint64_t v;
-	if (id < log->dense_cap && log->idx_dense[id])
-		v = log->idx_dense[id] - 1;
-	else if (!htab_get(&log->idx, id, &v))
-		return ENOENT;
-	*out = (uint32_t)v;
-	return 0;
 }
 
 /* "<bucket>:<calls>" */
@@ -73,7 +61,7 @@ int logread_sizes(ag_log_t *log, const char *const *f, const size_t *n, size_t c
 		return bad(why, whylen, "H line has %zu fields, expected a stack and buckets", count);
 	if (fmt_parse_u64(f[1], n[1], &id))
 		return bad(why, whylen, "H line: stack id is not a decimal number");
-	if (stack_index(log, id, &stack))
+	if (lr_idx_find(log, id, &stack))
 		return bad(why, whylen, "H line: stack %llu was never defined by an S line",
 			   (unsigned long long)id);
 	if (room_for(log, (size_t)stack + 1))
