@@ -22,15 +22,22 @@ import subprocess
 import sys
 
 
-def symbols(obj):
-    out = subprocess.run(["nm", "--defined-only", obj], capture_output=True, text=True,
+def symbols(objs):
+    """{obj: (defined, used)} for every object, from one nm run (a run per object is
+    slow on a loaded machine)."""
+    out = subprocess.run(["nm", "-A"] + objs, capture_output=True, text=True,
                          check=True).stdout
-    defined = {line.split()[2] for line in out.splitlines()
-               if len(line.split()) == 3 and line.split()[1] in "TWDBRVG"}
-    out = subprocess.run(["nm", "--undefined-only", obj], capture_output=True, text=True,
-                         check=True).stdout
-    used = {line.split()[-1] for line in out.splitlines() if line.split()}
-    return defined, used
+    table = {obj: (set(), set()) for obj in objs}
+    for line in out.splitlines():
+        obj, _, rest = line.partition(":")
+        parts = rest.split()
+        if obj not in table or not parts:
+            continue
+        if len(parts) == 2 and parts[0] in "Uvw":
+            table[obj][1].add(parts[1])
+        elif len(parts) == 3 and parts[1] in "TWDBRVG":
+            table[obj][0].add(parts[2])
+    return table
 
 
 def graph(objdir, srcdir=None):
@@ -39,9 +46,10 @@ def graph(objdir, srcdir=None):
     if not files:
         sys.exit("callgraph: no objects in %s (build first)" % objdir)
     owner, uses = {}, {}
+    table = symbols([os.path.join(objdir, f) for f in files])
     for f in files:
         name = f[:-2] + ".c"
-        defined, used = symbols(os.path.join(objdir, f))
+        defined, used = table[os.path.join(objdir, f)]
         for s in defined:
             owner[s] = name
         uses[name] = used
