@@ -1,7 +1,7 @@
 /* cap_hit.c: climbs toward the memory cap through one allocation path and reports where it
  * was refused.  Usage: cap_hit PATH [STEP [MAX [CYCLES]]]
  *   PATH: malloc calloc realloc reallocarray aligned_alloc posix_memalign memalign valloc
- *         mmap mmap_fixed mprotect;  STEP (bytes, K/M suffix, default 1M);  MAX: stop
+ *         mmap mmap_fixed mprotect mremap (one mapping grown step by step);  STEP (bytes, K/M suffix, default 1M);  MAX: stop
  *         after this many bytes without a refusal (default 1G);  CYCLES: climb, release
  *         everything, climb again (default 1);  FIRST: before climbing, one request of
  *         this many bytes through the same heap path (e.g. one far over the cap), kept if
@@ -93,6 +93,17 @@ static int step_once(const char *path, size_t step, size_t done)
 			return errno ? errno : -1;
 		((char *)p)[0] = 1;
 		((char *)p)[step - 1] = 1;
+	} else if (!strcmp(path, "mremap")) {
+		char *q = done ? mremap(region, done, done + step, MREMAP_MAYMOVE)
+			       : mmap(NULL, step, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				      -1, 0);
+		if (q == MAP_FAILED)
+			return errno ? errno : -1;
+		region = q;
+		region_len = done + step;
+		region[done] = 1;
+		region[done + step - 1] = 1;
+		return 0;
 	} else if (!strcmp(path, "mprotect") || !strcmp(path, "mmap_fixed")) {
 		if (done + step > region_len)
 			return -2;

@@ -152,17 +152,47 @@ static void say_threshold(const crossing_t *c)
 
 /* The V line holds what was tracked: for a request refused, the total before it (the total
  * with it never existed). */
-static void crossed(crossing_t *c, acc_kind_t k)
+static void tell(crossing_t *c, char stack_kind)
 {
 	bool refused = c->kind == AG_CAP_EV_CAP && c->acted && on_cap != AG_ON_CAP_WARN;
-	/* Heap requests are admitted with no lock held; mappings are charged under maptab's
-	 * lock, where unwinding (which may wait for the loader's) is not taken */
-	if (c->kind == AG_CAP_EV_CAP && k == ACC_HEAP)
-		c->stack = refusal_stack(AG_KIND_HEAP);
+	if (c->kind == AG_CAP_EV_CAP && stack_kind)
+		c->stack = refusal_stack(stack_kind);
 	say_threshold(c);
 	outbox_cap_event(c->kind, refused ? c->before : c->now, c->request, c->stack);
 	outbox_request(c->kind == AG_CAP_EV_WARN ? AG_REASON_WARN :
 		       c->kind == AG_CAP_EV_CRITICAL ? AG_REASON_CRITICAL : AG_REASON_CAP);
+}
+
+/* A mapping's cap event, kept until maptab's lock is released (cap_tell_deferred). */
+static __thread crossing_t deferred __attribute__((tls_model("initial-exec")));
+static __thread char deferred_kind __attribute__((tls_model("initial-exec")));
+
+/* Heap requests are admitted with no lock held, and their stack is taken at once.  Mappings
+ * are charged under maptab's lock, where unwinding (which may wait for the loader's lock)
+ * is not taken: their cap event is told once the lock is released.  Except on-cap abort,
+ * which aborts before that. */
+static void crossed(crossing_t *c, acc_kind_t k)
+{
+	if (c->kind == AG_CAP_EV_CAP && k != ACC_HEAP && on_cap != AG_ON_CAP_ABORT) {
+		deferred = *c;
+		deferred_kind = k == ACC_SWAPPED ? AG_KIND_SWAP : AG_KIND_MMAP;
+		return;
+	}
+	tell(c, k == ACC_HEAP ? AG_KIND_HEAP : 0);
+}
+
+void cap_tell_deferred(void)
+{
+	char kind = deferred_kind;
+	if (!kind)
+		return;
+	int saved = errno;
+	deferred_kind = 0;
+	crossing_t c = deferred;
+	tell(&c, kind);
+	if (c.acted && on_cap == AG_ON_CAP_FAIL && !ag_unsafe)
+		outbox_sync(AG_REASON_CAP);
+	errno = saved;
 }
 
 static uint64_t sat_add(uint64_t a, uint64_t b)

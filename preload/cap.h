@@ -64,6 +64,11 @@ int cap_charge(acc_kind_t kind, uint64_t bytes, const char *what);
  * one allocation of it; the headroom closes again when usage falls back (re-arm). */
 int cap_charge_commit(acc_kind_t kind, uint64_t bytes, const char *what);
 void cap_release(acc_kind_t kind, uint64_t bytes);
+/* A mapping's cap event (a refusal, or with on-cap warn a request let past the cap) is
+ * decided under maptab's lock, where its stack cannot be taken: it is told (message, V
+ * line with the stack, snapshot) by this call once the lock is released.  Nothing when
+ * none is waiting; errno kept. */
+void cap_tell_deferred(void);
 /* The cap's side of freeing heap bytes whose kind was already counted down: they become
  * the thread's credit (credit.h), or go back to the admitted total (cap_free_back). */
 void cap_free_back(uint64_t bytes);

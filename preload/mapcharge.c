@@ -27,6 +27,11 @@ int mapcharge_charge(const map_delta_t *d, const char *what, bool commit)
 	return 0;
 }
 
+void mapcharge_settle(void)
+{
+	cap_tell_deferred();
+}
+
 void mapcharge_uncharge(const map_delta_t *d)
 {
 	for (int k = 0; k < ACC_KINDS; k++) {

@@ -15,6 +15,9 @@
  * being made accessible (see cap_charge_commit); what names the call for messages (NULL:
  * the kind's own name). */
 int mapcharge_charge(const map_delta_t *d, const char *what, bool commit);
+/* After maptab's lock is released: tell a cap event the charge could not tell under it
+ * (cap_tell_deferred).  Every mapping call ends with it. */
+void mapcharge_settle(void);
 /* Undo mapcharge_charge after the syscall failed. */
 void mapcharge_uncharge(const map_delta_t *d);
 

@@ -86,7 +86,7 @@ static void *map_anon_fresh(void *addr, size_t len, int prot, int flags, int fd,
 	return r;
 }
 
-void *mapping_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+static void *map_any(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	bool anon = (flags & MAP_ANONYMOUS) || fd < 0 || dev_zero(fd);
 	bool fixed = (flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE);
@@ -137,6 +137,15 @@ void *mapping_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t of
 	return r;
 }
 
+/* Each call that may charge the cap tells its cap event once maptab's lock is released
+ * (mapcharge_settle): the refused call's stack is taken there. */
+void *mapping_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	void *r = map_any(addr, len, prot, flags, fd, off);
+	mapcharge_settle();
+	return r;
+}
+
 int mapping_munmap(void *addr, size_t len)
 {
 	int saved = errno;
@@ -157,7 +166,7 @@ int mapping_munmap(void *addr, size_t len)
 	return rc;
 }
 
-int mapping_mprotect(void *addr, size_t len, int prot)
+static int protect(void *addr, size_t len, int prot)
 {
 	int saved = errno;
 	uintptr_t lo = (uintptr_t)addr, hi = lo + page_up(len);
@@ -188,7 +197,7 @@ int mapping_mprotect(void *addr, size_t len, int prot)
 	return rc;
 }
 
-void *mapping_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr)
+static void *remap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr)
 {
 	int saved = errno;
 	uintptr_t o = (uintptr_t)old, olen = page_up(old_len), nlen = page_up(new_len);
@@ -234,6 +243,20 @@ void *mapping_mremap(void *old, size_t old_len, size_t new_len, int flags, void 
 	return r;
 }
 
+int mapping_mprotect(void *addr, size_t len, int prot)
+{
+	int rc = protect(addr, len, prot);
+	mapcharge_settle();
+	return rc;
+}
+
+void *mapping_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr)
+{
+	void *r = remap(old, old_len, new_len, flags, new_addr);
+	mapcharge_settle();
+	return r;
+}
+
 /* The program break, moved by the program itself (or by an allocator that uses sbrk, such
  * as jemalloc's dss).  glibc's malloc moves it internally, past these hooks, and its
  * blocks are counted one by one; so growth seen here is charged like an anonymous mapping
@@ -242,7 +265,7 @@ extern void *__sbrk(intptr_t);
 
 static uint64_t brk_charged;   /* under maptab's lock */
 
-static int break_move(intptr_t inc, void **old)
+static int move_break(intptr_t inc, void **old)
 {
 	int saved = errno;
 	map_delta_t d = { { 0 } };
@@ -269,6 +292,13 @@ static int break_move(intptr_t inc, void **old)
 	*old = r;
 	errno = saved;
 	return 0;
+}
+
+static int break_move(intptr_t inc, void **old)
+{
+	int rc = move_break(inc, old);
+	mapcharge_settle();
+	return rc;
 }
 
 void *mapping_sbrk(intptr_t inc)

@@ -127,6 +127,9 @@ Test(cap, the_first_commit_past_the_cap_is_refused_too)
 	cap_event_t ev[8];
 	outbox_cap_events_take(ev, 8);
 	cr_assert_eq(cap_charge_commit(ACC_MAPPED, 2 * M, "mprotect"), ENOMEM);
+	cr_assert_eq(outbox_cap_events_take(ev, 8), 0,
+		     "a mapping's refusal is told once the mapping table's lock is released");
+	cap_tell_deferred();
 	size_t n = outbox_cap_events_take(ev, 8);
 	cr_assert_eq(n, 1);
 	cr_assert_eq(ev[0].kind, AG_CAP_EV_CAP);

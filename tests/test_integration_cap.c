@@ -374,3 +374,87 @@ Test(cap, refusal_names_its_stack_and_figures_differ, .timeout = 120)
 	th_rmtree(wdir);
 	free(wdir);
 }
+
+/* What `report --json` says of the refusal: the function of the cap event's site. */
+static const char *json_cap_site =
+	"import json, sys\n"
+	"ev = [e for e in json.load(open(sys.argv[1]))['cap']['events'] if e['kind'] == 'cap']\n"
+	"print(ev[0].get('site', {}).get('function') if ev else 'no cap event', end='')\n";
+
+/* A refused mapping is named like a refused heap request: its stack in the message, the
+ * log's V line and `report` (human and JSON), though the cap decides it under the mapping
+ * table's lock where no stack can be taken. */
+static void mapping_refusal_named(const char *const *argv, const char *cap, const char *what,
+				  const char *func)
+{
+	char *wdir = strdup(th_tmpdir("capmapwhere")), env[700], log[600], json[600];
+	snprintf(log, sizeof log, "%s/c.log", wdir);
+	snprintf(json, sizeof json, "%s/r.json", wdir);
+	snprintf(env, sizeof env, "ALLOCGUARD_LOG=%s", log);
+	const char *envs[] = { env, cap, NULL };
+	th_run_t r, a, h, p;
+	cr_assert_eq(th_run(&r, argv, envs, 1, 60), 0);
+	const char *say = strstr(r.err, "allocguard: cap: ");
+	cr_assert_not_null(say, "no cap line: %s", r.err);
+	char line[1200];
+	const char *eol = strchr(say, '\n');
+	snprintf(line, sizeof line, "%.*s", eol ? (int)(eol - say) : 1000, say);
+	cr_assert(strstr(line, what) && strstr(line, "refused with ENOMEM"), "%s", line);
+	cr_assert(strstr(line, "; at program+0x") && strstr(line, "(stack "),
+		  "the refused %s names no stack: %s", what, line);
+
+	const char *hum[] = { th_build("allocguard"), "report", "--no-color", log, NULL };
+	cr_assert_eq(th_run(&h, hum, NULL, 0, 60), 0);
+	const char *ev = strstr(h.out, "cap at ");
+	cr_assert_not_null(ev, "%s", h.out);
+	char want[200];
+	snprintf(want, sizeof want, "at %s (", func);
+	const char *ev_end = strstr(ev, "\n\n");
+	cr_assert(strstr(ev, want) && (!ev_end || strstr(ev, want) < ev_end),
+		  "report does not name the refused %s at %s:\n%s", what, func, h.out);
+
+	const char *rep[] = { th_build("allocguard"), "report", "--json", log, NULL };
+	cr_assert_eq(th_run(&a, rep, NULL, 0, 60), 0);
+	FILE *f = fopen(json, "w");
+	cr_assert_not_null(f);
+	fputs(a.out ? a.out : "", f);
+	fclose(f);
+	const char *py[] = { "python3", "-c", json_cap_site, json, NULL };
+	cr_assert_eq(th_run(&p, py, NULL, 0, 60), 0);
+	cr_assert_str_eq(p.out, func, "report --json's cap event site: %s\n%s", p.out, p.err);
+	th_run_free(&p);
+	th_run_free(&a);
+	th_run_free(&h);
+	th_run_free(&r);
+	th_rmtree(wdir);
+	free(wdir);
+}
+
+Test(cap, refused_mmap_names_its_stack, .timeout = 120)
+{
+	const char *argv[] = { th_build("examples/cap_hit"), "mmap", "1M", "1G", NULL };
+	mapping_refusal_named(argv, "ALLOCGUARD_CAP=64M", "cap: mmap of 1.0 MiB", "step_once");
+}
+
+Test(cap, refused_mremap_growth_names_its_stack, .timeout = 120)
+{
+	const char *argv[] = { th_build("examples/cap_hit"), "mremap", "1M", "1G", NULL };
+	mapping_refusal_named(argv, "ALLOCGUARD_CAP=64M", "cap: mremap of 1.0 MiB", "step_once");
+}
+
+Test(cap, refused_swapped_mmap_names_its_stack, .timeout = 120)
+{
+	char *wdir = strdup(th_tmpdir("capswapwhere")), model[600];
+	snprintf(model, sizeof model, "%s/m.gguf", wdir);
+	FILE *f = fopen(model, "w");
+	cr_assert_not_null(f);
+	static char block[1 << 16];
+	memset(block, 7, sizeof block);
+	for (int i = 0; i < 128; i++)   /* 8 MiB */
+		fwrite(block, 1, sizeof block, f);
+	fclose(f);
+	const char *argv[] = { th_build("examples/swap_loader"), model, NULL };
+	mapping_refusal_named(argv, "ALLOCGUARD_CAP=4M", "cap: swapped mmap of 8.0 MiB", "main");
+	th_rmtree(wdir);
+	free(wdir);
+}
