@@ -21,15 +21,24 @@ static void *fn_memalign(size_t a, size_t b) { return REAL->memalign(a, b); }
 static void *fn_valloc(size_t a, size_t b) { return REAL->valloc(a); }
 static void *fn_pvalloc(size_t a, size_t b) { return REAL->pvalloc(a); }
 
-EXPORT void *malloc(size_t n)
-{
-	if (!ag_guard_enter())
-		return REAL->malloc(n);
-	void *p = heap_alloc(n, "malloc", fn_malloc, n, 0, STACKS_CALLER);
-	ag_guard_leave();
-	return p;
-}
+/* An allocating hook: a nested call goes straight to the real allocator (`nested`), any
+ * other through heap_alloc, which charges `bytes` and calls fn(a, b). */
+#define ALLOC_HOOK(name, params, nested, bytes, fn, a, b)                      \
+	EXPORT void *name params                                               \
+	{                                                                      \
+		if (!ag_guard_enter())                                         \
+			return nested;                                         \
+		void *p = heap_alloc(bytes, #name, fn, a, b, STACKS_CALLER);   \
+		ag_guard_leave();                                              \
+		return p;                                                      \
+	}
+
+ALLOC_HOOK(malloc, (size_t n), REAL->malloc(n), n, fn_malloc, n, 0)
 LOCAL_ALIAS(malloc);
+ALLOC_HOOK(memalign, (size_t al, size_t n), REAL->memalign(al, n), n, fn_memalign, al, n)
+ALLOC_HOOK(aligned_alloc, (size_t al, size_t n), REAL->memalign(al, n), n, fn_memalign, al, n)
+ALLOC_HOOK(valloc, (size_t n), REAL->valloc(n), n, fn_valloc, n, 0)
+ALLOC_HOOK(pvalloc, (size_t n), REAL->pvalloc(n), n, fn_pvalloc, n, 0)
 
 EXPORT void *calloc(size_t n, size_t size)
 {
@@ -83,24 +92,6 @@ EXPORT void free(void *p)
 	ag_guard_leave();
 }
 
-EXPORT void *memalign(size_t align, size_t n)
-{
-	if (!ag_guard_enter())
-		return REAL->memalign(align, n);
-	void *p = heap_alloc(n, "memalign", fn_memalign, align, n, STACKS_CALLER);
-	ag_guard_leave();
-	return p;
-}
-
-EXPORT void *aligned_alloc(size_t align, size_t n)
-{
-	if (!ag_guard_enter())
-		return REAL->memalign(align, n);
-	void *p = heap_alloc(n, "aligned_alloc", fn_memalign, align, n, STACKS_CALLER);
-	ag_guard_leave();
-	return p;
-}
-
 EXPORT int posix_memalign(void **out, size_t align, size_t n)
 {
 	if (align < sizeof(void *) || (align & (align - 1)))
@@ -118,24 +109,6 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 		return ENOMEM;
 	*out = p;
 	return 0;
-}
-
-EXPORT void *valloc(size_t n)
-{
-	if (!ag_guard_enter())
-		return REAL->valloc(n);
-	void *p = heap_alloc(n, "valloc", fn_valloc, n, 0, STACKS_CALLER);
-	ag_guard_leave();
-	return p;
-}
-
-EXPORT void *pvalloc(size_t n)
-{
-	if (!ag_guard_enter())
-		return REAL->pvalloc(n);
-	void *p = heap_alloc(n, "pvalloc", fn_pvalloc, n, 0, STACKS_CALLER);
-	ag_guard_leave();
-	return p;
 }
 
 EXPORT size_t malloc_usable_size(void *p)
