@@ -316,3 +316,62 @@ Test(cap, a_cap_set_at_run_time_moves_the_thresholds)
 	cr_assert_eq(cap_level(), 0);
 	cr_assert_eq(account_tracked(), 0);
 }
+
+/* What the program holds under a cap: the admitted total less the threads' credit. */
+static uint64_t held_by_the_cap(void)
+{
+	return account_admitted() - (uint64_t)credit_held();
+}
+
+/* The heap's two steps: a charge is admitted but counts in no total and no peak until it
+ * is held; a refund and a release leave nothing behind; a refusal is never admitted.  The
+ * thread's credit (CAP_CREDIT) and its own count (CAP_LOCAL) change none of the figures a
+ * reader gets. */
+Test(cap, a_heap_charge_counts_once_held_and_leaves_nothing_behind)
+{
+	setup(10 << 20, AG_ON_CAP_FAIL);
+	cr_assert_eq(cap_charge(ACC_HEAP, 1000, 1000, "malloc", CAP_CREDIT), 0);
+	account_totals_t t;
+	account_read(&t);
+	cr_assert_eq(t.tracked, 0, "a charge is not memory the program holds yet");
+	cr_assert_eq(t.peak_tracked, 0);
+	cr_assert_eq(held_by_the_cap(), 1000, "but it is admitted");
+	cap_hold(ACC_HEAP, 1000, CAP_CREDIT);
+	account_read(&t);
+	cr_assert_eq(t.heap, 1000);
+	cr_assert_eq(t.peak_heap, 1000);
+	cr_assert_eq(held_by_the_cap(), 1000);
+	cr_assert_eq(cap_charge(ACC_HEAP, 2000, 2000, "malloc", CAP_CREDIT), 0);
+	cap_refund(ACC_HEAP, 2000, CAP_CREDIT);
+	cr_assert_eq(cap_charge(ACC_HEAP, 20 << 20, 20 << 20, "malloc", CAP_CREDIT), ENOMEM);
+	account_read(&t);
+	cr_assert_eq(t.heap, 1000, "a refund and a refusal leave the totals as they were");
+	cr_assert_eq(t.peak_heap, 1000);
+	cr_assert_eq(held_by_the_cap(), 1000);
+	cr_assert_eq(cap_charge(ACC_HEAP, 300, 300, "malloc", CAP_CREDIT | CAP_LOCAL), 0);
+	cap_hold(ACC_HEAP, 300, CAP_CREDIT | CAP_LOCAL);
+	account_read(&t);
+	cr_assert_eq(t.heap, 1300, "the thread's own count is in the totals read");
+	cap_release(ACC_HEAP, 300, CAP_CREDIT | CAP_LOCAL);
+	cap_release(ACC_HEAP, 1000, CAP_CREDIT);
+	account_read(&t);
+	cr_assert_eq(t.tracked, 0);
+	cr_assert_eq(t.peak_tracked, 1300);
+	cr_assert_eq(held_by_the_cap(), 0, "what was released is admitted no more");
+}
+
+/* A mapping release taken back (its munmap failed) counts again, past the cap if need be:
+ * the memory is still the program's. */
+Test(cap, an_undone_release_counts_again_even_past_the_cap)
+{
+	setup(1000, AG_ON_CAP_FAIL);
+	cr_assert_eq(charge(ACC_MAPPED, 800, "mmap"), 0);
+	cap_release(ACC_MAPPED, 800, 0);
+	cr_assert_eq(charge(ACC_MAPPED, 900, "mmap"), 0);
+	cr_assert_eq(cap_charge(ACC_MAPPED, 800, 0, NULL, CAP_UNDO), 0);
+	cr_assert_eq(account_tracked(), 1700);
+	cr_assert_eq(account_admitted(), 1700);
+	cap_refund(ACC_MAPPED, 900, CAP_NOW);
+	cr_assert_eq(account_tracked(), 800);
+	cr_assert_eq(account_admitted(), 800);
+}
