@@ -42,7 +42,8 @@ PRELOAD_SRC := $(wildcard preload/*.c)
 SHARED_SRC := preload/fmt.c preload/options.c preload/memavail.c
 ANALYZER_SRC := $(wildcard analyzer/*.c)
 # Files that define libc symbols or run constructors stay out of the unit-test binary.
-PRELOAD_UNIT_SRC := $(filter-out preload/hooks.c preload/init.c,$(PRELOAD_SRC))
+PRELOAD_UNIT_SRC := $(filter-out preload/hooks_%.c preload/unwindshim.c preload/init.c,\
+	$(PRELOAD_SRC))
 TEST_SRC := $(wildcard tests/*.c)
 EXAMPLE_C := $(wildcard examples/*.c)
 EXAMPLE_CXX := $(wildcard examples/*.cc)

@@ -1,5 +1,5 @@
-/* account.c: lock-free live totals and peaks (see account.h).  Each counter sits on its own
- * cache line so heap traffic does not bounce the mapping counters. */
+/* account.c: lock-free live totals and peaks (see account.h).  Calls nothing above it: the
+ * per-thread unflushed heap bytes (credit.h) are read, never settled, here. */
 #include "account.h"
 #include "credit.h"
 #include "peak.h"
@@ -8,12 +8,11 @@
 #include <errno.h>
 #include <stdatomic.h>
 
-typedef struct {
-	_Alignas(64) _Atomic uint64_t v;
-} counter_t;
+typedef account_counter_t counter_t;
 
 /* tracked = the sum of the kinds: one atomic add per allocation, not two. */
-static counter_t kinds[ACC_KINDS], peak_tracked, peak_kind[ACC_KINDS];
+counter_t account_kinds[ACC_KINDS];
+static counter_t peak_tracked, peak_kind[ACC_KINDS];
 /* The cap's admitted total, kept only with a cap.  Read as signed: if it was set up while
  * another thread was between its admission and its count it may drift a few bytes, and a
  * drift below zero must loosen the cap by those bytes, not close it. */
@@ -29,7 +28,7 @@ static uint64_t sum_kinds(void)
 {
 	uint64_t sum = 0;
 	for (int k = 0; k < ACC_KINDS; k++)
-		sum += load(&kinds[k]);
+		sum += load(&account_kinds[k]);
 	return sum;
 }
 
@@ -50,9 +49,6 @@ static void raise_peak(counter_t *peak, uint64_t v)
 
 void account_keep_admitted(void)
 {
-	/* credit handed out against an earlier admitted total is not in the new one: spent
-	 * now, it would be counted nowhere */
-	credit_reclaim();
 	atomic_store(&keep, true);
 	/* what the program holds, with the heap bytes threads counted and did not flush yet
 	 * (a cap set at run time, allocguard_set_cap, comes after sampled counting began):
@@ -89,25 +85,6 @@ void account_unadmit(uint64_t bytes)
 		atomic_fetch_sub_explicit(&admitted.v, bytes, memory_order_relaxed);
 }
 
-void account_obtained(acc_kind_t kind, uint64_t bytes)
-{
-	atomic_fetch_add_explicit(&kinds[kind].v, bytes, memory_order_relaxed);
-}
-
-uint64_t account_add(acc_kind_t kind, uint64_t bytes)
-{
-	if (account_admitting()) {
-		uint64_t t = atomic_fetch_add_explicit(&admitted.v, bytes, memory_order_relaxed) + bytes;
-		account_obtained(kind, bytes);
-		return (int64_t)t < 0 ? 0 : t;
-	}
-	uint64_t k = atomic_fetch_add_explicit(&kinds[kind].v, bytes, memory_order_relaxed) + bytes;
-	for (int j = 0; j < ACC_KINDS; j++)
-		if (j != (int)kind)
-			k += load(&kinds[j]);
-	return k;
-}
-
 static __attribute__((noinline)) void raise_all(uint64_t h, uint64_t m, uint64_t s)
 {
 	uint64_t v[ACC_KINDS] = { [ACC_HEAP] = h, [ACC_MAPPED] = m, [ACC_SWAPPED] = s };
@@ -120,26 +97,12 @@ static __attribute__((noinline)) void raise_all(uint64_t h, uint64_t m, uint64_t
 void account_raise_peaks(void)
 {
 	_Static_assert(ACC_KINDS == 3, "the kinds are read one by one");
-	uint64_t h = load(&kinds[ACC_HEAP]), m = load(&kinds[ACC_MAPPED]);
-	uint64_t s = load(&kinds[ACC_SWAPPED]);
+	uint64_t h = load(&account_kinds[ACC_HEAP]), m = load(&account_kinds[ACC_MAPPED]);
+	uint64_t s = load(&account_kinds[ACC_SWAPPED]);
 	/* the common case, below every peak, is loads only (peak_tracked >= the peak mark) */
 	if (h > load(&peak_kind[ACC_HEAP]) || m > load(&peak_kind[ACC_MAPPED]) ||
 	    s > load(&peak_kind[ACC_SWAPPED]) || peak_above(h + m + s))
 		raise_all(h, m, s);
-}
-
-void account_forget(acc_kind_t kind, uint64_t bytes)
-{
-	atomic_fetch_sub_explicit(&kinds[kind].v, bytes, memory_order_relaxed);
-}
-
-void account_sub(acc_kind_t kind, uint64_t bytes)
-{
-	/* out of the kind first: the kinds' sum never exceeds the admitted total */
-	uint64_t had = atomic_fetch_sub_explicit(&kinds[kind].v, bytes, memory_order_relaxed);
-	AG_ASSERT(had >= bytes);   /* only what was counted is released */
-	(void)had;
-	account_unadmit(bytes);
 }
 
 uint64_t account_tracked(void)
@@ -167,12 +130,12 @@ static uint64_t max2(uint64_t a, uint64_t b)
  * above its peak: raise the stored peaks to what was read, then read them back. */
 void account_read(account_totals_t *t)
 {
-	uint64_t h = load(&kinds[ACC_HEAP]), m = load(&kinds[ACC_MAPPED]);
-	uint64_t s = load(&kinds[ACC_SWAPPED]);
+	uint64_t h = load(&account_kinds[ACC_HEAP]), m = load(&account_kinds[ACC_MAPPED]);
+	uint64_t s = load(&account_kinds[ACC_SWAPPED]);
 	for (int pass = 0; pass < 16; pass++) {
-		t->heap = load(&kinds[ACC_HEAP]);
-		t->mapped = load(&kinds[ACC_MAPPED]);
-		t->swapped = load(&kinds[ACC_SWAPPED]);
+		t->heap = load(&account_kinds[ACC_HEAP]);
+		t->mapped = load(&account_kinds[ACC_MAPPED]);
+		t->swapped = load(&account_kinds[ACC_SWAPPED]);
 		if (t->heap == h && t->mapped == m && t->swapped == s)
 			break;
 		h = t->heap;

@@ -62,7 +62,8 @@ static inline int regs_from_context(const ucontext_t *uc, uintptr_t *out, uintpt
 /* syscall(2) must stay glibc's frameless leaf for everyone else (a raw clone or vfork
  * returns through it on another stack), so the check and the pass-through are assembly:
  * a call from libunwind jumps to fdguard_syscall, and syscall(SYS_seccomp, ...) to
- * seccomp_syscall (hooks.c), with the arguments untouched. */
+ * priv_seccomp_syscall (hooks_priv.c), with the arguments untouched.  Expanded in
+ * unwindshim.c. */
 #define ARCH_STR2(x) #x
 #define ARCH_STR(x) ARCH_STR2(x)
 #define ARCH_SYSCALL_HOOK_ASM \
@@ -77,7 +78,7 @@ static inline int regs_from_context(const ucontext_t *uc, uintptr_t *out, uintpt
 	"	cmpq fdguard_unw_len(%rip), %rax\n" \
 	"	jb fdguard_syscall\n" \
 	"	cmpq $" ARCH_STR(SYS_seccomp) ", %rdi\n" \
-	"	je seccomp_syscall\n" \
+	"	je priv_seccomp_syscall\n" \
 	"	movq %rdi, %rax\n" \
 	"	movq %rsi, %rdi\n" \
 	"	movq %rdx, %rsi\n" \

@@ -1,6 +1,8 @@
-/* cap.c: cap thresholds, edge-triggered events and on-cap actions (see cap.h).  Runs on the
- * allocation hot path: without a cap, nothing; with one, far below the thresholds, a use of
- * the thread's credit (credit.h), handed out here; else a compare-and-swap and compares. */
+/* cap.c: the cap's decisions, thresholds, edge-triggered events and on-cap actions, and the
+ * one owner of the totals (see cap.h): account.h and credit.h are written from here only.
+ * Runs on the allocation hot path: without a cap, a count; with one, far below the
+ * thresholds, a use of the thread's credit (credit.h), handed out here; else a
+ * compare-and-swap and compares. */
 #include "cap.h"
 #include "credit.h"
 #include "fmt.h"
@@ -61,8 +63,12 @@ static void set_limits(uint64_t bytes)
 	 * at a threshold gets one event per real crossing, not one per allocation. */
 	rearm_gap = bytes / 20;
 	headroom = bytes / 16;
-	if (bytes && !cap_limit)
+	if (bytes && !cap_limit) {
+		/* credit handed out against an earlier admitted total is not in the new one:
+		 * spent now, it would be counted nowhere */
+		credit_reclaim();
 		account_keep_admitted();
+	}
 	cap_bytes = bytes;
 	cap_limit = bytes;
 	uint64_t below = warn < crit ? warn : crit;
@@ -70,8 +76,11 @@ static void set_limits(uint64_t bytes)
 	atomic_store(&credit_limit, below > 0 ? below - 1 : 0);
 }
 
+static void settle(int64_t credit, int64_t unflushed);
+
 void cap_init(const ag_config_t *c)
 {
+	credit_init(settle);   /* at a thread's exit */
 	on_cap = (int)c->on_cap;
 	warn_pct = c->warn;
 	crit_pct = c->critical;
@@ -299,12 +308,9 @@ static int admit(uint64_t bytes, uint64_t asked, const char *what, bool commit, 
 	return 0;
 }
 
-int cap_admit(uint64_t bytes, uint64_t asked, const char *what)
-{
-	return admit(bytes, asked, what, false, ACC_HEAP);
-}
-
-int cap_admit_slack(uint64_t bytes)
+/* Admit bytes more for memory already obtained beyond what was admitted, quietly: nothing
+ * is refused to the program, so no events. */
+static int admit_quietly(uint64_t bytes)
 {
 	uint64_t before;
 	if (!cap_bytes)
@@ -313,22 +319,22 @@ int cap_admit_slack(uint64_t bytes)
 			     &before);
 }
 
-static int charge(acc_kind_t kind, uint64_t bytes, const char *what, bool commit)
+int cap_charge_slow(acc_kind_t kind, uint64_t bytes, uint64_t asked, const char *what,
+		    unsigned how)
 {
-	int rc = admit(bytes, bytes, what, commit, kind);
-	if (rc == 0)
-		account_obtained(kind, bytes);
+	int saved = errno;   /* an event's message may touch it */
+	int rc = 0;
+	uint64_t before;
+	if (how & CAP_UNDO)
+		account_admit(bytes, UINT64_MAX, &before);
+	else if (how & CAP_QUIET)
+		rc = admit_quietly(bytes);
+	else
+		rc = admit(bytes, asked, what, how & CAP_COMMIT, kind);
+	if (rc == 0 && (how & (CAP_NOW | CAP_UNDO)))
+		account_count(kind, (int64_t)bytes);
+	errno = saved;
 	return rc;
-}
-
-int cap_charge(acc_kind_t kind, uint64_t bytes, const char *what)
-{
-	return charge(kind, bytes, what, false);
-}
-
-int cap_charge_commit(acc_kind_t kind, uint64_t bytes, const char *what)
-{
-	return charge(kind, bytes, what, true);
 }
 
 /* Re-arm the events once usage fell well below their thresholds. */
@@ -354,22 +360,41 @@ static void rearm(void)
 		outbox_pressure(level_of(was & ~clear), now);
 }
 
-void cap_unadmit(uint64_t bytes)
+void cap_refund(acc_kind_t kind, uint64_t bytes, unsigned how)
+{
+	if (how & (CAP_NOW | CAP_UNDO))
+		account_count(kind, -(int64_t)bytes);   /* out of the kind first */
+	else if (!cap_on())
+		return;   /* nothing was admitted */
+	account_unadmit(bytes);
+	rearm();
+}
+
+void cap_count(acc_kind_t kind, int64_t delta)
+{
+	account_count(kind, delta);
+	if (delta > 0)
+		account_raise_peaks();
+}
+
+void cap_give_back(uint64_t bytes)
 {
 	account_unadmit(bytes);
 	rearm();
 }
 
-void cap_free_back(uint64_t bytes)
+void cap_peaks(void)
 {
-	account_unadmit(bytes);
-	rearm();
+	account_raise_peaks();
 }
 
-void cap_release(acc_kind_t kind, uint64_t bytes)
+/* A thread's credit and unflushed heap bytes go back to the totals. */
+static void settle(int64_t credit, int64_t unflushed)
 {
-	account_sub(kind, bytes);
-	rearm();
+	if (credit)
+		account_unadmit((uint64_t)credit);
+	if (unflushed)
+		account_count(ACC_HEAP, unflushed);
 }
 
 int cap_level(void)
@@ -391,4 +416,11 @@ void cap_set(uint64_t bytes)
 	rearm();
 	uint64_t now = account_admitted();
 	thresholds(now, now, "set_cap", 0, ACC_MAPPED);
+}
+
+void cap_postfork_child(void)
+{
+	int64_t credit, unflushed;
+	credit_postfork_child(&credit, &unflushed);
+	settle(credit, unflushed);
 }

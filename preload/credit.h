@@ -3,11 +3,12 @@
  *   credit     bytes already admitted under the cap (account.h's admitted total) that the
  *              thread may hand to its own allocations without asking the shared total;
  *              its frees give bytes back here, and above CREDIT_MAX they go back.
- *   unflushed  heap bytes the thread counted (blocks sampling left out, heap.c) that the
+ *   unflushed  heap bytes the thread counted (with sampling, cap.h's CAP_LOCAL) that the
  *              shared heap total does not hold yet; flushed once past CREDIT_FLUSH either
  *              way, so the shared total lags by less than CREDIT_FLUSH per thread.
- * This file only keeps the figures; what they mean for the totals and the cap is cap.c's,
- * account.c's and heap.c's.  The invariant cap.c keeps with them:
+ * This file only keeps the figures; cap.c alone moves them (the inline calls of cap.h use
+ * the fast ones here), and account.c reads the unflushed sum.  The invariant cap.c keeps
+ * with them:
  *   admitted total = bytes the program holds or is being given + the sum of all credits,
  * so handing out credit never lets the program hold more than the cap (no late refusal),
  * and taking every credit back (credit_reclaim) before a refusal or a threshold event

@@ -15,7 +15,7 @@
  * (a static mem_validate_pipe[2]; it read()s the pipe empty first and re-creates it with
  * pipe2 when that read fails).  The pipe's numbers are ordinary descriptors: a program that
  * closes every descriptor and opens its own gets them, and an unwind inside an allocation
- * then reads, writes or closes the program's pipe or file.  hooks.c sends the read, pipe2
+ * then reads, writes or closes the program's pipe or file.  unwindshim.c sends the read, pipe2
  * and syscall calls made from libunwind's own code here: the pipe is never created (its
  * numbers stay -1), the read finds it "empty", and the write is answered by
  * process_vm_readv, which faults exactly where the write would. */
@@ -45,7 +45,7 @@ void fdguard_end(void);
 void fdguard_brief(int fd);
 void fdguard_brief_close(int fd);
 
-/* The program's calls (hooks.c). */
+/* The program's calls (hooks_fd.c). */
 int fdguard_close(int fd);
 int fdguard_close_range(unsigned lo, unsigned hi, int flags);
 void fdguard_closefrom(int lo);

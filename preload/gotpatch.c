@@ -1,9 +1,11 @@
 /* gotpatch.c: RTLD_DEEPBIND libraries pointed back at the program's allocator (see
- * gotpatch.h).  A GOT slot or data word bound to a malloc-family name is rewritten only
- * when it holds libc's definition, or is a lazy slot still pointing into its own object's
- * PLT (objects of the main namespace only): a library bound to its own or a third
- * allocator on purpose keeps it.  Our own object and the dynamic loader are never
- * touched.  The relocation types come from arch.h. */
+ * gotpatch.h).  After each deep-bound open, every loaded object but ours, the loader and
+ * the vDSO is walked: a GOT slot or data word (RELA relocations) bound to a malloc-family
+ * name is rewritten to the program's definition only when it holds libc's, or, in an
+ * object of the main namespace, is a lazy slot still pointing into its own PLT; a
+ * library bound to its own or a third allocator on purpose keeps it.  A bare name the
+ * loader cannot find is looked for in the caller's RUNPATH or RPATH.  Relocation types
+ * come from arch.h. */
 #include "gotpatch.h"
 #include "arch.h"
 #include "modules.h"

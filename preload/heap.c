@@ -19,7 +19,6 @@
 #include "heap.h"
 #include "cap.h"
 #include "churn.h"
-#include "credit.h"
 #include "fmt.h"
 #include "glibcchunk.h"
 #include "logfmt.h"
@@ -36,50 +35,16 @@
 
 static _Atomic int table_said;
 
-/* Without a cap the admitted total is not kept and no cap event can fire: admitting is
- * nothing and releasing is only the count (cap.h). */
-static inline int admit(uint64_t bytes, uint64_t asked, const char *what)
+/* Heap calls spend and refill the thread's credit under a cap; with sampling the heap
+ * total is counted per thread first too (cap.h). */
+static inline unsigned how(void)
 {
-	return cap_on() && !credit_take(bytes) ? cap_admit(bytes, asked, what) : 0;
-}
-
-static inline void unadmit(uint64_t bytes)
-{
-	if (cap_on())
-		cap_unadmit(bytes);
-}
-
-/* The heap total.  With sampling its figures are the thread's until a chunk is due
- * (credit.h): the totals and peaks lag by less than CREDIT_FLUSH per thread.  Returns
- * whether the shared total rose (its peaks are then the caller's to raise). */
-static inline bool count(int64_t bytes)
-{
-	int64_t flush = bytes;
-	if (sample_active() && credit_count(bytes, &flush) && !flush)
-		return false;
-	if (flush < 0) {
-		account_forget(ACC_HEAP, (uint64_t)-flush);
-		return false;
-	}
-	account_obtained(ACC_HEAP, (uint64_t)flush);
-	return true;
+	return sample_active() ? CAP_CREDIT | CAP_LOCAL : CAP_CREDIT;
 }
 
 static inline void release(uint64_t bytes)
 {
-	count(-(int64_t)bytes);
-	if (cap_on())
-		cap_free_heap(bytes);
-}
-
-void heap_settle(int64_t credit, int64_t unflushed)
-{
-	if (credit)
-		account_unadmit((uint64_t)credit);
-	if (unflushed > 0)
-		account_obtained(ACC_HEAP, (uint64_t)unflushed);
-	else if (unflushed < 0)
-		account_forget(ACC_HEAP, (uint64_t)-unflushed);
+	cap_release(ACC_HEAP, bytes, how());
 }
 
 /* Returns the block's weight in COUNT_ONE units. */
@@ -120,19 +85,18 @@ static bool track_unsized(void *p, uint64_t size, uint64_t obtained)
 	uint64_t got = usable(p);
 	if (got < size || got > PTRTAB_MAX_SIZE)
 		return false;
-	if (got > size && cap_on() && !credit_take(got - size) && cap_admit_slack(got - size))
+	uint64_t slack = got - size;
+	if (slack && cap_charge(ACC_HEAP, slack, slack, NULL, CAP_QUIET | CAP_CREDIT))
 		return false;
 	int rc = ptrtab_mark((uintptr_t)p);
 	if (rc == ENOMEM) {
-		if (got > size)
-			unadmit(got - size);
+		if (slack)
+			cap_refund(ACC_HEAP, slack, CAP_QUIET | CAP_CREDIT);
 		return false;
 	}
-	bool rose = count((int64_t)(obtained + (got - size)));
 	if (rc == EEXIST)
 		release(got);   /* the block here before was freed without us */
-	if (rose)
-		account_raise_peaks();
+	cap_hold(ACC_HEAP, obtained + slack, how());
 	return true;
 }
 
@@ -159,8 +123,6 @@ static void track_slow(void *p, uint64_t size, uint64_t obtained, const uintptr_
 		       bool sampled)
 {
 	int saved = errno;
-	if (obtained)
-		count((int64_t)obtained);
 	if (sample_active() && ptrtab_unmark((uintptr_t)p))
 		release(usable(p));   /* an unsized block here was freed without us */
 	uint32_t stack = 0;
@@ -171,7 +133,9 @@ static void track_slow(void *p, uint64_t size, uint64_t obtained, const uintptr_
 			weight = stack_take(stack, size);
 	}
 	churn_alloc(p, size, stack, weight);
-	account_raise_peaks();   /* after the stack: the block that makes a peak counts in it */
+	/* counted after the stack: the block that makes a peak counts in it */
+	if (obtained)
+		cap_hold(ACC_HEAP, obtained, how());
 	ptr_entry_t stale = { 0 };
 	int rc = ptrtab_insert((uintptr_t)p, size, stack, &stale);
 	if (stale.addr) {
@@ -205,19 +169,6 @@ void heap_adopt_early(void)
 	uint32_t stack = stacktab_intern(AG_KIND_HEAP, none, 0);
 	if (stack)
 		ptrtab_adopt(stack, adopt_one);
-}
-
-int heap_admit(uint64_t size, size_t bytes, const char *what)
-{
-	int saved = errno;   /* an event's message may touch it */
-	int rc = cap_admit(size, bytes, what);
-	errno = saved;
-	return rc;
-}
-
-void heap_unadmit(uint64_t size)
-{
-	unadmit(size);
 }
 
 void heap_track(void *p, uint64_t size, const uintptr_t *caller)
@@ -263,7 +214,7 @@ void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t),
 		e.size = usable(old);   /* how it was counted; stack 0 */
 	uint64_t size = heap_clamp(n), before = had ? e.size : 0;
 	uint64_t grow = size > before ? size - before : 0;
-	if (grow && admit(grow, n - before, "realloc")) {
+	if (grow && cap_charge(ACC_HEAP, grow, n - before, "realloc", CAP_CREDIT)) {
 		if (had)
 			restore(old, &e, marked);
 		errno = ENOMEM;
@@ -272,7 +223,7 @@ void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t),
 	void *p = real_realloc(old, n);
 	if (!p) {
 		if (grow)
-			unadmit(grow);
+			cap_refund(ACC_HEAP, grow, CAP_CREDIT);
 		if (had)
 			restore(old, &e, marked);
 		return NULL;

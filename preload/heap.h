@@ -1,6 +1,6 @@
-/* heap.h: what a malloc-family call means for allocguard: charge the cap, attribute the
- * block to a (sampled) stack, remember it in ptrtab, and undo all of that on free.  The
- * hooks call these around the real libc function. */
+/* heap.h: what a malloc-family call means for allocguard: charge the cap (cap.h, the only
+ * way to the totals), attribute the block to a (sampled) stack, remember it in ptrtab, and
+ * undo all of that on free.  The hooks call these around the real libc function. */
 #ifndef ALLOCGUARD_HEAP_H
 #define ALLOCGUARD_HEAP_H
 
@@ -14,10 +14,7 @@
 /* The real allocator, called as fn(a, b): malloc(a), calloc(a, b), memalign(a, b). */
 typedef void *(*heap_fn_t)(size_t a, size_t b);
 
-/* The steps of heap_alloc (below): admit a request under the cap (0, or ENOMEM), give an
- * admission back when the allocator failed, and track a block it returned. */
-int heap_admit(uint64_t size, size_t bytes, const char *what);
-void heap_unadmit(uint64_t size);
+/* Track a block the allocator returned for a charge of size (cap.h). */
 void heap_track(void *p, uint64_t size, const uintptr_t *caller);
 
 static inline uint64_t heap_clamp(size_t n)
@@ -25,9 +22,9 @@ static inline uint64_t heap_clamp(size_t n)
 	return n > PTRTAB_MAX_SIZE ? PTRTAB_MAX_SIZE : (uint64_t)n;
 }
 
-/* Charge `bytes`, call fn(a, b), track the result.  NULL with errno ENOMEM when the cap
- * refuses; otherwise fn's result, errno as fn left it (the steps that may touch errno,
- * heap_admit and the sampled path of heap_track, keep it themselves).  caller: the
+/* Charge `bytes` to the cap, call fn(a, b), track the result.  NULL with errno ENOMEM when
+ * the cap refuses; otherwise fn's result, errno as fn left it (the steps that may touch
+ * errno, cap_charge and the sampled path of heap_track, keep it themselves).  caller: the
  * hook's STACKS_CALLER (stacks.h), or NULL.  Inline so that each hook calls its allocator
  * directly, and without a cap calls nothing before it. */
 static inline __attribute__((always_inline)) void *
@@ -35,15 +32,13 @@ heap_alloc(size_t bytes, const char *what, heap_fn_t fn, size_t a, size_t b,
 	   const uintptr_t *caller)
 {
 	uint64_t size = heap_clamp(bytes);
-	/* the thread's credit first (credit.h): no shared cache line when it suffices */
-	if (cap_on() && !credit_take(size) && heap_admit(size, bytes, what)) {
+	if (cap_charge(ACC_HEAP, size, bytes, what, CAP_CREDIT)) {
 		errno = ENOMEM;
 		return NULL;
 	}
 	void *p = fn(a, b);
 	if (!p) {
-		if (cap_on())
-			heap_unadmit(size);
+		cap_refund(ACC_HEAP, size, CAP_CREDIT);
 		return NULL;
 	}
 	heap_track(p, size, caller);
@@ -55,9 +50,6 @@ void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t),
 /* Attribute the blocks allocated before the constructor (libstdc++'s emergency pool, ...)
  * to one frameless stack, so they are counted and judged at exit like any other. */
 void heap_adopt_early(void);
-/* A thread's credit and unflushed heap bytes (credit.h) go back to the totals: at its exit,
- * and for the threads a fork child does not have. */
-void heap_settle(int64_t credit, int64_t unflushed);
 /* Forget a block about to be freed; call before the real free. */
 void heap_forget(void *p);
 

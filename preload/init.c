@@ -2,7 +2,6 @@
  * setting stops the program with exit status 2 before main), fork handling, the SIGUSR2
  * snapshot request, and the exit snapshot in the destructor. */
 #include "cap.h"
-#include "credit.h"
 #include "heap.h"
 #include "fmt.h"
 #include "logwrite.h"
@@ -80,9 +79,7 @@ static void postfork_child(void)
 	ptrtab_reinit_locks();
 	maptab_reinit_lock();
 	threads_postfork_child();
-	int64_t credit, unflushed;
-	credit_postfork_child(&credit, &unflushed);
-	heap_settle(credit, unflushed);
+	cap_postfork_child();
 	stacks_postfork_child(ag_unsafe > 0);
 	swap_postfork_child();
 	int outer = ag_guard_enter();
@@ -159,7 +156,6 @@ __attribute__((constructor(101))) static void allocguard_init(void)
 	nextalloc_check_order(malloc_reaches_us);
 	cap_init(&ag_config);
 	sample_init(ag_config.sample);
-	credit_init(heap_settle);
 	mark_born_here();
 	threads_init();
 	sandbox_init();

@@ -1,7 +1,7 @@
 /* logwrite.c: the log writer (see logwrite.h).  The file is created 0600 with
  * O_EXCL|O_NOFOLLOW (never through an existing file or symlink: the next free name is taken
  * and named on stderr) at the first snapshot, or earlier when the program is about to give
- * up the right to create it (setuid to another user, chroot: hooks.c calls
+ * up the right to create it (setuid to another user, chroot: hooks_priv.c calls
  * logwrite_create).  It then stays open for the process's life at a high descriptor number that fdguard.c keeps
  * out of the program's reach (its close-everything loops get EBADF, its dup2 onto that
  * number moves ours), and every snapshot checks it is still our file: when the program took

@@ -1,6 +1,5 @@
 /* mapcharge.c: the cap and the totals for mapping deltas (see mapcharge.h). */
 #include "mapcharge.h"
-#include "account.h"
 #include "cap.h"
 
 #include <errno.h>
@@ -13,17 +12,17 @@ int mapcharge_charge(const map_delta_t *d, const char *what, bool commit)
 		if (d->d[k] <= 0)
 			continue;
 		const char *name = what ? what : kind_what[k];
-		if (commit ? cap_charge_commit((acc_kind_t)k, (uint64_t)d->d[k], name)
-			   : cap_charge((acc_kind_t)k, (uint64_t)d->d[k], name)) {
+		if (cap_charge((acc_kind_t)k, (uint64_t)d->d[k], (uint64_t)d->d[k], name,
+			       commit ? CAP_NOW | CAP_COMMIT : CAP_NOW)) {
 			for (int j = 0; j < k; j++)
 				if (d->d[j] > 0)
-					cap_release((acc_kind_t)j, (uint64_t)d->d[j]);
+					cap_refund((acc_kind_t)j, (uint64_t)d->d[j], CAP_NOW);
 			return ENOMEM;
 		}
 	}
 	for (int k = 0; k < ACC_KINDS; k++)
 		if (d->d[k] < 0)
-			cap_release((acc_kind_t)k, (uint64_t)-d->d[k]);
+			cap_release((acc_kind_t)k, (uint64_t)-d->d[k], 0);
 	return 0;
 }
 
@@ -36,9 +35,9 @@ void mapcharge_uncharge(const map_delta_t *d)
 {
 	for (int k = 0; k < ACC_KINDS; k++) {
 		if (d->d[k] > 0)
-			cap_release((acc_kind_t)k, (uint64_t)d->d[k]);
+			cap_refund((acc_kind_t)k, (uint64_t)d->d[k], CAP_NOW);
 		else if (d->d[k] < 0)
-			account_add((acc_kind_t)k, (uint64_t)-d->d[k]);
+			cap_charge((acc_kind_t)k, (uint64_t)-d->d[k], 0, NULL, CAP_UNDO);
 	}
 }
 
@@ -52,5 +51,5 @@ void mapcharge_drop_stale(uintptr_t lo, uintptr_t hi)
 
 void mapcharge_gained(void)
 {
-	account_raise_peaks();
+	cap_peaks();
 }

@@ -22,7 +22,7 @@ uintptr_t stacks_program_frame(uintptr_t *regs, int *nregs);
  * snapshot). */
 void stacks_exit_context(const ucontext_t *uc);
 /* The calling thread enters (+1) or leaves (-1) pthread_getattr_np, which holds the
- * thread's lock: meanwhile its stack bounds are not asked for (hooks.c). */
+ * thread's lock: meanwhile its stack bounds are not asked for (unwindshim.c). */
 void stacks_getattr(int delta);
 /* One line, once, when some stacks were recorded by the frame-pointer walk for lack of
  * stack to unwind on (said by the writer, never on the small stack itself). */

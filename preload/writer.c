@@ -120,7 +120,7 @@ static int pick(unsigned bits)
 
 static bool claim_exit(void);
 
-/* exit(0) as a program thread: this thread claims the exit (as hooks.c's exit() would),
+/* exit(0) as a program thread: this thread claims the exit (as the exit() hook would, hooks_exec.c),
  * then glibc's exit runs the atexit handlers and our destructor's exit snapshot. */
 static void exit_as_program(void)
 {

@@ -31,7 +31,7 @@ static inline void writer_tick(void)
 }
 /* Final snapshot with the reachability scan, in the calling (exiting) thread. */
 void writer_exit(void);
-/* The program called exit() (hooks.c): a second thread doing so while the first ends the
+/* The program called exit() (hooks_exec.c): a second thread doing so while the first ends the
  * process writes (or waits for) the exit snapshot first. */
 void writer_exit_called(void);
 /* check runs the fork-child reset in a process made without fork()'s handlers (a raw

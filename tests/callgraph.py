@@ -4,7 +4,7 @@
 A file depends on another when it references a function or variable the other defines
 (nm: an undefined symbol here, a global definition there).  Static functions stay inside
 their file, so this sees every call between files, including calls through pointers taken
-by name.  Nothing is filtered: a file that calls close() depends on hooks.c, which defines
+by name.  Nothing is filtered: a file that calls close() depends on hooks_fd.c, which defines
 it, so such a call closes a circle.
 
   tests/callgraph.py build/preload            print the edges, then any circle

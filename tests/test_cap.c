@@ -24,6 +24,18 @@ static void setup(uint64_t cap, int on_cap)
 	atomic_store(&ag_phase, AG_READY);
 }
 
+/* A charge counted at once, as the mapping table makes them (cap.h's CAP_NOW); a commit of
+ * reserved memory (CAP_COMMIT). */
+static int charge(acc_kind_t kind, uint64_t bytes, const char *what)
+{
+	return cap_charge(kind, bytes, bytes, what, CAP_NOW);
+}
+
+static int commit(acc_kind_t kind, uint64_t bytes, const char *what)
+{
+	return cap_charge(kind, bytes, bytes, what, CAP_NOW | CAP_COMMIT);
+}
+
 static size_t take(cap_event_t *ev, size_t max)
 {
 	return outbox_cap_events_take(ev, max);
@@ -32,44 +44,44 @@ static size_t take(cap_event_t *ev, size_t max)
 Test(cap, refuses_exactly_past_the_cap)
 {
 	setup(1000, AG_ON_CAP_FAIL);
-	cr_assert_eq(cap_charge(ACC_HEAP, 600, "malloc"), 0);
-	cr_assert_eq(cap_charge(ACC_HEAP, 400, "malloc"), 0, "reaching the cap exactly is allowed");
-	cr_assert_eq(cap_charge(ACC_HEAP, 1, "malloc"), ENOMEM);
+	cr_assert_eq(charge(ACC_HEAP, 600, "malloc"), 0);
+	cr_assert_eq(charge(ACC_HEAP, 400, "malloc"), 0, "reaching the cap exactly is allowed");
+	cr_assert_eq(charge(ACC_HEAP, 1, "malloc"), ENOMEM);
 	cr_assert_eq(account_tracked(), 1000, "a refused charge leaves nothing behind");
-	cap_release(ACC_HEAP, 1000);
+	cap_release(ACC_HEAP, 1000, 0);
 	cr_assert_eq(account_tracked(), 0);
-	cr_assert_eq(cap_charge(ACC_MAPPED, 1000, "mmap"), 0);
-	cr_assert_eq(cap_charge(ACC_HEAP, 1, "malloc"), ENOMEM, "all kinds share one cap");
+	cr_assert_eq(charge(ACC_MAPPED, 1000, "mmap"), 0);
+	cr_assert_eq(charge(ACC_HEAP, 1, "malloc"), ENOMEM, "all kinds share one cap");
 }
 
 Test(cap, thresholds_fire_once_per_crossing_and_rearm)
 {
 	setup(1000, AG_ON_CAP_FAIL);
 	cap_event_t ev[16];
-	cap_charge(ACC_HEAP, 790, "malloc");
+	charge(ACC_HEAP, 790, "malloc");
 	cr_assert_eq(take(ev, 16), 0);
-	cap_charge(ACC_HEAP, 20, "malloc");
-	cap_charge(ACC_HEAP, 5, "malloc");
+	charge(ACC_HEAP, 20, "malloc");
+	charge(ACC_HEAP, 5, "malloc");
 	size_t n = take(ev, 16);
 	cr_assert_eq(n, 1);
 	cr_assert_eq(ev[0].kind, AG_CAP_EV_WARN);
 	cr_assert_eq(ev[0].bytes, 810);
-	cap_charge(ACC_HEAP, 100, "malloc");   /* 915: critical */
+	charge(ACC_HEAP, 100, "malloc");   /* 915: critical */
 	n = take(ev, 16);
 	cr_assert_eq(n, 1);
 	cr_assert_eq(ev[0].kind, AG_CAP_EV_CRITICAL);
-	cr_assert_eq(cap_charge(ACC_HEAP, 100, "malloc"), ENOMEM);
-	cr_assert_eq(cap_charge(ACC_HEAP, 100, "malloc"), ENOMEM);
+	cr_assert_eq(charge(ACC_HEAP, 100, "malloc"), ENOMEM);
+	cr_assert_eq(charge(ACC_HEAP, 100, "malloc"), ENOMEM);
 	n = take(ev, 16);
 	cr_assert_eq(n, 1, "one cap event per episode, not per refusal");
 	cr_assert_eq(ev[0].kind, AG_CAP_EV_CAP);
 	/* hovering just under the warn line does not re-arm it */
-	cap_release(ACC_HEAP, 125);            /* 790 */
-	cap_charge(ACC_HEAP, 20, "malloc");    /* 810 */
+	cap_release(ACC_HEAP, 125, 0);            /* 790 */
+	charge(ACC_HEAP, 20, "malloc");    /* 810 */
 	cr_assert_eq(take(ev, 16), 0);
 	/* falling well below re-arms */
-	cap_release(ACC_HEAP, 500);            /* 310 */
-	cap_charge(ACC_HEAP, 500, "malloc");   /* 810 */
+	cap_release(ACC_HEAP, 500, 0);            /* 310 */
+	charge(ACC_HEAP, 500, "malloc");   /* 810 */
 	n = take(ev, 16);
 	cr_assert_eq(n, 1);
 	cr_assert_eq(ev[0].kind, AG_CAP_EV_WARN);
@@ -78,7 +90,7 @@ Test(cap, thresholds_fire_once_per_crossing_and_rearm)
 Test(cap, warn_action_reports_but_allows)
 {
 	setup(1000, AG_ON_CAP_WARN);
-	cr_assert_eq(cap_charge(ACC_HEAP, 1500, "malloc"), 0);
+	cr_assert_eq(charge(ACC_HEAP, 1500, "malloc"), 0);
 	cr_assert_eq(account_tracked(), 1500);
 	cap_event_t ev[16];
 	size_t n = take(ev, 16);
@@ -92,7 +104,7 @@ Test(cap, warn_action_reports_but_allows)
 Test(cap, no_cap_means_no_events)
 {
 	setup(0, AG_ON_CAP_FAIL);
-	cr_assert_eq(cap_charge(ACC_HEAP, UINT64_C(1) << 45, "malloc"), 0);
+	cr_assert_eq(charge(ACC_HEAP, UINT64_C(1) << 45, "malloc"), 0);
 	cap_event_t ev[4];
 	cr_assert_eq(take(ev, 4), 0);
 }
@@ -100,21 +112,21 @@ Test(cap, no_cap_means_no_events)
 Test(cap, abort_action_raises_sigabrt, .signal = SIGABRT)
 {
 	setup(1000, AG_ON_CAP_ABORT);
-	cap_charge(ACC_HEAP, 2000, "malloc");
+	charge(ACC_HEAP, 2000, "malloc");
 }
 
 Test(cap, recovery_headroom_after_a_refusal)
 {
 	const uint64_t M = 1 << 20;
 	setup(160 * M, AG_ON_CAP_FAIL);   /* headroom = cap/16 = 10 MiB, small = 640 KiB */
-	cr_assert_eq(cap_charge(ACC_HEAP, 159 * M, "malloc"), 0);
-	cr_assert_eq(cap_charge(ACC_HEAP, 100 * 1024, "malloc"), 0);
-	cr_assert_eq(cap_charge(ACC_HEAP, 2 * M, "malloc"), ENOMEM, "first crossing is refused");
-	cr_assert_eq(cap_charge(ACC_HEAP, 2 * M, "malloc"), ENOMEM, "large requests stay refused");
+	cr_assert_eq(charge(ACC_HEAP, 159 * M, "malloc"), 0);
+	cr_assert_eq(charge(ACC_HEAP, 100 * 1024, "malloc"), 0);
+	cr_assert_eq(charge(ACC_HEAP, 2 * M, "malloc"), ENOMEM, "first crossing is refused");
+	cr_assert_eq(charge(ACC_HEAP, 2 * M, "malloc"), ENOMEM, "large requests stay refused");
 	/* a runtime recovering: small allocations and commits may use the headroom */
-	cr_assert_eq(cap_charge(ACC_HEAP, 4096, "malloc"), 0);
-	cr_assert_eq(cap_charge_commit(ACC_MAPPED, 4 * M, "mprotect"), 0);
-	cr_assert_eq(cap_charge_commit(ACC_MAPPED, 7 * M, "mprotect"), ENOMEM,
+	cr_assert_eq(charge(ACC_HEAP, 4096, "malloc"), 0);
+	cr_assert_eq(commit(ACC_MAPPED, 4 * M, "mprotect"), 0);
+	cr_assert_eq(commit(ACC_MAPPED, 7 * M, "mprotect"), ENOMEM,
 		     "never past cap + headroom");
 	cr_assert_leq(account_tracked(), 170 * M);
 }
@@ -123,45 +135,45 @@ Test(cap, the_first_commit_past_the_cap_is_refused_too)
 {
 	const uint64_t M = 1 << 20;
 	setup(160 * M, AG_ON_CAP_FAIL);
-	cr_assert_eq(cap_charge(ACC_HEAP, 159 * M, "malloc"), 0);
+	cr_assert_eq(charge(ACC_HEAP, 159 * M, "malloc"), 0);
 	cap_event_t ev[8];
 	outbox_cap_events_take(ev, 8);
-	cr_assert_eq(cap_charge_commit(ACC_MAPPED, 2 * M, "mprotect"), ENOMEM);
+	cr_assert_eq(commit(ACC_MAPPED, 2 * M, "mprotect"), ENOMEM);
 	cr_assert_eq(outbox_cap_events_take(ev, 8), 0,
 		     "a mapping's refusal is told once the mapping table's lock is released");
 	cap_tell_deferred();
 	size_t n = outbox_cap_events_take(ev, 8);
 	cr_assert_eq(n, 1);
 	cr_assert_eq(ev[0].kind, AG_CAP_EV_CAP);
-	cr_assert_eq(cap_charge_commit(ACC_MAPPED, 2 * M, "mprotect"), 0,
+	cr_assert_eq(commit(ACC_MAPPED, 2 * M, "mprotect"), 0,
 		     "after the refusal, a runtime's commits may use the headroom");
-	cap_release(ACC_MAPPED, 2 * M);
-	cap_release(ACC_HEAP, 20 * M);   /* falls back below the cap: headroom closes */
-	cr_assert_eq(cap_charge(ACC_HEAP, 19 * M, "malloc"), 0);
-	cr_assert_eq(cap_charge_commit(ACC_MAPPED, 3 * M, "mprotect"), ENOMEM);
+	cap_release(ACC_MAPPED, 2 * M, 0);
+	cap_release(ACC_HEAP, 20 * M, 0);   /* falls back below the cap: headroom closes */
+	cr_assert_eq(charge(ACC_HEAP, 19 * M, "malloc"), 0);
+	cr_assert_eq(commit(ACC_MAPPED, 3 * M, "mprotect"), ENOMEM);
 }
 
 Test(cap, abort_action_has_no_headroom, .signal = SIGABRT)
 {
 	setup(1000, AG_ON_CAP_ABORT);
-	cap_charge(ACC_HEAP, 900, "malloc");
-	cap_charge_commit(ACC_MAPPED, 200, "mprotect");
+	charge(ACC_HEAP, 900, "malloc");
+	commit(ACC_MAPPED, 200, "mprotect");
 }
 
 Test(cap, a_huge_refusal_far_below_the_cap_opens_no_headroom)
 {
 	const uint64_t M = 1 << 20;
 	setup(160 * M, AG_ON_CAP_FAIL);
-	cr_assert_eq(cap_charge(ACC_HEAP, 10 * M, "malloc"), 0);
-	cr_assert_eq(cap_charge(ACC_HEAP, 1024 * M, "malloc"), ENOMEM);
+	cr_assert_eq(charge(ACC_HEAP, 10 * M, "malloc"), 0);
+	cr_assert_eq(charge(ACC_HEAP, 1024 * M, "malloc"), ENOMEM);
 	cap_event_t ev[8];
 	cr_assert_eq(outbox_cap_events_take(ev, 8), 1, "the refusal is reported");
-	cr_assert_eq(cap_charge(ACC_HEAP, 150 * M, "malloc"), 0);
-	cr_assert_eq(cap_charge(ACC_HEAP, 64 * 1024, "malloc"), ENOMEM,
+	cr_assert_eq(charge(ACC_HEAP, 150 * M, "malloc"), 0);
+	cr_assert_eq(charge(ACC_HEAP, 64 * 1024, "malloc"), ENOMEM,
 		     "the climb is refused at the cap itself");
 	size_t n = outbox_cap_events_take(ev, 8);
 	cr_assert_eq(ev[n - 1].kind, AG_CAP_EV_CAP, "and reported as a crossing of its own");
-	cr_assert_eq(cap_charge(ACC_HEAP, 4096, "malloc"), 0, "now the headroom is open");
+	cr_assert_eq(charge(ACC_HEAP, 4096, "malloc"), 0, "now the headroom is open");
 }
 
 /* A refusal is invisible to everyone else: while one thread keeps asking for 8 GiB under a
@@ -174,7 +186,7 @@ static void *ask_huge(void *arg)
 {
 	long *refused = arg;
 	while (!atomic_load(&refusing_done))
-		*refused += cap_charge(ACC_HEAP, UINT64_C(8) << 30, "malloc") == ENOMEM;
+		*refused += charge(ACC_HEAP, UINT64_C(8) << 30, "malloc") == ENOMEM;
 	return NULL;
 }
 
@@ -182,12 +194,12 @@ static void *ask_small(void *arg)
 {
 	long *failed = arg;
 	for (int i = 0; i < 300000; i++) {
-		if (cap_charge(i % 2 ? ACC_HEAP : ACC_MAPPED, 64, "malloc")) {
+		if (charge(i % 2 ? ACC_HEAP : ACC_MAPPED, 64, "malloc")) {
 			(*failed)++;
 			continue;
 		}
-		account_raise_peaks();
-		cap_release(i % 2 ? ACC_HEAP : ACC_MAPPED, 64);
+		cap_peaks();
+		cap_release(i % 2 ? ACC_HEAP : ACC_MAPPED, 64, 0);
 	}
 	return NULL;
 }
@@ -227,7 +239,7 @@ Test(cap, the_message_names_the_size_asked_for)
 	unlink(path);
 	int saved = dup(2);
 	dup2(fd, 2);
-	int rc = cap_admit((UINT64_C(1) << 40) - 1, SIZE_MAX, "malloc");
+	int rc = cap_charge(ACC_HEAP, (UINT64_C(1) << 40) - 1, SIZE_MAX, "malloc", 0);
 	dup2(saved, 2);
 	close(saved);
 	cr_assert_eq(rc, ENOMEM);
@@ -255,24 +267,24 @@ Test(cap, levels_follow_the_events_and_every_change_is_posted)
 {
 	setup(1000, AG_ON_CAP_FAIL);
 	int lv[16];
-	cap_charge(ACC_HEAP, 700, "malloc");
+	charge(ACC_HEAP, 700, "malloc");
 	cr_assert_eq(cap_level(), 0);
 	cr_assert_eq(levels(lv, 16), 0);
-	cap_charge(ACC_HEAP, 110, "malloc");   /* 810: warn */
-	cap_charge(ACC_HEAP, 100, "malloc");   /* 910: critical */
+	charge(ACC_HEAP, 110, "malloc");   /* 810: warn */
+	charge(ACC_HEAP, 100, "malloc");   /* 910: critical */
 	cr_assert_eq(cap_level(), 2);
 	cr_assert_eq(levels(lv, 16), 2);
 	cr_assert(lv[0] == 1 && lv[1] == 2, "%d %d", lv[0], lv[1]);
-	cap_release(ACC_HEAP, 20);             /* 890: within 5% of critical, no change */
+	cap_release(ACC_HEAP, 20, 0);             /* 890: within 5% of critical, no change */
 	cr_assert_eq(levels(lv, 16), 0);
-	cap_release(ACC_HEAP, 50);             /* 840: critical re-armed */
+	cap_release(ACC_HEAP, 50, 0);             /* 840: critical re-armed */
 	cr_assert_eq(cap_level(), 1);
-	cap_release(ACC_HEAP, 800);            /* 40: all re-armed */
+	cap_release(ACC_HEAP, 800, 0);            /* 40: all re-armed */
 	cr_assert_eq(cap_level(), 0);
 	cr_assert_eq(levels(lv, 16), 2);
 	cr_assert(lv[0] == 1 && lv[1] == 0, "%d %d", lv[0], lv[1]);
-	cr_assert_eq(cap_charge(ACC_HEAP, 960, "malloc"), 0);
-	cr_assert_eq(cap_charge(ACC_HEAP, 100, "malloc"), ENOMEM);   /* refused near the cap */
+	cr_assert_eq(charge(ACC_HEAP, 960, "malloc"), 0);
+	cr_assert_eq(charge(ACC_HEAP, 100, "malloc"), ENOMEM);   /* refused near the cap */
 	cr_assert_eq(cap_level(), 3);
 }
 
@@ -280,27 +292,86 @@ Test(cap, a_cap_set_at_run_time_moves_the_thresholds)
 {
 	setup(0, AG_ON_CAP_FAIL);
 	int lv[16];
-	cr_assert_eq(cap_charge(ACC_HEAP, 500, "malloc"), 0);
+	cr_assert_eq(charge(ACC_HEAP, 500, "malloc"), 0);
 	cr_assert(!cap_on());
 	cap_set(600);                          /* warn 480, critical 540 */
 	cr_assert(cap_on());
 	cr_assert_eq(cap_level(), 1);
-	cr_assert_eq(cap_charge(ACC_HEAP, 50, "malloc"), 0);
+	cr_assert_eq(charge(ACC_HEAP, 50, "malloc"), 0);
 	cr_assert_eq(cap_level(), 2);
-	cr_assert_eq(cap_charge(ACC_HEAP, 60, "malloc"), ENOMEM, "the new cap refuses");
+	cr_assert_eq(charge(ACC_HEAP, 60, "malloc"), ENOMEM, "the new cap refuses");
 	cr_assert_eq(levels(lv, 16), 2);
 	cr_assert(lv[0] == 1 && lv[1] == 2, "%d %d", lv[0], lv[1]);
 	cap_set(2000);                         /* 550 is far below every threshold now */
 	cr_assert_eq(cap_level(), 0);
-	cr_assert_eq(cap_charge(ACC_HEAP, 600, "malloc"), 0);
+	cr_assert_eq(charge(ACC_HEAP, 600, "malloc"), 0);
 	cap_set(0);
 	cr_assert(!cap_on());
 	cr_assert_eq(cap_level(), 0);
-	cr_assert_eq(cap_charge(ACC_HEAP, 5000, "malloc"), 0, "no cap: nothing refused");
+	cr_assert_eq(charge(ACC_HEAP, 5000, "malloc"), 0, "no cap: nothing refused");
 	cap_set(1000);                         /* usage 6150: over the cap at once */
 	cr_assert_eq(cap_level(), 2);
-	cr_assert_eq(cap_charge(ACC_HEAP, 1, "malloc"), ENOMEM);
-	cap_release(ACC_HEAP, 6150);
+	cr_assert_eq(charge(ACC_HEAP, 1, "malloc"), ENOMEM);
+	cap_release(ACC_HEAP, 6150, 0);
 	cr_assert_eq(cap_level(), 0);
 	cr_assert_eq(account_tracked(), 0);
+}
+
+/* What the program holds under a cap: the admitted total less the threads' credit. */
+static uint64_t held_by_the_cap(void)
+{
+	return account_admitted() - (uint64_t)credit_held();
+}
+
+/* The heap's two steps: a charge is admitted but counts in no total and no peak until it
+ * is held; a refund and a release leave nothing behind; a refusal is never admitted.  The
+ * thread's credit (CAP_CREDIT) and its own count (CAP_LOCAL) change none of the figures a
+ * reader gets. */
+Test(cap, a_heap_charge_counts_once_held_and_leaves_nothing_behind)
+{
+	setup(10 << 20, AG_ON_CAP_FAIL);
+	cr_assert_eq(cap_charge(ACC_HEAP, 1000, 1000, "malloc", CAP_CREDIT), 0);
+	account_totals_t t;
+	account_read(&t);
+	cr_assert_eq(t.tracked, 0, "a charge is not memory the program holds yet");
+	cr_assert_eq(t.peak_tracked, 0);
+	cr_assert_eq(held_by_the_cap(), 1000, "but it is admitted");
+	cap_hold(ACC_HEAP, 1000, CAP_CREDIT);
+	account_read(&t);
+	cr_assert_eq(t.heap, 1000);
+	cr_assert_eq(t.peak_heap, 1000);
+	cr_assert_eq(held_by_the_cap(), 1000);
+	cr_assert_eq(cap_charge(ACC_HEAP, 2000, 2000, "malloc", CAP_CREDIT), 0);
+	cap_refund(ACC_HEAP, 2000, CAP_CREDIT);
+	cr_assert_eq(cap_charge(ACC_HEAP, 20 << 20, 20 << 20, "malloc", CAP_CREDIT), ENOMEM);
+	account_read(&t);
+	cr_assert_eq(t.heap, 1000, "a refund and a refusal leave the totals as they were");
+	cr_assert_eq(t.peak_heap, 1000);
+	cr_assert_eq(held_by_the_cap(), 1000);
+	cr_assert_eq(cap_charge(ACC_HEAP, 300, 300, "malloc", CAP_CREDIT | CAP_LOCAL), 0);
+	cap_hold(ACC_HEAP, 300, CAP_CREDIT | CAP_LOCAL);
+	account_read(&t);
+	cr_assert_eq(t.heap, 1300, "the thread's own count is in the totals read");
+	cap_release(ACC_HEAP, 300, CAP_CREDIT | CAP_LOCAL);
+	cap_release(ACC_HEAP, 1000, CAP_CREDIT);
+	account_read(&t);
+	cr_assert_eq(t.tracked, 0);
+	cr_assert_eq(t.peak_tracked, 1300);
+	cr_assert_eq(held_by_the_cap(), 0, "what was released is admitted no more");
+}
+
+/* A mapping release taken back (its munmap failed) counts again, past the cap if need be:
+ * the memory is still the program's. */
+Test(cap, an_undone_release_counts_again_even_past_the_cap)
+{
+	setup(1000, AG_ON_CAP_FAIL);
+	cr_assert_eq(charge(ACC_MAPPED, 800, "mmap"), 0);
+	cap_release(ACC_MAPPED, 800, 0);
+	cr_assert_eq(charge(ACC_MAPPED, 900, "mmap"), 0);
+	cr_assert_eq(cap_charge(ACC_MAPPED, 800, 0, NULL, CAP_UNDO), 0);
+	cr_assert_eq(account_tracked(), 1700);
+	cr_assert_eq(account_admitted(), 1700);
+	cap_refund(ACC_MAPPED, 900, CAP_NOW);
+	cr_assert_eq(account_tracked(), 800);
+	cr_assert_eq(account_admitted(), 800);
 }
