@@ -971,6 +971,7 @@ static int judge(bool record, reach_totals_t *tot)
 	 * libc's, the region registry's): the other threads can stop now. */
 	threadstop_stop();
 	stopped = true;
+	s.self = sys_gettid();   /* a scanner child forked in the stop reads its own copy */
 
 	/* Not roots: our tables, every tracked mapping (judged as items or file data), glibc's
 	 * heaps (which hold every block). */
