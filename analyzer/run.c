@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "node.h"
 #include "options.h"
+#include "reap.h"
 #include "runlogs.h"
 #include "suppress.h"
 #include "table.h"
@@ -351,6 +352,7 @@ int cmd_run(int argc, char **argv)
 		return rc;
 	}
 	int node_maps = node_prepare();
+	bool scanners = reap_start();
 
 	runlogs_t *rl = runlogs_before(pattern);
 	if (!rl) {
@@ -366,6 +368,8 @@ int cmd_run(int argc, char **argv)
 		supp_free(&supp);
 		return 2;
 	}
+	if (scanners)
+		reap_scanners();   /* the exit scans still running, before the logs are read */
 	int code = WIFEXITED(status) ? WEXITSTATUS(status)
 		 : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 2;
 
