@@ -54,13 +54,13 @@ static bool is_scanner(const char *pid, pid_t self, long *program)
 	return true;
 }
 
-/* Wait for one scanner; say so when it did not end by itself. */
-static void wait_one(pid_t pid, long program)
+/* Wait for one scanner; say so when it did not finish (false). */
+static bool wait_one(pid_t pid, long program)
 {
 	int st;
 	while (waitpid(pid, &st, __WALL) < 0)
 		if (errno != EINTR)
-			return;
+			return true;   /* not ours after all */
 	if (WIFSIGNALED(st))
 		fprintf(stderr, "allocguard: the exit scan of pid %ld did not finish (killed by "
 			"signal %d): its log has no exit snapshot, so no leak verdict\n", program,
@@ -69,25 +69,28 @@ static void wait_one(pid_t pid, long program)
 		fprintf(stderr, "allocguard: the exit scan of pid %ld did not finish (exit status "
 			"%d): its log has no exit snapshot, so no leak verdict\n", program,
 			WEXITSTATUS(st));
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
-void reap_scanners(void)
+size_t reap_scanners(void)
 {
+	size_t unfinished = 0;
 	pid_t self = getpid();
 	for (bool found = true; found;) {   /* again: one may have been reparented meanwhile */
 		found = false;
 		DIR *d = opendir("/proc");
 		if (!d)
-			return;
+			break;
 		struct dirent *e;
 		while ((e = readdir(d))) {
 			long program;
 			if (e->d_name[0] < '1' || e->d_name[0] > '9' ||
 			    !is_scanner(e->d_name, self, &program))
 				continue;
-			wait_one((pid_t)atol(e->d_name), program);
+			unfinished += !wait_one((pid_t)atol(e->d_name), program);
 			found = true;
 		}
 		closedir(d);
 	}
+	return unfinished;
 }

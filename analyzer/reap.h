@@ -6,13 +6,15 @@
 #define ALLOCGUARD_REAP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Before the command starts: ask the preload for scanner children (ALLOCGUARD_SCAN_CHILD=yes,
  * unless the user chose) and become their reaper.  When that fails, the scans stay in the
  * processes (nobody could wait for a child).  Whether run will wait for scanners. */
 bool reap_start(void);
 /* After the command ended: wait for every scanner child reparented to run, saying one line
- * for each that did not finish (its log then has no exit snapshot and no leak verdict). */
-void reap_scanners(void);
+ * for each that did not finish (its log then has no exit snapshot and no leak verdict).
+ * Returns how many did not. */
+size_t reap_scanners(void);
 
 #endif
