@@ -45,6 +45,7 @@
 #define WATCHDOG_S 300
 
 static jmp_buf back;
+static pid_t exiting;  /* the thread whose exit scan may fork */
 static bool scanner;   /* this process is a scanner child */
 
 /* The locks the exit snapshot takes that another thread could hold, without waiting:
@@ -116,6 +117,11 @@ static void become_scanner(void)
 /* Run by threadstop at the end of the stop, inside reach.c's scan. */
 static void fork_here(void)
 {
+	if (sys_gettid() != exiting) {
+		/* a mid-run check (allocguard_leak_check) that ran before the exit's turn */
+		threadstop_then(fork_here);
+		return;
+	}
 	if (!take_locks())
 		return;   /* another thread is in the middle of one: scan here */
 	long pid = arch_syscall6(SYS_clone, 0, 0, 0, 0, 0, 0);   /* no exit signal */
@@ -147,6 +153,7 @@ bool scanchild_scan(void)
 	logwrite_create();   /* the objects loaded since the last snapshot: the child cannot ask */
 	if (setjmp(back))
 		return true;
+	exiting = sys_gettid();
 	threadstop_then(fork_here);
 	reach_scan();
 	threadstop_then(NULL);   /* the scan stopped no thread (no memory, busy) */
