@@ -74,15 +74,22 @@ static void drop_locks(void)
 	logwrite_unlock();
 }
 
-/* Its name says what it is and whose scan it runs: "ag-scan PID" (`run` looks for it). */
-static void name_self(void)
+/* The child is born with its name, which says what it is and whose scan it runs: "ag-scan
+ * PID" (`run` waits for such children; a name set in the child would come too late when
+ * the child has not run yet).  This thread wears it for the time of the clone. */
+static long clone_named(void)
 {
-	char name[16];
+	char old[16] = "", name[16];
 	fmt_t f;
 	fmt_init(&f, name, sizeof name);
 	fmt_str(&f, "ag-scan ");
 	fmt_u64(&f, (uint64_t)ag_pid);
+	arch_syscall6(SYS_prctl, PR_GET_NAME, (long)old, 0, 0, 0, 0);
 	arch_syscall6(SYS_prctl, PR_SET_NAME, (long)name, 0, 0, 0, 0);
+	long pid = arch_syscall6(SYS_clone, 0, 0, 0, 0, 0, 0);   /* no exit signal */
+	if (pid != 0)
+		arch_syscall6(SYS_prctl, PR_SET_NAME, (long)old, 0, 0, 0, 0);
+	return pid;
 }
 
 /* Nothing of the program runs here: its signal handlers stay blocked; the ways to end a
@@ -92,7 +99,6 @@ static void become_scanner(void)
 {
 	scanner = true;
 	modules_freeze();
-	name_self();
 	static const int ending[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGALRM };
 	sigset_t mask;
 	sigfillset(&mask);
@@ -124,7 +130,7 @@ static void fork_here(void)
 	}
 	if (!take_locks())
 		return;   /* another thread is in the middle of one: scan here */
-	long pid = arch_syscall6(SYS_clone, 0, 0, 0, 0, 0, 0);   /* no exit signal */
+	long pid = clone_named();
 	if (pid < 0) {
 		drop_locks();   /* EAGAIN, RLIMIT_NPROC, a filter refusing clone: scan here */
 		return;
