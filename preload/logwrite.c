@@ -495,7 +495,7 @@ bool logwrite_trylock(void)
 void logwrite_scanner_forked(pid_t scanner_pid)
 {
 	scanner = scanner_pid;
-	disabled = scanner_pid != sys_gettid();   /* the parent: the log is the scanner's now */
+	disabled = disabled || scanner_pid != sys_gettid();   /* the parent: the scanner's now */
 }
 
 int64_t logwrite_snapshot(int reason, bool leaks, const char *label)
