@@ -10,11 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SCAN_ENV "ALLOCGUARD_SCAN_CHILD"
 #define SCAN_NAME "ag-scan "
+#define LOG_WAIT_S 360   /* past the scanner's own watchdog */
 
 bool reap_start(void)
 {
@@ -93,4 +96,59 @@ size_t reap_scanners(void)
 		closedir(d);
 	}
 	return unfinished;
+}
+
+/* Whether process pid is a scanner holding the file st open (its only files are its log
+ * and stderr). */
+static bool writes(const char *pid, const struct stat *st)
+{
+	char path[300], comm[32];
+	snprintf(path, sizeof path, "/proc/%s/comm", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	bool named = fgets(comm, sizeof comm, f) && strncmp(comm, SCAN_NAME, strlen(SCAN_NAME)) == 0;
+	fclose(f);
+	if (!named)
+		return false;
+	snprintf(path, sizeof path, "/proc/%s/fd", pid);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	bool found = false;
+	while (d && !found && (e = readdir(d))) {
+		struct stat fst;
+		snprintf(path, sizeof path, "/proc/%s/fd/%s", pid, e->d_name);
+		found = e->d_name[0] != '.' && stat(path, &fst) == 0 && fst.st_dev == st->st_dev &&
+			fst.st_ino == st->st_ino;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static long scanner_of(const struct stat *st)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	long pid = 0;
+	while (d && !pid && (e = readdir(d)))
+		if (e->d_name[0] >= '1' && e->d_name[0] <= '9' && writes(e->d_name, st))
+			pid = atol(e->d_name);
+	if (d)
+		closedir(d);
+	return pid;
+}
+
+void reap_wait_log(const char *path)
+{
+	struct stat st;
+	long pid;
+	if (stat(path, &st) != 0 || !(pid = scanner_of(&st)))
+		return;
+	fprintf(stderr, "allocguard: %s: waiting for its exit scan to finish (pid %ld)\n", path,
+		pid);
+	for (int i = 0; i < LOG_WAIT_S * 20 && scanner_of(&st); i++) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
 }

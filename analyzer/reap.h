@@ -1,4 +1,5 @@
-/* reap.h: `allocguard run` waits for the exit scans of its process tree.  A guarded process
+/* reap.h: waiting for the exit scans of copy-on-write children: `allocguard run` for its
+ * process tree, every log reader for the log it opens.  A guarded process
  * may leave its exit scan to a copy-on-write child (preload/scanchild.h) and exit at once;
  * run becomes a child subreaper, so that such a child, orphaned when its program ends, is
  * reparented to run, which waits for it before reading the logs. */
@@ -16,5 +17,9 @@ bool reap_start(void);
  * for each that did not finish (its log then has no exit snapshot and no leak verdict).
  * Returns how many did not. */
 size_t reap_scanners(void);
+/* Before reading the log at path: when a scanner child is still writing it (a log read
+ * inside the run's tree, or with ALLOCGUARD_SCAN_CHILD=yes by hand), wait until it is done,
+ * saying so once; bounded by the scanner's own watchdog. */
+void reap_wait_log(const char *path);
 
 #endif
