@@ -240,10 +240,6 @@ static void leaks_json(const ag_log_t *log, symbols_t *sym, const leaks_t *l, si
 		json_u64(&j, log->threads_stopped);
 		json_key(&j, "threads_not_stopped");
 		json_u64(&j, log->threads_not_stopped);
-		if (log->scanner) {
-			json_key(&j, "scanner_pid");
-			json_u64(&j, log->scanner);
-		}
 		json_obj_end(&j);
 	}
 	json_key(&j, "estimated");
