@@ -53,6 +53,7 @@ typedef struct {
 	int quiet;                   /* no summary */
 	int node_maps;               /* node's perf maps are ours (node_prepare) */
 	struct supp *supp;           /* leak suppressions (suppress.h), NULL for none */
+	size_t unfinished_scans;     /* exit scans' children that did not finish (said, reap.h) */
 	summary_opts_t summary;
 } run_end_t;
 

@@ -7,6 +7,7 @@
 #include "jsheap.h"
 #include "logfmt.h"
 #include "options.h"
+#include "reap.h"
 #include "reports.h"
 #include "sites.h"
 #include "suppress.h"
@@ -178,6 +179,7 @@ static int parse(args_t *a, int argc, char **argv)
 int cmd_load(const char *path, ag_log_t **log)
 {
 	char msg[600];
+	reap_wait_log(path);   /* an exit scan still writing it */
 	if (log_load(path, log, msg, sizeof msg)) {
 		fprintf(stderr, "allocguard: %s\n", msg);
 		return 2;

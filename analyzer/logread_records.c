@@ -275,7 +275,13 @@ int rec_verdict(reader_t *r, const fields_t *fl)
 	log->threads_not_stopped = v[1];
 	size_t len = 0;
 	log->threads_why[0] = 0;
+	log->scanner = 0;
 	for (size_t i = 4; i < fl->count; i++) {
+		static const char sc[] = "scanner=";
+		if (fl->n[i] > sizeof sc - 1 && memcmp(fl->f[i], sc, sizeof sc - 1) == 0) {
+			log->scanner = strtoull(fl->f[i] + sizeof sc - 1, NULL, 10);
+			continue;
+		}
 		if (len + fl->n[i] + 2 >= sizeof log->threads_why)
 			break;
 		len += (size_t)snprintf(log->threads_why + len, sizeof log->threads_why - len,

@@ -132,9 +132,10 @@ typedef struct {
 	ag_snap_t *snaps;
 	size_t nsnaps;
 	/* The X line before the exit snapshot: has_verdict = 0 in logs without one (judged).
-	 * threads_why: the not-stopped threads by reason, as written ("syscall=2 ..."). */
+	 * threads_why: the not-stopped threads by reason, as written ("syscall=2 ...");
+	 * scanner: the child process that ran the scan, 0 when the program's own did. */
 	int has_verdict, verdict;   /* AG_VERDICT_* */
-	uint64_t threads_stopped, threads_not_stopped;
+	uint64_t threads_stopped, threads_not_stopped, scanner;
 	char threads_why[96];
 	/* H lines (logread_sizes.c), by stack index: a stack's last histogram and the one
 	 * before it (the last may be of a snapshot cut short); log_stack_sizes reads them. */

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "node.h"
 #include "options.h"
+#include "reap.h"
 #include "runlogs.h"
 #include "suppress.h"
 #include "table.h"
@@ -321,11 +322,13 @@ static pid_t run_child(char **cmd, int *status)
 	return pid;
 }
 
-/* --fail-on-leak, once the command exited 0: a run nobody judged never passes. */
-static int gate(const run_verdict_t *v, uint64_t fail_on)
+/* --fail-on-leak, once the command exited 0: a run nobody judged never passes, nor one
+ * where some process's exit scan did not finish. */
+static int gate(const run_verdict_t *v, uint64_t fail_on, size_t unfinished_scans)
 {
-	if (!v->judged) {
-		say("--fail-on-leak: %s: not judged, exit status 2", v->why);
+	if (!v->judged || unfinished_scans) {   /* a process's scan that died judged nothing */
+		say("--fail-on-leak: %s: not judged, exit status 2",
+		    unfinished_scans ? "an exit scan did not finish" : v->why);
 		return 2;
 	}
 	if (v->lost <= fail_on)
@@ -351,6 +354,7 @@ int cmd_run(int argc, char **argv)
 		return rc;
 	}
 	int node_maps = node_prepare();
+	bool scanners = reap_start();
 
 	runlogs_t *rl = runlogs_before(pattern);
 	if (!rl) {
@@ -366,16 +370,19 @@ int cmd_run(int argc, char **argv)
 		supp_free(&supp);
 		return 2;
 	}
+	/* the exit scans still running, before the logs are read */
+	size_t unfinished = scanners ? reap_scanners() : 0;
 	int code = WIFEXITED(status) ? WEXITSTATUS(status)
 		 : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 2;
 
 	run_end_t end = { .pid = pid, .tag = r.c.tag, .start = start, .cmd = r.cmd[0],
 			  .exec_may_have_failed = code == 126 || code == 127,
 			  .quiet = r.quiet, .node_maps = node_maps, .supp = &supp,
+			  .unfinished_scans = unfinished,
 			  .summary = { .status = status, .verbose = r.verbose,
 				       .keep_logs = r.keep_logs } };
 	run_verdict_t v;
 	run_finish(rl, &end, &v);
 	supp_free(&supp);
-	return r.have_fail_on && code == 0 ? gate(&v, r.fail_on) : code;
+	return r.have_fail_on && code == 0 ? gate(&v, r.fail_on, unfinished) : code;
 }

@@ -258,8 +258,9 @@ static void run_summary(FILE *err, const run_tree_t *tree, const run_end_t *e,
 	const summary_opts_t *o = &e->summary;
 	v->lost = 0;
 	if (!tree->n) {
-		fprintf(err, "allocguard: no log was found (is the log directory writable? a static "
-			"or setuid program cannot be preloaded)\n");
+		if (!e->unfinished_scans)   /* else a log that has no snapshot yet: said */
+			fprintf(err, "allocguard: no log was found (is the log directory writable? "
+				"a static or setuid program cannot be preloaded)\n");
 		judge(tree, NULL, e->cmd, v);
 		return;
 	}

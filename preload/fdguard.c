@@ -106,6 +106,7 @@ static bool guards(int fd)
 
 void fdguard_lock(void) { pthread_mutex_lock(&held_lock); }
 void fdguard_unlock(void) { pthread_mutex_unlock(&held_lock); }
+bool fdguard_trylock(void) { return pthread_mutex_trylock(&held_lock) == 0; }
 
 void fdguard_reinit_lock(void)
 {

@@ -36,6 +36,7 @@ int fdguard_held(void);
 void fdguard_forget(void);
 void fdguard_lock(void);
 void fdguard_unlock(void);
+bool fdguard_trylock(void);   /* without waiting: whether it is ours now */
 void fdguard_reinit_lock(void);   /* fork child */
 
 /* Around the guard's own open .. close of a descriptor (any thread; may nest). */

@@ -319,6 +319,9 @@ static void put_str(fmt_t *f, const char *s)
 		fmt_escaped(f, s);
 }
 
+bool jsprof_trylock(void) { return pthread_mutex_trylock(&lock) == 0; }
+void jsprof_unlock(void) { pthread_mutex_unlock(&lock); }
+
 void jsprof_write_funcs(logbuf_t *lb, uint32_t gen)
 {
 	pthread_mutex_lock(&lock);

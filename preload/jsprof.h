@@ -22,6 +22,9 @@ bool jsprof_exiting(void);
 /* F lines for the functions this log generation has not seen yet (logwrite.c, under its
  * lock, before the S lines).  gen is the log generation. */
 void jsprof_write_funcs(logbuf_t *lb, uint32_t gen);
+/* The lock jsprof_write_funcs takes, without waiting (scanchild.c): whether it is ours. */
+bool jsprof_trylock(void);
+void jsprof_unlock(void);
 /* Before a periodic snapshot (writer thread): ask every isolate for a read and wait a
  * little for them (an isolate busy in JS answers through an interrupt, an idle one on its
  * event loop; one that does neither keeps its last figures). */

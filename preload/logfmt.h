@@ -81,7 +81,7 @@
  *                                         absent in older logs = 0) is the part of the lost
  *                                         figures that was lost only because lost blocks
  *                                         point to it (memcheck's "indirectly lost").
- *   X <verdict> <stopped> <not_stopped> [<why>=<n>...]
+ *   X <verdict> <stopped> <not_stopped> [<why>=<n>...] [scanner=<pid>]
  *                                         before an exit snapshot's B line: whether its
  *                                         scan judged.  verdict: judged (R lines hold),
  *                                         or why not: seccomp (a filter is in force: no
@@ -93,8 +93,10 @@
  *                                         registers were roots; not_stopped: those scanned
  *                                         by their whole stack, registers not (why: in a
  *                                         system call, halted, blocks the signal,
- *                                         seccomp, no-answer, too-many).  A log with no X
- *                                         line (older writers) was judged.
+ *                                         seccomp, no-answer, too-many).  scanner: the
+ *                                         copy-on-write child that ran the scan and wrote
+ *                                         this snapshot (absent: the process itself).  A
+ *                                         log with no X line (older writers) was judged.
  *   K <peak_tracked> <heap> <mapped> <swapped>
  *                                         the peak of tracked bytes so far and the totals
  *                                         by kind at that moment (they add up to it); one

@@ -53,6 +53,7 @@ static uint32_t gen = 1;                    /* log generation; new in each fork 
 static uint64_t seq;                        /* next snapshot number in this file */
 static unsigned long long modules_seen;
 static bool jit_said;
+static pid_t scanner;                       /* the scanner child writing this log (X line) */
 static _Atomic uint64_t written;
 
 void logwrite_lock(void)
@@ -218,12 +219,11 @@ static void write_events(void)
 			fmt_u64(&f, ev[i].t_ns);
 			fmt_chr(&f, ' ');
 			fmt_str(&f, ag_cap_event_name(ev[i].kind));
-			fmt_chr(&f, ' ');
-			fmt_u64(&f, ev[i].bytes);
-			fmt_chr(&f, ' ');
-			fmt_u64(&f, ev[i].request);
-			fmt_chr(&f, ' ');
-			fmt_u64(&f, ev[i].stack);
+			uint64_t v[] = { ev[i].bytes, ev[i].request, ev[i].stack };
+			for (size_t k = 0; k < 3; k++) {
+				fmt_chr(&f, ' ');
+				fmt_u64(&f, v[k]);
+			}
 			logbuf_line(&lb, &f);
 		}
 	}
@@ -247,26 +247,6 @@ static void write_swaps(void)
 		fmt_escaped(&f, ev.path);
 		logbuf_line(&lb, &f);
 	}
-}
-
-static void write_jit_map(void)
-{
-	if (jit_said || sandbox_filtered())
-		return;   /* said, or access() may be punished */
-	char path[64];
-	fmt_t f;
-	fmt_init(&f, path, sizeof path);
-	fmt_str(&f, "/tmp/perf-");
-	fmt_u64(&f, (uint64_t)ag_pid);
-	fmt_str(&f, ".map");
-	if (access(path, R_OK) != 0)
-		return;
-	char line[96];
-	fmt_init(&f, line, sizeof line);
-	fmt_str(&f, "J ");
-	fmt_str(&f, path);
-	logbuf_line(&lb, &f);
-	jit_said = true;
 }
 
 /* S lines for stacks this log has not seen yet; they must precede the snapshot. */
@@ -496,11 +476,29 @@ void logwrite_create(void)
 	logwrite_lock();
 	lb.err = 0;
 	lb.len = 0;
-	if (log_fd() >= 0 && logbuf_flush(&lb) != 0)
-		headed = false;   /* written again with the first snapshot */
+	if (log_fd() >= 0) {
+		if (modules_changed(modules_seen))
+			modules_seen = modules_write(&lb, false);
+		if (logbuf_flush(&lb) != 0)
+			headed = false;   /* written again with the first snapshot */
+	}
 	lb.fd = -1;
 	logwrite_unlock();
 	errno = saved;
+}
+
+bool logwrite_trylock(void)
+{
+	bool ok = pthread_mutex_trylock(&lock) == 0;
+	if (ok && !(ok = fdguard_trylock()))
+		pthread_mutex_unlock(&lock);
+	return ok;
+}
+
+void logwrite_scanner_forked(pid_t scanner_pid)
+{
+	scanner = scanner_pid;
+	disabled = disabled || scanner_pid != sys_gettid();   /* the parent: the scanner's now */
 }
 
 int64_t logwrite_snapshot(int reason, bool leaks, const char *label)
@@ -514,7 +512,8 @@ int64_t logwrite_snapshot(int reason, bool leaks, const char *label)
 		goto out;
 	if (modules_changed(modules_seen))
 		modules_seen = modules_write(&lb, false);
-	write_jit_map();
+	if (!jit_said && !sandbox_filtered())   /* else said, or access() may be punished */
+		jit_said = modules_write_jit_map(&lb, ag_pid);
 	/* the stacks before the events: a refusal's V line names a stack interned before it */
 	uint32_t limit = stacktab_limit();
 	jsprof_write_funcs(&lb, gen);
@@ -527,6 +526,10 @@ int64_t logwrite_snapshot(int reason, bool leaks, const char *label)
 	fmt_init(&f, line, sizeof line);
 	if (reason == AG_REASON_EXIT) {
 		reach_verdict_line(&f);
+		if (scanner) {
+			fmt_str(&f, " scanner=");
+			fmt_u64(&f, (uint64_t)scanner);
+		}
 		logbuf_line(&lb, &f);
 		fmt_init(&f, line, sizeof line);
 	}

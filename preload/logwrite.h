@@ -5,12 +5,15 @@
 #define ALLOCGUARD_LOGWRITE_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 /* Resolve the log pattern now (cwd, executable name, command line). */
 void logwrite_init(void);
 /* Create the log now, with its header, if this generation has none yet: before the program
- * gives up the right to (setuid, chroot).  Held open from then on, like every log. */
+ * gives up the right to (setuid, chroot).  Held open from then on, like every log.  Objects
+ * loaded since the last snapshot are written too (before a scanner child, which cannot ask
+ * the loader). */
 void logwrite_create(void);
 /* Write one snapshot; with leaks, R lines from the exit scan are included; label (NULL for
  * none) goes with AG_REASON_LABEL.  Returns the snapshot's sequence number, or -1 when
@@ -24,6 +27,12 @@ void logwrite_exec(void);
 
 void logwrite_lock(void);
 void logwrite_unlock(void);
+/* Both locks of logwrite_lock without waiting: whether they are ours now. */
+bool logwrite_trylock(void);
+/* Right after the exit scan's child was forked (scanchild.c), the locks held, in both
+ * processes: the child (scanner_pid is itself) writes the log, naming itself on the X line;
+ * the parent never writes it again. */
+void logwrite_scanner_forked(pid_t scanner_pid);
 /* In a fork child: start a new log (new pid, new file) on the next snapshot. */
 void logwrite_child(void);
 

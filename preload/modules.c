@@ -23,8 +23,17 @@ static int count_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1;
 }
 
+static bool frozen;
+
+void modules_freeze(void)
+{
+	frozen = true;
+}
+
 bool modules_changed(unsigned long long seen)
 {
+	if (frozen)
+		return false;
 	unsigned long long now = 0;
 	dl_iterate_phdr(count_cb, &now);
 	return now != seen;
@@ -256,4 +265,22 @@ unsigned long long modules_write(logbuf_t *lb, bool fresh)
 	dl_iterate_phdr(write_cb, lb);
 	write_gone(lb, fresh);
 	return now;
+}
+
+bool modules_write_jit_map(logbuf_t *lb, pid_t pid)
+{
+	char path[64];
+	fmt_t f;
+	fmt_init(&f, path, sizeof path);
+	fmt_str(&f, "/tmp/perf-");
+	fmt_u64(&f, (uint64_t)pid);
+	fmt_str(&f, ".map");
+	if (access(path, R_OK) != 0)
+		return false;
+	char line[96];
+	fmt_init(&f, line, sizeof line);
+	fmt_str(&f, "J ");
+	fmt_str(&f, path);
+	logbuf_line(lb, &f);
+	return true;
 }

@@ -9,6 +9,7 @@
 #include "logbuf.h"
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include <link.h>
 #include <stdint.h>
@@ -18,6 +19,12 @@ void modules_range(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi
 
 /* Whether objects were loaded or unloaded since the last modules_write for this log. */
 bool modules_changed(unsigned long long seen);
+/* From now on nothing changed, without asking the loader: in a scanner child (scanchild.h)
+ * the loader's lock may be held by a thread that is not there. */
+void modules_freeze(void);
+/* The J line naming a JIT's perf map of process pid (node's --perf-basic-prof), when one
+ * is readable: whether it was written. */
+bool modules_write_jit_map(logbuf_t *lb, pid_t pid);
 /* Write an M line per module loaded now, and one (followed by its U line) per remembered
  * module gone that this log has not had yet (fresh: a new log file, which has had none);
  * returns the load counter to pass to modules_changed. */

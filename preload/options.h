@@ -31,6 +31,7 @@ typedef struct {
 	uint64_t sample;     /* bytes, 0 = every allocation */
 	uint64_t depth;      /* frames */
 	uint64_t leak_check; /* AG_YN_YES or AG_YN_NO: whether the exit scan runs */
+	uint64_t scan_child; /* AG_YN_YES: the exit scan runs in a child (scanchild.h) */
 	char tag[OPT_STR_MAX];
 	uint64_t node;       /* 0 off, 1 on, 2 through the inspector only */
 	uint64_t node_gc;    /* 1 = a full GC per critical crossing */

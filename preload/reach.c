@@ -147,6 +147,7 @@ static int judge_locked(scan_t *s, roots_t *r, const maptab_piece_t *pc, size_t 
 	/* Nothing past this point takes a lock a stopped thread could hold (the loader's,
 	 * libc's, the region registry's): the other threads can stop now. */
 	threadstop_stop();
+	s->self = sys_gettid();   /* a scanner child forked in the stop reads its own copy */
 	scanroots_skip(s, r, pc, npieces);
 	scanitems_from_pieces(s, pc, npieces);
 	if (s->done)

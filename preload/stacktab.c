@@ -176,6 +176,7 @@ uint32_t stacktab_intern(char kind, const uintptr_t *frames, int depth)
 
 void stacktab_lock(void) { pthread_mutex_lock(&chunk_lock); }
 void stacktab_unlock(void) { pthread_mutex_unlock(&chunk_lock); }
+bool stacktab_trylock(void) { return pthread_mutex_trylock(&chunk_lock) == 0; }
 void stacktab_reinit_lock(void) { pthread_mutex_init(&chunk_lock, NULL); }
 
 stack_rec_t *stacktab_get(uint32_t id)

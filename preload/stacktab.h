@@ -5,6 +5,7 @@
 #define ALLOCGUARD_STACKTAB_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "logfmt.h"
@@ -56,6 +57,7 @@ uint32_t stacktab_limit(void);
 /* fork support: the lock taken only when a new chunk of records is needed. */
 void stacktab_lock(void);
 void stacktab_unlock(void);
+bool stacktab_trylock(void);   /* without waiting: whether it is ours now */
 void stacktab_reinit_lock(void);
 
 /* Count an allocation / a release against a stack; counts in COUNT_ONE units. */

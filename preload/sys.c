@@ -145,6 +145,7 @@ size_t sys_internal_regions(uintptr_t (*out)[2], size_t max)
 
 void sys_lock(void) { pthread_mutex_lock(&regions_lock); }
 void sys_unlock(void) { pthread_mutex_unlock(&regions_lock); }
+bool sys_trylock(void) { return pthread_mutex_trylock(&regions_lock) == 0; }
 void sys_reinit_lock(void) { pthread_mutex_init(&regions_lock, NULL); }
 
 uint64_t sys_now_ns(void)

@@ -39,6 +39,7 @@ size_t sys_internal_regions(uintptr_t (*out)[2], size_t max);
 /* fork support: the region registry's lock is the innermost of the preload's locks. */
 void sys_lock(void);
 void sys_unlock(void);
+bool sys_trylock(void);   /* without waiting: whether it is ours now */
 void sys_reinit_lock(void);
 
 uint64_t sys_now_ns(void);      /* CLOCK_MONOTONIC */

@@ -41,6 +41,7 @@ static size_t counts[TS_COUNT];
 static _Atomic unsigned cur_gen, hold;
 static _Atomic int answered;
 static int stop_sig;
+static void (*_Atomic then)(void);
 
 static const char *const why_words[TS_COUNT] = {
 	"stopped", "syscall", "halted", "blocks", "seccomp", "no-answer", "too-many",
@@ -253,6 +254,14 @@ void threadstop_stop(void)
 	}
 	for (size_t i = 0; i < nslots; i++)
 		counts[slots[i].t.why]++;
+	void (*fn)(void) = atomic_exchange(&then, NULL);
+	if (fn)
+		fn();
+}
+
+void threadstop_then(void (*fn)(void))
+{
+	atomic_store(&then, fn);
 }
 
 void threadstop_resume(void)

@@ -43,6 +43,10 @@ size_t threadstop_list(void);
 /* Phase two: signal the running threads listed and wait (bounded) until each answered.
  * Call with nothing held that a running thread may need to reach its handler. */
 void threadstop_stop(void);
+/* fn runs once, in the stopping thread, at the end of the next threadstop_stop (the
+ * threads stopped, their registers saved, the caller's locks still held); NULL cancels.
+ * scanchild.c forks the scanner there. */
+void threadstop_then(void (*fn)(void));
 /* Let the stopped threads go on. */
 void threadstop_resume(void);
 /* The listed threads: index 0 .. threadstop_list() - 1. */

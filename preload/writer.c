@@ -7,6 +7,7 @@
 #include "logwrite.h"
 #include "outbox.h"
 #include "reach.h"
+#include "scanchild.h"
 #include "stacks.h"
 #include "state.h"
 #include "sys.h"
@@ -74,9 +75,11 @@ static bool own_scan;
 
 static void snapshot_here(void)
 {
-	if (own_scan)
-		reach_scan();
+	if (own_scan && scanchild_scan())
+		return;   /* a scanner child writes the exit snapshot */
 	logwrite_snapshot(own_reason, own_scan, NULL);
+	if (own_scan)
+		scanchild_end();
 }
 
 static void snapshot_on_own_stack(int reason, bool scan)

@@ -707,6 +707,13 @@ int th_log_parse(th_log_t *log, const char *buf, size_t len)
 			}
 			memcpy(log->verdict, fl->f[1], fl->n[1]);
 			log->verdict[fl->n[1]] = 0;
+			log->scanner = 0;
+			for (size_t k = 4; k < nf; k++)
+				if (fl->n[k] > 8 && strncmp(fl->f[k], "scanner=", 8) == 0 &&
+				    dec(fl->f[k] + 8, fl->n[k] - 8, &log->scanner)) {
+					bad(log, lineno, "bad X scanner");
+					break;
+				}
 		} else if (is(fl, 0, "B")) {
 			if (nf != 4 || in_snap || dec(fl->f[1], fl->n[1], &cur_seq) ||
 			    dec(fl->f[2], fl->n[2], &cur_t) || fl->n[3] >= sizeof cur_reason ||
@@ -837,8 +844,9 @@ int th_log_load(th_log_t *log, const char *path)
 	return rc;
 }
 
-int th_run_one_log(const char *tag, const char *const *argv, const char *const *env_add,
-		   int timeout_s, th_run_t *r, th_log_t *log, char *why, size_t wlen)
+static int run_one_log(const char *tag, const char *const *argv, const char *const *env_add,
+		       int via_run, int timeout_s, th_run_t *r, th_log_t *log, char *why,
+		       size_t wlen)
 {
 	memset(log, 0, sizeof *log);
 	char *dir = strdup(th_tmpdir(tag));
@@ -849,10 +857,15 @@ int th_run_one_log(const char *tag, const char *const *argv, const char *const *
 	for (size_t i = 0; env_add && env_add[i] && ne < 31; i++)
 		env[ne++] = env_add[i];
 	env[ne] = NULL;
+	const char *cmd[64] = { th_build("allocguard"), "run", "-q", "--" };
+	size_t nc = 4;
+	for (size_t i = 0; argv[i] && nc < 63; i++)
+		cmd[nc++] = argv[i];
+	cmd[nc] = NULL;
 	int rc = -1;
 	char **logs = NULL;
 	size_t n = 0;
-	if (th_run(r, argv, env, 1, timeout_s) != 0)
+	if (th_run(r, via_run ? cmd : argv, env, !via_run, timeout_s) != 0)
 		snprintf(why, wlen, "%s did not start", argv[0]);
 	else if ((n = th_list(dir, "ag.", &logs)) != 1)
 		snprintf(why, wlen, "%s: %zu logs, not one (%s)", argv[0], n, th_run_desc(r));
@@ -864,6 +877,18 @@ int th_run_one_log(const char *tag, const char *const *argv, const char *const *
 	th_rmtree(dir);
 	free(dir);
 	return rc;
+}
+
+int th_run_one_log(const char *tag, const char *const *argv, const char *const *env_add,
+		   int timeout_s, th_run_t *r, th_log_t *log, char *why, size_t wlen)
+{
+	return run_one_log(tag, argv, env_add, 0, timeout_s, r, log, why, wlen);
+}
+
+int th_run_one_log_run(const char *tag, const char *const *argv, const char *const *env_add,
+		       int timeout_s, th_run_t *r, th_log_t *log, char *why, size_t wlen)
+{
+	return run_one_log(tag, argv, env_add, 1, timeout_s, r, log, why, wlen);
 }
 
 void th_log_heap_sums(const th_log_t *log, uint64_t *live, uint64_t *lost)

@@ -138,6 +138,7 @@ typedef struct {
 	uint64_t at_peak[4];        /* the last K line: peak_tracked heap mapped swapped */
 	char verdict[16];           /* the last X line: the exit scan's verdict ("" = none) */
 	uint64_t threads_stopped, threads_not_stopped;
+	uint64_t scanner;           /* the X line's scanner child, 0 = the scan ran in the process */
 	uint64_t *hk;               /* stack id + 1 -> index (open addressing) */
 	size_t *hv, hcap;
 	size_t good;                /* bytes of complete lines read */
@@ -156,6 +157,9 @@ int th_log_load(th_log_t *log, const char *path);
  * a log that does not read).  *r holds the run either way: th_run_free it. */
 int th_run_one_log(const char *tag, const char *const *argv, const char *const *env_add,
 		   int timeout_s, th_run_t *r, th_log_t *log, char *why, size_t wlen);
+/* The same under `allocguard run -q` (which waits for the exit scan's child): *r is run's. */
+int th_run_one_log_run(const char *tag, const char *const *argv, const char *const *env_add,
+		       int timeout_s, th_run_t *r, th_log_t *log, char *why, size_t wlen);
 void th_log_free(th_log_t *log);
 const char *th_log_opt(const th_log_t *log, const char *name);
 /* Index of the last snapshot with this reason, or -1. */

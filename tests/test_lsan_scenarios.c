@@ -2,7 +2,8 @@
  * LeakSanitizer's own scenarios (compiler-rt/test/lsan/TestCases), written as plain programs
  * (examples/lsan_threads.c, examples/lsan_heap.c): the guard's lost figures must equal what
  * the scenario means, and so must memcheck's and LSan's (clang -fsanitize=leak) on the same
- * source.  The threaded ones run several times (a race could hide in the thread stop; many
+ * source, whether the scan runs in the process (a bare preload) or in a copy-on-write child
+ * (under `allocguard run`, two runs in three).  The threaded ones run several times (a race could hide in the thread stop; many
  * more with STRESS=1).  Also: the figures of one site at exit are read at one moment while
  * threads still allocate (examples/exit_allocating.c). */
 #include <criterion/criterion.h>
@@ -22,7 +23,7 @@ typedef struct {
 } scenario_t;
 
 typedef struct {
-	uint64_t lost_b, lost_n, stopped, not_stopped;
+	uint64_t lost_b, lost_n, stopped, not_stopped, scanner;
 	char verdict[16];
 } guard_fig_t;
 
@@ -31,14 +32,16 @@ static int runs(int normal, int stress)
 	return getenv("STRESS") ? stress : normal;
 }
 
-static void guarded(const scenario_t *sc, guard_fig_t *g)
+/* One run: with a bare preload (the scan in the process), or under `run` (in a child). */
+static void guarded(const scenario_t *sc, int via_run, guard_fig_t *g)
 {
 	const char *argv[] = { th_build(sc->prog), sc->mode, NULL };
 	th_run_t r;
 	th_log_t log;
 	char why[300];
-	cr_assert_eq(th_run_one_log("lsan", argv, NULL, 120, &r, &log, why, sizeof why), 0, "%s",
-		     why);
+	int rc = via_run ? th_run_one_log_run("lsan", argv, NULL, 120, &r, &log, why, sizeof why)
+			 : th_run_one_log("lsan", argv, NULL, 120, &r, &log, why, sizeof why);
+	cr_assert_eq(rc, 0, "%s", why);
 	cr_assert(r.exited && r.code == 0, "%s %s: %s\n%s", sc->prog, sc->mode, th_run_desc(&r),
 		  r.err);
 	cr_assert_geq(th_log_find(&log, "exit"), 0, "%s %s: no exit snapshot", sc->prog, sc->mode);
@@ -51,6 +54,7 @@ static void guarded(const scenario_t *sc, guard_fig_t *g)
 	}
 	g->stopped = log.threads_stopped;
 	g->not_stopped = log.threads_not_stopped;
+	g->scanner = log.scanner;
 	snprintf(g->verdict, sizeof g->verdict, "%s", log.verdict);
 	th_log_free(&log);
 	th_run_free(&r);
@@ -58,10 +62,11 @@ static void guarded(const scenario_t *sc, guard_fig_t *g)
 
 static void check(const scenario_t *sc)
 {
-	int n = runs(3, 25);
+	int n = runs(3, 25), children = 0;
 	for (int i = 0; i < n; i++) {
 		guard_fig_t g;
-		guarded(sc, &g);
+		guarded(sc, i % 3 != 0, &g);   /* two runs in three under `run`: a child's scan */
+		children += g.scanner != 0;
 		cr_expect_str_eq(g.verdict, "judged", "%s %s: the exit scan's verdict", sc->prog,
 				 sc->mode);
 		cr_expect(g.lost_b == sc->lost_b && g.lost_n == sc->lost_n,
@@ -76,6 +81,8 @@ static void check(const scenario_t *sc)
 			cr_expect_geq(g.not_stopped, 1, "%s %s: every thread was stopped", sc->prog,
 				      sc->mode);
 	}
+	cr_expect_geq(children, 1, "%s %s: the scan never ran in a child under run", sc->prog,
+		      sc->mode);
 	const char *argv[] = { th_build(sc->prog), sc->mode, NULL };
 	char why[2400];
 	if (th_have_cmd("valgrind")) {
