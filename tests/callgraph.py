@@ -22,15 +22,17 @@ import subprocess
 import sys
 
 
-def symbols(obj):
-    out = subprocess.run(["nm", "--defined-only", obj], capture_output=True, text=True,
+def nm(kind, objs):
+    """{object: the names nm lists of it} for one nm run over all objects (one process, not
+    two per object: on a loaded machine the spawns were most of the time)."""
+    out = subprocess.run(["nm", "-A", kind] + objs, capture_output=True, text=True,
                          check=True).stdout
-    defined = {line.split()[2] for line in out.splitlines()
-               if len(line.split()) == 3 and line.split()[1] in "TWDBRVG"}
-    out = subprocess.run(["nm", "--undefined-only", obj], capture_output=True, text=True,
-                         check=True).stdout
-    used = {line.split()[-1] for line in out.splitlines() if line.split()}
-    return defined, used
+    found = {obj: [] for obj in objs}
+    for line in out.splitlines():
+        obj, _, rest = line.partition(":")
+        if obj in found and rest.split():
+            found[obj].append(rest.split())
+    return found
 
 
 def graph(objdir, srcdir=None):
@@ -38,13 +40,15 @@ def graph(objdir, srcdir=None):
                    (srcdir is None or os.path.exists(os.path.join(srcdir, f[:-2] + ".c"))))
     if not files:
         sys.exit("callgraph: no objects in %s (build first)" % objdir)
+    objs = [os.path.join(objdir, f) for f in files]
+    defs, undefs = nm("--defined-only", objs), nm("--undefined-only", objs)
     owner, uses = {}, {}
-    for f in files:
+    for f, obj in zip(files, objs):
         name = f[:-2] + ".c"
-        defined, used = symbols(os.path.join(objdir, f))
-        for s in defined:
-            owner[s] = name
-        uses[name] = used
+        for fields in defs[obj]:
+            if len(fields) == 3 and fields[1] in "TWDBRVG":
+                owner[fields[2]] = name
+        uses[name] = {fields[-1] for fields in undefs[obj]}
     edges = {}
     for name, used in uses.items():
         edges[name] = {}
