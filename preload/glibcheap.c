@@ -68,7 +68,8 @@ static bool heap_info_at(uintptr_t h, heap_info_t *info)
 }
 
 /* The mapping of an mmapped chunk at c (its header hdr); ENOENT when the header makes no
- * sense for a block of size bytes. */
+ * sense for a block of size bytes, or the chunk is not whole pages (memalign cuts an
+ * mmapped chunk at its front: the block's whole line is skipped instead). */
 static int mmapped_chunk(uintptr_t c, const size_t hdr[2], uint64_t size, size_t page,
 			 uintptr_t *lo, uintptr_t *hi)
 {

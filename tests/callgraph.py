@@ -4,7 +4,7 @@
 A file depends on another when it references a function or variable the other defines
 (nm: an undefined symbol here, a global definition there).  Static functions stay inside
 their file, so this sees every call between files, including calls through pointers taken
-by name.  Nothing is filtered: a file that calls close() depends on hooks_fd.c, which defines
+by name.  Nothing is filtered: a file that calls close() depends on hooks.c, which defines
 it, so such a call closes a circle.
 
   tests/callgraph.py build/preload            print the edges, then any circle
@@ -22,22 +22,17 @@ import subprocess
 import sys
 
 
-def symbols(objs):
-    """{obj: (defined, used)} for every object, from one nm run (a run per object is
-    slow on a loaded machine)."""
-    out = subprocess.run(["nm", "-A"] + objs, capture_output=True, text=True,
+def nm(kind, objs):
+    """{object: the names nm lists of it} for one nm run over all objects (one process, not
+    two per object: on a loaded machine the spawns were most of the time)."""
+    out = subprocess.run(["nm", "-A", kind] + objs, capture_output=True, text=True,
                          check=True).stdout
-    table = {obj: (set(), set()) for obj in objs}
+    found = {obj: [] for obj in objs}
     for line in out.splitlines():
         obj, _, rest = line.partition(":")
-        parts = rest.split()
-        if obj not in table or not parts:
-            continue
-        if len(parts) == 2 and parts[0] in "Uvw":
-            table[obj][1].add(parts[1])
-        elif len(parts) == 3 and parts[1] in "TWDBRVG":
-            table[obj][0].add(parts[2])
-    return table
+        if obj in found and rest.split():
+            found[obj].append(rest.split())
+    return found
 
 
 def graph(objdir, srcdir=None):
@@ -45,14 +40,15 @@ def graph(objdir, srcdir=None):
                    (srcdir is None or os.path.exists(os.path.join(srcdir, f[:-2] + ".c"))))
     if not files:
         sys.exit("callgraph: no objects in %s (build first)" % objdir)
+    objs = [os.path.join(objdir, f) for f in files]
+    defs, undefs = nm("--defined-only", objs), nm("--undefined-only", objs)
     owner, uses = {}, {}
-    table = symbols([os.path.join(objdir, f) for f in files])
-    for f in files:
+    for f, obj in zip(files, objs):
         name = f[:-2] + ".c"
-        defined, used = table[os.path.join(objdir, f)]
-        for s in defined:
-            owner[s] = name
-        uses[name] = used
+        for fields in defs[obj]:
+            if len(fields) == 3 and fields[1] in "TWDBRVG":
+                owner[fields[2]] = name
+        uses[name] = {fields[-1] for fields in undefs[obj]}
     edges = {}
     for name, used in uses.items():
         edges[name] = {}
