@@ -185,7 +185,12 @@ Test(integration_gzlog, corrupt_byte_is_damage_and_keeps_earlier_snapshots)
 	cr_assert_eq(th_run(&c, rep, NULL, 0, 60), 0);
 	cr_expect(c.exited && c.code == 0 && strstr(c.out, "snapshots"), "%s\n%s", th_run_desc(&c),
 		  c.err);
-	cr_expect_eq(th_count_lines(c.err, "allocguard: "), 1, "%s", c.err);
+	/* one damage line; a flipped byte inside deflated literals can also change a digit
+	 * that still parses (the stream's check comes at its end), which the reader notes */
+	size_t lines = th_count_lines(c.err, "allocguard: "), noted = 0;
+	for (const char *p = c.err; (p = strstr(p, " disagreed (first: ")); p++)
+		noted++;
+	cr_expect(lines - noted == 1 && strstr(c.err, "damaged"), "%s", c.err);
 	th_run_free(&c);
 	free(copy);
 	log_free(full);
