@@ -190,10 +190,12 @@ Test(run_tree, an_exec_chain_takes_the_next_log_name_quietly)
 	th_run_t r;
 	cr_assert_eq(th_run(&r, argv, envs, 1, 60), 0);
 	cr_assert_eq(r.code, 0, "%s", th_run_desc(&r));
-	/* the shell's image and the one it exec'd: one pid, two logs, no message about it */
+	/* the shell's log and sleep's; the image the shell exec'd ends in _exit (dash), so it
+	 * leaves a log only when it lived to its first snapshot (a loaded machine): then under
+	 * the next free name of the same pattern; no message about the name either way */
 	char **names;
 	size_t n = th_list(dir, "ag.", &names);
-	cr_assert_eq(n, 2, "%zu logs", n);
+	cr_assert(n == 2 || n == 3, "%zu logs", n);
 	th_strv_free(names, n);
 	cr_assert_null(strstr(r.err, "exists"), "%s", r.err);
 	th_run_free(&r);
