@@ -18,6 +18,7 @@
 #include "churn.h"
 #include "jsprof.h"
 #include "logbuf.h"
+#include "logevents.h"
 #include "logfmt.h"
 #include "logfile.h"
 #include "logsizes.h"
@@ -204,49 +205,6 @@ static void write_header(void)
 static int64_t count_out(int64_t units)
 {
 	return units <= 0 ? 0 : (units + COUNT_ONE / 2) / COUNT_ONE;
-}
-
-static void write_events(void)
-{
-	cap_event_t ev[64];
-	size_t n;
-	while ((n = outbox_cap_events_take(ev, 64)) > 0) {
-		for (size_t i = 0; i < n; i++) {
-			char line[128];
-			fmt_t f;
-			fmt_init(&f, line, sizeof line);
-			fmt_str(&f, "V ");
-			fmt_u64(&f, ev[i].t_ns);
-			fmt_chr(&f, ' ');
-			fmt_str(&f, ag_cap_event_name(ev[i].kind));
-			uint64_t v[] = { ev[i].bytes, ev[i].request, ev[i].stack };
-			for (size_t k = 0; k < 3; k++) {
-				fmt_chr(&f, ' ');
-				fmt_u64(&f, v[k]);
-			}
-			logbuf_line(&lb, &f);
-		}
-	}
-}
-
-/* W lines for model files swapped (or passed through) since the last snapshot. */
-static void write_swaps(void)
-{
-	swap_event_t ev;   /* one at a time: the writer's stack is small */
-	char line[PATH_MAX * 3 + 128];
-	while (outbox_swap_events_take(&ev, 1) == 1) {
-		fmt_t f;
-		fmt_init(&f, line, sizeof line);
-		fmt_str(&f, "W ");
-		fmt_u64(&f, ev.t_ns);
-		fmt_chr(&f, ' ');
-		fmt_u64(&f, ev.bytes);
-		fmt_chr(&f, ' ');
-		fmt_escaped(&f, ag_swap_mode_name(ev.mode));
-		fmt_chr(&f, ' ');
-		fmt_escaped(&f, ev.path);
-		logbuf_line(&lb, &f);
-	}
 }
 
 /* S lines for stacks this log has not seen yet; they must precede the snapshot. */
@@ -518,8 +476,7 @@ int64_t logwrite_snapshot(int reason, bool leaks, const char *label)
 	uint32_t limit = stacktab_limit();
 	jsprof_write_funcs(&lb, gen);
 	write_new_stacks(limit);
-	write_events();
-	write_swaps();
+	logevents_write(&lb);
 
 	char line[256];
 	fmt_t f;
