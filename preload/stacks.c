@@ -2,21 +2,27 @@
  * cache is libunwind's fast path; frames inside liballocguard.so itself are dropped by
  * address, so the result does not depend on inlining.
  *
- * In front of it, a cache of chains already seen.  The guard's own frames keep frame
- * pointers, so the slot holding the program's return address into the hook is found in a
- * few loads.  A chain unwound once is remembered under (that slot's address, its return
- * address, kind) with, per frame, where its return address sat relative to that slot; it
- * is reused only when every one of those return addresses is found in place again, on the
- * part of this thread's stack that an unwind has walked.  Each return address is written by
- * the call that made the frame, so a different path differs in some slot (a stale copy of
- * the same address at the same place, left in a frame that grew, is the one way to fool
- * it).  The table is global and 4-way set-associative; a record is replaced under a sequence
- * lock. */
+ * In front of it, each thread's cache of the chains it has seen (chains.c).  The guard's
+ * own frames keep frame pointers, so the slot holding the program's return address into the
+ * hook is found exactly, in a few loads.  The first time, a chain is unwound with a cursor,
+ * which says where each return address sat and, for a frame that keeps a frame pointer,
+ * where that pointer's value was saved: those words, with what they held, pin the chain
+ * (step_pinned).  Why they are enough: the unwinder finds each return address at a place
+ * given by the one before it (whose unwind rule fixes the frame's size) and, when that rule
+ * uses the frame pointer (a frame that allocas or realigns), by the frame pointer's value.
+ * When every pinned word holds what it held, an unwind would read the same words and give
+ * the same frames, so a chain found again is never another path's, even where a frame that
+ * grew keeps a stale copy of the other path's return address.  Assumed: unwind rules use
+ * the stack and frame pointers only (as compilers and JITs emit on x86_64), and the code at
+ * a return address is the code that was there (a library unloaded and another loaded at
+ * its address between two calls could fool it).  A chain through a signal frame, or not
+ * on the thread's own stack, is unwound every time. */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
 #include "stacks.h"
 #include "arch.h"
+#include "chains.h"
 #include "fdguard.h"
 #include "fmt.h"
 #include "logfmt.h"
@@ -61,6 +67,7 @@ void stacks_init(void)
 	dl_iterate_phdr(find_module, unw);
 	fdguard_init(unw[1], unw[2]);
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	chains_init();
 	void *warm[8];
 	unw_backtrace(warm, 8);   /* first unwind allocates libunwind's caches */
 	atomic_store(&ready, true);
@@ -87,20 +94,6 @@ static int stacks_capture(uintptr_t *frames, int max)
 	return depth;
 }
 
-#define CHAIN_FRAMES 64
-#define CHAIN_SLOTS 4096u
-
-typedef struct {
-	_Atomic uint32_t seq;      /* odd while being written */
-	uint32_t id;
-	uint16_t n;
-	char kind;
-	uintptr_t slot0;           /* address of the first return address */
-	uint32_t off[CHAIN_FRAMES];   /* of each return address, from slot0 */
-	uintptr_t ret[CHAIN_FRAMES];
-} chain_t;
-
-static _Atomic(chain_t *) chains;
 static __thread uintptr_t stack_lo __attribute__((tls_model("initial-exec")));
 static __thread uintptr_t stack_hi __attribute__((tls_model("initial-exec")));
 static __thread int stack_known __attribute__((tls_model("initial-exec")));
@@ -128,99 +121,107 @@ static __attribute__((noinline)) const uintptr_t *program_slot(void)
 	return NULL;
 }
 
-static uint32_t chain_index(uintptr_t slot0, uintptr_t ret0, char kind)
-{
-	uint64_t h = (slot0 >> 3) * UINT64_C(0x9e3779b97f4a7c15) ^ ret0 ^ (uint64_t)kind;
-	h ^= h >> 29;
-	h *= UINT64_C(0xbf58476d1ce4e5b9);
-	return (uint32_t)(h >> 40) & (CHAIN_SLOTS - 1);
-}
+/* The stack words an unwind from slot0 reads to find each frame, with what they held:
+ * what chains.c compares to know the chain again.  n < 0: the chain cannot be pinned. */
+typedef struct {
+	uintptr_t slot0, hi;
+	int n;
+	int32_t off[CHAIN_CHECKS];
+	uintptr_t val[CHAIN_CHECKS];
+} pins_t;
 
-/* Chains come in sets of CHAIN_WAYS: look-alike paths (one slot and return address, other
- * callers further out) share a set instead of evicting each other. */
-#define CHAIN_WAYS 4u
-
-static uint32_t chain_try(chain_t *c, uintptr_t slot0, char kind)
+static void pin(pins_t *p, uintptr_t at, uintptr_t want)
 {
-	uint32_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-	if ((seq & 1) || c->slot0 != slot0 || c->kind != kind || !c->n || c->n > CHAIN_FRAMES)
-		return 0;
-	uint16_t n = c->n;
-	if (stack_known != 1 || slot0 < stack_lo || slot0 + c->off[n - 1] + sizeof(uintptr_t) > stack_hi)
-		return 0;
-	for (uint16_t k = 0; k < n; k++)
-		if (*(const uintptr_t *)(slot0 + c->off[k]) != c->ret[k])
-			return 0;
-	uint32_t id = c->id;
-	atomic_thread_fence(memory_order_acquire);
-	return atomic_load_explicit(&c->seq, memory_order_relaxed) == seq ? id : 0;
-}
-
-static uint32_t chain_find(const uintptr_t *slot, char kind)
-{
-	chain_t *t = atomic_load_explicit(&chains, memory_order_acquire);
-	if (!t || !slot)
-		return 0;
-	uintptr_t slot0 = (uintptr_t)slot;
-	chain_t *set = &t[chain_index(slot0, *slot, kind) & ~(CHAIN_WAYS - 1)];
-	for (uint32_t w = 0; w < CHAIN_WAYS; w++) {
-		uint32_t id = chain_try(&set[w], slot0, kind);
-		if (id)
-			return id;
+	if (p->n < 0)
+		return;
+	if (at < p->slot0 - sizeof(uintptr_t) || at > p->hi - sizeof(uintptr_t) ||
+	    at - p->slot0 + sizeof(uintptr_t) > INT32_MAX || p->n >= CHAIN_CHECKS ||
+	    *(const uintptr_t *)at != want) {
+		p->n = -1;
+		return;
 	}
-	return 0;
+	p->off[p->n] = (int32_t)(at - p->slot0);
+	p->val[p->n++] = want;
 }
 
-static void chain_keep(const uintptr_t *slot, char kind, const uintptr_t *frames,
-		       const uintptr_t *at, int n, uint32_t id)
+/* Step the cursor past the guard's own frames; false if it cannot. */
+static bool skip_self(unw_cursor_t *c, unw_word_t *ip)
 {
-	chain_t *t = atomic_load_explicit(&chains, memory_order_acquire);
-	if (!t) {
-		chain_t *fresh = sys_alloc(CHAIN_SLOTS * sizeof *fresh, true);
-		if (!fresh)
-			return;
-		if (!atomic_compare_exchange_strong(&chains, &t, fresh)) {
-			sys_free(fresh, CHAIN_SLOTS * sizeof *fresh);
-		} else {
-			t = fresh;
-		}
-	}
-	uintptr_t slot0 = (uintptr_t)slot;
-	static __thread unsigned turn __attribute__((tls_model("initial-exec")));
-	chain_t *c = &t[(chain_index(slot0, frames[0] + 1, kind) & ~(CHAIN_WAYS - 1)) +
-			(turn++ & (CHAIN_WAYS - 1))];
-	uint32_t seq = atomic_load_explicit(&c->seq, memory_order_relaxed);
-	if ((seq & 1) || !atomic_compare_exchange_strong(&c->seq, &seq, seq + 1))
-		return;   /* another thread is writing it */
-	c->slot0 = slot0;
-	c->kind = kind;
-	c->id = id;
-	c->n = (uint16_t)n;
-	for (int k = 0; k < n; k++) {
-		c->off[k] = (uint32_t)(at[k] - slot0);
-		c->ret[k] = frames[k] + 1;
-	}
-	atomic_store_explicit(&c->seq, seq + 2, memory_order_release);
-}
-
-/* Where each return address of a chain unw_backtrace gave sits: the first slot above the
- * previous one that holds it, within this thread's stack.  false when one is not found. */
-static bool find_slots(uintptr_t slot0, const uintptr_t *frames, int n, uintptr_t *at,
-		       uintptr_t hi)
-{
-	uintptr_t p = slot0;
-	for (int k = 0; k < n; k++) {
-		uintptr_t want = frames[k] + 1;
-		while (p + sizeof(uintptr_t) <= hi && *(const uintptr_t *)p != want)
-			p += sizeof(uintptr_t);
-		if (p + sizeof(uintptr_t) > hi || p - slot0 > UINT32_MAX)
+	for (int i = 0; i < SELF_FRAMES + 8; i++) {
+		if (unw_get_reg(c, UNW_REG_IP, ip) != 0)
 			return false;
-		at[k] = p;
-		p += sizeof(uintptr_t);
+		if (*ip < self_lo || *ip >= self_hi)
+			return true;
+		if (unw_step(c) <= 0)
+			return false;
+	}
+	return false;
+}
+
+/* One frame out: its return address is pinned where the unwinder found it (the frame's
+ * canonical frame address, less a word).  Where that address depends on the frame pointer
+ * (a frame that keeps one: one that allocas or realigns its stack does), the frame
+ * pointer's value is pinned where it was saved, and for a realigned frame the word under
+ * it that holds the frame address.  Every other frame's size is fixed by its return
+ * address (its unwind rule), so pinning the return addresses in order pins where the next
+ * one is.  false at the end of the stack. */
+static bool step_pinned(unw_cursor_t *c, unw_word_t *ip, unw_word_t *sp, pins_t *p)
+{
+	unw_word_t fp = 0, cfa = 0, in = *sp;
+	unw_save_loc_t loc = { .type = UNW_SLT_NONE };
+	if (unw_is_signal_frame(c) > 0 || unw_get_reg(c, ARCH_UNW_FP, &fp) != 0 ||
+	    unw_get_save_loc(c, ARCH_UNW_FP, &loc) != 0)
+		p->n = -1;
+	int rc = unw_step(c);
+	if (rc <= 0) {
+		if (rc < 0)
+			p->n = -1;
+		return false;
+	}
+	if (unw_get_reg(c, UNW_REG_IP, ip) != 0 || unw_get_reg(c, UNW_REG_SP, &cfa) != 0) {
+		p->n = -1;
+		return false;
+	}
+	*sp = cfa;
+	pin(p, cfa - sizeof(uintptr_t), *ip);
+	if ((fp >= in && fp < cfa) || fp + 2 * sizeof(uintptr_t) == cfa) {
+		if (loc.type != UNW_SLT_MEMORY)
+			p->n = -1;
+		else
+			pin(p, loc.u.addr, fp);
+		if (fp + 2 * sizeof(uintptr_t) != cfa)
+			pin(p, fp - sizeof(uintptr_t), cfa);
 	}
 	return true;
 }
 
+/* Walk the chain stacks_capture gave (frames, depth of them) again with a cursor, pinning
+ * it as it goes (p->slot0: where the first return address sits, by our frame pointers);
+ * p->n < 0 when it cannot be pinned or the cursor saw other frames. */
+static void pin_chain(const uintptr_t *frames, int depth, int max, pins_t *p)
+{
+	unw_context_t uc;
+	unw_cursor_t c;
+	unw_word_t ip = 0, sp = 0;
+	ag_unsafe++;   /* libunwind takes the loader's lock */
+	if (unw_getcontext(&uc) != 0 || unw_init_local(&c, &uc) != 0 || !skip_self(&c, &ip) ||
+	    unw_get_reg(&c, UNW_REG_SP, &sp) != 0 || sp != p->slot0 + sizeof(uintptr_t) ||
+	    ip != *(const uintptr_t *)p->slot0) {
+		p->n = -1;   /* the unwinder and our frame pointers do not agree on the first frame */
+	} else {
+		int k = 0;
+		bool more;
+		do
+			more = (ip ? ip - 1 : 0) == frames[k] && ++k < depth &&
+			       step_pinned(&c, &ip, &sp, p);
+		while (more && p->n >= 0);
+		/* the same frames, ending where they ended (the unwinder stops at the same
+		 * outermost frame; a chain cut at max ends there) */
+		if (k != depth || (depth < max && step_pinned(&c, &ip, &sp, p)))
+			p->n = -1;
+	}
+	ag_unsafe--;
+}
 
 static uint32_t intern(char kind, const uintptr_t *frames, int depth)
 {
@@ -346,21 +347,14 @@ void stacks_say_pending(void)
 			"pointers only, possibly shorter");
 }
 
-uint32_t stacks_here_from(char kind, const uintptr_t *slot)
+/* A chain this thread has not seen (or saw differently): unwind, intern, and cache it when
+ * it runs on this thread's own stack and can be pinned. */
+static __attribute__((noinline)) uint32_t unwind_here(char kind, const uintptr_t *slot)
 {
-	threads_note();
+	threads_note();   /* a thread's first stack always comes here: its cache starts empty */
 	int max = (int)ag_config.depth;
 	if (max <= 0 || max > AG_LOG_MAX_FRAMES)
 		max = AG_LOG_MAX_FRAMES;
-	if (max > CHAIN_FRAMES) {
-		slot = NULL;
-	} else {
-		if (!slot || (*slot >= self_lo && *slot < self_hi))
-			slot = program_slot();
-		uint32_t id = chain_find(slot, kind);
-		if (id)
-			return id;
-	}
 	uintptr_t frames[max + SELF_FRAMES];   /* 576 bytes at the default depth */
 	uintptr_t lo = 0, hi = 0;
 	if (!room_to_unwind(kind == AG_KIND_HEAP, &lo, &hi)) {
@@ -368,15 +362,27 @@ uint32_t stacks_here_from(char kind, const uintptr_t *slot)
 		return n > 0 ? intern(kind, frames, n) : 0;
 	}
 	int depth = stacks_capture(frames, max);
-	if (depth <= 0)
-		return 0;
-	uint32_t id = intern(kind, frames, depth);
-	uintptr_t at[CHAIN_FRAMES];
-	/* cached only when the frame pointers and the unwinder agree on the first frame */
-	if (id && slot && *slot == frames[0] + 1 && on_own_stack((uintptr_t)slot, kind == AG_KIND_HEAP) &&
-	    find_slots((uintptr_t)slot, frames, depth, at, stack_hi))
-		chain_keep(slot, kind, frames, at, depth, id);
+	uint32_t id = depth > 0 ? intern(kind, frames, depth) : 0;
+	/* cached the second time this thread unwinds the same stack from the same place */
+	if (id && slot && max <= CHAIN_FRAMES && on_own_stack((uintptr_t)slot, kind == AG_KIND_HEAP) &&
+	    chains_worth_pinning(slot, kind, id)) {
+		pins_t p = { .slot0 = (uintptr_t)slot, .hi = stack_hi };
+		pin_chain(frames, depth, max, &p);
+		chains_keep(slot, kind, p.off, p.val, p.n, id);
+	}
 	return id;
+}
+
+uint32_t stacks_here_from(char kind, const uintptr_t *slot)
+{
+	if (!slot || (*slot >= self_lo && *slot < self_hi))
+		slot = program_slot();
+	if (slot) {
+		uint32_t id = chains_find(slot, kind);
+		if (id)
+			return id;
+	}
+	return unwind_here(kind, slot);
 }
 
 uint32_t stacks_here(char kind)

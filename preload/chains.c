@@ -1,0 +1,135 @@
+/* chains.c: each thread's cache of unwound call chains (see chains.h).  A thread's table is
+ * its own: only that thread reads or writes it, on its own stack, so a lookup takes no lock,
+ * no fence and no bounds check (every word a chain checks was inside this thread's stack
+ * when it was kept, and a thread's stack stays where it is).  A signal handler cannot run
+ * this code while the thread is in it: the hooks pass a nested call straight through
+ * (state.h).  A jump out of a handler may leave an entry half written, so an entry is
+ * emptied first and its key written last.
+ *
+ * Tables are CHAIN_WAYS-way set-associative and start small; a thread that keeps evicting
+ * chains gets a table four times larger, up to MAX_SETS.  A thread's table is freed when it exits
+ * (a pthread key's destructor). */
+#include "chains.h"
+#include "sys.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#define MIN_SETS 64u
+#define MAX_SETS 1024u
+#define EXITING CHAINS_EXITING
+
+__thread chaintab_t *chains_mine __attribute__((tls_model("initial-exec")));
+
+static pthread_key_t key;
+static bool have_key;
+
+static void on_thread_exit(void *arg)
+{
+	(void)arg;
+	chaintab_t *t = chains_mine;
+	chains_mine = EXITING;   /* a later allocation of this thread unwinds, uncached */
+	atomic_signal_fence(memory_order_seq_cst);
+	if (t && t != EXITING)
+		sys_free(t, t->bytes);
+}
+
+void chains_init(void)
+{
+	have_key = pthread_key_create(&key, on_thread_exit) == 0;
+}
+
+static size_t table_bytes(uint32_t sets)
+{
+	return sizeof(chaintab_t) + CHAIN_WAYS * (size_t)sets * sizeof(chain_t);
+}
+
+/* This thread's table, made or grown if it should be; NULL when there is none. */
+static chaintab_t *table(void)
+{
+	chaintab_t *t = chains_mine;
+	if (t == EXITING)
+		return NULL;
+	if (t && (t->evicted < 2 * CHAIN_WAYS * (t->mask + 1) || t->mask + 1 >= MAX_SETS))
+		return t;
+	uint32_t sets = t ? 4 * (t->mask + 1) : MIN_SETS;
+	chaintab_t *fresh = sys_alloc(table_bytes(sets), true);
+	if (!fresh)
+		return t;
+	fresh->mask = sets - 1;
+	fresh->bytes = table_bytes(sets);
+	chains_mine = fresh;
+	atomic_signal_fence(memory_order_seq_cst);
+	if (t)
+		sys_free(t, t->bytes);   /* its chains are found again as they come */
+	else if (have_key)
+		pthread_setspecific(key, fresh);   /* any non-NULL value: the destructor runs */
+	return fresh;
+}
+
+/* The entry to write: an empty one, else one evicted in turn. */
+static chain_t *entry_for(chaintab_t *t, uintptr_t s, uintptr_t r)
+{
+	chain_t *c = &t->e[CHAIN_WAYS * chains_set(t, s, r)];
+	for (int w = 0; w < CHAIN_WAYS; w++)
+		if (!c[w].slot0)
+			return &c[w];
+	t->evicted++;
+	return &c[t->turn++ % CHAIN_WAYS];
+}
+
+static uint32_t *seen_tag(chaintab_t *t, const uintptr_t *slot, char kind, uint32_t id,
+			  uint32_t *want)
+{
+	uint64_t h = ((uint64_t)*slot ^ ((uint64_t)id << 8) ^ (uint64_t)(unsigned char)kind) *
+		     UINT64_C(0x9e3779b97f4a7c15) ^ (uint64_t)slot;
+	h ^= h >> 31;
+	*want = (uint32_t)(h >> 32) & ~UINT32_C(3);
+	return &t->seen[h % CHAIN_SEEN];
+}
+
+/* Tags: SEEN once missed, UNPINNABLE when pinning it failed (not tried again). */
+#define SEEN 1u
+#define UNPINNABLE 2u
+
+bool chains_worth_pinning(const uintptr_t *slot, char kind, uint32_t id)
+{
+	chaintab_t *t = table();
+	if (!t)
+		return false;
+	uint32_t want, *tag = seen_tag(t, slot, kind, id, &want);
+	if (*tag == (want | SEEN))
+		return true;
+	if (*tag != (want | UNPINNABLE))
+		*tag = want | SEEN;
+	return false;
+}
+
+void chains_keep(const uintptr_t *slot, char kind, const int32_t *off, const uintptr_t *val,
+		 int n, uint32_t id)
+{
+	chaintab_t *t = table();
+	if (!t || !id)
+		return;
+	if (n < 0 || n > CHAIN_CHECKS) {
+		uint32_t want, *tag = seen_tag(t, slot, kind, id, &want);
+		*tag = want | UNPINNABLE;
+		return;
+	}
+	uintptr_t s = (uintptr_t)slot, r = *slot;
+	chain_t *c = entry_for(t, s, r);
+	c->slot0 = 0;
+	atomic_signal_fence(memory_order_seq_cst);
+	int padded = (n + 3) & ~3;
+	for (int i = 0; i < padded; i++) {
+		c->off[i] = i < n ? off[i] : 0;
+		c->val[i] = i < n ? val[i] : r;
+	}
+	c->quads = (uint8_t)(padded / 4);
+	c->id = id;
+	c->kind = kind;
+	c->ret0 = r;
+	atomic_signal_fence(memory_order_seq_cst);
+	c->slot0 = s;
+}
