@@ -16,7 +16,32 @@
 /* Chains per set: paths that share a key (the same innermost frame at the same place,
  * other callers further out) live side by side. */
 #define CHAIN_WAYS 4
-#define CHAIN_SEEN 4096
+/* Notes of missed chains, and facts of frames, per set of the table. */
+#define CHAIN_NOTES_PER_SET 32
+
+/* The stack words an unwind from slot0 reads to find each frame, with what they held:
+ * what chains_find compares to know the chain again.  n < 0: the chain cannot be pinned. */
+typedef struct {
+	uintptr_t slot0, hi;            /* every word pinned lies in [slot0 - 8, hi) */
+	int n;
+	int32_t off[CHAIN_CHECKS];
+	uintptr_t val[CHAIN_CHECKS];
+} chain_pins_t;
+
+/* What an unwind step showed of the frame whose code is at a return address (its unwind
+ * rule, the same each time): CHAIN_SP, its frame address (where its caller's stack pointer
+ * was) is its stack pointer plus cfa; CHAIN_FP, its frame pointer plus two words;
+ * CHAIN_END, the unwind stops there (fp0: on its frame pointer being 0).  fpsave: its
+ * caller's frame pointer is kept at its frame address less fpsave (0: left in the
+ * register); ipsave: the return address into its caller, at its frame address less ipsave. */
+enum { CHAIN_SP = 1, CHAIN_FP, CHAIN_END };
+typedef struct {
+	uintptr_t ip;                   /* 0: no fact */
+	int32_t cfa;
+	uint16_t fpsave, ipsave;
+	uint8_t how, fp0;
+	uint8_t info;                   /* the code has unwind information */
+} chain_fact_t;
 
 /* Once, before threads allocate: the key whose destructor frees a thread's cache. */
 void chains_init(void);
@@ -34,7 +59,9 @@ typedef struct {
 	uint32_t evicted;
 	uint32_t turn;
 	size_t bytes;
-	uint32_t seen[CHAIN_SEEN];      /* tags of keys missed lately */
+	uint32_t notes;                 /* sets * CHAIN_NOTES_PER_SET */
+	uint32_t *seen;                 /* tags of chains missed lately, after e[] */
+	chain_fact_t *facts;            /* after seen[] */
 	chain_t e[];                    /* CHAIN_WAYS per set */
 } chaintab_t;
 
@@ -86,6 +113,17 @@ static inline uint32_t chains_find(const uintptr_t *slot, char kind)
  * to pay; the first time it is only noted, and a chain that could not be pinned is not
  * tried again while its note stays. */
 bool chains_worth_pinning(const uintptr_t *slot, char kind, uint32_t id);
+
+/* Pin p->n more words (p->n < 0 once one is out of [slot0 - 8, hi) or does not hold want). */
+void chains_pin(chain_pins_t *p, uintptr_t at, uintptr_t want);
+/* Remember a fact of this thread's unwinds (its ip: the return address it is about). */
+void chains_learn(const chain_fact_t *f);
+/* The fact learned of ip, or NULL. */
+const chain_fact_t *chains_fact(uintptr_t ip);
+/* Pin a chain (frames as stacks.c gives them: return addresses less one, the first at
+ * p->slot0) from the facts learned, without unwinding: false when a frame's fact is not
+ * known.  ended: the chain ends because the unwind did, not at the depth asked. */
+bool chains_pin_known(const uintptr_t *frames, int depth, bool ended, chain_pins_t *p);
 
 /* Cache a chain just unwound on this thread's own stack: slot as above,
  * and n words to check, at slot + off[i] (off may be -8: the word under slot), each to

@@ -4,19 +4,24 @@
  *
  * In front of it, each thread's cache of the chains it has seen (chains.c).  The guard's
  * own frames keep frame pointers, so the slot holding the program's return address into the
- * hook is found exactly, in a few loads.  The first time, a chain is unwound with a cursor,
- * which says where each return address sat and, for a frame that keeps a frame pointer,
- * where that pointer's value was saved: those words, with what they held, pin the chain
- * (step_pinned).  Why they are enough: the unwinder finds each return address at a place
- * given by the one before it (whose unwind rule fixes the frame's size) and, when that rule
- * uses the frame pointer (a frame that allocas or realigns), by the frame pointer's value.
- * When every pinned word holds what it held, an unwind would read the same words and give
- * the same frames, so a chain found again is never another path's, even where a frame that
- * grew keeps a stale copy of the other path's return address.  Assumed: unwind rules use
- * the stack and frame pointers only (as compilers and JITs emit on x86_64), and the code at
+ * hook is found exactly, in a few loads.  A chain is cached with the stack words an unwind
+ * from that slot reads, and what they held (its pins): each return address where the
+ * unwinder found it and, for a frame whose caller is found through its frame pointer (one
+ * that allocas or realigns, and code without unwind information, such as JIT code), the
+ * frame pointer's value where it was kept.  Why they are enough: the unwinder finds each
+ * return address at a place given by the frame of the one before it, whose unwind rule
+ * fixes the frame's size or names the frame pointer; when every pinned word holds what it
+ * held, an unwind would read the same words and give the same frames, so a chain found
+ * again is never another path's, even where a frame that grew keeps a stale copy of the
+ * other path's return address.  Assumed: unwind rules use the stack pointer, the frame
+ * pointer, or GCC's realigned frame (as compilers and JITs emit on x86_64), and the code at
  * a return address is the code that was there (a library unloaded and another loaded at
- * its address between two calls could fool it).  A chain through a signal frame, or not
- * on the thread's own stack, is unwound every time. */
+ * its address between two calls could fool it).  A chain through a signal frame, or not on
+ * the thread's own stack, is unwound every time.
+ *
+ * The pins come from a cursor walk (pin_chain), which also notes, per return address, what
+ * the step over its frame showed (chain_fact_t); once every frame of a chain is known that
+ * way, chains.c pins it without unwinding again. */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
@@ -121,29 +126,6 @@ static __attribute__((noinline)) const uintptr_t *program_slot(void)
 	return NULL;
 }
 
-/* The stack words an unwind from slot0 reads to find each frame, with what they held:
- * what chains.c compares to know the chain again.  n < 0: the chain cannot be pinned. */
-typedef struct {
-	uintptr_t slot0, hi;
-	int n;
-	int32_t off[CHAIN_CHECKS];
-	uintptr_t val[CHAIN_CHECKS];
-} pins_t;
-
-static void pin(pins_t *p, uintptr_t at, uintptr_t want)
-{
-	if (p->n < 0)
-		return;
-	if (at < p->slot0 - sizeof(uintptr_t) || at > p->hi - sizeof(uintptr_t) ||
-	    at - p->slot0 + sizeof(uintptr_t) > INT32_MAX || p->n >= CHAIN_CHECKS ||
-	    *(const uintptr_t *)at != want) {
-		p->n = -1;
-		return;
-	}
-	p->off[p->n] = (int32_t)(at - p->slot0);
-	p->val[p->n++] = want;
-}
-
 /* Step the cursor past the guard's own frames; false if it cannot. */
 static bool skip_self(unw_cursor_t *c, unw_word_t *ip)
 {
@@ -158,66 +140,141 @@ static bool skip_self(unw_cursor_t *c, unw_word_t *ip)
 	return false;
 }
 
-/* One frame out: its return address is pinned where the unwinder found it (the frame's
- * canonical frame address, less a word).  Where that address depends on the frame pointer
- * (a frame that keeps one: one that allocas or realigns its stack does), the frame
- * pointer's value is pinned where it was saved, and for a realigned frame the word under
- * it that holds the frame address.  Every other frame's size is fixed by its return
- * address (its unwind rule), so pinning the return addresses in order pins where the next
- * one is.  false at the end of the stack. */
-static bool step_pinned(unw_cursor_t *c, unw_word_t *ip, unw_word_t *sp, pins_t *p)
+/* Where the cursor is: a frame's return address, stack and frame pointers, and where the
+ * return address and the frame pointer were found (0: not in memory). */
+typedef struct {
+	unw_word_t ip, sp, fp;
+	uintptr_t iploc, fploc;
+} at_t;
+
+static bool read_at(unw_cursor_t *c, at_t *a)
 {
-	unw_word_t fp = 0, cfa = 0, in = *sp;
-	unw_save_loc_t loc = { .type = UNW_SLT_NONE };
-	if (unw_is_signal_frame(c) > 0 || unw_get_reg(c, ARCH_UNW_FP, &fp) != 0 ||
-	    unw_get_save_loc(c, ARCH_UNW_FP, &loc) != 0)
-		p->n = -1;
+	unw_save_loc_t fl = { .type = UNW_SLT_NONE }, il = { .type = UNW_SLT_NONE };
+	if (unw_get_reg(c, UNW_REG_IP, &a->ip) != 0 || unw_get_reg(c, UNW_REG_SP, &a->sp) != 0 ||
+	    unw_get_reg(c, ARCH_UNW_FP, &a->fp) != 0 || unw_get_save_loc(c, ARCH_UNW_FP, &fl) != 0 ||
+	    unw_get_save_loc(c, UNW_REG_IP, &il) != 0)
+		return false;
+	a->fploc = fl.type == UNW_SLT_MEMORY ? (uintptr_t)fl.u.addr : 0;
+	a->iploc = il.type == UNW_SLT_MEMORY ? (uintptr_t)il.u.addr : 0;
+	return true;
+}
+
+/* How frame a's caller is found, now that the cursor stepped from it to b: by the frame
+ * pointer (its frame address is the frame pointer plus two words), as GCC realigns a frame
+ * (the frame pointer points into the realigned frame and the word under it holds the frame
+ * address, which only the frame pointer finds again), or else by the stack pointer (the
+ * unwind rule adds a constant; a frame pointer inside the frame is then a register the
+ * code uses for data). */
+enum { BY_SP, BY_FP, BY_REALIGNED };
+
+static int rule_of(const at_t *a, const at_t *b, const chain_pins_t *p)
+{
+	uintptr_t cfa = b->sp, w = sizeof(uintptr_t);
+	if (a->fp + 2 * w == cfa)
+		return BY_FP;
+	if (a->fp >= a->sp + w && a->fp < cfa && a->fp - w >= p->slot0 &&
+	    *(const uintptr_t *)(a->fp - w) == cfa)
+		return BY_REALIGNED;
+	return BY_SP;
+}
+
+/* The fact of frame a, now that the cursor stepped from it to b (false: none to learn). */
+static bool fact_of_step(const at_t *a, const at_t *b, int rule, chain_fact_t *f)
+{
+	uintptr_t cfa = b->sp;
+	*f = (chain_fact_t){ .ip = a->ip };
+	if (rule == BY_FP)
+		f->how = CHAIN_FP;
+	else if (rule == BY_SP && cfa > a->sp && cfa - a->sp <= INT32_MAX)
+		f->how = CHAIN_SP, f->cfa = (int32_t)(cfa - a->sp);
+	else
+		return false;
+	if (b->fploc != a->fploc) {
+		if (!b->fploc || b->fploc < a->sp || b->fploc >= cfa || cfa - b->fploc > UINT16_MAX)
+			return false;
+		f->fpsave = (uint16_t)(cfa - b->fploc);
+	}
+	if (!b->iploc || b->iploc < a->sp || b->iploc >= cfa || cfa - b->iploc > UINT16_MAX)
+		return false;
+	f->ipsave = (uint16_t)(cfa - b->iploc);
+	return true;
+}
+
+/* One frame out, pinning and learning: the caller's return address where the unwinder found
+ * it (the frame address less a word, but for some JIT frames); where that address followed
+ * from the frame pointer (and in every frame without unwind information, whose rule the
+ * unwinder picks by the frame pointer), the frame pointer's value where it was kept (and
+ * for a realigned frame, the word under it).  A frame found by the stack pointer has a size fixed by its return address (its
+ * unwind rule), so pinning the return addresses in order pins where the next one is.
+ * false at the end of the stack. */
+static bool step_pinned(unw_cursor_t *c, at_t *a, chain_pins_t *p)
+{
+	at_t b;
+	chain_fact_t f;
+	unw_proc_info_t pi;
+	bool sig = unw_is_signal_frame(c) > 0;
+	/* without unwind information (JIT code) the unwinder follows the frame pointer when it
+	 * looks valid and guesses otherwise: only the former is a fact of the code.  Asked of
+	 * the unwinder once per return address (it parses the code's unwind entry each time). */
+	const chain_fact_t *known = chains_fact(a->ip);
+	bool info = known ? known->info : unw_get_proc_info(c, &pi) == 0;
 	int rc = unw_step(c);
 	if (rc <= 0) {
-		if (rc < 0)
+		if (rc < 0 || sig)
 			p->n = -1;
+		else
+			chains_learn(&(chain_fact_t){ .ip = a->ip, .how = CHAIN_END, .fp0 = !a->fp,
+						      .info = info });
 		return false;
 	}
-	if (unw_get_reg(c, UNW_REG_IP, ip) != 0 || unw_get_reg(c, UNW_REG_SP, &cfa) != 0) {
+	if (!read_at(c, &b)) {
 		p->n = -1;
 		return false;
 	}
-	*sp = cfa;
-	pin(p, cfa - sizeof(uintptr_t), *ip);
-	if ((fp >= in && fp < cfa) || fp + 2 * sizeof(uintptr_t) == cfa) {
-		if (loc.type != UNW_SLT_MEMORY)
+	int rule = rule_of(a, &b, p);
+	if (sig)
+		p->n = -1;
+	else if (!known && (info || rule == BY_FP) && fact_of_step(a, &b, rule, &f))
+		f.info = info, chains_learn(&f);
+	if (!b.iploc)
+		p->n = -1;
+	chains_pin(p, b.iploc, b.ip);
+	if (rule != BY_SP || !info) {
+		if (!a->fploc)
 			p->n = -1;
 		else
-			pin(p, loc.u.addr, fp);
-		if (fp + 2 * sizeof(uintptr_t) != cfa)
-			pin(p, fp - sizeof(uintptr_t), cfa);
+			chains_pin(p, a->fploc, a->fp);
+		if (rule == BY_REALIGNED)
+			chains_pin(p, a->fp - sizeof(uintptr_t), b.sp);
 	}
+	*a = b;
 	return true;
 }
 
 /* Walk the chain stacks_capture gave (frames, depth of them) again with a cursor, pinning
- * it as it goes (p->slot0: where the first return address sits, by our frame pointers);
- * p->n < 0 when it cannot be pinned or the cursor saw other frames. */
-static void pin_chain(const uintptr_t *frames, int depth, int max, pins_t *p)
+ * it and learning the facts of its frames as it goes (p->slot0: where the first return
+ * address sits, by our frame pointers); p->n < 0 when it cannot be pinned or the cursor saw
+ * other frames. */
+static void pin_chain(const uintptr_t *frames, int depth, int max, chain_pins_t *p)
 {
 	unw_context_t uc;
 	unw_cursor_t c;
-	unw_word_t ip = 0, sp = 0;
+	at_t a;
 	ag_unsafe++;   /* libunwind takes the loader's lock */
-	if (unw_getcontext(&uc) != 0 || unw_init_local(&c, &uc) != 0 || !skip_self(&c, &ip) ||
-	    unw_get_reg(&c, UNW_REG_SP, &sp) != 0 || sp != p->slot0 + sizeof(uintptr_t) ||
-	    ip != *(const uintptr_t *)p->slot0) {
+	if (unw_getcontext(&uc) != 0 || unw_init_local(&c, &uc) != 0 || !skip_self(&c, &a.ip) ||
+	    !read_at(&c, &a) || a.sp != p->slot0 + sizeof(uintptr_t) ||
+	    a.ip != *(const uintptr_t *)p->slot0 || a.fploc != p->slot0 - sizeof(uintptr_t)) {
 		p->n = -1;   /* the unwinder and our frame pointers do not agree on the first frame */
 	} else {
 		int k = 0;
 		bool more;
 		do
-			more = (ip ? ip - 1 : 0) == frames[k] && ++k < depth &&
-			       step_pinned(&c, &ip, &sp, p);
-		while (more && p->n >= 0);
+			more = (a.ip ? a.ip - 1 : 0) == frames[k] && ++k < depth &&
+			       step_pinned(&c, &a, p);
+		while (more);   /* on past a word that cannot be pinned: the facts are still learned */
 		/* the same frames, ending where they ended (the unwinder stops at the same
 		 * outermost frame; a chain cut at max ends there) */
-		if (k != depth || (depth < max && step_pinned(&c, &ip, &sp, p)))
+		if (k != depth || (depth < max && step_pinned(&c, &a, p)))
 			p->n = -1;
 	}
 	ag_unsafe--;
@@ -347,6 +404,23 @@ void stacks_say_pending(void)
 			"pointers only, possibly shorter");
 }
 
+/* Cache a chain just unwound: pinned at once when the facts of its frames are known, else
+ * by a second unwind with a cursor, the second time this thread meets it.  A function of
+ * its own, so that its 1.5 KB of pins take stack only when there was room to unwind. */
+static __attribute__((noinline)) void cache_chain(char kind, const uintptr_t *slot,
+						  const uintptr_t *frames, int depth, int max,
+						  uint32_t id)
+{
+	chain_pins_t p = { .slot0 = (uintptr_t)slot, .hi = stack_hi };
+	if (!chains_pin_known(frames, depth, depth < max, &p)) {
+		if (!chains_worth_pinning(slot, kind, id))
+			return;
+		p.n = 0;
+		pin_chain(frames, depth, max, &p);
+	}
+	chains_keep(slot, kind, p.off, p.val, p.n, id);
+}
+
 /* A chain this thread has not seen (or saw differently): unwind, intern, and cache it when
  * it runs on this thread's own stack and can be pinned. */
 static __attribute__((noinline)) uint32_t unwind_here(char kind, const uintptr_t *slot)
@@ -363,13 +437,8 @@ static __attribute__((noinline)) uint32_t unwind_here(char kind, const uintptr_t
 	}
 	int depth = stacks_capture(frames, max);
 	uint32_t id = depth > 0 ? intern(kind, frames, depth) : 0;
-	/* cached the second time this thread unwinds the same stack from the same place */
-	if (id && slot && max <= CHAIN_FRAMES && on_own_stack((uintptr_t)slot, kind == AG_KIND_HEAP) &&
-	    chains_worth_pinning(slot, kind, id)) {
-		pins_t p = { .slot0 = (uintptr_t)slot, .hi = stack_hi };
-		pin_chain(frames, depth, max, &p);
-		chains_keep(slot, kind, p.off, p.val, p.n, id);
-	}
+	if (id && slot && max <= CHAIN_FRAMES && on_own_stack((uintptr_t)slot, kind == AG_KIND_HEAP))
+		cache_chain(kind, slot, frames, depth, max, id);
 	return id;
 }
 
