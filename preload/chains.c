@@ -177,6 +177,8 @@ static bool step_by_fact(const chain_fact_t *f, uintptr_t next_ret, uintptr_t *s
 		chains_pin(p, *fploc, fp);
 		cfa = fp + 2 * sizeof(uintptr_t);
 	} else if (f->how == CHAIN_SP) {
+		if (!f->info)
+			chains_pin(p, *fploc, fp);
 		cfa = *sp + (uintptr_t)(intptr_t)f->cfa;
 	} else {
 		return false;

@@ -40,7 +40,9 @@ typedef struct {
 	int32_t cfa;
 	uint16_t fpsave, ipsave;
 	uint8_t how, fp0;
-	uint8_t info;                   /* the code has unwind information */
+	uint8_t info;                   /* the code has unwind information (else the frame
+					 * pointer is pinned whatever the rule: the unwinder
+					 * chose the rule by it) */
 } chain_fact_t;
 
 /* Once, before threads allocate: the key whose destructor frees a thread's cache. */

@@ -204,9 +204,10 @@ static bool fact_of_step(const at_t *a, const at_t *b, int rule, chain_fact_t *f
  * it (the frame address less a word, but for some JIT frames); where that address followed
  * from the frame pointer (and in every frame without unwind information, whose rule the
  * unwinder picks by the frame pointer), the frame pointer's value where it was kept (and
- * for a realigned frame, the word under it).  A frame found by the stack pointer has a size fixed by its return address (its
- * unwind rule), so pinning the return addresses in order pins where the next one is.
- * false at the end of the stack. */
+ * for a realigned frame, the word under it).  A frame found by the stack pointer has a size
+ * fixed by its return address (its unwind rule), so pinning the return addresses in order
+ * pins where the next one is.  false at the end of the stack (an end on a null frame
+ * pointer pins that null). */
 static bool step_pinned(unw_cursor_t *c, at_t *a, chain_pins_t *p)
 {
 	at_t b;
@@ -214,17 +215,20 @@ static bool step_pinned(unw_cursor_t *c, at_t *a, chain_pins_t *p)
 	unw_proc_info_t pi;
 	bool sig = unw_is_signal_frame(c) > 0;
 	/* without unwind information (JIT code) the unwinder follows the frame pointer when it
-	 * looks valid and guesses otherwise: only the former is a fact of the code.  Asked of
-	 * the unwinder once per return address (it parses the code's unwind entry each time). */
+	 * looks valid and guesses otherwise, so such a frame's frame pointer is always pinned.
+	 * Asked of the unwinder once per return address (it parses the unwind entry each time). */
 	const chain_fact_t *known = chains_fact(a->ip);
 	bool info = known ? known->info : unw_get_proc_info(c, &pi) == 0;
 	int rc = unw_step(c);
 	if (rc <= 0) {
-		if (rc < 0 || sig)
+		if (rc < 0 || sig || (!a->fp && !a->fploc)) {
 			p->n = -1;
-		else
-			chains_learn(&(chain_fact_t){ .ip = a->ip, .how = CHAIN_END, .fp0 = !a->fp,
-						      .info = info });
+			return false;
+		}
+		if (!a->fp)
+			chains_pin(p, a->fploc, 0);
+		chains_learn(&(chain_fact_t){ .ip = a->ip, .how = CHAIN_END, .fp0 = !a->fp,
+					      .info = info });
 		return false;
 	}
 	if (!read_at(c, &b)) {
@@ -234,7 +238,7 @@ static bool step_pinned(unw_cursor_t *c, at_t *a, chain_pins_t *p)
 	int rule = rule_of(a, &b, p);
 	if (sig)
 		p->n = -1;
-	else if (!known && (info || rule == BY_FP) && fact_of_step(a, &b, rule, &f))
+	else if (!known && fact_of_step(a, &b, rule, &f))
 		f.info = info, chains_learn(&f);
 	if (!b.iploc)
 		p->n = -1;
