@@ -7,8 +7,8 @@
  * emptied first and its key written last.
  *
  * Tables are CHAIN_WAYS-way set-associative and start small; a thread that keeps evicting
- * chains gets a table four times larger, up to MAX_SETS.  A thread's table is freed when it exits
- * (a pthread key's destructor). */
+ * chains gets a table four times larger (its chains and facts moved over), up to MAX_SETS.
+ * A thread's table is freed when it exits (a pthread key's destructor). */
 #include "chains.h"
 #include "sys.h"
 

@@ -1,7 +1,8 @@
 /* chains.h: each thread's cache of the call chains it has unwound, so that an allocation
  * made again along a chain already seen is named without unwinding.  What identifies a
- * chain (which stack words to compare, and with what) is stacks.c's to say, from the
- * unwinder; this file keeps them and compares them. */
+ * chain (which stack words to compare, and with what: its pins) stacks.c finds with the
+ * unwinder, or this file from what the unwinder showed of each frame before (its facts);
+ * this file keeps the pins and compares them. */
 #ifndef ALLOCGUARD_CHAINS_H
 #define ALLOCGUARD_CHAINS_H
 
