@@ -58,6 +58,9 @@ static inline int regs_from_context(const ucontext_t *uc, uintptr_t *out, uintpt
 #define ARCH_UNW_CALLEE_SAVED \
 	UNW_X86_64_RBX, UNW_X86_64_RBP, UNW_X86_64_R12, UNW_X86_64_R13, UNW_X86_64_R14, \
 	UNW_X86_64_R15
+/* The frame-pointer register (a frame that keeps one has its return address right above
+ * the word it points to, and its caller's value in that word). */
+#define ARCH_UNW_FP UNW_X86_64_RBP
 
 /* syscall(2) must stay glibc's frameless leaf for everyone else (a raw clone or vfork
  * returns through it on another stack), so the check and the pass-through are assembly:

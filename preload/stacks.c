@@ -2,21 +2,32 @@
  * cache is libunwind's fast path; frames inside liballocguard.so itself are dropped by
  * address, so the result does not depend on inlining.
  *
- * In front of it, a cache of chains already seen.  The guard's own frames keep frame
- * pointers, so the slot holding the program's return address into the hook is found in a
- * few loads.  A chain unwound once is remembered under (that slot's address, its return
- * address, kind) with, per frame, where its return address sat relative to that slot; it
- * is reused only when every one of those return addresses is found in place again, on the
- * part of this thread's stack that an unwind has walked.  Each return address is written by
- * the call that made the frame, so a different path differs in some slot (a stale copy of
- * the same address at the same place, left in a frame that grew, is the one way to fool
- * it).  The table is global and 4-way set-associative; a record is replaced under a sequence
- * lock. */
+ * In front of it, each thread's cache of the chains it has seen (chains.c).  The guard's
+ * own frames keep frame pointers, so the slot holding the program's return address into the
+ * hook is found exactly, in a few loads.  A chain is cached with the stack words an unwind
+ * from that slot reads, and what they held (its pins): each return address where the
+ * unwinder found it and, for a frame whose caller is found through its frame pointer (one
+ * that allocas or realigns, and code without unwind information, such as JIT code), the
+ * frame pointer's value where it was kept.  Why they are enough: the unwinder finds each
+ * return address at a place given by the frame of the one before it, whose unwind rule
+ * fixes the frame's size or names the frame pointer; when every pinned word holds what it
+ * held, an unwind would read the same words and give the same frames, so a chain found
+ * again is never another path's, even where a frame that grew keeps a stale copy of the
+ * other path's return address.  Assumed: unwind rules use the stack pointer, the frame
+ * pointer, or GCC's realigned frame (as compilers and JITs emit on x86_64), and the code at
+ * a return address is the code that was there (a library unloaded and another loaded at
+ * its address between two calls could fool it).  A chain through a signal frame, or not on
+ * the thread's own stack, is unwound every time.
+ *
+ * The pins come from a cursor walk (pin_chain), which also notes, per return address, what
+ * the step over its frame showed (chain_fact_t); once every frame of a chain is known that
+ * way, chains.c pins it without unwinding again. */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
 #include "stacks.h"
 #include "arch.h"
+#include "chains.h"
 #include "fdguard.h"
 #include "fmt.h"
 #include "logfmt.h"
@@ -61,6 +72,7 @@ void stacks_init(void)
 	dl_iterate_phdr(find_module, unw);
 	fdguard_init(unw[1], unw[2]);
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	chains_init();
 	void *warm[8];
 	unw_backtrace(warm, 8);   /* first unwind allocates libunwind's caches */
 	atomic_store(&ready, true);
@@ -87,20 +99,6 @@ static int stacks_capture(uintptr_t *frames, int max)
 	return depth;
 }
 
-#define CHAIN_FRAMES 64
-#define CHAIN_SLOTS 4096u
-
-typedef struct {
-	_Atomic uint32_t seq;      /* odd while being written */
-	uint32_t id;
-	uint16_t n;
-	char kind;
-	uintptr_t slot0;           /* address of the first return address */
-	uint32_t off[CHAIN_FRAMES];   /* of each return address, from slot0 */
-	uintptr_t ret[CHAIN_FRAMES];
-} chain_t;
-
-static _Atomic(chain_t *) chains;
 static __thread uintptr_t stack_lo __attribute__((tls_model("initial-exec")));
 static __thread uintptr_t stack_hi __attribute__((tls_model("initial-exec")));
 static __thread int stack_known __attribute__((tls_model("initial-exec")));
@@ -128,99 +126,163 @@ static __attribute__((noinline)) const uintptr_t *program_slot(void)
 	return NULL;
 }
 
-static uint32_t chain_index(uintptr_t slot0, uintptr_t ret0, char kind)
+/* Step the cursor past the guard's own frames; false if it cannot. */
+static bool skip_self(unw_cursor_t *c, unw_word_t *ip)
 {
-	uint64_t h = (slot0 >> 3) * UINT64_C(0x9e3779b97f4a7c15) ^ ret0 ^ (uint64_t)kind;
-	h ^= h >> 29;
-	h *= UINT64_C(0xbf58476d1ce4e5b9);
-	return (uint32_t)(h >> 40) & (CHAIN_SLOTS - 1);
-}
-
-/* Chains come in sets of CHAIN_WAYS: look-alike paths (one slot and return address, other
- * callers further out) share a set instead of evicting each other. */
-#define CHAIN_WAYS 4u
-
-static uint32_t chain_try(chain_t *c, uintptr_t slot0, char kind)
-{
-	uint32_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-	if ((seq & 1) || c->slot0 != slot0 || c->kind != kind || !c->n || c->n > CHAIN_FRAMES)
-		return 0;
-	uint16_t n = c->n;
-	if (stack_known != 1 || slot0 < stack_lo || slot0 + c->off[n - 1] + sizeof(uintptr_t) > stack_hi)
-		return 0;
-	for (uint16_t k = 0; k < n; k++)
-		if (*(const uintptr_t *)(slot0 + c->off[k]) != c->ret[k])
-			return 0;
-	uint32_t id = c->id;
-	atomic_thread_fence(memory_order_acquire);
-	return atomic_load_explicit(&c->seq, memory_order_relaxed) == seq ? id : 0;
-}
-
-static uint32_t chain_find(const uintptr_t *slot, char kind)
-{
-	chain_t *t = atomic_load_explicit(&chains, memory_order_acquire);
-	if (!t || !slot)
-		return 0;
-	uintptr_t slot0 = (uintptr_t)slot;
-	chain_t *set = &t[chain_index(slot0, *slot, kind) & ~(CHAIN_WAYS - 1)];
-	for (uint32_t w = 0; w < CHAIN_WAYS; w++) {
-		uint32_t id = chain_try(&set[w], slot0, kind);
-		if (id)
-			return id;
-	}
-	return 0;
-}
-
-static void chain_keep(const uintptr_t *slot, char kind, const uintptr_t *frames,
-		       const uintptr_t *at, int n, uint32_t id)
-{
-	chain_t *t = atomic_load_explicit(&chains, memory_order_acquire);
-	if (!t) {
-		chain_t *fresh = sys_alloc(CHAIN_SLOTS * sizeof *fresh, true);
-		if (!fresh)
-			return;
-		if (!atomic_compare_exchange_strong(&chains, &t, fresh)) {
-			sys_free(fresh, CHAIN_SLOTS * sizeof *fresh);
-		} else {
-			t = fresh;
-		}
-	}
-	uintptr_t slot0 = (uintptr_t)slot;
-	static __thread unsigned turn __attribute__((tls_model("initial-exec")));
-	chain_t *c = &t[(chain_index(slot0, frames[0] + 1, kind) & ~(CHAIN_WAYS - 1)) +
-			(turn++ & (CHAIN_WAYS - 1))];
-	uint32_t seq = atomic_load_explicit(&c->seq, memory_order_relaxed);
-	if ((seq & 1) || !atomic_compare_exchange_strong(&c->seq, &seq, seq + 1))
-		return;   /* another thread is writing it */
-	c->slot0 = slot0;
-	c->kind = kind;
-	c->id = id;
-	c->n = (uint16_t)n;
-	for (int k = 0; k < n; k++) {
-		c->off[k] = (uint32_t)(at[k] - slot0);
-		c->ret[k] = frames[k] + 1;
-	}
-	atomic_store_explicit(&c->seq, seq + 2, memory_order_release);
-}
-
-/* Where each return address of a chain unw_backtrace gave sits: the first slot above the
- * previous one that holds it, within this thread's stack.  false when one is not found. */
-static bool find_slots(uintptr_t slot0, const uintptr_t *frames, int n, uintptr_t *at,
-		       uintptr_t hi)
-{
-	uintptr_t p = slot0;
-	for (int k = 0; k < n; k++) {
-		uintptr_t want = frames[k] + 1;
-		while (p + sizeof(uintptr_t) <= hi && *(const uintptr_t *)p != want)
-			p += sizeof(uintptr_t);
-		if (p + sizeof(uintptr_t) > hi || p - slot0 > UINT32_MAX)
+	for (int i = 0; i < SELF_FRAMES + 8; i++) {
+		if (unw_get_reg(c, UNW_REG_IP, ip) != 0)
 			return false;
-		at[k] = p;
-		p += sizeof(uintptr_t);
+		if (*ip < self_lo || *ip >= self_hi)
+			return true;
+		if (unw_step(c) <= 0)
+			return false;
 	}
+	return false;
+}
+
+/* Where the cursor is: a frame's return address, stack and frame pointers, and where the
+ * return address and the frame pointer were found (0: not in memory). */
+typedef struct {
+	unw_word_t ip, sp, fp;
+	uintptr_t iploc, fploc;
+} at_t;
+
+static bool read_at(unw_cursor_t *c, at_t *a)
+{
+	unw_save_loc_t fl = { .type = UNW_SLT_NONE }, il = { .type = UNW_SLT_NONE };
+	if (unw_get_reg(c, UNW_REG_IP, &a->ip) != 0 || unw_get_reg(c, UNW_REG_SP, &a->sp) != 0 ||
+	    unw_get_reg(c, ARCH_UNW_FP, &a->fp) != 0 || unw_get_save_loc(c, ARCH_UNW_FP, &fl) != 0 ||
+	    unw_get_save_loc(c, UNW_REG_IP, &il) != 0)
+		return false;
+	a->fploc = fl.type == UNW_SLT_MEMORY ? (uintptr_t)fl.u.addr : 0;
+	a->iploc = il.type == UNW_SLT_MEMORY ? (uintptr_t)il.u.addr : 0;
 	return true;
 }
 
+/* How frame a's caller is found, now that the cursor stepped from it to b: by the frame
+ * pointer (its frame address is the frame pointer plus two words), as GCC realigns a frame
+ * (the frame pointer points into the realigned frame and the word under it holds the frame
+ * address, which only the frame pointer finds again), or else by the stack pointer (the
+ * unwind rule adds a constant; a frame pointer inside the frame is then a register the
+ * code uses for data). */
+enum { BY_SP, BY_FP, BY_REALIGNED };
+
+static int rule_of(const at_t *a, const at_t *b, const chain_pins_t *p)
+{
+	uintptr_t cfa = b->sp, w = sizeof(uintptr_t);
+	if (a->fp + 2 * w == cfa)
+		return BY_FP;
+	if (a->fp >= a->sp + w && a->fp < cfa && a->fp - w >= p->slot0 &&
+	    *(const uintptr_t *)(a->fp - w) == cfa)
+		return BY_REALIGNED;
+	return BY_SP;
+}
+
+/* The fact of frame a, now that the cursor stepped from it to b (false: none to learn). */
+static bool fact_of_step(const at_t *a, const at_t *b, int rule, chain_fact_t *f)
+{
+	uintptr_t cfa = b->sp;
+	*f = (chain_fact_t){ .ip = a->ip };
+	if (rule == BY_FP)
+		f->how = CHAIN_FP;
+	else if (rule == BY_SP && cfa > a->sp && cfa - a->sp <= INT32_MAX)
+		f->how = CHAIN_SP, f->cfa = (int32_t)(cfa - a->sp);
+	else
+		return false;
+	if (b->fploc != a->fploc) {
+		if (!b->fploc || b->fploc < a->sp || b->fploc >= cfa || cfa - b->fploc > UINT16_MAX)
+			return false;
+		f->fpsave = (uint16_t)(cfa - b->fploc);
+	}
+	if (!b->iploc || b->iploc < a->sp || b->iploc >= cfa || cfa - b->iploc > UINT16_MAX)
+		return false;
+	f->ipsave = (uint16_t)(cfa - b->iploc);
+	return true;
+}
+
+/* One frame out, pinning and learning: the caller's return address where the unwinder found
+ * it (the frame address less a word, but for some JIT frames); where that address followed
+ * from the frame pointer (and in every frame without unwind information, whose rule the
+ * unwinder picks by the frame pointer), the frame pointer's value where it was kept (and
+ * for a realigned frame, the word under it).  A frame found by the stack pointer has a size
+ * fixed by its return address (its unwind rule), so pinning the return addresses in order
+ * pins where the next one is.  false at the end of the stack (an end on a null frame
+ * pointer pins that null). */
+static bool step_pinned(unw_cursor_t *c, at_t *a, chain_pins_t *p)
+{
+	at_t b;
+	chain_fact_t f;
+	unw_proc_info_t pi;
+	bool sig = unw_is_signal_frame(c) > 0;
+	/* without unwind information (JIT code) the unwinder follows the frame pointer when it
+	 * looks valid and guesses otherwise, so such a frame's frame pointer is always pinned.
+	 * Asked of the unwinder once per return address (it parses the unwind entry each time). */
+	const chain_fact_t *known = chains_fact(a->ip);
+	bool info = known ? known->info : unw_get_proc_info(c, &pi) == 0;
+	int rc = unw_step(c);
+	if (rc <= 0) {
+		if (rc < 0 || sig || (!a->fp && !a->fploc)) {
+			p->n = -1;
+			return false;
+		}
+		if (!a->fp)
+			chains_pin(p, a->fploc, 0);
+		chains_learn(&(chain_fact_t){ .ip = a->ip, .how = CHAIN_END, .fp0 = !a->fp,
+					      .info = info });
+		return false;
+	}
+	if (!read_at(c, &b)) {
+		p->n = -1;
+		return false;
+	}
+	int rule = rule_of(a, &b, p);
+	if (sig)
+		p->n = -1;
+	else if (!known && fact_of_step(a, &b, rule, &f))
+		f.info = info, chains_learn(&f);
+	if (!b.iploc)
+		p->n = -1;
+	chains_pin(p, b.iploc, b.ip);
+	if (rule != BY_SP || !info) {
+		if (!a->fploc)
+			p->n = -1;
+		else
+			chains_pin(p, a->fploc, a->fp);
+		if (rule == BY_REALIGNED)
+			chains_pin(p, a->fp - sizeof(uintptr_t), b.sp);
+	}
+	*a = b;
+	return true;
+}
+
+/* Walk the chain stacks_capture gave (frames, depth of them) again with a cursor, pinning
+ * it and learning the facts of its frames as it goes (p->slot0: where the first return
+ * address sits, by our frame pointers); p->n < 0 when it cannot be pinned or the cursor saw
+ * other frames. */
+static void pin_chain(const uintptr_t *frames, int depth, int max, chain_pins_t *p)
+{
+	unw_context_t uc;
+	unw_cursor_t c;
+	at_t a;
+	ag_unsafe++;   /* libunwind takes the loader's lock */
+	if (unw_getcontext(&uc) != 0 || unw_init_local(&c, &uc) != 0 || !skip_self(&c, &a.ip) ||
+	    !read_at(&c, &a) || a.sp != p->slot0 + sizeof(uintptr_t) ||
+	    a.ip != *(const uintptr_t *)p->slot0 || a.fploc != p->slot0 - sizeof(uintptr_t)) {
+		p->n = -1;   /* the unwinder and our frame pointers do not agree on the first frame */
+	} else {
+		int k = 0;
+		bool more;
+		do
+			more = (a.ip ? a.ip - 1 : 0) == frames[k] && ++k < depth &&
+			       step_pinned(&c, &a, p);
+		while (more);   /* on past a word that cannot be pinned: the facts are still learned */
+		/* the same frames, ending where they ended (the unwinder stops at the same
+		 * outermost frame; a chain cut at max ends there) */
+		if (k != depth || (depth < max && step_pinned(&c, &a, p)))
+			p->n = -1;
+	}
+	ag_unsafe--;
+}
 
 static uint32_t intern(char kind, const uintptr_t *frames, int depth)
 {
@@ -346,21 +408,31 @@ void stacks_say_pending(void)
 			"pointers only, possibly shorter");
 }
 
-uint32_t stacks_here_from(char kind, const uintptr_t *slot)
+/* Cache a chain just unwound: pinned at once when the facts of its frames are known, else
+ * by a second unwind with a cursor, the second time this thread meets it.  A function of
+ * its own, so that its 1.5 KB of pins take stack only when there was room to unwind. */
+static __attribute__((noinline)) void cache_chain(char kind, const uintptr_t *slot,
+						  const uintptr_t *frames, int depth, int max,
+						  uint32_t id)
 {
-	threads_note();
+	chain_pins_t p = { .slot0 = (uintptr_t)slot, .hi = stack_hi };
+	if (!chains_pin_known(frames, depth, depth < max, &p)) {
+		if (!chains_worth_pinning(slot, kind, id))
+			return;
+		p.n = 0;
+		pin_chain(frames, depth, max, &p);
+	}
+	chains_keep(slot, kind, p.off, p.val, p.n, id);
+}
+
+/* A chain this thread has not seen (or saw differently): unwind, intern, and cache it when
+ * it runs on this thread's own stack and can be pinned. */
+static __attribute__((noinline)) uint32_t unwind_here(char kind, const uintptr_t *slot)
+{
+	threads_note();   /* a thread's first stack always comes here: its cache starts empty */
 	int max = (int)ag_config.depth;
 	if (max <= 0 || max > AG_LOG_MAX_FRAMES)
 		max = AG_LOG_MAX_FRAMES;
-	if (max > CHAIN_FRAMES) {
-		slot = NULL;
-	} else {
-		if (!slot || (*slot >= self_lo && *slot < self_hi))
-			slot = program_slot();
-		uint32_t id = chain_find(slot, kind);
-		if (id)
-			return id;
-	}
 	uintptr_t frames[max + SELF_FRAMES];   /* 576 bytes at the default depth */
 	uintptr_t lo = 0, hi = 0;
 	if (!room_to_unwind(kind == AG_KIND_HEAP, &lo, &hi)) {
@@ -368,15 +440,22 @@ uint32_t stacks_here_from(char kind, const uintptr_t *slot)
 		return n > 0 ? intern(kind, frames, n) : 0;
 	}
 	int depth = stacks_capture(frames, max);
-	if (depth <= 0)
-		return 0;
-	uint32_t id = intern(kind, frames, depth);
-	uintptr_t at[CHAIN_FRAMES];
-	/* cached only when the frame pointers and the unwinder agree on the first frame */
-	if (id && slot && *slot == frames[0] + 1 && on_own_stack((uintptr_t)slot, kind == AG_KIND_HEAP) &&
-	    find_slots((uintptr_t)slot, frames, depth, at, stack_hi))
-		chain_keep(slot, kind, frames, at, depth, id);
+	uint32_t id = depth > 0 ? intern(kind, frames, depth) : 0;
+	if (id && slot && max <= CHAIN_FRAMES && on_own_stack((uintptr_t)slot, kind == AG_KIND_HEAP))
+		cache_chain(kind, slot, frames, depth, max, id);
 	return id;
+}
+
+uint32_t stacks_here_from(char kind, const uintptr_t *slot)
+{
+	if (!slot || (*slot >= self_lo && *slot < self_hi))
+		slot = program_slot();
+	if (slot) {
+		uint32_t id = chains_find(slot, kind);
+		if (id)
+			return id;
+	}
+	return unwind_here(kind, slot);
 }
 
 uint32_t stacks_here(char kind)

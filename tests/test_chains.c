@@ -1,0 +1,118 @@
+/* test_chains.c: the per-thread chain cache (preload/chains.c) on a stack made up in an
+ * array: a chain is found again only while every pinned word holds what it held; paths that
+ * share a key live side by side; pins stay inside the stack; a chain is pinned from learned
+ * facts where the frames are where the facts say, and not where a frame pointer moved. */
+#include <criterion/criterion.h>
+
+#include "chains.h"
+#include "logfmt.h"
+
+/* A made-up stack: stack[1] is the slot of the first return address, stack[0] the word the
+ * hook pushed under it (the first frame's frame pointer). */
+static uintptr_t stack[64];
+
+static chain_pins_t pins_for(void)
+{
+	chain_pins_t p = { .slot0 = (uintptr_t)&stack[1], .hi = (uintptr_t)&stack[64] };
+	return p;
+}
+
+static void setup(void)
+{
+	for (int i = 0; i < 64; i++)
+		stack[i] = 0x1000 + (uintptr_t)i;
+	stack[1] = 0x401000;   /* return address into the first frame */
+	stack[5] = 0x402000;   /* into its caller, 4 words up */
+	stack[9] = 0x403000;
+}
+
+TestSuite(chains, .init = setup);
+
+Test(chains, found_while_every_pin_holds)
+{
+	chain_pins_t p = pins_for();
+	chains_pin(&p, (uintptr_t)&stack[5], 0x402000);
+	chains_pin(&p, (uintptr_t)&stack[9], 0x403000);
+	chains_pin(&p, (uintptr_t)&stack[0], stack[0]);   /* a frame pointer, under the slot */
+	cr_assert_eq(p.n, 3);
+	chains_keep(&stack[1], AG_KIND_HEAP, p.off, p.val, p.n, 7);
+	cr_assert_eq(chains_find(&stack[1], AG_KIND_HEAP), 7);
+	cr_assert_eq(chains_find(&stack[1], AG_KIND_MMAP), 0, "kind is part of the key");
+	cr_assert_eq(chains_find(&stack[2], AG_KIND_HEAP), 0, "the slot is part of the key");
+	static const int pinned[] = { 0, 5, 9 };
+	for (int j = 0; j < 3; j++) {
+		int i = pinned[j];
+		uintptr_t was = stack[i];
+		stack[i] ^= 0x10;
+		cr_assert_eq(chains_find(&stack[1], AG_KIND_HEAP), 0, "word %d changed", i);
+		stack[i] = was;
+	}
+	stack[3] = 0xdead;   /* not pinned: a local of the first frame */
+	cr_assert_eq(chains_find(&stack[1], AG_KIND_HEAP), 7);
+}
+
+Test(chains, paths_sharing_a_key_live_side_by_side)
+{
+	/* the same first frame at the same place, two callers further out */
+	uint32_t ids[2] = { 11, 12 };
+	uintptr_t outer[2] = { 0x403000, 0x404000 };
+	for (int k = 0; k < 2; k++) {
+		stack[9] = outer[k];
+		chain_pins_t p = pins_for();
+		chains_pin(&p, (uintptr_t)&stack[5], 0x402000);
+		chains_pin(&p, (uintptr_t)&stack[9], outer[k]);
+		chains_keep(&stack[1], AG_KIND_HEAP, p.off, p.val, p.n, ids[k]);
+	}
+	for (int round = 0; round < 3; round++) {
+		for (int k = 0; k < 2; k++) {
+			stack[9] = outer[k];
+			cr_assert_eq(chains_find(&stack[1], AG_KIND_HEAP), ids[k]);
+		}
+	}
+	stack[9] = 0x405000;
+	cr_assert_eq(chains_find(&stack[1], AG_KIND_HEAP), 0);
+}
+
+Test(chains, pins_stay_in_the_stack_and_hold)
+{
+	chain_pins_t p = pins_for();
+	chains_pin(&p, (uintptr_t)&stack[64], 0);   /* past its top */
+	cr_assert_lt(p.n, 0);
+	p = pins_for();
+	chains_pin(&p, (uintptr_t)stack - 8, 0);   /* below the word under the slot */
+	cr_assert_lt(p.n, 0);
+	p = pins_for();
+	chains_pin(&p, (uintptr_t)&stack[5], 0x402001);   /* not what it holds */
+	cr_assert_lt(p.n, 0);
+	/* an unpinnable chain is not kept */
+	chains_keep(&stack[1], AG_KIND_HEAP, p.off, p.val, p.n, 21);
+	cr_assert_eq(chains_find(&stack[1], AG_KIND_HEAP), 0);
+}
+
+Test(chains, pinned_from_facts)
+{
+	/* frame 0 (return address 0x401000): sized 4 words by the stack pointer; frame 1
+	 * (0x402000): found by its frame pointer, which frame 0 leaves in place (the word under
+	 * the slot), pointing under frame 1's return address at stack[9]; frame 2 ends it */
+	stack[0] = (uintptr_t)&stack[8];
+	chains_learn(&(chain_fact_t){ .ip = 0x401000, .how = CHAIN_SP, .cfa = 4 * 8,
+				      .ipsave = 8, .info = 1 });
+	chains_learn(&(chain_fact_t){ .ip = 0x402000, .how = CHAIN_FP, .ipsave = 8,
+				      .fpsave = 16, .info = 1 });
+	chains_learn(&(chain_fact_t){ .ip = 0x403000, .how = CHAIN_END, .info = 1 });
+	uintptr_t frames[3] = { 0x401000 - 1, 0x402000 - 1, 0x403000 - 1 };
+	chain_pins_t p = pins_for();
+	cr_assert(chains_pin_known(frames, 3, true, &p));
+	cr_assert_eq(p.n, 3, "frame 1's return address, frame 1's frame pointer, frame 2's");
+	chains_keep(&stack[1], AG_KIND_HEAP, p.off, p.val, p.n, 31);
+	cr_assert_eq(chains_find(&stack[1], AG_KIND_HEAP), 31);
+	/* frame 1 grew: its frame pointer moved, the old return address is still in place */
+	stack[0] = (uintptr_t)&stack[12];
+	cr_assert_eq(chains_find(&stack[1], AG_KIND_HEAP), 0);
+	/* an unknown frame: not pinned from facts */
+	stack[0] = (uintptr_t)&stack[8];
+	stack[9] = 0x40a000;
+	frames[2] = 0x40a000 - 1;
+	p = pins_for();
+	cr_assert_not(chains_pin_known(frames, 3, true, &p));
+}
