@@ -46,8 +46,13 @@ static void mark_born_here(void)
 	}
 }
 
+/* ag_unsafe as the forking thread had it before prefork took our locks (maptab_lock counts
+ * itself unsafe, and the child re-creates that lock rather than unlocking it). */
+static __thread int unsafe_at_fork __attribute__((tls_model("initial-exec")));
+
 static void prefork(void)
 {
+	unsafe_at_fork = ag_unsafe;
 	int outer = ag_guard_enter();
 	/* Every lock of ours, outermost first, so no child inherits one mid-update. */
 	writer_prefork();
@@ -78,6 +83,7 @@ static void postfork_child(void)
 	stacktab_reinit_lock();
 	ptrtab_reinit_locks();
 	maptab_reinit_lock();
+	ag_unsafe = unsafe_at_fork;
 	threads_postfork_child();
 	cap_postfork_child();
 	stacks_postfork_child(ag_unsafe > 0);
