@@ -3,11 +3,16 @@
  * Usage: scan_child [MODE]
  *   plain     nothing more
  *   noclone   clone fails with EPERM: the scan must run in the process itself
+ *   noclone-r15  the same, while a spinning thread holds a block of 1337 bytes only in its
+ *             register r15: stopped (twice: the scan lets it go to copy the block table
+ *             when no child was made), its registers a root, the block reachable
  *   killscan  process_vm_readv of any process but this one kills: the scanner child, which
  *             reads its own copy of memory, is killed; the program is not
  * The filters go in through a raw syscall instruction, as a guard cannot see them (a
  * filter it sees turns the scan off).  Prints "exiting PID" last. */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
@@ -41,6 +46,29 @@ static void lose(void)
 	p = NULL;
 }
 
+static volatile int ready;
+
+/* malloc(1337) into r15, then spin: no copy of it in memory (the stack below is zeroed). */
+__attribute__((noinline)) static void zero_stack(void)
+{
+	volatile long buf[64 * 1024];
+	for (size_t i = 0; i < sizeof buf / sizeof *buf; i++)
+		buf[i] = 0;
+}
+
+static void *in_r15(void *arg)
+{
+	__asm__ volatile("mov $1337, %%edi\n\tcall malloc@PLT\n\tmov %%rax, %%r15"
+			 : : : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11",
+			   "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
+			   "memory");
+	zero_stack();
+	ready = 1;
+	for (;;)
+		__asm__ volatile("pause" : : : "r15");
+	return arg;
+}
+
 static int filter(const char *mode)
 {
 	struct sock_filter noclone[] = {
@@ -59,6 +87,13 @@ static int filter(const char *mode)
 		RET(SECCOMP_RET_ALLOW),
 	};
 	int kill = strcmp(mode, "killscan") == 0;
+	if (strcmp(mode, "noclone-r15") == 0) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, in_r15, NULL) != 0)
+			return 2;
+		while (!ready)
+			sched_yield();
+	}
 	struct sock_fprog prog = {
 		.len = (unsigned short)(kill ? sizeof killscan / sizeof *killscan
 					     : sizeof noclone / sizeof *noclone),

@@ -482,22 +482,28 @@ static size_t collect_table(const table_t *t, int w, ptr_entry_t *out, size_t n,
 	return n;
 }
 
-size_t ptrtab_collect(ptr_entry_t *out, size_t max, bool hold)
+size_t ptrtab_collect(ptr_entry_t *out, size_t max, bool held)
 {
 	size_t n = 0;
-	if (hold)
-		atomic_store(&ptrtab_held, true);
 	for (int i = 0; i < NSHARDS; i++) {
 		shard_t *s = &shards[i];
-		lock(s);
+		if (!held)
+			lock(s);
 		n = collect_table(&s->t[COMPACT], COMPACT, out, n, max);
 		n = collect_table(&s->t[WIDE], WIDE, out, n, max);
-		if (!hold)
+		if (!held)
 			unlock(s);
 	}
 	collect_t c = { out, n, max };
 	walk_marks(collect_mark, &c);
 	return c.n;
+}
+
+void ptrtab_hold(void)
+{
+	atomic_store(&ptrtab_held, true);
+	for (int i = 0; i < NSHARDS; i++)
+		lock(&shards[i]);
 }
 
 static void adopt_table(table_t *t, int w, uint32_t stack,

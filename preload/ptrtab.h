@@ -30,9 +30,14 @@ size_t ptrtab_count(void);   /* entries and marks; marks are counted by a walk (
 /* Bytes of slots the sized entries occupy now (racy without a quiet table; for tests). */
 size_t ptrtab_slot_bytes(void);
 
-/* Copy every entry into out (up to max) and return the total count.  With hold, the shards
- * stay locked afterwards (no block can be freed) until ptrtab_unlock_all(). */
-size_t ptrtab_collect(ptr_entry_t *out, size_t max, bool hold);
+/* Copy every entry into out (up to max) and return the total count.  held: the caller
+ * holds every shard (ptrtab_hold), so the table is read as it stands; otherwise each shard
+ * is locked while it is read. */
+size_t ptrtab_collect(ptr_entry_t *out, size_t max, bool held);
+/* Lock every shard and keep them (no block can be freed through the hooks, an unsized one
+ * included) until ptrtab_unlock_all().  The exit scan holds them across its fork, so its
+ * copy-on-write child reads a table no thread was changing. */
+void ptrtab_hold(void);
 
 /* Give the stack to every unattributed entry (stack 0) for which take(stack, size) says
  * yes; once, in the constructor, for the blocks allocated before it. */
@@ -46,7 +51,7 @@ void ptrtab_adopt(uint32_t stack, bool (*take)(uint32_t stack, uint64_t size));
  * when addr was already marked (the earlier block was freed behind our back), or ENOMEM
  * (no room for the bitmap, or an address past 2^48: nothing marked, keep the block in
  * the table instead).  ptrtab_unmark says whether addr was marked; while the shards are
- * held by ptrtab_collect it waits for ptrtab_unlock_all before returning true, so a held
+ * held by ptrtab_hold it waits for ptrtab_unlock_all before returning true, so a held
  * scan never sees an unsized block freed under it. */
 void ptrtab_unsized_sizer(size_t (*size_of)(void *));
 
@@ -107,7 +112,7 @@ static inline bool ptrtab_unmark(uintptr_t addr)
 		return false;
 	size_t b = ptrtab_bit_of(addr);
 	uint64_t m = UINT64_C(1) << (b & 63);
-	/* seq_cst with the load of held and with the store in ptrtab_collect: either the walk
+	/* seq_cst with the load of held and with the store in ptrtab_hold: either the walk
 	 * does not see this bit, or we see held and wait for the scan to finish */
 	uint64_t old = atomic_fetch_and(&l->bits[b >> 6], ~m);
 	if (!(old & m))

@@ -8,6 +8,8 @@
  * loader's module list) happens before the tables are locked; while they are locked no
  * tracked block can be freed through us; the other threads are stopped (threadstop.h) only
  * once nothing left takes a lock they could hold, and go on before the tables are unlocked.
+ * A scan whose stop forks a copy-on-write child (scanchild.c) copies and sorts the blocks
+ * after the stop, in the child: there no other thread is, so no lock is held by one.
  *
  * Tracked anonymous mappings are judged like blocks: scanned when reached, lost when not.
  * The committed pieces of one mapping (a reservation that JVMs and V8 commit piece by
@@ -135,18 +137,49 @@ static size_t grab_items(scan_t *s, roots_t *r, size_t npieces)
 	return s->done ? budget : 0;
 }
 
+/* The blocks copied, sorted and indexed, the items' tables, our tables listed: the
+ * pre-scan's edge budget (see grab_items), or SIZE_MAX when out of memory. */
+static size_t collect_items(scan_t *s, roots_t *r, size_t npieces)
+{
+	if (scanitems_blocks(s))
+		return SIZE_MAX;
+	size_t budget = grab_items(s, r, npieces);
+	/* last: every table of ours must be in the list, above all those holding addresses */
+	if (budget != SIZE_MAX)
+		scanroots_internal(r);
+	return budget;
+}
+
+/* The other threads stopped and the items collected (the budget, or SIZE_MAX: then no
+ * thread stays stopped).  Nothing after the stop may take a lock a stopped thread could
+ * hold (the loader's, libc's, the region registry's), so the items are collected before
+ * it; but when the stop forks (`forking`), after it: in the child, where no other thread
+ * is; where no child was made, with the threads let go meanwhile, then stopped again. */
+static size_t stop_and_collect(scan_t *s, roots_t *r, size_t npieces, bool forking)
+{
+	size_t budget = forking ? 0 : collect_items(s, r, npieces);
+	if (budget == SIZE_MAX)
+		return SIZE_MAX;
+	bool alone = threadstop_stop();
+	if (!forking)
+		return budget;
+	if (!alone)
+		threadstop_resume();
+	budget = collect_items(s, r, npieces);
+	if (budget == SIZE_MAX)
+		threadstop_resume();
+	else if (!alone)
+		threadstop_stop();
+	return budget;
+}
+
 /* With the tables locked: judge every item.  The verdict. */
 static int judge_locked(scan_t *s, roots_t *r, const maptab_piece_t *pc, size_t npieces,
-			bool record, reach_totals_t *tot)
+			bool forking, bool record, reach_totals_t *tot)
 {
-	size_t budget = grab_items(s, r, npieces);
+	size_t budget = stop_and_collect(s, r, npieces, forking);
 	if (budget == SIZE_MAX)
 		return AG_VERDICT_NO_MEMORY;
-	/* last: every table of ours must be in the list, above all those holding addresses */
-	scanroots_internal(r);
-	/* Nothing past this point takes a lock a stopped thread could hold (the loader's,
-	 * libc's, the region registry's): the other threads can stop now. */
-	threadstop_stop();
 	s->self = sys_gettid();   /* a scanner child forked in the stop reads its own copy */
 	scanroots_skip(s, r, pc, npieces);
 	scanitems_from_pieces(s, pc, npieces);
@@ -160,9 +193,9 @@ static int judge_locked(scan_t *s, roots_t *r, const maptab_piece_t *pc, size_t 
 	return AG_VERDICT_JUDGED;
 }
 
-/* Judge every block and mapping now; with `record`, into the stacks' lost figures.  Returns
- * the verdict (AG_VERDICT_*). */
-static int judge(bool record, reach_totals_t *tot)
+/* Judge every block and mapping now; with `record`, into the stacks' lost figures; with
+ * `forking`, see reach_scan.  Returns the verdict (AG_VERDICT_*). */
+static int judge(bool record, bool forking, reach_totals_t *tot)
 {
 	/* Frames of exit(), the loader's destructor loop and ours hold stale values: start the
 	 * scan of this thread's stack at the program's innermost frame, and take the registers
@@ -178,11 +211,9 @@ static int judge(bool record, reach_totals_t *tot)
 	size_t npieces = verdict == AG_VERDICT_JUDGED ? scanitems_pieces(&s, &pc) : SIZE_MAX;
 	if (npieces == SIZE_MAX) {
 		verdict = verdict == AG_VERDICT_JUDGED ? AG_VERDICT_NO_MEMORY : verdict;
-	} else if (scanitems_blocks(&s)) {
-		verdict = AG_VERDICT_NO_MEMORY;
-		maptab_unlock();
 	} else {
-		verdict = judge_locked(&s, &r, pc, npieces, record, tot);
+		ptrtab_hold();
+		verdict = judge_locked(&s, &r, pc, npieces, forking, record, tot);
 		ptrtab_unlock_all();
 		maptab_unlock();
 	}
@@ -206,7 +237,7 @@ static bool take_turn(bool wait)
 	return true;
 }
 
-void reach_scan(void)
+void reach_scan(bool forking)
 {
 	reach_totals_t tot = { 0 };
 	memset(verdict_counts, 0, sizeof verdict_counts);
@@ -219,7 +250,7 @@ void reach_scan(void)
 		verdict = AG_VERDICT_BUSY;
 		return;
 	}
-	verdict = judge(true, &tot);
+	verdict = judge(true, forking, &tot);
 	threadstop_counts(verdict_counts);
 	atomic_store(&busy, false);
 }
@@ -240,7 +271,7 @@ int reach_check_now(reach_totals_t *out)
 		ag_guard_leave();
 		return EBUSY;
 	}
-	int v = judge(false, out);
+	int v = judge(false, false, out);
 	atomic_store(&busy, false);
 	ag_guard_leave();
 	return v == AG_VERDICT_JUDGED ? 0 : v == AG_VERDICT_UNREADABLE ? EPERM : ENOMEM;

@@ -17,8 +17,11 @@ typedef struct {
 	uint64_t lost_bytes, lost_blocks, reachable_bytes, reachable_blocks;
 } reach_totals_t;
 
-/* The exit scan: each stack's lost figures, and the verdict. */
-void reach_scan(void);
+/* The exit scan: each stack's lost figures, and the verdict.  forking: the stop's
+ * call-back (threadstop_then) may fork a copy-on-write child to finish the scan; the
+ * blocks are then copied, sorted and indexed after the stop (in the child; where none was
+ * made, with the threads let go meanwhile and stopped again), not before it. */
+void reach_scan(bool forking);
 /* The exit snapshot is written without a scan, for this reason (AG_VERDICT_*). */
 void reach_skipped(int why);
 /* Whether the exit scan judged (its stacks' lost and judged figures hold). */

@@ -93,8 +93,8 @@ size_t scanmem_peek(pid_t self, uintptr_t addr, void *out, size_t len);
 /* Lock the mapping table (it stays locked) and copy its pieces into *out; their count,
  * or SIZE_MAX when out of memory (then unlocked). */
 size_t scanitems_pieces(scan_t *s, maptab_piece_t **out);
-/* Copy the tracked blocks, sorted (the block table's shards stay locked).  0, or ENOMEM
- * (then nothing stays locked by it). */
+/* Copy the tracked blocks, sorted; the caller holds the block table's shards
+ * (ptrtab_hold).  0, or ENOMEM. */
 int scanitems_blocks(scan_t *s);
 /* Build the block index; 0, else the scan goes on with binary searches (see scanitems.c). */
 int scanitems_index(scan_t *s);

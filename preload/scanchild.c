@@ -5,8 +5,10 @@
  *
  * Invariants kept here:
  * - The fork happens where reach.c's scan has taken everything it needs before the stop
- *   (/proc read, the loader asked, the tables locked and copied, the other threads stopped
- *   and their registers saved): what is left of the scan takes no lock but ours.
+ *   (/proc read, the loader asked, the tables locked, the other threads stopped and their
+ *   registers saved): what is left of the scan takes no lock but ours.  The block table is
+ *   copied, sorted and indexed after the fork, in the child, from its frozen copy (every
+ *   shard was held at the fork: no thread was changing it).
  * - The child holds no lock another thread held at the fork: the exit snapshot's locks
  *   are taken without waiting before it (the log's, the stack table's, the region
  *   registry's, the JS functions'); when one is busy there is no fork.  The loader is not
@@ -120,26 +122,26 @@ static void become_scanner(void)
 	setitimer(ITIMER_REAL, &watchdog, NULL);
 }
 
-/* Run by threadstop at the end of the stop, inside reach.c's scan. */
-static void fork_here(void)
+/* Run by threadstop at the end of the stop, inside reach.c's scan: true in the child. */
+static bool fork_here(void)
 {
 	if (sys_gettid() != exiting) {
 		/* a mid-run check (allocguard_leak_check) that ran before the exit's turn */
 		threadstop_then(fork_here);
-		return;
+		return false;
 	}
 	if (!take_locks())
-		return;   /* another thread is in the middle of one: scan here */
+		return false;   /* another thread is in the middle of one: scan here */
 	long pid = clone_named();
 	if (pid < 0) {
 		drop_locks();   /* EAGAIN, RLIMIT_NPROC, a filter refusing clone: scan here */
-		return;
+		return false;
 	}
 	if (pid == 0) {
 		logwrite_scanner_forked((pid_t)arch_syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0));
 		drop_locks();
 		become_scanner();
-		return;   /* the scan goes on, in the child */
+		return true;   /* the scan goes on, in the child */
 	}
 	/* The program: what the scan would have undone after judging, then on with the exit. */
 	logwrite_scanner_forked((pid_t)pid);
@@ -153,7 +155,7 @@ static void fork_here(void)
 bool scanchild_scan(void)
 {
 	if (ag_config.scan_child != AG_YN_YES || sandbox_filtered()) {
-		reach_scan();
+		reach_scan(false);
 		return false;
 	}
 	logwrite_create();   /* the objects loaded since the last snapshot: the child cannot ask */
@@ -161,7 +163,7 @@ bool scanchild_scan(void)
 		return true;
 	exiting = sys_gettid();
 	threadstop_then(fork_here);
-	reach_scan();
+	reach_scan(true);
 	threadstop_then(NULL);   /* the scan stopped no thread (no memory, busy) */
 	return false;
 }

@@ -46,8 +46,7 @@ int scanitems_blocks(scan_t *s)
 		s->n = ptrtab_collect(s->blocks, cap, true);
 		if (s->n <= cap)
 			break;
-		ptrtab_unlock_all();
-		scanmem_drop(s, s->blocks);
+		scanmem_drop(s, s->blocks);   /* unsized blocks were marked meanwhile */
 	}
 	addrsort_blocks(s->blocks, s->n);
 	for (size_t i = 1; AG_CHECKING && i < s->n; i++)

@@ -41,7 +41,7 @@ static size_t counts[TS_COUNT];
 static _Atomic unsigned cur_gen, hold;
 static _Atomic int answered;
 static int stop_sig;
-static void (*_Atomic then)(void);
+static bool (*_Atomic then)(void);
 
 static const char *const why_words[TS_COUNT] = {
 	"stopped", "syscall", "halted", "blocks", "seccomp", "no-answer", "too-many",
@@ -205,7 +205,7 @@ size_t threadstop_list(void)
 	return nslots;
 }
 
-void threadstop_stop(void)
+bool threadstop_stop(void)
 {
 	unsigned gen = atomic_fetch_add(&cur_gen, 1) % (UINT32_MAX / MAX_THREADS) + 1;
 	atomic_store(&hold, gen);
@@ -252,14 +252,16 @@ void threadstop_stop(void)
 		while (atomic_load(&slots[i].state) == SAVING)   /* a few instructions away */
 			sched_yield();
 	}
+	size_t too_many = counts[TS_TOO_MANY];   /* counted by the list; a stop may come twice */
+	memset(counts, 0, sizeof counts);
+	counts[TS_TOO_MANY] = too_many;
 	for (size_t i = 0; i < nslots; i++)
 		counts[slots[i].t.why]++;
-	void (*fn)(void) = atomic_exchange(&then, NULL);
-	if (fn)
-		fn();
+	bool (*fn)(void) = atomic_exchange(&then, NULL);
+	return fn && fn();
 }
 
-void threadstop_then(void (*fn)(void))
+void threadstop_then(bool (*fn)(void))
 {
 	atomic_store(&then, fn);
 }

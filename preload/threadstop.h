@@ -41,12 +41,15 @@ typedef struct {
  * threads (not the caller, not the guard's own).  Returns how many. */
 size_t threadstop_list(void);
 /* Phase two: signal the running threads listed and wait (bounded) until each answered.
- * Call with nothing held that a running thread may need to reach its handler. */
-void threadstop_stop(void);
+ * Call with nothing held that a running thread may need to reach its handler.  It may be
+ * called again after threadstop_resume (the same threads, signalled anew).  Returns what
+ * the call-back (threadstop_then) returned, false without one. */
+bool threadstop_stop(void);
 /* fn runs once, in the stopping thread, at the end of the next threadstop_stop (the
  * threads stopped, their registers saved, the caller's locks still held); NULL cancels.
- * scanchild.c forks the scanner there. */
-void threadstop_then(void (*fn)(void));
+ * scanchild.c forks the scanner there; fn returns true where the caller is then the only
+ * thread of its process (the child): no lock a stopped thread held is held there. */
+void threadstop_then(bool (*fn)(void));
 /* Let the stopped threads go on. */
 void threadstop_resume(void);
 /* The listed threads: index 0 .. threadstop_list() - 1. */

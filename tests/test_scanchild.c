@@ -12,7 +12,7 @@
 #include "helpers.h"
 
 typedef struct {
-	uint64_t lost_b, lost_n, ind_b, ind_n, scanner, pid;
+	uint64_t lost_b, lost_n, ind_b, ind_n, scanner, pid, stopped;
 	char verdict[16];
 } fig_t;
 
@@ -29,6 +29,7 @@ static void figures(const th_log_t *log, fig_t *f)
 	}
 	f->scanner = log->scanner;
 	f->pid = log->pid;
+	f->stopped = log->threads_stopped;
 	snprintf(f->verdict, sizeof f->verdict, "%s", log->verdict);
 }
 
@@ -136,6 +137,15 @@ Test(scanchild, a_refused_clone_scans_in_the_process)
 		     (unsigned long long)f.scanner);
 	cr_expect(f.lost_b == 4096 && f.lost_n == 1, "lost %llu B in %llu",
 		  (unsigned long long)f.lost_b, (unsigned long long)f.lost_n);
+	/* with a thread to stop: it is let go while the block table is copied, then stopped
+	 * again, and its register still keeps its block */
+	const char *r15[] = { th_build("examples/scan_child"), "noclone-r15", NULL };
+	one(r15, NULL, 1, &f);
+	cr_expect_str_eq(f.verdict, "judged");
+	cr_expect_eq(f.scanner, 0, "a scanner despite the filter");
+	cr_expect_eq(f.stopped, 1, "%llu threads stopped", (unsigned long long)f.stopped);
+	cr_expect(f.lost_b == 4096 && f.lost_n == 1, "lost %llu B in %llu (the block in r15 "
+		  "is 1337 B)", (unsigned long long)f.lost_b, (unsigned long long)f.lost_n);
 }
 
 /* The scanner is killed (a filter that kills on reading another process's memory): the
