@@ -80,7 +80,8 @@ static size_t usable_of(void *p)
  * was charged beyond the usable size given back.  false when it must go to the table
  * instead (no malloc_usable_size, no room, the rounding over the cap), with nothing
  * changed. */
-static inline __attribute__((always_inline)) bool track_unsized(void *p, uint64_t size, uint64_t obtained, uint64_t pre)
+static inline __attribute__((always_inline)) bool
+track_unsized(void *p, uint64_t size, uint64_t obtained, uint64_t pre)
 {
 	uint64_t got = usable(p);
 	if (__builtin_expect(got < size || got > PTRTAB_MAX_SIZE, 0))
@@ -98,8 +99,8 @@ static inline __attribute__((always_inline)) bool track_unsized(void *p, uint64_
 	if (__builtin_expect(slack < pre, 0))
 		cap_refund(ACC_HEAP, pre - slack, CAP_CREDIT);
 	if (__builtin_expect(rc == EEXIST, 0))
-		release(got);   /* the block here before was freed without us */
-	cap_hold(ACC_HEAP, obtained + slack, how());
+		cap_release(ACC_HEAP, got, CAP_CREDIT | CAP_LOCAL);   /* freed without us */
+	cap_hold(ACC_HEAP, obtained + slack, CAP_CREDIT | CAP_LOCAL);   /* sampling is on */
 	return true;
 }
 
@@ -110,8 +111,8 @@ static __attribute__((noinline)) void track_slow(void *p, uint64_t size, uint64_
 						  uint64_t pre, const uintptr_t *caller,
 						  bool sampled);
 
-static inline __attribute__((always_inline)) void track(void *p, uint64_t size, uint64_t obtained, uint64_t pre,
-			 const uintptr_t *caller)
+static inline __attribute__((always_inline)) void
+track(void *p, uint64_t size, uint64_t obtained, uint64_t pre, const uintptr_t *caller)
 {
 	writer_tick();
 	bool sampled = sample_take(size);
