@@ -179,6 +179,28 @@ void heap_adopt_early(void)
 		ptrtab_adopt(stack, adopt_one);
 }
 
+/* Charge a request of size (asked: the program's figure) to the cap; *charged is what was
+ * charged.  With sampling on glibc's chunks, a block that is not sampled is counted at its
+ * usable size (see the top): when the thread's credit covers it, the usable size a chunk for
+ * this request has is taken at once, so that the common block costs one credit operation;
+ * track_unsized settles any difference.  Otherwise exactly size is charged (cap.h), so a
+ * refusal is decided on the request alone. */
+static inline __attribute__((always_inline)) int
+heap_charge(uint64_t size, uint64_t asked, const char *what, uint64_t *charged)
+{
+	*charged = size;
+	if (!cap_on())
+		return 0;
+	if (sample_active() && __builtin_expect(nextalloc_glibc_chunks, 1)) {
+		uint64_t usable = glibcchunk_size(size) - GLIBC_SIZE_SZ;
+		if (credit_take(usable)) {
+			*charged = usable;
+			return 0;
+		}
+	}
+	return cap_charge(ACC_HEAP, size, asked, what, CAP_CREDIT);
+}
+
 void *heap_alloc(size_t bytes, const char *what, heap_fn_t fn, size_t a, size_t b,
 		 const uintptr_t *caller)
 {

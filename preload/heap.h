@@ -18,38 +18,14 @@
 /* The real allocator, called as fn(a, b): malloc(a), calloc(a, b), memalign(a, b). */
 typedef void *(*heap_fn_t)(size_t a, size_t b);
 
-
 static inline uint64_t heap_clamp(size_t n)
 {
 	return n > PTRTAB_MAX_SIZE ? PTRTAB_MAX_SIZE : (uint64_t)n;
 }
 
-/* Charge a request of size (asked: the program's figure) to the cap; *charged is what was
- * charged.  With sampling on glibc's chunks, a block that is not sampled is counted at its
- * usable size (heap.c): when the thread's credit covers it, the usable size a chunk for
- * this request has is taken at once, so that the common block costs one credit operation;
- * heap_track settles any difference.  Otherwise exactly size is charged (cap.h), so a
- * refusal is decided on the request alone. */
-static inline __attribute__((always_inline)) int
-heap_charge(uint64_t size, uint64_t asked, const char *what, uint64_t *charged)
-{
-	*charged = size;
-	if (!cap_on())
-		return 0;
-	if (sample_active() && __builtin_expect(nextalloc_glibc_chunks, 1)) {
-		uint64_t usable = glibcchunk_size(size) - GLIBC_SIZE_SZ;
-		if (credit_take(usable)) {
-			*charged = usable;
-			return 0;
-		}
-	}
-	return cap_charge(ACC_HEAP, size, asked, what, CAP_CREDIT);
-}
-
-/* Charge `bytes` to the cap (heap_charge), call fn(a, b), track the result.  NULL with
- * errno ENOMEM when the cap refuses; otherwise fn's result, errno as fn left it (the steps
- * that may touch errno, cap_charge and the sampled path of the tracking, keep it
- * themselves).  caller: the hook's STACKS_CALLER (stacks.h), or NULL.  One function for
+/* Charge `bytes` to the cap, call fn(a, b), track the result.  NULL with errno ENOMEM
+ * when the cap refuses; otherwise fn's result, errno as fn left it (the steps that may
+ * touch errno, cap_charge and the sampled path of the tracking, keep it themselves).  caller: the hook's STACKS_CALLER (stacks.h), or NULL.  One function for
  * the charge, the call and the tracking of an unsampled block, so that such a block costs
  * the hook one call and one frame. */
 void *heap_alloc(size_t bytes, const char *what, heap_fn_t fn, size_t a, size_t b,
