@@ -85,12 +85,14 @@ void account_unadmit(uint64_t bytes)
 		atomic_fetch_sub_explicit(&admitted.v, bytes, memory_order_relaxed);
 }
 
+/* The tracked total's peak is the peak mark's (peak_moved raises it with one CAS);
+ * peak_tracked holds only what snapshots read (account_read). */
 static __attribute__((noinline)) void raise_all(uint64_t h, uint64_t m, uint64_t s)
 {
+	raise_peak(&peak_kind[ACC_HEAP], h);
+	raise_peak(&peak_kind[ACC_MAPPED], m);
+	raise_peak(&peak_kind[ACC_SWAPPED], s);
 	uint64_t v[ACC_KINDS] = { [ACC_HEAP] = h, [ACC_MAPPED] = m, [ACC_SWAPPED] = s };
-	for (int k = 0; k < ACC_KINDS; k++)
-		raise_peak(&peak_kind[k], v[k]);
-	raise_peak(&peak_tracked, h + m + s);
 	peak_moved(v);
 }
 
@@ -99,7 +101,7 @@ void account_raise_peaks(void)
 	_Static_assert(ACC_KINDS == 3, "the kinds are read one by one");
 	uint64_t h = load(&account_kinds[ACC_HEAP]), m = load(&account_kinds[ACC_MAPPED]);
 	uint64_t s = load(&account_kinds[ACC_SWAPPED]);
-	/* the common case, below every peak, is loads only (peak_tracked >= the peak mark) */
+	/* the common case, below every peak, is loads only */
 	if (h > load(&peak_kind[ACC_HEAP]) || m > load(&peak_kind[ACC_MAPPED]) ||
 	    s > load(&peak_kind[ACC_SWAPPED]) || peak_above(h + m + s))
 		raise_all(h, m, s);
@@ -153,7 +155,8 @@ void account_read(account_totals_t *t)
 	t->peak_heap = load(&peak_kind[ACC_HEAP]);
 	t->peak_mapped = load(&peak_kind[ACC_MAPPED]);
 	/* each kind's peak was once that kind's value, while tracked was at least as much */
-	t->peak_tracked = max2(max2(load(&peak_tracked), load(&peak_kind[ACC_SWAPPED])),
+	uint64_t mark = atomic_load_explicit(&peak_mark, memory_order_relaxed);
+	t->peak_tracked = max2(max2(max2(load(&peak_tracked), mark), load(&peak_kind[ACC_SWAPPED])),
 			       max2(t->peak_heap, t->peak_mapped));
 	/* the figures agree (logfmt.h's E line): tracked is the sum, each peak its total's */
 	AG_ASSERT(t->tracked == t->heap + t->mapped + t->swapped);

@@ -65,21 +65,21 @@ static int api_get_usage(allocguard_usage_t *u)
 
 /* Tell every listener that has not heard it yet, and registered before change seq, that
  * the level is now `level`.  The writer thread passes its calls to libc untouched
- * (ag_in_hook); the listener's own allocations and frees must count, so they go through
+ * (ag_hook.in); the listener's own allocations and frees must count, so they go through
  * the hooks. */
 static void tell(int level, uint64_t seq)
 {
 	allocguard_usage_t u;
 	usage_now(&u, level);
 	int n = atomic_load(&nlisteners);
-	int saved = ag_in_hook;
+	int saved = ag_hook.in;
 	for (int i = 0; i < n; i++) {
 		if (listeners[i].told == level || listeners[i].since >= seq)
 			continue;
 		listeners[i].told = level;
-		ag_in_hook = 0;
+		ag_hook.in = 0;
 		listeners[i].fn(level, &u, listeners[i].arg);
-		ag_in_hook = saved;
+		ag_hook.in = saved;
 	}
 }
 

@@ -67,9 +67,7 @@ static void stack_drop(uint32_t stack, uint64_t size)
 
 static inline size_t usable(void *p)
 {
-	if (__builtin_expect(nextalloc_glibc_chunks, 1))
-		return glibcchunk_usable(p);
-	return nextalloc()->usable(p);
+	return heap_usable(p);
 }
 
 static size_t usable_of(void *p)
@@ -77,52 +75,62 @@ static size_t usable_of(void *p)
 	return usable(p);
 }
 
-/* An unsampled block: marked and counted at its usable size (see the top).  false when it
- * must go to the table instead (no malloc_usable_size, no room, the rounding over the cap),
- * with nothing changed. */
-static bool track_unsized(void *p, uint64_t size, uint64_t obtained)
+/* An unsampled block: marked and counted at its usable size (see the top).  `pre` of the
+ * rounding was charged with the request (heap_charge); the rest is charged here, or what
+ * was charged beyond the usable size given back.  false when it must go to the table
+ * instead (no malloc_usable_size, no room, the rounding over the cap), with nothing
+ * changed. */
+static inline __attribute__((always_inline)) bool
+track_unsized(void *p, uint64_t size, uint64_t obtained, uint64_t pre)
 {
 	uint64_t got = usable(p);
-	if (got < size || got > PTRTAB_MAX_SIZE)
+	if (__builtin_expect(got < size || got > PTRTAB_MAX_SIZE, 0))
 		return false;
 	uint64_t slack = got - size;
-	if (slack && cap_charge(ACC_HEAP, slack, slack, NULL, CAP_QUIET | CAP_CREDIT))
+	if (__builtin_expect(slack > pre, 0) &&
+	    cap_charge(ACC_HEAP, slack - pre, slack - pre, NULL, CAP_QUIET | CAP_CREDIT))
 		return false;
 	int rc = ptrtab_mark((uintptr_t)p);
-	if (rc == ENOMEM) {
-		if (slack)
-			cap_refund(ACC_HEAP, slack, CAP_QUIET | CAP_CREDIT);
+	if (__builtin_expect(rc == ENOMEM, 0)) {
+		if (slack > pre)
+			cap_refund(ACC_HEAP, slack - pre, CAP_QUIET | CAP_CREDIT);
 		return false;
 	}
-	if (rc == EEXIST)
-		release(got);   /* the block here before was freed without us */
-	cap_hold(ACC_HEAP, obtained + slack, how());
+	if (__builtin_expect(slack < pre, 0))
+		cap_refund(ACC_HEAP, pre - slack, CAP_CREDIT);
+	if (__builtin_expect(rc == EEXIST, 0))
+		cap_release(ACC_HEAP, got, CAP_CREDIT | CAP_LOCAL);   /* freed without us */
+	cap_hold(ACC_HEAP, obtained + slack, CAP_CREDIT | CAP_LOCAL);   /* sampling is on */
 	return true;
 }
 
 /* Count `obtained` more bytes (0 when the block was already counted), attribute the
  * block and remember it.  If it cannot be remembered it is released from the totals, so a
- * later free of it changes nothing. */
+ * later free of it changes nothing.  `pre`: charged beyond the request (heap_charge). */
 static __attribute__((noinline)) void track_slow(void *p, uint64_t size, uint64_t obtained,
-						  const uintptr_t *caller, bool sampled);
+						  uint64_t pre, const uintptr_t *caller,
+						  bool sampled);
 
-static inline void track(void *p, uint64_t size, uint64_t obtained, const uintptr_t *caller)
+static inline __attribute__((always_inline)) void
+track(void *p, uint64_t size, uint64_t obtained, uint64_t pre, const uintptr_t *caller)
 {
 	writer_tick();
 	bool sampled = sample_take(size);
-	if (!sampled && track_unsized(p, size, obtained)) {
+	if (__builtin_expect(!sampled, 1) && track_unsized(p, size, obtained, pre)) {
 		churn_alloc(p, size, 0, 0);
 		return;
 	}
-	track_slow(p, size, obtained, caller, sampled);
+	track_slow(p, size, obtained, pre, caller, sampled);
 }
 
 /* A sampled block (or one the bitmap could not take): into the table with its stack.  The
  * stack walk and the table's growth may touch errno: the program's is kept. */
-static void track_slow(void *p, uint64_t size, uint64_t obtained, const uintptr_t *caller,
-		       bool sampled)
+static void track_slow(void *p, uint64_t size, uint64_t obtained, uint64_t pre,
+		       const uintptr_t *caller, bool sampled)
 {
 	int saved = errno;
+	if (pre)
+		cap_refund(ACC_HEAP, pre, CAP_CREDIT);   /* counted at the request's size here */
 	if (sample_active() && ptrtab_unmark((uintptr_t)p))
 		release(usable(p));   /* an unsized block here was freed without us */
 	uint32_t stack = 0;
@@ -171,20 +179,49 @@ void heap_adopt_early(void)
 		ptrtab_adopt(stack, adopt_one);
 }
 
-void heap_track(void *p, uint64_t size, const uintptr_t *caller)
+/* Charge a request of size (asked: the program's figure) to the cap; *charged is what was
+ * charged.  With sampling on glibc's chunks, a block that is not sampled is counted at its
+ * usable size (see the top): when the thread's credit covers it, the usable size a chunk for
+ * this request has is taken at once, so that the common block costs one credit operation;
+ * track_unsized settles any difference.  Otherwise exactly size is charged (cap.h), so a
+ * refusal is decided on the request alone. */
+static inline __attribute__((always_inline)) int
+heap_charge(uint64_t size, uint64_t asked, const char *what, uint64_t *charged)
 {
-	track(p, size, size, caller);
+	*charged = size;
+	if (!cap_on())
+		return 0;
+	if (sample_active() && __builtin_expect(nextalloc_glibc_chunks, 1)) {
+		uint64_t usable = glibcchunk_size(size) - GLIBC_SIZE_SZ;
+		if (credit_take(usable)) {
+			*charged = usable;
+			return 0;
+		}
+	}
+	return cap_charge(ACC_HEAP, size, asked, what, CAP_CREDIT);
 }
 
-void heap_forget(void *p)
+void *heap_alloc(size_t bytes, const char *what, heap_fn_t fn, size_t a, size_t b,
+		 const uintptr_t *caller)
+{
+	uint64_t size = heap_clamp(bytes), charged;
+	if (heap_charge(size, bytes, what, &charged)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	void *p = fn(a, b);
+	if (!p) {
+		cap_refund(ACC_HEAP, charged, CAP_CREDIT);
+		return NULL;
+	}
+	track(p, size, size, charged - size, caller);
+	return p;
+}
+
+void heap_forget_slow(void *p)
 {
 	ptr_entry_t e;
-	churn_free(p);
-	if (p && sample_active() && ptrtab_unmark((uintptr_t)p)) {
-		release(usable(p));
-		return;
-	}
-	if (!p || !ptrtab_remove((uintptr_t)p, &e))
+	if (!ptrtab_remove((uintptr_t)p, &e))
 		return;
 	stack_drop(e.stack, e.size);
 	release(e.size);
@@ -234,7 +271,7 @@ void *heap_realloc(void *old, size_t n, void *(*real_realloc)(void *, size_t),
 		churn_free(old);   /* as heaptrack: a realloc frees the old block */
 	if (before > size)
 		release(before - size);
-	track(p, size, grow, caller);
+	track(p, size, grow, 0, caller);
 	errno = saved;
 	return p;
 }

@@ -17,7 +17,7 @@
 
 static void before_drop(void)
 {
-	if (ag_ready() && !ag_in_hook)
+	if (ag_ready() && !ag_hook.in)
 		logwrite_create();
 }
 

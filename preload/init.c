@@ -119,15 +119,15 @@ static void install_usr2(void)
  * table only when the hooks served it. */
 static bool malloc_reaches_us(void *(*m)(size_t), void (*f)(void *))
 {
-	int was = ag_in_hook;
-	ag_in_hook = 0;
+	int was = ag_hook.in;
+	ag_hook.in = 0;
 	void *p = m(40);
-	ag_in_hook = was;
+	ag_hook.in = was;
 	ptr_entry_t e;
 	bool ours = p && ptrtab_lookup((uintptr_t)p, &e);
-	ag_in_hook = 0;
+	ag_hook.in = 0;
 	f(p);
-	ag_in_hook = was;
+	ag_hook.in = was;
 	return ours;
 }
 

@@ -136,10 +136,10 @@ EXPORT uint32_t allocguard_node_stack(const uint64_t *addrs, int n)
 {
 	if (n < 0 || n > AG_LOG_MAX_FRAMES)
 		return 0;
-	int was = ag_in_hook;
-	ag_in_hook = 1;
+	int was = ag_hook.in;
+	ag_hook.in = 1;
 	uint32_t id = stacktab_intern(AG_KIND_JS, (const uintptr_t *)addrs, n);
-	ag_in_hook = was;
+	ag_hook.in = was;
 	return id;
 }
 
@@ -216,8 +216,8 @@ EXPORT int allocguard_node_put(int slot, const uint32_t *stacks, const uint64_t 
 		return EINVAL;
 	if (n > MAX_ENTRIES)
 		n = MAX_ENTRIES;
-	int was = ag_in_hook;
-	ag_in_hook = 1;
+	int was = ag_hook.in;
+	ag_hook.in = 1;
 	pthread_mutex_lock(&lock);
 	slot_t *s = &slots[slot];
 	int rc = s->open ? 0 : EINVAL;
@@ -241,7 +241,7 @@ EXPORT int allocguard_node_put(int slot, const uint32_t *stacks, const uint64_t 
 		atomic_fetch_add(&s->reads, 1);
 	}
 	pthread_mutex_unlock(&lock);
-	ag_in_hook = was;
+	ag_hook.in = was;
 	return rc;
 }
 
@@ -250,8 +250,8 @@ EXPORT void allocguard_node_close(int slot)
 {
 	if (slot < 0 || slot >= JSPROF_MAX_ISOLATES)
 		return;
-	int was = ag_in_hook;
-	ag_in_hook = 1;
+	int was = ag_hook.in;
+	ag_hook.in = 1;
 	pthread_mutex_lock(&lock);
 	slot_t *s = &slots[slot];
 	if (s->open) {
@@ -260,7 +260,7 @@ EXPORT void allocguard_node_close(int slot)
 		s->poke = NULL;
 	}
 	pthread_mutex_unlock(&lock);
-	ag_in_hook = was;
+	ag_hook.in = was;
 }
 
 /* The settings the addon follows: node (0 off, 1 on, 2 inspector only), node_gc, the

@@ -14,9 +14,9 @@
  * different return address in its place, means the hook was left by a jump. */
 bool ag_hook_abandoned(uintptr_t fp)
 {
-	uintptr_t slot = ag_hook_frame;
+	uintptr_t slot = ag_hook.frame;
 	const uintptr_t near = 256 * 1024;
-	if (fp < slot && slot - fp < near && ((const uintptr_t *)slot)[1] == ag_hook_ret)
+	if (fp < slot && slot - fp < near && ((const uintptr_t *)slot)[1] == ag_hook.ret)
 		return false;   /* the usual nesting: no system call */
 	if (fp < slot ? slot - fp >= near : fp - slot >= near)
 		return false;   /* another stack altogether: the hook below is live */

@@ -363,11 +363,14 @@ static void *install(_Atomic(void *) *slot, size_t bytes)
 }
 
 /* The last leaf this thread used: a heap is mostly one leaf, so this saves two loads. */
-__thread uintptr_t ptrtab_last_base __attribute__((tls_model("initial-exec"))) = UINTPTR_MAX;
-__thread ptrtab_leaf_t *ptrtab_last_leaf __attribute__((tls_model("initial-exec")));
+__thread ptrtab_last_t ptrtab_last __attribute__((tls_model("initial-exec"))) = {
+	.base = UINTPTR_MAX,
+};
 
 leaf_t *ptrtab_leaf_slow(uintptr_t addr, bool make)
 {
+	if (addr >> PTRTAB_ADDR_BITS)
+		return NULL;
 	_Atomic(leaf_t *) *dir = atomic_load_explicit(&leaves, memory_order_acquire);
 	if (!dir) {
 		if (!make)
@@ -385,8 +388,8 @@ leaf_t *ptrtab_leaf_slow(uintptr_t addr, bool make)
 		l = install((_Atomic(void *) *)slot, sizeof(leaf_t));
 	}
 	if (l) {
-		ptrtab_last_base = addr >> LEAF_SHIFT;
-		ptrtab_last_leaf = l;
+		ptrtab_last.base = addr >> LEAF_SHIFT;
+		ptrtab_last.leaf = l;
 	}
 	return l;
 }

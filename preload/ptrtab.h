@@ -68,16 +68,22 @@ typedef struct {
 	_Atomic uint64_t bits[PTRTAB_LEAF_WORDS];
 } ptrtab_leaf_t;
 
-extern __thread uintptr_t ptrtab_last_base __attribute__((tls_model("initial-exec")));
-extern __thread ptrtab_leaf_t *ptrtab_last_leaf __attribute__((tls_model("initial-exec")));
+/* The last leaf this thread used (one TLS block, so one address computation for both). */
+typedef struct {
+	uintptr_t base;             /* its address >> PTRTAB_LEAF_SHIFT; never matches past 2^48 */
+	ptrtab_leaf_t *leaf;
+} ptrtab_last_t;
+extern __thread ptrtab_last_t ptrtab_last __attribute__((tls_model("initial-exec")));
 extern _Atomic bool ptrtab_held;
+/* NULL for an address past 2^48 too. */
 ptrtab_leaf_t *ptrtab_leaf_slow(uintptr_t addr, bool make);
 void ptrtab_unmark_wait(uintptr_t addr);
 
 static inline ptrtab_leaf_t *ptrtab_leaf_of(uintptr_t addr, bool make)
 {
-	if (__builtin_expect(addr >> PTRTAB_LEAF_SHIFT == ptrtab_last_base, 1))
-		return ptrtab_last_leaf;
+	ptrtab_last_t *last = &ptrtab_last;
+	if (__builtin_expect(addr >> PTRTAB_LEAF_SHIFT == last->base, 1))
+		return last->leaf;
 	return ptrtab_leaf_slow(addr, make);
 }
 
@@ -88,8 +94,6 @@ static inline size_t ptrtab_bit_of(uintptr_t addr)
 
 static inline int ptrtab_mark(uintptr_t addr)
 {
-	if (addr >> PTRTAB_ADDR_BITS)
-		return ENOMEM;
 	ptrtab_leaf_t *l = ptrtab_leaf_of(addr, true);
 	if (!l)
 		return ENOMEM;
@@ -105,8 +109,6 @@ static inline int ptrtab_mark(uintptr_t addr)
 
 static inline bool ptrtab_unmark(uintptr_t addr)
 {
-	if (addr >> PTRTAB_ADDR_BITS)
-		return false;
 	ptrtab_leaf_t *l = ptrtab_leaf_of(addr, false);
 	if (!l)
 		return false;

@@ -31,8 +31,10 @@ static inline bool sample_take(uint64_t size)
 {
 	if (!sample_mean)
 		return true;
+	/* a countdown of 0 (none drawn yet) leaves nothing above 0; a size past 2^40 (callers
+	 * clamp theirs, ptrtab.h) takes the slow path too */
 	int64_t left = sample_countdown - (int64_t)size;
-	if (__builtin_expect(size < (UINT64_C(1) << 40) && left > 0 && sample_countdown, 1)) {
+	if (__builtin_expect(left > 0 && size < (UINT64_C(1) << 40), 1)) {
 		sample_countdown = left;
 		return false;
 	}

@@ -6,7 +6,5 @@ ag_config_t ag_config;
 uint64_t ag_start_ns;
 pid_t ag_pid;
 pid_t ag_ppid;
-__thread int ag_in_hook __attribute__((tls_model("initial-exec")));
-__thread uintptr_t ag_hook_frame __attribute__((tls_model("initial-exec")));
-__thread uintptr_t ag_hook_ret __attribute__((tls_model("initial-exec")));
+__thread ag_hook_t ag_hook __attribute__((tls_model("initial-exec")));
 __thread int ag_unsafe __attribute__((tls_model("initial-exec")));

@@ -23,13 +23,16 @@ extern uint64_t ag_start_ns;       /* CLOCK_MONOTONIC at init */
 extern pid_t ag_pid;               /* updated in fork children */
 extern pid_t ag_ppid;              /* the parent when this process started (fork or exec) */
 
-extern __thread int ag_in_hook;
-
-/* The frame of the hook this thread is in, and the return address saved in it: a hook left
- * by a jump (siglongjmp out of a signal handler that interrupted it) is told from a live
- * one by its frame being gone or reused (state.c).  0 when ag_in_hook was set otherwise
- * (our own threads). */
-extern __thread uintptr_t ag_hook_frame, ag_hook_ret;
+/* The per-thread reentrancy guard, one TLS block so that a hook computes its address once.
+ * frame and ret: the frame of the hook this thread is in, and the return address saved in
+ * it: a hook left by a jump (siglongjmp out of a signal handler that interrupted it) is
+ * told from a live one by its frame being gone or reused (state.c).  frame is 0 when `in`
+ * was set otherwise (our own threads). */
+typedef struct {
+	int in;                 /* inside a hook: nested calls pass straight through */
+	uintptr_t frame, ret;
+} ag_hook_t;
+extern __thread ag_hook_t ag_hook __attribute__((tls_model("initial-exec")));
 /* Non-zero while this thread holds a lock that a jump out of the hook could not let go
  * (the loader's, inside libunwind; the mapping table's): such a hook is never taken over. */
 extern __thread int ag_unsafe;
@@ -40,18 +43,18 @@ bool ag_hook_abandoned(uintptr_t fp);
 static inline __attribute__((always_inline)) bool ag_guard_enter(void)
 {
 	uintptr_t *fp = __builtin_frame_address(0);
-	if (ag_in_hook && !(ag_hook_frame && ag_hook_abandoned((uintptr_t)fp)))
+	if (ag_hook.in && !(ag_hook.frame && ag_hook_abandoned((uintptr_t)fp)))
 		return false;
-	ag_in_hook = 1;
-	ag_hook_frame = (uintptr_t)fp;
-	ag_hook_ret = fp[1];
+	ag_hook.in = 1;
+	ag_hook.frame = (uintptr_t)fp;
+	ag_hook.ret = fp[1];
 	return true;
 }
 
 static inline void ag_guard_leave(void)
 {
-	ag_in_hook = 0;
-	ag_hook_frame = 0;
+	ag_hook.in = 0;
+	ag_hook.frame = 0;
 }
 
 static inline bool ag_ready(void)

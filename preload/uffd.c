@@ -215,7 +215,7 @@ static void serve(int fd, uintptr_t addr)
 
 static void *handler_main(void *arg)
 {
-	ag_in_hook = 1;   /* anything we call that allocates is passed straight to libc */
+	ag_hook.in = 1;   /* anything we call that allocates is passed straight to libc */
 	threads_internal_start();
 	int fd = (int)(intptr_t)arg;
 	for (;;) {

@@ -37,8 +37,19 @@
 #define CHECK_MS 1000
 
 static _Atomic bool running;
-_Atomic bool writer_starting;
-const volatile unsigned char *writer_born_flag;
+static _Atomic bool writer_starting;
+static const volatile unsigned char *writer_born_flag;
+static const unsigned char byte_zero, byte_one = 1;
+const volatile unsigned char *_Atomic writer_go = &byte_zero;
+
+/* writer_go (writer.h) after writer_starting or writer_born_flag changed. */
+static void go_update(void)
+{
+	const volatile unsigned char *go = &byte_zero;
+	if (atomic_load(&writer_starting))
+		go = writer_born_flag ? writer_born_flag : &byte_one;
+	atomic_store(&writer_go, go);
+}
 static uint64_t first_due;            /* CLOCK_MONOTONIC of the first interval snapshot, 0 = none */
 static pthread_t thread;
 static void (*child_check)(void);
@@ -47,6 +58,7 @@ void writer_watch_children(void (*check)(void), const volatile unsigned char *fl
 {
 	child_check = check;
 	writer_born_flag = flag;
+	go_update();
 }
 
 static void (*_Atomic each_turn)(void);
@@ -98,11 +110,11 @@ static void snapshot_on_own_stack(int reason, bool scan)
 		callee.uc_link = &caller;
 		makecontext(&callee, snapshot_here, 0);
 		stacks_exit_context(&caller);
-		uintptr_t frame = ag_hook_frame;
-		ag_hook_frame = 0;   /* nested calls there run on another stack: never "left" */
+		uintptr_t frame = ag_hook.frame;
+		ag_hook.frame = 0;   /* nested calls there run on another stack: never "left" */
 		if (swapcontext(&caller, &callee) != 0)
 			snapshot_here();
-		ag_hook_frame = frame;
+		ag_hook.frame = frame;
 		stacks_exit_context(NULL);
 	} else {
 		snapshot_here();
@@ -139,7 +151,7 @@ static void exit_as_program(void)
 
 static void *writer_main(void *arg)
 {
-	ag_in_hook = 1;   /* anything we call that allocates is passed straight to libc */
+	ag_hook.in = 1;   /* anything we call that allocates is passed straight to libc */
 	threads_internal_start();
 	uint64_t period = ag_config.interval * 1000000ull;
 	uint64_t next = first_due;
@@ -173,7 +185,7 @@ static void *writer_main(void *arg)
 		if (!sandbox_filtered() && threads_only_internal_left()) {
 			/* main called pthread_exit and its last thread has ended: glibc would now
 			 * exit(0), but it still counts us.  Exit as it would, as a program thread. */
-			ag_in_hook = 0;
+			ag_hook.in = 0;
 			exit_as_program();
 		}
 	}
@@ -184,6 +196,7 @@ int writer_start(void)
 {
 	if (atomic_exchange(&writer_starting, true))
 		return 0;   /* another thread is at it */
+	go_update();
 	/* Its stack is internal memory: small, and skipped by the exit scan. */
 	static void *stack;
 	if (!stack)
@@ -337,6 +350,7 @@ void writer_postfork_child(void)
 	atomic_store(&exit_snapshot_done, false);
 	atomic_store(&running, false);
 	atomic_store(&writer_starting, false);
+	go_update();
 	outbox_requests_take();   /* the parent's requests are the parent's */
 	writer_arm();
 }

@@ -17,15 +17,15 @@ void writer_arm(void);
 int writer_start(void);
 /* Called on the allocation path: starts the thread when it is needed and not running, as
  * in a fork child, which gets its thread only once it lives long enough to need one (most
- * children exec at once).  Two loads otherwise. */
-extern _Atomic bool writer_starting;
-extern const volatile unsigned char *writer_born_flag;
+ * children exec at once), and runs the raw-clone child check.  One byte is read: writer_go
+ * points at a byte that is non-zero only while nothing is to do (the born flag of
+ * writer_watch_children once the thread was started, which a raw clone() child sees
+ * zeroed; a zero byte before). */
+extern const volatile unsigned char *_Atomic writer_go;
 void writer_tick_slow(void);
 static inline void writer_tick(void)
 {
-	const volatile unsigned char *born = writer_born_flag;
-	if (__builtin_expect(atomic_load_explicit(&writer_starting, memory_order_relaxed) &&
-			     (!born || *born), 1))
+	if (__builtin_expect(*atomic_load_explicit(&writer_go, memory_order_relaxed), 1))
 		return;
 	writer_tick_slow();
 }
