@@ -39,8 +39,9 @@ static void one(const char *const *argv, const char *const *env_add, int via_run
 	th_run_t r;
 	th_log_t log;
 	char why[400];
-	int rc = via_run ? th_run_one_log_run("scanchild", argv, env_add, 120, &r, &log, why,
-					      sizeof why)
+	static const char *const child[] = { "ALLOCGUARD_SCAN_CHILD=yes", NULL };
+	int rc = via_run ? th_run_one_log_run("scanchild", argv, env_add ? env_add : child, 120,
+					      &r, &log, why, sizeof why)
 			 : th_run_one_log("scanchild", argv, env_add, 120, &r, &log, why, sizeof why);
 	cr_assert_eq(rc, 0, "%s", why);
 	cr_assert(r.exited && r.code == 0, "%s: %s\n%s", argv[0], th_run_desc(&r), r.err);
@@ -155,8 +156,8 @@ Test(scanchild, a_killed_scan_is_said_and_never_passes_the_gate)
 	char *dir = strdup(th_tmpdir("scanchild-killed"));
 	char out[600];
 	snprintf(out, sizeof out, "--out=%s/ag.%%p.log", dir);
-	const char *argv[] = { th_build("allocguard"), "run", "-q", "--fail-on-leak", "0", out, "--",
-			       th_build("examples/scan_child"), "killscan", NULL };
+	const char *argv[] = { th_build("allocguard"), "run", "-q", "--scan-child", "yes", "--fail-on-leak",
+			       "0", out, "--", th_build("examples/scan_child"), "killscan", NULL };
 	th_run_t r;
 	cr_assert_eq(th_run(&r, argv, NULL, 0, 60), 0);
 	cr_expect(strstr(r.out, "exiting "), "the program did not finish: %s", r.out);
