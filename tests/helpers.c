@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
@@ -900,6 +901,16 @@ void th_log_heap_sums(const th_log_t *log, uint64_t *live, uint64_t *lost)
 		*live += log->val[i].live_bytes;
 		*lost += log->val[i].lost_bytes;
 	}
+}
+
+double th_log_estimate_error(const th_log_t *log)
+{
+	long ex = th_log_find(log, "exit");
+	if (ex < 0 || !log->snaps[ex].e[TH_HEAP])
+		return NAN;
+	uint64_t exact = log->snaps[ex].e[TH_HEAP], est, lost;
+	th_log_heap_sums(log, &est, &lost);
+	return ((double)est - (double)exact) / (double)exact;
 }
 
 void th_log_free(th_log_t *log)

@@ -167,6 +167,9 @@ long th_log_find(const th_log_t *log, const char *reason);
 size_t th_log_events(const th_log_t *log, const char *kind);
 /* Live and lost bytes summed over the heap stacks at the last snapshot read. */
 void th_log_heap_sums(const th_log_t *log, uint64_t *live, uint64_t *lost);
+/* (sampled live estimate - exact heap total) / exact, at the exit snapshot: the live bytes
+ * of the heap stacks against the E line's heap figure; NAN without an exit snapshot. */
+double th_log_estimate_error(const th_log_t *log);
 
 /* ---- symbols of an executable (nm) ---- */
 
