@@ -1,8 +1,8 @@
 // js_leak.js: a node program leaking plain JS objects (no Buffers) in one function and in a
 // worker thread, next to a function that makes as much garbage and keeps none of it.
 //   allocguard run --interval 200ms -- node examples/node/js_leak.js [TICKS]
-// The main thread runs TICKS ticks (default 300, one every 5 ms), then exits; the worker
-// leaks on every tick of its own until then.
+// Once the worker runs, the main thread runs TICKS ticks (default 300, one every 5 ms), then
+// exits; the worker leaks on every tick of its own until then.
 'use strict';
 const { Worker, isMainThread } = require('worker_threads');
 
@@ -34,14 +34,18 @@ if (isMainThread) {
   const w = new Worker(__filename);
   w.on('error', (e) => { console.error(e); process.exitCode = 1; });
   let i = 0;
-  const timer = setInterval(() => {
-    recordVisit(i);
-    churnGarbage(i);
-    if (++i < ticks) return;
-    clearInterval(timer);
-    console.log(`main: ${visitors.size} visitors kept, checksum ${checksum}`);
-    process.exit(0);   // the worker, still leaking, ends with the process
-  }, 5);
+  // The ticks start once the worker runs (a worker starts slowly under a profiler), so
+  // that it leaks for as long as the main thread does.
+  w.once('online', () => {
+    const timer = setInterval(() => {
+      recordVisit(i);
+      churnGarbage(i);
+      if (++i < ticks) return;
+      clearInterval(timer);
+      console.log(`main: ${visitors.size} visitors kept, checksum ${checksum}`);
+      process.exit(0);   // the worker, still leaking, ends with the process
+    }, 5);
+  });
 } else {
   const sessions = [];
   // The worker's leak: session objects pushed onto an array nobody trims.
