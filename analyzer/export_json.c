@@ -169,6 +169,15 @@ static void put_sites(json_t *j, const ag_log_t *log, symbols_t *sym)
 		json_key(j, "kind");
 		json_str(j, site_kind_name(log->stacks[i].kind));
 		put_frames(j, sym, &log->stacks[i]);
+		/* the stack's requested sizes over the run (its H line as of the last snapshot):
+		 * [] for a stack that made no malloc-family call, null for a log without H lines */
+		if (log_has_stack_sizes(log)) {
+			const ag_sizehist_t *h = log_stack_sizes(log, (uint32_t)i);
+			sizes_json(j, h ? h->bins : NULL, h ? h->nbins : 0);
+		} else {
+			json_key(j, "sizes");
+			json_null(j);
+		}
 		json_obj_end(j);
 	}
 	json_arr_end(j);

@@ -48,13 +48,29 @@ def recompute(x):
         out.sort(key=lambda e: (-e[0][0], -e[0][1], e[1]))
         return out
 
-    def site_json(tot, gid, i, k, allocs=False):
+    def site_sizes(gid, per_stack):
+        """A site's requested sizes: its stacks' histograms added bucket by bucket."""
+        if x["sites"][gid].get("sizes") is None:
+            return None
+        merged_sizes = {}
+        for i, st in enumerate(x["sites"]):
+            if st["group"] != gid or not any(per_stack.get(i, (0, 0, 0, 0))):
+                continue
+            for b in st["sizes"]:
+                key = (b["min"], b["max"])
+                merged_sizes[key] = merged_sizes.get(key, 0) + b["count"]
+        return [{"min": lo, "max": hi, "count": n}
+                for (lo, hi), n in sorted(merged_sizes.items())]
+
+    def site_json(tot, gid, i, k, allocs=False, per_stack=None):
         e = {"bytes": tot[0], "count": tot[1], "kind": x["sites"][i]["kind"], "stacks": k,
              "frames": [{k2: f[k2] for k2 in ("function", "file", "line", "module",
                                               "address")}
                         for f in x["sites"][i]["frames"]]}
         if allocs:
             e.update(allocations=tot[2], temporary=tot[3])
+        if per_stack is not None:
+            e["sizes"] = site_sizes(gid, per_stack)
         return e
 
     heap = [i for i in range(len(x["sites"])) if x["sites"][i]["kind"] == "heap"]
@@ -87,7 +103,7 @@ def recompute(x):
         "snapshots": len(snaps),
         "duration_s": round(last["t_ns"] / 1e9, 3),
         "peak": peak,
-        "peak_sites": [site_json(*e) for e in merged(at_peak)],
+        "peak_sites": [site_json(*e, per_stack=at_peak) for e in merged(at_peak)],
         "final": {
             "bytes": last["tracked"],
             "heap_bytes": last["heap"],
@@ -109,7 +125,7 @@ def recompute(x):
         "estimated": x["sampled"],
         "allocations": {"calls": calls, "temporary": temp if v2 else None},
         "sizes": sizes,
-        "sites": [site_json(*e, allocs=True) for e in merged(state)],
+        "sites": [site_json(*e, allocs=True, per_stack=state) for e in merged(state)],
     }
     return r
 
