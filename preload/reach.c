@@ -33,16 +33,21 @@
 #include <string.h>
 #include <time.h>
 
+/* Each item's stack: a block's (0 when sampling left it out), a mapping piece's. */
+static uint32_t item_stack(const scan_t *s, size_t i)
+{
+	return i < s->n ? s->blocks[i].stack : s->map_stack[i - s->n];
+}
+
 /* Each item's weight: a block's (sampled) weight, a mapping piece's bytes as one. */
-static uint32_t item_weight(const scan_t *s, size_t i, uint64_t *wb, uint64_t *wc)
+static void item_weight(const scan_t *s, size_t i, uint64_t *wb, uint64_t *wc)
 {
 	if (i < s->n) {
 		sample_weight(s->blocks[i].size, wb, wc);
-		return s->blocks[i].stack;
+		return;
 	}
 	*wb = s->maps[i - s->n].hi - s->maps[i - s->n].lo;
 	*wc = COUNT_ONE;
-	return s->map_stack[i - s->n];
 }
 
 /* Totals into *tot; with `record`, each stack's lost figures, and each heap stack's live
@@ -59,10 +64,11 @@ static void account_lost(const scan_t *s, bool record, reach_totals_t *tot)
 	for (size_t i = 0; i < s->n + s->nmaps; i++) {
 		uint8_t st = s->state[i < s->n ? i : s->n + s->group[i - s->n]];
 		bool lost = st == LOST_DIRECT || st == LOST_INDIRECT;
-		uint64_t wb, wc;
-		uint32_t stack = item_weight(s, i, &wb, &wc);
+		uint32_t stack = item_stack(s, i);
 		if (!stack && i < s->n && sample_active())
 			continue;   /* not sampled: not part of the estimates */
+		uint64_t wb, wc;
+		item_weight(s, i, &wb, &wc);
 		*(lost ? &tot->lost_bytes : &tot->reachable_bytes) += wb;
 		*(lost ? &lc : &rc) += wc;
 		stack_rec_t *r = record && stack ? stacktab_get(stack) : NULL;
