@@ -3,6 +3,7 @@
 #   make demo       leak + growth demo    make install   PREFIX=/usr/local (uninstall too)
 #   make stress     long stress loops
 #   make bench      overhead suite        make fuzz      fuzz the log reader (libFuzzer)
+#   make bench-instr  instruction counts (callgrind)
 # Quiet unless V=1.  Missing Debian packages are installed when root (see .ci/deps.sh).
 
 V ?= 0
@@ -184,13 +185,17 @@ stress: all examples $(B)/.deps-test $(B)/test_suite
 demo: all examples
 	$(Q)sh examples/demo.sh $(B)
 
-DEPS_BENCH := time:time heaptrack sqlite3:sqlite3 python3:python3 node:nodejs
+DEPS_BENCH := time:time heaptrack valgrind sqlite3:sqlite3 python3:python3 node:nodejs
 $(B)/.deps-bench: .ci/deps.sh
 	$(Q)mkdir -p $(B) && sh .ci/deps.sh $(DEPS_BENCH) && touch $@
 
 # The overhead suite (README's table): RUNS=5 by default; bench/run.sh is the quick one.
 bench: all examples $(B)/.deps-bench
 	$(Q)sh bench/suite.sh $(B)
+
+# The instruction counts (docs/performance.md): callgrind, stable on a busy machine.
+bench-instr: all examples $(B)/.deps-bench
+	$(Q)sh bench/instr.sh $(B)
 
 install: all
 	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
@@ -233,5 +238,5 @@ fuzz: $(B)/fuzz_logread
 clean:
 	rm -rf $(B)
 
-.PHONY: all examples test stress demo bench fuzz install uninstall options-table clean
+.PHONY: all examples test stress demo bench bench-instr fuzz install uninstall options-table clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
