@@ -47,6 +47,11 @@ void fmt_str(fmt_t *f, const char *s)
 
 void fmt_chr(fmt_t *f, char c)
 {
+	if (f->len + 1 < f->cap) {   /* the common case, without a copy: stacks are mostly this */
+		f->buf[f->len++] = c;
+		f->buf[f->len] = '\0';
+		return;
+	}
 	fmt_mem(f, &c, 1);
 }
 
@@ -74,6 +79,15 @@ void fmt_i64(fmt_t *f, int64_t v)
 void fmt_hex(fmt_t *f, uint64_t v)
 {
 	static const char digits[] = "0123456789abcdef";
+	size_t n = v ? (size_t)(67 - __builtin_clzll(v)) / 4 : 1;
+	if (f->len + n < f->cap) {   /* written in place: a stack's frames are most of a log */
+		char *at = f->buf + f->len;
+		for (size_t i = n; i-- > 0; v >>= 4)
+			at[i] = digits[v & 15];
+		f->len += n;
+		f->buf[f->len] = '\0';
+		return;
+	}
 	char tmp[16];
 	int i = sizeof tmp;
 	do {

@@ -2,6 +2,8 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "fmt.h"
 
@@ -29,6 +31,34 @@ Test(fmt, truncation_is_flagged_and_terminated)
 	cr_assert(f.truncated);
 	cr_assert_eq(f.len, 7);
 	cr_assert_str_eq(buf, "0123456");
+}
+
+/* Characters and hex numbers written in place, and at the buffer's end the same as
+ * through the copying path: every length of buffer, every number of digits. */
+Test(fmt, hex_and_chars_at_every_buffer_end)
+{
+	const uint64_t vals[] = { 0, 1, 0xf, 0x10, 0xabc, 0x7f00dead0001ull, UINT64_MAX };
+	const char *text[] = { "0", "1", "f", "10", "abc", "7f00dead0001", "ffffffffffffffff" };
+	for (size_t v = 0; v < sizeof vals / sizeof vals[0]; v++) {
+		char want[40];
+		snprintf(want, sizeof want, "x%s.", text[v]);
+		for (size_t cap = 0; cap <= strlen(want) + 1; cap++) {
+			char buf[40];
+			memset(buf, '#', sizeof buf);
+			fmt_t f;
+			fmt_init(&f, buf, cap);
+			fmt_chr(&f, 'x');
+			fmt_hex(&f, vals[v]);
+			fmt_chr(&f, '.');
+			size_t fits = cap ? cap - 1 : 0;
+			size_t n = strlen(want) < fits ? strlen(want) : fits;
+			cr_assert_eq(f.len, n, "%s in %zu bytes: %zu", want, cap, f.len);
+			cr_assert_eq(f.truncated, n < strlen(want), "%s in %zu bytes", want, cap);
+			cr_assert(!cap || (!memcmp(buf, want, n) && buf[n] == '\0'),
+				  "%s in %zu bytes", want, cap);
+			cr_assert_eq(buf[cap], '#', "%s in %zu bytes: written past the end", want, cap);
+		}
+	}
 }
 
 Test(fmt, escaping_makes_one_field)
