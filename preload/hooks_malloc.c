@@ -33,7 +33,17 @@ static void *fn_pvalloc(size_t a, size_t b) { return REAL->pvalloc(a); }
 		return p;                                                      \
 	}
 
-ALLOC_HOOK(malloc, (size_t n), REAL->malloc(n), n, fn_malloc, n, 0)
+/* malloc's common call (a block sampling leaves out) is heap_malloc_fast, inline. */
+EXPORT void *malloc(size_t n)
+{
+	if (!ag_guard_enter())
+		return REAL->malloc(n);
+	void *p;
+	if (!heap_malloc_fast(n, &p))
+		p = heap_alloc(n, "malloc", fn_malloc, n, 0, STACKS_CALLER);
+	ag_guard_leave();
+	return p;
+}
 LOCAL_ALIAS(malloc);
 ALLOC_HOOK(memalign, (size_t al, size_t n), REAL->memalign(al, n), n, fn_memalign, al, n)
 ALLOC_HOOK(aligned_alloc, (size_t al, size_t n), REAL->memalign(al, n), n, fn_memalign, al, n)
@@ -87,8 +97,7 @@ EXPORT void free(void *p)
 		REAL->free(p);
 		return;
 	}
-	heap_forget(p);
-	REAL->free(p);
+	heap_free(p);
 	ag_guard_leave();
 }
 

@@ -12,7 +12,7 @@
 void sample_init(uint64_t mean_bytes);
 
 /* Read-only after init; the per-thread countdown in bytes (0 until the thread's first
- * sampled-mode allocation).  Inline so that an allocation that is not sampled, or any
+ * sampled-mode allocation, and so never above 0 without sampling).  Inline so that an allocation that is not sampled, or any
  * allocation without sampling, costs no call. */
 extern uint64_t sample_mean;
 extern __thread int64_t sample_countdown __attribute__((tls_model("initial-exec")));
