@@ -107,10 +107,9 @@ static inline __attribute__((always_inline)) void
 cap_release(acc_kind_t kind, uint64_t bytes, unsigned how)
 {
 	int64_t delta = -(int64_t)bytes;
-	credit_slot_t *s = credit_mine;
-	if (!(how & CAP_LOCAL) || !s)
+	if (!(how & CAP_LOCAL) || !credit_mine)
 		cap_count(kind, delta);
-	else if ((delta = credit_count_in(s, delta)))
+	else if ((delta = credit_count_in(credit_mine, delta)))
 		cap_count(kind, delta);
 	if (!(how & CAP_CREDIT)) {
 		cap_give_back(bytes);
@@ -118,8 +117,9 @@ cap_release(acc_kind_t kind, uint64_t bytes, unsigned how)
 	}
 	if (!cap_on())
 		return;
+	credit_slot_t *s = credit_mine;
 	int64_t back;
-	if ((s = credit_mine))
+	if (s)
 		back = credit_give_in(s, bytes);
 	else if (!credit_give_slow(bytes, &back))
 		back = (int64_t)bytes;

@@ -61,16 +61,6 @@ static inline __attribute__((always_inline)) void heap_forget(void *p)
 	heap_forget_slow(p);
 }
 
-/* free(p) (not NULL): forgotten, then given to the real free. */
-static inline __attribute__((always_inline)) void heap_free(void *p)
-{
-	heap_forget(p);
-	if (__builtin_expect(nextalloc_glibc_chunks, 1))
-		nextalloc_glibc_free(p);
-	else
-		nextalloc()->free(p);
-}
-
 /* The uncommon ends of heap_malloc_fast, each as heap_alloc would finish: the real malloc
  * failed (charged: what the credit gave), the block is not the usual chunk or the bitmap
  * has no room (pre: charged beyond the request), its address was marked already (got: its
@@ -80,19 +70,18 @@ void heap_fast_rest(void *p, uint64_t size, uint64_t pre);
 void heap_fast_remarked(uint64_t got);
 
 /* malloc(n) with sampling on glibc's chunks, for a block that is not sampled: the common
- * call, inline in the hook so that it costs no frame of its own.  heap_alloc's steps for
- * such a block, on one thread slot (credit.h): the chunk's usable size taken from the
- * credit under a cap, glibc's malloc, the countdown, the bitmap's mark and the thread's
- * count.  false with nothing done when the block is to be sampled or anything is unusual
- * (no slot yet, the credit short, a request past the table's sizes): heap_alloc decides. */
+ * call, inline in the hook so that it costs no frame of its own.  left: sample_left(n),
+ * read by the hook before it entered its guard (a signal handler's allocation in between
+ * would only go uncounted by the countdown), above 0.  heap_alloc's steps for such a
+ * block, on one thread slot (credit.h): the chunk's usable size taken from the credit
+ * under a cap, glibc's malloc, the countdown, the bitmap's mark and the thread's count.
+ * false with nothing done when anything is unusual (no slot yet, the credit short, a
+ * request past HEAP_FAST_MAX): heap_alloc decides, sampling included. */
 #define HEAP_FAST_MAX (UINT64_C(1) << 39)   /* requests and roundings heap_malloc_fast takes */
 
-static inline __attribute__((always_inline)) bool heap_malloc_fast(size_t n, void **out)
+static inline __attribute__((always_inline)) bool heap_malloc_fast(size_t n, int64_t left,
+								    void **out)
 {
-	/* a countdown above 0 means sampling is on (sample.h) */
-	int64_t left = sample_countdown - (int64_t)n;
-	if (__builtin_expect(left <= 0, 0))
-		return false;
 	credit_slot_t *s = credit_mine;
 	if (__builtin_expect(n >= HEAP_FAST_MAX || !s || !nextalloc_glibc_chunks, 0))
 		return false;

@@ -33,16 +33,36 @@ static void *fn_pvalloc(size_t a, size_t b) { return REAL->pvalloc(a); }
 		return p;                                                      \
 	}
 
-/* malloc's common call (a block sampling leaves out) is heap_malloc_fast, inline. */
-EXPORT void *malloc(size_t n)
+/* malloc: every block recorded, or this one sampled, goes through heap_alloc; one that
+ * sampling leaves out (the countdown left after it is above 0) through heap_malloc_fast,
+ * inline.  Two bodies reached by tail calls, so that each keeps only the registers it
+ * needs. */
+static __attribute__((noinline)) void *malloc_recorded(size_t n)
+{
+	if (!ag_guard_enter())
+		return REAL->malloc(n);
+	void *p = heap_alloc(n, "malloc", fn_malloc, n, 0, STACKS_CALLER);
+	ag_guard_leave();
+	return p;
+}
+
+static __attribute__((noinline)) void *malloc_sampled_out(size_t n, int64_t left)
 {
 	if (!ag_guard_enter())
 		return REAL->malloc(n);
 	void *p;
-	if (!heap_malloc_fast(n, &p))
+	if (!heap_malloc_fast(n, left, &p))
 		p = heap_alloc(n, "malloc", fn_malloc, n, 0, STACKS_CALLER);
 	ag_guard_leave();
 	return p;
+}
+
+EXPORT void *malloc(size_t n)
+{
+	int64_t left = sample_left(n);
+	if (left > 0)
+		return malloc_sampled_out(n, left);
+	return malloc_recorded(n);
 }
 LOCAL_ALIAS(malloc);
 ALLOC_HOOK(memalign, (size_t al, size_t n), REAL->memalign(al, n), n, fn_memalign, al, n)
@@ -97,7 +117,14 @@ EXPORT void free(void *p)
 		REAL->free(p);
 		return;
 	}
-	heap_free(p);
+	heap_forget(p);
+	if (__builtin_expect(nextalloc_glibc_chunks, 1)) {
+		/* glibc's free calls nothing of ours: outside the guard, as a tail call */
+		ag_guard_leave();
+		nextalloc_glibc_free(p);
+		return;
+	}
+	REAL->free(p);
 	ag_guard_leave();
 }
 

@@ -26,6 +26,15 @@ static inline bool sample_active(void)
 	return sample_mean != 0;
 }
 
+/* The countdown that would be left after an allocation of size bytes by this thread,
+ * without taking it: above 0 when it would not be sampled (never without sampling, where
+ * the countdown stays 0).  A size past 2^63 reads as below 0: such a call is the hooks'
+ * to refuse or sample. */
+static inline int64_t sample_left(uint64_t size)
+{
+	return sample_countdown - (int64_t)size;
+}
+
 /* Whether this allocation of size bytes (by the calling thread) is sampled. */
 static inline bool sample_take(uint64_t size)
 {
