@@ -15,7 +15,10 @@
 /* The real allocator is glibc's or the one loaded after us (nextalloc.h). */
 #define REAL (nextalloc())
 
-static void *fn_malloc(size_t a, size_t b) { return REAL->malloc(a); }
+static void *fn_malloc(size_t a, size_t b)
+{
+	return nextalloc_glibc_chunks ? nextalloc_glibc_malloc(a) : REAL->malloc(a);
+}
 static void *fn_calloc(size_t a, size_t b) { return REAL->calloc(a, b); }
 static void *fn_memalign(size_t a, size_t b) { return REAL->memalign(a, b); }
 static void *fn_valloc(size_t a, size_t b) { return REAL->valloc(a); }
