@@ -94,7 +94,8 @@ static inline __attribute__((always_inline)) void
 cap_hold(acc_kind_t kind, uint64_t bytes, unsigned how)
 {
 	int64_t delta = (int64_t)bytes;
-	if ((how & CAP_LOCAL) && credit_count(delta, &delta) && !delta)
+	credit_slot_t *s = how & CAP_LOCAL ? credit_mine : NULL;
+	if (s && !(delta = credit_count_in(s, delta)))
 		return;
 	cap_count(kind, delta);
 }
@@ -106,18 +107,23 @@ static inline __attribute__((always_inline)) void
 cap_release(acc_kind_t kind, uint64_t bytes, unsigned how)
 {
 	int64_t delta = -(int64_t)bytes;
-	if (!((how & CAP_LOCAL) && credit_count(delta, &delta)) || delta)
+	if (!(how & CAP_LOCAL) || !credit_mine)
+		cap_count(kind, delta);
+	else if ((delta = credit_count_in(credit_mine, delta)))
 		cap_count(kind, delta);
 	if (!(how & CAP_CREDIT)) {
 		cap_give_back(bytes);
 		return;
 	}
-	int64_t back;
 	if (!cap_on())
 		return;
-	if (!credit_give(bytes, &back))
-		cap_give_back(bytes);
-	else if (back)
+	credit_slot_t *s = credit_mine;
+	int64_t back;
+	if (s)
+		back = credit_give_in(s, bytes);
+	else if (!credit_give_slow(bytes, &back))
+		back = (int64_t)bytes;
+	if (back)
 		cap_give_back((uint64_t)back);
 }
 

@@ -38,51 +38,69 @@ void credit_init(void (*on_exit)(int64_t credit, int64_t unflushed));
 /* This thread's slot, claimed on first use; NULL when there is none to claim. */
 credit_slot_t *credit_slot(void);
 
-/* Use bytes of this thread's credit: true, or false with nothing changed. */
-static inline bool credit_take(uint64_t bytes)
+/* Use bytes of the credit of s (this thread's slot): true, or false with nothing changed. */
+static inline bool credit_take_in(credit_slot_t *s, uint64_t bytes)
 {
-	credit_slot_t *s = credit_mine;
-	if (!s || atomic_load_explicit(&s->credit, memory_order_relaxed) < (int64_t)bytes)
+	if (atomic_load_explicit(&s->credit, memory_order_relaxed) < (int64_t)bytes)
 		return false;
 	int64_t old = atomic_fetch_sub_explicit(&s->credit, (int64_t)bytes, memory_order_relaxed);
-	if (old >= (int64_t)bytes)
+	if (__builtin_expect(old >= (int64_t)bytes, 1))
 		return true;
 	/* reclaimed meanwhile: undo (a reclaim that saw the dip accounts for it, credit.c) */
 	atomic_fetch_add_explicit(&s->credit, (int64_t)bytes, memory_order_relaxed);
 	return false;
 }
 
+/* The same with this thread's slot, if it has one. */
+static inline bool credit_take(uint64_t bytes)
+{
+	credit_slot_t *s = credit_mine;
+	return s && credit_take_in(s, bytes);
+}
+
 /* Add bytes to this thread's credit (already admitted; false without a slot).  *back is
  * what must go back to the admitted total (the credit was above CREDIT_MAX), else 0. */
 bool credit_give_slow(uint64_t bytes, int64_t *back);
+/* Add bytes to the credit of s (this thread's slot); what must go back, else 0. */
+static inline int64_t credit_give_in(credit_slot_t *s, uint64_t bytes)
+{
+	int64_t v = atomic_fetch_add_explicit(&s->credit, (int64_t)bytes, memory_order_relaxed) +
+		    (int64_t)bytes;
+	if (__builtin_expect(v <= (int64_t)CREDIT_MAX, 1))
+		return 0;
+	return atomic_exchange_explicit(&s->credit, 0, memory_order_relaxed);
+}
+
 static inline bool credit_give(uint64_t bytes, int64_t *back)
 {
 	credit_slot_t *s = credit_mine;
 	if (!s)
 		return credit_give_slow(bytes, back);
-	int64_t v = atomic_fetch_add_explicit(&s->credit, (int64_t)bytes, memory_order_relaxed) +
-		    (int64_t)bytes;
-	*back = v > (int64_t)CREDIT_MAX ? atomic_exchange_explicit(&s->credit, 0, memory_order_relaxed)
-					 : 0;
+	*back = credit_give_in(s, bytes);
 	return true;
 }
 
-/* Count bytes (negative: released) as this thread's unflushed heap bytes.  false without
- * a slot (count them exactly instead).  *flush is what must go into the shared total now
- * (then no longer unflushed), else 0. */
+/* Count bytes (negative: released) as unflushed heap bytes of s (this thread's slot).
+ * Returns what must go into the shared total now (then no longer unflushed), else 0. */
+static inline int64_t credit_count_in(credit_slot_t *s, int64_t bytes)
+{
+	int64_t v = atomic_load_explicit(&s->unflushed, memory_order_relaxed) + bytes;
+	/* one unsigned compare for -CREDIT_FLUSH < v < CREDIT_FLUSH */
+	if (__builtin_expect((uint64_t)(v + CREDIT_FLUSH - 1) <= 2 * (uint64_t)CREDIT_FLUSH - 2, 1)) {
+		atomic_store_explicit(&s->unflushed, v, memory_order_relaxed);
+		return 0;
+	}
+	atomic_store_explicit(&s->unflushed, 0, memory_order_relaxed);
+	return v;
+}
+
+/* The same with this thread's slot: false without one (count them exactly instead). */
 static inline bool credit_count(int64_t bytes, int64_t *flush)
 {
 	credit_slot_t *s = credit_mine;
 	if (!s)
 		return false;
-	int64_t v = atomic_load_explicit(&s->unflushed, memory_order_relaxed) + bytes;
-	if (v >= CREDIT_FLUSH || v <= -CREDIT_FLUSH) {
-		*flush = v;
-		v = 0;
-	} else {
-		*flush = 0;
-	}
-	atomic_store_explicit(&s->unflushed, v, memory_order_relaxed);
+	*flush = credit_count_in(s, bytes);
 	return true;
 }
 

@@ -83,6 +83,8 @@ static size_t usable_of(void *p)
 static inline __attribute__((always_inline)) bool
 track_unsized(void *p, uint64_t size, uint64_t obtained, uint64_t pre)
 {
+	if (__builtin_expect(!credit_mine, 0))
+		credit_slot();   /* counted per thread from now on (and heap_malloc_fast's) */
 	uint64_t got = usable(p);
 	if (__builtin_expect(got < size || got > PTRTAB_MAX_SIZE, 0))
 		return false;
@@ -216,6 +218,24 @@ void *heap_alloc(size_t bytes, const char *what, heap_fn_t fn, size_t a, size_t 
 	}
 	track(p, size, size, charged - size, caller);
 	return p;
+}
+
+void heap_fast_failed(uint64_t charged)
+{
+	cap_refund(ACC_HEAP, charged, CAP_CREDIT);
+}
+
+void heap_fast_rest(void *p, uint64_t size, uint64_t pre)
+{
+	if (track_unsized(p, size, size, pre))
+		churn_alloc(p, size, 0, 0);
+	else
+		track_slow(p, size, size, pre, NULL, false);
+}
+
+void heap_fast_remarked(uint64_t got)
+{
+	cap_release(ACC_HEAP, got, CAP_CREDIT | CAP_LOCAL);   /* freed without us */
 }
 
 void heap_forget_slow(void *p)

@@ -15,7 +15,10 @@
 /* The real allocator is glibc's or the one loaded after us (nextalloc.h). */
 #define REAL (nextalloc())
 
-static void *fn_malloc(size_t a, size_t b) { return REAL->malloc(a); }
+static void *fn_malloc(size_t a, size_t b)
+{
+	return nextalloc_glibc_chunks ? nextalloc_glibc_malloc(a) : REAL->malloc(a);
+}
 static void *fn_calloc(size_t a, size_t b) { return REAL->calloc(a, b); }
 static void *fn_memalign(size_t a, size_t b) { return REAL->memalign(a, b); }
 static void *fn_valloc(size_t a, size_t b) { return REAL->valloc(a); }
@@ -33,7 +36,37 @@ static void *fn_pvalloc(size_t a, size_t b) { return REAL->pvalloc(a); }
 		return p;                                                      \
 	}
 
-ALLOC_HOOK(malloc, (size_t n), REAL->malloc(n), n, fn_malloc, n, 0)
+/* malloc: every block recorded, or this one sampled, goes through heap_alloc; one that
+ * sampling leaves out (the countdown left after it is above 0) through heap_malloc_fast,
+ * inline.  Two bodies reached by tail calls, so that each keeps only the registers it
+ * needs. */
+static __attribute__((noinline)) void *malloc_recorded(size_t n)
+{
+	if (!ag_guard_enter())
+		return REAL->malloc(n);
+	void *p = heap_alloc(n, "malloc", fn_malloc, n, 0, STACKS_CALLER);
+	ag_guard_leave();
+	return p;
+}
+
+static __attribute__((noinline)) void *malloc_sampled_out(size_t n, int64_t left)
+{
+	if (!ag_guard_enter())
+		return REAL->malloc(n);
+	void *p;
+	if (!heap_malloc_fast(n, left, &p))
+		p = heap_alloc(n, "malloc", fn_malloc, n, 0, STACKS_CALLER);
+	ag_guard_leave();
+	return p;
+}
+
+EXPORT void *malloc(size_t n)
+{
+	int64_t left = sample_left(n);
+	if (left > 0)
+		return malloc_sampled_out(n, left);
+	return malloc_recorded(n);
+}
 LOCAL_ALIAS(malloc);
 ALLOC_HOOK(memalign, (size_t al, size_t n), REAL->memalign(al, n), n, fn_memalign, al, n)
 ALLOC_HOOK(aligned_alloc, (size_t al, size_t n), REAL->memalign(al, n), n, fn_memalign, al, n)
@@ -88,6 +121,12 @@ EXPORT void free(void *p)
 		return;
 	}
 	heap_forget(p);
+	if (__builtin_expect(nextalloc_glibc_chunks, 1)) {
+		/* glibc's free calls nothing of ours: outside the guard, as a tail call */
+		ag_guard_leave();
+		nextalloc_glibc_free(p);
+		return;
+	}
 	REAL->free(p);
 	ag_guard_leave();
 }

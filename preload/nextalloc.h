@@ -43,8 +43,19 @@ static inline bool nextalloc_arena_owns(const void *p)
 {
 	return (uintptr_t)p - (uintptr_t)nextalloc_arena < NEXTALLOC_ARENA_SIZE;
 }
-/* The allocator is glibc's own malloc, whose chunk headers glibcchunk.h reads. */
+/* The allocator is glibc's own malloc, whose chunk headers glibcchunk.h reads; its
+ * functions may then be called directly (set before nextalloc_fns is published). */
 extern bool nextalloc_glibc_chunks;
+extern void *__libc_malloc(size_t);
+extern void __libc_free(void *);
+static inline void *nextalloc_glibc_malloc(size_t n)
+{
+	return __libc_malloc(n);
+}
+static inline void nextalloc_glibc_free(void *p)
+{
+	__libc_free(p);
+}
 /* Size of an arena block (for realloc and malloc_usable_size). */
 size_t nextalloc_arena_size(const void *p);
 

@@ -335,6 +335,7 @@ bool ptrtab_remove(uintptr_t addr, ptr_entry_t *out)
 #define LEAF_WORDS PTRTAB_LEAF_WORDS
 #define LINE_WORDS PTRTAB_LINE_WORDS
 #define SUMMARY_WORDS PTRTAB_SUMMARY_WORDS
+_Static_assert(LINE_WORDS == 1 << 3, "PTRTAB_SUMMARY_SHIFT counts 8 words a line");
 
 typedef ptrtab_leaf_t leaf_t;
 
@@ -367,17 +368,17 @@ __thread ptrtab_last_t ptrtab_last __attribute__((tls_model("initial-exec"))) = 
 	.base = UINTPTR_MAX,
 };
 
-leaf_t *ptrtab_leaf_slow(uintptr_t addr, bool make)
+bool ptrtab_leaf_slow(uintptr_t addr, bool make)
 {
 	if (addr >> PTRTAB_ADDR_BITS)
-		return NULL;
+		return false;
 	_Atomic(leaf_t *) *dir = atomic_load_explicit(&leaves, memory_order_acquire);
 	if (!dir) {
 		if (!make)
-			return NULL;
+			return false;
 		dir = install((_Atomic(void *) *)&leaves, NLEAVES * sizeof *dir);
 		if (!dir)
-			return NULL;
+			return false;
 	}
 	_Atomic(leaf_t *) *slot = &dir[addr >> LEAF_SHIFT];
 	leaf_t *l = atomic_load_explicit(slot, memory_order_acquire);
@@ -387,11 +388,13 @@ leaf_t *ptrtab_leaf_slow(uintptr_t addr, bool make)
 		atomic_fetch_or(&present[i / 64], UINT64_C(1) << (i % 64));
 		l = install((_Atomic(void *) *)slot, sizeof(leaf_t));
 	}
-	if (l) {
-		ptrtab_last.base = addr >> LEAF_SHIFT;
-		ptrtab_last.leaf = l;
-	}
-	return l;
+	if (!l)
+		return false;
+	uintptr_t base = addr >> LEAF_SHIFT, start = base << LEAF_SHIFT;
+	ptrtab_last.words = (uintptr_t)l->bits - ((start >> PTRTAB_WORD_SHIFT) << 3);
+	ptrtab_last.lines = (uintptr_t)l->touched - ((start >> PTRTAB_SUMMARY_SHIFT) << 3);
+	ptrtab_last.base = base;
+	return true;
 }
 
 void ptrtab_unmark_wait(uintptr_t addr)

@@ -68,58 +68,63 @@ typedef struct {
 	_Atomic uint64_t bits[PTRTAB_LEAF_WORDS];
 } ptrtab_leaf_t;
 
-/* The last leaf this thread used (one TLS block, so one address computation for both). */
+/* The last leaf this thread used (one TLS block, so one address computation for all), with
+ * the addresses its words and summary words would have if the leaf began at address 0:
+ * an address's word is then one shift and one add away. */
 typedef struct {
 	uintptr_t base;             /* its address >> PTRTAB_LEAF_SHIFT; never matches past 2^48 */
-	ptrtab_leaf_t *leaf;
+	uintptr_t words;            /* (uintptr_t)leaf->bits - word index of the leaf's start */
+	uintptr_t lines;            /* the same for leaf->touched */
 } ptrtab_last_t;
 extern __thread ptrtab_last_t ptrtab_last __attribute__((tls_model("initial-exec")));
 extern _Atomic bool ptrtab_held;
-/* NULL for an address past 2^48 too. */
-ptrtab_leaf_t *ptrtab_leaf_slow(uintptr_t addr, bool make);
+/* Finds (make: or maps) addr's leaf and makes it this thread's last; false when there is
+ * none (an address past 2^48 too). */
+bool ptrtab_leaf_slow(uintptr_t addr, bool make);
 void ptrtab_unmark_wait(uintptr_t addr);
 
-static inline ptrtab_leaf_t *ptrtab_leaf_of(uintptr_t addr, bool make)
+#define PTRTAB_WORD_SHIFT (PTRTAB_GRAIN_SHIFT + 6)          /* address bits per word */
+#define PTRTAB_SUMMARY_SHIFT (PTRTAB_WORD_SHIFT + 3 + 6)    /* per summary word (8 words a line) */
+
+/* addr's word of bits, and its summary word; false (nothing mapped) as ptrtab_leaf_slow. */
+static inline __attribute__((always_inline)) bool
+ptrtab_words_of(uintptr_t addr, bool make, _Atomic uint64_t **word, _Atomic uint64_t **line)
 {
 	ptrtab_last_t *last = &ptrtab_last;
-	if (__builtin_expect(addr >> PTRTAB_LEAF_SHIFT == last->base, 1))
-		return last->leaf;
-	return ptrtab_leaf_slow(addr, make);
-}
-
-static inline size_t ptrtab_bit_of(uintptr_t addr)
-{
-	return (addr & (((uintptr_t)1 << PTRTAB_LEAF_SHIFT) - 1)) >> PTRTAB_GRAIN_SHIFT;
-}
-
-static inline int ptrtab_mark(uintptr_t addr)
-{
-	ptrtab_leaf_t *l = ptrtab_leaf_of(addr, true);
-	if (!l)
-		return ENOMEM;
-	size_t b = ptrtab_bit_of(addr), w = b >> 6;
-	uint64_t m = UINT64_C(1) << (b & 63);
-	size_t ln = w / PTRTAB_LINE_WORDS;
-	uint64_t lm = UINT64_C(1) << (ln & 63);
-	if (!(atomic_load_explicit(&l->touched[ln >> 6], memory_order_relaxed) & lm))
-		atomic_fetch_or_explicit(&l->touched[ln >> 6], lm, memory_order_relaxed);
-	uint64_t old = atomic_fetch_or_explicit(&l->bits[w], m, memory_order_relaxed);
-	return old & m ? EEXIST : 0;
-}
-
-static inline bool ptrtab_unmark(uintptr_t addr)
-{
-	ptrtab_leaf_t *l = ptrtab_leaf_of(addr, false);
-	if (!l)
+	if (__builtin_expect(addr >> PTRTAB_LEAF_SHIFT != last->base, 0) &&
+	    !ptrtab_leaf_slow(addr, make))
 		return false;
-	size_t b = ptrtab_bit_of(addr);
-	uint64_t m = UINT64_C(1) << (b & 63);
+	*word = (_Atomic uint64_t *)(last->words + ((addr >> PTRTAB_WORD_SHIFT) << 3));
+	*line = (_Atomic uint64_t *)(last->lines + ((addr >> PTRTAB_SUMMARY_SHIFT) << 3));
+	return true;
+}
+
+static inline __attribute__((always_inline)) int ptrtab_mark(uintptr_t addr)
+{
+	_Atomic uint64_t *w, *t;
+	if (!ptrtab_words_of(addr, true, &w, &t))
+		return ENOMEM;
+	uint64_t m = UINT64_C(1) << ((addr >> PTRTAB_GRAIN_SHIFT) & 63);
+	uint64_t lm = UINT64_C(1) << ((addr >> (PTRTAB_WORD_SHIFT + 3)) & 63);
+	/* the line is marked touched before its bit is set: a walk never misses a bit */
+	if (__builtin_expect(!(atomic_load_explicit(t, memory_order_relaxed) & lm), 0))
+		atomic_fetch_or_explicit(t, lm, memory_order_relaxed);
+	uint64_t old = atomic_fetch_or_explicit(w, m, memory_order_relaxed);
+	return __builtin_expect(old & m, 0) ? EEXIST : 0;
+}
+
+static inline __attribute__((always_inline)) bool ptrtab_unmark(uintptr_t addr)
+{
+	_Atomic uint64_t *w, *t;
+	if (!ptrtab_words_of(addr, false, &w, &t))
+		return false;
+	uint64_t m = UINT64_C(1) << ((addr >> PTRTAB_GRAIN_SHIFT) & 63);
 	/* seq_cst with the load of held and with the store in ptrtab_hold: either the walk
 	 * does not see this bit, or we see held and wait for the scan to finish */
-	uint64_t old = atomic_fetch_and(&l->bits[b >> 6], ~m);
+	uint64_t old = atomic_fetch_and(w, ~m);
 	if (!(old & m))
 		return false;
-	if (atomic_load(&ptrtab_held))
+	if (__builtin_expect(atomic_load(&ptrtab_held), 0))
 		ptrtab_unmark_wait(addr);
 	return true;
 }

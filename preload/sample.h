@@ -12,7 +12,7 @@
 void sample_init(uint64_t mean_bytes);
 
 /* Read-only after init; the per-thread countdown in bytes (0 until the thread's first
- * sampled-mode allocation).  Inline so that an allocation that is not sampled, or any
+ * sampled-mode allocation, and so never above 0 without sampling).  Inline so that an allocation that is not sampled, or any
  * allocation without sampling, costs no call. */
 extern uint64_t sample_mean;
 extern __thread int64_t sample_countdown __attribute__((tls_model("initial-exec")));
@@ -24,6 +24,15 @@ void sample_weight_slow(uint64_t size, uint64_t *bytes, uint64_t *count);
 static inline bool sample_active(void)
 {
 	return sample_mean != 0;
+}
+
+/* The countdown that would be left after an allocation of size bytes by this thread,
+ * without taking it: above 0 when it would not be sampled (never without sampling, where
+ * the countdown stays 0).  A size past 2^63 reads as below 0: such a call is the hooks'
+ * to refuse or sample. */
+static inline int64_t sample_left(uint64_t size)
+{
+	return sample_countdown - (int64_t)size;
 }
 
 /* Whether this allocation of size bytes (by the calling thread) is sampled. */
