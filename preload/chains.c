@@ -127,7 +127,7 @@ bool chains_worth_pinning(const uintptr_t *slot, char kind, uint32_t id)
 	return *tag != (want | UNPINNABLE);
 }
 
-void chains_pin(chain_pins_t *p, uintptr_t at, uintptr_t want)
+static inline void pin(chain_pins_t *p, uintptr_t at, uintptr_t want)
 {
 	if (p->n < 0)
 		return;
@@ -139,6 +139,11 @@ void chains_pin(chain_pins_t *p, uintptr_t at, uintptr_t want)
 	}
 	p->off[p->n] = (int32_t)(at - p->slot0);
 	p->val[p->n++] = want;
+}
+
+void chains_pin(chain_pins_t *p, uintptr_t at, uintptr_t want)
+{
+	pin(p, at, want);
 }
 
 /* The facts' table: FACT_SLOTS slots, a fact in one of FACT_PROBES from its hash.  A fact
@@ -159,18 +164,22 @@ static uint32_t fact_home(uintptr_t ip)
 }
 
 /* Copy slot s's fact into *f; false when it was being written (or rewritten meanwhile). */
-static bool fact_read(struct fact_slot *s, chain_fact_t *f)
+static inline bool fact_read(struct fact_slot *s, chain_fact_t *f)
 {
 	uint32_t q = atomic_load_explicit(&s->seq, memory_order_acquire);
 	if (q & 1)
 		return false;
-	uint64_t w[FACT_WORDS];
-	for (size_t i = 0; i < FACT_WORDS; i++)
-		w[i] = atomic_load_explicit(&s->w[i], memory_order_relaxed);
+	union {
+		uint64_t w[FACT_WORDS];
+		chain_fact_t f;
+	} u;
+	u.w[0] = atomic_load_explicit(&s->w[0], memory_order_relaxed);
+	u.w[1] = atomic_load_explicit(&s->w[1], memory_order_relaxed);
+	u.w[2] = atomic_load_explicit(&s->w[2], memory_order_relaxed);
 	atomic_thread_fence(memory_order_acquire);
 	if (atomic_load_explicit(&s->seq, memory_order_relaxed) != q)
 		return false;
-	memcpy(f, w, sizeof w);
+	*f = u.f;
 	return true;
 }
 
@@ -227,14 +236,14 @@ static bool step_by_fact(const chain_fact_t *f, uintptr_t next_ret, chain_pins_t
 {
 	uintptr_t fp = *(const uintptr_t *)p->fploc, cfa;
 	if (f->how == CHAIN_FP) {
-		chains_pin(p, p->fploc, fp);
+		pin(p, p->fploc, fp);
 		cfa = fp + 2 * sizeof(uintptr_t);
 	} else if (f->how == CHAIN_SP) {
 		cfa = p->sp + (uintptr_t)(intptr_t)f->cfa;
 	} else {
 		return false;
 	}
-	chains_pin(p, cfa - f->ipsave, next_ret);
+	pin(p, cfa - f->ipsave, next_ret);
 	if (f->fpsave) {
 		p->fploc = cfa - f->fpsave;
 		if (p->fploc < p->slot0 - sizeof(uintptr_t) || p->fploc > p->hi - sizeof(uintptr_t))
@@ -261,7 +270,7 @@ int chains_pin_known(const uintptr_t *frames, int k, int depth, bool ended, chai
 			if (f.how != CHAIN_END)
 				p->n = -1;
 			else if (f.fp0)
-				chains_pin(p, p->fploc, 0);
+				pin(p, p->fploc, 0);
 		} else if (!step_by_fact(&f, frames[k + 1] + 1, p)) {
 			p->n = -1;
 		}

@@ -96,14 +96,16 @@ static inline uint32_t chains_find(const uintptr_t *slot, char kind)
 	for (unsigned w = 0; w < CHAIN_WAYS; w++, c++) {
 		if (c->slot0 != s || c->ret0 != r || c->kind != kind)
 			continue;
-		/* Branch-free over each group of four: a chain is found again far more often
-		 * than not.  Unused checks are padded with (0, ret0): the key's own word. */
+		/* Branch-free over each group of four, one branch a group: a chain is found
+		 * again far more often than not, and a chain of another path that shares the
+		 * key is left at its first group that differs.  Unused checks are padded with
+		 * (0, ret0): the key's own word. */
 		uintptr_t diff = 0;
 		const int32_t *off = c->off;
 		const uintptr_t *val = c->val;
-		for (unsigned q = c->quads; q; q--, off += 4, val += 4)
-			diff |= (chains_word(s, off[0]) ^ val[0]) | (chains_word(s, off[1]) ^ val[1]) |
-				(chains_word(s, off[2]) ^ val[2]) | (chains_word(s, off[3]) ^ val[3]);
+		for (unsigned q = c->quads; q && !diff; q--, off += 4, val += 4)
+			diff = (chains_word(s, off[0]) ^ val[0]) | (chains_word(s, off[1]) ^ val[1]) |
+			       (chains_word(s, off[2]) ^ val[2]) | (chains_word(s, off[3]) ^ val[3]);
 		if (!diff)
 			return c->id;
 	}
