@@ -230,9 +230,16 @@ void chains_learn(const chain_fact_t *f)
 	atomic_store_explicit(&to->seq, q + 2, memory_order_release);
 }
 
+static bool in_stack(const chain_pins_t *p, uintptr_t at)
+{
+	return at >= p->slot0 - sizeof(uintptr_t) && at <= p->hi - sizeof(uintptr_t);
+}
+
 /* The unwinder's step over one frame, by its fact: from the frame's stack pointer and
- * frame pointer (held at p->fploc) to its caller's.  false when the fact does not say. */
-static bool step_by_fact(const chain_fact_t *f, uintptr_t next_ret, chain_pins_t *p)
+ * frame pointer (held at p->fploc) to its caller's, whose return address is next_ret (0:
+ * whatever the stack holds there, which *next_ret is given).  false when the fact does not
+ * say. */
+static bool step_by_fact(const chain_fact_t *f, uintptr_t *next_ret, chain_pins_t *p)
 {
 	uintptr_t fp = *(const uintptr_t *)p->fploc, cfa;
 	if (f->how == CHAIN_FP) {
@@ -243,23 +250,31 @@ static bool step_by_fact(const chain_fact_t *f, uintptr_t next_ret, chain_pins_t
 	} else {
 		return false;
 	}
-	pin(p, cfa - f->ipsave, next_ret);
+	uintptr_t at = cfa - f->ipsave;
+	if (!*next_ret && in_stack(p, at))
+		*next_ret = *(const uintptr_t *)at;
+	pin(p, at, *next_ret);
 	if (f->fpsave) {
 		p->fploc = cfa - f->fpsave;
-		if (p->fploc < p->slot0 - sizeof(uintptr_t) || p->fploc > p->hi - sizeof(uintptr_t))
+		if (!in_stack(p, p->fploc))
 			p->n = -1;
 	}
 	p->sp = cfa;
 	return true;
 }
 
+/* A walk starts at the first frame, whose frame pointer is where the hook pushed it, under
+ * the slot. */
+static void walk_start(chain_pins_t *p)
+{
+	p->sp = p->slot0 + sizeof(uintptr_t);
+	p->fploc = p->slot0 - sizeof(uintptr_t);
+}
+
 int chains_pin_known(const uintptr_t *frames, int k, int depth, bool ended, chain_pins_t *p)
 {
-	if (k == 0) {
-		/* the first frame's frame pointer is where the hook pushed it, under the slot */
-		p->sp = p->slot0 + sizeof(uintptr_t);
-		p->fploc = p->slot0 - sizeof(uintptr_t);
-	}
+	if (k == 0)
+		walk_start(p);
 	for (; k < depth && p->n >= 0; k++) {
 		if (k == depth - 1 && !ended)
 			return depth;   /* cut at the depth asked: what lies beyond is not ours */
@@ -271,11 +286,40 @@ int chains_pin_known(const uintptr_t *frames, int k, int depth, bool ended, chai
 				p->n = -1;
 			else if (f.fp0)
 				pin(p, p->fploc, 0);
-		} else if (!step_by_fact(&f, frames[k + 1] + 1, p)) {
+		} else if (!step_by_fact(&f, &(uintptr_t){ frames[k + 1] + 1 }, p)) {
 			p->n = -1;
 		}
 	}
 	return depth;
+}
+
+int chains_walk_known(int max, uintptr_t *frames, chain_pins_t *p)
+{
+	walk_start(p);
+	p->n = 0;
+	uintptr_t ret = *(const uintptr_t *)p->slot0;
+	for (int k = 0; k < max; k++) {
+		/* below 0x4000 unw_backtrace stops, not counting it: asked of it */
+		if (ret < 0x4000)
+			return 0;
+		frames[k] = ret - 1;
+		if (k == max - 1)
+			return max;   /* cut at the depth asked: what lies beyond is not ours */
+		chain_fact_t f;
+		if (!chains_fact(ret, &f))
+			return 0;
+		if (f.how == CHAIN_END) {
+			/* an end only where the frame pointer is 0 as it was when learnt */
+			if (!f.fp0 || *(const uintptr_t *)p->fploc)
+				return 0;
+			pin(p, p->fploc, 0);
+			return p->n < 0 ? 0 : k + 1;
+		}
+		ret = 0;
+		if (!step_by_fact(&f, &ret, p) || p->n < 0)
+			return 0;
+	}
+	return 0;
 }
 
 void chains_keep(const uintptr_t *slot, char kind, const int32_t *off, const uintptr_t *val,

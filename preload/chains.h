@@ -131,6 +131,12 @@ bool chains_fact(uintptr_t ip, chain_fact_t *f);
  * chain ends because the unwind did, not at the depth asked. */
 int chains_pin_known(const uintptr_t *frames, int k, int depth, bool ended, chain_pins_t *p);
 
+/* The chain from p->slot0 (up to max frames, given as stacks.c gives them), walked and
+ * pinned by the facts learned alone, as unw_backtrace would walk it: its depth, or 0 when
+ * a frame's fact is not known or does not say (the caller unwinds).  The walk reads only
+ * [slot0 - 8, hi). */
+int chains_walk_known(int max, uintptr_t *frames, chain_pins_t *p);
+
 /* Cache a chain just unwound on this thread's own stack: slot as above,
  * and n words to check, at slot + off[i] (off may be -8: the word under slot), each to
  * hold val[i].  Every word lies in [slot - 8, hi).  n < 0: the chain cannot be pinned

@@ -412,8 +412,23 @@ static __attribute__((noinline)) void cache_chain(char kind, const uintptr_t *sl
 	chains_keep(slot, kind, p.off, p.val, p.n, id);
 }
 
-/* A chain this thread has not seen (or saw differently): unwind, intern, and cache it when
- * it runs on this thread's own stack and can be pinned. */
+/* A chain walked by the facts of its frames alone (no unwind), interned and cached: its
+ * id, or 0 when a frame's fact is not known.  A function of its own for its pins' stack,
+ * as cache_chain. */
+static __attribute__((noinline)) uint32_t walk_known(char kind, const uintptr_t *slot,
+						 uintptr_t *frames, int max)
+{
+	chain_pins_t p = { .slot0 = (uintptr_t)slot, .hi = stack_hi };
+	int depth = chains_walk_known(max, frames, &p);
+	uint32_t id = depth > 0 ? intern(kind, frames, depth) : 0;
+	if (id)
+		chains_keep(slot, kind, p.off, p.val, p.n, id);
+	return id;
+}
+
+/* A chain this thread has not seen (or saw differently): walked by the facts of its frames
+ * when they are all known, else unwound; interned, and cached when it runs on this
+ * thread's own stack and can be pinned. */
 static __attribute__((noinline)) uint32_t unwind_here(char kind, const uintptr_t *slot)
 {
 	threads_note();   /* a thread's first stack always comes here: its cache starts empty */
@@ -426,9 +441,13 @@ static __attribute__((noinline)) uint32_t unwind_here(char kind, const uintptr_t
 		int n = fp_walk(frames, max, hi);
 		return n > 0 ? intern(kind, frames, n) : 0;
 	}
+	bool own = slot && max <= CHAIN_FRAMES && on_own_stack((uintptr_t)slot, kind == AG_KIND_HEAP);
+	uint32_t id = own ? walk_known(kind, slot, frames, max) : 0;
+	if (id)
+		return id;
 	int depth = stacks_capture(frames, max);
-	uint32_t id = depth > 0 ? intern(kind, frames, depth) : 0;
-	if (id && slot && max <= CHAIN_FRAMES && on_own_stack((uintptr_t)slot, kind == AG_KIND_HEAP))
+	id = depth > 0 ? intern(kind, frames, depth) : 0;
+	if (id && own)
 		cache_chain(kind, slot, frames, depth, max, id);
 	return id;
 }

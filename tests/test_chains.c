@@ -133,6 +133,43 @@ Test(chains, pinned_from_facts)
 	cr_assert_eq(p.n, 3);
 }
 
+Test(chains, walked_by_facts_alone)
+{
+	/* as pinned_from_facts, frame 2 ending the chain on a null frame pointer */
+	stack[0] = (uintptr_t)&stack[8];
+	chains_learn(&(chain_fact_t){ .ip = 0x401000, .how = CHAIN_SP, .cfa = 4 * 8, .ipsave = 8 });
+	chains_learn(&(chain_fact_t){ .ip = 0x402000, .how = CHAIN_FP, .ipsave = 8, .fpsave = 16 });
+	chains_learn(&(chain_fact_t){ .ip = 0x403000, .how = CHAIN_END, .fp0 = 1 });
+	uintptr_t frames[8];
+	chain_pins_t p = pins_for();
+	cr_assert_eq(chains_walk_known(8, frames, &p), 0, "frame 2's frame pointer is not null");
+	stack[8] = 0;
+	p = pins_for();
+	cr_assert_eq(chains_walk_known(8, frames, &p), 3);
+	cr_assert_eq(frames[0], 0x401000 - 1);
+	cr_assert_eq(frames[1], 0x402000 - 1);
+	cr_assert_eq(frames[2], 0x403000 - 1);
+	cr_assert_eq(p.n, 4, "two return addresses, frame 1's frame pointer, the null one");
+	chains_keep(&stack[1], AG_KIND_HEAP, p.off, p.val, p.n, 41);
+	cr_assert_eq(chains_find(&stack[1], AG_KIND_HEAP), 41);
+	stack[8] = 0x1234;   /* the chain no longer ends there */
+	cr_assert_eq(chains_find(&stack[1], AG_KIND_HEAP), 0);
+	stack[8] = 0;
+	/* cut at the depth asked: the last frame needs no fact */
+	p = pins_for();
+	cr_assert_eq(chains_walk_known(2, frames, &p), 2);
+	cr_assert_eq(p.n, 1);
+	/* a frame not known: the unwinder is asked */
+	stack[9] = 0x40a000;
+	p = pins_for();
+	cr_assert_eq(chains_walk_known(8, frames, &p), 0);
+	/* a return address that leads out of the stack */
+	stack[9] = 0x403000;
+	stack[0] = (uintptr_t)&stack[63];
+	p = pins_for();
+	cr_assert_eq(chains_walk_known(8, frames, &p), 0);
+}
+
 Test(chains, facts_are_shared_by_threads)
 {
 	chain_fact_t f = { .ip = 0x4a0000, .how = CHAIN_SP, .cfa = 48, .ipsave = 8 };
