@@ -183,7 +183,7 @@ static inline bool fact_read(struct fact_slot *s, chain_fact_t *f)
 	return true;
 }
 
-bool chains_fact(uintptr_t ip, chain_fact_t *f)
+static inline __attribute__((always_inline)) bool fact_get(uintptr_t ip, chain_fact_t *f)
 {
 	uint32_t h = fact_home(ip);
 	for (uint32_t i = 0; i < FACT_PROBES; i++) {
@@ -192,6 +192,11 @@ bool chains_fact(uintptr_t ip, chain_fact_t *f)
 			return fact_read(s, f) && f->ip == ip;
 	}
 	return false;
+}
+
+bool chains_fact(uintptr_t ip, chain_fact_t *f)
+{
+	return fact_get(ip, f);
 }
 
 void chains_learn(const chain_fact_t *f)
@@ -239,7 +244,9 @@ static bool in_stack(const chain_pins_t *p, uintptr_t at)
  * frame pointer (held at p->fploc) to its caller's, whose return address is next_ret (0:
  * whatever the stack holds there, which *next_ret is given).  false when the fact does not
  * say. */
-static bool step_by_fact(const chain_fact_t *f, uintptr_t *next_ret, chain_pins_t *p)
+static inline __attribute__((always_inline)) bool step_by_fact(const chain_fact_t *f,
+							  uintptr_t *next_ret,
+							  chain_pins_t *p)
 {
 	uintptr_t fp = *(const uintptr_t *)p->fploc, cfa;
 	if (f->how == CHAIN_FP) {
@@ -279,7 +286,7 @@ int chains_pin_known(const uintptr_t *frames, int k, int depth, bool ended, chai
 		if (k == depth - 1 && !ended)
 			return depth;   /* cut at the depth asked: what lies beyond is not ours */
 		chain_fact_t f;
-		if (!chains_fact(frames[k] + 1, &f))
+		if (!fact_get(frames[k] + 1, &f))
 			return k;
 		if (k == depth - 1) {
 			if (f.how != CHAIN_END)
@@ -306,7 +313,7 @@ int chains_walk_known(int max, uintptr_t *frames, chain_pins_t *p)
 		if (k == max - 1)
 			return max;   /* cut at the depth asked: what lies beyond is not ours */
 		chain_fact_t f;
-		if (!chains_fact(ret, &f))
+		if (!fact_get(ret, &f))
 			return 0;
 		if (f.how == CHAIN_END) {
 			/* an end only where the frame pointer is 0 as it was when learnt */
