@@ -60,7 +60,8 @@ ANALYZER_OBJ := $(ANALYZER_SRC:%.c=$(B)/%.o) $(SHARED_SRC:%.c=$(B)/%.o) $(PB).o 
 	$(B)/page_assets.o
 ANALYZER_UNIT_OBJ := $(filter-out $(B)/analyzer/main.o $(SHARED_SRC:%.c=$(B)/%.o),$(ANALYZER_OBJ))
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
-EXAMPLES := $(EXAMPLE_C:examples/%.c=$(B)/examples/%) $(EXAMPLE_CXX:examples/%.cc=$(B)/examples/%)
+EXAMPLES := $(EXAMPLE_C:examples/%.c=$(B)/examples/%) $(EXAMPLE_CXX:examples/%.cc=$(B)/examples/%) \
+	$(B)/examples/chain_deep_nocfi
 
 all: $(B)/.deps-build $(B)/liballocguard.so $(B)/allocguard $(B)/allocguard-node.js \
 	$(B)/allocguard-node.node
@@ -132,6 +133,13 @@ $(B)/examples/%: examples/%.c include/allocguard.h | $(B)/.deps-build
 	$(call say,CC,$<)
 	$(Q)mkdir -p $(@D) && $(CC) -std=gnu11 -O0 -g -fno-inline -fno-omit-frame-pointer \
 		-D_GNU_SOURCE -pthread -Iinclude -o $@ $< -ldl
+# chain_deep without unwind information (as JIT code): libunwind steps its frames by their
+# frame pointers.
+$(B)/examples/chain_deep_nocfi: examples/chain_deep.c | $(B)/.deps-build
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(@D) && $(CC) -std=gnu11 -O0 -g -fno-inline -fno-omit-frame-pointer \
+		-fno-asynchronous-unwind-tables -fno-unwind-tables -D_GNU_SOURCE -o $@ $< && \
+		objcopy --remove-section .debug_frame $@
 $(B)/examples/%: examples/%.cc | $(B)/.deps-build
 	$(call say,CXX,$<)
 	$(Q)mkdir -p $(@D) && g++ -O0 -g -fno-inline -fno-omit-frame-pointer -pthread -o $@ $<

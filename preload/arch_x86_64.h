@@ -1,7 +1,8 @@
 /* arch_x86_64.h: x86_64's part of the preload (included through arch.h only): the raw
- * system call, the spin-wait hint, the GOT relocation types, the callee-saved registers and
- * the syscall(2) hook's entry.  Stack capture also relies on x86_64's call instruction
- * leaving each return address in the slot just below the caller's frame (stacks.c). */
+ * system call, the spin-wait hint, the GOT relocation types, the callee-saved registers, a
+ * context to unwind from and the syscall(2) hook's entry.  Stack capture also relies on
+ * x86_64's call instruction leaving each return address in the slot just below the
+ * caller's frame (stacks.c). */
 #ifndef ALLOCGUARD_ARCH_X86_64_H
 #define ALLOCGUARD_ARCH_X86_64_H
 
@@ -61,6 +62,23 @@ static inline int regs_from_context(const ucontext_t *uc, uintptr_t *out, uintpt
 /* The frame-pointer register (a frame that keeps one has its return address right above
  * the word it points to, and its caller's value in that word). */
 #define ARCH_UNW_FP UNW_X86_64_RBP
+
+/* A context for libunwind to start at a frame of which only the return address into it
+ * (ip), its stack pointer and its frame pointer are known (on x86_64 unw_context_t is
+ * ucontext_t).  The other callee-saved registers are given the stack pointer: a frame
+ * whose unwind rule named one would read the stack there, not a wild address.  Returns
+ * where the context keeps the frame pointer. */
+static inline uintptr_t arch_frame_context(ucontext_t *uc, uintptr_t ip, uintptr_t sp,
+					   uintptr_t fp)
+{
+	memset(uc, 0, sizeof *uc);
+	greg_t *g = uc->uc_mcontext.gregs;
+	g[REG_RIP] = (greg_t)ip;
+	g[REG_RSP] = (greg_t)sp;
+	g[REG_RBP] = (greg_t)fp;
+	g[REG_RBX] = g[REG_R12] = g[REG_R13] = g[REG_R14] = g[REG_R15] = (greg_t)sp;
+	return (uintptr_t)&g[REG_RBP];
+}
 
 /* syscall(2) must stay glibc's frameless leaf for everyone else (a raw clone or vfork
  * returns through it on another stack), so the check and the pass-through are assembly:

@@ -7,14 +7,21 @@
  * emptied first and its key written last.
  *
  * Tables are CHAIN_WAYS-way set-associative and start small; a thread that keeps evicting
- * chains gets a table four times larger (its chains and facts moved over), up to MAX_SETS.
- * A thread's table is freed when it exits (a pthread key's destructor). */
+ * chains gets a table four times larger (its chains moved over), up to MAX_SETS.  A
+ * thread's table is freed when it exits (a pthread key's destructor).
+ *
+ * The facts of frames are the same for every thread (a frame's unwind rule belongs to its
+ * code), so they are one table for the process: a frame learnt on one thread is known on
+ * the others.  Each slot is written under its own sequence number (odd while written, a
+ * writer that finds it odd gives up) and read optimistically: a reader copies the fact and
+ * keeps it only if the number did not move. */
 #include "chains.h"
 #include "sys.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <string.h>
 
 #define MIN_SETS 16u
 #define MAX_SETS 1024u
@@ -47,22 +54,17 @@ static size_t entries_bytes(uint32_t sets)
 
 static size_t table_bytes(uint32_t sets)
 {
-	size_t notes = (size_t)sets * CHAIN_NOTES_PER_SET;
-	return entries_bytes(sets) + notes * (sizeof(uint32_t) + sizeof(chain_fact_t));
+	return entries_bytes(sets) + (size_t)sets * CHAIN_NOTES_PER_SET * sizeof(uint32_t);
 }
 
 static chain_t *entry_for(chaintab_t *t, uintptr_t s, uintptr_t r);
-static chain_fact_t *fact_slot(chaintab_t *t, uintptr_t ip);
 
-/* A grown table takes the smaller one's chains and facts (not its notes of misses). */
+/* A grown table takes the smaller one's chains (not its notes). */
 static void move_into(chaintab_t *to, const chaintab_t *from)
 {
 	for (size_t i = 0; i < CHAIN_WAYS * (size_t)(from->mask + 1); i++)
 		if (from->e[i].slot0)
 			*entry_for(to, from->e[i].slot0, from->e[i].ret0) = from->e[i];
-	for (uint32_t i = 0; i < from->notes; i++)
-		if (from->facts[i].ip)
-			*fact_slot(to, from->facts[i].ip) = from->facts[i];
 }
 
 /* This thread's table, made or grown if it should be; NULL when there is none. */
@@ -81,7 +83,6 @@ static chaintab_t *table(void)
 	fresh->bytes = table_bytes(sets);
 	fresh->notes = sets * CHAIN_NOTES_PER_SET;
 	fresh->seen = (uint32_t *)((char *)fresh + entries_bytes(sets));
-	fresh->facts = (chain_fact_t *)(fresh->seen + fresh->notes);
 	if (t)
 		move_into(fresh, t);
 	chains_mine = fresh;
@@ -114,8 +115,7 @@ static uint32_t *seen_tag(chaintab_t *t, const uintptr_t *slot, char kind, uint3
 	return &t->seen[h % t->notes];
 }
 
-/* Tags: SEEN once missed, UNPINNABLE when pinning it failed (not tried again). */
-#define SEEN 1u
+/* The tag of a chain whose pinning failed (not tried again while it stays). */
 #define UNPINNABLE 2u
 
 bool chains_worth_pinning(const uintptr_t *slot, char kind, uint32_t id)
@@ -124,14 +124,10 @@ bool chains_worth_pinning(const uintptr_t *slot, char kind, uint32_t id)
 	if (!t)
 		return false;
 	uint32_t want, *tag = seen_tag(t, slot, kind, id, &want);
-	if (*tag == (want | SEEN))
-		return true;
-	if (*tag != (want | UNPINNABLE))
-		*tag = want | SEEN;
-	return false;
+	return *tag != (want | UNPINNABLE);
 }
 
-void chains_pin(chain_pins_t *p, uintptr_t at, uintptr_t want)
+static inline void pin(chain_pins_t *p, uintptr_t at, uintptr_t want)
 {
 	if (p->n < 0)
 		return;
@@ -145,75 +141,192 @@ void chains_pin(chain_pins_t *p, uintptr_t at, uintptr_t want)
 	p->val[p->n++] = want;
 }
 
-static chain_fact_t *fact_slot(chaintab_t *t, uintptr_t ip)
+void chains_pin(chain_pins_t *p, uintptr_t at, uintptr_t want)
 {
-	uint64_t h = (uint64_t)ip * UINT64_C(0x9e3779b97f4a7c15);
-	return &t->facts[(h >> 32) % t->notes];
+	pin(p, at, want);
+}
+
+/* The facts' table: FACT_SLOTS slots, a fact in one of FACT_PROBES from its hash.  A fact
+ * is three words, each read and written whole. */
+#define FACT_SLOTS 8192u
+#define FACT_PROBES 4u
+#define FACT_WORDS (sizeof(chain_fact_t) / sizeof(uint64_t))
+_Static_assert(sizeof(chain_fact_t) == 3 * sizeof(uint64_t), "a fact is three words");
+
+static struct fact_slot {
+	_Atomic uint32_t seq;           /* odd while written */
+	_Atomic uint64_t w[FACT_WORDS];
+} facts[FACT_SLOTS];
+
+static uint32_t fact_home(uintptr_t ip)
+{
+	return (uint32_t)(((uint64_t)ip * UINT64_C(0x9e3779b97f4a7c15)) >> 32);
+}
+
+/* Copy slot s's fact into *f; false when it was being written (or rewritten meanwhile). */
+static inline bool fact_read(struct fact_slot *s, chain_fact_t *f)
+{
+	uint32_t q = atomic_load_explicit(&s->seq, memory_order_acquire);
+	if (q & 1)
+		return false;
+	union {
+		uint64_t w[FACT_WORDS];
+		chain_fact_t f;
+	} u;
+	u.w[0] = atomic_load_explicit(&s->w[0], memory_order_relaxed);
+	u.w[1] = atomic_load_explicit(&s->w[1], memory_order_relaxed);
+	u.w[2] = atomic_load_explicit(&s->w[2], memory_order_relaxed);
+	atomic_thread_fence(memory_order_acquire);
+	if (atomic_load_explicit(&s->seq, memory_order_relaxed) != q)
+		return false;
+	*f = u.f;
+	return true;
+}
+
+static inline __attribute__((always_inline)) bool fact_get(uintptr_t ip, chain_fact_t *f)
+{
+	uint32_t h = fact_home(ip);
+	for (uint32_t i = 0; i < FACT_PROBES; i++) {
+		struct fact_slot *s = &facts[(h + i) % FACT_SLOTS];
+		if (atomic_load_explicit(&s->w[0], memory_order_relaxed) == ip)
+			return fact_read(s, f) && f->ip == ip;
+	}
+	return false;
+}
+
+bool chains_fact(uintptr_t ip, chain_fact_t *f)
+{
+	return fact_get(ip, f);
 }
 
 void chains_learn(const chain_fact_t *f)
 {
-	chaintab_t *t = table();
-	if (t && f->ip)
-		*fact_slot(t, f->ip) = *f;
+	if (!f->ip)
+		return;
+	/* its own slot, else an empty one, else the first (a fact seen lately is likelier to
+	 * be asked for again than the one it replaces) */
+	uint32_t h = fact_home(f->ip);
+	struct fact_slot *to = NULL, *empty = NULL;
+	for (uint32_t i = 0; i < FACT_PROBES && !to; i++) {
+		struct fact_slot *s = &facts[(h + i) % FACT_SLOTS];
+		uint64_t ip = atomic_load_explicit(&s->w[0], memory_order_relaxed);
+		if (ip == f->ip)
+			to = s;
+		else if (!ip && !empty)
+			empty = s;
+	}
+	chain_fact_t had;
+	if (to && fact_read(to, &had) && had.ip == f->ip && had.cfa == f->cfa &&
+	    had.fpsave == f->fpsave && had.ipsave == f->ipsave && had.how == f->how &&
+	    had.fp0 == f->fp0)
+		return;   /* known already: its cache line stays shared */
+	if (!to)
+		to = empty ? empty : &facts[h % FACT_SLOTS];
+	uint32_t q = atomic_load_explicit(&to->seq, memory_order_relaxed);
+	if ((q & 1) || !atomic_compare_exchange_strong_explicit(&to->seq, &q, q + 1,
+								  memory_order_acquire,
+								  memory_order_relaxed))
+		return;   /* another thread writes it: its fact will do */
+	atomic_thread_fence(memory_order_release);
+	uint64_t w[FACT_WORDS];
+	memcpy(w, f, sizeof w);
+	for (size_t i = 0; i < FACT_WORDS; i++)
+		atomic_store_explicit(&to->w[i], w[i], memory_order_relaxed);
+	atomic_store_explicit(&to->seq, q + 2, memory_order_release);
 }
 
-const chain_fact_t *chains_fact(uintptr_t ip)
+static bool in_stack(const chain_pins_t *p, uintptr_t at)
 {
-	chaintab_t *t = chains_mine;
-	if (t == NULL || t == EXITING)
-		return NULL;
-	const chain_fact_t *f = fact_slot(t, ip);
-	return f->ip == ip ? f : NULL;
+	return at >= p->slot0 - sizeof(uintptr_t) && at <= p->hi - sizeof(uintptr_t);
 }
 
 /* The unwinder's step over one frame, by its fact: from the frame's stack pointer and
- * frame pointer (held at *fploc) to its caller's.  false when the fact does not say. */
-static bool step_by_fact(const chain_fact_t *f, uintptr_t next_ret, uintptr_t *sp,
-			 uintptr_t *fploc, chain_pins_t *p)
+ * frame pointer (held at p->fploc) to its caller's, whose return address is next_ret (0:
+ * whatever the stack holds there, which *next_ret is given).  false when the fact does not
+ * say. */
+static inline __attribute__((always_inline)) bool step_by_fact(const chain_fact_t *f,
+							  uintptr_t *next_ret,
+							  chain_pins_t *p)
 {
-	uintptr_t fp = *(const uintptr_t *)*fploc, cfa;
+	uintptr_t fp = *(const uintptr_t *)p->fploc, cfa;
 	if (f->how == CHAIN_FP) {
-		chains_pin(p, *fploc, fp);
+		pin(p, p->fploc, fp);
 		cfa = fp + 2 * sizeof(uintptr_t);
 	} else if (f->how == CHAIN_SP) {
-		if (!f->info)
-			chains_pin(p, *fploc, fp);
-		cfa = *sp + (uintptr_t)(intptr_t)f->cfa;
+		cfa = p->sp + (uintptr_t)(intptr_t)f->cfa;
 	} else {
 		return false;
 	}
-	chains_pin(p, cfa - f->ipsave, next_ret);
+	uintptr_t at = cfa - f->ipsave;
+	if (!*next_ret && in_stack(p, at))
+		*next_ret = *(const uintptr_t *)at;
+	pin(p, at, *next_ret);
 	if (f->fpsave) {
-		*fploc = cfa - f->fpsave;
-		if (*fploc < p->slot0 - sizeof(uintptr_t) || *fploc > p->hi - sizeof(uintptr_t))
+		p->fploc = cfa - f->fpsave;
+		if (!in_stack(p, p->fploc))
 			p->n = -1;
 	}
-	*sp = cfa;
+	p->sp = cfa;
 	return true;
 }
 
-bool chains_pin_known(const uintptr_t *frames, int depth, bool ended, chain_pins_t *p)
+/* A walk starts at the first frame, whose frame pointer is where the hook pushed it, under
+ * the slot. */
+static void walk_start(chain_pins_t *p)
 {
-	/* the first frame's frame pointer is where the hook pushed it, under the slot */
-	uintptr_t sp = p->slot0 + sizeof(uintptr_t), fploc = p->slot0 - sizeof(uintptr_t);
-	for (int k = 0; k < depth && p->n >= 0; k++) {
-		const chain_fact_t *f = chains_fact(frames[k] + 1);
-		if (!f)
-			return false;
+	p->sp = p->slot0 + sizeof(uintptr_t);
+	p->fploc = p->slot0 - sizeof(uintptr_t);
+}
+
+int chains_pin_known(const uintptr_t *frames, int k, int depth, bool ended, chain_pins_t *p)
+{
+	if (k == 0)
+		walk_start(p);
+	for (; k < depth && p->n >= 0; k++) {
+		if (k == depth - 1 && !ended)
+			return depth;   /* cut at the depth asked: what lies beyond is not ours */
+		chain_fact_t f;
+		if (!fact_get(frames[k] + 1, &f))
+			return k;
 		if (k == depth - 1) {
-			if (!ended)
-				return true;   /* cut at the depth asked: what lies beyond is not ours */
-			if (f->how != CHAIN_END)
-				return false;
-			if (f->fp0)
-				chains_pin(p, fploc, 0);
-			return true;
+			if (f.how != CHAIN_END)
+				p->n = -1;
+			else if (f.fp0)
+				pin(p, p->fploc, 0);
+		} else if (!step_by_fact(&f, &(uintptr_t){ frames[k + 1] + 1 }, p)) {
+			p->n = -1;
 		}
-		if (!step_by_fact(f, frames[k + 1] + 1, &sp, &fploc, p))
-			return false;
 	}
-	return true;
+	return depth;
+}
+
+int chains_walk_known(int max, uintptr_t *frames, chain_pins_t *p)
+{
+	walk_start(p);
+	p->n = 0;
+	uintptr_t ret = *(const uintptr_t *)p->slot0;
+	for (int k = 0; k < max; k++) {
+		/* below 0x4000 unw_backtrace stops, not counting it: asked of it */
+		if (ret < 0x4000)
+			return 0;
+		frames[k] = ret - 1;
+		if (k == max - 1)
+			return max;   /* cut at the depth asked: what lies beyond is not ours */
+		chain_fact_t f;
+		if (!fact_get(ret, &f))
+			return 0;
+		if (f.how == CHAIN_END) {
+			/* an end only where the frame pointer is 0 as it was when learnt */
+			if (!f.fp0 || *(const uintptr_t *)p->fploc)
+				return 0;
+			pin(p, p->fploc, 0);
+			return p->n < 0 ? 0 : k + 1;
+		}
+		ret = 0;
+		if (!step_by_fact(&f, &ret, p) || p->n < 0)
+			return 0;
+	}
+	return 0;
 }
 
 void chains_keep(const uintptr_t *slot, char kind, const int32_t *off, const uintptr_t *val,

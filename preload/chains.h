@@ -17,13 +17,16 @@
 /* Chains per set: paths that share a key (the same innermost frame at the same place,
  * other callers further out) live side by side. */
 #define CHAIN_WAYS 4
-/* Notes of missed chains, and facts of frames, per set of the table. */
+/* Notes of chains that could not be pinned, per set of the table. */
 #define CHAIN_NOTES_PER_SET 32
 
 /* The stack words an unwind from slot0 reads to find each frame, with what they held:
- * what chains_find compares to know the chain again.  n < 0: the chain cannot be pinned. */
+ * what chains_find compares to know the chain again.  n < 0: the chain cannot be pinned.
+ * sp and fploc: where a walk over the chain is (chains_pin_known), the frame's stack
+ * pointer (its callee's frame address) and where its frame pointer is kept. */
 typedef struct {
 	uintptr_t slot0, hi;            /* every word pinned lies in [slot0 - 8, hi) */
+	uintptr_t sp, fploc;
 	int n;
 	int32_t off[CHAIN_CHECKS];
 	uintptr_t val[CHAIN_CHECKS];
@@ -41,9 +44,6 @@ typedef struct {
 	int32_t cfa;
 	uint16_t fpsave, ipsave;
 	uint8_t how, fp0;
-	uint8_t info;                   /* the code has unwind information (else the frame
-					 * pointer is pinned whatever the rule: the unwinder
-					 * chose the rule by it) */
 } chain_fact_t;
 
 /* Once, before threads allocate: the key whose destructor frees a thread's cache. */
@@ -63,8 +63,7 @@ typedef struct {
 	uint32_t turn;
 	size_t bytes;
 	uint32_t notes;                 /* sets * CHAIN_NOTES_PER_SET */
-	uint32_t *seen;                 /* tags of chains missed lately, after e[] */
-	chain_fact_t *facts;            /* after seen[] */
+	uint32_t *seen;                 /* tags of chains not pinnable, after e[] */
 	chain_t e[];                    /* CHAIN_WAYS per set */
 } chaintab_t;
 
@@ -97,36 +96,46 @@ static inline uint32_t chains_find(const uintptr_t *slot, char kind)
 	for (unsigned w = 0; w < CHAIN_WAYS; w++, c++) {
 		if (c->slot0 != s || c->ret0 != r || c->kind != kind)
 			continue;
-		/* Branch-free over each group of four: a chain is found again far more often
-		 * than not.  Unused checks are padded with (0, ret0): the key's own word. */
+		/* Branch-free over each group of four, one branch a group: a chain is found
+		 * again far more often than not, and a chain of another path that shares the
+		 * key is left at its first group that differs.  Unused checks are padded with
+		 * (0, ret0): the key's own word. */
 		uintptr_t diff = 0;
 		const int32_t *off = c->off;
 		const uintptr_t *val = c->val;
-		for (unsigned q = c->quads; q; q--, off += 4, val += 4)
-			diff |= (chains_word(s, off[0]) ^ val[0]) | (chains_word(s, off[1]) ^ val[1]) |
-				(chains_word(s, off[2]) ^ val[2]) | (chains_word(s, off[3]) ^ val[3]);
+		for (unsigned q = c->quads; q && !diff; q--, off += 4, val += 4)
+			diff = (chains_word(s, off[0]) ^ val[0]) | (chains_word(s, off[1]) ^ val[1]) |
+			       (chains_word(s, off[2]) ^ val[2]) | (chains_word(s, off[3]) ^ val[3]);
 		if (!diff)
 			return c->id;
 	}
 	return 0;
 }
 
-/* A chain this thread just unwound (stack id) from slot: true when it was unwound from
- * there before, lately, so that pinning it (a second unwind, several times dearer) is likely
- * to pay; the first time it is only noted, and a chain that could not be pinned is not
- * tried again while its note stays. */
+/* A chain this thread just unwound (stack id) from slot: false when pinning it failed
+ * lately (it is not tried again while its note stays). */
 bool chains_worth_pinning(const uintptr_t *slot, char kind, uint32_t id);
 
 /* Pin p->n more words (p->n < 0 once one is out of [slot0 - 8, hi) or does not hold want). */
 void chains_pin(chain_pins_t *p, uintptr_t at, uintptr_t want);
-/* Remember a fact of this thread's unwinds (its ip: the return address it is about). */
+/* Remember a fact of an unwind (its ip: the return address it is about), for every thread:
+ * the facts are one table shared by all, read without a lock. */
 void chains_learn(const chain_fact_t *f);
-/* The fact learned of ip, or NULL. */
-const chain_fact_t *chains_fact(uintptr_t ip);
+/* The fact learned of ip, copied to *f; false when none is known. */
+bool chains_fact(uintptr_t ip, chain_fact_t *f);
 /* Pin a chain (frames as stacks.c gives them: return addresses less one, the first at
- * p->slot0) from the facts learned, without unwinding: false when a frame's fact is not
- * known.  ended: the chain ends because the unwind did, not at the depth asked. */
-bool chains_pin_known(const uintptr_t *frames, int depth, bool ended, chain_pins_t *p);
+ * p->slot0) from the facts learned, without unwinding, from frame k (where p's walk is;
+ * at k == 0 the walk starts at the slot) on.  Returns the first frame whose fact is not
+ * known (the caller steps it with the unwinder, moves p's walk to the next frame, and
+ * calls again from there), or depth when the chain is pinned or p->n < 0.  ended: the
+ * chain ends because the unwind did, not at the depth asked. */
+int chains_pin_known(const uintptr_t *frames, int k, int depth, bool ended, chain_pins_t *p);
+
+/* The chain from p->slot0 (up to max frames, given as stacks.c gives them), walked and
+ * pinned by the facts learned alone, as unw_backtrace would walk it: its depth, or 0 when
+ * a frame's fact is not known or does not say (the caller unwinds).  The walk reads only
+ * [slot0 - 8, hi). */
+int chains_walk_known(int max, uintptr_t *frames, chain_pins_t *p);
 
 /* Cache a chain just unwound on this thread's own stack: slot as above,
  * and n words to check, at slot + off[i] (off may be -8: the word under slot), each to

@@ -19,9 +19,12 @@
  * its address between two calls could fool it).  A chain through a signal frame, or not on
  * the thread's own stack, is unwound every time.
  *
- * The pins come from a cursor walk (pin_chain), which also notes, per return address, what
- * the step over its frame showed (chain_fact_t); once every frame of a chain is known that
- * way, chains.c pins it without unwinding again. */
+ * The pins come from what earlier unwinds showed of each frame, per return address (its
+ * fact, chain_fact_t, shared by every thread): chains.c walks the chain by the facts, and
+ * a frame not known yet is stepped alone with a libunwind cursor started at it, from the
+ * return address, stack pointer and frame pointer the walk reached (step_unknown), which
+ * pins it and learns its fact.  So a chain is pinned the first time it is unwound, and
+ * each frame costs libunwind's full step once per process, not once per chain. */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
@@ -126,20 +129,6 @@ static __attribute__((noinline)) const uintptr_t *program_slot(void)
 	return NULL;
 }
 
-/* Step the cursor past the guard's own frames; false if it cannot. */
-static bool skip_self(unw_cursor_t *c, unw_word_t *ip)
-{
-	for (int i = 0; i < SELF_FRAMES + 8; i++) {
-		if (unw_get_reg(c, UNW_REG_IP, ip) != 0)
-			return false;
-		if (*ip < self_lo || *ip >= self_hi)
-			return true;
-		if (unw_step(c) <= 0)
-			return false;
-	}
-	return false;
-}
-
 /* Where the cursor is: a frame's return address, stack and frame pointers, and where the
  * return address and the frame pointer were found (0: not in memory). */
 typedef struct {
@@ -164,14 +153,20 @@ static bool read_at(unw_cursor_t *c, at_t *a)
  * (the frame pointer points into the realigned frame and the word under it holds the frame
  * address, which only the frame pointer finds again), or else by the stack pointer (the
  * unwind rule adds a constant; a frame pointer inside the frame is then a register the
- * code uses for data). */
-enum { BY_SP, BY_FP, BY_REALIGNED };
+ * code uses for data).  BY_GUESS: code without unwind information (JIT code, V8's
+ * builtins), which libunwind steps by the frame pointer (the return address above the word
+ * it points to, the caller's frame pointer in that word) whatever the frame's size; its
+ * step moves the cursor's stack pointer by two words only, where unw_backtrace's trace
+ * takes the frame pointer plus two words, as for BY_FP. */
+enum { BY_SP, BY_FP, BY_REALIGNED, BY_GUESS };
 
 static int rule_of(const at_t *a, const at_t *b, const chain_pins_t *p)
 {
 	uintptr_t cfa = b->sp, w = sizeof(uintptr_t);
 	if (a->fp + 2 * w == cfa)
 		return BY_FP;
+	if (cfa == a->sp + 2 * w && b->fploc == a->fp && b->iploc == a->fp + w)
+		return BY_GUESS;
 	if (a->fp >= a->sp + w && a->fp < cfa && a->fp - w >= p->slot0 &&
 	    *(const uintptr_t *)(a->fp - w) == cfa)
 		return BY_REALIGNED;
@@ -201,24 +196,18 @@ static bool fact_of_step(const at_t *a, const at_t *b, int rule, chain_fact_t *f
 }
 
 /* One frame out, pinning and learning: the caller's return address where the unwinder found
- * it (the frame address less a word, but for some JIT frames); where that address followed
- * from the frame pointer (and in every frame without unwind information, whose rule the
- * unwinder picks by the frame pointer), the frame pointer's value where it was kept (and
- * for a realigned frame, the word under it).  A frame found by the stack pointer has a size
+ * it; where that address followed from the frame pointer (BY_FP, BY_GUESS: every frame
+ * without unwind information), the frame pointer's value where it was kept (and for a
+ * realigned frame, the word under it).  A frame found by the stack pointer has a size
  * fixed by its return address (its unwind rule), so pinning the return addresses in order
- * pins where the next one is.  false at the end of the stack (an end on a null frame
- * pointer pins that null). */
-static bool step_pinned(unw_cursor_t *c, at_t *a, chain_pins_t *p)
+ * pins where the next one is.  fpreg: where the cursor's context holds the frame pointer,
+ * which a frame that leaves it in the register leaves at a->fploc.  false at the end of the
+ * stack (an end on a null frame pointer pins that null). */
+static bool step_pinned(unw_cursor_t *c, at_t *a, uintptr_t fpreg, chain_pins_t *p)
 {
 	at_t b;
 	chain_fact_t f;
-	unw_proc_info_t pi;
 	bool sig = unw_is_signal_frame(c) > 0;
-	/* without unwind information (JIT code) the unwinder follows the frame pointer when it
-	 * looks valid and guesses otherwise, so such a frame's frame pointer is always pinned.
-	 * Asked of the unwinder once per return address (it parses the unwind entry each time). */
-	const chain_fact_t *known = chains_fact(a->ip);
-	bool info = known ? known->info : unw_get_proc_info(c, &pi) == 0;
 	int rc = unw_step(c);
 	if (rc <= 0) {
 		if (rc < 0 || sig || (!a->fp && !a->fploc)) {
@@ -227,23 +216,28 @@ static bool step_pinned(unw_cursor_t *c, at_t *a, chain_pins_t *p)
 		}
 		if (!a->fp)
 			chains_pin(p, a->fploc, 0);
-		chains_learn(&(chain_fact_t){ .ip = a->ip, .how = CHAIN_END, .fp0 = !a->fp,
-					      .info = info });
+		chains_learn(&(chain_fact_t){ .ip = a->ip, .how = CHAIN_END, .fp0 = !a->fp });
 		return false;
 	}
 	if (!read_at(c, &b)) {
 		p->n = -1;
 		return false;
 	}
+	if (b.fploc == fpreg)
+		b.fploc = a->fploc;
 	int rule = rule_of(a, &b, p);
+	if (rule == BY_GUESS) {
+		b.sp = a->fp + 2 * sizeof(uintptr_t);   /* where unw_backtrace goes on from */
+		rule = BY_FP;
+	}
 	if (sig)
 		p->n = -1;
-	else if (!known && fact_of_step(a, &b, rule, &f))
-		f.info = info, chains_learn(&f);
+	else if (fact_of_step(a, &b, rule, &f))
+		chains_learn(&f);
 	if (!b.iploc)
 		p->n = -1;
 	chains_pin(p, b.iploc, b.ip);
-	if (rule != BY_SP || !info) {
+	if (rule != BY_SP) {
 		if (!a->fploc)
 			p->n = -1;
 		else
@@ -255,33 +249,27 @@ static bool step_pinned(unw_cursor_t *c, at_t *a, chain_pins_t *p)
 	return true;
 }
 
-/* Walk the chain stacks_capture gave (frames, depth of them) again with a cursor, pinning
- * it and learning the facts of its frames as it goes (p->slot0: where the first return
- * address sits, by our frame pointers); p->n < 0 when it cannot be pinned or the cursor saw
- * other frames. */
-static void pin_chain(const uintptr_t *frames, int depth, int max, chain_pins_t *p)
+/* Frame k of a chain (frames, depth of them), whose fact is not known, stepped with the
+ * unwinder from where p's walk is (its return address, stack pointer and frame pointer:
+ * all a step by a rule of the stack or frame pointer reads), pinning it and learning its
+ * fact; p's walk moves to frame k + 1.  p->n < 0 when it cannot be pinned, or the
+ * unwinder does not find the frames given (or a chain that ended goes on). */
+static __attribute__((noinline)) void step_unknown(const uintptr_t *frames, int k, int depth,
+						   bool ended, chain_pins_t *p)
 {
 	unw_context_t uc;
 	unw_cursor_t c;
-	at_t a;
+	at_t a = { .ip = frames[k] + 1, .sp = p->sp, .fp = *(const uintptr_t *)p->fploc,
+		   .fploc = p->fploc };
+	uintptr_t fpreg = arch_frame_context(&uc, a.ip, a.sp, a.fp);
 	ag_unsafe++;   /* libunwind takes the loader's lock */
-	if (unw_getcontext(&uc) != 0 || unw_init_local(&c, &uc) != 0 || !skip_self(&c, &a.ip) ||
-	    !read_at(&c, &a) || a.sp != p->slot0 + sizeof(uintptr_t) ||
-	    a.ip != *(const uintptr_t *)p->slot0 || a.fploc != p->slot0 - sizeof(uintptr_t)) {
-		p->n = -1;   /* the unwinder and our frame pointers do not agree on the first frame */
-	} else {
-		int k = 0;
-		bool more;
-		do
-			more = (a.ip ? a.ip - 1 : 0) == frames[k] && ++k < depth &&
-			       step_pinned(&c, &a, p);
-		while (more);   /* on past a word that cannot be pinned: the facts are still learned */
-		/* the same frames, ending where they ended (the unwinder stops at the same
-		 * outermost frame; a chain cut at max ends there) */
-		if (k != depth || (depth < max && step_pinned(&c, &a, p)))
-			p->n = -1;
-	}
+	bool more = unw_init_local(&c, &uc) == 0 && step_pinned(&c, &a, fpreg, p);
 	ag_unsafe--;
+	if (k == depth - 1 ? more || !ended : !more || a.ip - 1 != frames[k + 1] ||
+	    a.fploc < p->slot0 - sizeof(uintptr_t) || a.fploc > p->hi - sizeof(uintptr_t))
+		p->n = -1;
+	p->sp = a.sp;
+	p->fploc = a.fploc;
 }
 
 static uint32_t intern(char kind, const uintptr_t *frames, int depth)
@@ -408,25 +396,39 @@ void stacks_say_pending(void)
 			"pointers only, possibly shorter");
 }
 
-/* Cache a chain just unwound: pinned at once when the facts of its frames are known, else
- * by a second unwind with a cursor, the second time this thread meets it.  A function of
- * its own, so that its 1.5 KB of pins take stack only when there was room to unwind. */
+/* Cache a chain just unwound: pinned from the facts of its frames, each frame whose fact
+ * is not known yet stepped with the unwinder (and learnt).  A function of its own, so that
+ * its 1.5 KB of pins take stack only when there was room to unwind. */
 static __attribute__((noinline)) void cache_chain(char kind, const uintptr_t *slot,
 						  const uintptr_t *frames, int depth, int max,
 						  uint32_t id)
 {
+	if (!chains_worth_pinning(slot, kind, id))
+		return;
 	chain_pins_t p = { .slot0 = (uintptr_t)slot, .hi = stack_hi };
-	if (!chains_pin_known(frames, depth, depth < max, &p)) {
-		if (!chains_worth_pinning(slot, kind, id))
-			return;
-		p.n = 0;
-		pin_chain(frames, depth, max, &p);
-	}
+	bool ended = depth < max;
+	for (int k = 0; (k = chains_pin_known(frames, k, depth, ended, &p)) < depth; k++)
+		step_unknown(frames, k, depth, ended, &p);
 	chains_keep(slot, kind, p.off, p.val, p.n, id);
 }
 
-/* A chain this thread has not seen (or saw differently): unwind, intern, and cache it when
- * it runs on this thread's own stack and can be pinned. */
+/* A chain walked by the facts of its frames alone (no unwind), interned and cached: its
+ * id, or 0 when a frame's fact is not known.  A function of its own for its pins' stack,
+ * as cache_chain. */
+static __attribute__((noinline)) uint32_t walk_known(char kind, const uintptr_t *slot,
+						 uintptr_t *frames, int max)
+{
+	chain_pins_t p = { .slot0 = (uintptr_t)slot, .hi = stack_hi };
+	int depth = chains_walk_known(max, frames, &p);
+	uint32_t id = depth > 0 ? intern(kind, frames, depth) : 0;
+	if (id)
+		chains_keep(slot, kind, p.off, p.val, p.n, id);
+	return id;
+}
+
+/* A chain this thread has not seen (or saw differently): walked by the facts of its frames
+ * when they are all known, else unwound; interned, and cached when it runs on this
+ * thread's own stack and can be pinned. */
 static __attribute__((noinline)) uint32_t unwind_here(char kind, const uintptr_t *slot)
 {
 	threads_note();   /* a thread's first stack always comes here: its cache starts empty */
@@ -439,9 +441,13 @@ static __attribute__((noinline)) uint32_t unwind_here(char kind, const uintptr_t
 		int n = fp_walk(frames, max, hi);
 		return n > 0 ? intern(kind, frames, n) : 0;
 	}
+	bool own = slot && max <= CHAIN_FRAMES && on_own_stack((uintptr_t)slot, kind == AG_KIND_HEAP);
+	uint32_t id = own ? walk_known(kind, slot, frames, max) : 0;
+	if (id)
+		return id;
 	int depth = stacks_capture(frames, max);
-	uint32_t id = depth > 0 ? intern(kind, frames, depth) : 0;
-	if (id && slot && max <= CHAIN_FRAMES && on_own_stack((uintptr_t)slot, kind == AG_KIND_HEAP))
+	id = depth > 0 ? intern(kind, frames, depth) : 0;
+	if (id && own)
 		cache_chain(kind, slot, frames, depth, max, id);
 	return id;
 }

@@ -4,7 +4,8 @@
  * two paths that share four inner frames and differ further out, taken alternately, with
  * fixed frames and with a frame that allocas a different size on each path, where the
  * other path's return address is still in place (every block counted against the path
- * the program took, as the program counts them). */
+ * the program took, as the program counts them), also where the frames have no unwind
+ * information and libunwind follows their frame pointers. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,10 +92,10 @@ static void by_path(const char *depth_opt, long long *a, long long *b, long long
 	by_frame(run_paths(argv, depth_opt, pa, pb, NULL), "helper", "via_a", "via_b", a, b);
 }
 
-/* chain_deep in a mode: blocks by root, against the program's counts. */
-static void deep_paths(const char *mode)
+/* chain_deep (exe) in a mode: blocks by root, against the program's counts. */
+static void deep_paths(const char *exe, const char *mode)
 {
-	const char *argv[] = { th_build("examples/chain_deep"), mode, "20000", NULL };
+	const char *argv[] = { th_build(exe), mode, "20000", NULL };
 	long long a, b, pa, pb, same;
 	by_frame(run_paths(argv, "ALLOCGUARD_DEPTH=64", &pa, &pb, &same), "leaf", "root_a",
 		 "root_b", &a, &b);
@@ -107,12 +108,20 @@ static void deep_paths(const char *mode)
 
 Test(integration_chains, paths_that_differ_further_out)
 {
-	deep_paths("fixed");
+	deep_paths("examples/chain_deep", "fixed");
 }
 
 Test(integration_chains, a_grown_frame_keeps_no_stale_path)
 {
-	deep_paths("alloca");
+	deep_paths("examples/chain_deep", "alloca");
+}
+
+/* The same without unwind information (as JIT code and V8's builtins): libunwind steps
+ * each frame by its frame pointer, which the chain must pin. */
+Test(integration_chains, a_grown_frame_without_unwind_info)
+{
+	deep_paths("examples/chain_deep_nocfi", "fixed");
+	deep_paths("examples/chain_deep_nocfi", "alloca");
 }
 
 Test(integration_chains, look_alike_paths_told_apart)
