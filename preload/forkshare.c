@@ -14,7 +14,10 @@
  *   a mapping the kernel refuses (device memory, VM_IO) keeps its advice and stays out of
  *   the child, which then reads it as nothing, as before.
  * - The advice is read from /proc/thread-self/smaps ("dc" in VmFlags), the kernel's own
- *   word: a program may advise with a raw system call as well as through libc. */
+ *   word: a program may advise with a raw system call as well as through libc.
+ * - A thread the stop could not stop may unmap or replace such a mapping meanwhile: what
+ *   then takes its place is kept out of forks, which changes only what a later fork of
+ *   this exiting process would copy. */
 #include "forkshare.h"
 #include "arch.h"
 

@@ -42,9 +42,8 @@ static void one(const char *const *argv, const char *const *env_add, int via_run
 	th_run_t r;
 	th_log_t log;
 	char why[400];
-	static const char *const child[] = { "ALLOCGUARD_SCAN_CHILD=yes", NULL };
-	int rc = via_run ? th_run_one_log_run("scanchild", argv, env_add ? env_add : child, 120,
-					      &r, &log, why, sizeof why)
+	int rc = via_run ? th_run_one_log_run("scanchild", argv, env_add, 120, &r, &log, why,
+					      sizeof why)
 			 : th_run_one_log("scanchild", argv, env_add, 120, &r, &log, why, sizeof why);
 	cr_assert_eq(rc, 0, "%s", why);
 	cr_assert(r.exited && r.code == 0, "%s: %s\n%s", argv[0], th_run_desc(&r), r.err);
@@ -92,17 +91,18 @@ Test(scanchild, run_scans_in_a_child_with_the_same_verdicts, .timeout = 600)
  * pointers to their free-list categories and slot sets (malloc'd): a child that scans without
  * the heap calls some 8,000 of those blocks lost.  The child's verdict is the process's:
  * nothing lost in either (the program's leaks are JS objects, all reachable). */
-/* node under `run` (the scan in a child or not), its exit snapshot's figures: node leaves
- * a side file (.jsmap) next to its log. */
+/* node under `run` (the scan where run puts it, or in the process), its exit snapshot's
+ * figures: node leaves a side file (.jsmap) next to its log. */
 static void node_one(const char *script, const char *ticks, bool in_child, fig_t *f)
 {
 	char *dir = strdup(th_tmpdir("scanchild-node"));
 	char out[600];
 	snprintf(out, sizeof out, "--out=%s/ag.%%p.log", dir);
-	const char *argv[] = { th_build("allocguard"), "run", "-q", "--scan-child",
-			       in_child ? "yes" : "no", out, "--", "node", script, ticks, NULL };
+	const char *argv[] = { th_build("allocguard"), "run", "-q", out, "--", "node", script,
+			       ticks, NULL };
+	const char *no[] = { "ALLOCGUARD_SCAN_CHILD=no", NULL };
 	th_run_t r;
-	cr_assert_eq(th_run(&r, argv, NULL, 0, 300), 0);
+	cr_assert_eq(th_run(&r, argv, in_child ? NULL : no, 0, 300), 0);
 	cr_assert(r.exited && r.code == 0, "node: %s\n%s", th_run_desc(&r), r.err);
 	th_run_free(&r);
 	char **names;
@@ -221,8 +221,8 @@ Test(scanchild, a_killed_scan_is_said_and_never_passes_the_gate)
 	char *dir = strdup(th_tmpdir("scanchild-killed"));
 	char out[600];
 	snprintf(out, sizeof out, "--out=%s/ag.%%p.log", dir);
-	const char *argv[] = { th_build("allocguard"), "run", "-q", "--scan-child", "yes", "--fail-on-leak",
-			       "0", out, "--", th_build("examples/scan_child"), "killscan", NULL };
+	const char *argv[] = { th_build("allocguard"), "run", "-q", "--fail-on-leak", "0", out, "--",
+			       th_build("examples/scan_child"), "killscan", NULL };
 	th_run_t r;
 	cr_assert_eq(th_run(&r, argv, NULL, 0, 60), 0);
 	cr_expect(strstr(r.out, "exiting "), "the program did not finish: %s", r.out);
