@@ -20,6 +20,7 @@
  *   this exiting process would copy. */
 #include "forkshare.h"
 #include "arch.h"
+#include "fmt.h"
 
 #include <fcntl.h>
 #include <stdbool.h>
@@ -63,21 +64,6 @@ static bool keep_span(uintptr_t lo, uintptr_t hi)
 	return true;
 }
 
-static uintptr_t hex(const char **p, const char *end)
-{
-	uintptr_t v = 0;
-	for (; *p < end; (*p)++) {
-		char c = **p;
-		if (c >= '0' && c <= '9')
-			v = v * 16 + (uintptr_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v = v * 16 + (uintptr_t)(c - 'a' + 10);
-		else
-			break;
-	}
-	return v;
-}
-
 /* Whether a VmFlags line [p, end) holds the two-letter word w. */
 static bool has_flag(const char *p, const char *end, const char *w)
 {
@@ -91,9 +77,9 @@ static bool has_flag(const char *p, const char *end, const char *w)
 static void take_line(const char *p, const char *end, span_t *cur)
 {
 	if ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')) {
-		cur->lo = hex(&p, end);
+		cur->lo = (uintptr_t)fmt_scan_hex(&p, end);
 		p += p < end;
-		cur->hi = hex(&p, end);
+		cur->hi = (uintptr_t)fmt_scan_hex(&p, end);
 		return;
 	}
 	if (end - p < 8 || memcmp(p, "VmFlags:", 8) != 0 || !has_flag(p, end, "dc") ||
