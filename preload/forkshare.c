@@ -36,6 +36,7 @@ typedef struct {
 
 static span_t *spans;       /* what was let into the child, to advise back */
 static size_t nspans, spans_cap;
+static bool whole;          /* every mapping kept out of forks was let in */
 static char *chunk;         /* /proc/thread-self/smaps, a chunk at a time */
 
 static void *raw_map(size_t bytes)
@@ -88,28 +89,33 @@ static void take_line(const char *p, const char *end, span_t *cur)
 	/* the kernel refuses device memory (EINVAL): it stays out of the child */
 	if (arch_syscall6(SYS_madvise, (long)cur->lo, (long)(cur->hi - cur->lo), MADV_DOFORK,
 			  0, 0, 0) == 0 &&
-	    !keep_span(cur->lo, cur->hi))
+	    !keep_span(cur->lo, cur->hi)) {
 		arch_syscall6(SYS_madvise, (long)cur->lo, (long)(cur->hi - cur->lo),
 			      MADV_DONTFORK, 0, 0, 0);   /* nowhere to remember it */
+		whole = false;
+	}
 	cur->lo = cur->hi = 0;
 }
 
-size_t forkshare_begin(void)
+bool forkshare_begin(void)
 {
 	nspans = 0;
 	if (!chunk && !(chunk = raw_map(CHUNK)))
-		return 0;
+		return false;
 	long fd = arch_syscall6(SYS_openat, AT_FDCWD, (long)"/proc/thread-self/smaps",
 				O_RDONLY | O_CLOEXEC, 0, 0, 0);
 	if (fd < 0)
-		return 0;
+		return false;
+	whole = true;
 	span_t cur = { 0, 0 };
 	size_t have = 0;
 	for (;;) {
 		long got = arch_syscall6(SYS_read, fd, (long)(chunk + have), (long)(CHUNK - have),
 					 0, 0, 0);
-		if (got <= 0)
+		if (got <= 0) {
+			whole = whole && got == 0;
 			break;
+		}
 		have += (size_t)got;
 		char *p = chunk, *end = chunk + have, *eol;
 		while ((eol = memchr(p, '\n', (size_t)(end - p)))) {
@@ -122,7 +128,7 @@ size_t forkshare_begin(void)
 		memmove(chunk, p, have);
 	}
 	arch_syscall6(SYS_close, fd, 0, 0, 0, 0, 0);
-	return nspans;
+	return whole;
 }
 
 void forkshare_end(bool advise_back)

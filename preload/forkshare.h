@@ -8,8 +8,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Advise every mapping kept out of forks MADV_DOFORK; how many were. */
-size_t forkshare_begin(void);
+/* Advise every mapping kept out of forks MADV_DOFORK.  False when smaps could not be read
+ * whole or a mapping could not be remembered: the child would miss memory the process
+ * scans, so there must be no child (forkshare_end still advises back what was let in). */
+bool forkshare_begin(void);
 /* After the clone: with advise_back (the program's process, or no clone), those mappings
  * are kept out of forks again; the child has no need. */
 void forkshare_end(bool advise_back);

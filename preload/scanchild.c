@@ -133,7 +133,11 @@ static bool fork_here(void)
 	}
 	if (!take_locks())
 		return false;   /* another thread is in the middle of one: scan here */
-	forkshare_begin();   /* V8's heap is kept out of forks: the child must see it */
+	if (!forkshare_begin()) {   /* V8's heap is kept out of forks: the child must see it */
+		forkshare_end(true);
+		drop_locks();   /* what the child could not see: scan here */
+		return false;
+	}
 	long pid = clone_named();
 	forkshare_end(pid != 0);
 	if (pid < 0) {
