@@ -1,9 +1,10 @@
 /* test_scanchild.c: the exit scan in a copy-on-write child (preload/scanchild.c) and `run`
  * waiting for it (analyzer/reap.c).  Under `run` the scan runs in another process, named on
- * the X line, with the verdicts the scan gives in the process; under a bare preload it stays
- * in the process unless asked; a refused clone falls back to the process; a scanner that is
- * killed leaves a log that reads, one line from `run`, and a gate that does not pass.  The
- * filters of examples/scan_child.c go in by a raw syscall instruction, unseen by the guard. */
+ * the X line, with the verdicts the scan gives in the process (node's too, whose V8 keeps
+ * its heap out of forks); under a bare preload it stays in the process unless asked; a
+ * refused clone falls back to the process; a scanner that is killed leaves a log that
+ * reads, one line from `run`, and a gate that does not pass.  The filters of
+ * examples/scan_child.c go in by a raw syscall instruction, unseen by the guard. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
