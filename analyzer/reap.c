@@ -21,7 +21,7 @@
 
 bool reap_start(void)
 {
-	/* only when asked (--scan-child yes or the variable): docs/design-scan.md */
+	setenv(SCAN_ENV, "yes", 0);   /* --scan-child or the variable, when given, decide */
 	const char *v = getenv(SCAN_ENV);
 	if (!v || strcmp(v, "yes") != 0)
 		return false;

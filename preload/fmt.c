@@ -308,3 +308,18 @@ int fmt_parse_u64(const char *s, size_t n, uint64_t *out)
 	*out = v;
 	return 0;
 }
+
+uint64_t fmt_scan_hex(const char **p, const char *end)
+{
+	uint64_t v = 0;
+	for (; *p < end; (*p)++) {
+		char c = **p;
+		if (c >= '0' && c <= '9')
+			v = v * 16 + (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v * 16 + (uint64_t)(c - 'a' + 10);
+		else
+			break;
+	}
+	return v;
+}

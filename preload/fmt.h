@@ -30,6 +30,9 @@ void fmt_field(fmt_t *f, const char *s);
 /* The one decimal parser: the n bytes at s, digits only, into *out; 0, or EINVAL (none,
  * not a digit, or more than UINT64_MAX). */
 int fmt_parse_u64(const char *s, size_t n, uint64_t *out);
+/* Lowercase hex digits from *p, before end (as /proc writes addresses), into a number; *p
+ * is left at the first byte that is not one. */
+uint64_t fmt_scan_hex(const char **p, const char *end);
 /* Human size: "512 B", "1.5 KiB", "200.0 MiB". */
 void fmt_size(fmt_t *f, uint64_t bytes);
 /* fmt_size, followed by the exact " (N B)" when other would read the same: two figures

@@ -24,6 +24,7 @@
 #include "arch.h"
 #include "fdguard.h"
 #include "fmt.h"
+#include "forkshare.h"
 #include "jsprof.h"
 #include "logwrite.h"
 #include "maptab.h"
@@ -132,7 +133,13 @@ static bool fork_here(void)
 	}
 	if (!take_locks())
 		return false;   /* another thread is in the middle of one: scan here */
+	if (!forkshare_begin()) {   /* V8's heap is kept out of forks: the child must see it */
+		forkshare_end(true);
+		drop_locks();   /* what the child could not see: scan here */
+		return false;
+	}
 	long pid = clone_named();
+	forkshare_end(pid != 0);
 	if (pid < 0) {
 		drop_locks();   /* EAGAIN, RLIMIT_NPROC, a filter refusing clone: scan here */
 		return false;

@@ -16,6 +16,7 @@
 #include "scan.h"
 #include "addrfind.h"
 #include "check.h"
+#include "fmt.h"
 #include "glibcheap.h"
 #include "sys.h"
 #include "threads.h"
@@ -55,20 +56,6 @@ static char *read_maps(size_t *len, size_t *cap)
 	}
 }
 
-static uintptr_t parse_hex(const char **p)
-{
-	uintptr_t v = 0;
-	for (;; (*p)++) {
-		char c = **p;
-		if (c >= '0' && c <= '9')
-			v = v * 16 + (uintptr_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v = v * 16 + (uintptr_t)(c - 'a' + 10);
-		else
-			return v;
-	}
-}
-
 /* Writable mappings that may hold roots (sorted, as the kernel lists them); returns how many
  * were stored.  *brk_heap gets the [heap] line: glibc's main arena, never a root. */
 static size_t root_candidates(const char *maps, size_t len, range_t *out, size_t max,
@@ -81,9 +68,9 @@ static size_t root_candidates(const char *maps, size_t len, range_t *out, size_t
 		if (!eol)
 			eol = end;
 		range_t r;
-		r.lo = parse_hex(&p);
+		r.lo = (uintptr_t)fmt_scan_hex(&p, eol);
 		p++;
-		r.hi = parse_hex(&p);
+		r.hi = (uintptr_t)fmt_scan_hex(&p, eol);
 		p++;
 		bool writable = p + 1 < eol && p[0] == 'r' && p[1] == 'w';
 		const char *name = memchr(p, '[', (size_t)(eol - p));

@@ -112,3 +112,18 @@ Test(fmt, parse_u64)
 	cr_assert_eq(fmt_parse_u64("", 0, &v), EINVAL);
 	cr_assert_eq(v, 12, "a rejected value is not stored");
 }
+
+Test(fmt, scan_hex_stops_at_a_non_digit_or_the_end)
+{
+	const char *line = "7f3a00-7f3b0f rw-p", *p = line;
+	cr_assert_eq(fmt_scan_hex(&p, line + 18), 0x7f3a00);
+	cr_assert_eq(*p, '-');
+	p++;
+	cr_assert_eq(fmt_scan_hex(&p, line + 18), 0x7f3b0f);
+	cr_assert_eq(p, line + 13);
+	p = line;
+	cr_assert_eq(fmt_scan_hex(&p, line + 3), 0x7f3, "nothing read past the end");
+	cr_assert_eq(p, line + 3);
+	cr_assert_eq(fmt_scan_hex(&p, line + 3), 0, "none: 0, and p stays");
+	cr_assert_eq(p, line + 3);
+}
