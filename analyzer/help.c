@@ -114,8 +114,9 @@ static const char run_head[] =
 "    before its first snapshot leaves no log; one that had a log ends it with an \"exec\"\n"
 "    snapshot.  Child processes are listed by what matters (lost bytes, cap events,\n"
 "    largest peak), three at most; the logs of small children (nothing lost, no cap\n"
-"    event, peak under 1 MiB: shell subshells and the like) are removed after the\n"
-"    summary, so a pipeline leaves only the logs worth reading.\n"
+"    event, peak under 1 MiB: shell subshells and the like) and of a small wrapper's\n"
+"    image that exec'd the program are removed after the summary, so a pipeline leaves\n"
+"    only the logs worth reading.\n"
 "\n"
 "    Every option below is also read from its environment variable (the option wins).  A\n"
 "    bad value is never ignored: the command is not started, one line names the option and\n"
@@ -140,7 +141,7 @@ static const char run_tail[] =
 "    -v, --verbose\n"
 "        list every child process in the summary\n"
 "    --keep-logs\n"
-"        keep the logs of small child processes\n"
+"        keep the logs of small child processes and exec'd wrappers\n"
 "    --options-table\n"
 "        print the options as a Markdown table (for the README) and exit\n"
 "\n"
@@ -399,8 +400,9 @@ void help_options_table(FILE *out)
 	fputs("| `-q`, `--quiet` | (run only) | no summary after the command ends | off |\n", out);
 	fputs("| `-v`, `--verbose` | (run only) | list every child process in the summary | off |\n",
 	      out);
-	fputs("| `--keep-logs` | (run only) | keep the logs of small child processes (nothing lost, "
-	      "no cap event, peak under 1 MiB), which `run` removes otherwise | off |\n", out);
+	fputs("| `--keep-logs` | (run only) | keep the logs of small child processes and of a "
+	      "small wrapper's image that exec'd the program (nothing lost, no cap event, peak "
+	      "under 1 MiB), which `run` removes otherwise | off |\n", out);
 }
 
 int help_print(FILE *out, const char *topic)

@@ -283,6 +283,7 @@ static void run_summary(FILE *err, const run_tree_t *tree, const run_end_t *e,
 		if (p->log->pid == (uint64_t)tree->main_pid) {
 			first = first ? first : p;
 			last = p;
+			p->small = is_small(p);   /* an image that exec'd on: a wrapper's */
 		} else {
 			p->small = is_small(p);
 			children[nchildren++] = p;
@@ -298,6 +299,12 @@ static void run_summary(FILE *err, const run_tree_t *tree, const run_end_t *e,
 			"program, or ended by _exit before its first snapshot)\n", (int)tree->main_pid);
 	qsort(children, nchildren, sizeof *children, child_cmp);
 	size_t removed = 0, shown = 0, hidden_small = 0;
+	/* the started process's images before the last (a wrapper that exec'd the program,
+	 * living long enough for a snapshot): small ones go like small children */
+	for (size_t i = 0; i < tree->n; i++)
+		removed += &procs[i] != last && procs[i].log->pid == (uint64_t)tree->main_pid &&
+			   procs[i].small && procs[i].end == AG_REASON_EXEC && !o->keep_logs &&
+			   unlink(procs[i].log->path) == 0;
 	for (size_t i = 0; i < nchildren; i++) {
 		proc_t *p = children[i];
 		int rm = p->small && !o->keep_logs && unlink(p->log->path) == 0;
@@ -317,8 +324,9 @@ static void run_summary(FILE *err, const run_tree_t *tree, const run_end_t *e,
 			nchildren - shown == 1 ? "" : "es", hidden_small, small);
 	}
 	if (removed)
-		fprintf(err, "allocguard: removed the logs of %zu small child process%s "
-			"(--keep-logs keeps them)\n", removed, removed == 1 ? "" : "es");
+		fprintf(err, "allocguard: removed the logs of %zu small process%s (children, "
+			"and images that exec'd the program; --keep-logs keeps them)\n", removed,
+			removed == 1 ? "" : "es");
 	supp_print_used(e->supp, err, "allocguard: ");
 	if (last)
 		fprintf(err, "allocguard: details: allocguard leaks %s  (also: report, growth)\n",

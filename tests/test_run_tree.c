@@ -145,6 +145,30 @@ Test(run_tree, an_image_with_a_log_ends_it_with_an_exec_snapshot)
 	free(dir);
 }
 
+/* A wrapper that lived long enough for a snapshot before it exec'd the program: its image's
+ * log is small (nothing lost, no cap event) and goes like a small child's; the summary
+ * still names it. */
+Test(run_tree, a_small_wrappers_exec_image_log_is_removed)
+{
+	need_examples();
+	char *dir = strdup(th_tmpdir("execrm"));
+	char cmd[2048];
+	snprintf(cmd, sizeof cmd, "%s run --interval 20ms -- sh -c 'sleep 0.3; exec %s none'",
+		 th_build("allocguard"), th_build("examples/leaks"));
+	th_run_t r = in_dir(dir, cmd);
+	cr_assert_eq(r.code, 0, "%s", r.err);
+	cr_assert(strstr(r.err, "exec'd by"), "the summary names the wrapper:\n%s", r.err);
+	cr_assert(strstr(r.err, "removed the logs of "), "%s", r.err);
+	char **names;
+	size_t n = th_list(dir, "allocguard.", &names);
+	cr_assert_eq(n, 1, "%zu logs left (want the program's only):\n%s", n, r.err);
+	cr_assert(strstr(names[0], "allocguard.leaks."), "%s", names[0]);
+	th_strv_free(names, n);
+	th_run_free(&r);
+	th_rmtree(dir);
+	free(dir);
+}
+
 Test(run_tree, on_cap_abort_is_summarised_as_an_abort_with_its_final_snapshot)
 {
 	if (access(th_build("examples/cap_hit"), X_OK) != 0)
