@@ -75,6 +75,16 @@ Test(run_tree, unrelated_process_writing_beside_the_run_is_not_judged)
 	free(dir);
 }
 
+/* dir holds one log, examples/leaks's (err: run's summary, for the message). */
+static void only_the_programs_log(const char *dir, const char *err)
+{
+	char **names;
+	size_t n = th_list(dir, "allocguard.", &names);
+	cr_assert_eq(n, 1, "%zu logs left (want the program's only):\n%s", n, err);
+	cr_assert(strstr(names[0], "allocguard.leaks."), "%s", names[0]);
+	th_strv_free(names, n);
+}
+
 Test(run_tree, exec_wrapper_is_named_by_what_it_execd_and_leaves_few_logs)
 {
 	need_examples();
@@ -97,14 +107,12 @@ Test(run_tree, exec_wrapper_is_named_by_what_it_execd_and_leaves_few_logs)
 		  "program:\n%s", r.err);
 	cr_assert(strstr(r.err, "lost at exit"), "%s", r.err);
 	cr_assert(!strstr(r.err, "killed"), "nothing was killed:\n%s", r.err);
-	char **names;
-	size_t n = th_list(dir, "allocguard.", &names);
 	/* the program's log, and none for the wrapper's small children */
-	cr_assert_eq(n, 1, "%zu logs left (want the program's only):\n%s", n, r.err);
-	cr_assert(strstr(names[0], "allocguard.leaks."), "%s", names[0]);
-	th_strv_free(names, n);
+	only_the_programs_log(dir, r.err);
 	th_run_free(&r);
 	/* --keep-logs keeps them all */
+	char **names;
+	size_t n;
 	snprintf(cmd, sizeof cmd, "rm -f allocguard.*; %s run --keep-logs -- ./wrap.sh",
 		 th_build("allocguard"));
 	r = in_dir(dir, cmd);
@@ -159,11 +167,7 @@ Test(run_tree, a_small_wrappers_exec_image_log_is_removed)
 	cr_assert_eq(r.code, 0, "%s", r.err);
 	cr_assert(strstr(r.err, "exec'd by"), "the summary names the wrapper:\n%s", r.err);
 	cr_assert(strstr(r.err, "removed the logs of "), "%s", r.err);
-	char **names;
-	size_t n = th_list(dir, "allocguard.", &names);
-	cr_assert_eq(n, 1, "%zu logs left (want the program's only):\n%s", n, r.err);
-	cr_assert(strstr(names[0], "allocguard.leaks."), "%s", names[0]);
-	th_strv_free(names, n);
+	only_the_programs_log(dir, r.err);
 	th_run_free(&r);
 	th_rmtree(dir);
 	free(dir);
