@@ -45,7 +45,16 @@ static inline __attribute__((always_inline)) bool ag_guard_enter(void)
 	uintptr_t *fp = __builtin_frame_address(0);
 	if (ag_hook.in && !(ag_hook.frame && ag_hook_abandoned((uintptr_t)fp)))
 		return false;
+	/* A jump out of a signal handler may land between any two of these stores: "in" is
+	 * set only once the frame that lets a later call take the hook over is there (else
+	 * in = 1 with no frame would pass every later call straight through, silently), and
+	 * the frame is stored again after it, in case a handler's own hook in between left
+	 * none.  Leaving clears "in" first, for the same reason. */
+	ag_hook.frame = (uintptr_t)fp;
+	ag_hook.ret = fp[1];
+	atomic_signal_fence(memory_order_seq_cst);
 	ag_hook.in = 1;
+	atomic_signal_fence(memory_order_seq_cst);
 	ag_hook.frame = (uintptr_t)fp;
 	ag_hook.ret = fp[1];
 	return true;
@@ -54,6 +63,7 @@ static inline __attribute__((always_inline)) bool ag_guard_enter(void)
 static inline void ag_guard_leave(void)
 {
 	ag_hook.in = 0;
+	atomic_signal_fence(memory_order_seq_cst);
 	ag_hook.frame = 0;
 }
 
