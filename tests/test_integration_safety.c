@@ -4,6 +4,7 @@
  * Each program is also run bare, which must behave the same.  Races repeat; STRESS=1 (make
  * stress) runs the long forms. */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,18 +225,22 @@ Test(safety, allocation_with_little_stack_left)
  * again, or (the jump left a lock held: libunwind's, the loader's) one line says it is not.
  * The program is undefined: a jump out of glibc's own malloc while it holds the arena's
  * lock deadlocks the next malloc, bare as well (seen in gdb: main_arena's lock, no frame of
- * ours), and bare runs of it also crash.  A run that never ends is therefore allowed once
- * in ten (at least one); every run that ends must end well and say the jump. */
+ * ours), and a jump out of glibc's malloc or free in the middle of its thread cache's
+ * update crashes a later malloc (seen in gdb: tcache_get, called from the hook).  Bare, 107
+ * runs in 300 crashed; under the guard, whose hooks now spend little time around glibc's
+ * calls, 5 in 300.  A run that never ends or dies of SIGSEGV or SIGABRT is therefore
+ * allowed once in ten (at least one); every other run must end well and say the jump. */
 Test(safety, siglongjmp_out_of_malloc)
 {
 	const char *argv[] = { th_build("examples/jump_out_of_malloc"), "20", NULL };
-	int n = runs(5, 30), stuck_in_glibc = 0;
+	int n = runs(5, 30), broken_in_glibc = 0;
 	for (int i = 0; i < n; i++) {
 		th_run_t r;
 		th_log_t log;
 		char why[800];
 		int rc = th_run_one_log("jump", argv, NULL, 30, &r, &log, why, sizeof why);
-		if (r.timed_out && ++stuck_in_glibc <= (n + 9) / 10) {
+		bool glibcs = r.timed_out || (r.signaled && (r.sig == SIGSEGV || r.sig == SIGABRT));
+		if (glibcs && ++broken_in_glibc <= (n + 9) / 10) {
 			th_log_free(&log);
 			th_run_free(&r);
 			continue;
