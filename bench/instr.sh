@@ -13,20 +13,11 @@
 #   WORKLOADS="churn live" SETTINGS="bare production" sh bench/instr.sh build
 set -eu
 
-B=$(cd "${1:-build}" && pwd)
+NAME=instr BUILD=${1:-build}
+command -v valgrind >/dev/null 2>&1 || { echo "instr: valgrind is not installed" >&2; exit 1; }
+. "$(dirname "$0")/common.sh"
 WORKLOADS=${WORKLOADS:-churn sqlite python node live}
 SETTINGS=${SETTINGS:-bare guard sampled production}
-HERE=$(cd "$(dirname "$0")" && pwd)
-LIB=$B/liballocguard.so
-AG=$B/allocguard
-command -v valgrind >/dev/null 2>&1 || { echo "instr: valgrind is not installed" >&2; exit 1; }
-for f in "$LIB" "$AG" "$B/examples/mtbench" "$B/examples/live_blocks"; do
-	[ -e "$f" ] || { echo "instr: $f missing (make all examples)" >&2; exit 1; }
-done
-
-TMP=$(mktemp -d /tmp/aginstr.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT INT TERM
-PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || echo python3)
 
 # The suite's scripts at a tenth: every loop bound of theirs divided by ten.
 sed -e 's/150000/15000/g' "$HERE/work/sqlite.sql" > "$TMP/sqlite.sql"
@@ -52,12 +43,7 @@ instr() {
 	w=$1 s=$2
 	d=$TMP/$w.$s
 	mkdir -p "$d"
-	case $s in
-	bare)       env="" ;;
-	guard)      env="LD_PRELOAD=$LIB ALLOCGUARD_LOG=$d/ag.%p.log" ;;
-	sampled)    env="LD_PRELOAD=$LIB ALLOCGUARD_SAMPLE=512K ALLOCGUARD_LOG=$d/ag.%p.log" ;;
-	production) env="LD_PRELOAD=$LIB ALLOCGUARD_CAP=90% ALLOCGUARD_SAMPLE=512K ALLOCGUARD_LEAK_CHECK=no ALLOCGUARD_LOG=$d/ag.%p.log" ;;
-	esac
+	env=$(guard_env "$s" "$d")
 	# shellcheck disable=SC2086
 	if ! env $env valgrind --tool=callgrind --dump-instr=no --callgrind-out-file=/dev/null \
 		$(workload_cmd "$w") < "$(workload_stdin "$w")" >/dev/null 2>"$d/err"; then

@@ -12,23 +12,11 @@
 #   RUNS=5 WORKLOADS="churn sqlite python node live" sh bench/suite.sh build
 set -eu
 
-B=$(cd "${1:-build}" && pwd)
+NAME=suite BUILD=${1:-build}
+. "$(dirname "$0")/common.sh"
 RUNS=${RUNS:-5}
 WORKLOADS=${WORKLOADS:-churn sqlite python node live}
-HERE=$(cd "$(dirname "$0")" && pwd)
-LIB=$B/liballocguard.so
-AG=$B/allocguard
 MEMUSAGE=$(ls /usr/lib/*/libmemusage.so 2>/dev/null | head -n 1 || true)
-for f in "$LIB" "$AG" "$B/examples/mtbench" "$B/examples/live_blocks"; do
-	[ -e "$f" ] || { echo "bench: $f missing (make all examples)" >&2; exit 1; }
-done
-
-TMP=$(mktemp -d /tmp/agsuite.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT INT TERM
-
-# python3 may be a shim (pyenv's is a bash script that execs the interpreter): run the
-# interpreter itself, or heaptrack traces the shim and nothing of Python.
-PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || echo python3)
 
 workload_cmd() {
 	case $1 in
@@ -60,10 +48,7 @@ run_one() {
 	mkdir -p "$d"
 	case $s in
 	bare)      pre="" ;;
-	guard)     pre="env LD_PRELOAD=$LIB ALLOCGUARD_LOG=$d/ag.%p.log" ;;
-	nojs)      pre="env LD_PRELOAD=$LIB ALLOCGUARD_NODE=0 ALLOCGUARD_LOG=$d/ag.%p.log" ;;
-	sampled)   pre="env LD_PRELOAD=$LIB ALLOCGUARD_SAMPLE=512K ALLOCGUARD_LOG=$d/ag.%p.log" ;;
-	production) pre="env LD_PRELOAD=$LIB ALLOCGUARD_CAP=90% ALLOCGUARD_SAMPLE=512K ALLOCGUARD_LEAK_CHECK=no ALLOCGUARD_LOG=$d/ag.%p.log" ;;
+	guard|nojs|sampled|production) pre="env $(guard_env "$s" "$d")" ;;
 	heaptrack) pre="heaptrack -o $d/ht" ;;
 	memusage)  pre="env LD_PRELOAD=$MEMUSAGE MEMUSAGE_OUTPUT=/dev/null" ;;
 	esac
